@@ -1,0 +1,221 @@
+; Kernel entry and exit paths: exception/interrupt stubs, the syscall entry,
+; the context switch and the FPU helpers. Every path from ring 3 does swapgs
+; on the way in and on the way out; paths from ring 0 never do. The per-CPU
+; block at GS holds the kernel stack top (gs:0) and a scratch slot for the
+; user rsp during syscall entry (gs:8).
+
+bits 64
+default rel
+
+TRAP_SYSCALL equ 0x100
+SEL_UCODE    equ 0x23
+SEL_UDATA    equ 0x1b
+
+extern trap_dispatch
+extern syscall_dispatch
+
+%macro PUSH_REGS 0
+	push rax
+	push rbx
+	push rcx
+	push rdx
+	push rsi
+	push rdi
+	push rbp
+	push r8
+	push r9
+	push r10
+	push r11
+	push r12
+	push r13
+	push r14
+	push r15
+%endmacro
+
+%macro POP_REGS 0
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop r11
+	pop r10
+	pop r9
+	pop r8
+	pop rbp
+	pop rdi
+	pop rsi
+	pop rdx
+	pop rcx
+	pop rbx
+	pop rax
+%endmacro
+
+section .text
+
+; One stub per vector. Vectors where the CPU pushes an error code skip the
+; dummy push so the frame has the same shape for all.
+%macro ISR 1
+isr_%1:
+%if (%1 = 8) || (%1 = 10) || (%1 = 11) || (%1 = 12) || (%1 = 13) || (%1 = 14) || (%1 = 17) || (%1 = 21) || (%1 = 29) || (%1 = 30)
+%else
+	push 0
+%endif
+	push %1
+	jmp trap_common
+%endmacro
+
+%assign i 0
+%rep 256
+ISR i
+%assign i i+1
+%endrep
+
+section .rodata
+global isr_table
+isr_table:
+%assign i 0
+%rep 256
+	dq isr_ %+ i
+%assign i i+1
+%endrep
+
+section .text
+trap_common:
+	test qword [rsp + 24], 3        ; frame cs (after vector, err, rip)
+	jz .from_kernel
+	swapgs
+.from_kernel:
+	PUSH_REGS
+	mov rdi, rsp
+	cld
+	call trap_dispatch
+global trap_return
+trap_return:
+	POP_REGS
+	add rsp, 16                     ; vector, err
+	test qword [rsp + 8], 3         ; cs
+	jz .to_kernel
+	swapgs
+.to_kernel:
+	iretq
+
+; syscall: rcx = user rip, r11 = user rflags, rsp = user rsp (not trusted,
+; never dereferenced). SFMASK has cleared IF, TF, DF and AC.
+global syscall_entry
+syscall_entry:
+	swapgs
+	mov [gs:8], rsp
+	mov rsp, [gs:0]
+	push SEL_UDATA
+	push qword [gs:8]
+	push r11
+	push SEL_UCODE
+	push rcx
+	push 0
+	push TRAP_SYSCALL
+	PUSH_REGS
+	mov rdi, rsp
+	cld
+	call syscall_dispatch
+	; syscall_dispatch has checked that frame rip is canonical; a frame that
+	; is no longer a plain syscall frame leaves through iretq.
+	cmp qword [rsp + 15 * 8], TRAP_SYSCALL
+	jne trap_return
+	POP_REGS
+	add rsp, 16
+	mov rcx, [rsp]                  ; rip
+	mov r11, [rsp + 16]             ; rflags
+	mov rsp, [rsp + 24]             ; user rsp
+	swapgs
+	o64 sysret
+
+; void arch_switch(uint64_t *save_rsp, uint64_t load_rsp)
+global arch_switch
+arch_switch:
+	push rbp
+	push rbx
+	push r12
+	push r13
+	push r14
+	push r15
+	mov [rdi], rsp
+	mov rsp, rsi
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbx
+	pop rbp
+	ret
+
+; A new process's kernel stack ends in a trap frame; arch_switch "returns"
+; here and we leave through the ordinary trap exit.
+global arch_first_entry
+arch_first_entry:
+	jmp trap_return
+
+global arch_fpu_save
+arch_fpu_save:
+	fxsave64 [rdi]
+	ret
+
+global arch_fpu_restore
+arch_fpu_restore:
+	fxrstor64 [rdi]
+	ret
+
+; Fill a 512-byte area with the FPU/SSE reset state.
+global arch_fpu_init_area
+arch_fpu_init_area:
+	sub rsp, 8
+	fninit
+	mov dword [rsp], 0x1f80         ; MXCSR: all exceptions masked
+	ldmxcsr [rsp]
+	add rsp, 8
+	fxsave64 [rdi]
+	ret
+
+global arch_read_cr2
+arch_read_cr2:
+	mov rax, cr2
+	ret
+
+global arch_read_cr3
+arch_read_cr3:
+	mov rax, cr3
+	ret
+
+global arch_switch_pml4
+arch_switch_pml4:
+	mov rax, cr3
+	cmp rax, rdi
+	je .same
+	mov cr3, rdi
+.same:
+	ret
+
+global arch_invlpg
+arch_invlpg:
+	invlpg [rdi]
+	ret
+
+global arch_irq_enable_and_wait
+arch_irq_enable_and_wait:
+	sti
+	hlt
+	cli
+	ret
+
+global arch_irq_disable
+arch_irq_disable:
+	cli
+	ret
+
+global arch_rdtsc
+arch_rdtsc:
+	rdtsc
+	shl rdx, 32
+	or rax, rdx
+	ret
+
+section .note.GNU-stack noalloc noexec nowrite progbits

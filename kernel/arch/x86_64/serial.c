@@ -1,0 +1,49 @@
+/*
+ * Polled 16550 UART output on COM1 (human console) and COM2 (event log).
+ * Polled, not interrupt-driven, so a panic can always print. Input on COM1
+ * belongs to user space (the console process is granted its ports).
+ */
+#include "arch.h"
+#include "x86.h"
+
+static const uint16_t com_base[2] = { 0x3f8, 0x2f8 };
+static bool com_present[2];
+
+static bool uart_init(uint16_t base)
+{
+	outb(base + 1, 0x00); /* no interrupts */
+	outb(base + 3, 0x80); /* DLAB */
+	outb(base + 0, 0x01); /* 115200 baud */
+	outb(base + 1, 0x00);
+	outb(base + 3, 0x03); /* 8N1 */
+	outb(base + 2, 0xC7); /* FIFO on, cleared, 14-byte threshold */
+	outb(base + 4, 0x03); /* DTR, RTS */
+	/* Scratch register round trip: is there a UART at all? */
+	outb(base + 7, 0x5a);
+	return inb(base + 7) == 0x5a;
+}
+
+void arch_serial_init(void)
+{
+	for (int i = 0; i < 2; i++)
+		com_present[i] = uart_init(com_base[i]);
+}
+
+static void uart_putc(uint16_t base, char c)
+{
+	/* Bounded wait: a wedged UART must not hang the kernel. */
+	for (int i = 0; i < 1000000 && !(inb(base + 5) & 0x20); i++)
+		cpu_pause();
+	outb(base, (uint8_t)c);
+}
+
+void arch_serial_write(enum arch_com port, const char *s, size_t n)
+{
+	if (!com_present[port])
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n' && port == COM1)
+			uart_putc(com_base[port], '\r');
+		uart_putc(com_base[port], s[i]);
+	}
+}

@@ -1,0 +1,312 @@
+/*
+ * The process table: creation from an ELF image, death with a reason, and
+ * wait(). Slots are reused; a pid carries the slot's generation, so a stale
+ * pid names nobody rather than the slot's next occupant.
+ */
+#include "proc.h"
+
+#include "arch.h"
+#include "elf.h"
+#include "klog.h"
+#include "lib/string.h"
+#include "mem.h"
+#include "sched.h"
+
+static struct proc *slots[NPROC];
+static uint32_t generation[NPROC];
+static uint8_t fpu_initial[512] __attribute__((aligned(16)));
+static bool fpu_initial_ready;
+
+static const char *const reason_names[VE_NREASONS] = {
+	[VE_R_EXIT] = "exit",
+	[VE_R_KILLED] = "killed",
+	[VE_R_PAGE_FAULT] = "page_fault",
+	[VE_R_STACK] = "stack_overflow",
+	[VE_R_GP] = "gp",
+	[VE_R_PRIV] = "priv",
+	[VE_R_UD] = "ud",
+	[VE_R_DE] = "de",
+	[VE_R_FAULT] = "fault",
+	[VE_R_NOMEM] = "nomem",
+};
+
+const char *proc_reason_name(enum ve_reason r)
+{
+	return r < VE_NREASONS ? reason_names[r] : "?";
+}
+
+struct proc *proc_by_slot(int slot)
+{
+	return slot >= 0 && slot < NPROC ? slots[slot] : NULL;
+}
+
+struct proc *proc_by_pid(int pid)
+{
+	if (pid <= 0)
+		return NULL;
+	struct proc *p = slots[pid % NPROC];
+	return p && p->pid == pid ? p : NULL;
+}
+
+static int slot_take(struct proc *p)
+{
+	for (int i = 0; i < NPROC; i++) {
+		if (slots[i])
+			continue;
+		generation[i]++;
+		p->pid = (int)(generation[i] * NPROC + (uint32_t)i);
+		slots[i] = p;
+		return 0;
+	}
+	return -VE_NOMEM;
+}
+
+static void slot_release(struct proc *p)
+{
+	slots[p->pid % NPROC] = NULL;
+	kfree(p);
+}
+
+/* Free what a process owns besides its slot and kernel stack. */
+static void release_resources(struct proc *p)
+{
+	if (arch_read_cr3() == p->pml4)
+		arch_switch_pml4(arch_kernel_pml4());
+	vm_destroy(p);
+	if (p->iomap) {
+		arch_iomap_forget(p->iomap);
+		mem_frames_free(virt_to_phys(p->iomap), IOMAP_BYTES / PAGE_SIZE);
+		p->iomap = NULL;
+	}
+}
+
+static int load_image(struct proc *p, const struct proc_spec *s, uint64_t *entry, const char **why)
+{
+	struct elf_image img;
+	int err = elf_parse(s->image, s->image_len, VE_USER_LO,
+			    USTACK_TOP - USTACK_SIZE - USTACK_GUARD, &img, why);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < img.nsegs; i++) {
+		const struct elf_seg *g = &img.seg[i];
+		uint64_t lo = g->vaddr & ~(PAGE_SIZE - 1);
+		uint64_t hi = (g->vaddr + g->memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		if ((err = vm_map_new(p, lo, hi - lo, g->prot | VE_PROT_READ))) {
+			*why = "out of memory loading the image";
+			return err;
+		}
+		vm_load(p, g->vaddr, (const uint8_t *)s->image + g->offset, g->filesz);
+	}
+	*entry = img.entry;
+	return 0;
+}
+
+/* User stack with the argument string at its top; returns the initial rsp
+ * and the args pointer. */
+static int setup_stack(struct proc *p, const char *args, uint64_t *rsp, uint64_t *uargs)
+{
+	p->stack_lo = USTACK_TOP - USTACK_SIZE;
+	int err = vm_map_new(p, p->stack_lo, USTACK_SIZE, VE_PROT_READ | VE_PROT_WRITE);
+	if (err)
+		return err;
+	uint64_t len = strlen(args) + 1;
+	*uargs = (USTACK_TOP - len) & ~15ull;
+	vm_load(p, *uargs, args, len);
+	*rsp = *uargs - 16;
+	return 0;
+}
+
+static int setup_iomap(struct proc *p, const struct proc_spec *s)
+{
+	uint64_t phys;
+	if (s->nports == 0)
+		return 0;
+	if (mem_frames_alloc(IOMAP_BYTES / PAGE_SIZE, &phys))
+		return -VE_NOMEM;
+	p->iomap = phys_to_virt(phys);
+	memset(p->iomap, 0xff, IOMAP_BYTES);
+	for (unsigned i = 0; i < s->nports; i++)
+		arch_iomap_allow(p->iomap, s->ports[i].first, s->ports[i].last);
+	return 0;
+}
+
+/* The kernel stack of a new process: a trap frame that "returns" to the
+ * entry point in ring 3, under a switch frame that returns into it. */
+static void setup_kstack(struct proc *p, uint64_t entry, uint64_t rsp, uint64_t uargs)
+{
+	uint64_t top = (uint64_t)(uintptr_t)phys_to_virt(p->kstack) + KSTACK_PAGES * PAGE_SIZE;
+	struct trap_frame *f = (struct trap_frame *)(uintptr_t)(top - sizeof(*f));
+	memset(f, 0, sizeof(*f));
+	f->rip = entry;
+	f->cs = SEL_UCODE;
+	f->rflags = 0x202; /* IF */
+	f->rsp = rsp;
+	f->ss = SEL_UDATA;
+	f->rdi = uargs;
+	f->rsi = (uint64_t)p->pid;
+	uint64_t *sw = (uint64_t *)f - 7;
+	memset(sw, 0, 6 * sizeof(uint64_t)); /* r15 r14 r13 r12 rbx rbp */
+	sw[6] = (uint64_t)(uintptr_t)arch_first_entry;
+	p->ksp = (uint64_t)(uintptr_t)sw;
+}
+
+static void emit_spawn(const struct proc *p)
+{
+	static const char *const prio_names[NPRIO] = { "driver", "service", "besteffort" };
+	struct evlog_line l;
+	ev_start(&l, "spawn");
+	ev_i64(&l, "pid", p->pid);
+	ev_str(&l, "name", p->name);
+	ev_str(&l, "prio", prio_names[p->prio]);
+	ev_i64(&l, "parent", p->parent ? p->parent->pid : 0);
+	ev_send(&l);
+}
+
+static void destroy_new(struct proc *p)
+{
+	release_resources(p);
+	if (p->kstack)
+		mem_frames_free(p->kstack, KSTACK_PAGES);
+	slot_release(p);
+}
+
+int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, const char **why)
+{
+	uint64_t entry, rsp, uargs;
+	int err;
+
+	*why = "out of memory";
+	if (strnlen(s->name, VE_NAME_MAX) >= VE_NAME_MAX || s->name[0] == '\0' ||
+	    strnlen(s->args, VE_ARGS_MAX) >= VE_ARGS_MAX || s->prio >= NPRIO) {
+		*why = "bad name, args or priority";
+		return -VE_RANGE;
+	}
+	if (!fpu_initial_ready) {
+		arch_fpu_init_area(fpu_initial);
+		fpu_initial_ready = true;
+	}
+	struct proc *p = kmalloc(sizeof(*p));
+	if (!p)
+		return -VE_NOMEM;
+	memset(p, 0, sizeof(*p));
+	if (slot_take(p)) {
+		kfree(p);
+		*why = "process table full";
+		return -VE_NOMEM;
+	}
+	strlcpy(p->name, s->name, sizeof(p->name));
+	p->prio = s->prio;
+	p->grants = s->grants;
+	p->parent = parent;
+	memcpy(p->fpu, fpu_initial, sizeof(p->fpu));
+	if ((err = mem_frames_alloc(KSTACK_PAGES, &p->kstack))) {
+		p->kstack = 0;
+		goto fail;
+	}
+	if ((err = vm_create(p)) || (err = load_image(p, s, &entry, why)))
+		goto fail;
+	*why = "out of memory";
+	if ((err = setup_stack(p, s->args, &rsp, &uargs)) || (err = setup_iomap(p, s)))
+		goto fail;
+	setup_kstack(p, entry, rsp, uargs);
+	*pid_out = p->pid;
+	emit_spawn(p);
+	sched_add(p);
+	return 0;
+fail:
+	destroy_new(p);
+	return err;
+}
+
+static void emit_exit(const struct proc *p)
+{
+	struct evlog_line l;
+	ev_start(&l, "exit");
+	ev_i64(&l, "pid", p->pid);
+	ev_str(&l, "name", p->name);
+	ev_str(&l, "reason", proc_reason_name((enum ve_reason)p->exit.reason));
+	if (p->exit.reason == VE_R_EXIT)
+		ev_i64(&l, "code", p->exit.code);
+	else if (p->exit.reason != VE_R_KILLED)
+		ev_u64(&l, "vector", p->exit.vector);
+	ev_hex(&l, "rip", p->exit.rip);
+	ev_hex(&l, "addr", p->exit.addr);
+	ev_send(&l);
+}
+
+/* Orphan p's children: a dead child nobody can wait for is freed now. */
+static void orphan_children(struct proc *p)
+{
+	for (int i = 0; i < NPROC; i++) {
+		struct proc *c = slots[i];
+		if (!c || c->parent != p)
+			continue;
+		c->parent = NULL;
+		if (c->state == PROC_ZOMBIE)
+			slot_release(c);
+	}
+}
+
+/* Everything a death does, for the current process p. */
+static _Noreturn void die(struct proc *p, const struct ve_exit *how)
+{
+	p->exit = *how;
+	p->exit.pid = p->pid;
+	release_resources(p);
+	emit_exit(p);
+	klog("%s (pid %d) %s", p->name, p->pid, proc_reason_name((enum ve_reason)how->reason));
+	orphan_children(p);
+
+	struct proc *parent = p->parent;
+	if (parent && parent->state == PROC_WAITING && parent->wait_pid == p->pid) {
+		parent->wait_result = p->exit;
+		p->parent = NULL;
+		sched_add(parent);
+	}
+	p->state = p->parent ? PROC_ZOMBIE : PROC_DEAD;
+	sched_block();
+	panic("dead process %d was scheduled", p->pid);
+}
+
+_Noreturn void proc_exit(struct proc *p, int64_t code)
+{
+	struct ve_exit how = { .reason = VE_R_EXIT, .code = code };
+	die(p, &how);
+}
+
+_Noreturn void proc_fault(struct proc *p, enum ve_reason why, uint32_t vector, uint64_t rip,
+			  uint64_t addr)
+{
+	/* A page fault just below the stack is an overflow into the guard. */
+	if (why == VE_R_PAGE_FAULT && addr < p->stack_lo && addr >= p->stack_lo - USTACK_GUARD)
+		why = VE_R_STACK;
+	struct ve_exit how = { .reason = why, .vector = vector, .rip = rip, .addr = addr };
+	die(p, &how);
+}
+
+void proc_reap(struct proc *p)
+{
+	mem_frames_free(p->kstack, KSTACK_PAGES);
+	p->kstack = 0;
+	if (p->state == PROC_DEAD)
+		slot_release(p);
+}
+
+int proc_wait(struct proc *p, int pid, uint64_t uexit)
+{
+	struct proc *c = proc_by_pid(pid);
+	if (!c || c->parent != p)
+		return -VE_CHILD;
+	if (uexit && vm_check(p, uexit, sizeof(struct ve_exit), true))
+		return -VE_FAULT;
+	if (c->state == PROC_ZOMBIE) {
+		p->wait_result = c->exit;
+		slot_release(c);
+	} else {
+		p->wait_pid = pid;
+		p->state = PROC_WAITING;
+		sched_block();
+	}
+	/* The address space cannot have changed while we were blocked. */
+	return uexit ? vm_copy_out(p, uexit, &p->wait_result, sizeof(p->wait_result)) : 0;
+}

@@ -1,0 +1,108 @@
+/*
+ * Processes: one ring-3 thread in its own address space, created from a
+ * static ELF64 image. A process dies with a reason; the kernel then frees
+ * everything it owned and reports the death (event log, and wait() for its
+ * parent).
+ */
+#ifndef VESTA_PROC_H
+#define VESTA_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include <vesta/abi.h>
+
+#define NPROC 64		 /* process slots; pids carry a generation */
+#define KSTACK_PAGES 4		 /* 16 KiB kernel stack per process */
+#define USTACK_SIZE (64u * 1024) /* user stack, all mapped at creation */
+#define USTACK_TOP 0x00007ff000000000ull
+#define USTACK_GUARD (1u << 20) /* unmapped, never allocatable: overflow */
+#define VM_ALLOC_BASE 0x0000010000000000ull
+
+enum proc_prio { PRIO_DRIVER = 0, PRIO_SERVICE = 1, PRIO_BESTEFFORT = 2, NPRIO };
+
+/* The life of a slot. Transitions: FREE -> RUNNABLE (create) <-> RUNNING;
+ * RUNNING -> SLEEPING | WAITING (block) -> RUNNABLE (wake);
+ * RUNNING -> ZOMBIE (death, parent alive) -> FREE (parent waited or died);
+ * RUNNING -> DEAD (death, no parent) -> FREE (scheduler reaps). */
+enum proc_state {
+	PROC_FREE = 0,
+	PROC_RUNNABLE,
+	PROC_RUNNING,
+	PROC_SLEEPING,
+	PROC_WAITING,
+	PROC_ZOMBIE,
+	PROC_DEAD,
+};
+
+struct proc {
+	uint8_t fpu[512] __attribute__((aligned(16))); /* user FPU/SSE state */
+	int pid;
+	char name[VE_NAME_MAX];
+	enum proc_state state;
+	enum proc_prio prio;
+	uint16_t grants;	    /* BUNDLE_GRANT_* */
+	uint64_t pml4;		    /* physical; user half owned, kernel half shared */
+	uint64_t kstack;	    /* physical base of KSTACK_PAGES frames */
+	uint64_t ksp;		    /* saved kernel rsp while not running */
+	uint8_t *iomap;		    /* IOMAP_BYTES of port grants, or NULL for none */
+	struct proc *parent;	    /* NULL for boot processes */
+	struct proc *next;	    /* run-queue link (sched.c) */
+	unsigned quantum;	    /* ticks left before preemption (sched.c) */
+	uint64_t wake_ns;	    /* SLEEPING: when to wake */
+	int wait_pid;		    /* WAITING: the child waited for */
+	struct ve_exit wait_result; /* WAITING: filled in by the dying child */
+	struct ve_exit exit;	    /* ZOMBIE/DEAD: how it died */
+	uint64_t vm_next;	    /* where vm_alloc looks next */
+	uint64_t stack_lo;	    /* user stack [stack_lo, USTACK_TOP) */
+};
+
+struct proc_spec {
+	const char *name;
+	const void *image;
+	uint64_t image_len;
+	const char *args;
+	enum proc_prio prio;
+	const struct bundle_ports *ports;
+	unsigned nports;
+	uint16_t grants;
+};
+
+/* Create a process and make it runnable. Errors: -VE_NOMEM (no slot,
+ * frames or heap), -VE_INVAL (bad ELF image; *why says which check),
+ * -VE_RANGE (name or args too long). Nothing is left behind on failure. */
+int proc_create(const struct proc_spec *spec, struct proc *parent, int *pid_out, const char **why);
+
+struct proc *proc_current(void);
+struct proc *proc_by_pid(int pid);
+struct proc *proc_by_slot(int slot); /* NULL if free */
+
+/* The current process ends. Neither returns. */
+_Noreturn void proc_exit(struct proc *p, int64_t code);
+_Noreturn void proc_fault(struct proc *p, enum ve_reason why, uint32_t vector, uint64_t rip,
+			  uint64_t addr);
+
+/* Block until child `pid` dies; its ve_exit goes to uexit (if nonzero).
+ * Errors: -VE_CHILD (not a child of p), -VE_FAULT (uexit not writable). */
+int proc_wait(struct proc *p, int pid, uint64_t uexit);
+
+const char *proc_reason_name(enum ve_reason r);
+
+/* sched.c frees a dead process's last resources once off its stack. */
+void proc_reap(struct proc *p);
+
+/* vm.c: the process's user address space. */
+int vm_create(struct proc *p);
+void vm_destroy(struct proc *p);
+int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot);
+int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out);
+int vm_free(struct proc *p, uint64_t addr, uint64_t len);
+int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write);
+int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len);
+int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len);
+int vm_copy_str_in(struct proc *p, char *dst, uint64_t uaddr, uint64_t max);
+uint64_t vm_peek_user(struct proc *p, uint64_t uaddr, void *dst, uint64_t max);
+int vm_load(struct proc *p, uint64_t va, const void *src, uint64_t len);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * The scheduler loop runs on the boot stack. A process gives up the CPU by
+ * switching back to it (sched_block / sched_yield / preemption in
+ * sched_tick); the loop then saves that process's FPU state, reaps it if it
+ * died, and picks the next: the head of the highest-priority non-empty run
+ * queue. With nothing to run it halts until the next interrupt.
+ */
+#include "sched.h"
+
+#include "arch.h"
+#include "klog.h"
+
+struct runq {
+	struct proc *head, *tail;
+};
+
+static struct runq runq[NPRIO];
+static struct proc *current;   /* the process on the CPU, NULL in the loop */
+static uint64_t scheduler_ksp; /* the loop's saved rsp while a process runs */
+
+struct proc *proc_current(void)
+{
+	return current;
+}
+
+void sched_add(struct proc *p)
+{
+	struct runq *q = &runq[p->prio];
+	p->state = PROC_RUNNABLE;
+	p->next = NULL;
+	if (q->tail)
+		q->tail->next = p;
+	else
+		q->head = p;
+	q->tail = p;
+}
+
+void sched_remove(struct proc *p)
+{
+	struct runq *q = &runq[p->prio];
+	struct proc **pp = &q->head, *prev = NULL;
+	for (; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp != p)
+			continue;
+		*pp = p->next;
+		if (q->tail == p)
+			q->tail = prev;
+		p->next = NULL;
+		return;
+	}
+}
+
+static struct proc *pick(void)
+{
+	for (int i = 0; i < NPRIO; i++) {
+		struct proc *p = runq[i].head;
+		if (!p)
+			continue;
+		runq[i].head = p->next;
+		if (!runq[i].head)
+			runq[i].tail = NULL;
+		p->next = NULL;
+		return p;
+	}
+	return NULL;
+}
+
+/* Back to the scheduler loop; returns when this process is picked again. */
+static void switch_to_scheduler(void)
+{
+	struct proc *p = current;
+	arch_switch(&p->ksp, scheduler_ksp);
+}
+
+void sched_block(void)
+{
+	switch_to_scheduler();
+}
+
+void sched_yield(void)
+{
+	sched_add(current);
+	switch_to_scheduler();
+}
+
+static void wake_sleepers(uint64_t now);
+
+void sched_tick(bool from_user)
+{
+	wake_sleepers(arch_now_ns());
+	struct proc *p = current;
+	if (!p || !from_user)
+		return;
+	if (p->quantum > 0)
+		p->quantum--;
+	bool higher = false;
+	for (int i = 0; i < (int)p->prio; i++)
+		higher |= runq[i].head != NULL;
+	if (p->quantum == 0 || higher)
+		sched_yield();
+}
+
+/* Sleepers are found by scanning the table: NPROC is small, and a sorted
+ * timer list can come when something needs it. */
+static void wake_sleepers(uint64_t now)
+{
+	for (int pid = 0; pid < NPROC; pid++) {
+		struct proc *p = proc_by_slot(pid);
+		if (p && p->state == PROC_SLEEPING && p->wake_ns <= now)
+			sched_add(p);
+	}
+}
+
+static void run(struct proc *p)
+{
+	current = p;
+	p->state = PROC_RUNNING;
+	p->quantum = SCHED_QUANTUM_TICKS;
+	arch_set_kernel_stack((uint64_t)(uintptr_t)phys_to_virt(p->kstack) +
+			      KSTACK_PAGES * PAGE_SIZE);
+	arch_load_iomap(p->iomap);
+	arch_switch_pml4(p->pml4);
+	arch_fpu_restore(p->fpu);
+	arch_switch(&scheduler_ksp, p->ksp);
+	current = NULL;
+	if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD) {
+		arch_switch_pml4(arch_kernel_pml4());
+		proc_reap(p);
+	} else {
+		arch_fpu_save(p->fpu);
+	}
+}
+
+_Noreturn void sched_run(void)
+{
+	for (;;) {
+		struct proc *p = pick();
+		if (p)
+			run(p);
+		else
+			arch_irq_enable_and_wait();
+	}
+}

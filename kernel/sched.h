@@ -1,0 +1,23 @@
+/*
+ * The scheduler: strict priority between drivers, services and best-effort
+ * processes, round robin within a priority, preemption on the LAPIC tick.
+ * The kernel is not preemptible: it runs with interrupts off and gives the
+ * CPU up only in sched_block/sched_yield (xv6-style, one scheduler context).
+ */
+#ifndef VESTA_SCHED_H
+#define VESTA_SCHED_H
+
+#include <stdbool.h>
+
+#include "proc.h"
+
+#define SCHED_QUANTUM_TICKS 10 /* 10 ms at 1 kHz: short enough for a console */
+
+void sched_add(struct proc *p);	   /* make p runnable */
+void sched_remove(struct proc *p); /* take p off its run queue, if on one */
+void sched_block(void);		   /* current has set its state; run another */
+void sched_yield(void);		   /* current stays runnable */
+void sched_tick(bool from_user);   /* from the timer interrupt */
+_Noreturn void sched_run(void);	   /* the scheduler loop; never returns */
+
+#endif

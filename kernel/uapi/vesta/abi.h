@@ -1,0 +1,102 @@
+/*
+ * The Vesta system-call ABI, shared by the kernel and svc/lib.
+ *
+ * Calling convention (x86-64 `syscall`): the call number goes in rax, the
+ * arguments in rdi, rsi, rdx, r10, r8, r9; the result comes back in rax.
+ * rcx and r11 are clobbered, every other register is preserved.
+ * A result >= 0 is success; a negative result is one of the VE_* errors
+ * below, negated (so a call returns -VE_FAULT for a bad pointer).
+ *
+ * This header is freestanding: it includes only <stdint.h>.
+ */
+#ifndef VESTA_ABI_H
+#define VESTA_ABI_H
+
+#include <stdint.h>
+
+#define VESTA_ABI_VERSION 1
+
+/* Error codes, returned negated. Never renumber: they are ABI. */
+enum ve_err {
+	VE_OK = 0,
+	VE_BADCALL = 1,	  /* no system call with that number */
+	VE_FAULT = 2,	  /* a pointer argument is not a mapped user address
+			    with the needed rights */
+	VE_INVAL = 3,	  /* an argument is out of its allowed range */
+	VE_NOMEM = 4,	  /* out of memory (frames, address space or heap) */
+	VE_PERM = 5,	  /* the caller was not granted this */
+	VE_NOENT = 6,	  /* no such name, image or process */
+	VE_AGAIN = 7,	  /* would block; try again */
+	VE_TIMEOUT = 8,	  /* the deadline passed */
+	VE_BADHANDLE = 9, /* not a handle of the calling process */
+	VE_RANGE = 10,	  /* a length or size is too large */
+	VE_CHILD = 11,	  /* not a child of the caller */
+	VE_NERR
+};
+
+/* System call numbers: the index into the kernel's one table. */
+enum ve_sys {
+	SYS_EXIT = 0,	  /* exit(code): never returns */
+	SYS_WRITE = 1,	  /* write(buf, len) -> bytes written, to the console */
+	SYS_SLEEP = 2,	  /* sleep(ns) -> 0 */
+	SYS_YIELD = 3,	  /* yield() -> 0 */
+	SYS_GETPID = 4,	  /* getpid() -> pid */
+	SYS_CLOCK = 5,	  /* clock() -> monotonic ns since boot */
+	SYS_VM_ALLOC = 6, /* vm_alloc(addr, len, prot) -> address */
+	SYS_VM_FREE = 7,  /* vm_free(addr, len) -> 0 */
+	SYS_MEMINFO = 8,  /* meminfo(struct ve_meminfo *) -> 0 */
+	SYS_SPAWN = 9,	  /* spawn(name, args) -> pid (needs the spawn grant) */
+	SYS_WAIT = 10,	  /* wait(pid, struct ve_exit *) -> 0, blocks */
+	SYS_HALT = 11,	  /* halt(code): stops the machine (needs halt grant) */
+	SYS_NCALLS
+};
+
+/* vm_alloc protection bits. */
+#define VE_PROT_READ 0x1u
+#define VE_PROT_WRITE 0x2u
+#define VE_PROT_EXEC 0x4u
+
+/* User address space: [VE_USER_LO, VE_USER_HI). The top of the lower half
+ * (0x0000800000000000) is excluded by one page so no user code can sit at the
+ * canonical boundary. */
+#define VE_USER_LO 0x0000000000001000ull
+#define VE_USER_HI 0x00007ffffffff000ull
+#define VE_PAGE_SIZE 4096ull
+
+#define VE_NAME_MAX 32	  /* process names, including the NUL */
+#define VE_ARGS_MAX 96	  /* the argument string, including the NUL */
+#define VE_WRITE_MAX 4096 /* most bytes one write() takes */
+
+/* Why a process died. Numbers are ABI; names are in the event log. */
+enum ve_reason {
+	VE_R_EXIT = 0,	     /* called exit(code) */
+	VE_R_KILLED = 1,     /* killed by another process or the kernel */
+	VE_R_PAGE_FAULT = 2, /* page fault on an unmapped or protected address */
+	VE_R_STACK = 3,	     /* page fault in its stack guard page */
+	VE_R_GP = 4,	     /* general protection (includes an ungranted port) */
+	VE_R_PRIV = 5,	     /* a privileged instruction (hlt, cli, lgdt, ...) */
+	VE_R_UD = 6,	     /* invalid opcode */
+	VE_R_DE = 7,	     /* divide error */
+	VE_R_FAULT = 8,	     /* any other CPU exception; see vector */
+	VE_R_NOMEM = 9,	     /* the kernel could not give it memory it needed */
+	VE_NREASONS
+};
+
+/* What wait() reports about a dead child. */
+struct ve_exit {
+	int32_t pid;
+	uint32_t reason; /* enum ve_reason */
+	int64_t code;	 /* exit code, for VE_R_EXIT */
+	uint32_t vector; /* CPU exception vector, for faults */
+	uint32_t pad;
+	uint64_t rip;  /* where it was when it died */
+	uint64_t addr; /* faulting address (cr2) for page faults */
+};
+
+/* What meminfo() reports. */
+struct ve_meminfo {
+	uint64_t total_frames; /* usable 4 KiB frames the kernel manages */
+	uint64_t free_frames;  /* of those, free now */
+};
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * User address spaces and user memory access. The kernel never touches a
+ * user address through the CPU: every access walks the process's page
+ * tables, checks the page is present, user-accessible and (for writes)
+ * writable, and goes through the direct map. So a bad user pointer is an
+ * error code, never a kernel page fault, and the current CR3 never matters.
+ */
+#include "arch.h"
+#include "lib/string.h"
+#include "mem.h"
+#include "proc.h"
+
+#define PAGE_MASK (PAGE_SIZE - 1)
+
+static bool range_ok(uint64_t a, uint64_t len)
+{
+	return len <= VE_USER_HI && a >= VE_USER_LO && a <= VE_USER_HI - len;
+}
+
+int vm_create(struct proc *p)
+{
+	p->vm_next = VM_ALLOC_BASE;
+	return arch_new_space(&p->pml4);
+}
+
+void vm_destroy(struct proc *p)
+{
+	if (!p->pml4)
+		return;
+	arch_free_space(p->pml4, mem_frame_free);
+	p->pml4 = 0;
+}
+
+static uint64_t *user_pte(struct proc *p, uint64_t va)
+{
+	uint64_t *pte = arch_pte(p->pml4, va, false);
+	return pte && (*pte & PTE_P) ? pte : NULL;
+}
+
+static void unmap_range(struct proc *p, uint64_t va, uint64_t end)
+{
+	for (; va < end; va += PAGE_SIZE) {
+		uint64_t *pte = user_pte(p, va);
+		if (!pte)
+			continue;
+		uint64_t frame = *pte & PTE_ADDR;
+		*pte = 0;
+		arch_invlpg(va);
+		mem_frame_free(frame);
+	}
+}
+
+/* Map zeroed frames at [va, va+len) (page-aligned, all unmapped, in the user
+ * range). All or nothing: on -VE_NOMEM nothing stays mapped. */
+int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot)
+{
+	uint64_t flags = arch_pte_flags(prot, true);
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t frame, *pte = arch_pte(p->pml4, va + off, true);
+		if (!pte || mem_frame_alloc_zero(&frame)) {
+			unmap_range(p, va, va + off);
+			return -VE_NOMEM;
+		}
+		*pte = frame | flags;
+	}
+	return 0;
+}
+
+static bool range_unmapped(struct proc *p, uint64_t va, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
+		if (user_pte(p, va + off))
+			return false;
+	return true;
+}
+
+static bool hits_stack(const struct proc *p, uint64_t va, uint64_t len)
+{
+	uint64_t lo = p->stack_lo - USTACK_GUARD;
+	return va < USTACK_TOP && lo < va + len;
+}
+
+/* vm_alloc(addr, len, prot): zeroed anonymous memory. addr 0 lets the kernel
+ * choose. Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot
+ * bits, no read permission), -VE_RANGE (outside the user range), -VE_NOMEM. */
+int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out)
+{
+	if (len == 0 || (prot & ~(VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC)) ||
+	    !(prot & VE_PROT_READ) || (addr & PAGE_MASK))
+		return -VE_INVAL;
+	if (len > VE_USER_HI)
+		return -VE_RANGE;
+	len = (len + PAGE_MASK) & ~PAGE_MASK;
+	if (addr) {
+		if (!range_ok(addr, len))
+			return -VE_RANGE;
+		if (hits_stack(p, addr, len) || !range_unmapped(p, addr, len))
+			return -VE_INVAL;
+	} else {
+		addr = p->vm_next;
+		while (range_ok(addr, len) &&
+		       (hits_stack(p, addr, len) || !range_unmapped(p, addr, len)))
+			addr += hits_stack(p, addr, len) ? USTACK_TOP - addr : PAGE_SIZE;
+		if (!range_ok(addr, len))
+			return -VE_NOMEM;
+	}
+	int err = vm_map_new(p, addr, len, prot);
+	if (err)
+		return err;
+	if (addr + len > p->vm_next && addr >= p->vm_next)
+		p->vm_next = addr + len;
+	*out = addr;
+	return 0;
+}
+
+/* Unmap [addr, addr+len), which must be page-aligned, in range and fully
+ * mapped: -VE_INVAL otherwise, with nothing changed. */
+int vm_free(struct proc *p, uint64_t addr, uint64_t len)
+{
+	if (len == 0 || (addr & PAGE_MASK))
+		return -VE_INVAL;
+	if (len > VE_USER_HI)
+		return -VE_RANGE;
+	len = (len + PAGE_MASK) & ~PAGE_MASK;
+	if (!range_ok(addr, len))
+		return -VE_RANGE;
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
+		if (!user_pte(p, addr + off))
+			return -VE_INVAL;
+	unmap_range(p, addr, addr + len);
+	return 0;
+}
+
+/* The direct-map address of user byte uaddr, if that page allows the access. */
+static uint8_t *user_byte(struct proc *p, uint64_t uaddr, bool write)
+{
+	uint64_t *pte = user_pte(p, uaddr & ~PAGE_MASK);
+	if (!pte || !(*pte & PTE_U) || (write && !(*pte & PTE_W)))
+		return NULL;
+	return (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + (uaddr & PAGE_MASK);
+}
+
+int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write)
+{
+	if (len == 0)
+		return 0;
+	if (!range_ok(uaddr, len))
+		return -VE_FAULT;
+	uint64_t end = uaddr + len;
+	for (uint64_t va = uaddr & ~PAGE_MASK; va < end; va += PAGE_SIZE)
+		if (!user_byte(p, va, write))
+			return -VE_FAULT;
+	return 0;
+}
+
+/* Copy between kernel memory and user pages, one page piece at a time. */
+static int copy_user(struct proc *p, uint64_t uaddr, void *kbuf, uint64_t len, bool to_user)
+{
+	int err = vm_check(p, uaddr, len, to_user);
+	if (err)
+		return err;
+	uint8_t *k = kbuf;
+	while (len) {
+		uint64_t chunk = PAGE_SIZE - (uaddr & PAGE_MASK);
+		if (chunk > len)
+			chunk = len;
+		uint8_t *u = user_byte(p, uaddr, to_user);
+		if (to_user)
+			memcpy(u, k, chunk);
+		else
+			memcpy(k, u, chunk);
+		uaddr += chunk;
+		k += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len)
+{
+	return copy_user(p, uaddr, dst, len, false);
+}
+
+int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len)
+{
+	return copy_user(p, uaddr, (void *)src, len, true);
+}
+
+/* A NUL-terminated string of at most max bytes including the NUL.
+ * -VE_FAULT on an unreadable byte, -VE_RANGE if no NUL within max. */
+int vm_copy_str_in(struct proc *p, char *dst, uint64_t uaddr, uint64_t max)
+{
+	if (!range_ok(uaddr, 1))
+		return -VE_FAULT; /* also keeps uaddr + i below from wrapping */
+	for (uint64_t i = 0; i < max; i++) {
+		if (!range_ok(uaddr + i, 1))
+			return -VE_FAULT;
+		uint8_t *b = user_byte(p, uaddr + i, false);
+		if (!b)
+			return -VE_FAULT;
+		dst[i] = (char)*b;
+		if (!*b)
+			return 0;
+	}
+	return -VE_RANGE;
+}
+
+/* Best effort: as many bytes as are readable from uaddr, up to max. */
+uint64_t vm_peek_user(struct proc *p, uint64_t uaddr, void *dst, uint64_t max)
+{
+	uint64_t i;
+	if (!range_ok(uaddr, 1))
+		return 0;
+	for (i = 0; i < max && range_ok(uaddr + i, 1); i++) {
+		uint8_t *b = user_byte(p, uaddr + i, false);
+		if (!b)
+			break;
+		((uint8_t *)dst)[i] = *b;
+	}
+	return i;
+}
+
+/* The loader's write: into mapped user pages regardless of their W bit. */
+int vm_load(struct proc *p, uint64_t va, const void *src, uint64_t len)
+{
+	const uint8_t *s = src;
+	while (len) {
+		uint64_t chunk = PAGE_SIZE - (va & PAGE_MASK);
+		if (chunk > len)
+			chunk = len;
+		uint64_t *pte = user_pte(p, va & ~PAGE_MASK);
+		if (!pte)
+			return -VE_FAULT;
+		memcpy((uint8_t *)phys_to_virt(*pte & PTE_ADDR) + (va & PAGE_MASK), s, chunk);
+		va += chunk;
+		s += chunk;
+		len -= chunk;
+	}
+	return 0;
+}

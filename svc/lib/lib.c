@@ -1,0 +1,241 @@
+/*
+ * svc/lib: the system-call wrappers, ve_printf and the argument helpers
+ * declared in vesta.h. Everything here is a thin layer over ve_syscall
+ * (syscall.asm) and kernel/lib's fmt and string code.
+ */
+#include "vesta.h"
+
+/* Nanoseconds per millisecond, for ve_sleep_ms. */
+#define NS_PER_MS 1000000ull
+
+/* Bytes ve_printf collects before it writes: one console line or so. */
+#define PRINTF_BUF 256
+
+_Noreturn void ve_exit(int code)
+{
+	ve_syscall(SYS_EXIT, code, 0, 0, 0, 0, 0);
+	/* exit never returns; if it ever did, die loudly (invalid opcode). */
+	__builtin_trap();
+}
+
+long ve_write(const void *buf, size_t len)
+{
+	return ve_syscall(SYS_WRITE, (long)buf, (long)len, 0, 0, 0, 0);
+}
+
+int ve_sleep_ns(uint64_t ns)
+{
+	return (int)ve_syscall(SYS_SLEEP, (long)ns, 0, 0, 0, 0, 0);
+}
+
+int ve_sleep_ms(uint64_t ms)
+{
+	if (ms > UINT64_MAX / NS_PER_MS)
+		return -VE_RANGE;
+	return ve_sleep_ns(ms * NS_PER_MS);
+}
+
+int ve_yield(void)
+{
+	return (int)ve_syscall(SYS_YIELD, 0, 0, 0, 0, 0, 0);
+}
+
+int ve_getpid(void)
+{
+	return (int)ve_syscall(SYS_GETPID, 0, 0, 0, 0, 0, 0);
+}
+
+uint64_t ve_clock_ns(void)
+{
+	return (uint64_t)ve_syscall(SYS_CLOCK, 0, 0, 0, 0, 0, 0);
+}
+
+long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot)
+{
+	return ve_syscall(SYS_VM_ALLOC, (long)addr, (long)len, (long)prot, 0, 0,
+			  0);
+}
+
+int ve_vm_free(uint64_t addr, uint64_t len)
+{
+	return (int)ve_syscall(SYS_VM_FREE, (long)addr, (long)len, 0, 0, 0, 0);
+}
+
+int ve_meminfo(struct ve_meminfo *info)
+{
+	return (int)ve_syscall(SYS_MEMINFO, (long)info, 0, 0, 0, 0, 0);
+}
+
+int ve_spawn(const char *image, const char *args)
+{
+	return (int)ve_syscall(SYS_SPAWN, (long)image, (long)args, 0, 0, 0, 0);
+}
+
+int ve_wait(int pid, struct ve_exit *ex)
+{
+	return (int)ve_syscall(SYS_WAIT, pid, (long)ex, 0, 0, 0, 0);
+}
+
+int ve_halt(int code)
+{
+	return (int)ve_syscall(SYS_HALT, code, 0, 0, 0, 0, 0);
+}
+
+/* ve_printf's output buffer, on the caller's stack. */
+struct printf_buf {
+	char data[PRINTF_BUF];
+	size_t len; /* bytes in data */
+	long err;   /* first write error; then output is dropped */
+};
+
+static void printf_flush(struct printf_buf *pb)
+{
+	size_t done = 0;
+
+	while (pb->err == 0 && done < pb->len) {
+		long r = ve_write(pb->data + done, pb->len - done);
+
+		if (r < 0)
+			pb->err = r;
+		else if (r == 0)
+			pb->err = -VE_AGAIN; /* no progress: don't spin */
+		else
+			done += (size_t)r;
+	}
+	pb->len = 0;
+}
+
+static void printf_emit(void *ctx, const char *s, size_t n)
+{
+	struct printf_buf *pb = ctx;
+
+	while (n > 0 && pb->err == 0) {
+		size_t k = sizeof(pb->data) - pb->len;
+
+		if (k > n)
+			k = n;
+		memcpy(pb->data + pb->len, s, k);
+		pb->len += k;
+		s += k;
+		n -= k;
+		if (pb->len == sizeof(pb->data))
+			printf_flush(pb);
+	}
+}
+
+int ve_vprintf(const char *fmt, va_list ap)
+{
+	struct printf_buf pb;
+	int r;
+
+	pb.len = 0;
+	pb.err = 0;
+	r = fmt_vcallback(printf_emit, &pb, fmt, ap);
+	printf_flush(&pb);
+	if (pb.err != 0)
+		return (int)pb.err;
+	return r;
+}
+
+int ve_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = ve_vprintf(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+const char *ve_strerror(long err)
+{
+	static const char *const names[VE_NERR] = {
+		[VE_OK] = "VE_OK",
+		[VE_BADCALL] = "VE_BADCALL",
+		[VE_FAULT] = "VE_FAULT",
+		[VE_INVAL] = "VE_INVAL",
+		[VE_NOMEM] = "VE_NOMEM",
+		[VE_PERM] = "VE_PERM",
+		[VE_NOENT] = "VE_NOENT",
+		[VE_AGAIN] = "VE_AGAIN",
+		[VE_TIMEOUT] = "VE_TIMEOUT",
+		[VE_BADHANDLE] = "VE_BADHANDLE",
+		[VE_RANGE] = "VE_RANGE",
+		[VE_CHILD] = "VE_CHILD",
+	};
+	/* Negate as unsigned so LONG_MIN cannot overflow. */
+	uint64_t e = err < 0 ? 0 - (uint64_t)err : (uint64_t)err;
+
+	if (e >= VE_NERR || names[e] == NULL)
+		return "VE_?";
+	return names[e];
+}
+
+const char *ve_skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+static bool is_word_end(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t';
+}
+
+size_t ve_word_len(const char *s)
+{
+	size_t n = 0;
+
+	while (!is_word_end(s[n]))
+		n++;
+	return n;
+}
+
+bool ve_word_is(const char *word, size_t n, const char *lit)
+{
+	return strlen(lit) == n && memcmp(word, lit, n) == 0;
+}
+
+/* The value of c as a digit in base, or -1 if it is none. */
+static int digit_value(char c, unsigned base)
+{
+	int v;
+
+	if (c >= '0' && c <= '9')
+		v = c - '0';
+	else if (c >= 'a' && c <= 'f')
+		v = c - 'a' + 10;
+	else if (c >= 'A' && c <= 'F')
+		v = c - 'A' + 10;
+	else
+		return -1;
+	return (unsigned)v < base ? v : -1;
+}
+
+int ve_parse_u64(const char **s, uint64_t *out)
+{
+	const char *p = ve_skip_space(*s);
+	unsigned base = 10;
+	uint64_t v = 0;
+	int d;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
+	    digit_value(p[2], 16) >= 0) {
+		base = 16;
+		p += 2;
+	}
+	if (digit_value(*p, base) < 0)
+		return -VE_INVAL;
+	for (; (d = digit_value(*p, base)) >= 0; p++) {
+		if (v > (UINT64_MAX - (uint64_t)d) / base)
+			return -VE_RANGE;
+		v = v * base + (uint64_t)d;
+	}
+	if (!is_word_end(*p))
+		return -VE_INVAL;
+	*out = v;
+	*s = p;
+	return 0;
+}

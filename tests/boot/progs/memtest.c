@@ -1,0 +1,81 @@
+/*
+ * memtest: checks that the kernel takes back every frame a dead process
+ * held. It runs memhog (which takes all the memory it can) twice and
+ * compares: both runs must get the same number of pages, and the free
+ * frame count after each must be the same. Needs the spawn grant.
+ * Exits 0 if all is well, 1 if not.
+ */
+#include "vesta.h"
+
+/* Read the free frame count into *free. Returns 0 or meminfo's error. */
+static int free_frames(uint64_t *free)
+{
+	struct ve_meminfo mi;
+	int r = ve_meminfo(&mi);
+
+	if (r < 0) {
+		ve_printf("memtest: meminfo: %s\n", ve_strerror(r));
+		return r;
+	}
+	*free = mi.free_frames;
+	return 0;
+}
+
+/*
+ * Run memhog to its end. Returns the number of pages it got (> 0), or a
+ * negative error if it could not be run or did not exit normally.
+ */
+static long run_memhog(void)
+{
+	struct ve_exit ex;
+	int pid, r;
+
+	pid = ve_spawn("memhog", "");
+	if (pid < 0) {
+		ve_printf("memtest: spawn memhog: %s\n", ve_strerror(pid));
+		return pid;
+	}
+	r = ve_wait(pid, &ex);
+	if (r < 0) {
+		ve_printf("memtest: wait %d: %s\n", pid, ve_strerror(r));
+		return r;
+	}
+	if (ex.pid != pid || ex.reason != VE_R_EXIT || ex.code <= 0) {
+		ve_printf("memtest: memhog pid %d died badly: pid %d reason %u "
+			  "code %lld vector %u rip %#llx addr %#llx\n",
+			  pid, (int)ex.pid, (unsigned)ex.reason,
+			  (long long)ex.code, (unsigned)ex.vector,
+			  (unsigned long long)ex.rip,
+			  (unsigned long long)ex.addr);
+		return -VE_INVAL;
+	}
+	return (long)ex.code;
+}
+
+int main(const char *args)
+{
+	uint64_t f0, f1, f2;
+	long n1, n2;
+	bool ok;
+
+	(void)args;
+	if (free_frames(&f0) < 0)
+		return 1;
+	ve_printf("memtest: %llu frames free before\n", (unsigned long long)f0);
+	n1 = run_memhog();
+	if (n1 < 0 || free_frames(&f1) < 0)
+		return 1;
+	ve_printf("memtest: run 1: memhog got %ld pages, %llu frames free "
+		  "after\n", n1, (unsigned long long)f1);
+	n2 = run_memhog();
+	if (n2 < 0 || free_frames(&f2) < 0)
+		return 1;
+	ve_printf("memtest: run 2: memhog got %ld pages, %llu frames free "
+		  "after\n", n2, (unsigned long long)f2);
+
+	ok = n1 == n2 && f1 == f2;
+	ve_printf("memtest: %s (pages %ld vs %ld, free %llu vs %llu)\n",
+		  ok ? "ok" : "FAIL: memory was not all returned", n1, n2,
+		  (unsigned long long)f1, (unsigned long long)f2);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# The body of `make check` (and of `make unit`, `make format-check`,
+# `make boot`): runs the host unit tests, the format check and the QEMU boot
+# scenarios, and ends with one summary line "check: N passed, N failed"
+# (unit suites + format + boot scenario runs).
+#
+# usage: BUILD=build tools/check.sh all|unit|format|boot [SCENARIO.scn...]
+set -u
+BUILD=${BUILD:-build}
+mode=$1
+shift
+passed=0
+failed=0
+
+run_unit() {
+	for t in "$BUILD"/unit/test_*; do
+		[ -x "$t" ] || continue
+		if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $t"; fi
+	done
+}
+
+run_format() {
+	files=$(git ls-files '*.c' '*.h' 2>/dev/null)
+	if [ -z "$files" ]; then
+		echo "format: no tracked C files (not a git checkout?)"; failed=$((failed + 1)); return
+	fi
+	if clang-format --dry-run --Werror $files >"$BUILD/format.out" 2>&1; then
+		echo "format: $(echo "$files" | wc -w) files clean"
+		passed=$((passed + 1))
+	else
+		head -40 "$BUILD/format.out"
+		echo "format: FAILED (run 'make format')"
+		failed=$((failed + 1))
+	fi
+}
+
+run_boot() {
+	"$BUILD/tools/runner" --isodir "$BUILD/img" --out "$BUILD/boot" -j 2 "$@" | tee "$BUILD/boot.out"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$BUILD/boot.out" | tail -1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1)); return
+	fi
+	passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+	failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+}
+
+case $mode in
+unit) run_unit ;;
+format) run_format ;;
+boot) run_boot "$@" ;;
+all) run_unit; run_format; run_boot "$@" ;;
+*) echo "usage: $0 all|unit|format|boot [scenarios]" >&2; exit 2 ;;
+esac
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,430 @@
+/*
+ * Manifest parser for tools/mkbundle (language in manifest.h and
+ * tools/BUNDLE.md).
+ *
+ * The text is read a line at a time and each line split into words at
+ * spaces and tabs; a '#' where a word would start ends the line. Every
+ * mistake stops the parse with one message pointing at the word (or the part
+ * of a word) that is wrong and saying what was expected there.
+ */
+#include "manifest.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A found word is quoted in messages up to this many bytes. */
+#define QUOTE_MAX 40
+
+#define NAME_RULE "a name of 1-31 characters from [A-Za-z0-9_.-]"
+#define RANGE_RULE "a port range N or N-M with N <= M <= 0xffff"
+
+/* A word of the line being parsed; s is not NUL-terminated. */
+struct token {
+	const char *s;
+	size_t n;
+	unsigned col;
+};
+
+struct parser {
+	const char *file;
+	const char *text;
+	size_t len;
+	size_t line_start; /* offset of the current line */
+	size_t line_end;   /* offset of its '\n', or len */
+	size_t pos;	   /* next byte to tokenize */
+	unsigned line;
+	struct manifest *m;
+	char *err;
+	size_t err_cap;
+};
+
+/* Writes "file:line:col: expected <expected>, found <found...>". */
+static int error(struct parser *p, unsigned col, const char *expected, const char *found, ...)
+{
+	char what[2 * QUOTE_MAX];
+	va_list ap;
+
+	va_start(ap, found);
+	vsnprintf(what, sizeof(what), found, ap);
+	va_end(ap);
+	snprintf(p->err, p->err_cap, "%s:%u:%u: expected %s, found %s", p->file, p->line, col,
+		 expected, what);
+	return -VE_INVAL;
+}
+
+/* Reports a word: quoted (cut at QUOTE_MAX bytes), or "nothing" if empty. */
+static int error_tok(struct parser *p, const struct token *t, const char *expected)
+{
+	if (t->n == 0)
+		return error(p, t->col, expected, "nothing");
+	if (t->n > QUOTE_MAX)
+		return error(p, t->col, expected, "'%.*s...'", QUOTE_MAX, t->s);
+	return error(p, t->col, expected, "'%.*s'", (int)t->n, t->s);
+}
+
+/* Reports the end of the line where a word was expected. */
+static int error_eol(struct parser *p, const char *expected)
+{
+	return error(p, (unsigned)(p->line_end - p->line_start) + 1, expected, "end of line");
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* Fetches the next word of the line into *t; false at the end or a '#'. */
+static bool next_token(struct parser *p, struct token *t)
+{
+	while (p->pos < p->line_end && is_space(p->text[p->pos]))
+		p->pos++;
+	if (p->pos == p->line_end || p->text[p->pos] == '#')
+		return false;
+	t->s = p->text + p->pos;
+	t->col = (unsigned)(p->pos - p->line_start) + 1;
+	while (p->pos < p->line_end && !is_space(p->text[p->pos]))
+		p->pos++;
+	t->n = (size_t)(p->text + p->pos - t->s);
+	return true;
+}
+
+static bool tok_is(const struct token *t, const char *word)
+{
+	return t->n == strlen(word) && memcmp(t->s, word, t->n) == 0;
+}
+
+/* The part of t from byte from to byte to, as a token of its own. */
+static struct token sub_token(const struct token *t, size_t from, size_t to)
+{
+	struct token s = { t->s + from, to - from, t->col + (unsigned)from };
+
+	return s;
+}
+
+/* Rejects control bytes anywhere on the current line (tabs are fine). */
+static int check_line_bytes(struct parser *p)
+{
+	for (size_t i = p->line_start; i < p->line_end; i++) {
+		unsigned char c = (unsigned char)p->text[i];
+
+		if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+			return error(p, (unsigned)(i - p->line_start) + 1, "text", "byte 0x%02x",
+				     c);
+	}
+	return 0;
+}
+
+static bool name_ok(const struct token *t)
+{
+	if (t->n == 0 || t->n >= BUNDLE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < t->n; i++) {
+		char c = t->s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool name_is(const char *field, const struct token *t)
+{
+	return strlen(field) == t->n && memcmp(field, t->s, t->n) == 0;
+}
+
+/* Reads the next word as a name into dst; what says what kind of name. */
+static int take_name(struct parser *p, const char *what, char *dst, struct token *t)
+{
+	if (!next_token(p, t))
+		return error_eol(p, what);
+	if (!name_ok(t))
+		return error_tok(p, t, NAME_RULE);
+	memcpy(dst, t->s, t->n);
+	dst[t->n] = '\0';
+	return 0;
+}
+
+static int expect_eol(struct parser *p)
+{
+	struct token t;
+
+	if (next_token(p, &t))
+		return error_tok(p, &t, "end of line");
+	return 0;
+}
+
+/* image NAME PATH */
+static int parse_image(struct parser *p, const struct token *kw)
+{
+	struct manifest *m = p->m;
+	struct manifest_image im = { 0 };
+	struct token name, path;
+	int err;
+
+	if (m->nimages == BUNDLE_MAX_IMAGES)
+		return error(p, kw->col, "at most 64 images", "image %zu", m->nimages + 1);
+	if ((err = take_name(p, "an image name", im.name, &name)) < 0)
+		return err;
+	for (size_t i = 0; i < m->nimages; i++)
+		if (name_is(m->images[i].name, &name))
+			return error_tok(p, &name, "a unique image name");
+	if (!next_token(p, &path))
+		return error_eol(p, "a path");
+	if (path.n >= MANIFEST_PATH_MAX)
+		return error_tok(p, &path, "a path of at most 1023 bytes");
+	memcpy(im.path, path.s, path.n);
+	im.line = p->line;
+	im.col = path.col;
+	if ((err = expect_eol(p)) < 0)
+		return err;
+	m->images[m->nimages++] = im;
+	return 0;
+}
+
+/*
+ * Parses a port number, decimal or 0x hex, at most 0xffff. Returns false if
+ * t is not one.
+ */
+static bool parse_port(const struct token *t, uint16_t *out)
+{
+	size_t i = 0;
+	unsigned base = 10, v = 0;
+
+	if (t->n > 2 && t->s[0] == '0' && (t->s[1] == 'x' || t->s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	if (i == t->n)
+		return false;
+	for (; i < t->n; i++) {
+		char c = t->s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return false;
+		v = v * base + d;
+		if (v > 0xffff)
+			return false;
+	}
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* One RANGE of ports=: N or N-M. */
+static int parse_range(struct parser *p, const struct token *t, struct bundle_ports *r)
+{
+	const char *dash = memchr(t->s, '-', t->n);
+	size_t cut = dash ? (size_t)(dash - t->s) : t->n;
+	struct token lo = sub_token(t, 0, cut);
+	struct token hi = dash ? sub_token(t, cut + 1, t->n) : lo;
+
+	if (!parse_port(&lo, &r->first) || !parse_port(&hi, &r->last) || r->first > r->last)
+		return error_tok(p, t, RANGE_RULE);
+	return 0;
+}
+
+/*
+ * Splits the value v of a key at commas and calls item() on each part (an
+ * empty part included, so "a,,b" is an error the item reports).
+ */
+static int for_each_item(struct parser *p, const struct token *v, struct bundle_proc *pr,
+			 int (*item)(struct parser *, const struct token *, struct bundle_proc *))
+{
+	struct token part;
+	size_t from = 0;
+	int err;
+
+	for (size_t i = 0; i <= v->n; i++) {
+		if (i < v->n && v->s[i] != ',')
+			continue;
+		part = sub_token(v, from, i);
+		if ((err = item(p, &part, pr)) < 0)
+			return err;
+		from = i + 1;
+	}
+	return 0;
+}
+
+static int port_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
+{
+	if (pr->nports == BUNDLE_MAX_PORTS)
+		return error(p, t->col, "at most 8 port ranges", "range %u", pr->nports + 1u);
+	return parse_range(p, t, &pr->ports[pr->nports++]);
+}
+
+static int grant_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
+{
+	if (tok_is(t, "spawn"))
+		pr->grants |= BUNDLE_GRANT_SPAWN;
+	else if (tok_is(t, "halt"))
+		pr->grants |= BUNDLE_GRANT_HALT;
+	else
+		return error_tok(p, t, "'spawn' or 'halt'");
+	return 0;
+}
+
+static int prio_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	if (tok_is(v, "driver"))
+		pr->prio = BUNDLE_PRIO_DRIVER;
+	else if (tok_is(v, "service"))
+		pr->prio = BUNDLE_PRIO_SERVICE;
+	else if (tok_is(v, "besteffort"))
+		pr->prio = BUNDLE_PRIO_BESTEFFORT;
+	else
+		return error_tok(p, v, "'driver', 'service' or 'besteffort'");
+	return 0;
+}
+
+/* key=value; seen has a bit per key already given on this line. */
+static int parse_key(struct parser *p, const struct token *t, struct bundle_proc *pr,
+		     unsigned *seen)
+{
+	const char *eq = memchr(t->s, '=', t->n);
+	size_t cut = eq ? (size_t)(eq - t->s) : 0;
+	struct token key = sub_token(t, 0, cut);
+	struct token val = sub_token(t, cut + 1, t->n);
+	unsigned bit;
+
+	if (!eq)
+		return error_tok(p, t, "key=value or '--'");
+	if (tok_is(&key, "prio"))
+		bit = 1;
+	else if (tok_is(&key, "ports"))
+		bit = 2;
+	else if (tok_is(&key, "grant"))
+		bit = 4;
+	else
+		return error_tok(p, &key, "'prio', 'ports' or 'grant'");
+	if (*seen & bit)
+		return error_tok(p, &key, "each key at most once");
+	*seen |= bit;
+	if (bit == 1)
+		return prio_value(p, &val, pr);
+	if (bit == 2)
+		return for_each_item(p, &val, pr, port_item);
+	return for_each_item(p, &val, pr, grant_item);
+}
+
+/* The words after `--`, joined by single spaces into pr->args. */
+static int parse_args(struct parser *p, struct bundle_proc *pr)
+{
+	struct token t;
+	unsigned first_col = 0;
+	size_t n = 0;
+
+	while (next_token(p, &t)) {
+		size_t need = (n ? 1 : 0) + t.n;
+
+		if (!first_col)
+			first_col = t.col;
+		if (n + need < BUNDLE_ARGS_MAX) {
+			if (n)
+				pr->args[n] = ' ';
+			memcpy(pr->args + n + (n ? 1 : 0), t.s, t.n);
+		}
+		n += need;
+	}
+	if (n >= BUNDLE_ARGS_MAX)
+		return error(p, first_col, "arguments of at most 95 bytes", "%zu bytes", n);
+	pr->args[n] = '\0';
+	return 0;
+}
+
+/* The IMAGE word of a proc line: a name given by an earlier `image`. */
+static int take_image_ref(struct parser *p, char *dst)
+{
+	struct token t;
+
+	if (!next_token(p, &t))
+		return error_eol(p, "an image name");
+	for (size_t i = 0; i < p->m->nimages; i++) {
+		if (name_is(p->m->images[i].name, &t)) {
+			memcpy(dst, t.s, t.n);
+			return 0;
+		}
+	}
+	return error_tok(p, &t, "the name of an earlier image");
+}
+
+/* proc NAME IMAGE [key=value ...] [-- ARGS...] */
+static int parse_proc(struct parser *p, const struct token *kw)
+{
+	struct manifest *m = p->m;
+	struct bundle_proc pr = { .prio = BUNDLE_PRIO_SERVICE };
+	struct token name, t;
+	unsigned seen = 0;
+	int err;
+
+	if (m->nprocs == BUNDLE_MAX_PROCS)
+		return error(p, kw->col, "at most 64 processes", "process %zu", m->nprocs + 1);
+	if ((err = take_name(p, "a process name", pr.name, &name)) < 0)
+		return err;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (name_is(m->procs[i].name, &name))
+			return error_tok(p, &name, "a unique process name");
+	if ((err = take_image_ref(p, pr.image)) < 0)
+		return err;
+	while (next_token(p, &t)) {
+		if (tok_is(&t, "--")) {
+			if ((err = parse_args(p, &pr)) < 0)
+				return err;
+			break;
+		}
+		if ((err = parse_key(p, &t, &pr, &seen)) < 0)
+			return err;
+	}
+	m->procs[m->nprocs++] = pr;
+	return 0;
+}
+
+static int parse_line(struct parser *p)
+{
+	struct token kw;
+	int err;
+
+	if ((err = check_line_bytes(p)) < 0)
+		return err;
+	if (!next_token(p, &kw))
+		return 0;
+	if (tok_is(&kw, "image"))
+		return parse_image(p, &kw);
+	if (tok_is(&kw, "proc"))
+		return parse_proc(p, &kw);
+	return error_tok(p, &kw, "'image' or 'proc'");
+}
+
+int manifest_parse(const char *file, const char *text, size_t len, struct manifest *m, char *err,
+		   size_t err_cap)
+{
+	struct parser p = {
+		.file = file, .text = text, .len = len, .m = m, .err = err, .err_cap = err_cap
+	};
+	int rc;
+
+	if (!file || (!text && len) || !m || !err || !err_cap)
+		return -VE_INVAL;
+	memset(m, 0, sizeof(*m));
+	err[0] = '\0';
+	while (p.line_start < len) {
+		const char *nl = memchr(text + p.line_start, '\n', len - p.line_start);
+
+		p.line++;
+		p.line_end = nl ? (size_t)(nl - text) : len;
+		p.pos = p.line_start;
+		if ((rc = parse_line(&p)) < 0)
+			return rc;
+		p.line_start = p.line_end + 1;
+	}
+	return 0;
+}
