@@ -14,6 +14,7 @@
 
 #define VESTA_VERSION "0.1.0"
 #define MB2_BOOT_MAGIC 0x36d76289u
+#define EVLOG_SCHEMA 1 /* kernel/EVENTS.md; bump on an incompatible change */
 
 void syscall_set_bundle(const struct bundle *b);
 int lz4_decompress(const void *src, size_t src_len, void *dst, size_t dst_cap);
@@ -21,12 +22,33 @@ int lz4_decompress(const void *src, size_t src_len, void *dst, size_t dst_cap);
 static struct mb2_info mb; /* ~3.5 KiB: too big for the boot stack frame */
 static struct bundle bundle;
 
+/* Does the command line hold this exact space-separated word? */
+static bool has_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = line; *p; p++)
+		if ((p == line || p[-1] == ' ') && strncmp(p, word, n) == 0 &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return true;
+	return false;
+}
+
+/* Boot option selftest=panic: fault in kernel mode on purpose, so the boot
+ * tests can check what a kernel panic reports. Nothing maps 0xdead0000 in the
+ * kernel's address space. */
+static void selftest_panic(void)
+{
+	klog("selftest=panic: writing to 0xdead0000 in kernel mode");
+	*(volatile uint64_t *)(uintptr_t)0xdead0000ull = 1;
+}
+
 static void emit_boot(uint64_t top)
 {
 	struct ve_meminfo mi;
 	struct evlog_line l;
 	mem_info(&mi);
 	ev_start(&l, "boot");
+	ev_u64(&l, "schema", EVLOG_SCHEMA);
 	ev_str(&l, "version", VESTA_VERSION);
 	ev_u64(&l, "abi", VESTA_ABI_VERSION);
 	ev_str(&l, "firmware", mb.efi ? "uefi" : "bios");
@@ -123,6 +145,8 @@ void kmain(uint64_t magic, uint64_t info_phys)
 	ev_u64(&l, "boot_ns", arch_now_ns());
 	ev_u64(&l, "procs", n);
 	ev_send(&l);
-	klog("ready: %u processes started", n);
+	klog("ready: %u boot process%s started", n, n == 1 ? "" : "es");
+	if (mb.cmdline && has_word(mb.cmdline, "selftest=panic"))
+		selftest_panic();
 	sched_run();
 }

@@ -66,12 +66,13 @@ int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot)
 	return 0;
 }
 
-static bool range_unmapped(struct proc *p, uint64_t va, uint64_t len)
+/* 0 if [va, va+len) is all unmapped, else the first mapped page in it. */
+static uint64_t first_mapped(struct proc *p, uint64_t va, uint64_t len)
 {
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
 		if (user_pte(p, va + off))
-			return false;
-	return true;
+			return va + off;
+	return 0;
 }
 
 static bool hits_stack(const struct proc *p, uint64_t va, uint64_t len)
@@ -91,16 +92,27 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 	if (len > VE_USER_HI)
 		return -VE_RANGE;
 	len = (len + PAGE_MASK) & ~PAGE_MASK;
+	/* More than there is free: refuse before walking or taking anything. */
+	struct ve_meminfo mi;
+	mem_info(&mi);
+	if (len / PAGE_SIZE > mi.free_frames)
+		return -VE_NOMEM;
 	if (addr) {
 		if (!range_ok(addr, len))
 			return -VE_RANGE;
-		if (hits_stack(p, addr, len) || !range_unmapped(p, addr, len))
+		if (hits_stack(p, addr, len) || first_mapped(p, addr, len))
 			return -VE_INVAL;
 	} else {
 		addr = p->vm_next;
-		while (range_ok(addr, len) &&
-		       (hits_stack(p, addr, len) || !range_unmapped(p, addr, len)))
-			addr += hits_stack(p, addr, len) ? USTACK_TOP - addr : PAGE_SIZE;
+		while (range_ok(addr, len)) {
+			uint64_t taken;
+			if (hits_stack(p, addr, len))
+				addr = USTACK_TOP;
+			else if ((taken = first_mapped(p, addr, len)))
+				addr = taken + PAGE_SIZE;
+			else
+				break;
+		}
 		if (!range_ok(addr, len))
 			return -VE_NOMEM;
 	}

@@ -10,8 +10,6 @@
  */
 #include "jsonline.h"
 
-#include <vesta/abi.h>
-
 /* Where the parser is in the input and in the output buffer. */
 struct cursor {
 	const char *p;   /* next input byte */

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vesta/abi.h> /* the VE_* error codes */
+
 /* Most pairs one line may hold; the widest event has about a dozen. */
 #define JSONLINE_MAX_PAIRS 32
 

@@ -963,9 +963,20 @@ static void watch_event(struct job *j, const struct event *e)
 	}
 }
 
-/* One complete line of com2.log (NUL-terminated, newline removed). */
+/*
+ * One complete line of com2.log (NUL-terminated, newline removed).
+ *
+ * Before the first event, COM2 may carry noise from the firmware or the
+ * boot loader (OVMF mirrors its console, escape sequences and all, onto
+ * every serial port), and the kernel's first line may be glued to the end
+ * of it. So until then the text before the first '{' is dropped and a line
+ * that still does not parse is skipped. From the first event on, COM2
+ * belongs to Vesta: every non-blank line must be an event, and judge()
+ * fails the run otherwise.
+ */
 static void take_line(struct job *j, char *text, size_t len)
 {
+	char prefix[128];
 	struct event *e;
 	size_t i;
 
@@ -974,13 +985,28 @@ static void take_line(struct job *j, char *text, size_t len)
 		;
 	if (i == len || j->cut)
 		return;
+	snprintf(prefix, sizeof(prefix), "  %s [%s] com2:", j->sc->name,
+		 fw_name[j->fw]);
+	if (j->nev == 0) {
+		char *brace = memchr(text, '{', len);
+
+		if (!brace) {
+			if (verbose)
+				print_guest_line(prefix, j->nlines, text);
+			return;
+		}
+		len -= (size_t)(brace - text);
+		text = brace;
+	}
 	j->ev = grow(j->ev, j->nev, &j->capev, sizeof(*j->ev));
 	e = &j->ev[j->nev];
 	e->line = j->nlines;
 	e->buf = xrealloc(NULL, len + 1);
 	if (jsonline_parse(text, len, e->buf, len + 1, &e->obj) < 0) {
 		free(e->buf);
-		if (j->nbad++ == 0) {
+		if (verbose)
+			print_guest_line(prefix, j->nlines, text);
+		if (j->nev > 0 && j->nbad++ == 0) {
 			j->bad_line = j->nlines;
 			j->bad_raw = xstrdup(text);
 		}
@@ -989,8 +1015,7 @@ static void take_line(struct job *j, char *text, size_t len)
 	e->raw = xstrdup(text);
 	j->nev++;
 	if (verbose)
-		printf("  %s [%s] com2:%d %s\n", j->sc->name, fw_name[j->fw],
-		       e->line, e->raw);
+		print_guest_line(prefix, e->line, e->raw);
 	watch_event(j, e);
 }
 
@@ -1315,9 +1340,11 @@ static void msg_add_status(struct msg *m, const struct job *j)
 	int st = j->status;
 
 	if (WIFSIGNALED(st)) {
-		msg_add(m, "QEMU was %s by signal %d",
-			j->stopped ? "stopped by the runner" : "killed",
-			WTERMSIG(st));
+		if (j->stopped)
+			msg_add(m, "QEMU was stopped by the runner (signal %d)",
+				WTERMSIG(st));
+		else
+			msg_add(m, "QEMU was killed by signal %d", WTERMSIG(st));
 		return;
 	}
 	if (!WIFEXITED(st))

@@ -136,6 +136,19 @@ static void modes_init(void)
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }
 
+/* The FXSAVE image of the FPU/SSE reset state, written out rather than
+ * captured with fninit/ldmxcsr/fxsave: same result, no dependence on the
+ * CPU state at boot. */
+void arch_fpu_init_area(void *area)
+{
+	uint8_t *a = area;
+	memset(a, 0, 512);
+	a[0] = 0x7f; /* FCW 0x037f: all x87 exceptions masked, 64-bit precision */
+	a[1] = 0x03;
+	a[24] = 0x80; /* MXCSR 0x1f80: all SSE exceptions masked */
+	a[25] = 0x1f;
+}
+
 bool arch_has_nx(void)
 {
 	return (rdmsr(MSR_EFER) >> 11) & 1;

@@ -164,17 +164,6 @@ arch_fpu_restore:
 	fxrstor64 [rdi]
 	ret
 
-; Fill a 512-byte area with the FPU/SSE reset state.
-global arch_fpu_init_area
-arch_fpu_init_area:
-	sub rsp, 8
-	fninit
-	mov dword [rsp], 0x1f80         ; MXCSR: all exceptions masked
-	ldmxcsr [rsp]
-	add rsp, 8
-	fxsave64 [rdi]
-	ret
-
 global arch_read_cr2
 arch_read_cr2:
 	mov rax, cr2

@@ -151,6 +151,13 @@ static void do_topcall(void)
 	__asm__ volatile("jmp *%0" : : "r"(p) : "memory");
 }
 
+/* Spin forever in ring 3: only preemption lets anyone else run. */
+static void do_spin(void)
+{
+	for (volatile uint64_t n = 0;; n++)
+		;
+}
+
 static const struct kind kinds[] = {
 	{ "nullwrite", do_nullwrite },
 	{ "kwrite", do_kwrite },
@@ -164,6 +171,7 @@ static const struct kind kinds[] = {
 	{ "exit3", do_exit3 },
 	{ "int80", do_int80 },
 	{ "topcall", do_topcall },
+	{ "spin", do_spin },
 };
 
 int main(const char *args)
