@@ -13,17 +13,17 @@
 #include "vesta.h"
 
 #define COM1_DATA 0x3f8
-#define COM1_LSR 0x3fd         /* line status register */
+#define COM1_LSR 0x3fd /* line status register */
 #define LSR_DATA_READY 0x01
 
-#define IDLE_SLEEP_MS 10       /* poll period when nothing was typed */
-#define LINE_MAX 128           /* longest command line, with its NUL */
+#define IDLE_SLEEP_MS 10 /* poll period when nothing was typed */
+#define LINE_MAX 128	 /* longest command line, with its NUL */
 
 /* Where we are in the byte stream from the terminal. */
 enum input_state {
 	IN_TEXT, /* ordinary typing */
-	IN_ESC,  /* after ESC */
-	IN_SEQ,  /* inside ESC [ ... or ESC O ..., until its final byte */
+	IN_ESC,	 /* after ESC */
+	IN_SEQ,	 /* inside ESC [ ... or ESC O ..., until its final byte */
 };
 
 struct console {
@@ -70,10 +70,8 @@ static void cmd_mem(const char *rest)
 		return;
 	}
 	ve_printf("memory: %llu of %llu frames free (%llu of %llu KiB)\n",
-		  (unsigned long long)mi.free_frames,
-		  (unsigned long long)mi.total_frames,
-		  (unsigned long long)mi.free_frames * 4,
-		  (unsigned long long)mi.total_frames * 4);
+		  (unsigned long long)mi.free_frames, (unsigned long long)mi.total_frames,
+		  (unsigned long long)mi.free_frames * 4, (unsigned long long)mi.total_frames * 4);
 }
 
 static void cmd_echo(const char *rest)
@@ -201,8 +199,7 @@ int main(const char *args)
 	struct console con = { .len = 0, .state = IN_TEXT, .after_cr = false };
 
 	(void)args;
-	ve_printf("console: ready on COM1 (pid %d), type 'help'\n",
-		  ve_getpid());
+	ve_printf("console: ready on COM1 (pid %d), type 'help'\n", ve_getpid());
 	prompt(&con);
 	for (;;) {
 		if (!(inb(COM1_LSR) & LSR_DATA_READY)) {

@@ -52,8 +52,7 @@ uint64_t ve_clock_ns(void)
 
 long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot)
 {
-	return ve_syscall(SYS_VM_ALLOC, (long)addr, (long)len, (long)prot, 0, 0,
-			  0);
+	return ve_syscall(SYS_VM_ALLOC, (long)addr, (long)len, (long)prot, 0, 0, 0);
 }
 
 int ve_vm_free(uint64_t addr, uint64_t len)
@@ -151,18 +150,12 @@ int ve_printf(const char *fmt, ...)
 const char *ve_strerror(long err)
 {
 	static const char *const names[VE_NERR] = {
-		[VE_OK] = "VE_OK",
-		[VE_BADCALL] = "VE_BADCALL",
-		[VE_FAULT] = "VE_FAULT",
-		[VE_INVAL] = "VE_INVAL",
-		[VE_NOMEM] = "VE_NOMEM",
-		[VE_PERM] = "VE_PERM",
-		[VE_NOENT] = "VE_NOENT",
-		[VE_AGAIN] = "VE_AGAIN",
-		[VE_TIMEOUT] = "VE_TIMEOUT",
-		[VE_BADHANDLE] = "VE_BADHANDLE",
-		[VE_RANGE] = "VE_RANGE",
-		[VE_CHILD] = "VE_CHILD",
+		[VE_OK] = "VE_OK",	     [VE_BADCALL] = "VE_BADCALL",
+		[VE_FAULT] = "VE_FAULT",     [VE_INVAL] = "VE_INVAL",
+		[VE_NOMEM] = "VE_NOMEM",     [VE_PERM] = "VE_PERM",
+		[VE_NOENT] = "VE_NOENT",     [VE_AGAIN] = "VE_AGAIN",
+		[VE_TIMEOUT] = "VE_TIMEOUT", [VE_BADHANDLE] = "VE_BADHANDLE",
+		[VE_RANGE] = "VE_RANGE",     [VE_CHILD] = "VE_CHILD",
 	};
 	/* Negate as unsigned so LONG_MIN cannot overflow. */
 	uint64_t e = err < 0 ? 0 - (uint64_t)err : (uint64_t)err;
@@ -221,8 +214,7 @@ int ve_parse_u64(const char **s, uint64_t *out)
 	uint64_t v = 0;
 	int d;
 
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
-	    digit_value(p[2], 16) >= 0) {
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && digit_value(p[2], 16) >= 0) {
 		base = 16;
 		p += 2;
 	}

@@ -126,8 +126,7 @@ static uint32_t get_hdr(const uint8_t *file, size_t off)
  * Opens a bundle file with a buffer of the size its header asks for (or 64
  * bytes if the header is bad, to still reach bundle_open's own checks).
  */
-static int open_file(const uint8_t *f, size_t flen, struct bundle *b,
-		     const char **why, void **buf)
+static int open_file(const uint8_t *f, size_t flen, struct bundle *b, const char **why, void **buf)
 {
 	size_t raw = 64;
 
@@ -154,8 +153,7 @@ static void expect_file(uint8_t *f, size_t flen, int err, const char *reason)
 }
 
 /* Packs payload p (then frees it), opens, expects err and reason. */
-static void expect_payload(uint8_t *p, size_t len, int err,
-			   const char *reason)
+static void expect_payload(uint8_t *p, size_t len, int err, const char *reason)
 {
 	size_t flen;
 	uint8_t *f = pack(p, len, &flen);
@@ -195,12 +193,10 @@ static void test_roundtrip(void **state)
 	assert_non_null(im);
 	assert_int_equal(im->size, sizeof(uart_data));
 	assert_int_equal(im->offset % BUNDLE_IMAGE_ALIGN, 0);
-	assert_memory_equal(bundle_image_data(&b, im), uart_data,
-			    sizeof(uart_data));
+	assert_memory_equal(bundle_image_data(&b, im), uart_data, sizeof(uart_data));
 	im = bundle_image_find(&b, "init");
 	assert_non_null(im);
-	assert_memory_equal(bundle_image_data(&b, im), init_data,
-			    sizeof(init_data));
+	assert_memory_equal(bundle_image_data(&b, im), init_data, sizeof(init_data));
 
 	assert_null(bundle_image_find(&b, "uar"));
 	assert_null(bundle_image_find(&b, "uartx"));
@@ -289,8 +285,7 @@ static void test_truncated_header(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(bundle_peek(f, BUNDLE_HEADER_SIZE - 1, &raw, &why),
-			 -VE_INVAL);
+	assert_int_equal(bundle_peek(f, BUNDLE_HEADER_SIZE - 1, &raw, &why), -VE_INVAL);
 	assert_string_equal(why, "truncated header");
 	assert_int_equal(bundle_peek(f, 0, &raw, &why), -VE_INVAL);
 	assert_int_equal(bundle_peek(NULL, flen, &raw, &why), -VE_INVAL);
@@ -305,12 +300,10 @@ static void test_comp_size_beyond_module(void **state)
 	uint8_t *f = std_file(&flen);
 
 	(void)state;
-	expect_file(f, flen - 1, -VE_INVAL,
-		    "compressed block runs past the module");
+	expect_file(f, flen - 1, -VE_INVAL, "compressed block runs past the module");
 	f = std_file(&flen);
 	set_hdr(f, OFF_COMP, 0xffffffffu);
-	expect_file(f, flen, -VE_INVAL,
-		    "compressed block runs past the module");
+	expect_file(f, flen, -VE_INVAL, "compressed block runs past the module");
 	f = std_file(&flen);
 	set_hdr(f, OFF_COMP, 0);
 	expect_file(f, flen, -VE_INVAL, "empty compressed block");
@@ -387,26 +380,21 @@ static void test_buffer_and_arguments(void **state)
 	(void)state;
 	assert_int_equal(bundle_peek(f, flen, &raw, NULL), 0);
 	buf = malloc(raw + 8);
-	assert_int_equal(bundle_open(f, flen, buf, raw - 1,
-				     bundle_lz4_decompress, &b, &why),
+	assert_int_equal(bundle_open(f, flen, buf, raw - 1, bundle_lz4_decompress, &b, &why),
 			 -VE_RANGE);
 	assert_string_equal(why, "buffer too small");
-	assert_int_equal(bundle_open(f, flen, (uint8_t *)buf + 4, raw,
-				     bundle_lz4_decompress, &b, &why),
-			 -VE_INVAL);
+	assert_int_equal(
+	    bundle_open(f, flen, (uint8_t *)buf + 4, raw, bundle_lz4_decompress, &b, &why),
+	    -VE_INVAL);
 	assert_string_equal(why, "buffer not aligned");
-	assert_int_equal(bundle_open(f, flen, buf, raw, NULL, &b, &why),
+	assert_int_equal(bundle_open(f, flen, buf, raw, NULL, &b, &why), -VE_INVAL);
+	assert_int_equal(bundle_open(f, flen, NULL, raw, bundle_lz4_decompress, &b, &why),
 			 -VE_INVAL);
-	assert_int_equal(bundle_open(f, flen, NULL, raw,
-				     bundle_lz4_decompress, &b, &why),
-			 -VE_INVAL);
-	assert_int_equal(bundle_open(f, flen, buf, raw,
-				     bundle_lz4_decompress, NULL, &why),
+	assert_int_equal(bundle_open(f, flen, buf, raw, bundle_lz4_decompress, NULL, &why),
 			 -VE_INVAL);
 	assert_int_equal(bundle_peek(f, flen, NULL, &why), -VE_INVAL);
 	/* A bigger buffer is fine; why is optional. */
-	assert_int_equal(bundle_open(f, flen, buf, raw + 8,
-				     bundle_lz4_decompress, &b, NULL), 0);
+	assert_int_equal(bundle_open(f, flen, buf, raw + 8, bundle_lz4_decompress, &b, NULL), 0);
 	free(buf);
 	free(f);
 }
@@ -617,21 +605,17 @@ static void test_counts(void **state)
 static void test_writer_limits(void **state)
 {
 	struct bundle_proc procs[BUNDLE_MAX_PROCS + 1] = { 0 };
-	struct bundle_write_image im = { "a-name-that-is-32-bytes-long-xxx",
-					 init_data, 1 };
+	struct bundle_write_image im = { "a-name-that-is-32-bytes-long-xxx", init_data, 1 };
 	uint8_t *p = NULL;
 	size_t len;
 
 	(void)state;
-	assert_int_equal(bundle_write_payload(procs, BUNDLE_MAX_PROCS + 1,
-					      NULL, 0, &p, &len),
+	assert_int_equal(bundle_write_payload(procs, BUNDLE_MAX_PROCS + 1, NULL, 0, &p, &len),
 			 -VE_RANGE);
-	assert_int_equal(bundle_write_payload(NULL, 0, &im, 1, &p, &len),
-			 -VE_INVAL);
+	assert_int_equal(bundle_write_payload(NULL, 0, &im, 1, &p, &len), -VE_INVAL);
 	im.name = "ok";
 	im.size = BUNDLE_MAX_RAW;
-	assert_int_equal(bundle_write_payload(NULL, 0, &im, 1, &p, &len),
-			 -VE_RANGE);
+	assert_int_equal(bundle_write_payload(NULL, 0, &im, 1, &p, &len), -VE_RANGE);
 	assert_null(p);
 }
 
@@ -643,8 +627,7 @@ static struct manifest *parse(const char *text, int want, char *msg)
 {
 	static struct manifest m;
 
-	assert_int_equal(manifest_parse(FILE_NAME, text, strlen(text), &m,
-					msg, MANIFEST_ERR_MAX),
+	assert_int_equal(manifest_parse(FILE_NAME, text, strlen(text), &m, msg, MANIFEST_ERR_MAX),
 			 want);
 	return &m;
 }
@@ -701,10 +684,8 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "imgae init init.elf\n",
-	  FILE_NAME ":1:1: expected 'image' or 'proc', found 'imgae'" },
-	{ "# c\n\n  procs p a\n",
-	  FILE_NAME ":3:3: expected 'image' or 'proc', found 'procs'" },
+	{ "imgae init init.elf\n", FILE_NAME ":1:1: expected 'image' or 'proc', found 'imgae'" },
+	{ "# c\n\n  procs p a\n", FILE_NAME ":3:3: expected 'image' or 'proc', found 'procs'" },
 	{ "image a a.elf\nproc p a prio=fast\n",
 	  FILE_NAME ":2:15: expected 'driver', 'service' or 'besteffort', "
 		    "found 'fast'" },
@@ -738,18 +719,15 @@ static const struct bad_case bad_cases[] = {
 	  " 01234567890123456789012345678\n",
 	  FILE_NAME ":2:13: expected arguments of at most 95 bytes, found "
 		    "100 bytes" },
-	{ "image bad/name x\n",
-	  FILE_NAME ":1:7: expected a name of 1-31 characters from "
-		    "[A-Za-z0-9_.-], found 'bad/name'" },
+	{ "image bad/name x\n", FILE_NAME ":1:7: expected a name of 1-31 characters from "
+					  "[A-Za-z0-9_.-], found 'bad/name'" },
 	{ "image abcdefghijabcdefghijabcdefghijab x\n",
 	  FILE_NAME ":1:7: expected a name of 1-31 characters from "
 		    "[A-Za-z0-9_.-], found 'abcdefghijabcdefghijabcdefghijab'" },
 	{ "image a\n", FILE_NAME ":1:8: expected a path, found end of line" },
 	{ "image\n", FILE_NAME ":1:6: expected an image name, found end of line" },
-	{ "image a a.elf\nproc p\n",
-	  FILE_NAME ":2:7: expected an image name, found end of line" },
-	{ "image a a.elf extra\n",
-	  FILE_NAME ":1:15: expected end of line, found 'extra'" },
+	{ "image a a.elf\nproc p\n", FILE_NAME ":2:7: expected an image name, found end of line" },
+	{ "image a a.elf extra\n", FILE_NAME ":1:15: expected end of line, found 'extra'" },
 	{ "image a a.elf\nproc p a foo=1\n",
 	  FILE_NAME ":2:10: expected 'prio', 'ports' or 'grant', found 'foo'" },
 	{ "image a a.elf\nproc p a fast\n",
@@ -782,8 +760,7 @@ static void test_manifest_limits(void **state)
 	for (int i = 0; i < 65; i++)
 		n += (size_t)sprintf(text + n, "image i%d x\n", i);
 	parse(text, -VE_INVAL, msg);
-	assert_string_equal(msg, FILE_NAME
-			    ":65:1: expected at most 64 images, found image 65");
+	assert_string_equal(msg, FILE_NAME ":65:1: expected at most 64 images, found image 65");
 
 	n = (size_t)sprintf(text, "image a x\n");
 	for (int i = 0; i < 65; i++)
@@ -819,11 +796,10 @@ static uint8_t *slurp(const char *path, size_t *len)
  */
 static void test_manifest_to_bundle(void **state)
 {
-	static const char text[] =
-		"image true /bin/true\n"
-		"image false /bin/false\n"
-		"proc init true prio=service grant=spawn -- --root\n"
-		"proc com1 false prio=driver ports=0x3f8-0x3ff\n";
+	static const char text[] = "image true /bin/true\n"
+				   "image false /bin/false\n"
+				   "proc init true prio=service grant=spawn -- --root\n"
+				   "proc com1 false prio=driver ports=0x3f8-0x3ff\n";
 	char msg[MANIFEST_ERR_MAX];
 	struct bundle_write_image ims[2];
 	uint8_t *data[2], *payload, *file;
@@ -838,12 +814,9 @@ static void test_manifest_to_bundle(void **state)
 		data[i] = slurp(m->images[i].path, &size[i]);
 		if (!data[i])
 			skip();
-		ims[i] = (struct bundle_write_image){ m->images[i].name,
-						      data[i], size[i] };
+		ims[i] = (struct bundle_write_image){ m->images[i].name, data[i], size[i] };
 	}
-	assert_int_equal(bundle_write_payload(m->procs, m->nprocs, ims, 2,
-					      &payload, &plen),
-			 0);
+	assert_int_equal(bundle_write_payload(m->procs, m->nprocs, ims, 2, &payload, &plen), 0);
 	file = pack(payload, plen, &flen);
 	assert_true(flen < plen); /* ELF files compress */
 	assert_int_equal(open_file(file, flen, &b, NULL, &buf), 0);
@@ -855,8 +828,7 @@ static void test_manifest_to_bundle(void **state)
 		im = bundle_image_find(&b, m->images[i].name);
 		assert_non_null(im);
 		assert_int_equal(im->size, size[i]);
-		assert_memory_equal(bundle_image_data(&b, im), data[i],
-				    size[i]);
+		assert_memory_equal(bundle_image_data(&b, im), data[i], size[i]);
 		free(data[i]);
 	}
 	free(buf);

@@ -26,8 +26,7 @@ typedef struct {
 	uint32_t e_version;
 	uint64_t e_entry, e_phoff, e_shoff;
 	uint32_t e_flags;
-	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum,
-		e_shstrndx;
+	uint16_t e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
 } Elf64_Ehdr;
 
 typedef struct {
@@ -89,18 +88,25 @@ static void build_valid(struct img *m)
 	eh->e_phnum = 3;
 
 	p = ph(m, 0);
-	*p = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X,
-			   .p_offset = 0, .p_vaddr = 0x400000,
-			   .p_paddr = 0x400000, .p_filesz = 0x1000,
-			   .p_memsz = 0x1000, .p_align = 0x1000 };
+	*p = (Elf64_Phdr){ .p_type = PT_LOAD,
+			   .p_flags = PF_R | PF_X,
+			   .p_offset = 0,
+			   .p_vaddr = 0x400000,
+			   .p_paddr = 0x400000,
+			   .p_filesz = 0x1000,
+			   .p_memsz = 0x1000,
+			   .p_align = 0x1000 };
 	p = ph(m, 1);
-	*p = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_W,
-			   .p_offset = 0x1000, .p_vaddr = 0x401000,
-			   .p_paddr = 0x401000, .p_filesz = 0x100,
-			   .p_memsz = 0x2000, .p_align = 0x1000 };
+	*p = (Elf64_Phdr){ .p_type = PT_LOAD,
+			   .p_flags = PF_R | PF_W,
+			   .p_offset = 0x1000,
+			   .p_vaddr = 0x401000,
+			   .p_paddr = 0x401000,
+			   .p_filesz = 0x100,
+			   .p_memsz = 0x2000,
+			   .p_align = 0x1000 };
 	p = ph(m, 2);
-	*p = (Elf64_Phdr){ .p_type = PT_GNU_STACK, .p_flags = PF_R | PF_W,
-			   .p_align = 0x10 };
+	*p = (Elf64_Phdr){ .p_type = PT_GNU_STACK, .p_flags = PF_R | PF_W, .p_align = 0x10 };
 	memset(m->bytes + 0x100, 0x90, 0x10); /* "code" at the entry */
 }
 
@@ -148,8 +154,7 @@ static void test_allowed_variants(void **state)
 	/* W+X segment is accepted and reported as such. */
 	ph(m, 0)->p_flags = PF_R | PF_W | PF_X;
 	assert_int_equal(elf_parse(m->bytes, m->len, LO, HI, &out, NULL), 0);
-	assert_int_equal(out.seg[0].prot,
-			 VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC);
+	assert_int_equal(out.seg[0].prot, VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC);
 
 	/* A PT_LOAD with memsz 0 is dropped, not counted. */
 	build_valid(m);
@@ -168,24 +173,25 @@ static void test_allowed_variants(void **state)
 	build_valid(m);
 	m->eh.e_entry = 0x400fff;
 	assert_int_equal(elf_parse(m->bytes, m->len, LO, HI, &out, NULL), 0);
-	assert_int_equal(elf_parse(m->bytes, m->len, 0x400000, 0x403000, &out,
-				   NULL), 0);
+	assert_int_equal(elf_parse(m->bytes, m->len, 0x400000, 0x403000, &out, NULL), 0);
 
 	/* Exactly ELF_MAX_SEGS loads, one page each. */
 	build_valid(m);
 	m->eh.e_phnum = ELF_MAX_SEGS;
 	for (i = 0; i < ELF_MAX_SEGS; i++)
-		*ph(m, i) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X,
+		*ph(m, i) = (Elf64_Phdr){ .p_type = PT_LOAD,
+					  .p_flags = PF_R | PF_X,
 					  .p_vaddr = 0x400000 + i * 0x1000ull,
-					  .p_filesz = 0x100, .p_memsz = 0x1000,
+					  .p_filesz = 0x100,
+					  .p_memsz = 0x1000,
 					  .p_align = 0x1000 };
 	assert_int_equal(elf_parse(m->bytes, m->len, LO, HI, &out, NULL), 0);
 	assert_int_equal(out.nsegs, ELF_MAX_SEGS);
 }
 
 /* Parse m and expect err with a why containing `what`; out is zeroed. */
-static void expect_fail(struct img *m, size_t len, uint64_t lo, uint64_t hi,
-			int err, const char *what)
+static void expect_fail(struct img *m, size_t len, uint64_t lo, uint64_t hi, int err,
+			const char *what)
 {
 	struct elf_image out;
 	const char *why = NULL;
@@ -207,26 +213,71 @@ struct breakage {
 	const char *what;
 };
 
-static void m_magic(struct img *m) { m->eh.e_ident[EI_MAG2] = 'l'; }
-static void m_class(struct img *m) { m->eh.e_ident[EI_CLASS] = ELFCLASS32; }
-static void m_data(struct img *m) { m->eh.e_ident[EI_DATA] = ELFDATA2MSB; }
-static void m_idver(struct img *m) { m->eh.e_ident[EI_VERSION] = 0; }
-static void m_ver(struct img *m) { m->eh.e_version = 2; }
-static void m_type(struct img *m) { m->eh.e_type = ET_DYN; }
-static void m_mach(struct img *m) { m->eh.e_machine = EM_386; }
-static void m_phent(struct img *m) { m->eh.e_phentsize = 55; }
-static void m_phoff(struct img *m) { m->eh.e_phoff = m->len - 100; }
-static void m_phoff_wrap(struct img *m) { m->eh.e_phoff = UINT64_MAX - 50; }
-static void m_phnum(struct img *m) { m->eh.e_phnum = 0xffff; }
-static void m_interp(struct img *m) { ph(m, 2)->p_type = PT_INTERP; }
-static void m_dynamic(struct img *m) { ph(m, 2)->p_type = PT_DYNAMIC; }
-static void m_filesz(struct img *m) { ph(m, 1)->p_filesz = 0x2001; }
+static void m_magic(struct img *m)
+{
+	m->eh.e_ident[EI_MAG2] = 'l';
+}
+static void m_class(struct img *m)
+{
+	m->eh.e_ident[EI_CLASS] = ELFCLASS32;
+}
+static void m_data(struct img *m)
+{
+	m->eh.e_ident[EI_DATA] = ELFDATA2MSB;
+}
+static void m_idver(struct img *m)
+{
+	m->eh.e_ident[EI_VERSION] = 0;
+}
+static void m_ver(struct img *m)
+{
+	m->eh.e_version = 2;
+}
+static void m_type(struct img *m)
+{
+	m->eh.e_type = ET_DYN;
+}
+static void m_mach(struct img *m)
+{
+	m->eh.e_machine = EM_386;
+}
+static void m_phent(struct img *m)
+{
+	m->eh.e_phentsize = 55;
+}
+static void m_phoff(struct img *m)
+{
+	m->eh.e_phoff = m->len - 100;
+}
+static void m_phoff_wrap(struct img *m)
+{
+	m->eh.e_phoff = UINT64_MAX - 50;
+}
+static void m_phnum(struct img *m)
+{
+	m->eh.e_phnum = 0xffff;
+}
+static void m_interp(struct img *m)
+{
+	ph(m, 2)->p_type = PT_INTERP;
+}
+static void m_dynamic(struct img *m)
+{
+	ph(m, 2)->p_type = PT_DYNAMIC;
+}
+static void m_filesz(struct img *m)
+{
+	ph(m, 1)->p_filesz = 0x2001;
+}
 static void m_filesz0(struct img *m)
 {
 	ph(m, 2)->p_type = PT_LOAD;
 	ph(m, 2)->p_filesz = 1; /* memsz 0 */
 }
-static void m_past_eof(struct img *m) { ph(m, 1)->p_filesz = 0x101; }
+static void m_past_eof(struct img *m)
+{
+	ph(m, 1)->p_filesz = 0x101;
+}
 static void m_off_wrap(struct img *m)
 {
 	ph(m, 1)->p_offset = UINT64_MAX - 0xfff; /* same page offset */
@@ -236,14 +287,23 @@ static void m_below(struct img *m)
 	ph(m, 0)->p_vaddr = 0;
 	m->eh.e_entry = 0x100;
 }
-static void m_above(struct img *m) { ph(m, 1)->p_memsz = HI; }
+static void m_above(struct img *m)
+{
+	ph(m, 1)->p_memsz = HI;
+}
 static void m_vaddr_wrap(struct img *m)
 {
 	ph(m, 1)->p_vaddr = UINT64_MAX - 0xfff;
 	ph(m, 1)->p_memsz = 0x2000;
 }
-static void m_congruent(struct img *m) { ph(m, 1)->p_vaddr = 0x401800; }
-static void m_align_pow2(struct img *m) { ph(m, 1)->p_align = 0x3000; }
+static void m_congruent(struct img *m)
+{
+	ph(m, 1)->p_vaddr = 0x401800;
+}
+static void m_align_pow2(struct img *m)
+{
+	ph(m, 1)->p_align = 0x3000;
+}
 static void m_align_mod(struct img *m)
 {
 	ph(m, 1)->p_vaddr = 0x402000;
@@ -255,25 +315,42 @@ static void m_overlap(struct img *m)
 	ph(m, 1)->p_vaddr = 0x3ff000;
 	ph(m, 1)->p_memsz = 0x1010;
 }
-static void m_overlap_same(struct img *m) { ph(m, 1)->p_vaddr = 0x400000; }
+static void m_overlap_same(struct img *m)
+{
+	ph(m, 1)->p_vaddr = 0x400000;
+}
 static void m_noload(struct img *m)
 {
 	ph(m, 0)->p_type = PT_NOTE;
 	ph(m, 1)->p_type = PT_NULL;
 }
-static void m_nophdr(struct img *m) { m->eh.e_phnum = 0; }
-static void m_entry_data(struct img *m) { m->eh.e_entry = 0x401000; }
-static void m_entry_end(struct img *m) { m->eh.e_entry = 0x401000 + 0x2000; }
-static void m_entry_noexec(struct img *m) { ph(m, 0)->p_flags = PF_R; }
+static void m_nophdr(struct img *m)
+{
+	m->eh.e_phnum = 0;
+}
+static void m_entry_data(struct img *m)
+{
+	m->eh.e_entry = 0x401000;
+}
+static void m_entry_end(struct img *m)
+{
+	m->eh.e_entry = 0x401000 + 0x2000;
+}
+static void m_entry_noexec(struct img *m)
+{
+	ph(m, 0)->p_flags = PF_R;
+}
 static void m_too_many(struct img *m)
 {
 	unsigned i;
 
 	m->eh.e_phnum = ELF_MAX_SEGS + 1;
 	for (i = 0; i < ELF_MAX_SEGS + 1; i++)
-		*ph(m, i) = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X,
+		*ph(m, i) = (Elf64_Phdr){ .p_type = PT_LOAD,
+					  .p_flags = PF_R | PF_X,
 					  .p_vaddr = 0x400000 + i * 0x1000ull,
-					  .p_filesz = 0x100, .p_memsz = 0x100 };
+					  .p_filesz = 0x100,
+					  .p_memsz = 0x100 };
 }
 
 static const struct breakage breakages[] = {
@@ -320,8 +397,7 @@ static void test_each_check(void **state)
 		build_valid(m);
 		breakages[i].mutate(m);
 		print_message("  breaking: %s\n", breakages[i].name);
-		expect_fail(m, m->len, LO, HI, breakages[i].err,
-			    breakages[i].what);
+		expect_fail(m, m->len, LO, HI, breakages[i].err, breakages[i].what);
 	}
 }
 
@@ -342,8 +418,7 @@ static void test_bad_arguments(void **state)
 	expect_fail(m, m->len, HI, LO, -VE_INVAL, "user range");
 	expect_fail(m, m->len, LO, LO, -VE_INVAL, "user range");
 	assert_int_equal(elf_parse(NULL, 100, LO, HI, &out, NULL), -VE_INVAL);
-	assert_int_equal(elf_parse(m->bytes, m->len, LO, HI, NULL, NULL),
-			 -VE_INVAL);
+	assert_int_equal(elf_parse(m->bytes, m->len, LO, HI, NULL, NULL), -VE_INVAL);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -369,16 +444,13 @@ static void check_promises(const struct elf_image *out, size_t len)
 
 		assert_true(s->memsz > 0 && s->filesz <= s->memsz);
 		assert_true(s->offset <= len && s->filesz <= len - s->offset);
-		assert_true(s->vaddr >= LO && s->vaddr < HI &&
-			    s->memsz <= HI - s->vaddr);
+		assert_true(s->vaddr >= LO && s->vaddr < HI && s->memsz <= HI - s->vaddr);
 		assert_int_equal(s->vaddr % 4096, s->offset % 4096);
 		for (j = 0; j < i; j++) {
 			const struct elf_seg *t = &out->seg[j];
 
-			assert_true((s->vaddr + s->memsz - 1) / 4096 <
-					    t->vaddr / 4096 ||
-				    (t->vaddr + t->memsz - 1) / 4096 <
-					    s->vaddr / 4096);
+			assert_true((s->vaddr + s->memsz - 1) / 4096 < t->vaddr / 4096 ||
+				    (t->vaddr + t->memsz - 1) / 4096 < s->vaddr / 4096);
 		}
 		if ((s->prot & VE_PROT_EXEC) && out->entry >= s->vaddr &&
 		    out->entry - s->vaddr < s->memsz)
@@ -410,8 +482,7 @@ static void test_fuzz(void **state)
 		for (k = 0; len && k < 1 + it % 6; k++) {
 			uint64_t r = rng_next(&seed);
 			/* Mostly hit the headers, where the checks are. */
-			size_t at = r % 4 ? (r >> 8) % (64 + 3 * 56)
-					  : (r >> 8) % len;
+			size_t at = r % 4 ? (r >> 8) % (64 + 3 * 56) : (r >> 8) % len;
 
 			if (at >= len)
 				at %= len;
@@ -466,12 +537,9 @@ static void test_real_binary(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_allowed_variants),
-		cmocka_unit_test(test_each_check),
-		cmocka_unit_test(test_bad_arguments),
-		cmocka_unit_test(test_fuzz),
-		cmocka_unit_test(test_real_binary),
+		cmocka_unit_test(test_valid),	   cmocka_unit_test(test_allowed_variants),
+		cmocka_unit_test(test_each_check), cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_fuzz),	   cmocka_unit_test(test_real_binary),
 	};
 
 	return cmocka_run_group_tests_name("elf", tests, NULL, NULL);

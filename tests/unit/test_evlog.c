@@ -68,14 +68,30 @@ static bool read_string(const char **p, char *out, size_t cap, size_t *len)
 			byte = c;
 		} else {
 			switch (*s++) {
-			case '"': byte = '"'; break;
-			case '\\': byte = '\\'; break;
-			case '/': byte = '/'; break;
-			case 'b': byte = '\b'; break;
-			case 'f': byte = '\f'; break;
-			case 'n': byte = '\n'; break;
-			case 'r': byte = '\r'; break;
-			case 't': byte = '\t'; break;
+			case '"':
+				byte = '"';
+				break;
+			case '\\':
+				byte = '\\';
+				break;
+			case '/':
+				byte = '/';
+				break;
+			case 'b':
+				byte = '\b';
+				break;
+			case 'f':
+				byte = '\f';
+				break;
+			case 'n':
+				byte = '\n';
+				break;
+			case 'r':
+				byte = '\r';
+				break;
+			case 't':
+				byte = '\t';
+				break;
 			case 'u':
 				byte = 0;
 				for (int i = 0; i < 4; i++) {
@@ -151,8 +167,7 @@ static bool parse_line(const char *l, size_t len, struct jline *j)
 	const char *p = l;
 
 	j->n = 0;
-	if (len < 3 || strlen(l) != len || l[len - 2] != '}' ||
-	    l[len - 1] != '\n' || *p++ != '{')
+	if (len < 3 || strlen(l) != len || l[len - 2] != '}' || l[len - 1] != '\n' || *p++ != '{')
 		return false;
 	while (*p != '}') {
 		struct jmember *m = &j->m[j->n];
@@ -298,8 +313,8 @@ static void test_empty(void **state)
 
 static void test_order(void **state)
 {
-	static const char *const keys[] = { "pid", "name", "reason", "code",
-					    "vector", "rip", "addr", "a", "z" };
+	static const char *const keys[] = { "pid", "name", "reason", "code", "vector",
+					    "rip", "addr", "a",	     "z" };
 	struct evlog_line l;
 	struct jline j;
 	size_t n = sizeof(keys) / sizeof(keys[0]);
@@ -416,8 +431,7 @@ static void test_overflow_any_size(void **state)
 				if (strcmp(m->key, "b") == 0)
 					assert_int_equal(m->val_len, b);
 				if (m->type == J_STR && m->key[0] != 'h')
-					assert_memory_equal(m->val, val,
-							    m->val_len);
+					assert_memory_equal(m->val, val, m->val_len);
 			}
 		}
 	}

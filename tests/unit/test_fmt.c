@@ -70,8 +70,7 @@ static void vcompare(const char *fmt, va_list ap)
 	va_end(a);
 	assert_true(len >= 0 && len < OUT_MAX - 1);
 
-	size_t sizes[] = { 0, 1, 2, (size_t)len / 2, (size_t)len,
-			   (size_t)len + 1, OUT_MAX };
+	size_t sizes[] = { 0, 1, 2, (size_t)len / 2, (size_t)len, (size_t)len + 1, OUT_MAX };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		compare_size(sizes[i], fmt, ap);
 }
@@ -110,8 +109,7 @@ static void vexpect(const char *want, const char *fmt, va_list ap)
 	assert_string_equal(got, want);
 }
 
-static void __attribute__((format(printf, 2, 3)))
-expect(const char *want, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) expect(const char *want, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -152,8 +150,7 @@ static void test_integers(void **state)
 	     (unsigned long long)-1);
 	same("%zu %zx %zd", (size_t)-1, (size_t)4096, (size_t)12);
 	same("%td %tu %tx", (ptrdiff_t)-5, (ptrdiff_t)5, (ptrdiff_t)-1);
-	same("%jd %ju %jX", (intmax_t)INT64_MIN, (uintmax_t)UINT64_MAX,
-	     (uintmax_t)0xabcull);
+	same("%jd %ju %jX", (intmax_t)INT64_MIN, (uintmax_t)UINT64_MAX, (uintmax_t)0xabcull);
 	same("[%*d][%-*d][%*d]", 6, 1, 6, 2, -6, 3);
 	same("[%.*d][%.*d][%*.*d]", 4, 9, -1, 9, 8, 3, -7);
 	same_unchecked("[%020.15lld]", (long long)-123456789);
@@ -166,8 +163,7 @@ static void test_chars_strings(void **state)
 	same("[%c][%5c][%-5c]", 'a', 'b', 'c');
 	same("a%cb", 0); /* a NUL byte counts like any other */
 	same("[%s][%s][%10s][%-10s]", "", "abc", "abc", "abc");
-	same("[%.0s][%.2s][%.10s][%5.1s][%-5.1s]", "abc", "abc", "abc",
-	     "abc", "abc");
+	same("[%.0s][%.2s][%.10s][%5.1s][%-5.1s]", "abc", "abc", "abc", "abc", "abc");
 	same("[%*s][%-*s][%.*s][%.*s]", 4, "x", 4, "x", 2, "abcd", -1, "abcd");
 	same_unchecked("[%s]", (const char *)NULL);
 	same("100%% [%%] %s%%", "x");
@@ -297,8 +293,8 @@ static void sink_emit(void *ctx, const char *s, size_t n)
 	k->calls++;
 }
 
-static int call_vcallback(void (*emit)(void *, const char *, size_t),
-			  void *ctx, const char *fmt, ...)
+static int call_vcallback(void (*emit)(void *, const char *, size_t), void *ctx, const char *fmt,
+			  ...)
 {
 	va_list ap;
 	int r;
@@ -314,9 +310,7 @@ static void test_vcallback(void **state)
 	struct sink k = { .len = 0, .calls = 0 };
 
 	(void)state;
-	assert_int_equal(call_vcallback(sink_emit, &k, "pid %d: %s%c", 12,
-					"up", '!'),
-			 11);
+	assert_int_equal(call_vcallback(sink_emit, &k, "pid %d: %s%c", 12, "up", '!'), 11);
 	assert_string_equal(k.text, "pid 12: up!");
 	assert_int_equal(call_vcallback(NULL, &k, "x"), -VE_INVAL);
 	k.calls = 0;
@@ -334,8 +328,7 @@ static void test_overflow(void **state)
 	const char *f = "%2147483647d%99999999999d";
 
 	(void)state;
-	assert_int_equal(snprintf_unchecked(got, sizeof(got), f, 1, 2),
-			 -VE_RANGE);
+	assert_int_equal(snprintf_unchecked(got, sizeof(got), f, 1, 2), -VE_RANGE);
 	assert_string_equal(got, "   ");
 }
 
@@ -359,9 +352,28 @@ static uint64_t rnd_below(uint64_t n)
 static uint64_t rnd_value(void)
 {
 	static const uint64_t edges[] = {
-		0, 1, 2, 7, 8, 9, 10, 15, 16, 127, 128, 255, 256, 0x7fff,
-		0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff,
-		0x7fffffffffffffff, 0x8000000000000000, UINT64_MAX,
+		0,
+		1,
+		2,
+		7,
+		8,
+		9,
+		10,
+		15,
+		16,
+		127,
+		128,
+		255,
+		256,
+		0x7fff,
+		0x8000,
+		0xffff,
+		0x7fffffff,
+		0x80000000,
+		0xffffffff,
+		0x7fffffffffffffff,
+		0x8000000000000000,
+		UINT64_MAX,
 		UINT64_MAX - 1,
 	};
 
@@ -378,15 +390,15 @@ static uint64_t rnd_value(void)
 }
 
 /* Call vcompare with the star arguments that fmt asks for, then v. */
-#define DEFINE_CALL(name, type)                                            \
-	static void name(const char *fmt, int nstar, int s1, int s2, type v) \
-	{                                                                  \
-		if (nstar == 2)                                            \
-			call_compare(fmt, s1, s2, v);                      \
-		else if (nstar == 1)                                       \
-			call_compare(fmt, s1, v);                          \
-		else                                                       \
-			call_compare(fmt, v);                              \
+#define DEFINE_CALL(name, type)                                                                    \
+	static void name(const char *fmt, int nstar, int s1, int s2, type v)                       \
+	{                                                                                          \
+		if (nstar == 2)                                                                    \
+			call_compare(fmt, s1, s2, v);                                              \
+		else if (nstar == 1)                                                               \
+			call_compare(fmt, s1, v);                                                  \
+		else                                                                               \
+			call_compare(fmt, v);                                                      \
 	}
 
 static void call_compare(const char *fmt, ...)
@@ -419,8 +431,7 @@ static void add(char *f, size_t *n, const char *s)
 }
 
 /* Append a width or precision: none, digits, or '*' with a random int. */
-static void add_number(char *f, size_t *n, int *stars, int *star_vals,
-		       int lo, int hi)
+static void add_number(char *f, size_t *n, int *stars, int *star_vals, int lo, int hi)
 {
 	char num[16];
 
@@ -444,8 +455,7 @@ static void add_number(char *f, size_t *n, int *stars, int *star_vals,
 static void random_case(void)
 {
 	static const char convs[] = "diuxXocs";
-	static const char *const lens[] = { "", "hh", "h", "l", "ll",
-					    "z",  "t",  "j" };
+	static const char *const lens[] = { "", "hh", "h", "l", "ll", "z", "t", "j" };
 	static const char *const strs[] = { "", "a", "hello", "0123456789",
 					    "a somewhat longer string" };
 	char conv = convs[rnd_below(sizeof(convs) - 1)];
@@ -492,12 +502,12 @@ static void random_case(void)
 	}
 	switch (li) {
 	case 3:
-		sgn ? call_long(f, stars, s1, s2, (long)v) :
-		      call_ulong(f, stars, s1, s2, (unsigned long)v);
+		sgn ? call_long(f, stars, s1, s2, (long)v)
+		    : call_ulong(f, stars, s1, s2, (unsigned long)v);
 		break;
 	case 4:
-		sgn ? call_llong(f, stars, s1, s2, (long long)v) :
-		      call_ullong(f, stars, s1, s2, (unsigned long long)v);
+		sgn ? call_llong(f, stars, s1, s2, (long long)v)
+		    : call_ullong(f, stars, s1, s2, (unsigned long long)v);
 		break;
 	case 5:
 		call_size(f, stars, s1, s2, (size_t)v);
@@ -506,12 +516,12 @@ static void random_case(void)
 		call_ptrdiff(f, stars, s1, s2, (ptrdiff_t)v);
 		break;
 	case 7:
-		sgn ? call_intmax(f, stars, s1, s2, (intmax_t)v) :
-		      call_uintmax(f, stars, s1, s2, (uintmax_t)v);
+		sgn ? call_intmax(f, stars, s1, s2, (intmax_t)v)
+		    : call_uintmax(f, stars, s1, s2, (uintmax_t)v);
 		break;
 	default: /* none, hh, h: an int as passed after promotion */
-		sgn ? call_int(f, stars, s1, s2, (int)v) :
-		      call_uint(f, stars, s1, s2, (unsigned int)v);
+		sgn ? call_int(f, stars, s1, s2, (int)v)
+		    : call_uint(f, stars, s1, s2, (unsigned int)v);
 		break;
 	}
 }
@@ -526,16 +536,11 @@ static void test_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_integers),
-		cmocka_unit_test(test_chars_strings),
-		cmocka_unit_test(test_width_large),
-		cmocka_unit_test(test_pointer),
-		cmocka_unit_test(test_fmt_own_rules),
-		cmocka_unit_test(test_unknown),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_vcallback),
-		cmocka_unit_test(test_overflow),
-		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_integers),      cmocka_unit_test(test_chars_strings),
+		cmocka_unit_test(test_width_large),   cmocka_unit_test(test_pointer),
+		cmocka_unit_test(test_fmt_own_rules), cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_errors),	      cmocka_unit_test(test_vcallback),
+		cmocka_unit_test(test_overflow),      cmocka_unit_test(test_random),
 	};
 
 	return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);

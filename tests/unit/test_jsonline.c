@@ -35,10 +35,9 @@ static const char *value_of(const struct jsonline *obj, const char *key)
 
 static void test_exit_event(void **state)
 {
-	const char *line =
-		"{\"ev\":\"exit\",\"t_ns\":123,\"pid\":4,\"name\":\"nullwrite\","
-		"\"reason\":\"page_fault\",\"vector\":14,"
-		"\"rip\":\"0x0000000000401000\",\"addr\":\"0x0000000000000000\"}\n";
+	const char *line = "{\"ev\":\"exit\",\"t_ns\":123,\"pid\":4,\"name\":\"nullwrite\","
+			   "\"reason\":\"page_fault\",\"vector\":14,"
+			   "\"rip\":\"0x0000000000401000\",\"addr\":\"0x0000000000000000\"}\n";
 	char buf[BUFSZ];
 	struct jsonline obj;
 
@@ -66,8 +65,7 @@ static void test_empty_and_whitespace(void **state)
 	(void)state;
 	assert_int_equal(parse("{}", buf, &obj), 0);
 	assert_int_equal(parse(" \t{ \r\n } \r\n", buf, &obj), 0);
-	assert_int_equal(parse(" { \"a\" : 1 , \"b\"\t:\"x\" }\r\n", buf, &obj),
-			 2);
+	assert_int_equal(parse(" { \"a\" : 1 , \"b\"\t:\"x\" }\r\n", buf, &obj), 2);
 	assert_string_equal(value_of(&obj, "a"), "1");
 	assert_string_equal(value_of(&obj, "b"), "x");
 }
@@ -94,12 +92,12 @@ static void test_literals(void **state)
 static void test_numbers(void **state)
 {
 	static const char *const good[] = {
-		"0", "-0", "7", "-12", "1234567890123456789012", "0.5",
+		"0",	 "-0",	"7",	"-12",	  "1234567890123456789012", "0.5",
 		"-0.25", "1e9", "1E+9", "2.5e-3", "18446744073709551615",
 	};
 	static const char *const bad[] = {
-		"01", "-", "+1", "1.", ".5", "1e", "1e+", "0x10", "--1",
-		"1.2.3", "1e5.0", "12abc", "- 1", "Infinity", "NaN",
+		"01",  "-",	"+1",	 "1.",	  ".5",	 "1e",	     "1e+", "0x10",
+		"--1", "1.2.3", "1e5.0", "12abc", "- 1", "Infinity", "NaN",
 	};
 	char line[128];
 	char buf[BUFSZ];
@@ -122,8 +120,8 @@ static void test_numbers(void **state)
 static void test_bad_keywords(void **state)
 {
 	static const char *const bad[] = {
-		"{\"a\":tru}", "{\"a\":truex}", "{\"a\":nul}", "{\"a\":False}",
-		"{\"a\":nullnull}", "{\"a\":t}", "{\"a\":'x'}", "{\"a\":x}",
+		"{\"a\":tru}",	    "{\"a\":truex}", "{\"a\":nul}", "{\"a\":False}",
+		"{\"a\":nullnull}", "{\"a\":t}",     "{\"a\":'x'}", "{\"a\":x}",
 	};
 	char buf[BUFSZ];
 	struct jsonline obj;
@@ -139,17 +137,12 @@ static void test_escapes(void **state)
 	struct jsonline obj;
 
 	(void)state;
-	assert_int_equal(parse("{\"s\":\"q\\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\"}",
-			       buf, &obj),
-			 1);
+	assert_int_equal(parse("{\"s\":\"q\\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\"}", buf, &obj), 1);
 	assert_string_equal(obj.pair[0].value, "q\"b\\s/n\nt\tr\rb\bf\f");
-	assert_int_equal(parse("{\"s\":\"\\u0041\\u007a\\u007F\"}", buf, &obj),
-			 1);
+	assert_int_equal(parse("{\"s\":\"\\u0041\\u007a\\u007F\"}", buf, &obj), 1);
 	assert_string_equal(obj.pair[0].value, "Az\x7f");
 	/* Non-ASCII and NUL become '?', one byte per escape. */
-	assert_int_equal(parse("{\"s\":\"<\\u00e9\\u0000\\ud83d\\ude00]\"}",
-			       buf, &obj),
-			 1);
+	assert_int_equal(parse("{\"s\":\"<\\u00e9\\u0000\\ud83d\\ude00]\"}", buf, &obj), 1);
 	assert_string_equal(obj.pair[0].value, "<????]");
 	/* Raw UTF-8 passes through. */
 	assert_int_equal(parse("{\"s\":\"caf\xc3\xa9\"}", buf, &obj), 1);
@@ -163,10 +156,10 @@ static void test_escapes(void **state)
 static void test_bad_strings(void **state)
 {
 	static const char *const bad[] = {
-		"{\"s\":\"\\x41\"}",  "{\"s\":\"\\u12G4\"}", "{\"s\":\"\\u12\"}",
-		"{\"s\":\"\\u\"}",    "{\"s\":\"\\\"}",      "{\"s\":\"a\tb\"}",
-		"{\"s\":\"a\nb\"}",   "{\"s\":\"abc}",       "{\"s\":\"\\'\"}",
-		"{\"s\":\"\x01\"}",   "{\"s\":\"\\U0041\"}",
+		"{\"s\":\"\\x41\"}", "{\"s\":\"\\u12G4\"}", "{\"s\":\"\\u12\"}",
+		"{\"s\":\"\\u\"}",   "{\"s\":\"\\\"}",	    "{\"s\":\"a\tb\"}",
+		"{\"s\":\"a\nb\"}",  "{\"s\":\"abc}",	    "{\"s\":\"\\'\"}",
+		"{\"s\":\"\x01\"}",  "{\"s\":\"\\U0041\"}",
 	};
 	char buf[BUFSZ];
 	struct jsonline obj;
@@ -241,14 +234,9 @@ static void test_embedded_nul(void **state)
 	struct jsonline obj;
 
 	(void)state;
-	assert_int_equal(jsonline_parse(line, sizeof(line) - 1, buf, BUFSZ, &obj),
-			 -VE_INVAL);
-	assert_int_equal(
-		jsonline_parse(after, sizeof(after) - 1, buf, BUFSZ, &obj),
-		-VE_INVAL);
-	assert_int_equal(
-		jsonline_parse(before, sizeof(before) - 1, buf, BUFSZ, &obj),
-		-VE_INVAL);
+	assert_int_equal(jsonline_parse(line, sizeof(line) - 1, buf, BUFSZ, &obj), -VE_INVAL);
+	assert_int_equal(jsonline_parse(after, sizeof(after) - 1, buf, BUFSZ, &obj), -VE_INVAL);
+	assert_int_equal(jsonline_parse(before, sizeof(before) - 1, buf, BUFSZ, &obj), -VE_INVAL);
 }
 
 /* The input need not be NUL-terminated: only len bytes are looked at. */
@@ -267,9 +255,8 @@ static void test_length_bound(void **state)
 /* Every strict prefix of a valid line is refused (a truncated write). */
 static void test_truncation(void **state)
 {
-	const char *line =
-		"{\"ev\":\"exit\",\"pid\":4,\"ok\":true,\"x\":null,\"f\":-1.5e3,"
-		"\"s\":\"a\\u0041\\n\"}";
+	const char *line = "{\"ev\":\"exit\",\"pid\":4,\"ok\":true,\"x\":null,\"f\":-1.5e3,"
+			   "\"s\":\"a\\u0041\\n\"}";
 	size_t len = strlen(line);
 	char buf[BUFSZ];
 	struct jsonline obj;
@@ -277,8 +264,7 @@ static void test_truncation(void **state)
 	(void)state;
 	assert_int_equal(jsonline_parse(line, len, buf, BUFSZ, &obj), 6);
 	for (size_t n = 0; n < len; n++)
-		assert_int_equal(jsonline_parse(line, n, buf, BUFSZ, &obj),
-				 -VE_INVAL);
+		assert_int_equal(jsonline_parse(line, n, buf, BUFSZ, &obj), -VE_INVAL);
 }
 
 static void test_pair_limit(void **state)
@@ -291,8 +277,8 @@ static void test_pair_limit(void **state)
 	(void)state;
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "{");
 	for (int i = 0; i < JSONLINE_MAX_PAIRS; i++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"k%d\":%d",
-				      i ? "," : "", i, i);
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s\"k%d\":%d", i ? "," : "", i,
+				      i);
 	n += (size_t)snprintf(line + n, sizeof(line) - n, "}");
 	assert_int_equal(parse(line, buf, &obj), JSONLINE_MAX_PAIRS);
 	assert_string_equal(value_of(&obj, "k31"), "31");
@@ -336,17 +322,14 @@ static void test_buffer_size(void **state)
 		size_t need;
 
 		assert_true(want >= 0);
-		assert_int_equal(jsonline_parse(lines[i], len, buf, len + 1,
-						&obj),
-				 want);
+		assert_int_equal(jsonline_parse(lines[i], len, buf, len + 1, &obj), want);
 		/* Find the least size that works; below it, -VE_RANGE. */
 		for (need = 0; need <= len + 1; need++)
 			if (jsonline_parse(lines[i], len, buf, need, &obj) >= 0)
 				break;
 		assert_true(need <= len + 1);
 		if (need > 0)
-			assert_int_equal(jsonline_parse(lines[i], len, buf,
-							need - 1, &obj),
+			assert_int_equal(jsonline_parse(lines[i], len, buf, need - 1, &obj),
 					 -VE_RANGE);
 	}
 }
@@ -361,8 +344,7 @@ static void test_no_overflow(void **state)
 	(void)state;
 	memset(buf, 'Z', sizeof(buf));
 	snprintf(line, sizeof(line), "{\"key\":\"%0100d\"}", 0);
-	assert_int_equal(jsonline_parse(line, strlen(line), buf, 8, &obj),
-			 -VE_RANGE);
+	assert_int_equal(jsonline_parse(line, strlen(line), buf, 8, &obj), -VE_RANGE);
 	for (size_t i = 8; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], 'Z');
 }
@@ -409,15 +391,13 @@ static void test_garbage(void **state)
 
 		if (round & 1) {
 			for (size_t i = 0; i < len; i++)
-				line[i] = alphabet[next_rand(&seed) %
-						   (sizeof(alphabet) - 1)];
+				line[i] = alphabet[next_rand(&seed) % (sizeof(alphabet) - 1)];
 		} else {
 			len = strlen(valid);
 			memcpy(line, valid, len);
 			for (int k = next_rand(&seed) % 3; k >= 0; k--)
 				line[next_rand(&seed) % len] =
-					alphabet[next_rand(&seed) %
-						 (sizeof(alphabet) - 1)];
+				    alphabet[next_rand(&seed) % (sizeof(alphabet) - 1)];
 		}
 		r = jsonline_parse(line, len, buf, len + 1, &obj);
 		assert_true(r == -VE_INVAL || r >= 0);
@@ -427,10 +407,8 @@ static void test_garbage(void **state)
 		}
 		assert_int_equal((size_t)r, obj.npairs);
 		for (size_t i = 0; i < obj.npairs; i++) {
-			assert_true(obj.pair[i].key >= buf &&
-				    obj.pair[i].key < buf + len + 1);
-			assert_true(obj.pair[i].value >= buf &&
-				    obj.pair[i].value < buf + len + 1);
+			assert_true(obj.pair[i].key >= buf && obj.pair[i].key < buf + len + 1);
+			assert_true(obj.pair[i].value >= buf && obj.pair[i].value < buf + len + 1);
 			assert_true(strlen(obj.pair[i].value) <= len);
 		}
 	}
@@ -439,24 +417,15 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exit_event),
-		cmocka_unit_test(test_empty_and_whitespace),
-		cmocka_unit_test(test_literals),
-		cmocka_unit_test(test_numbers),
-		cmocka_unit_test(test_bad_keywords),
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_bad_strings),
-		cmocka_unit_test(test_bad_structure),
-		cmocka_unit_test(test_nested_rejected),
-		cmocka_unit_test(test_embedded_nul),
-		cmocka_unit_test(test_length_bound),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_pair_limit),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_buffer_size),
-		cmocka_unit_test(test_no_overflow),
-		cmocka_unit_test(test_null_args),
-		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_exit_event),	cmocka_unit_test(test_empty_and_whitespace),
+		cmocka_unit_test(test_literals),	cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_bad_keywords),	cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_bad_strings),	cmocka_unit_test(test_bad_structure),
+		cmocka_unit_test(test_nested_rejected), cmocka_unit_test(test_embedded_nul),
+		cmocka_unit_test(test_length_bound),	cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_pair_limit),	cmocka_unit_test(test_duplicate_keys),
+		cmocka_unit_test(test_buffer_size),	cmocka_unit_test(test_no_overflow),
+		cmocka_unit_test(test_null_args),	cmocka_unit_test(test_garbage),
 	};
 
 	return cmocka_run_group_tests_name("jsonline", tests, NULL, NULL);

@@ -71,8 +71,7 @@ static void add_string_tag(struct blob *b, uint32_t type, const char *s)
 	tag_close(b, t);
 }
 
-static void add_module(struct blob *b, uint32_t start, uint32_t end,
-		       const char *s)
+static void add_module(struct blob *b, uint32_t start, uint32_t end, const char *s)
 {
 	size_t t = tag_open(b, 3);
 
@@ -83,8 +82,7 @@ static void add_module(struct blob *b, uint32_t start, uint32_t end,
 	tag_close(b, t);
 }
 
-static void add_mmap(struct blob *b, uint32_t esz, const struct mb2_region *r,
-		     unsigned n)
+static void add_mmap(struct blob *b, uint32_t esz, const struct mb2_region *r, unsigned n)
 {
 	size_t t = tag_open(b, 6);
 	unsigned i;
@@ -278,11 +276,11 @@ static void test_bad_tag_size(void **state)
 	blob_begin(b);
 	add_string_tag(b, 1, "x");
 	blob_end(b);
-	put32(b, 12, 7);		/* size below the tag header */
+	put32(b, 12, 7); /* size below the tag header */
 	expect_fail(b, b->len, -VE_INVAL);
 	put32(b, 12, 0);
 	expect_fail(b, b->len, -VE_INVAL);
-	put32(b, 12, (uint32_t)b->len);	/* runs past total_size */
+	put32(b, 12, (uint32_t)b->len); /* runs past total_size */
 	expect_fail(b, b->len, -VE_INVAL);
 	put32(b, 12, 0xfffffff9);
 	expect_fail(b, b->len, -VE_INVAL);
@@ -333,7 +331,7 @@ static void test_unterminated_strings(void **state)
 
 	blob_begin(b);
 	t = tag_open(b, 2);
-	tag_close(b, t);	/* empty: no NUL at all */
+	tag_close(b, t); /* empty: no NUL at all */
 	blob_end(b);
 	expect_fail(b, b->len, -VE_INVAL);
 
@@ -365,7 +363,7 @@ static void test_bad_modules(void **state)
 	t = tag_open(b, 3);
 	put32(b, b->len, 0x1000);
 	b->len += 4;
-	tag_close(b, t);	/* too short for mod_end */
+	tag_close(b, t); /* too short for mod_end */
 	blob_end(b);
 	expect_fail(b, b->len, -VE_INVAL);
 
@@ -478,11 +476,9 @@ static void test_fuzz_parse(void **state)
 			assert_true(info.total_size <= avail);
 			if (info.cmdline)
 				assert_true((const uint8_t *)info.cmdline >= exact &&
-					    (const uint8_t *)info.cmdline <
-						    exact + avail);
+					    (const uint8_t *)info.cmdline < exact + avail);
 			if (info.rsdp)
-				assert_true((const uint8_t *)info.rsdp +
-						    info.rsdp_len <=
+				assert_true((const uint8_t *)info.rsdp + info.rsdp_len <=
 					    exact + avail);
 			for (k = 0; k < info.nmods; k++)
 				assert_true(info.mod[k].start <= info.mod[k].end);
@@ -513,16 +509,15 @@ static void test_sanitize_basic(void **state)
 {
 	/* Unsorted, overlapping, adjacent, with reserved holes. */
 	const struct mb2_region in[] = {
-		{ 0x100000, 0x100000, 1 },	/* 1M..2M */
-		{ 0x0, 0xa0000, 1 },		/* 0..640K */
-		{ 0x180000, 0x100000, 1 },	/* 1.5M..2.5M overlaps */
-		{ 0x280000, 0x80000, 1 },	/* 2.5M..3M adjacent */
-		{ 0x9f000, 0x1000, 2 },		/* clips the top of low mem */
-		{ 0x200000, 0x1000, 3 },	/* ACPI inside: splits */
-		{ 0x2ff000, 0x2000, 4 },	/* NVS across the top end */
-		{ 0x10000000, 0x1000, 1 },
-		{ 0x10000000, 0x1000, 5 },	/* bad RAM over it all */
-		{ 0x20000000, 0, 1 },		/* empty */
+		{ 0x100000, 0x100000, 1 },			      /* 1M..2M */
+		{ 0x0, 0xa0000, 1 },				      /* 0..640K */
+		{ 0x180000, 0x100000, 1 },			      /* 1.5M..2.5M overlaps */
+		{ 0x280000, 0x80000, 1 },			      /* 2.5M..3M adjacent */
+		{ 0x9f000, 0x1000, 2 },				      /* clips the top of low mem */
+		{ 0x200000, 0x1000, 3 },			      /* ACPI inside: splits */
+		{ 0x2ff000, 0x2000, 4 },			      /* NVS across the top end */
+		{ 0x10000000, 0x1000, 1 }, { 0x10000000, 0x1000, 5 }, /* bad RAM over it all */
+		{ 0x20000000, 0, 1 },				      /* empty */
 	};
 	struct mb2_region out[16];
 	unsigned n = 99;
@@ -541,10 +536,8 @@ static void test_sanitize_basic(void **state)
 	/* Result needs 3 slots. */
 	assert_int_equal(mb2_sanitize_regions(in, 10, out, 2, &n), -VE_RANGE);
 	assert_int_equal(n, 0);
-	assert_int_equal(mb2_sanitize_regions(in, 10, out, 16, NULL),
-			 -VE_INVAL);
-	assert_int_equal(mb2_sanitize_regions(NULL, 1, out, 16, &n),
-			 -VE_INVAL);
+	assert_int_equal(mb2_sanitize_regions(in, 10, out, 16, NULL), -VE_INVAL);
+	assert_int_equal(mb2_sanitize_regions(NULL, 1, out, 16, &n), -VE_INVAL);
 	assert_int_equal(mb2_sanitize_regions(NULL, 0, out, 16, &n), 0);
 	assert_int_equal(n, 0);
 }
@@ -552,8 +545,8 @@ static void test_sanitize_basic(void **state)
 static void test_sanitize_wrap(void **state)
 {
 	const struct mb2_region in[] = {
-		{ UINT64_MAX - 0xfff, 0x10000, 1 },	/* wraps: clipped */
-		{ 0x1000, UINT64_MAX, 1 },		/* wraps: clipped */
+		{ UINT64_MAX - 0xfff, 0x10000, 1 }, /* wraps: clipped */
+		{ 0x1000, UINT64_MAX, 1 },	    /* wraps: clipped */
 		{ 0x5000, 0x1000, 2 },
 	};
 	struct mb2_region out[4];
@@ -587,8 +580,7 @@ static void test_sanitize_random(void **state)
 			seed ^= seed >> 7;
 			seed ^= seed << 17;
 			in[i].base = seed % SPACE;
-			in[i].len = (seed >> 16) % (SPACE - in[i].base) %
-				    (1 + (seed >> 40) % 128);
+			in[i].len = (seed >> 16) % (SPACE - in[i].base) % (1 + (seed >> 40) % 128);
 			in[i].type = (seed >> 32) % 3 ? 1 : 1 + (seed >> 34) % 5;
 			for (a = in[i].base; a < in[i].base + in[i].len; a++) {
 				if (in[i].type == 1)
@@ -597,12 +589,11 @@ static void test_sanitize_random(void **state)
 					bad[a] = 1;
 			}
 		}
-		assert_int_equal(mb2_sanitize_regions(in, nin, out, nin, &n),
-				 0);
+		assert_int_equal(mb2_sanitize_regions(in, nin, out, nin, &n), 0);
 		check_sorted(out, n);
 		for (i = 0; i < n; i++)
 			for (a = out[i].base; a < out[i].base + out[i].len; a++)
-				avail[a] |= 2;	/* mark "in the output" */
+				avail[a] |= 2; /* mark "in the output" */
 		for (a = 0; a < SPACE; a++) {
 			bool want = (avail[a] & 1) && !bad[a];
 

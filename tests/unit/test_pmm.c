@@ -52,8 +52,7 @@ static void test_init_errors(void **state)
 
 	(void)state;
 	assert_int_equal(pmm_init(&p, bitmap, 8, 65), -VE_RANGE);
-	assert_int_equal(pmm_init(&p, bitmap, sizeof(bitmap),
-				  PMM_MAX_FRAMES + 1), -VE_RANGE);
+	assert_int_equal(pmm_init(&p, bitmap, sizeof(bitmap), PMM_MAX_FRAMES + 1), -VE_RANGE);
 	assert_int_equal(pmm_init(&p, NULL, 64, 10), -VE_INVAL);
 	assert_int_equal(pmm_init(NULL, bitmap, 64, 10), -VE_INVAL);
 	assert_int_equal(pmm_init(&p, (char *)bitmap + 1, 64, 10), -VE_INVAL);
@@ -87,8 +86,7 @@ static void test_release_rounds_inward(void **state)
 	assert_int_equal(p.ntotal, 2);
 	assert_int_equal(pmm_alloc(&p, &a), 0);
 	assert_int_equal(pmm_alloc(&p, &b), 0);
-	assert_true((a == 0x2000 && b == 0x3000) ||
-		    (a == 0x3000 && b == 0x2000));
+	assert_true((a == 0x2000 && b == 0x3000) || (a == 0x3000 && b == 0x2000));
 	assert_int_equal(pmm_alloc(&p, &a), -VE_NOMEM);
 }
 
@@ -265,11 +263,10 @@ static void test_contig_fragmented(void **state)
 
 	/* free_contig is all-or-nothing: frame 7 of 4..9 is free. */
 	assert_int_equal(pmm_free_contig(&p, 4 * FRAME, 6), -VE_INVAL);
-	assert_int_equal(pmm_free(&p, 4 * FRAME), 0);	/* was untouched */
+	assert_int_equal(pmm_free(&p, 4 * FRAME), 0); /* was untouched */
 	assert_int_equal(pmm_free_contig(&p, 4 * FRAME, 0), -VE_INVAL);
 	assert_int_equal(pmm_free_contig(&p, 254 * FRAME, 3), -VE_INVAL);
-	assert_int_equal(pmm_free_contig(&p, 254 * FRAME, UINT64_MAX),
-			 -VE_INVAL);
+	assert_int_equal(pmm_free_contig(&p, 254 * FRAME, UINT64_MAX), -VE_INVAL);
 	assert_int_equal(pmm_free_contig(&p, 0, 2), -VE_INVAL);
 	assert_int_equal(pmm_free_contig(&p, 200 * FRAME + 8, 4), -VE_INVAL);
 	assert_int_equal(pmm_free_contig(&p, 200 * FRAME, 4), 0);
@@ -287,7 +284,7 @@ static uint64_t count_used(const struct pmm *p)
 
 static void test_random_consistency(void **state)
 {
-	static uint64_t held[NFRAMES_BIG];	/* first frame of each run */
+	static uint64_t held[NFRAMES_BIG]; /* first frame of each run */
 	static uint64_t held_n[NFRAMES_BIG];
 	static uint8_t owner[NFRAMES_BIG];
 	unsigned nheld = 0, i, step;
@@ -311,8 +308,7 @@ static void test_random_consistency(void **state)
 			i = (unsigned)((r >> 8) % nheld);
 			a = held[i];
 			n = held_n[i];
-			rc = n == 1 ? pmm_free(&p, a)
-				    : pmm_free_contig(&p, a, n);
+			rc = n == 1 ? pmm_free(&p, a) : pmm_free_contig(&p, a, n);
 			assert_int_equal(rc, 0);
 			/* Double free is caught. */
 			assert_int_equal(pmm_free(&p, a), -VE_INVAL);
@@ -350,8 +346,7 @@ static void test_random_consistency(void **state)
 	}
 	while (nheld > 0) {
 		nheld--;
-		assert_int_equal(pmm_free_contig(&p, held[nheld],
-						 held_n[nheld]), 0);
+		assert_int_equal(pmm_free_contig(&p, held[nheld], held_n[nheld]), 0);
 	}
 	assert_int_equal(p.nfree, p.ntotal);
 	assert_int_equal(count_used(&p), reserved);

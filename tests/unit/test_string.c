@@ -26,8 +26,7 @@ static void fill(unsigned char *p, size_t n, unsigned seed)
 		p[i] = (unsigned char)(seed * 131 + i * 7 + 1);
 }
 
-static void assert_bytes(const unsigned char *a, const unsigned char *b,
-			 size_t n)
+static void assert_bytes(const unsigned char *a, const unsigned char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(a[i], b[i]);
@@ -35,8 +34,7 @@ static void assert_bytes(const unsigned char *a, const unsigned char *b,
 
 static void test_memcpy(void **state)
 {
-	unsigned char *src = malloc(BUF), *dst = malloc(BUF),
-		      *want = malloc(BUF);
+	unsigned char *src = malloc(BUF), *dst = malloc(BUF), *want = malloc(BUF);
 
 	(void)state;
 	for (size_t so = 0; so < OFFS; so++)
@@ -47,8 +45,7 @@ static void test_memcpy(void **state)
 				fill(want, BUF, 2);
 				for (size_t i = 0; i < n; i++)
 					want[d + i] = src[so + i];
-				assert_ptr_equal(memcpy(dst + d, src + so, n),
-						 dst + d);
+				assert_ptr_equal(memcpy(dst + d, src + so, n), dst + d);
 				assert_bytes(dst, want, BUF);
 			}
 	free(src);
@@ -58,8 +55,7 @@ static void test_memcpy(void **state)
 
 static void test_memmove(void **state)
 {
-	unsigned char *buf = malloc(BUF), *want = malloc(BUF),
-		      *tmp = malloc(BUF);
+	unsigned char *buf = malloc(BUF), *want = malloc(BUF), *tmp = malloc(BUF);
 
 	(void)state;
 	/* Both directions, every overlap, every alignment. */
@@ -72,8 +68,7 @@ static void test_memmove(void **state)
 					tmp[i] = want[s + i];
 				for (size_t i = 0; i < n; i++)
 					want[d + i] = tmp[i];
-				assert_ptr_equal(memmove(buf + d, buf + s, n),
-						 buf + d);
+				assert_ptr_equal(memmove(buf + d, buf + s, n), buf + d);
 				assert_bytes(buf, want, BUF);
 			}
 	free(buf);

@@ -105,8 +105,7 @@ static __attribute__((noinline)) uint64_t recurse(uint64_t depth)
 
 static void do_stack(void)
 {
-	ve_printf("faulter: stack recursion returned %llu\n",
-		  (unsigned long long)recurse(0));
+	ve_printf("faulter: stack recursion returned %llu\n", (unsigned long long)recurse(0));
 }
 
 static void do_exit3(void)
@@ -129,21 +128,20 @@ static void do_topcall(void)
 	const unsigned rwx = VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC;
 	const uint8_t code[] = {
 		0xb8, SYS_GETPID, 0x00, 0x00, 0x00, /* mov eax, imm32 */
-		0x0f, 0x05,                         /* syscall */
+		0x0f, 0x05,			    /* syscall */
 	};
 	long r;
 	uint8_t *p;
 
 	r = ve_vm_alloc(VE_USER_HI, VE_PAGE_SIZE, rwx);
 	if (r >= 0) {
-		ve_printf("faulter: vm_alloc above the user range gave %#lx\n",
-			  (unsigned long)r);
+		ve_printf("faulter: vm_alloc above the user range gave %#lx\n", (unsigned long)r);
 		ve_exit(10);
 	}
 	r = ve_vm_alloc(top, VE_PAGE_SIZE, rwx);
 	if (r < 0 || (uint64_t)r != top) {
-		ve_printf("faulter: vm_alloc(%#llx) gave %ld (%s)\n",
-			  (unsigned long long)top, r, ve_strerror(r));
+		ve_printf("faulter: vm_alloc(%#llx) gave %ld (%s)\n", (unsigned long long)top, r,
+			  ve_strerror(r));
 		ve_exit(11);
 	}
 	p = (uint8_t *)(uintptr_t)(top + VE_PAGE_SIZE - sizeof(code));

@@ -28,30 +28,30 @@
 
 #define DEFAULT_SEED 1
 #define DEFAULT_COUNT 20000
-#define EXTRA_NUMBERS 16           /* unknown numbers tried past SYS_NCALLS */
-#define SLEEP_MAX_NS 1000000ull    /* 1 ms, so COUNT calls stay quick */
-#define WRITE_MAX_OWN 64           /* don't flood the console */
-#define SCRATCH 256                /* bytes in each of our buffers */
-#define FILL '.'                   /* what our buffers hold, printable */
-#define EDGE_MAPPED 8              /* bytes of the edge buffer that are mapped */
-#define EXIT_ALIAS_CODE 77         /* if 1<<63 is ever taken as exit */
+#define EXTRA_NUMBERS 16	/* unknown numbers tried past SYS_NCALLS */
+#define SLEEP_MAX_NS 1000000ull /* 1 ms, so COUNT calls stay quick */
+#define WRITE_MAX_OWN 64	/* don't flood the console */
+#define SCRATCH 256		/* bytes in each of our buffers */
+#define FILL '.'		/* what our buffers hold, printable */
+#define EDGE_MAPPED 8		/* bytes of the edge buffer that are mapped */
+#define EXIT_ALIAS_CODE 77	/* if 1<<63 is ever taken as exit */
 #define PROGRESS_EVERY 5000
 #define KERNEL_TEXT 0xffffffff80100000ull
 
 /* Memory we point the kernel at. */
 struct targets {
-	char *own;      /* SCRATCH bytes of our bss */
-	char *stack;    /* SCRATCH bytes of main's stack */
-	char *edge;     /* EDGE_MAPPED bytes ending a mapped page */
-	uint64_t hole;  /* the page after edge: unmapped */
-	uint64_t text;  /* main: mapped, read-only, executable */
+	char *own;	/* SCRATCH bytes of our bss */
+	char *stack;	/* SCRATCH bytes of main's stack */
+	char *edge;	/* EDGE_MAPPED bytes ending a mapped page */
+	uint64_t hole;	/* the page after edge: unmapped */
+	uint64_t text;	/* main: mapped, read-only, executable */
 	const char *ro; /* WRITE_MAX_OWN dots in rodata */
-	int pid;        /* as crt0 was given it */
+	int pid;	/* as crt0 was given it */
 };
 
 struct fuzz {
 	const struct targets *t;
-	uint64_t rng;   /* xorshift64* state, never 0 */
+	uint64_t rng;	/* xorshift64* state, never 0 */
 	uint64_t calls; /* system calls made, of every kind */
 	uint64_t leaks; /* fuzz allocations that would not free */
 };
@@ -63,8 +63,7 @@ struct call {
 };
 
 static char own_buf[SCRATCH];
-static const char ro_dots[] =
-	"................................................................";
+static const char ro_dots[] = "................................................................";
 _Static_assert(sizeof(ro_dots) == WRITE_MAX_OWN + 1, "ro_dots length");
 
 static uint64_t rng_next(struct fuzz *f)
@@ -81,8 +80,8 @@ static uint64_t rng_next(struct fuzz *f)
 static long do_call(struct fuzz *f, const struct call *c)
 {
 	f->calls++;
-	return ve_syscall(c->nr, (long)c->a[0], (long)c->a[1], (long)c->a[2],
-			  (long)c->a[3], (long)c->a[4], (long)c->a[5]);
+	return ve_syscall(c->nr, (long)c->a[0], (long)c->a[1], (long)c->a[2], (long)c->a[3],
+			  (long)c->a[4], (long)c->a[5]);
 }
 
 static bool valid_error(long r)
@@ -90,8 +89,7 @@ static bool valid_error(long r)
 	return r <= -1 && r >= -(long)(VE_NERR - 1);
 }
 
-static _Noreturn void fail(int code, const char *what, const struct call *c,
-			   long r)
+static _Noreturn void fail(int code, const char *what, const struct call *c, long r)
 {
 	ve_printf("\nhostile: FAIL: %s: call %#lx(%#llx, %#llx, %#llx, %#llx, "
 		  "%#llx, %#llx) returned %ld (%s)\n",
@@ -130,36 +128,39 @@ static void check_fixed(struct fuzz *f)
 	const uint64_t rw = VE_PROT_READ | VE_PROT_WRITE;
 	const struct fixed checks[] = {
 		{ "meminfo(NULL)", { SYS_MEMINFO, { 0 } }, WANT_EQ, -VE_FAULT },
-		{ "meminfo(kernel)", { SYS_MEMINFO, { 0xffff800000000000ull } },
-		  WANT_EQ, -VE_FAULT },
-		{ "meminfo(read-only text)", { SYS_MEMINFO, { t->text } },
-		  WANT_EQ, -VE_FAULT },
-		{ "meminfo(straddling unmapped)",
-		  { SYS_MEMINFO, { (uint64_t)(uintptr_t)t->edge } }, WANT_EQ,
+		{ "meminfo(kernel)",
+		  { SYS_MEMINFO, { 0xffff800000000000ull } },
+		  WANT_EQ,
 		  -VE_FAULT },
-		{ "write(kernel text)", { SYS_WRITE, { KERNEL_TEXT, 8 } },
-		  WANT_EQ, -VE_FAULT },
+		{ "meminfo(read-only text)", { SYS_MEMINFO, { t->text } }, WANT_EQ, -VE_FAULT },
+		{ "meminfo(straddling unmapped)",
+		  { SYS_MEMINFO, { (uint64_t)(uintptr_t)t->edge } },
+		  WANT_EQ,
+		  -VE_FAULT },
+		{ "write(kernel text)", { SYS_WRITE, { KERNEL_TEXT, 8 } }, WANT_EQ, -VE_FAULT },
 		{ "write(straddling unmapped)",
 		  { SYS_WRITE, { (uint64_t)(uintptr_t)t->edge, 2 * EDGE_MAPPED } },
-		  WANT_EQ, -VE_FAULT },
-		{ "write(unmapped)", { SYS_WRITE, { t->hole, 1 } }, WANT_EQ,
+		  WANT_EQ,
 		  -VE_FAULT },
+		{ "write(unmapped)", { SYS_WRITE, { t->hole, 1 } }, WANT_EQ, -VE_FAULT },
 		{ "vm_alloc(kernel half)",
 		  { SYS_VM_ALLOC, { 0xffff800000000000ull, VE_PAGE_SIZE, rw } },
-		  WANT_NEG, 0 },
+		  WANT_NEG,
+		  0 },
 		{ "vm_alloc(excluded top page)",
-		  { SYS_VM_ALLOC, { VE_USER_HI, VE_PAGE_SIZE, rw } }, WANT_NEG,
+		  { SYS_VM_ALLOC, { VE_USER_HI, VE_PAGE_SIZE, rw } },
+		  WANT_NEG,
 		  0 },
 		{ "unknown call 9999", { 9999, { 0 } }, WANT_EQ, -VE_BADCALL },
 		{ "wait(not a child)",
-		  { SYS_WAIT, { 12345, (uint64_t)(uintptr_t)&ex } }, WANT_EQ,
+		  { SYS_WAIT, { 12345, (uint64_t)(uintptr_t)&ex } },
+		  WANT_EQ,
 		  -VE_CHILD },
 		{ "spawn without the grant",
-		  { SYS_SPAWN, { (uint64_t)(uintptr_t)"hello",
-				 (uint64_t)(uintptr_t)"" } },
-		  WANT_EQ, -VE_PERM },
-		{ "halt without the grant", { SYS_HALT, { 0 } }, WANT_EQ,
+		  { SYS_SPAWN, { (uint64_t)(uintptr_t) "hello", (uint64_t)(uintptr_t) "" } },
+		  WANT_EQ,
 		  -VE_PERM },
+		{ "halt without the grant", { SYS_HALT, { 0 } }, WANT_EQ, -VE_PERM },
 		{ "getpid", { SYS_GETPID, { 0 } }, WANT_EQ, t->pid },
 	};
 
@@ -203,8 +204,8 @@ static long call_with_df(long nr, uint64_t a0, uint64_t a1)
 
 static void check_registers(struct fuzz *f)
 {
-	const uint64_t bad_rsp[] = { 0, KERNEL_TEXT, 0x8000000000000000ull, 1,
-				     VE_USER_HI, f->t->hole };
+	const uint64_t bad_rsp[] = { 0, KERNEL_TEXT, 0x8000000000000000ull,
+				     1, VE_USER_HI,  f->t->hole };
 	static const char df_line[] = "hostile: a write made with DF set\n";
 	struct ve_meminfo plain, with_df;
 	struct call c = { SYS_GETPID, { 0 } };
@@ -224,8 +225,7 @@ static void check_registers(struct fuzz *f)
 	if ((r = call_with_df(SYS_GETPID, 0, 0)) != f->t->pid)
 		fail(3, "getpid with DF set", &c, r);
 	c.nr = SYS_WRITE;
-	r = call_with_df(SYS_WRITE, (uint64_t)(uintptr_t)df_line,
-			 sizeof(df_line) - 1);
+	r = call_with_df(SYS_WRITE, (uint64_t)(uintptr_t)df_line, sizeof(df_line) - 1);
 	if (r != (long)sizeof(df_line) - 1)
 		fail(3, "write with DF set", &c, r);
 	c.nr = SYS_MEMINFO;
@@ -246,34 +246,53 @@ static uint64_t pick_arg(struct fuzz *f)
 	uint64_t rnd = rng_next(f);
 
 	switch (rng_next(f) % 20) {
-	case 0: return 0;
-	case 1: return 1;
-	case 2: return UINT64_MAX;
-	case 3: return 0x7fffffffffffull;
-	case 4: return 0x800000000000ull;
-	case 5: return VE_USER_HI;
-	case 6: return 0xffff800000000000ull;
-	case 7: return 0xffffffff80000000ull;
-	case 8: return KERNEL_TEXT;
-	case 9: return 0x8000000000000000ull;
-	case 10: return (uint64_t)(uintptr_t)(t->stack + 1);
-	case 11: return t->hole;
-	case 12: return t->text;
-	case 13: return (uint64_t)(uintptr_t)t->edge;
-	case 14: return 1ull << 40;
-	case 15: return (uint64_t)(uintptr_t)t->own;
-	case 16: return rnd;
-	case 17: return VE_PAGE_SIZE * (1 + rnd % 4); /* a valid length */
-	case 18: return rnd % 8;                      /* a prot, a small pid */
-	default: return rnd % 4096;
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	case 2:
+		return UINT64_MAX;
+	case 3:
+		return 0x7fffffffffffull;
+	case 4:
+		return 0x800000000000ull;
+	case 5:
+		return VE_USER_HI;
+	case 6:
+		return 0xffff800000000000ull;
+	case 7:
+		return 0xffffffff80000000ull;
+	case 8:
+		return KERNEL_TEXT;
+	case 9:
+		return 0x8000000000000000ull;
+	case 10:
+		return (uint64_t)(uintptr_t)(t->stack + 1);
+	case 11:
+		return t->hole;
+	case 12:
+		return t->text;
+	case 13:
+		return (uint64_t)(uintptr_t)t->edge;
+	case 14:
+		return 1ull << 40;
+	case 15:
+		return (uint64_t)(uintptr_t)t->own;
+	case 16:
+		return rnd;
+	case 17:
+		return VE_PAGE_SIZE * (1 + rnd % 4); /* a valid length */
+	case 18:
+		return rnd % 8; /* a prot, a small pid */
+	default:
+		return rnd % 4096;
 	}
 }
 
 /* The call number for the i-th fuzz call: all of them, in turn. */
 static long pick_nr(uint64_t i)
 {
-	static const long huge[] = { -1, (long)(1ull << 63),
-				     (long)0x100000001ull };
+	static const long huge[] = { -1, (long)(1ull << 63), (long)0x100000001ull };
 	const uint64_t nsmall = SYS_NCALLS + EXTRA_NUMBERS; /* 1..that */
 	uint64_t k = i % (nsmall + sizeof(huge) / sizeof(huge[0]));
 
@@ -307,10 +326,8 @@ static void tame(const struct targets *t, struct call *c)
 	case SYS_WRITE:
 		if (a[0] == t->text)
 			a[0] = (uint64_t)(uintptr_t)t->ro;
-		if (in_range(a[0], t->own, SCRATCH) ||
-		    in_range(a[0], t->stack, SCRATCH) ||
-		    in_range(a[0], t->ro, WRITE_MAX_OWN) ||
-		    in_range(a[0], t->edge, EDGE_MAPPED))
+		if (in_range(a[0], t->own, SCRATCH) || in_range(a[0], t->stack, SCRATCH) ||
+		    in_range(a[0], t->ro, WRITE_MAX_OWN) || in_range(a[0], t->edge, EDGE_MAPPED))
 			a[1] %= WRITE_MAX_OWN + 1;
 		break;
 	case SYS_SLEEP:
@@ -343,8 +360,8 @@ static void undo_alloc(struct fuzz *f, uint64_t addr, uint64_t len)
 	if (r < 0) {
 		f->leaks++;
 		ve_printf("\nhostile: warning: vm_free(%#llx, %llu pages) of a "
-			  "fuzz allocation: %s\n", (unsigned long long)addr,
-			  (unsigned long long)pages, ve_strerror(r));
+			  "fuzz allocation: %s\n",
+			  (unsigned long long)addr, (unsigned long long)pages, ve_strerror(r));
 	}
 }
 
@@ -422,8 +439,7 @@ static void fuzz(struct fuzz *f, uint64_t count)
 		refill(f->t);
 		judge(f, &c, r);
 		if ((i + 1) % PROGRESS_EVERY == 0)
-			ve_printf("\nhostile: %llu/%llu fuzz calls\n",
-				  (unsigned long long)(i + 1),
+			ve_printf("\nhostile: %llu/%llu fuzz calls\n", (unsigned long long)(i + 1),
 				  (unsigned long long)count);
 	}
 }
@@ -499,9 +515,8 @@ int main(const char *args)
 	}
 	f.rng = seed != 0 ? seed : 0x9e3779b97f4a7c15ull;
 	refill(&t);
-	ve_printf("hostile: pid %d, seed %llu, %llu calls, hole %#llx\n",
-		  t.pid, (unsigned long long)seed, (unsigned long long)count,
-		  (unsigned long long)t.hole);
+	ve_printf("hostile: pid %d, seed %llu, %llu calls, hole %#llx\n", t.pid,
+		  (unsigned long long)seed, (unsigned long long)count, (unsigned long long)t.hole);
 
 	check_fixed(&f);
 	check_registers(&f);
@@ -510,7 +525,7 @@ int main(const char *args)
 	check_registers(&f);
 
 	ve_printf("\nhostile: %llu calls, all errors valid (%llu leaked "
-		  "allocations)\n", (unsigned long long)f.calls,
-		  (unsigned long long)f.leaks);
+		  "allocations)\n",
+		  (unsigned long long)f.calls, (unsigned long long)f.leaks);
 	ve_exit(0);
 }

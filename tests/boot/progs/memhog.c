@@ -88,8 +88,8 @@ int main(const char *args)
 	ve_printf("memhog: %llu pages (%llu KiB): %llu chunks (then %s), "
 		  "%llu single pages (then %s)\n",
 		  (unsigned long long)pages, (unsigned long long)pages * 4,
-		  (unsigned long long)chunks, ve_strerror(chunk_err),
-		  (unsigned long long)singles, ve_strerror(page_err));
+		  (unsigned long long)chunks, ve_strerror(chunk_err), (unsigned long long)singles,
+		  ve_strerror(page_err));
 	if (page_err != -VE_NOMEM) {
 		ve_printf("memhog: FAIL: last refusal was %s, not VE_NOMEM\n",
 			  ve_strerror(page_err));

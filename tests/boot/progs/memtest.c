@@ -43,9 +43,8 @@ static long run_memhog(void)
 	if (ex.pid != pid || ex.reason != VE_R_EXIT || ex.code <= 0) {
 		ve_printf("memtest: memhog pid %d died badly: pid %d reason %u "
 			  "code %lld vector %u rip %#llx addr %#llx\n",
-			  pid, (int)ex.pid, (unsigned)ex.reason,
-			  (long long)ex.code, (unsigned)ex.vector,
-			  (unsigned long long)ex.rip,
+			  pid, (int)ex.pid, (unsigned)ex.reason, (long long)ex.code,
+			  (unsigned)ex.vector, (unsigned long long)ex.rip,
 			  (unsigned long long)ex.addr);
 		return -VE_INVAL;
 	}
@@ -66,16 +65,18 @@ int main(const char *args)
 	if (n1 < 0 || free_frames(&f1) < 0)
 		return 1;
 	ve_printf("memtest: run 1: memhog got %ld pages, %llu frames free "
-		  "after\n", n1, (unsigned long long)f1);
+		  "after\n",
+		  n1, (unsigned long long)f1);
 	n2 = run_memhog();
 	if (n2 < 0 || free_frames(&f2) < 0)
 		return 1;
 	ve_printf("memtest: run 2: memhog got %ld pages, %llu frames free "
-		  "after\n", n2, (unsigned long long)f2);
+		  "after\n",
+		  n2, (unsigned long long)f2);
 
 	ok = n1 == n2 && f1 == f2;
 	ve_printf("memtest: %s (pages %ld vs %ld, free %llu vs %llu)\n",
-		  ok ? "ok" : "FAIL: memory was not all returned", n1, n2,
-		  (unsigned long long)f1, (unsigned long long)f2);
+		  ok ? "ok" : "FAIL: memory was not all returned", n1, n2, (unsigned long long)f1,
+		  (unsigned long long)f2);
 	return ok ? 0 : 1;
 }
