@@ -47,6 +47,22 @@ static const struct name_errs image_name_errs = {
 	"image name has a bad character",
 };
 
+/*
+ * What a channel list check reports, for serve[] or open[]. An empty slot is
+ * not an error there, so empty is the message for a used slot after one.
+ */
+static const struct name_errs serve_name_errs = {
+	"served channel name unterminated",
+	"served channel after an empty slot",
+	"served channel name has a bad character",
+};
+
+static const struct name_errs open_name_errs = {
+	"opened channel name unterminated",
+	"opened channel after an empty slot",
+	"opened channel name has a bad character",
+};
+
 /* Records reason for the caller, if it asked, and returns err. */
 static int fail(const char **why, const char *reason, int err)
 {
@@ -200,11 +216,120 @@ static int check_ports(const struct bundle_proc *p, const char **why)
 	return 0;
 }
 
-/* Checks proc i of b; the images must have been checked already. */
+/*
+ * Checks a serve[] or open[] list: used slots first, each a valid name that
+ * is not repeated, then empty ones. dup is the message for a repeat.
+ */
+static int check_chans(const char (*list)[BUNDLE_NAME_MAX], const struct name_errs *errs,
+		       const char *dup, const char **why)
+{
+	bool ended = false;
+
+	for (uint32_t k = 0; k < BUNDLE_MAX_CHANS; k++) {
+		const char *bad;
+
+		if (list[k][0] == '\0') {
+			ended = true;
+			continue;
+		}
+		if (ended)
+			return fail(why, errs->empty, -VE_INVAL);
+		if ((bad = check_name(list[k], errs)))
+			return fail(why, bad, -VE_INVAL);
+		for (uint32_t j = 0; j < k; j++)
+			if (name_equal(list[j], list[k]))
+				return fail(why, dup, -VE_INVAL);
+	}
+	return 0;
+}
+
+/* True if the (checked) serve[] of p names chan. */
+static bool serves(const struct bundle_proc *p, const char *chan)
+{
+	for (uint32_t k = 0; k < BUNDLE_MAX_CHANS && p->serve[k][0]; k++)
+		if (name_equal(p->serve[k], chan))
+			return true;
+	return false;
+}
+
+/*
+ * Checks the IRQ bits and channel limits of p. Limits without a served
+ * channel would be silently ignored, so they are refused.
+ */
+static int check_limits(const struct bundle_proc *p, const char **why)
+{
+	if (p->irqs & ~BUNDLE_IRQS_VALID)
+		return fail(why, "bad IRQ bits", -VE_INVAL);
+	if (p->queue > BUNDLE_QUEUE_MAX)
+		return fail(why, "queue limit out of range", -VE_INVAL);
+	if (p->qbytes > BUNDLE_QBYTES_MAX)
+		return fail(why, "queue byte limit out of range", -VE_INVAL);
+	if (p->redeliveries > BUNDLE_REDELIVERIES_MAX)
+		return fail(why, "redelivery limit out of range", -VE_INVAL);
+	if ((p->queue || p->qbytes || p->redeliveries) && p->serve[0][0] == '\0')
+		return fail(why, "channel limits on a process that serves none", -VE_INVAL);
+	return 0;
+}
+
+/* True if some used port range of a overlaps one of b. */
+static bool ports_overlap(const struct bundle_proc *a, const struct bundle_proc *b)
+{
+	for (uint32_t k = 0; k < a->nports; k++)
+		for (uint32_t l = 0; l < b->nports; l++)
+			if (a->ports[k].first <= b->ports[l].last &&
+			    b->ports[l].first <= a->ports[k].last)
+				return true;
+	return false;
+}
+
+/*
+ * Checks that proc i of b holds nothing exclusive that an earlier proc
+ * holds: a served channel, an IRQ line or an I/O port. Both must have been
+ * checked on their own already.
+ */
+static int check_exclusive(const struct bundle *b, uint32_t i, const char **why)
+{
+	const struct bundle_proc *p = &b->procs[i];
+
+	for (uint32_t j = 0; j < i; j++) {
+		const struct bundle_proc *q = &b->procs[j];
+
+		for (uint32_t k = 0; k < BUNDLE_MAX_CHANS && p->serve[k][0]; k++)
+			if (serves(q, p->serve[k]))
+				return fail(why, "duplicate served channel", -VE_INVAL);
+		if (p->irqs & q->irqs)
+			return fail(why, "IRQ granted to two processes", -VE_INVAL);
+		if (ports_overlap(p, q))
+			return fail(why, "port ranges of two processes overlap", -VE_INVAL);
+	}
+	return 0;
+}
+
+/* Checks that every channel proc i of b opens is served by some proc. */
+static int check_opens(const struct bundle *b, uint32_t i, const char **why)
+{
+	const struct bundle_proc *p = &b->procs[i];
+
+	for (uint32_t k = 0; k < BUNDLE_MAX_CHANS && p->open[k][0]; k++) {
+		uint32_t j = 0;
+
+		while (j < b->nprocs && !serves(&b->procs[j], p->open[k]))
+			j++;
+		if (j == b->nprocs)
+			return fail(why, "process opens a channel no process serves", -VE_INVAL);
+	}
+	return 0;
+}
+
+/*
+ * Checks proc i of b on its own and against procs 0..i-1; the images must
+ * have been checked already.
+ */
 static int check_proc(const struct bundle *b, uint32_t i, const char **why)
 {
 	const struct bundle_proc *p = &b->procs[i];
 	const char *bad = check_name(p->name, &proc_name_errs);
+	int err;
 
 	if (bad)
 		return fail(why, bad, -VE_INVAL);
@@ -220,9 +345,17 @@ static int check_proc(const struct bundle *b, uint32_t i, const char **why)
 		return fail(why, "bad priority", -VE_INVAL);
 	if (p->grants & ~BUNDLE_GRANTS_KNOWN)
 		return fail(why, "unknown grant bits", -VE_INVAL);
-	if (p->reserved != 0)
+	if (p->reserved != 0 || p->reserved2 != 0)
 		return fail(why, "reserved process field not zero", -VE_INVAL);
-	return check_ports(p, why);
+	if ((err = check_ports(p, why)) < 0)
+		return err;
+	if ((err = check_chans(p->serve, &serve_name_errs, "duplicate served channel", why)) < 0)
+		return err;
+	if ((err = check_chans(p->open, &open_name_errs, "duplicate opened channel", why)) < 0)
+		return err;
+	if ((err = check_limits(p, why)) < 0)
+		return err;
+	return check_exclusive(b, i, why);
 }
 
 /*
@@ -257,6 +390,10 @@ static int check_payload(const uint8_t *payload, size_t size, struct bundle *out
 			return err;
 	for (uint32_t i = 0; i < b.nprocs; i++)
 		if ((err = check_proc(&b, i, why)) < 0)
+			return err;
+	/* Only now is every serve[] known good. */
+	for (uint32_t i = 0; i < b.nprocs; i++)
+		if ((err = check_opens(&b, i, why)) < 0)
 			return err;
 	*out = b;
 	return 0;

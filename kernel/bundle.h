@@ -1,8 +1,9 @@
 /*
  * The boot bundle: the one GRUB module that carries every image the kernel
  * may start (static ELF64 files) and the table of processes it starts at
- * boot, with each one's priority, I/O port grants, other grants and argument
- * string. tools/mkbundle builds it from a manifest; tools/BUNDLE.md describes
+ * boot, with each one's priority, I/O port and IRQ grants, other grants, the
+ * channels it serves and opens (and the queue limits of those it serves) and
+ * argument string. tools/mkbundle builds it from a manifest; tools/BUNDLE.md describes
  * the format for people.
  *
  * On disk (all integers little-endian):
@@ -34,7 +35,7 @@
 
 #define BUNDLE_MAGIC "VBUNDLE1" /* 8 bytes, no NUL in the file */
 #define BUNDLE_MAGIC_LEN 8
-#define BUNDLE_VERSION 1u
+#define BUNDLE_VERSION 2u
 #define BUNDLE_HEADER_SIZE 32u
 
 /*
@@ -46,6 +47,7 @@
 #define BUNDLE_MAX_PROCS 64u
 #define BUNDLE_MAX_IMAGES 64u
 #define BUNDLE_MAX_PORTS 8u    /* port ranges per process */
+#define BUNDLE_MAX_CHANS 4u    /* channel names served, and opened, per process */
 #define BUNDLE_NAME_MAX 32u    /* names, including the NUL */
 #define BUNDLE_ARGS_MAX 96u    /* argument string, including the NUL */
 #define BUNDLE_IMAGE_ALIGN 16u /* alignment of each image's data */
@@ -62,7 +64,26 @@ enum bundle_prio {
 /* Grants other than hardware ones, bits of bundle_proc.grants. */
 #define BUNDLE_GRANT_SPAWN 0x1u /* may call spawn() */
 #define BUNDLE_GRANT_HALT 0x2u	/* may call halt() */
-#define BUNDLE_GRANTS_KNOWN (BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT)
+#define BUNDLE_GRANT_KILL 0x4u	/* may kill any process, not only its children */
+#define BUNDLE_GRANTS_KNOWN (BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL)
+
+/*
+ * IRQ grants, bit n of bundle_proc.irqs for ISA line n. Line 0 is the timer
+ * the kernel keeps and line 2 the cascade to the second PIC, which never
+ * raises an interrupt of its own; neither can be granted.
+ */
+#define BUNDLE_IRQS_VALID 0xfffau
+
+/*
+ * Limits on the channels a process serves; 0 in any of them means the
+ * kernel's default. A queue of 4096 messages or 16 MiB is already far more
+ * than one appliance service should let pile up; 1000 redeliveries is
+ * beyond any useful retry policy and only bounds the counter.
+ */
+#define BUNDLE_QUEUE_MAX 4096u
+#define BUNDLE_QBYTES_MAX (16u * 1024u * 1024u)
+#define BUNDLE_REDELIVERIES_MAX 1000u
+#define BUNDLE_REDELIVERIES_DEFAULT 3u /* what redeliveries == 0 stands for */
 
 /* The file header. Read byte by byte: a module need not be aligned. */
 struct bundle_header {
@@ -87,16 +108,31 @@ struct bundle_ports {
 	uint16_t last; /* >= first */
 };
 
-/* One process started at boot, in table order. */
+/*
+ * One process started at boot, in table order. A channel name has the same
+ * form as a process name; in serve[] and open[] an empty string marks an
+ * unused slot, and unused slots come after the used ones. No two processes
+ * serve the same channel, hold the same IRQ line or share an I/O port, and
+ * every opened channel is served by some process of the table. queue,
+ * qbytes and redeliveries apply to each channel the process serves, 0 means
+ * the kernel's default, and all three are 0 if it serves none.
+ */
 struct bundle_proc {
-	char name[BUNDLE_NAME_MAX];		     /* unique among procs, [A-Za-z0-9_.-]+ */
-	char image[BUNDLE_NAME_MAX];		     /* name of a bundle_image */
-	char args[BUNDLE_ARGS_MAX];		     /* NUL-terminated, may be empty */
-	uint8_t prio;				     /* enum bundle_prio */
-	uint8_t nports;				     /* used entries of ports[] */
-	uint16_t grants;			     /* BUNDLE_GRANT_* bits */
-	uint32_t reserved;			     /* 0 */
-	struct bundle_ports ports[BUNDLE_MAX_PORTS]; /* unused entries are 0 */
+	char name[BUNDLE_NAME_MAX];		       /* unique among procs, [A-Za-z0-9_.-]+ */
+	char image[BUNDLE_NAME_MAX];		       /* name of a bundle_image */
+	char args[BUNDLE_ARGS_MAX];		       /* NUL-terminated, may be empty */
+	uint8_t prio;				       /* enum bundle_prio */
+	uint8_t nports;				       /* used entries of ports[] */
+	uint16_t grants;			       /* BUNDLE_GRANT_* bits */
+	uint32_t reserved;			       /* 0 */
+	struct bundle_ports ports[BUNDLE_MAX_PORTS];   /* unused entries are 0 */
+	char serve[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX]; /* channels it serves */
+	char open[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX];  /* channels it may open */
+	uint16_t irqs;	       /* IRQ lines granted, BUNDLE_IRQS_VALID bits */
+	uint16_t reserved2;    /* 0 */
+	uint32_t queue;	       /* max queued messages per served channel, 0 or 1..4096 */
+	uint32_t qbytes;       /* max queued bytes per served channel, 0 or 1..16 MiB */
+	uint32_t redeliveries; /* per message on a served channel, 0 or 1..1000 */
 };
 
 /* One image: a name and where its bytes lie in the payload. */
@@ -109,7 +145,10 @@ struct bundle_image {
 _Static_assert(sizeof(struct bundle_header) == BUNDLE_HEADER_SIZE, "bundle header is 32 bytes");
 _Static_assert(sizeof(struct bundle_payload) == 8, "payload head is 8 bytes");
 _Static_assert(sizeof(struct bundle_ports) == 4, "port range is 4 bytes");
-_Static_assert(sizeof(struct bundle_proc) == 200, "proc entry is 200 bytes");
+_Static_assert(sizeof(struct bundle_proc) == 472, "proc entry is 472 bytes");
+_Static_assert(offsetof(struct bundle_proc, serve) == 200, "serve[] follows ports[]");
+_Static_assert(offsetof(struct bundle_proc, irqs) == 456, "irqs follows open[]");
+_Static_assert(offsetof(struct bundle_proc, redeliveries) == 468, "no padding at the end");
 _Static_assert(sizeof(struct bundle_image) == 40, "image entry is 40 bytes");
 _Static_assert(BUNDLE_NAME_MAX == VE_NAME_MAX, "names match the ABI");
 _Static_assert(BUNDLE_ARGS_MAX == VE_ARGS_MAX, "args match the ABI");

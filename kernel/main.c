@@ -5,6 +5,7 @@
  */
 #include "arch.h"
 #include "bundle.h"
+#include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "mb2.h"
@@ -99,6 +100,8 @@ static unsigned start_boot_processes(void)
 			.ports = bp->ports,
 			.nports = bp->nports,
 			.grants = bp->grants,
+			.irqs = bp->irqs,
+			.entry = bp,
 		};
 		const char *why;
 		int pid;
@@ -138,6 +141,8 @@ void kmain(uint64_t magic, uint64_t info_phys)
 	if (unpack_bundle(&why))
 		panic("boot bundle: %s", why);
 	syscall_set_bundle(&bundle);
+	if (ipc_init(&bundle, &why))
+		panic("channels: %s", why);
 	unsigned n = start_boot_processes();
 
 	struct evlog_line l;

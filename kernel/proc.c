@@ -7,6 +7,7 @@
 
 #include "arch.h"
 #include "elf.h"
+#include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
@@ -44,7 +45,7 @@ struct proc *proc_by_pid(int pid)
 {
 	if (pid <= 0)
 		return NULL;
-	struct proc *p = slots[pid % NPROC];
+	struct proc *p = slots[pid % NPROC]; /* pid > 0: the index is in range */
 	return p && p->pid == pid ? p : NULL;
 }
 
@@ -53,8 +54,11 @@ static int slot_take(struct proc *p)
 	for (int i = 0; i < NPROC; i++) {
 		if (slots[i])
 			continue;
-		generation[i]++;
+		/* Keep pids positive: the generation wraps long before
+		 * generation * NPROC + slot could overflow an int. */
+		generation[i] = generation[i] % (0x7fffffff / NPROC - 1) + 1;
 		p->pid = (int)(generation[i] * NPROC + (uint32_t)i);
+		p->slot = i;
 		slots[i] = p;
 		return 0;
 	}
@@ -63,7 +67,7 @@ static int slot_take(struct proc *p)
 
 static void slot_release(struct proc *p)
 {
-	slots[p->pid % NPROC] = NULL;
+	slots[p->slot] = NULL;
 	kfree(p);
 }
 
@@ -197,6 +201,8 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	strlcpy(p->name, s->name, sizeof(p->name));
 	p->prio = s->prio;
 	p->grants = s->grants;
+	p->irqs = s->irqs;
+	p->entry = s->entry;
 	p->parent = parent;
 	memcpy(p->fpu, fpu_initial, sizeof(p->fpu));
 	if ((err = mem_frames_alloc(KSTACK_PAGES, &p->kstack))) {
@@ -211,6 +217,7 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	setup_kstack(p, entry, rsp, uargs);
 	*pid_out = p->pid;
 	emit_spawn(p);
+	ipc_proc_created(p);
 	sched_add(p);
 	return 0;
 fail:
@@ -247,11 +254,14 @@ static void orphan_children(struct proc *p)
 	}
 }
 
-/* Everything a death does, for the current process p. */
-static _Noreturn void die(struct proc *p, const struct ve_exit *how)
+/* Everything a death does, for any process p: afterwards p holds nothing
+ * but its slot (ZOMBIE, for its parent's wait) and, if it was running, its
+ * kernel stack (freed by the scheduler once off it). */
+static void finish(struct proc *p, const struct ve_exit *how)
 {
 	p->exit = *how;
 	p->exit.pid = p->pid;
+	ipc_proc_dying(p);
 	release_resources(p);
 	emit_exit(p);
 	klog("%s (pid %d) %s", p->name, p->pid, proc_reason_name((enum ve_reason)how->reason));
@@ -264,8 +274,41 @@ static _Noreturn void die(struct proc *p, const struct ve_exit *how)
 		sched_add(parent);
 	}
 	p->state = p->parent ? PROC_ZOMBIE : PROC_DEAD;
+}
+
+/* The current process p dies. */
+static _Noreturn void die(struct proc *p, const struct ve_exit *how)
+{
+	finish(p, how);
 	sched_block();
 	panic("dead process %d was scheduled", p->pid);
+}
+
+void proc_kill(struct proc *p)
+{
+	struct ve_exit how = { .reason = VE_R_KILLED };
+	if (p == proc_current())
+		die(p, &how);
+	if (p->state == PROC_RUNNABLE)
+		sched_remove(p);
+	/* Not running: whatever it was blocked in simply never resumes, and
+	 * its kernel stack is not in use, so it goes now. */
+	finish(p, &how);
+	proc_reap(p);
+}
+
+void proc_wake(struct proc *p)
+{
+	switch (p->state) {
+	case PROC_SLEEPING:
+	case PROC_CALLING:
+	case PROC_SENDING:
+	case PROC_POLLING:
+		sched_add(p);
+		break;
+	default:
+		break;
+	}
 }
 
 _Noreturn void proc_exit(struct proc *p, int64_t code)

@@ -32,13 +32,25 @@ enum proc_state {
 	PROC_RUNNING,
 	PROC_SLEEPING,
 	PROC_WAITING,
+	PROC_CALLING, /* in call(): waits for its reply (ipc.c) */
+	PROC_SENDING, /* in call()/cast(): waits for room in a full queue */
+	PROC_POLLING, /* in wait_any(): waits for a message or an IRQ */
 	PROC_ZOMBIE,
 	PROC_DEAD,
 };
 
+struct chan;
+
+/* A channel handle: a process's right to use one channel in one role. */
+struct handle {
+	struct chan *ch; /* NULL: free slot */
+	bool server;     /* served (recv/reply/ack) or opened (call/cast) */
+};
+
 struct proc {
 	uint8_t fpu[512] __attribute__((aligned(16))); /* user FPU/SSE state */
-	int pid;
+	int pid;              /* generation * NPROC + slot, always > 0 */
+	int slot;             /* index in the process table */
 	char name[VE_NAME_MAX];
 	enum proc_state state;
 	enum proc_prio prio;
@@ -54,6 +66,16 @@ struct proc {
 	int wait_pid;		    /* WAITING: the child waited for */
 	struct ve_exit wait_result; /* WAITING: filled in by the dying child */
 	struct ve_exit exit;	    /* ZOMBIE/DEAD: how it died */
+	const struct bundle_proc *entry; /* its boot-table entry (grants), or NULL */
+	struct handle handles[VE_HANDLES_MAX];
+	uint16_t irqs;		 /* granted IRQ lines (bit n = IRQ n) */
+	uint16_t irq_pending;	 /* fired, not yet reported by wait_any */
+	bool timed_out;		 /* a blocking call's deadline passed (sched.c) */
+	struct chan *blocked_on; /* CALLING/SENDING: the channel */
+	uint64_t call_id;	 /* CALLING: the request's message id */
+	uint64_t call_rep;	 /* CALLING: user address for the reply */
+	uint64_t call_cap;	 /* CALLING: its capacity */
+	int64_t call_result;	 /* CALLING: reply length or -VE_*, set by the waker */
 	uint64_t vm_next;	    /* where vm_alloc looks next */
 	uint64_t stack_lo;	    /* user stack [stack_lo, USTACK_TOP) */
 };
@@ -67,6 +89,8 @@ struct proc_spec {
 	const struct bundle_ports *ports;
 	unsigned nports;
 	uint16_t grants;
+	uint16_t irqs;
+	const struct bundle_proc *entry; /* boot-table entry: serve/open grants */
 };
 
 /* Create a process and make it runnable. Errors: -VE_NOMEM (no slot,
@@ -78,6 +102,10 @@ struct proc *proc_current(void);
 struct proc *proc_by_pid(int pid);
 struct proc *proc_by_slot(int slot); /* NULL if free */
 
+/* Kill p (any state but dead) with reason `killed`. If p is the current
+ * process this does not return. */
+void proc_kill(struct proc *p);
+
 /* The current process ends. Neither returns. */
 _Noreturn void proc_exit(struct proc *p, int64_t code);
 _Noreturn void proc_fault(struct proc *p, enum ve_reason why, uint32_t vector, uint64_t rip,
@@ -88,6 +116,9 @@ _Noreturn void proc_fault(struct proc *p, enum ve_reason why, uint32_t vector, u
 int proc_wait(struct proc *p, int pid, uint64_t uexit);
 
 const char *proc_reason_name(enum ve_reason r);
+
+/* Wake a process blocked in SLEEPING/CALLING/SENDING/POLLING. */
+void proc_wake(struct proc *p);
 
 /* sched.c frees a dead process's last resources once off its stack. */
 void proc_reap(struct proc *p);

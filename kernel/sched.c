@@ -8,6 +8,7 @@
 #include "sched.h"
 
 #include "arch.h"
+#include "ipc.h"
 #include "klog.h"
 
 struct runq {
@@ -85,6 +86,14 @@ void sched_yield(void)
 
 static void wake_sleepers(uint64_t now);
 
+static bool higher_waiting(const struct proc *p)
+{
+	for (int i = 0; i < (int)p->prio; i++)
+		if (runq[i].head)
+			return true;
+	return false;
+}
+
 void sched_tick(bool from_user)
 {
 	wake_sleepers(arch_now_ns());
@@ -93,10 +102,13 @@ void sched_tick(bool from_user)
 		return;
 	if (p->quantum > 0)
 		p->quantum--;
-	bool higher = false;
-	for (int i = 0; i < (int)p->prio; i++)
-		higher |= runq[i].head != NULL;
-	if (p->quantum == 0 || higher)
+	if (p->quantum == 0 || higher_waiting(p))
+		sched_yield();
+}
+
+void sched_preempt_check(bool from_user)
+{
+	if (current && from_user && higher_waiting(current))
 		sched_yield();
 }
 
@@ -104,10 +116,15 @@ void sched_tick(bool from_user)
  * timer list can come when something needs it. */
 static void wake_sleepers(uint64_t now)
 {
-	for (int pid = 0; pid < NPROC; pid++) {
-		struct proc *p = proc_by_slot(pid);
-		if (p && p->state == PROC_SLEEPING && p->wake_ns <= now)
+	for (int slot = 0; slot < NPROC; slot++) {
+		struct proc *p = proc_by_slot(slot);
+		if (!p || p->wake_ns > now)
+			continue;
+		if (p->state == PROC_SLEEPING)
 			sched_add(p);
+		else if (p->state == PROC_CALLING || p->state == PROC_SENDING ||
+			 p->state == PROC_POLLING)
+			ipc_timeout(p);
 	}
 }
 

@@ -18,6 +18,8 @@ void sched_remove(struct proc *p); /* take p off its run queue, if on one */
 void sched_block(void);		   /* current has set its state; run another */
 void sched_yield(void);		   /* current stays runnable */
 void sched_tick(bool from_user);   /* from the timer interrupt */
+/* After a device interrupt: run a higher-priority process it woke. */
+void sched_preempt_check(bool from_user);
 _Noreturn void sched_run(void);	   /* the scheduler loop; never returns */
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include "arch.h"
 #include "bundle.h"
+#include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
@@ -103,6 +104,34 @@ static long sys_meminfo(uint64_t uinfo, uint64_t a1, uint64_t a2, uint64_t a3, u
 	return vm_copy_out(proc_current(), uinfo, &mi, sizeof(mi));
 }
 
+/* What spawn(name) starts: the boot-table entry called name if there is one
+ * (its image, priority and grants; args replace its argument string when
+ * given), else the image called name with no grants. */
+static int spec_for(const char *name, const char *args, struct proc_spec *spec)
+{
+	const struct bundle_proc *bp = NULL;
+	for (uint32_t i = 0; boot_bundle && i < boot_bundle->nprocs && !bp; i++)
+		if (strcmp(boot_bundle->procs[i].name, name) == 0)
+			bp = &boot_bundle->procs[i];
+	const struct bundle_image *im =
+		boot_bundle ? bundle_image_find(boot_bundle, bp ? bp->image : name) : NULL;
+	if (!im)
+		return -VE_NOENT;
+	*spec = (struct proc_spec){
+		.name = name,
+		.image = bundle_image_data(boot_bundle, im),
+		.image_len = im->size,
+		.args = args ? args : bp ? bp->args : "",
+		.prio = bp ? (enum proc_prio)bp->prio : PRIO_SERVICE,
+		.ports = bp ? bp->ports : NULL,
+		.nports = bp ? bp->nports : 0,
+		.grants = bp ? bp->grants : 0,
+		.irqs = bp ? bp->irqs : 0,
+		.entry = bp,
+	};
+	return 0;
+}
+
 static long sys_spawn(uint64_t uimage, uint64_t uargs, uint64_t a2, uint64_t a3, uint64_t a4,
 		      uint64_t a5)
 {
@@ -118,16 +147,9 @@ static long sys_spawn(uint64_t uimage, uint64_t uargs, uint64_t a2, uint64_t a3,
 		return err;
 	if (uargs && (err = vm_copy_str_in(p, args, uargs, sizeof(args))))
 		return err;
-	const struct bundle_image *im = boot_bundle ? bundle_image_find(boot_bundle, image) : NULL;
-	if (!im)
-		return -VE_NOENT;
-	struct proc_spec spec = {
-		.name = image,
-		.image = bundle_image_data(boot_bundle, im),
-		.image_len = im->size,
-		.args = args,
-		.prio = PRIO_SERVICE,
-	};
+	struct proc_spec spec;
+	if ((err = spec_for(image, uargs ? args : NULL, &spec)))
+		return err;
 	err = proc_create(&spec, p, &pid, &why);
 	if (err) {
 		klog("spawn %s for %s failed: %s", image, p->name, why);
@@ -160,11 +182,105 @@ static long sys_halt(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 	arch_halt_machine(code != 0);
 }
 
+static long sys_kill(uint64_t pid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		     uint64_t a5)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	struct proc *p = proc_current();
+	struct proc *v = pid <= 0x7fffffff ? proc_by_pid((int)pid) : NULL;
+	if (!v || v->state == PROC_ZOMBIE || v->state == PROC_DEAD)
+		return -VE_NOENT;
+	if (v->parent != p && v != p && !(p->grants & BUNDLE_GRANT_KILL))
+		return -VE_PERM;
+	proc_kill(v);
+	return 0;
+}
+
+#define SYS_ARGS uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5
+
+static long sys_chan_serve(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return ipc_serve(proc_current(), a0);
+}
+
+static long sys_chan_open(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return ipc_open(proc_current(), a0);
+}
+
+static long sys_chan_call(SYS_ARGS)
+{
+	return ipc_call(proc_current(), (int)(int64_t)a0, a1, a2, a3, a4, a5);
+}
+
+static long sys_chan_cast(SYS_ARGS)
+{
+	(void)a4, (void)a5;
+	return ipc_cast(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+}
+
+static long sys_chan_recv(SYS_ARGS)
+{
+	(void)a4, (void)a5;
+	return ipc_recv(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+}
+
+static long sys_chan_reply(SYS_ARGS)
+{
+	(void)a4, (void)a5;
+	return ipc_reply(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+}
+
+static long sys_chan_ack(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return ipc_ack(proc_current(), (int)(int64_t)a0, a1);
+}
+
+static long sys_wait_any(SYS_ARGS)
+{
+	(void)a4, (void)a5;
+	return ipc_wait_any(proc_current(), a0, a1, a2, a3);
+}
+
+static long sys_irq_ack(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return ipc_irq_ack(proc_current(), a0);
+}
+
+static long sys_event(SYS_ARGS)
+{
+	(void)a3, (void)a4, (void)a5;
+	return uevent_post(proc_current(), a0, a1, a2);
+}
+
 static const sys_fn sys_table[SYS_NCALLS] = {
-	[SYS_EXIT] = sys_exit,	       [SYS_WRITE] = sys_write,	    [SYS_SLEEP] = sys_sleep,
-	[SYS_YIELD] = sys_yield,       [SYS_GETPID] = sys_getpid,   [SYS_CLOCK] = sys_clock,
-	[SYS_VM_ALLOC] = sys_vm_alloc, [SYS_VM_FREE] = sys_vm_free, [SYS_MEMINFO] = sys_meminfo,
-	[SYS_SPAWN] = sys_spawn,       [SYS_WAIT] = sys_wait,	    [SYS_HALT] = sys_halt,
+	[SYS_EXIT] = sys_exit,
+	[SYS_WRITE] = sys_write,
+	[SYS_SLEEP] = sys_sleep,
+	[SYS_YIELD] = sys_yield,
+	[SYS_GETPID] = sys_getpid,
+	[SYS_CLOCK] = sys_clock,
+	[SYS_VM_ALLOC] = sys_vm_alloc,
+	[SYS_VM_FREE] = sys_vm_free,
+	[SYS_MEMINFO] = sys_meminfo,
+	[SYS_SPAWN] = sys_spawn,
+	[SYS_WAIT] = sys_wait,
+	[SYS_HALT] = sys_halt,
+	[SYS_KILL] = sys_kill,
+	[SYS_CHAN_SERVE] = sys_chan_serve,
+	[SYS_CHAN_OPEN] = sys_chan_open,
+	[SYS_CHAN_CALL] = sys_chan_call,
+	[SYS_CHAN_CAST] = sys_chan_cast,
+	[SYS_CHAN_RECV] = sys_chan_recv,
+	[SYS_CHAN_REPLY] = sys_chan_reply,
+	[SYS_CHAN_ACK] = sys_chan_ack,
+	[SYS_WAIT_ANY] = sys_wait_any,
+	[SYS_IRQ_ACK] = sys_irq_ack,
+	[SYS_EVENT] = sys_event,
 };
 
 void syscall_dispatch(struct trap_frame *f)

@@ -40,13 +40,9 @@ static uint64_t *user_pte(struct proc *p, uint64_t va)
 static void unmap_range(struct proc *p, uint64_t va, uint64_t end)
 {
 	for (; va < end; va += PAGE_SIZE) {
-		uint64_t *pte = user_pte(p, va);
-		if (!pte)
-			continue;
-		uint64_t frame = *pte & PTE_ADDR;
-		*pte = 0;
-		arch_invlpg(va);
-		mem_frame_free(frame);
+		uint64_t frame = arch_unmap_user(p->pml4, va, mem_frame_free);
+		if (frame)
+			mem_frame_free(frame);
 	}
 }
 
@@ -81,6 +77,21 @@ static bool hits_stack(const struct proc *p, uint64_t va, uint64_t len)
 	return va < USTACK_TOP && lo < va + len;
 }
 
+/* The lowest free range of len bytes at or above from, or 0. */
+static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
+{
+	uint64_t addr = from, taken;
+	while (range_ok(addr, len)) {
+		if (hits_stack(p, addr, len))
+			addr = USTACK_TOP;
+		else if ((taken = first_mapped(p, addr, len)))
+			addr = taken + PAGE_SIZE;
+		else
+			return addr;
+	}
+	return 0;
+}
+
 /* vm_alloc(addr, len, prot): zeroed anonymous memory. addr 0 lets the kernel
  * choose. Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot
  * bits, no read permission), -VE_RANGE (outside the user range), -VE_NOMEM. */
@@ -103,17 +114,11 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 		if (hits_stack(p, addr, len) || first_mapped(p, addr, len))
 			return -VE_INVAL;
 	} else {
-		addr = p->vm_next;
-		while (range_ok(addr, len)) {
-			uint64_t taken;
-			if (hits_stack(p, addr, len))
-				addr = USTACK_TOP;
-			else if ((taken = first_mapped(p, addr, len)))
-				addr = taken + PAGE_SIZE;
-			else
-				break;
-		}
-		if (!range_ok(addr, len))
+		/* From the hint up, then once more from the bottom. */
+		addr = find_free(p, p->vm_next, len);
+		if (!addr && p->vm_next != VM_ALLOC_BASE)
+			addr = find_free(p, VM_ALLOC_BASE, len);
+		if (!addr)
 			return -VE_NOMEM;
 	}
 	int err = vm_map_new(p, addr, len, prot);
@@ -140,6 +145,8 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 		if (!user_pte(p, addr + off))
 			return -VE_INVAL;
 	unmap_range(p, addr, addr + len);
+	if (addr < p->vm_next && addr >= VM_ALLOC_BASE)
+		p->vm_next = addr;
 	return 0;
 }
 

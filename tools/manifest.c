@@ -5,7 +5,10 @@
  * The text is read a line at a time and each line split into words at
  * spaces and tabs; a '#' where a word would start ends the line. Every
  * mistake stops the parse with one message pointing at the word (or the part
- * of a word) that is wrong and saying what was expected there.
+ * of a word) that is wrong and saying what was expected there. What one
+ * proc may hold alone (a served channel, an IRQ line, an I/O port) is checked
+ * against the procs before it as its line is read; opened channels are
+ * checked after the last line, as the proc serving one may come later.
  */
 #include "manifest.h"
 
@@ -20,6 +23,10 @@
 
 #define NAME_RULE "a name of 1-31 characters from [A-Za-z0-9_.-]"
 #define RANGE_RULE "a port range N or N-M with N <= M <= 0xffff"
+#define IRQ_RULE "an IRQ line 1-15 other than 2"
+#define KEYS_RULE                                                                                  \
+	"'prio', 'ports', 'irq', 'grant', 'serve', 'open', 'queue', 'qbytes' or "                  \
+	"'redeliveries'"
 
 /* A word of the line being parsed; s is not NUL-terminated. */
 struct token {
@@ -44,7 +51,7 @@ struct parser {
 /* Writes "file:line:col: expected <expected>, found <found...>". */
 static int error(struct parser *p, unsigned col, const char *expected, const char *found, ...)
 {
-	char what[2 * QUOTE_MAX];
+	char what[3 * QUOTE_MAX]; /* a quoted word and a name or two */
 	va_list ap;
 
 	va_start(ap, found);
@@ -255,11 +262,131 @@ static int for_each_item(struct parser *p, const struct token *v, struct bundle_
 	return 0;
 }
 
+/* Used slots of a serve[] or open[] list; they come first. */
+static unsigned chans_used(const char (*list)[BUNDLE_NAME_MAX])
+{
+	unsigned n = 0;
+
+	while (n < BUNDLE_MAX_CHANS && list[n][0])
+		n++;
+	return n;
+}
+
+/* True if one of the first n entries of list is t. */
+static bool chans_have(const char (*list)[BUNDLE_NAME_MAX], unsigned n, const struct token *t)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (name_is(list[k], t))
+			return true;
+	return false;
+}
+
+/*
+ * Checks that t is a channel name that fits as entry n of list (serve[] or
+ * open[]) and is not one of its first n.
+ */
+static int chan_item_ok(struct parser *p, const struct token *t,
+			const char (*list)[BUNDLE_NAME_MAX], unsigned n)
+{
+	if (n == BUNDLE_MAX_CHANS)
+		return error(p, t->col, "at most 4 channels", "channel %u", n + 1);
+	if (!name_ok(t))
+		return error_tok(p, t, NAME_RULE);
+	if (chans_have(list, n, t))
+		return error_tok(p, t, "a channel not already listed");
+	return 0;
+}
+
+static int serve_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
+{
+	const struct manifest *m = p->m;
+	unsigned n = chans_used(pr->serve);
+	int err;
+
+	if ((err = chan_item_ok(p, t, pr->serve, n)) < 0)
+		return err;
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (chans_have(m->procs[i].serve, chans_used(m->procs[i].serve), t))
+			return error(p, t->col, "a channel no other proc serves",
+				     "'%.*s', served by '%s'", (int)t->n, t->s, m->procs[i].name);
+	memcpy(pr->serve[n], t->s, t->n);
+	return 0;
+}
+
+/* Whether some proc serves it is checked once all are read, see check_opens. */
+static int open_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
+{
+	struct manifest *m = p->m;
+	unsigned n = chans_used(pr->open);
+	int err;
+
+	if ((err = chan_item_ok(p, t, pr->open, n)) < 0)
+		return err;
+	memcpy(pr->open[n], t->s, t->n);
+	m->open_pos[m->nprocs][n] = (struct manifest_pos){ p->line, t->col };
+	return 0;
+}
+
+/*
+ * Parses a decimal number of at most max. Returns false if t is not one;
+ * stops before the value can overflow.
+ */
+static bool parse_dec(const struct token *t, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (t->n == 0)
+		return false;
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->s[i] < '0' || t->s[i] > '9')
+			return false;
+		v = v * 10 + (uint32_t)(t->s[i] - '0');
+		if (v > max)
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
 static int port_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
 {
+	const struct manifest *m = p->m;
+	struct bundle_ports *r;
+	int err;
+
 	if (pr->nports == BUNDLE_MAX_PORTS)
 		return error(p, t->col, "at most 8 port ranges", "range %u", pr->nports + 1u);
-	return parse_range(p, t, &pr->ports[pr->nports++]);
+	r = &pr->ports[pr->nports];
+	if ((err = parse_range(p, t, r)) < 0)
+		return err;
+	for (size_t i = 0; i < m->nprocs; i++)
+		for (unsigned k = 0; k < m->procs[i].nports; k++)
+			if (r->first <= m->procs[i].ports[k].last &&
+			    m->procs[i].ports[k].first <= r->last)
+				return error(p, t->col, "ports no other proc has",
+					     "'%.*s', overlapping '%s'", (int)t->n, t->s,
+					     m->procs[i].name);
+	pr->nports++;
+	return 0;
+}
+
+static int irq_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
+{
+	const struct manifest *m = p->m;
+	uint32_t line;
+	uint16_t bit;
+
+	if (!parse_dec(t, 15, &line) || !(BUNDLE_IRQS_VALID & (1u << line)))
+		return error_tok(p, t, IRQ_RULE);
+	bit = (uint16_t)(1u << line);
+	if (pr->irqs & bit)
+		return error_tok(p, t, "an IRQ line not already listed");
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (m->procs[i].irqs & bit)
+			return error(p, t->col, "an IRQ line no other proc has",
+				     "'%.*s', granted to '%s'", (int)t->n, t->s, m->procs[i].name);
+	pr->irqs |= bit;
+	return 0;
 }
 
 static int grant_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
@@ -268,8 +395,10 @@ static int grant_item(struct parser *p, const struct token *t, struct bundle_pro
 		pr->grants |= BUNDLE_GRANT_SPAWN;
 	else if (tok_is(t, "halt"))
 		pr->grants |= BUNDLE_GRANT_HALT;
+	else if (tok_is(t, "kill"))
+		pr->grants |= BUNDLE_GRANT_KILL;
 	else
-		return error_tok(p, t, "'spawn' or 'halt'");
+		return error_tok(p, t, "'spawn', 'halt' or 'kill'");
 	return 0;
 }
 
@@ -286,7 +415,86 @@ static int prio_value(struct parser *p, const struct token *v, struct bundle_pro
 	return 0;
 }
 
-/* key=value; seen has a bit per key already given on this line. */
+static int ports_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	return for_each_item(p, v, pr, port_item);
+}
+
+static int irq_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	return for_each_item(p, v, pr, irq_item);
+}
+
+static int grant_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	return for_each_item(p, v, pr, grant_item);
+}
+
+static int serve_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	return for_each_item(p, v, pr, serve_item);
+}
+
+static int open_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	return for_each_item(p, v, pr, open_item);
+}
+
+/* 0 is not accepted: it would read as "no queue" but mean the default. */
+static int queue_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	if (!parse_dec(v, BUNDLE_QUEUE_MAX, &pr->queue) || pr->queue == 0)
+		return error_tok(p, v, "a queue length of 1-4096 messages");
+	return 0;
+}
+
+/* N, NKiB or NMiB, from 1 byte to BUNDLE_QBYTES_MAX. */
+static int qbytes_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	uint32_t unit = 1, n;
+	struct token num = *v;
+
+	if (v->n > 3 && memcmp(v->s + v->n - 3, "KiB", 3) == 0)
+		unit = 1024;
+	else if (v->n > 3 && memcmp(v->s + v->n - 3, "MiB", 3) == 0)
+		unit = 1024 * 1024;
+	if (unit != 1)
+		num.n -= 3;
+	if (!parse_dec(&num, BUNDLE_QBYTES_MAX / unit, &n) || n == 0)
+		return error_tok(p, v, "a size of 1 byte to 16 MiB (N, NKiB or NMiB)");
+	pr->qbytes = n * unit;
+	return 0;
+}
+
+/* 0 is not accepted: it would read as "never" but mean the default. */
+static int redeliveries_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	if (!parse_dec(v, BUNDLE_REDELIVERIES_MAX, &pr->redeliveries) || pr->redeliveries == 0)
+		return error_tok(p, v, "a redelivery count of 1-1000");
+	return 0;
+}
+
+/* The keys of a proc line; a key's index is its bit in parse_key's seen. */
+static const struct {
+	const char *name;
+	int (*value)(struct parser *, const struct token *, struct bundle_proc *);
+	bool limit; /* applies to served channels, needs serve= */
+} keys[] = {
+	{ "prio", prio_value, false },
+	{ "ports", ports_value, false },
+	{ "irq", irq_value, false },
+	{ "grant", grant_value, false },
+	{ "serve", serve_value, false },
+	{ "open", open_value, false },
+	{ "queue", queue_value, true },
+	{ "qbytes", qbytes_value, true },
+	{ "redeliveries", redeliveries_value, true },
+};
+
+/*
+ * key=value; seen has a bit per key already given on this line. Returns
+ * the key's index in keys[], or an error.
+ */
 static int parse_key(struct parser *p, const struct token *t, struct bundle_proc *pr,
 		     unsigned *seen)
 {
@@ -294,26 +502,21 @@ static int parse_key(struct parser *p, const struct token *t, struct bundle_proc
 	size_t cut = eq ? (size_t)(eq - t->s) : 0;
 	struct token key = sub_token(t, 0, cut);
 	struct token val = sub_token(t, cut + 1, t->n);
-	unsigned bit;
+	unsigned i = 0;
+	int err;
 
 	if (!eq)
 		return error_tok(p, t, "key=value or '--'");
-	if (tok_is(&key, "prio"))
-		bit = 1;
-	else if (tok_is(&key, "ports"))
-		bit = 2;
-	else if (tok_is(&key, "grant"))
-		bit = 4;
-	else
-		return error_tok(p, &key, "'prio', 'ports' or 'grant'");
-	if (*seen & bit)
+	while (i < sizeof(keys) / sizeof(keys[0]) && !tok_is(&key, keys[i].name))
+		i++;
+	if (i == sizeof(keys) / sizeof(keys[0]))
+		return error_tok(p, &key, KEYS_RULE);
+	if (*seen & (1u << i))
 		return error_tok(p, &key, "each key at most once");
-	*seen |= bit;
-	if (bit == 1)
-		return prio_value(p, &val, pr);
-	if (bit == 2)
-		return for_each_item(p, &val, pr, port_item);
-	return for_each_item(p, &val, pr, grant_item);
+	*seen |= 1u << i;
+	if ((err = keys[i].value(p, &val, pr)) < 0)
+		return err;
+	return (int)i;
 }
 
 /* The words after `--`, joined by single spaces into pr->args. */
@@ -357,12 +560,15 @@ static int take_image_ref(struct parser *p, char *dst)
 	return error_tok(p, &t, "the name of an earlier image");
 }
 
-/* proc NAME IMAGE [key=value ...] [-- ARGS...] */
+/*
+ * proc NAME IMAGE [key=value ...] [-- ARGS...]
+ * A channel limit without serve= would be ignored, so it is an error.
+ */
 static int parse_proc(struct parser *p, const struct token *kw)
 {
 	struct manifest *m = p->m;
 	struct bundle_proc pr = { .prio = BUNDLE_PRIO_SERVICE };
-	struct token name, t;
+	struct token name, t, limit = { 0 };
 	unsigned seen = 0;
 	int err;
 
@@ -383,8 +589,37 @@ static int parse_proc(struct parser *p, const struct token *kw)
 		}
 		if ((err = parse_key(p, &t, &pr, &seen)) < 0)
 			return err;
+		if (keys[err].limit && !limit.s)
+			limit = t;
 	}
+	if (limit.s && !pr.serve[0][0])
+		return error_tok(p, &limit, "queue=, qbytes= and redeliveries= only with serve=");
 	m->procs[m->nprocs++] = pr;
+	return 0;
+}
+
+/* After the last line: every opened channel must be served by some proc. */
+static int check_opens(struct parser *p)
+{
+	const struct manifest *m = p->m;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct bundle_proc *pr = &m->procs[i];
+
+		for (unsigned k = 0; k < BUNDLE_MAX_CHANS && pr->open[k][0]; k++) {
+			struct token t = { pr->open[k], strlen(pr->open[k]),
+					   m->open_pos[i][k].col };
+			size_t j = 0;
+
+			while (j < m->nprocs &&
+			       !chans_have(m->procs[j].serve, chans_used(m->procs[j].serve), &t))
+				j++;
+			if (j == m->nprocs) {
+				p->line = m->open_pos[i][k].line;
+				return error_tok(p, &t, "a channel some proc serves");
+			}
+		}
+	}
 	return 0;
 }
 
@@ -426,5 +661,5 @@ int manifest_parse(const char *file, const char *text, size_t len, struct manife
 			return rc;
 		p.line_start = p.line_end + 1;
 	}
-	return 0;
+	return check_opens(&p);
 }

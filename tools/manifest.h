@@ -4,11 +4,15 @@
  * reads it; tools/BUNDLE.md describes the language. One directive a line:
  *
  *   image NAME PATH
- *   proc NAME IMAGE [prio=P] [ports=R,...] [grant=G,...] [-- ARGS...]
+ *   proc NAME IMAGE [prio=P] [ports=R,...] [irq=N,...] [grant=G,...]
+ *        [serve=CHAN,...] [open=CHAN,...] [queue=N] [qbytes=SIZE]
+ *        [redeliveries=N] [-- ARGS...]
  *
  * The parser checks everything the kernel's bundle_open() will check, so a
  * bad manifest fails at build time with "file:line:col: expected X, found Y"
- * instead of at boot. It does not touch the file system: image paths are
+ * instead of at boot. That includes the checks across processes: a channel
+ * served twice, an opened channel nobody serves, an IRQ line or an I/O port
+ * granted to two processes. It does not touch the file system: image paths are
  * resolved and read by mkbundle.
  */
 #ifndef VESTA_TOOLS_MANIFEST_H
@@ -28,12 +32,22 @@ struct manifest_image {
 	unsigned line, col;	      /* where the path is, for messages */
 };
 
+/* Where a word of the manifest is, for messages about it. */
+struct manifest_pos {
+	unsigned line, col;
+};
+
 /* A parsed manifest, in the order the directives appear. */
 struct manifest {
 	struct manifest_image images[BUNDLE_MAX_IMAGES];
 	size_t nimages;
 	struct bundle_proc procs[BUNDLE_MAX_PROCS]; /* ready for the bundle */
 	size_t nprocs;
+	/*
+	 * Where each name of procs[i].open[k] was written: whether some proc
+	 * serves it is only known once every line has been read.
+	 */
+	struct manifest_pos open_pos[BUNDLE_MAX_PROCS][BUNDLE_MAX_CHANS];
 };
 
 /*

@@ -311,15 +311,46 @@ static const char *prio_name(unsigned prio)
 	return prio < BUNDLE_NPRIOS ? names[prio] : "?";
 }
 
+/* Prints the used names of a serve[] or open[] list as " key=a,b". */
+static void print_chans(const char *key, const char (*list)[BUNDLE_NAME_MAX])
+{
+	for (unsigned k = 0; k < BUNDLE_MAX_CHANS && list[k][0]; k++)
+		printf("%s%s", k ? "," : key, list[k]);
+}
+
+/* Prints the set bits of mask, named by names[bit], as " key=a,b". */
+static void print_bits(const char *key, unsigned mask, const char *const *names, unsigned nbits)
+{
+	const char *sep = key;
+
+	for (unsigned bit = 0; bit < nbits; bit++) {
+		if (!(mask & (1u << bit)))
+			continue;
+		if (names)
+			printf("%s%s", sep, names[bit]);
+		else
+			printf("%s%u", sep, bit);
+		sep = ",";
+	}
+}
+
 static void print_proc(const struct bundle_proc *p)
 {
+	static const char *const grants[] = { "spawn", "halt", "kill" };
+
 	printf("proc  %-31s image=%s prio=%s", p->name, p->image, prio_name(p->prio));
 	for (unsigned k = 0; k < p->nports; k++)
 		printf("%s0x%x-0x%x", k ? "," : " ports=", p->ports[k].first, p->ports[k].last);
-	if (p->grants)
-		printf(" grant=%s%s%s", p->grants & BUNDLE_GRANT_SPAWN ? "spawn" : "",
-		       p->grants == BUNDLE_GRANTS_KNOWN ? "," : "",
-		       p->grants & BUNDLE_GRANT_HALT ? "halt" : "");
+	print_bits(" irq=", p->irqs, NULL, 16);
+	print_bits(" grant=", p->grants, grants, 3);
+	print_chans(" serve=", p->serve);
+	print_chans(" open=", p->open);
+	if (p->queue)
+		printf(" queue=%u", p->queue);
+	if (p->qbytes)
+		printf(" qbytes=%u", p->qbytes);
+	if (p->redeliveries)
+		printf(" redeliveries=%u", p->redeliveries);
 	if (p->args[0])
 		printf(" -- %s", p->args);
 	printf("\n");

@@ -1,23 +1,23 @@
 /*
  * console: the default appliance's command line on COM1.
  *
- * It reads COM1 by polling (it holds the grant for ports 0x3f8-0x3ff),
- * sleeping 10 ms whenever no byte is waiting, so an idle console costs
- * almost nothing. Typed characters are echoed; backspace, Ctrl-C and CR/LF
- * are handled and terminal escape sequences (arrow keys) are swallowed.
- * All output goes through ve_printf, i.e. the kernel's console write, so
- * it is ordered with everything else on the console.
+ * It reads what is typed through the uart driver's channel "console": a
+ * call 'R' + u16 max blocks until input exists and returns 1..max bytes
+ * (see svc/uart/uart.c). A crash of the driver is invisible here: the
+ * kernel replays the read to the next incarnation. Typed characters are
+ * echoed; backspace, Ctrl-C and CR/LF are handled and terminal escape
+ * sequences (arrow keys) are swallowed. All output goes through ve_printf,
+ * i.e. the kernel's console write, so it is ordered with everything else
+ * on the console. Each complete line is also written to the event log as
+ * {"ev":"console_line","text":LINE} before it runs.
  *
  * Commands: help, uptime, mem, echo ARGS, halt.
  */
 #include "vesta.h"
 
-#define COM1_DATA 0x3f8
-#define COM1_LSR 0x3fd /* line status register */
-#define LSR_DATA_READY 0x01
-
-#define IDLE_SLEEP_MS 10 /* poll period when nothing was typed */
-#define LINE_MAX 128	 /* longest command line, with its NUL */
+#define READ_MAX 64	     /* bytes asked for per read call */
+#define RETRY_MS 100	     /* pause after a failed read */
+#define LINE_MAX 128	     /* longest command line, with its NUL */
 
 /* Where we are in the byte stream from the terminal. */
 enum input_state {
@@ -39,14 +39,6 @@ struct command {
 	const char *help;
 	void (*run)(const char *rest);
 };
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
 
 static void cmd_help(const char *rest);
 
@@ -134,6 +126,7 @@ static void end_line(struct console *con)
 {
 	ve_printf("\n");
 	con->line[con->len] = '\0';
+	ve_event_str("console_line", "text", con->line);
 	run_line(con->line);
 	prompt(con);
 }
@@ -194,18 +187,46 @@ static void take_byte(struct console *con, char c)
 	}
 }
 
+/*
+ * Block until input arrives on channel h and put it in buf (cap bytes).
+ * Returns the byte count (0 if the driver had nothing for us) or an error.
+ */
+static long read_input(int h, char *buf, size_t cap)
+{
+	uint8_t req[3] = { 'R', (uint8_t)(cap & 0xff), (uint8_t)(cap >> 8) };
+
+	return ve_chan_call(h, req, sizeof(req), buf, cap, VE_TIMEOUT_NONE);
+}
+
 int main(const char *args)
 {
 	struct console con = { .len = 0, .state = IN_TEXT, .after_cr = false };
+	char buf[READ_MAX];
+	long n, last_err = 0;
+	int h;
 
 	(void)args;
+	h = ve_chan_open("console");
+	if (h < 0) {
+		ve_printf("console: open channel console: %s\n", ve_strerror(h));
+		return 1;
+	}
 	ve_printf("console: ready on COM1 (pid %d), type 'help'\n", ve_getpid());
 	prompt(&con);
 	for (;;) {
-		if (!(inb(COM1_LSR) & LSR_DATA_READY)) {
-			ve_sleep_ms(IDLE_SLEEP_MS);
+		n = read_input(h, buf, sizeof(buf));
+		if (n < 0) {
+			/* Say it once, not at every retry (e.g. a poisoned read). */
+			if (n != last_err)
+				ve_printf("console: read: %s\n", ve_strerror(n));
+			last_err = n;
+			ve_sleep_ms(RETRY_MS);
 			continue;
 		}
-		take_byte(&con, (char)inb(COM1_DATA));
+		last_err = 0;
+		if (n == 0)
+			ve_sleep_ms(RETRY_MS / 10); /* the driver asked us to come back */
+		for (long i = 0; i < n; i++)
+			take_byte(&con, buf[i]);
 	}
 }

@@ -80,6 +80,79 @@ int ve_halt(int code)
 	return (int)ve_syscall(SYS_HALT, code, 0, 0, 0, 0, 0);
 }
 
+int ve_kill(int pid)
+{
+	return (int)ve_syscall(SYS_KILL, pid, 0, 0, 0, 0, 0);
+}
+
+int ve_chan_serve(const char *name)
+{
+	return (int)ve_syscall(SYS_CHAN_SERVE, (long)name, 0, 0, 0, 0, 0);
+}
+
+int ve_chan_open(const char *name)
+{
+	return (int)ve_syscall(SYS_CHAN_OPEN, (long)name, 0, 0, 0, 0, 0);
+}
+
+long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap,
+		  uint64_t timeout_ns)
+{
+	return ve_syscall(SYS_CHAN_CALL, h, (long)req, (long)len, (long)rep, (long)cap,
+			  (long)timeout_ns);
+}
+
+int ve_chan_cast(int h, const void *buf, size_t len, unsigned flags)
+{
+	return (int)ve_syscall(SYS_CHAN_CAST, h, (long)buf, (long)len, (long)flags, 0, 0);
+}
+
+long ve_chan_recv(int h, struct ve_msg *m, void *buf, size_t cap)
+{
+	return ve_syscall(SYS_CHAN_RECV, h, (long)m, (long)buf, (long)cap, 0, 0);
+}
+
+int ve_chan_reply(int h, uint64_t id, const void *buf, size_t len)
+{
+	return (int)ve_syscall(SYS_CHAN_REPLY, h, (long)id, (long)buf, (long)len, 0, 0);
+}
+
+int ve_chan_ack(int h, uint64_t id)
+{
+	return (int)ve_syscall(SYS_CHAN_ACK, h, (long)id, 0, 0, 0, 0);
+}
+
+int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns,
+		struct ve_wait_result *r)
+{
+	return (int)ve_syscall(SYS_WAIT_ANY, (long)handles, (long)n, (long)timeout_ns, (long)r,
+			       0, 0);
+}
+
+int ve_irq_ack(unsigned irq)
+{
+	return (int)ve_syscall(SYS_IRQ_ACK, (long)irq, 0, 0, 0, 0, 0);
+}
+
+int ve_event(const char *ev, const struct ve_kv *kv, size_t n)
+{
+	return (int)ve_syscall(SYS_EVENT, (long)ev, (long)kv, (long)n, 0, 0, 0);
+}
+
+int ve_event1(const char *ev, const char *key, int64_t num)
+{
+	struct ve_kv kv = VE_KV_NUM(key, num);
+
+	return ve_event(ev, &kv, 1);
+}
+
+int ve_event_str(const char *ev, const char *key, const char *str)
+{
+	struct ve_kv kv = VE_KV_STR(key, str);
+
+	return ve_event(ev, &kv, 1);
+}
+
 /* ve_printf's output buffer, on the caller's stack. */
 struct printf_buf {
 	char data[PRINTF_BUF];
@@ -156,6 +229,7 @@ const char *ve_strerror(long err)
 		[VE_NOENT] = "VE_NOENT",     [VE_AGAIN] = "VE_AGAIN",
 		[VE_TIMEOUT] = "VE_TIMEOUT", [VE_BADHANDLE] = "VE_BADHANDLE",
 		[VE_RANGE] = "VE_RANGE",     [VE_CHILD] = "VE_CHILD",
+		[VE_BUSY] = "VE_BUSY",	     [VE_POISON] = "VE_POISON",
 	};
 	/* Negate as unsigned so LONG_MIN cannot overflow. */
 	uint64_t e = err < 0 ? 0 - (uint64_t)err : (uint64_t)err;
@@ -163,6 +237,51 @@ const char *ve_strerror(long err)
 	if (e >= VE_NERR || names[e] == NULL)
 		return "VE_?";
 	return names[e];
+}
+
+const char *ve_reason_name(uint32_t reason)
+{
+	/* The kernel's names for the "reason" field of exit events. */
+	static const char *const names[VE_NREASONS] = {
+		[VE_R_EXIT] = "exit", [VE_R_KILLED] = "killed",
+		[VE_R_PAGE_FAULT] = "page_fault", [VE_R_STACK] = "stack_overflow",
+		[VE_R_GP] = "gp", [VE_R_PRIV] = "priv",
+		[VE_R_UD] = "ud", [VE_R_DE] = "de",
+		[VE_R_FAULT] = "fault", [VE_R_NOMEM] = "nomem",
+	};
+
+	if (reason >= VE_NREASONS || names[reason] == NULL)
+		return "?";
+	return names[reason];
+}
+
+void ve_rng_seed(struct ve_rng *rng, uint64_t seed)
+{
+	/* One splitmix64 step spreads a small seed (a pid, a clock) over all
+	 * 64 bits; xorshift's only forbidden state is 0. */
+	uint64_t z = seed + 0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	rng->state = z != 0 ? z : 1;
+}
+
+uint64_t ve_rng_next(struct ve_rng *rng)
+{
+	uint64_t x = rng->state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng->state = x;
+	return x;
+}
+
+uint64_t ve_rng_below(struct ve_rng *rng, uint64_t n)
+{
+	/* The modulo bias is below n / 2^64: irrelevant for tests. */
+	return n == 0 ? 0 : ve_rng_next(rng) % n;
 }
 
 const char *ve_skip_space(const char *s)

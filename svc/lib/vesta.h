@@ -97,6 +97,179 @@ int ve_wait(int pid, struct ve_exit *ex);
 /* Stop the machine with code. Returns only on error: -VE_PERM. */
 int ve_halt(int code);
 
+/*
+ * End process pid: a child of the caller, or any process if the caller
+ * holds the kill grant. The victim dies at once with reason VE_R_KILLED
+ * ("killed" in the event log); a parent still collects it with ve_wait.
+ * Returns 0.
+ * Errors: -VE_NOENT (no such live process; a dead child not yet waited
+ * for counts as dead), -VE_PERM (not the caller's child, and the caller
+ * holds no kill grant).
+ */
+int ve_kill(int pid);
+
+/* --- Channels ---
+ *
+ * A channel is a named kernel object ("echo", "console"). It exists from
+ * boot for every name that the boot table lets some process serve, and it
+ * outlives its server: the queue, its blocked callers and the messages in
+ * flight are kept when the server dies. The boot table says who may serve
+ * (serve=) or open (open=) which name, and sizes each channel's queue
+ * (queue= messages, qbytes= payload bytes) and its redelivery limit
+ * (redeliveries=).
+ *
+ * A process reaches a channel through a small integer handle, at most
+ * VE_HANDLES_MAX of them. A server handle (ve_chan_serve) receives; a
+ * client handle (ve_chan_open) sends. Payloads are 0..VE_MSG_MAX bytes.
+ *
+ * Two kinds of message:
+ *   call  the client blocks until the server replies (ve_chan_reply);
+ *   cast  one-way; the client goes on once it is queued, and the server
+ *         acknowledges it (ve_chan_ack) once it has been dealt with.
+ * A message the server has received but not yet replied to or acked is
+ * *in flight*. If the server dies, its in-flight messages go back to the
+ * front of the queue, in order, and the next server incarnation receives
+ * them first, with redelivered > 0 and the same id. A caller never sees the
+ * crash: its reply just comes later. So a server should make requests
+ * idempotent by id, and reply/ack only when a request's effect is done.
+ *
+ * A message that was in flight at `redeliveries` consecutive server deaths
+ * is not handed out again: it becomes a dead letter (event "deadletter"),
+ * its caller gets -VE_POISON, and the rest of the queue carries on.
+ *
+ * Nothing is dropped silently: every message ends as a reply, an ack, an
+ * error to its sender or a dead letter. A reply to a caller that has died
+ * or given up is discarded and counted (event "discard").
+ *
+ * A server's main loop is one ve_wait_any over its server handles (and its
+ * IRQ lines), then ve_chan_recv until -VE_AGAIN.
+ */
+
+/*
+ * Become the server of the channel name. Returns a server handle (>= 0).
+ * Messages left in flight by a dead earlier server are received first.
+ * A process started by spawn() gets the serve/open rights of the boot-table
+ * entry of the same name (see kernel/syscall.c), if there is one.
+ * Errors: -VE_PERM (the boot table does not let the caller serve name),
+ * -VE_BUSY (another live process serves it), -VE_NOENT (no such channel),
+ * -VE_INVAL (name longer than a channel name can be), -VE_FAULT (name not
+ * readable), -VE_RANGE (handle table full).
+ */
+int ve_chan_serve(const char *name);
+
+/*
+ * Open the channel name as a client. Returns a client handle (>= 0). The
+ * channel need not have a server yet: calls wait in the queue for one.
+ * Errors: -VE_PERM (not granted by open=), -VE_NOENT (no such channel),
+ * -VE_INVAL (name too long), -VE_FAULT (name not readable), -VE_RANGE
+ * (handle table full).
+ */
+int ve_chan_open(const char *name);
+
+/*
+ * Send the len-byte request req on client handle h and block until the
+ * server replies; the reply is copied to rep (cap bytes of room). Blocks
+ * as well while the queue is full. A server crash is invisible: the
+ * request is replayed to the next server incarnation.
+ * timeout_ns > 0 bounds the whole wait (VE_TIMEOUT_NONE, 0: wait forever);
+ * on timeout the request is cancelled: taken out of the queue if still
+ * there, or its late reply discarded if the server has it.
+ * Returns the reply length (0..cap; a cap above VE_MSG_MAX counts as
+ * VE_MSG_MAX).
+ * Errors: -VE_BADHANDLE (h is not a client handle of the caller),
+ * -VE_FAULT (req or rep not accessible), -VE_RANGE (len > VE_MSG_MAX, or the reply was
+ * longer than cap: the reply is dropped), -VE_TIMEOUT, -VE_POISON (the
+ * server died with this request in flight `redeliveries` times in a row;
+ * it is a dead letter now and will not be retried).
+ */
+long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap,
+		  uint64_t timeout_ns);
+
+/*
+ * Queue the len-byte message buf on client handle h as a cast. Returns 0
+ * once it is queued; it blocks while the queue is full, unless flags has
+ * VE_NONBLOCK. The server acks it once handled; a crash replays it.
+ * Errors: -VE_AGAIN (queue full and VE_NONBLOCK), -VE_BADHANDLE (h is not
+ * a client handle of the caller), -VE_INVAL (unknown flags), -VE_FAULT,
+ * -VE_RANGE (len > VE_MSG_MAX).
+ */
+int ve_chan_cast(int h, const void *buf, size_t len, unsigned flags);
+
+/*
+ * Take the next message from server handle h without blocking: its payload
+ * goes to buf (cap bytes of room) and its header to *m (id, sender, kind,
+ * len, redelivered). The message is then in flight until replied (a call)
+ * or acked (a cast). Returns the payload length.
+ * Errors: -VE_AGAIN (nothing queued), -VE_PERM (h is a client handle),
+ * -VE_RANGE (cap < the message's length: it stays queued; a buffer of
+ * VE_MSG_MAX bytes always fits), -VE_BADHANDLE, -VE_FAULT.
+ */
+long ve_chan_recv(int h, struct ve_msg *m, void *buf, size_t cap);
+
+/*
+ * Answer the call id received on server handle h with the len-byte reply
+ * buf; the call is no longer in flight. Returns 0, also when its caller has
+ * died or timed out (the reply is then discarded and counted).
+ * Errors: -VE_NOENT (no call id in flight on h), -VE_INVAL (id is a cast:
+ * ack it), -VE_RANGE (len > VE_MSG_MAX), -VE_PERM (h is a client handle),
+ * -VE_BADHANDLE, -VE_FAULT.
+ */
+int ve_chan_reply(int h, uint64_t id, const void *buf, size_t len);
+
+/*
+ * Acknowledge the cast id received on server handle h: it is handled and
+ * will not be replayed. Returns 0.
+ * Errors: -VE_NOENT (no cast id in flight on h), -VE_INVAL (id is a call:
+ * reply to it), -VE_PERM (h is a client handle), -VE_BADHANDLE.
+ */
+int ve_chan_ack(int h, uint64_t id);
+
+/*
+ * Block until one of the n handles has a message queued, or one of the
+ * caller's granted IRQ lines has fired, or timeout_ns has passed (0: no
+ * limit). Client handles may be in the list; they are never ready. With
+ * n == 0 it waits for IRQs only. Fills *r: r->handle is a ready handle or
+ * -1, r->irqs has bit k set for each IRQ line k that fired. A line that
+ * fired stays masked until ve_irq_ack(k). Returns 0.
+ * Errors: -VE_TIMEOUT, -VE_BADHANDLE (a handle that is not the caller's),
+ * -VE_RANGE (n > VE_HANDLES_MAX), -VE_FAULT (handles or r not accessible).
+ * IRQ lines come from the boot table (irq=); the kernel unmasks them when
+ * the process starts.
+ */
+int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns,
+		struct ve_wait_result *r);
+
+/*
+ * Unmask IRQ line irq after its interrupt has been dealt with (the device
+ * no longer asserts it). Returns 0.
+ * Errors: -VE_INVAL (irq > 15), -VE_PERM (irq is not granted to the
+ * caller).
+ */
+int ve_irq_ack(unsigned irq);
+
+/*
+ * Write one event to the event log (COM2):
+ *   {"ev":EV,"t_ns":...,"pid":<caller>,KEY:VALUE,...}
+ * with the n fields kv[0..n-1], each a string (kv.str) or a number. ev and
+ * the keys are [a-z0-9_]{1,23}; ev must not be one of the kernel's event
+ * names, and no key may be "ev", "t_ns" or "pid". Returns 0; nothing is
+ * written unless every field checks.
+ * Errors: -VE_INVAL (a bad name or key, or ev is a kernel event's name),
+ * -VE_RANGE (n > VE_EVENT_FIELDS_MAX, or a string longer than
+ * VE_EVENT_STR_MAX), -VE_FAULT (kv or a string not readable).
+ */
+int ve_event(const char *ev, const struct ve_kv *kv, size_t n);
+
+/* One struct ve_kv, for building an event's field list in place. */
+#define VE_KV_NUM(k, n) ((struct ve_kv){ .key = (k), .str = NULL, .num = (int64_t)(n) })
+#define VE_KV_STR(k, s) ((struct ve_kv){ .key = (k), .str = (s), .num = 0 })
+
+/* ve_event with one numeric field key=num. Returns and errors as ve_event. */
+int ve_event1(const char *ev, const char *key, int64_t num);
+
+/* ve_event with one string field key=str. Returns and errors as ve_event. */
+int ve_event_str(const char *ev, const char *key, const char *str);
+
 /* --- Output --- */
 
 /*
@@ -115,6 +288,27 @@ int ve_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0))
  * "VE_?" for a number that is none. Never NULL.
  */
 const char *ve_strerror(long err);
+
+/*
+ * The event-log name of a death reason (enum ve_reason): "exit", "killed",
+ * "page_fault", ...; "?" for a number that is none. Never NULL.
+ */
+const char *ve_reason_name(uint32_t reason);
+
+/* --- Pseudo-random numbers (xorshift64; for tests, not for secrets) --- */
+
+struct ve_rng {
+	uint64_t state; /* never 0 */
+};
+
+/* Start *rng from seed (any value, 0 included). */
+void ve_rng_seed(struct ve_rng *rng, uint64_t seed);
+
+/* The next 64 pseudo-random bits. */
+uint64_t ve_rng_next(struct ve_rng *rng);
+
+/* A pseudo-random number in [0, n); 0 if n is 0. */
+uint64_t ve_rng_below(struct ve_rng *rng, uint64_t n);
 
 /* --- Argument parsing --- */
 

@@ -60,6 +60,11 @@ void *util_grow(void *arr, size_t n, size_t *cap, size_t elem)
 	return util_realloc(arr, *cap * elem);
 }
 
+bool util_is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
 char *util_path_join(const char *dir, const char *name)
 {
 	size_t a = strlen(dir), b = strlen(name);

@@ -41,6 +41,9 @@ char *util_strdup(const char *s);
 /* Make room for one more element in a growable array of n elements. */
 void *util_grow(void *arr, size_t n, size_t *cap, size_t elem);
 
+/* A blank in a line of text: space, tab, CR or LF. */
+bool util_is_blank(char ch);
+
 /* A new string "DIR/NAME". */
 char *util_path_join(const char *dir, const char *name);
 

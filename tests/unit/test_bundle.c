@@ -21,7 +21,11 @@
 #include "../../tools/bundle_write.h"
 #include "../../tools/manifest.h"
 
-/* ---- a standard bundle: three procs, two images ---- */
+/*
+ * ---- a standard bundle: three procs, two images ----
+ * init serves "log" and opens "tty0"; uart0 serves "tty0" and "tty0.ctl"
+ * with limits, opens "log" and has IRQ 4; uart1 serves "tty1", has IRQ 3.
+ */
 
 static uint8_t init_data[100];
 static uint8_t uart_data[37];
@@ -33,7 +37,9 @@ static void std_procs(struct bundle_proc p[3])
 	strcpy(p[0].image, "init");
 	strcpy(p[0].args, "-v root");
 	p[0].prio = BUNDLE_PRIO_SERVICE;
-	p[0].grants = BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT;
+	p[0].grants = BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL;
+	strcpy(p[0].serve[0], "log");
+	strcpy(p[0].open[0], "tty0");
 
 	strcpy(p[1].name, "uart0");
 	strcpy(p[1].image, "uart");
@@ -43,10 +49,19 @@ static void std_procs(struct bundle_proc p[3])
 	p[1].ports[0].last = 0x3ff;
 	p[1].ports[1].first = 0x2f8;
 	p[1].ports[1].last = 0x2ff;
+	strcpy(p[1].serve[0], "tty0");
+	strcpy(p[1].serve[1], "tty0.ctl");
+	strcpy(p[1].open[0], "log");
+	p[1].irqs = 1u << 4;
+	p[1].queue = 64;
+	p[1].qbytes = 4096;
+	p[1].redeliveries = 5;
 
 	strcpy(p[2].name, "uart1");
 	strcpy(p[2].image, "uart");
 	p[2].prio = BUNDLE_PRIO_BESTEFFORT;
+	strcpy(p[2].serve[0], "tty1");
+	p[2].irqs = 1u << 3;
 }
 
 /* A malloc'd standard payload; *len gets its size. */
@@ -182,8 +197,19 @@ static void test_roundtrip(void **state)
 
 	assert_string_equal(b.procs[0].name, "init");
 	assert_string_equal(b.procs[0].args, "-v root");
-	assert_int_equal(b.procs[0].grants, 3);
+	assert_int_equal(b.procs[0].grants, 7);
+	assert_string_equal(b.procs[0].serve[0], "log");
+	assert_string_equal(b.procs[0].serve[1], "");
+	assert_string_equal(b.procs[0].open[0], "tty0");
 	assert_string_equal(b.procs[1].image, "uart");
+	assert_string_equal(b.procs[1].serve[1], "tty0.ctl");
+	assert_string_equal(b.procs[1].open[0], "log");
+	assert_int_equal(b.procs[1].irqs, 0x10);
+	assert_int_equal(b.procs[1].queue, 64);
+	assert_int_equal(b.procs[1].qbytes, 4096);
+	assert_int_equal(b.procs[1].redeliveries, 5);
+	assert_int_equal(b.procs[2].irqs, 0x08);
+	assert_int_equal(b.procs[2].queue, 0);
 	assert_int_equal(b.procs[1].prio, BUNDLE_PRIO_DRIVER);
 	assert_int_equal(b.procs[1].nports, 2);
 	assert_int_equal(b.procs[1].ports[1].first, 0x2f8);
@@ -261,7 +287,10 @@ static void test_wrong_version(void **state)
 	uint8_t *f = std_file(&flen);
 
 	(void)state;
-	set_hdr(f, OFF_VERSION, 2);
+	set_hdr(f, OFF_VERSION, 1); /* v1 procs were 200 bytes: no longer read */
+	expect_file(f, flen, -VE_INVAL, "unsupported version");
+	f = std_file(&flen);
+	set_hdr(f, OFF_VERSION, BUNDLE_VERSION + 1);
 	expect_file(f, flen, -VE_INVAL, "unsupported version");
 }
 
@@ -551,7 +580,7 @@ static void test_proc_unknown_grant(void **state)
 	uint8_t *p = std_payload(&len);
 
 	(void)state;
-	procs_of(p)[0].grants |= 0x4;
+	procs_of(p)[0].grants |= 0x8;
 	expect_payload(p, len, -VE_INVAL, "unknown grant bits");
 	p = std_payload(&len);
 	procs_of(p)[2].grants = 0x8000;
@@ -566,6 +595,170 @@ static void test_proc_reserved(void **state)
 	(void)state;
 	procs_of(p)[0].reserved = 1;
 	expect_payload(p, len, -VE_INVAL, "reserved process field not zero");
+	p = std_payload(&len);
+	procs_of(p)[2].reserved2 = 0x100;
+	expect_payload(p, len, -VE_INVAL, "reserved process field not zero");
+}
+
+/* ---- channels, IRQs and limits ---- */
+
+static void test_proc_served_names(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+
+	(void)state;
+	memset(procs_of(p)[1].serve[1], 'c', BUNDLE_NAME_MAX);
+	expect_payload(p, len, -VE_INVAL, "served channel name unterminated");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[1].serve[1], "tty0/ctl");
+	expect_payload(p, len, -VE_INVAL, "served channel name has a bad character");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[1].serve[3], "late");
+	expect_payload(p, len, -VE_INVAL, "served channel after an empty slot");
+
+	p = std_payload(&len);
+	procs_of(p)[1].serve[0][0] = '\0';
+	expect_payload(p, len, -VE_INVAL, "served channel after an empty slot");
+
+	/* All four slots used is fine. */
+	p = std_payload(&len);
+	strcpy(procs_of(p)[1].serve[2], "a");
+	strcpy(procs_of(p)[1].serve[3], "b");
+	expect_payload(p, len, 0, "");
+}
+
+static void test_proc_duplicate_served(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+
+	(void)state;
+	strcpy(procs_of(p)[1].serve[1], "tty0");
+	expect_payload(p, len, -VE_INVAL, "duplicate served channel");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[2].serve[1], "log"); /* served by init */
+	expect_payload(p, len, -VE_INVAL, "duplicate served channel");
+
+	/* A prefix of another channel's name is another channel. */
+	p = std_payload(&len);
+	strcpy(procs_of(p)[2].serve[0], "tty0.c");
+	expect_payload(p, len, 0, "");
+}
+
+static void test_proc_opened_names(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+
+	(void)state;
+	memset(procs_of(p)[0].open[0], 'o', BUNDLE_NAME_MAX);
+	expect_payload(p, len, -VE_INVAL, "opened channel name unterminated");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[0].open[0], "tty 0");
+	expect_payload(p, len, -VE_INVAL, "opened channel name has a bad character");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[0].open[2], "tty1");
+	expect_payload(p, len, -VE_INVAL, "opened channel after an empty slot");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[0].open[1], "tty0");
+	expect_payload(p, len, -VE_INVAL, "duplicate opened channel");
+
+	p = std_payload(&len);
+	strcpy(procs_of(p)[0].open[1], "tty2");
+	expect_payload(p, len, -VE_INVAL, "process opens a channel no process serves");
+
+	/* Opening a channel served later in the table, or one's own, is fine. */
+	p = std_payload(&len);
+	strcpy(procs_of(p)[0].open[1], "tty1");
+	strcpy(procs_of(p)[0].open[2], "log");
+	expect_payload(p, len, 0, "");
+}
+
+static void test_proc_irqs(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+
+	(void)state;
+	procs_of(p)[1].irqs |= 1u << 2; /* the cascade */
+	expect_payload(p, len, -VE_INVAL, "bad IRQ bits");
+
+	p = std_payload(&len);
+	procs_of(p)[1].irqs |= 1u << 0; /* the timer */
+	expect_payload(p, len, -VE_INVAL, "bad IRQ bits");
+
+	p = std_payload(&len);
+	procs_of(p)[2].irqs |= 1u << 4;
+	expect_payload(p, len, -VE_INVAL, "IRQ granted to two processes");
+
+	p = std_payload(&len);
+	procs_of(p)[0].irqs = (uint16_t)(BUNDLE_IRQS_VALID & ~0x18u);
+	expect_payload(p, len, 0, "");
+}
+
+static void test_proc_limits(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+
+	(void)state;
+	procs_of(p)[1].queue = BUNDLE_QUEUE_MAX + 1;
+	expect_payload(p, len, -VE_INVAL, "queue limit out of range");
+
+	p = std_payload(&len);
+	procs_of(p)[1].qbytes = BUNDLE_QBYTES_MAX + 1;
+	expect_payload(p, len, -VE_INVAL, "queue byte limit out of range");
+
+	p = std_payload(&len);
+	procs_of(p)[1].redeliveries = BUNDLE_REDELIVERIES_MAX + 1;
+	expect_payload(p, len, -VE_INVAL, "redelivery limit out of range");
+
+	p = std_payload(&len);
+	procs_of(p)[1].queue = BUNDLE_QUEUE_MAX;
+	procs_of(p)[1].qbytes = BUNDLE_QBYTES_MAX;
+	procs_of(p)[1].redeliveries = BUNDLE_REDELIVERIES_MAX;
+	expect_payload(p, len, 0, "");
+
+	/* uart1 without its channel; init's open of tty1 is not there. */
+	p = std_payload(&len);
+	procs_of(p)[2].serve[0][0] = '\0';
+	procs_of(p)[2].redeliveries = 1;
+	expect_payload(p, len, -VE_INVAL, "channel limits on a process that serves none");
+}
+
+static void test_proc_ports_overlap(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+
+	(void)state;
+	procs_of(p)[2].nports = 1;
+	procs_of(p)[2].ports[0].first = 0x3ff;
+	procs_of(p)[2].ports[0].last = 0x400;
+	expect_payload(p, len, -VE_INVAL, "port ranges of two processes overlap");
+
+	p = std_payload(&len);
+	procs_of(p)[2].nports = 1;
+	procs_of(p)[2].ports[0].first = 0x200;
+	procs_of(p)[2].ports[0].last = 0x2f8;
+	expect_payload(p, len, -VE_INVAL, "port ranges of two processes overlap");
+
+	/* Adjacent is fine, and so is an overlap within one process. */
+	p = std_payload(&len);
+	procs_of(p)[2].nports = 1;
+	procs_of(p)[2].ports[0].first = 0x300;
+	procs_of(p)[2].ports[0].last = 0x3f7;
+	procs_of(p)[1].nports = 3;
+	procs_of(p)[1].ports[2].first = 0x3fa;
+	procs_of(p)[1].ports[2].last = 0x3fa;
+	expect_payload(p, len, 0, "");
 }
 
 static void test_proc_missing_image(void **state)
@@ -645,7 +838,7 @@ static void test_manifest_ok(void **state)
 		  "proc init init grant=spawn,halt -- -v  root\n"
 		  "proc uart0 uart prio=driver ports=0x3f8-0x3FF,0x2e8,96-100\n"
 		  "proc idle.1 init prio=besteffort --\n"
-		  "proc svc_2 uart ports=0-0xffff -- a#b",
+		  "proc svc_2 uart ports=0x1000-0xffff -- a#b",
 		  0, msg);
 	assert_int_equal(m->nimages, 2);
 	assert_string_equal(m->images[0].name, "init");
@@ -669,13 +862,67 @@ static void test_manifest_ok(void **state)
 	assert_string_equal(m->procs[1].args, "");
 	assert_int_equal(m->procs[2].prio, BUNDLE_PRIO_BESTEFFORT);
 	assert_string_equal(m->procs[2].args, "");
+	assert_int_equal(m->procs[3].ports[0].first, 0x1000);
 	assert_int_equal(m->procs[3].ports[0].last, 0xffff);
 	assert_string_equal(m->procs[3].args, "a#b");
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		assert_string_equal(m->procs[i].serve[0], "");
+		assert_string_equal(m->procs[i].open[0], "");
+		assert_int_equal(m->procs[i].irqs, 0);
+		assert_int_equal(m->procs[i].queue + m->procs[i].qbytes, 0);
+		assert_int_equal(m->procs[i].redeliveries, 0);
+	}
 
 	/* Exactly 95 bytes of arguments fit. */
 	snprintf(text, sizeof(text), "image a a\nproc p a -- %095d\n", 7);
 	m = parse(text, 0, msg);
 	assert_int_equal(strlen(m->procs[0].args), 95);
+}
+
+/* The v2 keys: channels, IRQs, limits and the kill grant. */
+static void test_manifest_v2_keys(void **state)
+{
+	char msg[MANIFEST_ERR_MAX];
+	struct manifest *m;
+
+	(void)state;
+	m = parse("image a a.elf\n"
+		  "proc init a grant=spawn,kill,halt open=tty0,log.1 serve=log.1\n"
+		  "proc com1 a prio=driver irq=4,3 ports=0x3f8-0x3ff serve=tty0,tty0-ctl,a,b "
+		  "queue=4096 qbytes=16MiB redeliveries=1000 open=log.1\n"
+		  "proc kbd a irq=1,15,12 ports=0x60,0x64 qbytes=64KiB serve=kbd\n"
+		  "proc net a ports=0x3f0-0x3f7,0x400 open=kbd qbytes=1 serve=net queue=1 "
+		  "redeliveries=1 -- x\n"
+		  "proc big a qbytes=16384KiB serve=big\n"
+		  "proc max a qbytes=16777216 serve=max\n",
+		  0, msg);
+	assert_int_equal(m->nprocs, 6);
+	assert_int_equal(m->procs[0].grants,
+			 BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL);
+	assert_string_equal(m->procs[0].open[0], "tty0"); /* served on a later line */
+	assert_string_equal(m->procs[0].open[1], "log.1");
+	assert_string_equal(m->procs[0].open[2], "");
+	assert_string_equal(m->procs[0].serve[0], "log.1");
+	assert_int_equal(m->procs[0].queue, 0);
+	assert_int_equal(m->procs[0].redeliveries, 0);
+
+	assert_int_equal(m->procs[1].irqs, (1u << 4) | (1u << 3));
+	assert_string_equal(m->procs[1].serve[1], "tty0-ctl");
+	assert_string_equal(m->procs[1].serve[3], "b");
+	assert_int_equal(m->procs[1].queue, 4096);
+	assert_int_equal(m->procs[1].qbytes, 16u << 20);
+	assert_int_equal(m->procs[1].redeliveries, 1000);
+	assert_string_equal(m->procs[1].open[0], "log.1");
+
+	assert_int_equal(m->procs[2].irqs, 0x9002);
+	assert_int_equal(m->procs[2].qbytes, 64 * 1024);
+	assert_int_equal(m->procs[3].qbytes, 1);
+	assert_int_equal(m->procs[3].queue, 1);
+	assert_int_equal(m->procs[3].redeliveries, 1);
+	assert_string_equal(m->procs[3].args, "x");
+	assert_int_equal(m->procs[4].qbytes, 16u << 20);
+	assert_int_equal(m->procs[5].qbytes, 16u << 20);
 }
 
 struct bad_case {
@@ -729,14 +976,106 @@ static const struct bad_case bad_cases[] = {
 	{ "image a a.elf\nproc p\n", FILE_NAME ":2:7: expected an image name, found end of line" },
 	{ "image a a.elf extra\n", FILE_NAME ":1:15: expected end of line, found 'extra'" },
 	{ "image a a.elf\nproc p a foo=1\n",
-	  FILE_NAME ":2:10: expected 'prio', 'ports' or 'grant', found 'foo'" },
+	  FILE_NAME ":2:10: expected 'prio', 'ports', 'irq', 'grant', 'serve', 'open', "
+		    "'queue', 'qbytes' or 'redeliveries', found 'foo'" },
 	{ "image a a.elf\nproc p a fast\n",
 	  FILE_NAME ":2:10: expected key=value or '--', found 'fast'" },
 	{ "image a a.elf\nproc p a grant=spawn,reboot\n",
-	  FILE_NAME ":2:22: expected 'spawn' or 'halt', found 'reboot'" },
+	  FILE_NAME ":2:22: expected 'spawn', 'halt' or 'kill', found 'reboot'" },
 	{ "image a a.elf\nproc p a prio=driver prio=service\n",
 	  FILE_NAME ":2:22: expected each key at most once, found 'prio'" },
 	{ "image a\x01 b\n", FILE_NAME ":1:8: expected text, found byte 0x01" },
+	/* serve= and open= */
+	{ "image a a.elf\nproc p a serve=x,bad/1\n",
+	  FILE_NAME ":2:18: expected a name of 1-31 characters from "
+		    "[A-Za-z0-9_.-], found 'bad/1'" },
+	{ "image a a.elf\nproc p a serve=\n",
+	  FILE_NAME ":2:16: expected a name of 1-31 characters from "
+		    "[A-Za-z0-9_.-], found nothing" },
+	{ "image a a.elf\nproc p a serve=a,b,c,d,e\n",
+	  FILE_NAME ":2:24: expected at most 4 channels, found channel 5" },
+	{ "image a a.elf\nproc p a serve=a,b,a\n",
+	  FILE_NAME ":2:20: expected a channel not already listed, found 'a'" },
+	{ "image a a.elf\nproc p a serve=log\nproc q a serve=x,log\n",
+	  FILE_NAME ":3:18: expected a channel no other proc serves, found 'log', "
+		    "served by 'p'" },
+	{ "image a a.elf\nproc p a serve=x serve=y\n",
+	  FILE_NAME ":2:18: expected each key at most once, found 'serve'" },
+	{ "image a a.elf\nproc p a open=log\n",
+	  FILE_NAME ":2:15: expected a channel some proc serves, found 'log'" },
+	{ "image a a.elf\nproc p a open=x,log\nproc q a serve=x\n# end\n",
+	  FILE_NAME ":2:17: expected a channel some proc serves, found 'log'" },
+	{ "image a a.elf\nproc p a open=x,lo,g serve=x,log\n",
+	  FILE_NAME ":2:17: expected a channel some proc serves, found 'lo'" },
+	{ "image a a.elf\nproc p a open=a,a\n",
+	  FILE_NAME ":2:17: expected a channel not already listed, found 'a'" },
+	{ "image a a.elf\nproc p a open=a,b,c,d,e\n",
+	  FILE_NAME ":2:23: expected at most 4 channels, found channel 5" },
+	{ "image a a.elf\nproc p a open=a,,b\n",
+	  FILE_NAME ":2:17: expected a name of 1-31 characters from "
+		    "[A-Za-z0-9_.-], found nothing" },
+	/* irq= */
+	{ "image a a.elf\nproc p a irq=2\n",
+	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found '2'" },
+	{ "image a a.elf\nproc p a irq=0\n",
+	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found '0'" },
+	{ "image a a.elf\nproc p a irq=1,16\n",
+	  FILE_NAME ":2:16: expected an IRQ line 1-15 other than 2, found '16'" },
+	{ "image a a.elf\nproc p a irq=0x3\n",
+	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found '0x3'" },
+	{ "image a a.elf\nproc p a irq=\n",
+	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found nothing" },
+	{ "image a a.elf\nproc p a irq=4,4\n",
+	  FILE_NAME ":2:16: expected an IRQ line not already listed, found '4'" },
+	{ "image a a.elf\nproc p a irq=4\nproc q a irq=3,04\n",
+	  FILE_NAME ":3:16: expected an IRQ line no other proc has, found '04', "
+		    "granted to 'p'" },
+	/* ports shared between procs */
+	{ "image a a.elf\nproc p a ports=0x3f8-0x3ff\nproc q a ports=0x2f8,0x3f0-0x3f8\n",
+	  FILE_NAME ":3:22: expected ports no other proc has, found '0x3f0-0x3f8', "
+		    "overlapping 'p'" },
+	{ "image a a.elf\nproc p a ports=10-20\nproc q a\nproc r a ports=0-0xffff\n",
+	  FILE_NAME ":4:16: expected ports no other proc has, found '0-0xffff', "
+		    "overlapping 'p'" },
+	/* queue=, qbytes=, redeliveries= */
+	{ "image a a.elf\nproc p a serve=c queue=0\n",
+	  FILE_NAME ":2:24: expected a queue length of 1-4096 messages, found '0'" },
+	{ "image a a.elf\nproc p a serve=c queue=4097\n",
+	  FILE_NAME ":2:24: expected a queue length of 1-4096 messages, found '4097'" },
+	{ "image a a.elf\nproc p a serve=c queue=99999999999999999999\n",
+	  FILE_NAME ":2:24: expected a queue length of 1-4096 messages, "
+		    "found '99999999999999999999'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=0KiB\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found '0KiB'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=17MiB\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found '17MiB'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=16777217\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found '16777217'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=16385KiB\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found '16385KiB'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=1GiB\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found '1GiB'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=MiB\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found 'MiB'" },
+	{ "image a a.elf\nproc p a serve=c qbytes=4kib\n",
+	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
+		    "found '4kib'" },
+	{ "image a a.elf\nproc p a serve=c redeliveries=0\n",
+	  FILE_NAME ":2:31: expected a redelivery count of 1-1000, found '0'" },
+	{ "image a a.elf\nproc p a serve=c redeliveries=1001\n",
+	  FILE_NAME ":2:31: expected a redelivery count of 1-1000, found '1001'" },
+	{ "image a a.elf\nproc p a queue=8 redeliveries=2\n",
+	  FILE_NAME ":2:10: expected queue=, qbytes= and redeliveries= only with "
+		    "serve=, found 'queue=8'" },
+	{ "image a a.elf\nproc p a open=c redeliveries=2\nproc q a serve=c\n",
+	  FILE_NAME ":2:17: expected queue=, qbytes= and redeliveries= only with "
+		    "serve=, found 'redeliveries=2'" },
 };
 
 static void test_manifest_errors(void **state)
@@ -796,10 +1135,12 @@ static uint8_t *slurp(const char *path, size_t *len)
  */
 static void test_manifest_to_bundle(void **state)
 {
-	static const char text[] = "image true /bin/true\n"
-				   "image false /bin/false\n"
-				   "proc init true prio=service grant=spawn -- --root\n"
-				   "proc com1 false prio=driver ports=0x3f8-0x3ff\n";
+	static const char text[] =
+	    "image true /bin/true\n"
+	    "image false /bin/false\n"
+	    "proc init true prio=service grant=spawn,kill open=tty -- --root\n"
+	    "proc com1 false prio=driver ports=0x3f8-0x3ff irq=4 serve=tty "
+	    "queue=32 qbytes=8KiB redeliveries=2\n";
 	char msg[MANIFEST_ERR_MAX];
 	struct bundle_write_image ims[2];
 	uint8_t *data[2], *payload, *file;
@@ -822,8 +1163,14 @@ static void test_manifest_to_bundle(void **state)
 	assert_int_equal(open_file(file, flen, &b, NULL, &buf), 0);
 	assert_int_equal(b.nprocs, 2);
 	assert_string_equal(b.procs[0].args, "--root");
-	assert_int_equal(b.procs[0].grants, BUNDLE_GRANT_SPAWN);
+	assert_int_equal(b.procs[0].grants, BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_KILL);
+	assert_string_equal(b.procs[0].open[0], "tty");
 	assert_int_equal(b.procs[1].ports[0].last, 0x3ff);
+	assert_string_equal(b.procs[1].serve[0], "tty");
+	assert_int_equal(b.procs[1].irqs, 1u << 4);
+	assert_int_equal(b.procs[1].queue, 32);
+	assert_int_equal(b.procs[1].qbytes, 8192);
+	assert_int_equal(b.procs[1].redeliveries, 2);
 	for (size_t i = 0; i < 2; i++) {
 		im = bundle_image_find(&b, m->images[i].name);
 		assert_non_null(im);
@@ -864,10 +1211,17 @@ int main(void)
 		cmocka_unit_test(test_proc_unused_port_not_zero),
 		cmocka_unit_test(test_proc_unknown_grant),
 		cmocka_unit_test(test_proc_reserved),
+		cmocka_unit_test(test_proc_served_names),
+		cmocka_unit_test(test_proc_duplicate_served),
+		cmocka_unit_test(test_proc_opened_names),
+		cmocka_unit_test(test_proc_irqs),
+		cmocka_unit_test(test_proc_limits),
+		cmocka_unit_test(test_proc_ports_overlap),
 		cmocka_unit_test(test_proc_missing_image),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_writer_limits),
 		cmocka_unit_test(test_manifest_ok),
+		cmocka_unit_test(test_manifest_v2_keys),
 		cmocka_unit_test(test_manifest_errors),
 		cmocka_unit_test(test_manifest_limits),
 		cmocka_unit_test(test_manifest_to_bundle),

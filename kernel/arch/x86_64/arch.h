@@ -82,6 +82,14 @@ void arch_free_space(uint64_t pml4, void (*free_frame)(uint64_t phys));
  * absent (or out of frames while creating). */
 uint64_t *arch_pte(uint64_t pml4, uint64_t va, bool create);
 uint64_t arch_pte_flags(uint32_t prot, bool user); /* VE_PROT_* -> PTE bits */
+/* Unmap one user page and free the tables it leaves empty; returns the
+ * frame it mapped, or 0 if it was not mapped. */
+uint64_t arch_unmap_user(uint64_t pml4, uint64_t va, void (*free_frame)(uint64_t phys));
+/* 8259 PIC lines (device IRQs 0..15 at vectors 0x20..0x2f). */
+void arch_pic_init(void);
+bool arch_irq_begin(unsigned irq); /* false: spurious */
+void arch_irq_mask(unsigned irq);
+void arch_irq_unmask(unsigned irq);
 void arch_switch_pml4(uint64_t pml4_phys);
 void arch_invlpg(uint64_t va);
 

@@ -149,6 +149,35 @@ static void free_level(uint64_t tphys, int level, void (*free_frame)(uint64_t ph
 	free_frame(tphys);
 }
 
+/* Clear the user PTE for va and free every page table on its path that this
+ * leaves empty, so a long-lived process that maps and unmaps does not
+ * accumulate empty tables. Returns the frame the PTE mapped (0 if none). */
+uint64_t arch_unmap_user(uint64_t pml4, uint64_t va, void (*free_frame)(uint64_t phys))
+{
+	uint64_t *path[4];
+	uint64_t *t = phys_to_virt(pml4);
+	for (int level = 4; level >= 1; level--) {
+		unsigned idx = (va >> (12 + 9 * (level - 1))) & 511;
+		path[level - 1] = &t[idx];
+		if (!(t[idx] & PTE_P))
+			return 0;
+		if (level > 1)
+			t = table(t[idx]);
+	}
+	uint64_t frame = *path[0] & PTE_ADDR;
+	*path[0] = 0;
+	arch_invlpg(va);
+	for (int level = 1; level <= 3; level++) {
+		uint64_t *tbl = (uint64_t *)((uintptr_t)path[level - 1] & ~(PAGE_SIZE - 1));
+		for (int i = 0; i < 512; i++)
+			if (tbl[i] & PTE_P)
+				return frame;
+		free_frame(*path[level] & PTE_ADDR);
+		*path[level] = 0;
+	}
+	return frame;
+}
+
 void arch_free_space(uint64_t pml4, void (*free_frame)(uint64_t phys))
 {
 	uint64_t *t = phys_to_virt(pml4);

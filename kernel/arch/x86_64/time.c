@@ -1,8 +1,7 @@
 /*
  * Time: the TSC, calibrated against the PIT, is the monotonic clock; the
  * LAPIC timer, calibrated against the TSC, gives the periodic scheduler tick
- * (ARCH_TICK_HZ). The legacy PICs are remapped out of the exception range and
- * masked: nothing uses them.
+ * (ARCH_TICK_HZ).
  */
 #include "arch.h"
 #include "x86.h"
@@ -16,6 +15,8 @@
 #define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
 #define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3e0
@@ -35,21 +36,6 @@ uint64_t arch_now_ns(void)
 {
 	uint64_t t = arch_rdtsc() - boot_tsc0;
 	return (uint64_t)(((unsigned __int128)t * ns_mult) >> 32);
-}
-
-static void pic_disable(void)
-{
-	/* Remap to 0x20..0x2f (away from exceptions), then mask every line. */
-	outb(0x20, 0x11);
-	outb(0xa0, 0x11);
-	outb(0x21, 0x20);
-	outb(0xa1, 0x28);
-	outb(0x21, 0x04);
-	outb(0xa1, 0x02);
-	outb(0x21, 0x01);
-	outb(0xa1, 0x01);
-	outb(0x21, 0xff);
-	outb(0xa1, 0xff);
 }
 
 /* TSC ticks in CAL_MS, measured with PIT channel 2 in one-shot mode. */
@@ -94,6 +80,9 @@ static void lapic_timer_start(void)
 	lapic = phys_to_virt(base & 0xffffff000ull);
 	lapic_write(LAPIC_SVR, 0x100 | SPURIOUS_VECTOR);
 	lapic_write(LAPIC_TPR, 0);
+	/* Virtual wire: the 8259's output reaches the CPU through LINT0. */
+	lapic_write(LAPIC_LVT_LINT0, 0x700); /* ExtINT */
+	lapic_write(LAPIC_LVT_LINT1, 0x400); /* NMI */
 
 	/* Count LAPIC ticks over a TSC-timed millisecond window (x10). */
 	lapic_write(LAPIC_TIMER_DIV, 0x3);	/* divide by 16 */
@@ -113,7 +102,7 @@ static void lapic_timer_start(void)
 
 void arch_time_init(void)
 {
-	pic_disable();
+	arch_pic_init();
 	uint64_t ticks = tsc_calibrate();
 	tsc_hz = ticks * 1000 / CAL_MS;
 	if (tsc_hz < 100000000ull) /* implausible (<100 MHz): assume 1 GHz */

@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "x86.h"
 
+#include "ipc.h"
 #include "klog.h"
 #include "proc.h"
 #include "sched.h"
@@ -161,8 +162,16 @@ void trap_dispatch(struct trap_frame *f)
 		sched_tick((f->cs & 3) == 3);
 		return;
 	}
-	if (f->vector == SPURIOUS_VECTOR || (f->vector >= 0x20 && f->vector < 0x30))
-		return; /* LAPIC or legacy-PIC spurious: no EOI */
+	if (f->vector == SPURIOUS_VECTOR)
+		return; /* LAPIC spurious: no EOI */
+	if (f->vector >= 0x20 && f->vector < 0x30) {
+		unsigned irq = (unsigned)f->vector - 0x20;
+		if (arch_irq_begin(irq)) {
+			ipc_irq(irq);
+			sched_preempt_check((f->cs & 3) == 3);
+		}
+		return;
+	}
 	if (f->vector == 2) {
 		klog("NMI received, ignored");
 		return;

@@ -31,23 +31,37 @@ enum ve_err {
 	VE_BADHANDLE = 9, /* not a handle of the calling process */
 	VE_RANGE = 10,	  /* a length or size is too large */
 	VE_CHILD = 11,	  /* not a child of the caller */
+	VE_BUSY = 12,	  /* the channel already has a live server */
+	VE_POISON = 13,	  /* the service died on this request max_redeliveries
+			     times in a row; it is now a dead letter */
 	VE_NERR
 };
 
 /* System call numbers: the index into the kernel's one table. */
 enum ve_sys {
-	SYS_EXIT = 0,	  /* exit(code): never returns */
-	SYS_WRITE = 1,	  /* write(buf, len) -> bytes written, to the console */
-	SYS_SLEEP = 2,	  /* sleep(ns) -> 0 */
-	SYS_YIELD = 3,	  /* yield() -> 0 */
-	SYS_GETPID = 4,	  /* getpid() -> pid */
-	SYS_CLOCK = 5,	  /* clock() -> monotonic ns since boot */
-	SYS_VM_ALLOC = 6, /* vm_alloc(addr, len, prot) -> address */
-	SYS_VM_FREE = 7,  /* vm_free(addr, len) -> 0 */
-	SYS_MEMINFO = 8,  /* meminfo(struct ve_meminfo *) -> 0 */
-	SYS_SPAWN = 9,	  /* spawn(name, args) -> pid (needs the spawn grant) */
-	SYS_WAIT = 10,	  /* wait(pid, struct ve_exit *) -> 0, blocks */
-	SYS_HALT = 11,	  /* halt(code): stops the machine (needs halt grant) */
+	SYS_EXIT = 0,	     /* exit(code): never returns */
+	SYS_WRITE = 1,	     /* write(buf, len) -> bytes written, to the console */
+	SYS_SLEEP = 2,	     /* sleep(ns) -> 0 */
+	SYS_YIELD = 3,	     /* yield() -> 0 */
+	SYS_GETPID = 4,	     /* getpid() -> pid */
+	SYS_CLOCK = 5,	     /* clock() -> monotonic ns since boot */
+	SYS_VM_ALLOC = 6,    /* vm_alloc(addr, len, prot) -> address */
+	SYS_VM_FREE = 7,     /* vm_free(addr, len) -> 0 */
+	SYS_MEMINFO = 8,     /* meminfo(struct ve_meminfo *) -> 0 */
+	SYS_SPAWN = 9,	     /* spawn(name, args) -> pid (needs the spawn grant) */
+	SYS_WAIT = 10,	     /* wait(pid, struct ve_exit *) -> 0, blocks */
+	SYS_HALT = 11,	     /* halt(code): stops the machine (needs halt grant) */
+	SYS_KILL = 12,	     /* kill(pid): a child of the caller -> 0 */
+	SYS_CHAN_SERVE = 13, /* serve(name) -> handle */
+	SYS_CHAN_OPEN = 14,  /* open(name) -> handle */
+	SYS_CHAN_CALL = 15,  /* call(h, req, len, rep, cap, timeout_ns) -> reply length */
+	SYS_CHAN_CAST = 16,  /* cast(h, buf, len, flags) -> 0 */
+	SYS_CHAN_RECV = 17,  /* recv(h, struct ve_msg *, buf, cap) -> payload length */
+	SYS_CHAN_REPLY = 18, /* reply(h, id, buf, len) -> 0 */
+	SYS_CHAN_ACK = 19,   /* ack(h, id) -> 0 */
+	SYS_WAIT_ANY = 20,   /* wait_any(handles, n, timeout_ns, struct ve_wait_result *) */
+	SYS_IRQ_ACK = 21,    /* irq_ack(irq) -> 0: unmask a granted IRQ line */
+	SYS_EVENT = 22,	     /* event(ev, kv, n): one line on the event log -> 0 */
 	SYS_NCALLS
 };
 
@@ -92,6 +106,41 @@ struct ve_exit {
 	uint64_t rip;  /* where it was when it died */
 	uint64_t addr; /* faulting address (cr2) for page faults */
 };
+
+/* Channels. svc/lib/vesta.h documents each call, its results and errors. */
+#define VE_MSG_MAX 2048	  /* most payload bytes in one message */
+#define VE_HANDLES_MAX 16 /* channel handles per process */
+#define VE_NONBLOCK 0x1u  /* cast flag: -VE_AGAIN instead of blocking */
+#define VE_TIMEOUT_NONE 0 /* call/wait_any timeout: wait forever */
+#define VE_MSG_CALL 1u
+#define VE_MSG_CAST 2u
+
+/* What recv() fills in besides the payload. */
+struct ve_msg {
+	uint64_t id;	      /* stable across redelivery: use it for idempotence */
+	int32_t sender;	      /* pid of the client that sent it */
+	uint32_t kind;	      /* VE_MSG_CALL (reply to it) or VE_MSG_CAST (ack it) */
+	uint32_t len;	      /* payload bytes */
+	uint32_t redelivered; /* 0, or how many times it was handed out again
+				 after a server died with it in flight */
+};
+
+/* What wait_any() reports: a handle with a message waiting (-1 if none),
+ * and the granted IRQ lines that fired (bit n = IRQ n; masked until acked). */
+struct ve_wait_result {
+	int32_t handle;
+	uint32_t pad;
+	uint64_t irqs;
+};
+
+/* One field of a user event: a string if str is non-NULL, else num. */
+struct ve_kv {
+	const char *key; /* [a-z0-9_]{1,23} */
+	const char *str; /* NUL-terminated, at most VE_EVENT_STR_MAX bytes */
+	int64_t num;
+};
+#define VE_EVENT_FIELDS_MAX 8
+#define VE_EVENT_STR_MAX 128
 
 /* What meminfo() reports. */
 struct ve_meminfo {

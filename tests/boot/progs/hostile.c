@@ -334,6 +334,16 @@ static void tame(const struct targets *t, struct call *c)
 		if (a[0] > SLEEP_MAX_NS)
 			a[0] %= SLEEP_MAX_NS + 1;
 		break;
+	case SYS_WAIT_ANY: /* timeout 0 means forever: bound it like sleep */
+		a[2] = 1 + a[2] % SLEEP_MAX_NS;
+		break;
+	case SYS_CHAN_CALL:
+		a[5] = 1 + a[5] % SLEEP_MAX_NS;
+		break;
+	case SYS_KILL:
+		if (a[0] == (uint64_t)t->pid)
+			a[0] = 0; /* not ourselves */
+		break;
 	case SYS_VM_ALLOC:
 	case SYS_VM_FREE:
 		if (in_user_range(a[0])) {
@@ -395,7 +405,16 @@ static void judge(struct fuzz *f, const struct call *c, long r)
 	case SYS_SPAWN:
 	case SYS_WAIT:
 	case SYS_HALT:
-		fail(3, "succeeded without grant or child", c, r);
+	case SYS_KILL:
+	case SYS_CHAN_SERVE:
+	case SYS_CHAN_OPEN:
+	case SYS_CHAN_CALL:
+	case SYS_CHAN_CAST:
+	case SYS_CHAN_RECV:
+	case SYS_CHAN_REPLY:
+	case SYS_CHAN_ACK:
+	case SYS_IRQ_ACK:
+		fail(3, "succeeded without grant, child or handle", c, r);
 	default:
 		break;
 	}

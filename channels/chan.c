@@ -1,0 +1,433 @@
+/*
+ * A channel's messages and its server: send, receive, reply, ack, cancel,
+ * and what a server's or a client's death does to what the channel holds.
+ *
+ * A message the channel holds is on exactly one list, named by m->where:
+ * the queue, or in flight (received, not yet replied/acked). It moves
+ * between them only through msg_leave() and msg_enter(), which keep the
+ * list counts and queued_bytes right. It leaves the channel in one of five
+ * ways, each counted once: replied, acked, poisoned, cancelled, discarded.
+ */
+#include "chan_impl.h"
+
+/* ---- lists ---- */
+
+static void list_unlink(struct chan_msg_list *l, struct chan_msg *m)
+{
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		l->head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	else
+		l->tail = m->prev;
+	m->prev = m->next = NULL;
+	l->n--;
+}
+
+static void list_push_back(struct chan_msg_list *l, struct chan_msg *m)
+{
+	m->next = NULL;
+	m->prev = l->tail;
+	if (l->tail)
+		l->tail->next = m;
+	else
+		l->head = m;
+	l->tail = m;
+	l->n++;
+}
+
+static void list_push_front(struct chan_msg_list *l, struct chan_msg *m)
+{
+	m->prev = NULL;
+	m->next = l->head;
+	if (l->head)
+		l->head->prev = m;
+	else
+		l->tail = m;
+	l->head = m;
+	l->n++;
+}
+
+static struct chan_msg *list_find(const struct chan_msg_list *l, uint64_t id)
+{
+	for (struct chan_msg *m = l->head; m; m = m->next) {
+		if (m->id == id)
+			return m;
+	}
+	return NULL;
+}
+
+/* ---- a message's place ---- */
+
+/* Take m off whichever list holds it. */
+static void msg_leave(struct chan *c, struct chan_msg *m)
+{
+	switch (m->where) {
+	case CHAN_MSG_QUEUED:
+		list_unlink(&c->queue, m);
+		c->queued_bytes -= m->len;
+		break;
+	case CHAN_MSG_INFLIGHT:
+		list_unlink(&c->inflight, m);
+		break;
+	default:
+		break;
+	}
+	m->where = CHAN_MSG_DETACHED;
+}
+
+/* Put a detached m on the queue (at the front for a replay) or in flight. */
+static void msg_enter(struct chan *c, struct chan_msg *m, enum chan_msg_where to, bool front)
+{
+	m->where = (uint8_t)to;
+	if (to == CHAN_MSG_INFLIGHT) {
+		list_push_back(&c->inflight, m);
+		return;
+	}
+	if (front)
+		list_push_front(&c->queue, m);
+	else
+		list_push_back(&c->queue, m);
+	c->queued_bytes += m->len;
+}
+
+static void msg_free(struct chan *c, struct chan_msg *m)
+{
+	c->reg->env.free(c->reg->env.ctx, m);
+}
+
+void chan_msg_free(struct chan *c, struct chan_msg *m)
+{
+	if (m)
+		msg_free(c, m);
+}
+
+void chan_drop_all(struct chan *c)
+{
+	struct chan_msg *m;
+	while ((m = c->queue.head) || (m = c->inflight.head)) {
+		msg_leave(c, m);
+		msg_free(c, m);
+	}
+}
+
+/* ---- serving ---- */
+
+static bool is_server(const struct chan *c, uint64_t server)
+{
+	return c->has_server && c->server == server;
+}
+
+int chan_serve(struct chan *c, uint64_t server)
+{
+	if (c->has_server && c->server != server)
+		return -VE_BUSY;
+	c->has_server = true;
+	c->server = server;
+	return 0;
+}
+
+bool chan_has_server(const struct chan *c)
+{
+	return c->has_server;
+}
+
+uint64_t chan_server(const struct chan *c)
+{
+	return c->has_server ? c->server : 0;
+}
+
+static void deadletter_add(struct chan *c, const struct chan_msg *m)
+{
+	c->dead[c->dead_next] = (struct chan_deadletter){
+		.id = m->id, .sender = m->sender, .kind = m->kind, .len = m->len
+	};
+	c->dead_next = (c->dead_next + 1) % CHAN_DEADLETTER_KEEP;
+	if (c->dead_n < CHAN_DEADLETTER_KEEP)
+		c->dead_n++;
+}
+
+/*
+ * Walk in flight from the newest back to the oldest, pushing each replay
+ * onto the front of the queue: so the replays end up ahead of everything
+ * queued, in their original order. Poison is collected (oldest first) and
+ * recorded and handed out only once the channel is consistent, because the
+ * callback may call back into it.
+ */
+unsigned chan_server_died(struct chan *c, void (*on_poison)(void *ctx, struct chan_msg *m),
+			  void *ctx)
+{
+	struct chan_msg_list poison = { 0 };
+	unsigned requeued = 0;
+	struct chan_msg *m;
+
+	while ((m = c->inflight.tail)) {
+		msg_leave(c, m);
+		if (m->sender_gone) {
+			c->st.cancelled++;
+			msg_free(c, m);
+			continue;
+		}
+		m->deaths++;
+		if (m->deaths >= c->lim.max_redeliveries) {
+			c->st.poisoned++;
+			list_push_front(&poison, m);
+			continue;
+		}
+		m->redelivered++;
+		c->st.redelivered++;
+		msg_enter(c, m, CHAN_MSG_QUEUED, true);
+		requeued++;
+	}
+	c->has_server = false;
+	c->server = 0;
+
+	while ((m = poison.head)) {
+		list_unlink(&poison, m);
+		deadletter_add(c, m);
+		if (on_poison)
+			on_poison(ctx, m);
+		msg_free(c, m);
+	}
+	return requeued;
+}
+
+/* ---- messages ---- */
+
+static bool fits(const struct chan *c, uint32_t len)
+{
+	return len <= VE_MSG_MAX && len <= c->lim.max_bytes;
+}
+
+static bool has_room(const struct chan *c, uint32_t len)
+{
+	return c->queue.n < c->lim.max_msgs && c->queued_bytes <= c->lim.max_bytes - len;
+}
+
+bool chan_can_send(const struct chan *c, uint32_t len)
+{
+	return fits(c, len) && has_room(c, len);
+}
+
+bool chan_pending(const struct chan *c)
+{
+	return c->queue.n > 0;
+}
+
+int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, uint32_t len,
+	      uint64_t cookie, uint64_t *id_out)
+{
+	if (kind != VE_MSG_CALL && kind != VE_MSG_CAST)
+		return -VE_INVAL;
+	if (len && !data)
+		return -VE_INVAL;
+	if (!fits(c, len))
+		return -VE_RANGE;
+	if (!has_room(c, len))
+		return -VE_AGAIN;
+	struct chan_msg *m = c->reg->env.alloc(c->reg->env.ctx, sizeof(*m) + len);
+	if (!m)
+		return -VE_NOMEM;
+
+	*m = (struct chan_msg){
+		.id = c->reg->next_id++,
+		.sender = sender,
+		.cookie = cookie,
+		.kind = kind,
+		.len = len,
+		.where = CHAN_MSG_DETACHED,
+	};
+	const uint8_t *src = data;
+	for (uint32_t i = 0; i < len; i++)
+		m->data[i] = src[i];
+	msg_enter(c, m, CHAN_MSG_QUEUED, false);
+	c->st.sent++;
+	if (id_out)
+		*id_out = m->id;
+	return 0;
+}
+
+int chan_recv(struct chan *c, uint64_t server, struct chan_msg **out)
+{
+	if (!out)
+		return -VE_INVAL;
+	if (!is_server(c, server))
+		return -VE_PERM;
+	struct chan_msg *m = c->queue.head;
+	if (!m)
+		return -VE_AGAIN;
+	msg_leave(c, m);
+	msg_enter(c, m, CHAN_MSG_INFLIGHT, false);
+	*out = m;
+	return 0;
+}
+
+/* Find the in-flight message id of the given kind, for reply or ack. */
+static int inflight_take(struct chan *c, uint64_t server, uint64_t id, uint32_t kind,
+			 struct chan_msg **out)
+{
+	if (!is_server(c, server))
+		return -VE_PERM;
+	struct chan_msg *m = list_find(&c->inflight, id);
+	if (!m)
+		return -VE_NOENT;
+	if (m->kind != kind)
+		return -VE_INVAL;
+	msg_leave(c, m);
+	*out = m;
+	return 0;
+}
+
+int chan_reply(struct chan *c, uint64_t server, uint64_t id, struct chan_msg **out)
+{
+	struct chan_msg *m;
+	if (!out)
+		return -VE_INVAL;
+	int err = inflight_take(c, server, id, VE_MSG_CALL, &m);
+	if (err)
+		return err;
+	if (m->sender_gone) {
+		c->st.discarded++;
+		msg_free(c, m);
+		*out = NULL;
+		return 0;
+	}
+	c->st.replied++;
+	*out = m;
+	return 0;
+}
+
+int chan_ack(struct chan *c, uint64_t server, uint64_t id)
+{
+	struct chan_msg *m;
+	int err = inflight_take(c, server, id, VE_MSG_CAST, &m);
+	if (err)
+		return err;
+	c->st.acked++;
+	msg_free(c, m);
+	return 0;
+}
+
+/* Cancel m for its sender. Returns whether that changed anything. */
+static bool msg_cancel(struct chan *c, struct chan_msg *m)
+{
+	if (m->where == CHAN_MSG_QUEUED) {
+		msg_leave(c, m);
+		c->st.cancelled++;
+		msg_free(c, m);
+		return true;
+	}
+	if (m->sender_gone)
+		return false;
+	m->sender_gone = true;
+	return true;
+}
+
+int chan_cancel(struct chan *c, uint64_t id)
+{
+	struct chan_msg *m = list_find(&c->queue, id);
+	if (!m)
+		m = list_find(&c->inflight, id);
+	if (!m)
+		return -VE_NOENT;
+	msg_cancel(c, m);
+	return 0;
+}
+
+unsigned chan_client_died(struct chan *c, uint64_t sender)
+{
+	unsigned n = 0;
+	struct chan_msg *m, *next;
+	for (m = c->queue.head; m; m = next) {
+		next = m->next;
+		if (m->sender == sender && msg_cancel(c, m))
+			n++;
+	}
+	for (m = c->inflight.head; m; m = m->next) {
+		if (m->sender == sender && msg_cancel(c, m))
+			n++;
+	}
+	return n;
+}
+
+const struct chan_msg *chan_inflight_find(const struct chan *c, uint64_t id)
+{
+	return list_find(&c->inflight, id);
+}
+
+/* ---- looking in ---- */
+
+void chan_stats(const struct chan *c, struct chan_stats *out)
+{
+	*out = c->st;
+	out->queued = c->queue.n;
+	out->inflight = c->inflight.n;
+	out->queued_bytes = c->queued_bytes;
+}
+
+unsigned chan_deadletters(const struct chan *c, struct chan_deadletter *out, unsigned cap)
+{
+	unsigned n = cap < c->dead_n ? cap : c->dead_n;
+	unsigned at = (c->dead_next + CHAN_DEADLETTER_KEEP - n) % CHAN_DEADLETTER_KEEP;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = c->dead[(at + i) % CHAN_DEADLETTER_KEEP];
+	return n;
+}
+
+static unsigned list_copy(const struct chan_msg_list *l, const struct chan_msg **out,
+			  unsigned cap)
+{
+	unsigned n = 0;
+	for (const struct chan_msg *m = l->head; m && n < cap; m = m->next)
+		out[n++] = m;
+	return n;
+}
+
+unsigned chan_list_queued(const struct chan *c, const struct chan_msg **out, unsigned cap)
+{
+	return list_copy(&c->queue, out, cap);
+}
+
+unsigned chan_list_inflight(const struct chan *c, const struct chan_msg **out, unsigned cap)
+{
+	return list_copy(&c->inflight, out, cap);
+}
+
+/* Links both ways, count, where, id order; returns the payload bytes. */
+static int list_check(const struct chan_msg_list *l, enum chan_msg_where where, uint64_t *bytes)
+{
+	const struct chan_msg *prev = NULL;
+	uint32_t n = 0;
+	*bytes = 0;
+	for (const struct chan_msg *m = l->head; m; prev = m, m = m->next) {
+		if (m->prev != prev || m->where != where || (prev && prev->id >= m->id))
+			return -VE_INVAL;
+		if (++n > l->n)
+			return -VE_INVAL;
+		*bytes += m->len;
+	}
+	return (n == l->n && l->tail == prev) ? 0 : -VE_INVAL;
+}
+
+int chan_check(const struct chan *c)
+{
+	uint64_t qbytes, ibytes;
+	if (list_check(&c->queue, CHAN_MSG_QUEUED, &qbytes) ||
+	    list_check(&c->inflight, CHAN_MSG_INFLIGHT, &ibytes))
+		return -VE_INVAL;
+	if (qbytes != c->queued_bytes)
+		return -VE_INVAL;
+	/* Everything in flight was received before anything still queued was
+	 * sent (replays go back ahead of the queue), so ids order the two. */
+	if (c->inflight.tail && c->queue.head && c->inflight.tail->id >= c->queue.head->id)
+		return -VE_INVAL;
+	const struct chan_stats *s = &c->st;
+	uint64_t ended = s->replied + s->acked + s->poisoned + s->cancelled + s->discarded;
+	if (s->sent != ended + c->queue.n + c->inflight.n)
+		return -VE_INVAL;
+	if (!c->has_server && c->inflight.n)
+		return -VE_INVAL;
+	return 0;
+}

@@ -1,0 +1,446 @@
+/*
+ * Channels in the kernel. The channel core (channels/) keeps queues,
+ * in-flight messages, replay and dead letters; this file connects it to
+ * processes: handles, permission from the boot table, copying between user
+ * memory and messages, blocking (call waits for its reply, a full queue
+ * blocks the sender, wait_any blocks a server) and waking, IRQ lines as
+ * notifications, and the channel events on the log.
+ *
+ * Waiting is by state, not by wait queue: a blocked process records what it
+ * waits for (state + blocked_on + call_id), and a waker scans the process
+ * table (NPROC is small). The kernel is not preemptible, so a staging
+ * buffer filled and consumed without blocking in between can be static.
+ */
+#include "ipc.h"
+
+#include "arch.h"
+#include "chan.h"
+#include "klog.h"
+#include "lib/string.h"
+#include "mem.h"
+#include "sched.h"
+
+static struct chan_registry reg;
+static uint8_t staging[VE_MSG_MAX];
+static struct proc *irq_owner[16];
+
+static void *env_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return kmalloc(n);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	(void)ctx;
+	kfree(p);
+}
+
+static const struct chan_env env = { env_alloc, env_free, NULL };
+
+int ipc_init(const struct bundle *b, const char **why)
+{
+	chan_registry_init(&reg, &env);
+	for (uint32_t i = 0; i < b->nprocs; i++) {
+		const struct bundle_proc *bp = &b->procs[i];
+		struct chan_limits lim = { bp->queue, bp->qbytes, bp->redeliveries };
+		for (unsigned k = 0; k < BUNDLE_MAX_CHANS && bp->serve[k][0]; k++) {
+			struct chan *c;
+			int err = chan_create(&reg, bp->serve[k], &lim, &c);
+			if (err) {
+				*why = "cannot create a channel of the boot table";
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static bool granted(const char (*list)[BUNDLE_NAME_MAX], const char *name)
+{
+	for (unsigned k = 0; k < BUNDLE_MAX_CHANS && list[k][0]; k++)
+		if (strcmp(list[k], name) == 0)
+			return true;
+	return false;
+}
+
+/* The handle h of p, if it exists (and has the role, when server >= 0). */
+static struct handle *handle_get(struct proc *p, int64_t h)
+{
+	if (h < 0 || h >= VE_HANDLES_MAX || !p->handles[h].ch)
+		return NULL;
+	return &p->handles[h];
+}
+
+static int handle_free_slot(struct proc *p)
+{
+	for (int h = 0; h < VE_HANDLES_MAX; h++)
+		if (!p->handles[h].ch)
+			return h;
+	return -VE_RANGE;
+}
+
+static uint64_t deadline_of(uint64_t timeout_ns)
+{
+	if (timeout_ns == VE_TIMEOUT_NONE)
+		return UINT64_MAX;
+	uint64_t now = arch_now_ns();
+	return timeout_ns > UINT64_MAX - now ? UINT64_MAX - 1 : now + timeout_ns;
+}
+
+/* Block the current process in `state` until woken or the deadline. */
+static void block(struct proc *p, enum proc_state state, uint64_t deadline)
+{
+	p->state = state;
+	p->wake_ns = deadline;
+	p->timed_out = false;
+	sched_block();
+}
+
+static void wake_server(struct chan *c)
+{
+	if (!chan_has_server(c))
+		return;
+	struct proc *s = proc_by_pid((int)chan_server(c));
+	if (s && s->state == PROC_POLLING)
+		proc_wake(s);
+}
+
+static void wake_senders(struct chan *c)
+{
+	for (int i = 0; i < NPROC; i++) {
+		struct proc *q = proc_by_slot(i);
+		if (q && q->state == PROC_SENDING && q->blocked_on == c)
+			proc_wake(q);
+	}
+}
+
+static void emit_chan_event(const char *ev, struct chan *c, const char *k1, int64_t v1,
+			    const char *k2, int64_t v2)
+{
+	struct evlog_line l;
+	ev_start(&l, ev);
+	ev_str(&l, "channel", chan_name(c));
+	ev_i64(&l, k1, v1);
+	if (k2)
+		ev_i64(&l, k2, v2);
+	ev_send(&l);
+}
+
+static long open_common(struct proc *p, uint64_t uname, bool server)
+{
+	char name[CHAN_NAME_MAX];
+	int err = vm_copy_str_in(p, name, uname, sizeof(name));
+	if (err)
+		return err == -VE_RANGE ? -VE_INVAL : err;
+	if (!p->entry || !granted(server ? p->entry->serve : p->entry->open, name))
+		return -VE_PERM;
+	struct chan *c = chan_find(&reg, name);
+	if (!c)
+		return -VE_NOENT;
+	int h = handle_free_slot(p);
+	if (h < 0)
+		return h;
+	if (server && (err = chan_serve(c, (uint64_t)p->pid)))
+		return err;
+	p->handles[h] = (struct handle){ .ch = c, .server = server };
+	if (server) {
+		struct chan_stats st;
+		chan_stats(c, &st);
+		emit_chan_event("chan_serve", c, "pid", p->pid, "queued", st.queued);
+	}
+	return h;
+}
+
+long ipc_serve(struct proc *p, uint64_t uname)
+{
+	return open_common(p, uname, true);
+}
+
+long ipc_open(struct proc *p, uint64_t uname)
+{
+	return open_common(p, uname, false);
+}
+
+/* Wait for room for len bytes in c, or the deadline. */
+static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline)
+{
+	while (!chan_can_send(c, len)) {
+		p->blocked_on = c;
+		block(p, PROC_SENDING, deadline);
+		p->blocked_on = NULL;
+		if (p->timed_out)
+			return -VE_TIMEOUT;
+	}
+	return 0;
+}
+
+long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
+	      uint64_t timeout_ns)
+{
+	struct handle *hd = handle_get(p, h);
+	if (!hd || hd->server)
+		return -VE_BADHANDLE;
+	if (len > VE_MSG_MAX)
+		return -VE_RANGE;
+	if (cap > VE_MSG_MAX)
+		cap = VE_MSG_MAX;
+	if (vm_check(p, ureq, len, false) || vm_check(p, urep, cap, true))
+		return -VE_FAULT;
+	struct chan *c = hd->ch;
+	uint64_t deadline = deadline_of(timeout_ns), id;
+	int err = wait_for_room(p, c, (uint32_t)len, deadline);
+	if (err)
+		return err;
+	vm_copy_in(p, staging, ureq, len);
+	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CALL, staging, (uint32_t)len,
+			     (uint64_t)p->pid, &id)))
+		return err;
+	wake_server(c);
+	p->blocked_on = c;
+	p->call_id = id;
+	p->call_rep = urep;
+	p->call_cap = cap;
+	p->call_result = -VE_AGAIN;
+	block(p, PROC_CALLING, deadline);
+	p->blocked_on = NULL;
+	if (p->timed_out) {
+		chan_cancel(c, id);
+		wake_senders(c);
+		return -VE_TIMEOUT;
+	}
+	return p->call_result;
+}
+
+long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags)
+{
+	struct handle *hd = handle_get(p, h);
+	uint64_t id;
+	if (!hd || hd->server)
+		return -VE_BADHANDLE;
+	if (flags & ~(uint64_t)VE_NONBLOCK)
+		return -VE_INVAL;
+	if (len > VE_MSG_MAX)
+		return -VE_RANGE;
+	if (vm_check(p, ubuf, len, false))
+		return -VE_FAULT;
+	struct chan *c = hd->ch;
+	if (!chan_can_send(c, (uint32_t)len) && (flags & VE_NONBLOCK))
+		return -VE_AGAIN;
+	int err = wait_for_room(p, c, (uint32_t)len, UINT64_MAX);
+	if (err)
+		return err;
+	vm_copy_in(p, staging, ubuf, len);
+	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, staging, (uint32_t)len, 0, &id)))
+		return err;
+	wake_server(c);
+	return 0;
+}
+
+static struct handle *server_handle(struct proc *p, int h, long *err)
+{
+	struct handle *hd = handle_get(p, h);
+	*err = !hd ? -VE_BADHANDLE : !hd->server ? -VE_PERM : 0;
+	return *err ? NULL : hd;
+}
+
+long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
+{
+	long err;
+	struct handle *hd = server_handle(p, h, &err);
+	if (!hd)
+		return err;
+	if (vm_check(p, umsg, sizeof(struct ve_msg), true))
+		return -VE_FAULT;
+	const struct chan_msg *head;
+	if (chan_list_queued(hd->ch, &head, 1) == 0)
+		return -VE_AGAIN;
+	if (cap < head->len)
+		return -VE_RANGE;
+	if (vm_check(p, ubuf, head->len, true))
+		return -VE_FAULT;
+	struct chan_msg *m;
+	if ((err = chan_recv(hd->ch, (uint64_t)p->pid, &m)))
+		return err;
+	struct ve_msg out = {
+		.id = m->id,
+		.sender = (int32_t)m->sender,
+		.kind = m->kind,
+		.len = m->len,
+		.redelivered = m->redelivered,
+	};
+	vm_copy_out(p, umsg, &out, sizeof(out));
+	vm_copy_out(p, ubuf, m->data, m->len);
+	wake_senders(hd->ch);
+	return (long)out.len;
+}
+
+/* Hand a reply to the caller blocked on it. */
+static void deliver_reply(struct chan *c, struct chan_msg *m, uint64_t len)
+{
+	struct proc *caller = proc_by_pid((int)m->cookie);
+	if (!caller || caller->state != PROC_CALLING || caller->call_id != m->id ||
+	    caller->blocked_on != c) {
+		/* The core thought the sender was there; nobody waits. */
+		emit_chan_event("discard", c, "id", (int64_t)m->id, NULL, 0);
+		return;
+	}
+	if (len > caller->call_cap)
+		caller->call_result = -VE_RANGE;
+	else if (vm_copy_out(caller, caller->call_rep, staging, len))
+		caller->call_result = -VE_FAULT;
+	else
+		caller->call_result = (int64_t)len;
+	proc_wake(caller);
+}
+
+long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
+{
+	long err;
+	struct handle *hd = server_handle(p, h, &err);
+	if (!hd)
+		return err;
+	if (len > VE_MSG_MAX)
+		return -VE_RANGE;
+	if (vm_copy_in(p, staging, ubuf, len))
+		return -VE_FAULT;
+	struct chan_msg *m;
+	if ((err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m)))
+		return err;
+	if (!m) {
+		emit_chan_event("discard", hd->ch, "id", (int64_t)id, NULL, 0);
+		return 0;
+	}
+	deliver_reply(hd->ch, m, len);
+	chan_msg_free(hd->ch, m);
+	return 0;
+}
+
+long ipc_ack(struct proc *p, int h, uint64_t id)
+{
+	long err;
+	struct handle *hd = server_handle(p, h, &err);
+	if (!hd)
+		return err;
+	return chan_ack(hd->ch, (uint64_t)p->pid, id);
+}
+
+long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
+		  uint64_t uresult)
+{
+	int32_t hs[VE_HANDLES_MAX];
+	if (n > VE_HANDLES_MAX)
+		return -VE_RANGE;
+	if ((n && vm_copy_in(p, hs, uhandles, n * sizeof(hs[0]))) ||
+	    vm_check(p, uresult, sizeof(struct ve_wait_result), true))
+		return -VE_FAULT;
+	for (uint64_t i = 0; i < n; i++)
+		if (!handle_get(p, hs[i]))
+			return -VE_BADHANDLE;
+	uint64_t deadline = deadline_of(timeout_ns);
+	for (;;) {
+		struct ve_wait_result r = { .handle = -1, .irqs = p->irq_pending };
+		for (uint64_t i = 0; i < n && r.handle < 0; i++) {
+			struct handle *hd = &p->handles[hs[i]];
+			if (hd->server && chan_pending(hd->ch))
+				r.handle = hs[i];
+		}
+		if (r.handle >= 0 || r.irqs) {
+			p->irq_pending = 0;
+			return vm_copy_out(p, uresult, &r, sizeof(r));
+		}
+		block(p, PROC_POLLING, deadline);
+		if (p->timed_out)
+			return -VE_TIMEOUT;
+	}
+}
+
+long ipc_irq_ack(struct proc *p, uint64_t irq)
+{
+	if (irq > 15)
+		return -VE_INVAL;
+	if (!(p->irqs & (1u << irq)) || irq_owner[irq] != p)
+		return -VE_PERM;
+	arch_irq_unmask((unsigned)irq);
+	return 0;
+}
+
+void ipc_irq(unsigned n)
+{
+	struct proc *p = n < 16 ? irq_owner[n] : NULL;
+	if (!p)
+		return; /* nobody owns it: it stays masked */
+	p->irq_pending |= (uint16_t)(1u << n);
+	if (p->state == PROC_POLLING)
+		proc_wake(p);
+}
+
+void ipc_timeout(struct proc *p)
+{
+	p->timed_out = true;
+	proc_wake(p);
+}
+
+void ipc_proc_created(struct proc *p)
+{
+	for (unsigned n = 0; n < 16; n++) {
+		if (!(p->irqs & (1u << n)))
+			continue;
+		if (irq_owner[n]) {
+			klog("IRQ %u is held by %s (pid %d); %s does not get it", n,
+			     irq_owner[n]->name, irq_owner[n]->pid, p->name);
+			p->irqs &= (uint16_t) ~(1u << n);
+			continue;
+		}
+		irq_owner[n] = p;
+		arch_irq_unmask(n);
+	}
+}
+
+/* A message was in flight at max_redeliveries server deaths: fail its
+ * caller and log it as a dead letter. */
+static void on_poison(void *ctx, struct chan_msg *m)
+{
+	struct chan *c = ctx;
+	struct evlog_line l;
+	ev_start(&l, "deadletter");
+	ev_str(&l, "channel", chan_name(c));
+	ev_u64(&l, "id", m->id);
+	ev_i64(&l, "sender", (int64_t)m->sender);
+	ev_str(&l, "kind", m->kind == VE_MSG_CALL ? "call" : "cast");
+	ev_u64(&l, "deaths", m->deaths);
+	ev_send(&l);
+	klog("channel %s: message %llu from pid %lld is poison, dead-lettered", chan_name(c),
+	     (unsigned long long)m->id, (long long)m->sender);
+	struct proc *caller = proc_by_pid((int)m->sender);
+	if (m->kind == VE_MSG_CALL && caller && caller->state == PROC_CALLING &&
+	    caller->call_id == m->id && caller->blocked_on == c) {
+		caller->call_result = -VE_POISON;
+		proc_wake(caller);
+	}
+}
+
+void ipc_proc_dying(struct proc *p)
+{
+	for (int h = 0; h < VE_HANDLES_MAX; h++) {
+		struct handle *hd = &p->handles[h];
+		if (!hd->ch)
+			continue;
+		if (hd->server) {
+			unsigned n = chan_server_died(hd->ch, on_poison, hd->ch);
+			if (n)
+				emit_chan_event("replay", hd->ch, "count", n, "pid", p->pid);
+		} else if (chan_client_died(hd->ch, (uint64_t)p->pid)) {
+			wake_senders(hd->ch);
+		}
+		hd->ch = NULL;
+	}
+	for (unsigned n = 0; n < 16; n++) {
+		if (irq_owner[n] == p) {
+			irq_owner[n] = NULL;
+			arch_irq_mask(n);
+		}
+	}
+	p->irqs = 0;
+	p->irq_pending = 0;
+}

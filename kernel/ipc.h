@@ -1,0 +1,45 @@
+/*
+ * The kernel side of channels: the registry of named channels (the core in
+ * channels/), per-process handles, blocking and waking, IRQs delivered as
+ * notifications, and the channel events on the log. The system calls
+ * themselves are thin wrappers in syscall.c.
+ */
+#ifndef VESTA_IPC_H
+#define VESTA_IPC_H
+
+#include <stdint.h>
+
+#include "bundle.h"
+#include "proc.h"
+
+/* Create every channel the boot table names in a serve= list. */
+int ipc_init(const struct bundle *b, const char **why);
+
+/* A process is dying: cancel what it sent, replay what it served, fail
+ * poisoned callers, release its IRQ lines. Called before its slot goes. */
+void ipc_proc_dying(struct proc *p);
+/* A process was created: take its IRQ lines. */
+void ipc_proc_created(struct proc *p);
+
+/* The timer found p's deadline passed while it was blocked. */
+void ipc_timeout(struct proc *p);
+
+/* IRQ line n fired (called from the trap path, PIC line already masked). */
+void ipc_irq(unsigned n);
+
+long ipc_serve(struct proc *p, uint64_t uname);
+long ipc_open(struct proc *p, uint64_t uname);
+long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
+	      uint64_t timeout_ns);
+long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags);
+long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap);
+long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len);
+long ipc_ack(struct proc *p, int h, uint64_t id);
+long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
+		  uint64_t uresult);
+long ipc_irq_ack(struct proc *p, uint64_t irq);
+
+/* uevent.c: event() */
+long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n);
+
+#endif

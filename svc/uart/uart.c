@@ -1,0 +1,235 @@
+/*
+ * uart: the COM1 input driver. It owns the UART's ports (0x3f8-0x3ff) and
+ * IRQ 4, and serves the channel "console":
+ *
+ *   call 'R' lo hi   read: the reply holds 1..max input bytes, max being
+ *                    the little-endian u16 lo|hi (at most VE_MSG_MAX). If no
+ *                    input is waiting the call stays in flight until some
+ *                    arrives, so a reader simply blocks in its call.
+ *                    An empty reply means "nothing for you, ask again":
+ *                    too many readers are waiting, or max was 0.
+ *   call 'W' bytes   write the bytes to the UART (polled); empty reply.
+ *   anything else    empty reply (or an ack, for a cast).
+ *
+ * Output normally goes through the kernel console (ve_write); 'W' is for
+ * a client that wants the raw line. A 'W' replayed after a crash of this
+ * driver may be written twice; an 'R' is only answered once, since input
+ * bytes leave the ring when the reply is sent.
+ *
+ * The main loop is one ve_wait_any: an IRQ drains the receive register
+ * into a ring buffer, then pending reads are answered; a message is
+ * received and handled. On start it writes {"ev":"uart_ready","irq":4}.
+ */
+#include "vesta.h"
+
+#define COM1 0x3f8
+#define UART_DATA (COM1 + 0) /* RBR (read), THR (write) */
+#define UART_IER (COM1 + 1)  /* interrupt enable */
+#define UART_IIR (COM1 + 2)  /* interrupt identification (read) */
+#define UART_MCR (COM1 + 4)  /* modem control */
+#define UART_LSR (COM1 + 5)  /* line status */
+#define UART_MSR (COM1 + 6)  /* modem status */
+
+#define IER_RX 0x01 /* interrupt when a byte has arrived */
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT2 0x08 /* on a PC, gates the UART's IRQ line to the PIC */
+#define LSR_DATA_READY 0x01
+#define LSR_THR_EMPTY 0x20
+
+#define UART_IRQ 4
+#define RING_SIZE 1024	/* typed bytes kept while nobody reads */
+#define MAX_READERS 16	/* 'R' calls kept in flight at once */
+#define THR_SPINS 100000 /* give up on a byte after that many polls */
+
+/* Input bytes not yet given to a reader. */
+struct ring {
+	uint8_t buf[RING_SIZE];
+	size_t head; /* index of the oldest byte */
+	size_t len;  /* bytes held */
+	uint64_t dropped; /* bytes lost because the ring was full */
+};
+
+/* A read call kept in flight until input arrives. */
+struct reader {
+	uint64_t id;
+	size_t max; /* 1..VE_MSG_MAX */
+};
+
+struct uart {
+	int32_t h; /* server handle of "console" */
+	struct ring in;
+	struct reader readers[MAX_READERS]; /* oldest first */
+	size_t nreaders;
+};
+
+static uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+/* Turn on the receive interrupt and route it to the PIC. */
+static void uart_init(void)
+{
+	outb(UART_IER, 0);
+	(void)inb(UART_IIR); /* clear whatever was pending */
+	(void)inb(UART_LSR);
+	(void)inb(UART_MSR);
+	outb(UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
+	outb(UART_IER, IER_RX);
+}
+
+/* Move every byte the UART holds into the ring. */
+static void drain_rx(struct ring *r)
+{
+	while (inb(UART_LSR) & LSR_DATA_READY) {
+		uint8_t c = inb(UART_DATA);
+
+		if (r->len == RING_SIZE) {
+			r->dropped++;
+			continue;
+		}
+		r->buf[(r->head + r->len) % RING_SIZE] = c;
+		r->len++;
+	}
+}
+
+/* Take up to max bytes out of the ring into out. Returns how many. */
+static size_t ring_take(struct ring *r, uint8_t *out, size_t max)
+{
+	size_t n = r->len < max ? r->len : max;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = r->buf[(r->head + i) % RING_SIZE];
+	r->head = (r->head + n) % RING_SIZE;
+	r->len -= n;
+	return n;
+}
+
+/* Write n bytes to the UART, waiting for room before each. */
+static void uart_write(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int spin = 0; spin < THR_SPINS && !(inb(UART_LSR) & LSR_THR_EMPTY); spin++)
+			;
+		outb(UART_DATA, s[i]);
+	}
+}
+
+/* Answer read id with up to max bytes of input. Returns reply's result. */
+static int answer_read(struct uart *u, uint64_t id, size_t max)
+{
+	uint8_t out[VE_MSG_MAX];
+	size_t n = ring_take(&u->in, out, max);
+
+	return ve_chan_reply(u->h, id, out, n);
+}
+
+/* Answer waiting readers, oldest first, while there is input. */
+static int serve_readers(struct uart *u)
+{
+	size_t done = 0;
+	int r = 0;
+
+	while (done < u->nreaders && u->in.len > 0 && r == 0) {
+		r = answer_read(u, u->readers[done].id, u->readers[done].max);
+		done++;
+	}
+	memmove(u->readers, u->readers + done, (u->nreaders - done) * sizeof(u->readers[0]));
+	u->nreaders -= done;
+	return r;
+}
+
+/* A read call: answer now, keep it for later, or turn it away. */
+static int do_read(struct uart *u, const struct ve_msg *m, const uint8_t *buf, long len)
+{
+	size_t max = len >= 3 ? (size_t)buf[1] | (size_t)buf[2] << 8 : 0;
+
+	if (max > VE_MSG_MAX)
+		max = VE_MSG_MAX;
+	if (max == 0 || (u->in.len == 0 && u->nreaders == MAX_READERS))
+		return ve_chan_reply(u->h, m->id, NULL, 0);
+	if (u->in.len > 0 && u->nreaders == 0)
+		return answer_read(u, m->id, max);
+	u->readers[u->nreaders].id = m->id;
+	u->readers[u->nreaders].max = max;
+	u->nreaders++;
+	return serve_readers(u);
+}
+
+/* Handle one received message. Returns 0 or a channel error. */
+static int handle(struct uart *u, const struct ve_msg *m, const uint8_t *buf, long len)
+{
+	if (len >= 1 && buf[0] == 'W')
+		uart_write(buf + 1, (size_t)len - 1);
+	if (m->kind == VE_MSG_CAST)
+		return ve_chan_ack(u->h, m->id);
+	if (len >= 1 && buf[0] == 'R')
+		return do_read(u, m, buf, len);
+	return ve_chan_reply(u->h, m->id, NULL, 0);
+}
+
+/* Receive and handle everything queued. Returns 0 or an error. */
+static int take_messages(struct uart *u)
+{
+	static uint8_t buf[VE_MSG_MAX];
+	struct ve_msg m;
+	long len;
+	int r;
+
+	while ((len = ve_chan_recv(u->h, &m, buf, sizeof(buf))) >= 0) {
+		r = handle(u, &m, buf, len);
+		if (r < 0)
+			return r;
+	}
+	return len == -VE_AGAIN ? 0 : (int)len;
+}
+
+/* The IRQ fired: take the input, unmask the line, answer readers. */
+static int take_irq(struct uart *u)
+{
+	int r;
+
+	drain_rx(&u->in);
+	r = ve_irq_ack(UART_IRQ);
+	if (r < 0)
+		return r;
+	drain_rx(&u->in); /* bytes that came before the unmask */
+	return serve_readers(u);
+}
+
+int main(const char *args)
+{
+	static struct uart u;
+	struct ve_wait_result wr;
+	int r;
+
+	(void)args;
+	u.h = ve_chan_serve("console");
+	if (u.h < 0) {
+		ve_printf("uart: serve console: %s\n", ve_strerror(u.h));
+		return 1;
+	}
+	uart_init();
+	drain_rx(&u.in);
+	ve_event1("uart_ready", "irq", UART_IRQ);
+	for (;;) {
+		r = ve_wait_any(&u.h, 1, VE_TIMEOUT_NONE, &wr);
+		if (r == 0 && (wr.irqs & (1ull << UART_IRQ)))
+			r = take_irq(&u);
+		if (r == 0)
+			r = take_messages(&u);
+		if (r < 0) {
+			ve_printf("uart: %s\n", ve_strerror(r));
+			return 1;
+		}
+	}
+}

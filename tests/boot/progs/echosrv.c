@@ -1,0 +1,124 @@
+/*
+ * echosrv: serves the channel "echo". A call is answered with its own
+ * bytes; a cast is acked. Boot tests use it to check that channels survive
+ * their server: it can be told to crash at random, always with a message in
+ * flight, so the kernel must replay that message to the next incarnation.
+ *
+ * Args: "" or "crash=N". With N > 0, each message seen for the first time
+ * (redelivered == 0) crashes the server with probability 1/N, after recv
+ * and before the reply. A payload starting with "POISON" crashes it every
+ * time, replayed or not: the kernel must turn it into a dead letter.
+ * With N > 0 it also crashes, with probability 1/N, whenever it has had
+ * nothing to do for IDLE_MS: a supervisor that counts deaths (nanny) then
+ * still reaches its count after the clients have finished.
+ * Crashes are null-pointer writes (reason page_fault).
+ *
+ * Args "stub": exit 0 at once. A test manifest lists echosrv in the boot
+ * table only so that spawn("echosrv") by nanny gets its serve= right, and
+ * every process of the boot table starts at boot: that one must step aside.
+ * Exit codes: 1 a channel call failed, 2 bad args.
+ */
+#include "vesta.h"
+
+#define IDLE_MS 5	/* see "crash=N" above */
+#define SERVE_TRIES 100 /* -VE_BUSY retries, 1 ms apart: the last server
+			   may still be dying */
+
+/* Die with the message in flight: a write through a null pointer. */
+static _Noreturn void crash(void)
+{
+	__asm__ volatile("movq $0, (%0)" : : "r"(0ul) : "memory");
+	__builtin_trap();
+}
+
+static bool is_poison(const char *buf, long len)
+{
+	return len >= 6 && memcmp(buf, "POISON", 6) == 0;
+}
+
+/* Parse "crash=N" (or nothing) into *every. Returns 0 or -VE_INVAL. */
+static int parse_args(const char *args, uint64_t *every)
+{
+	const char *p = ve_skip_space(args);
+
+	*every = 0;
+	if (*p == '\0')
+		return 0;
+	if (strncmp(p, "crash=", 6) != 0)
+		return -VE_INVAL;
+	p += 6;
+	if (ve_parse_u64(&p, every) < 0 || *ve_skip_space(p) != '\0')
+		return -VE_INVAL;
+	return 0;
+}
+
+static int serve(const char *name)
+{
+	int h = -VE_BUSY;
+
+	for (int i = 0; i < SERVE_TRIES && h == -VE_BUSY; i++) {
+		h = ve_chan_serve(name);
+		if (h == -VE_BUSY)
+			ve_sleep_ms(1);
+	}
+	return h;
+}
+
+/* Handle one received message. Returns 0 or the reply/ack error. */
+static int handle(int h, const struct ve_msg *m, const char *buf, long len,
+		  struct ve_rng *rng, uint64_t every)
+{
+	if (is_poison(buf, len))
+		crash();
+	if (every > 0 && m->redelivered == 0 && ve_rng_below(rng, every) == 0)
+		crash();
+	if (m->kind == VE_MSG_CAST)
+		return ve_chan_ack(h, m->id);
+	return ve_chan_reply(h, m->id, buf, (size_t)len);
+}
+
+int main(const char *args)
+{
+	static char buf[VE_MSG_MAX];
+	struct ve_wait_result wr;
+	struct ve_rng rng;
+	struct ve_msg m;
+	uint64_t every;
+	int32_t h;
+	long len;
+	int r;
+
+	if (ve_word_is(ve_skip_space(args), strlen(ve_skip_space(args)), "stub"))
+		return 0;
+	if (parse_args(args, &every) < 0) {
+		ve_printf("echosrv: bad args '%s' (want \"crash=N\")\n", args);
+		return 2;
+	}
+	ve_rng_seed(&rng, (uint64_t)ve_getpid() * 0x100000001b3ull + ve_clock_ns());
+	h = serve("echo");
+	if (h < 0) {
+		ve_printf("echosrv: serve echo: %s\n", ve_strerror(h));
+		return 1;
+	}
+	for (;;) {
+		r = ve_wait_any(&h, 1, every > 0 ? IDLE_MS * 1000000ull : VE_TIMEOUT_NONE, &wr);
+		if (r == -VE_TIMEOUT && ve_rng_below(&rng, every) == 0)
+			crash();
+		if (r < 0 && r != -VE_TIMEOUT) {
+			ve_printf("echosrv: wait_any: %s\n", ve_strerror(r));
+			return 1;
+		}
+		while ((len = ve_chan_recv(h, &m, buf, sizeof(buf))) >= 0) {
+			r = handle(h, &m, buf, len, &rng, every);
+			if (r < 0) {
+				ve_printf("echosrv: answer %llu: %s\n", (unsigned long long)m.id,
+					  ve_strerror(r));
+				return 1;
+			}
+		}
+		if (len != -VE_AGAIN) {
+			ve_printf("echosrv: recv: %s\n", ve_strerror(len));
+			return 1;
+		}
+	}
+}
