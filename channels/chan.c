@@ -340,13 +340,15 @@ unsigned chan_client_died(struct chan *c, uint64_t sender)
 {
 	unsigned n = 0;
 	struct chan_msg *m, *next;
+	/* Only calls: nobody is left to take their replies. A cast needs no
+	 * answer, so it is still delivered and acked. */
 	for (m = c->queue.head; m; m = next) {
 		next = m->next;
-		if (m->sender == sender && msg_cancel(c, m))
+		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
 	}
 	for (m = c->inflight.head; m; m = m->next) {
-		if (m->sender == sender && msg_cancel(c, m))
+		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
 	}
 	return n;
@@ -376,8 +378,7 @@ unsigned chan_deadletters(const struct chan *c, struct chan_deadletter *out, uns
 	return n;
 }
 
-static unsigned list_copy(const struct chan_msg_list *l, const struct chan_msg **out,
-			  unsigned cap)
+static unsigned list_copy(const struct chan_msg_list *l, const struct chan_msg **out, unsigned cap)
 {
 	unsigned n = 0;
 	for (const struct chan_msg *m = l->head; m && n < cap; m = m->next)

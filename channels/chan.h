@@ -74,7 +74,7 @@ struct chan_msg {
 	bool sender_gone;     /* its sender died or gave up: a reply is discarded */
 
 	/* Private to the core: */
-	uint8_t where;		/* enum chan_msg_where */
+	uint8_t where;	       /* enum chan_msg_where */
 	struct chan_msg *prev; /* links on the list named by where */
 	struct chan_msg *next;
 
@@ -203,8 +203,9 @@ int chan_ack(struct chan *c, uint64_t server, uint64_t id);
  * hold id.
  */
 int chan_cancel(struct chan *c, uint64_t id);
-/* A client died: every message it sent that this channel still holds is
- * cancelled as above. Returns how many were newly cancelled. */
+/* A client died: every call it sent that this channel still holds is
+ * cancelled as above (its casts stay: they need no answer and are still
+ * delivered). Returns how many were newly cancelled. */
 unsigned chan_client_died(struct chan *c, uint64_t sender);
 /* Free a message chan_reply gave out. NULL is ignored. */
 void chan_msg_free(struct chan *c, struct chan_msg *m);

@@ -91,7 +91,7 @@ static void chan_init(struct chan *c, struct chan_registry *r, const char *name,
 	c->lim.max_msgs = or_default(lim ? lim->max_msgs : 0, CHAN_DEFAULT_MAX_MSGS);
 	c->lim.max_bytes = or_default(lim ? lim->max_bytes : 0, CHAN_DEFAULT_MAX_BYTES);
 	c->lim.max_redeliveries =
-		or_default(lim ? lim->max_redeliveries : 0, CHAN_DEFAULT_MAX_REDELIVERIES);
+	    or_default(lim ? lim->max_redeliveries : 0, CHAN_DEFAULT_MAX_REDELIVERIES);
 }
 
 int chan_create(struct chan_registry *r, const char *name, const struct chan_limits *lim,

@@ -345,7 +345,7 @@ static int check_proc(const struct bundle *b, uint32_t i, const char **why)
 		return fail(why, "bad priority", -VE_INVAL);
 	if (p->grants & ~BUNDLE_GRANTS_KNOWN)
 		return fail(why, "unknown grant bits", -VE_INVAL);
-	if (p->reserved != 0 || p->reserved2 != 0)
+	if (p->reserved != 0 || (p->flags & ~BUNDLE_PROC_FLAGS_KNOWN))
 		return fail(why, "reserved process field not zero", -VE_INVAL);
 	if ((err = check_ports(p, why)) < 0)
 		return err;

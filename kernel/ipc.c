@@ -162,10 +162,29 @@ long ipc_open(struct proc *p, uint64_t uname)
 	return open_common(p, uname, false);
 }
 
-/* Wait for room for len bytes in c, or the deadline. */
+/* Room for a new message of len bytes: the core's queue bounds, and also no
+ * more than max_msgs unanswered in flight, so a server that receives and
+ * never answers cannot make kernel memory grow without bound. */
+static bool room(struct chan *c, uint32_t len)
+{
+	struct chan_stats st;
+	struct chan_limits lim;
+	chan_stats(c, &st);
+	chan_get_limits(c, &lim);
+	return st.inflight < lim.max_msgs && chan_can_send(c, len);
+}
+
+/* Wait for room for len bytes in c, or the deadline. A message larger than
+ * the channel's byte bound could never fit: -VE_RANGE at once. */
 static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline)
 {
-	while (!chan_can_send(c, len)) {
+	struct chan_limits lim;
+	chan_get_limits(c, &lim);
+	if (len > lim.max_bytes)
+		return -VE_RANGE;
+	while (!room(c, len)) {
+		if (deadline != UINT64_MAX && arch_now_ns() >= deadline)
+			return -VE_TIMEOUT; /* also: deadline 0 = do not block */
 		p->blocked_on = c;
 		block(p, PROC_SENDING, deadline);
 		p->blocked_on = NULL;
@@ -225,9 +244,10 @@ long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags
 	if (vm_check(p, ubuf, len, false))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
-	if (!chan_can_send(c, (uint32_t)len) && (flags & VE_NONBLOCK))
-		return -VE_AGAIN;
-	int err = wait_for_room(p, c, (uint32_t)len, UINT64_MAX);
+	int err = wait_for_room(p, c, (uint32_t)len,
+				(flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
+	if (err == -VE_TIMEOUT)
+		return -VE_AGAIN; /* non-blocking and full */
 	if (err)
 		return err;
 	vm_copy_in(p, staging, ubuf, len);
@@ -313,6 +333,7 @@ long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
 	}
 	deliver_reply(hd->ch, m, len);
 	chan_msg_free(hd->ch, m);
+	wake_senders(hd->ch);
 	return 0;
 }
 
@@ -322,7 +343,10 @@ long ipc_ack(struct proc *p, int h, uint64_t id)
 	struct handle *hd = server_handle(p, h, &err);
 	if (!hd)
 		return err;
-	return chan_ack(hd->ch, (uint64_t)p->pid, id);
+	if ((err = chan_ack(hd->ch, (uint64_t)p->pid, id)))
+		return err;
+	wake_senders(hd->ch);
+	return 0;
 }
 
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,

@@ -90,6 +90,8 @@ static unsigned start_boot_processes(void)
 	unsigned started = 0;
 	for (uint32_t i = 0; i < bundle.nprocs; i++) {
 		const struct bundle_proc *bp = &bundle.procs[i];
+		if (bp->flags & BUNDLE_PROC_SPAWN_ONLY)
+			continue; /* a template for spawn() */
 		const struct bundle_image *im = bundle_image_find(&bundle, bp->image);
 		struct proc_spec spec = {
 			.name = bp->name,

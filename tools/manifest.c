@@ -415,6 +415,19 @@ static int prio_value(struct parser *p, const struct token *v, struct bundle_pro
 	return 0;
 }
 
+/* start=boot (default): started at boot; start=spawn: only a template for
+ * spawn() (its grants and image), never started by the kernel itself. */
+static int start_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
+{
+	if (tok_is(v, "boot"))
+		pr->flags &= (uint16_t)~BUNDLE_PROC_SPAWN_ONLY;
+	else if (tok_is(v, "spawn"))
+		pr->flags |= BUNDLE_PROC_SPAWN_ONLY;
+	else
+		return error_tok(p, v, "'boot' or 'spawn'");
+	return 0;
+}
+
 static int ports_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
 {
 	return for_each_item(p, v, pr, port_item);
@@ -489,6 +502,7 @@ static const struct {
 	{ "queue", queue_value, true },
 	{ "qbytes", qbytes_value, true },
 	{ "redeliveries", redeliveries_value, true },
+	{ "start", start_value, false },
 };
 
 /*

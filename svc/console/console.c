@@ -15,9 +15,9 @@
  */
 #include "vesta.h"
 
-#define READ_MAX 64	     /* bytes asked for per read call */
-#define RETRY_MS 100	     /* pause after a failed read */
-#define LINE_MAX 128	     /* longest command line, with its NUL */
+#define READ_MAX 64  /* bytes asked for per read call */
+#define RETRY_MS 100 /* pause after a failed read */
+#define LINE_MAX 128 /* longest command line, with its NUL */
 
 /* Where we are in the byte stream from the terminal. */
 enum input_state {

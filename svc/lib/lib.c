@@ -95,8 +95,7 @@ int ve_chan_open(const char *name)
 	return (int)ve_syscall(SYS_CHAN_OPEN, (long)name, 0, 0, 0, 0, 0);
 }
 
-long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap,
-		  uint64_t timeout_ns)
+long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uint64_t timeout_ns)
 {
 	return ve_syscall(SYS_CHAN_CALL, h, (long)req, (long)len, (long)rep, (long)cap,
 			  (long)timeout_ns);
@@ -122,11 +121,10 @@ int ve_chan_ack(int h, uint64_t id)
 	return (int)ve_syscall(SYS_CHAN_ACK, h, (long)id, 0, 0, 0, 0);
 }
 
-int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns,
-		struct ve_wait_result *r)
+int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r)
 {
-	return (int)ve_syscall(SYS_WAIT_ANY, (long)handles, (long)n, (long)timeout_ns, (long)r,
-			       0, 0);
+	return (int)ve_syscall(SYS_WAIT_ANY, (long)handles, (long)n, (long)timeout_ns, (long)r, 0,
+			       0);
 }
 
 int ve_irq_ack(unsigned irq)
@@ -243,11 +241,16 @@ const char *ve_reason_name(uint32_t reason)
 {
 	/* The kernel's names for the "reason" field of exit events. */
 	static const char *const names[VE_NREASONS] = {
-		[VE_R_EXIT] = "exit", [VE_R_KILLED] = "killed",
-		[VE_R_PAGE_FAULT] = "page_fault", [VE_R_STACK] = "stack_overflow",
-		[VE_R_GP] = "gp", [VE_R_PRIV] = "priv",
-		[VE_R_UD] = "ud", [VE_R_DE] = "de",
-		[VE_R_FAULT] = "fault", [VE_R_NOMEM] = "nomem",
+		[VE_R_EXIT] = "exit",
+		[VE_R_KILLED] = "killed",
+		[VE_R_PAGE_FAULT] = "page_fault",
+		[VE_R_STACK] = "stack_overflow",
+		[VE_R_GP] = "gp",
+		[VE_R_PRIV] = "priv",
+		[VE_R_UD] = "ud",
+		[VE_R_DE] = "de",
+		[VE_R_FAULT] = "fault",
+		[VE_R_NOMEM] = "nomem",
 	};
 
 	if (reason >= VE_NREASONS || names[reason] == NULL)

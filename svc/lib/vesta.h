@@ -182,8 +182,7 @@ int ve_chan_open(const char *name);
  * server died with this request in flight `redeliveries` times in a row;
  * it is a dead letter now and will not be retried).
  */
-long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap,
-		  uint64_t timeout_ns);
+long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uint64_t timeout_ns);
 
 /*
  * Queue the len-byte message buf on client handle h as a cast. Returns 0
@@ -236,8 +235,7 @@ int ve_chan_ack(int h, uint64_t id);
  * IRQ lines come from the boot table (irq=); the kernel unmasks them when
  * the process starts.
  */
-int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns,
-		struct ve_wait_result *r);
+int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r);
 
 /*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device

@@ -38,15 +38,15 @@
 #define LSR_THR_EMPTY 0x20
 
 #define UART_IRQ 4
-#define RING_SIZE 1024	/* typed bytes kept while nobody reads */
-#define MAX_READERS 16	/* 'R' calls kept in flight at once */
+#define RING_SIZE 1024	 /* typed bytes kept while nobody reads */
+#define MAX_READERS 16	 /* 'R' calls kept in flight at once */
 #define THR_SPINS 100000 /* give up on a byte after that many polls */
 
 /* Input bytes not yet given to a reader. */
 struct ring {
 	uint8_t buf[RING_SIZE];
-	size_t head; /* index of the oldest byte */
-	size_t len;  /* bytes held */
+	size_t head;	  /* index of the oldest byte */
+	size_t len;	  /* bytes held */
 	uint64_t dropped; /* bytes lost because the ring was full */
 };
 

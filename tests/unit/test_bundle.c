@@ -596,7 +596,7 @@ static void test_proc_reserved(void **state)
 	procs_of(p)[0].reserved = 1;
 	expect_payload(p, len, -VE_INVAL, "reserved process field not zero");
 	p = std_payload(&len);
-	procs_of(p)[2].reserved2 = 0x100;
+	procs_of(p)[2].flags = 0x100;
 	expect_payload(p, len, -VE_INVAL, "reserved process field not zero");
 }
 
@@ -1076,7 +1076,21 @@ static const struct bad_case bad_cases[] = {
 	{ "image a a.elf\nproc p a open=c redeliveries=2\nproc q a serve=c\n",
 	  FILE_NAME ":2:17: expected queue=, qbytes= and redeliveries= only with "
 		    "serve=, found 'redeliveries=2'" },
+	{ "image a a.elf\nproc p a start=later\n",
+	  FILE_NAME ":2:16: expected 'boot' or 'spawn', found 'later'" },
 };
+
+static void test_manifest_start(void **state)
+{
+	char msg[MANIFEST_ERR_MAX];
+	(void)state;
+	struct manifest *m = parse("image a a.elf\nproc p a start=spawn\nproc q a start=boot\n"
+				   "proc r a\n",
+				   0, msg);
+	assert_int_equal(m->procs[0].flags, BUNDLE_PROC_SPAWN_ONLY);
+	assert_int_equal(m->procs[1].flags, 0);
+	assert_int_equal(m->procs[2].flags, 0);
+}
 
 static void test_manifest_errors(void **state)
 {
@@ -1223,6 +1237,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_ok),
 		cmocka_unit_test(test_manifest_v2_keys),
 		cmocka_unit_test(test_manifest_errors),
+		cmocka_unit_test(test_manifest_start),
 		cmocka_unit_test(test_manifest_limits),
 		cmocka_unit_test(test_manifest_to_bundle),
 	};

@@ -132,8 +132,8 @@ struct model {
 	struct mchan ch[NCHANS];
 	struct mmsg *msgs; /* by id */
 	uint64_t next_id, next_server;
-	unsigned cap; /* ids the arrays can hold */
-	struct ids poisoned_seen; /* what on_poison was given this step */
+	unsigned cap;			 /* ids the arrays can hold */
+	struct ids poisoned_seen;	 /* what on_poison was given this step */
 	const struct chan_msg **scratch; /* cap entries, for listing a channel */
 	struct ids replay, poison;	 /* scratch for op_server_died */
 };
@@ -146,21 +146,20 @@ static void model_fail(struct model *m, const char *what, int line)
 	fail();
 }
 
-#define MCHECK(m, cond)                                \
-	do {                                           \
-		if (!(cond))                           \
-			model_fail((m), #cond, __LINE__); \
+#define MCHECK(m, cond)                                                                            \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			model_fail((m), #cond, __LINE__);                                          \
 	} while (0)
 
-#define MEQ(m, a, b)                                                                   \
-	do {                                                                           \
-		long long a_ = (long long)(a), b_ = (long long)(b);                    \
-		if (a_ != b_) {                                                        \
-			char buf_[200];                                                \
-			snprintf(buf_, sizeof(buf_), "%s == %s (%lld != %lld)", #a, #b, a_, \
-				 b_);                                                  \
-			model_fail((m), buf_, __LINE__);                               \
-		}                                                                      \
+#define MEQ(m, a, b)                                                                               \
+	do {                                                                                       \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                \
+		if (a_ != b_) {                                                                    \
+			char buf_[200];                                                            \
+			snprintf(buf_, sizeof(buf_), "%s == %s (%lld != %lld)", #a, #b, a_, b_);   \
+			model_fail((m), buf_, __LINE__);                                           \
+		}                                                                                  \
 	} while (0)
 
 static void ids_push(struct ids *l, uint64_t id)
@@ -263,8 +262,8 @@ static void check_stats(struct model *m, struct mchan *mc)
 	MEQ(m, s.queued, mc->queue.n);
 	MEQ(m, s.inflight, mc->inflight.n);
 	MEQ(m, s.queued_bytes, mc->qbytes);
-	MEQ(m, s.sent, s.replied + s.acked + s.poisoned + s.cancelled + s.discarded + s.queued +
-			       s.inflight);
+	MEQ(m, s.sent,
+	    s.replied + s.acked + s.poisoned + s.cancelled + s.discarded + s.queued + s.inflight);
 }
 
 static void check_deadletters(struct model *m, struct mchan *mc)
@@ -411,6 +410,7 @@ static int expect_send(const struct mchan *mc, uint32_t kind, uint32_t len)
 static void op_send(struct model *m, struct mchan *mc)
 {
 	static uint8_t buf[VE_MSG_MAX + 2];
+	m->op = "send";
 	uint64_t sender = 1 + rnd(&m->rs, NCLIENTS);
 	static const uint32_t bad_kinds[] = { 0, 3, 0xffffffffu };
 	uint32_t kind = rnd(&m->rs, 50) == 0 ? bad_kinds[rnd(&m->rs, 3)] : 1 + rnd(&m->rs, 2);
@@ -424,7 +424,6 @@ static void op_send(struct model *m, struct mchan *mc)
 	MEQ(m, chan_can_send(mc->c, len), expect_send(mc, VE_MSG_CALL, len) == 0);
 	bool fails = want == 0 && arm_failure(m);
 	uint64_t id = 0;
-	m->op = "send";
 	int err = chan_send(mc->c, sender, kind, buf, len, cookie, &id);
 	m->a.fail_next = false;
 	trace(m, "send %s from %llu kind %u len %u -> %d id %llu", mc->name,
@@ -653,7 +652,7 @@ static void op_client_died(struct model *m, struct mchan *mc)
 	for (uint64_t id = 1; id < m->next_id; id++) {
 		struct mmsg *x = &m->msgs[id];
 		bool held = x->st == M_QUEUED || x->st == M_INFLIGHT;
-		if (&m->ch[x->chan] == mc && held && x->sender == sender &&
+		if (&m->ch[x->chan] == mc && held && x->sender == sender && x->kind == VE_MSG_CALL &&
 		    model_cancel(mc, id, x))
 			want++;
 	}
@@ -698,7 +697,8 @@ static void random_limits(struct model *m, struct chan_limits *l)
 	static const uint32_t redeliveries[] = { 0, 1, 2, 3, 5 };
 	l->max_msgs = msgs[rnd(&m->rs, sizeof(msgs) / sizeof(msgs[0]))];
 	l->max_bytes = bytes[rnd(&m->rs, sizeof(bytes) / sizeof(bytes[0]))];
-	l->max_redeliveries = redeliveries[rnd(&m->rs, sizeof(redeliveries) / sizeof(redeliveries[0]))];
+	l->max_redeliveries =
+	    redeliveries[rnd(&m->rs, sizeof(redeliveries) / sizeof(redeliveries[0]))];
 }
 
 static void run_seed(unsigned seed, unsigned steps, bool trace_on)

@@ -3,20 +3,17 @@
  * parent (dierparent) kills it. The kernel must cancel the call and, when
  * slowsrv replies later, discard the reply (event "discard").
  * If the call ever returns, it exits 1: it should have died first.
- * Args "stub": exit 0 at once (the boot-table entry that gives the spawned
- * dier its open= right starts at boot too, see echosrv.c).
  */
 #include "vesta.h"
 
 int main(const char *args)
 {
+	(void)args;
 	static const char req[] = "die waiting";
 	char rep[16];
 	long r;
 	int h;
 
-	if (strcmp(args, "stub") == 0)
-		return 0;
 	h = ve_chan_open("slow");
 	if (h < 0) {
 		ve_printf("dier: open slow: %s\n", ve_strerror(h));

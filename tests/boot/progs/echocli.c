@@ -5,9 +5,7 @@
  * returns its own echo, however often the server died meanwhile.
  *
  * At the end it writes the event
- *   {"ev":"echocli","id":ID,"ok":..,"bad":..,"errors":..,"final":1}
- * ("final" is shared with nanny's last event, so a scenario can wait for
- * all the programs of a test with one `until`).
+ *   {"ev":"echocli","id":ID,"ok":..,"bad":..,"errors":..}
  * Exit 0 iff every reply was right, 1 if not, 2 for bad args.
  */
 #include "vesta.h"
@@ -53,17 +51,17 @@ int main(const char *args)
 	}
 	h = ve_chan_open("echo");
 	if (h < 0) {
-		ve_printf("echocli %llu: open echo: %s\n", (unsigned long long)id,
-			  ve_strerror(h));
+		ve_printf("echocli %llu: open echo: %s\n", (unsigned long long)id, ve_strerror(h));
 		return 1;
 	}
 	for (uint64_t k = 0; k < count; k++)
 		one_call(h, id, k, &t);
 
 	struct ve_kv kv[] = {
-		VE_KV_NUM("id", id),	     VE_KV_NUM("ok", t.ok),
-		VE_KV_NUM("bad", t.bad),     VE_KV_NUM("errors", t.errors),
-		VE_KV_NUM("final", 1),
+		VE_KV_NUM("id", id),
+		VE_KV_NUM("ok", t.ok),
+		VE_KV_NUM("bad", t.bad),
+		VE_KV_NUM("errors", t.errors),
 	};
 	ve_event("echocli", kv, sizeof(kv) / sizeof(kv[0]));
 	ve_printf("echocli %llu: %llu ok, %llu bad, %llu errors\n", (unsigned long long)id,

@@ -13,15 +13,13 @@
  * still reaches its count after the clients have finished.
  * Crashes are null-pointer writes (reason page_fault).
  *
- * Args "stub": exit 0 at once. A test manifest lists echosrv in the boot
- * table only so that spawn("echosrv") by nanny gets its serve= right, and
- * every process of the boot table starts at boot: that one must step aside.
  * Exit codes: 1 a channel call failed, 2 bad args.
  */
 #include "vesta.h"
 
-#define IDLE_MS 5	/* see "crash=N" above */
-#define SERVE_TRIES 100 /* -VE_BUSY retries, 1 ms apart: the last server
+#define IDLE_MS 5 /* see "crash=N" above */
+#define SERVE_TRIES                                                                                \
+	100 /* -VE_BUSY retries, 1 ms apart: the last server
 			   may still be dying */
 
 /* Die with the message in flight: a write through a null pointer. */
@@ -65,8 +63,8 @@ static int serve(const char *name)
 }
 
 /* Handle one received message. Returns 0 or the reply/ack error. */
-static int handle(int h, const struct ve_msg *m, const char *buf, long len,
-		  struct ve_rng *rng, uint64_t every)
+static int handle(int h, const struct ve_msg *m, const char *buf, long len, struct ve_rng *rng,
+		  uint64_t every)
 {
 	if (is_poison(buf, len))
 		crash();
@@ -88,8 +86,6 @@ int main(const char *args)
 	long len;
 	int r;
 
-	if (ve_word_is(ve_skip_space(args), strlen(ve_skip_space(args)), "stub"))
-		return 0;
 	if (parse_args(args, &every) < 0) {
 		ve_printf("echosrv: bad args '%s' (want \"crash=N\")\n", args);
 		return 2;

@@ -9,15 +9,15 @@
  *
  * After the last death it starts IMAGE once more with the args "crash=0"
  * (echosrv's "do not crash"), writes
- *   {"ev":"nanny","deaths":N,"kills":K,"final":1}
+ *   {"ev":"nanny","deaths":N,"kills":K}
  * and exits 0, leaving that last incarnation running.
  * Exit 1 if spawn, kill or wait fails, 2 for bad args.
  */
 #include "vesta.h"
 
-#define KILL_ONE_IN 4		  /* rounds that end in our own kill */
+#define KILL_ONE_IN 4		 /* rounds that end in our own kill */
 #define KILL_DELAY_NS 5000000ull /* at most 5 ms before that kill */
-#define REPORT_EVERY 100	  /* a console line every that many deaths */
+#define REPORT_EVERY 100	 /* a console line every that many deaths */
 
 /* Run one incarnation of image to its death. Returns 0 or an error. */
 static int one_round(const char *image, const char *args, struct ve_rng *rng, uint64_t *kills)
@@ -74,8 +74,8 @@ int main(const char *args)
 		if (one_round(name, rest, &rng, &kills) < 0)
 			return 1;
 		if (d % REPORT_EVERY == 0)
-			ve_printf("nanny: %llu deaths of %s (%llu killed)\n",
-				  (unsigned long long)d, name, (unsigned long long)kills);
+			ve_printf("nanny: %llu deaths of %s (%llu killed)\n", (unsigned long long)d,
+				  name, (unsigned long long)kills);
 	}
 	pid = ve_spawn(name, "crash=0");
 	if (pid < 0) {
@@ -86,7 +86,6 @@ int main(const char *args)
 	struct ve_kv kv[] = {
 		VE_KV_NUM("deaths", deaths),
 		VE_KV_NUM("kills", kills),
-		VE_KV_NUM("final", 1),
 	};
 	ve_event("nanny", kv, sizeof(kv) / sizeof(kv[0]));
 	ve_printf("nanny: %llu deaths of %s (%llu killed); pid %d runs on\n",

@@ -4,12 +4,15 @@
  * the kernel must say so instead of dropping or blocking), then blocking
  * casts for the rest, which must wait for room and all get in.
  *
- * Writes {"ev":"slowcli","sent":..,"again":..,"errors":..}.
+ * Writes {"ev":"slowcli","sent":..,"again":..,"errors":..}, then stays
+ * alive LINGER_MS: the kernel cancels the queued messages of a client that
+ * dies, casts included, and slowsrv must get all of them.
  * Exit 0 iff all NCASTS were queued and at least one -VE_AGAIN was seen.
  */
 #include "vesta.h"
 
 #define NCASTS 40
+#define LINGER_MS 1000 /* far more than slowsrv needs for a full queue */
 
 int main(const char *args)
 {
@@ -46,5 +49,6 @@ int main(const char *args)
 	ve_event("slowcli", kv, sizeof(kv) / sizeof(kv[0]));
 	ve_printf("slowcli: %llu casts queued, %llu refused with VE_AGAIN\n",
 		  (unsigned long long)sent, (unsigned long long)again);
+	ve_sleep_ms(LINGER_MS);
 	return sent == NCASTS && again > 0 && errors == 0 ? 0 : 1;
 }
