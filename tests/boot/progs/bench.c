@@ -137,15 +137,14 @@ static void time_calls(int h, uint32_t *v, uint64_t n)
 static void post_rtt(const char *phase, const struct bench_stats *s)
 {
 	struct ve_kv kv[] = {
-		VE_KV_STR("phase", phase), VE_KV_NUM("n", s->n),     VE_KV_NUM("p50", s->p50),
-		VE_KV_NUM("p99", s->p99),  VE_KV_NUM("min", s->min), VE_KV_NUM("max", s->max),
+		VE_KV_STR("phase", phase),  VE_KV_NUM("n", s->n),     VE_KV_NUM("p50", s->p50),
+		VE_KV_NUM("p99", s->p99),   VE_KV_NUM("min", s->min), VE_KV_NUM("max", s->max),
 		VE_KV_NUM("mean", s->mean),
 	};
 
 	ve_event("bench_rtt", kv, sizeof(kv) / sizeof(kv[0]));
 	ve_printf("bench: rtt %s: n %llu p50 %llu p99 %llu cycles\n", phase,
-		  (unsigned long long)s->n, (unsigned long long)s->p50,
-		  (unsigned long long)s->p99);
+		  (unsigned long long)s->n, (unsigned long long)s->p50, (unsigned long long)s->p99);
 }
 
 /* Ask the sink behind h how many casts and wakeups it had since last time. */

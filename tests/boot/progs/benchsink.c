@@ -16,7 +16,8 @@
 /* The reply to a report request; bench.c has the same layout. */
 struct bench_sink_report {
 	uint64_t casts;	  /* casts acked since the last report */
-	uint64_t wakeups; /* wait_any returns that found work, same period */
+	uint64_t wakeups; /* wait_any returns that found work, same period,
+			     the one that brought the report call included */
 };
 
 static struct bench_sink_report rep;

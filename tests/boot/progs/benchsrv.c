@@ -8,14 +8,12 @@
  * the kernel must replay it to the next incarnation, which benchsup starts.
  * The replayed copy is answered normally. This is how bench exercises
  * redelivery on the very channel whose round trip it measures.
- *
- * Args "stub": exit 0 at once. The manifest lists benchsrv in the boot table
- * only so that benchsup's spawn("benchsrv") gets its serve= right.
- * Exit 1 if a channel call fails.
+ * No args. Exit 1 if a channel call fails.
  */
 #include "vesta.h"
 
-#define SERVE_TRIES 100 /* -VE_BUSY retries, 1 ms apart: the last server may
+#define SERVE_TRIES                                                                                \
+	100 /* -VE_BUSY retries, 1 ms apart: the last server may
 			   still be dying */
 
 /* Die with the message in flight: a write through a null pointer. */
@@ -60,8 +58,7 @@ int main(const char *args)
 	int32_t h;
 	long r;
 
-	if (strcmp(ve_skip_space(args), "stub") == 0)
-		return 0;
+	(void)args;
 	h = serve("bcall");
 	if (h < 0) {
 		ve_printf("benchsrv: serve bcall: %s\n", ve_strerror(h));
