@@ -62,11 +62,11 @@ enum bundle_prio {
 };
 
 /* Grants other than hardware ones, bits of bundle_proc.grants. */
-#define BUNDLE_GRANT_SPAWN 0x1u /* may call spawn() */
-#define BUNDLE_GRANT_HALT 0x2u	/* may call halt() */
+#define BUNDLE_GRANT_SPAWN 0x1u	    /* may call spawn() */
+#define BUNDLE_GRANT_HALT 0x2u	    /* may call halt() */
 #define BUNDLE_PROC_SPAWN_ONLY 0x1u /* start=spawn: a template for spawn() */
 #define BUNDLE_PROC_FLAGS_KNOWN BUNDLE_PROC_SPAWN_ONLY
-#define BUNDLE_GRANT_KILL 0x4u	/* may kill any process, not only its children */
+#define BUNDLE_GRANT_KILL 0x4u /* may kill any process, not only its children */
 #define BUNDLE_GRANTS_KNOWN (BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL)
 
 /*
@@ -131,7 +131,7 @@ struct bundle_proc {
 	char serve[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX]; /* channels it serves */
 	char open[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX];  /* channels it may open */
 	uint16_t irqs;	       /* IRQ lines granted, BUNDLE_IRQS_VALID bits */
-	uint16_t flags;    /* BUNDLE_PROC_* */
+	uint16_t flags;	       /* BUNDLE_PROC_* */
 	uint32_t queue;	       /* max queued messages per served channel, 0 or 1..4096 */
 	uint32_t qbytes;       /* max queued bytes per served channel, 0 or 1..16 MiB */
 	uint32_t redeliveries; /* per message on a served channel, 0 or 1..1000 */

@@ -244,8 +244,7 @@ long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags
 	if (vm_check(p, ubuf, len, false))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
-	int err = wait_for_room(p, c, (uint32_t)len,
-				(flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
+	int err = wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
 	if (err == -VE_TIMEOUT)
 		return -VE_AGAIN; /* non-blocking and full */
 	if (err)

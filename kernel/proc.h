@@ -44,28 +44,28 @@ struct chan;
 /* A channel handle: a process's right to use one channel in one role. */
 struct handle {
 	struct chan *ch; /* NULL: free slot */
-	bool server;     /* served (recv/reply/ack) or opened (call/cast) */
+	bool server;	 /* served (recv/reply/ack) or opened (call/cast) */
 };
 
 struct proc {
 	uint8_t fpu[512] __attribute__((aligned(16))); /* user FPU/SSE state */
-	int pid;              /* generation * NPROC + slot, always > 0 */
-	int slot;             /* index in the process table */
+	int pid;				       /* generation * NPROC + slot, always > 0 */
+	int slot;				       /* index in the process table */
 	char name[VE_NAME_MAX];
 	enum proc_state state;
 	enum proc_prio prio;
-	uint16_t grants;	    /* BUNDLE_GRANT_* */
-	uint64_t pml4;		    /* physical; user half owned, kernel half shared */
-	uint64_t kstack;	    /* physical base of KSTACK_PAGES frames */
-	uint64_t ksp;		    /* saved kernel rsp while not running */
-	uint8_t *iomap;		    /* IOMAP_BYTES of port grants, or NULL for none */
-	struct proc *parent;	    /* NULL for boot processes */
-	struct proc *next;	    /* run-queue link (sched.c) */
-	unsigned quantum;	    /* ticks left before preemption (sched.c) */
-	uint64_t wake_ns;	    /* SLEEPING: when to wake */
-	int wait_pid;		    /* WAITING: the child waited for */
-	struct ve_exit wait_result; /* WAITING: filled in by the dying child */
-	struct ve_exit exit;	    /* ZOMBIE/DEAD: how it died */
+	uint16_t grants;		 /* BUNDLE_GRANT_* */
+	uint64_t pml4;			 /* physical; user half owned, kernel half shared */
+	uint64_t kstack;		 /* physical base of KSTACK_PAGES frames */
+	uint64_t ksp;			 /* saved kernel rsp while not running */
+	uint8_t *iomap;			 /* IOMAP_BYTES of port grants, or NULL for none */
+	struct proc *parent;		 /* NULL for boot processes */
+	struct proc *next;		 /* run-queue link (sched.c) */
+	unsigned quantum;		 /* ticks left before preemption (sched.c) */
+	uint64_t wake_ns;		 /* SLEEPING: when to wake */
+	int wait_pid;			 /* WAITING: the child waited for */
+	struct ve_exit wait_result;	 /* WAITING: filled in by the dying child */
+	struct ve_exit exit;		 /* ZOMBIE/DEAD: how it died */
 	const struct bundle_proc *entry; /* its boot-table entry (grants), or NULL */
 	struct handle handles[VE_HANDLES_MAX];
 	uint16_t irqs;		 /* granted IRQ lines (bit n = IRQ n) */
@@ -76,8 +76,8 @@ struct proc {
 	uint64_t call_rep;	 /* CALLING: user address for the reply */
 	uint64_t call_cap;	 /* CALLING: its capacity */
 	int64_t call_result;	 /* CALLING: reply length or -VE_*, set by the waker */
-	uint64_t vm_next;	    /* where vm_alloc looks next */
-	uint64_t stack_lo;	    /* user stack [stack_lo, USTACK_TOP) */
+	uint64_t vm_next;	 /* where vm_alloc looks next */
+	uint64_t stack_lo;	 /* user stack [stack_lo, USTACK_TOP) */
 };
 
 struct proc_spec {

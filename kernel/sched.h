@@ -20,6 +20,6 @@ void sched_yield(void);		   /* current stays runnable */
 void sched_tick(bool from_user);   /* from the timer interrupt */
 /* After a device interrupt: run a higher-priority process it woke. */
 void sched_preempt_check(bool from_user);
-_Noreturn void sched_run(void);	   /* the scheduler loop; never returns */
+_Noreturn void sched_run(void); /* the scheduler loop; never returns */
 
 #endif

@@ -114,14 +114,16 @@ static int spec_for(const char *name, const char *args, struct proc_spec *spec)
 		if (strcmp(boot_bundle->procs[i].name, name) == 0)
 			bp = &boot_bundle->procs[i];
 	const struct bundle_image *im =
-		boot_bundle ? bundle_image_find(boot_bundle, bp ? bp->image : name) : NULL;
+	    boot_bundle ? bundle_image_find(boot_bundle, bp ? bp->image : name) : NULL;
 	if (!im)
 		return -VE_NOENT;
 	*spec = (struct proc_spec){
 		.name = name,
 		.image = bundle_image_data(boot_bundle, im),
 		.image_len = im->size,
-		.args = args ? args : bp ? bp->args : "",
+		.args = args ? args
+			: bp ? bp->args
+			     : "",
 		.prio = bp ? (enum proc_prio)bp->prio : PRIO_SERVICE,
 		.ports = bp ? bp->ports : NULL,
 		.nports = bp ? bp->nports : 0,
@@ -182,8 +184,7 @@ static long sys_halt(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 	arch_halt_machine(code != 0);
 }
 
-static long sys_kill(uint64_t pid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-		     uint64_t a5)
+static long sys_kill(uint64_t pid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct proc *p = proc_current();

@@ -652,8 +652,8 @@ static void op_client_died(struct model *m, struct mchan *mc)
 	for (uint64_t id = 1; id < m->next_id; id++) {
 		struct mmsg *x = &m->msgs[id];
 		bool held = x->st == M_QUEUED || x->st == M_INFLIGHT;
-		if (&m->ch[x->chan] == mc && held && x->sender == sender && x->kind == VE_MSG_CALL &&
-		    model_cancel(mc, id, x))
+		if (&m->ch[x->chan] == mc && held && x->sender == sender &&
+		    x->kind == VE_MSG_CALL && model_cancel(mc, id, x))
 			want++;
 	}
 	m->op = "client_died";

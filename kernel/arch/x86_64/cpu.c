@@ -119,7 +119,7 @@ static void modes_init(void)
 	uint64_t cr0 = read_cr0();
 	cr0 &= ~(1ull << 2); /* EM */
 	cr0 |= (1ull << 1);  /* MP */
-	cr0 |= (1ull << 5); /* NE: x87 errors raise #MF, which kills the process */
+	cr0 |= (1ull << 5);  /* NE: x87 errors raise #MF, which kills the process */
 	write_cr0(cr0);
 	write_cr4(read_cr4() | (1ull << 9) | (1ull << 10)); /* OSFXSR, OSXMMEXCPT */
 

@@ -22,7 +22,7 @@ static void write_mask(void)
 	/* Line 2 cascades the second PIC: open it whenever a line there is. */
 	uint16_t m = mask;
 	if ((m & 0xff00) != 0xff00)
-		m &= (uint16_t)~(1u << 2);
+		m &= (uint16_t) ~(1u << 2);
 	outb(PIC1_DATA, m & 0xff);
 	outb(PIC2_DATA, m >> 8);
 }
