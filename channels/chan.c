@@ -156,8 +156,8 @@ static void deadletter_add(struct chan *c, const struct chan_msg *m)
  * recorded and handed out only once the channel is consistent, because the
  * callback may call back into it.
  */
-unsigned chan_server_died(struct chan *c, void (*on_poison)(void *ctx, struct chan_msg *m),
-			  void *ctx)
+static unsigned server_gone(struct chan *c, bool blame,
+			    void (*on_poison)(void *ctx, struct chan_msg *m), void *ctx)
 {
 	struct chan_msg_list poison = { 0 };
 	unsigned requeued = 0;
@@ -170,7 +170,8 @@ unsigned chan_server_died(struct chan *c, void (*on_poison)(void *ctx, struct ch
 			msg_free(c, m);
 			continue;
 		}
-		m->deaths++;
+		if (blame)
+			m->deaths++;
 		if (m->deaths >= c->lim.max_redeliveries) {
 			c->st.poisoned++;
 			list_push_front(&poison, m);
@@ -192,6 +193,18 @@ unsigned chan_server_died(struct chan *c, void (*on_poison)(void *ctx, struct ch
 		msg_free(c, m);
 	}
 	return requeued;
+}
+
+unsigned chan_server_died(struct chan *c, void (*on_poison)(void *ctx, struct chan_msg *m),
+			  void *ctx)
+{
+	return server_gone(c, true, on_poison, ctx);
+}
+
+unsigned chan_server_died_idle(struct chan *c, void (*on_poison)(void *ctx, struct chan_msg *m),
+			       void *ctx)
+{
+	return server_gone(c, false, on_poison, ctx);
 }
 
 /* ---- messages ---- */

@@ -157,6 +157,13 @@ uint64_t chan_server(const struct chan *c); /* 0 when none */
  */
 unsigned chan_server_died(struct chan *c, void (*on_poison)(void *ctx, struct chan_msg *m),
 			  void *ctx);
+/* The same, for a server that died idle (blocked waiting for work, not
+ * processing anything): its in-flight messages are replayed but not blamed,
+ * so their deaths count does not grow. A server that parks calls in flight
+ * (a driver holding a read until input comes) can then be killed and
+ * restarted any number of times without poisoning them. */
+unsigned chan_server_died_idle(struct chan *c, void (*on_poison)(void *ctx, struct chan_msg *m),
+			       void *ctx);
 
 /* ---- messages (channels/chan.c) ---- */
 

@@ -294,16 +294,19 @@ long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
 	return (long)out.len;
 }
 
-/* Hand a reply to the caller blocked on it. */
+/* Is the caller of in-flight call m still blocked waiting for it? */
+static bool caller_waits(struct chan *c, const struct chan_msg *m)
+{
+	struct proc *caller = proc_by_pid((int)m->cookie);
+	return caller && caller->state == PROC_CALLING && caller->call_id == m->id &&
+	       caller->blocked_on == c;
+}
+
+/* Hand a reply to the caller blocked on it (ipc_reply checked it waits). */
 static void deliver_reply(struct chan *c, struct chan_msg *m, uint64_t len)
 {
 	struct proc *caller = proc_by_pid((int)m->cookie);
-	if (!caller || caller->state != PROC_CALLING || caller->call_id != m->id ||
-	    caller->blocked_on != c) {
-		/* The core thought the sender was there; nobody waits. */
-		emit_chan_event("discard", c, "id", (int64_t)m->id, NULL, 0);
-		return;
-	}
+	(void)c;
 	if (len > caller->call_cap)
 		caller->call_result = -VE_RANGE;
 	else if (vm_copy_out(caller, caller->call_rep, staging, len))
@@ -324,6 +327,9 @@ long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
 	if (vm_copy_in(p, staging, ubuf, len))
 		return -VE_FAULT;
 	struct chan_msg *m;
+	const struct chan_msg *held = chan_inflight_find(hd->ch, id);
+	if (held && held->kind == VE_MSG_CALL && !caller_waits(hd->ch, held))
+		chan_cancel(hd->ch, id); /* it timed out and has not run yet */
 	if ((err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m)))
 		return err;
 	if (!m) {
@@ -450,9 +456,16 @@ void ipc_proc_dying(struct proc *p)
 		if (!hd->ch)
 			continue;
 		if (hd->server) {
-			unsigned n = chan_server_died(hd->ch, on_poison, hd->ch);
+			/* Dead while blocked waiting for work, it was processing
+			 * nothing: replay what it held without blaming it. */
+			unsigned n = p->state == PROC_POLLING
+					     ? chan_server_died_idle(hd->ch, on_poison, hd->ch)
+					     : chan_server_died(hd->ch, on_poison, hd->ch);
 			if (n)
 				emit_chan_event("replay", hd->ch, "count", n, "pid", p->pid);
+			/* In flight no longer counts against room, and dropped
+			 * or poisoned messages free it: senders may go on. */
+			wake_senders(hd->ch);
 		} else if (chan_client_died(hd->ch, (uint64_t)p->pid)) {
 			wake_senders(hd->ch);
 		}

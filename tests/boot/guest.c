@@ -1,6 +1,6 @@
 /*
- * A guest: one QEMU process booting one image, and its COM2 event log read
- * as it grows. QEMU runs in a process group of its own, so that stopping
+ * A guest: one QEMU process booting one image, its COM2 event log read as
+ * it grows, and its COM1 console (com1.c) logged and typed into. QEMU runs in a process group of its own, so that stopping
  * it (SIGTERM, then SIGKILL after TERM_GRACE_S) also stops whatever a
  * wrapper script started; every guest started is kept in a list, so that
  * guest_stop_all() can stop them all on any way out. See guest.h.
@@ -228,6 +228,8 @@ static const char *env_or(const char *name, const char *dflt)
 
 static void qemu_argv(const struct guest *g, const char *iso, struct argv *a)
 {
+	char *com1_path;
+
 	argv_add(a, "%s", env_or("VESTA_QEMU", GUEST_DEFAULT_QEMU));
 	argv_add(a, "-accel");
 	argv_add(a, "%s", env_or("VESTA_ACCEL", GUEST_DEFAULT_ACCEL));
@@ -240,8 +242,12 @@ static void qemu_argv(const struct guest *g, const char *iso, struct argv *a)
 	argv_add(a, "-no-reboot");
 	argv_add(a, "-device");
 	argv_add(a, "isa-debug-exit,iobase=0xf4,iosize=0x04");
+	com1_path = com1_qemu_path(&g->com1);
+	argv_add(a, "-chardev");
+	argv_add(a, "socket,id=com1,path=%s,server=on,wait=on", com1_path);
+	free(com1_path);
 	argv_add(a, "-serial");
-	argv_add(a, "file:%s/com1.log", g->cfg.dir);
+	argv_add(a, "chardev:com1");
 	argv_add(a, "-serial");
 	argv_add(a, "file:%s/com2.log", g->cfg.dir);
 	argv_add(a, "-cdrom");
@@ -356,7 +362,7 @@ static int empty_file(const char *dir, const char *name)
 }
 
 /* Everything that must hold before QEMU can start. -1 with *m filled. */
-static int check_inputs(const struct guest *g, const char *iso, struct msg *m)
+static int check_inputs(struct guest *g, const char *iso, struct msg *m)
 {
 	const char *ovmf = env_or("VESTA_OVMF", GUEST_DEFAULT_OVMF);
 
@@ -378,12 +384,11 @@ static int check_inputs(const struct guest *g, const char *iso, struct msg *m)
 			ovmf, strerror(errno));
 		return -1;
 	}
-	if (mkdir_p(g->cfg.dir) || empty_file(g->cfg.dir, "com1.log") ||
-	    empty_file(g->cfg.dir, "com2.log")) {
+	if (mkdir_p(g->cfg.dir) || empty_file(g->cfg.dir, "com2.log")) {
 		msg_add(m, "output folder %s: %s", g->cfg.dir, strerror(errno));
 		return -1;
 	}
-	return 0;
+	return com1_init(&g->com1, g->cfg.dir, m);
 }
 
 /* The first line of qemu.log, which is where QEMU says what went wrong. */
@@ -443,8 +448,8 @@ int guest_start(struct guest *g, const struct guest_config *cfg, struct msg *m)
 
 	g->cfg = *cfg;
 	g->com2 = util_path_join(cfg->dir, "com2.log");
-	qemu_argv(g, cfg->iso, &a);
 	if (check_inputs(g, cfg->iso, m) == 0) {
+		qemu_argv(g, cfg->iso, &a);
 		if (cfg->verbose) {
 			printf("start %s:", cfg->label);
 			for (size_t i = 0; i < a.n; i++)
@@ -460,6 +465,7 @@ int guest_start(struct guest *g, const struct guest_config *cfg, struct msg *m)
 	g->start = util_now();
 	g->state = GUEST_RUNNING;
 	g->timeout_at = g->start + (double)cfg->timeout_s;
+	g->connect_by = g->start + GUEST_CONNECT_S;
 	live = util_grow(live, nlive, &caplive, sizeof(*live));
 	live[nlive++] = g;
 	return 0;
@@ -473,18 +479,36 @@ static void finish(struct guest *g, double now)
 	signal_qemu(g, SIGKILL); /* anything the process left behind */
 	g->pid = 0;
 	g->state = GUEST_DONE;
+	com1_finish(&g->com1);
 	read_com2(g, !g->stopped);
+}
+
+void guest_type(struct guest *g, const char *bytes, size_t len, double every_s)
+{
+	com1_type(&g->com1, bytes, len, every_s, util_now());
+}
+
+double guest_next_due(const struct guest *g)
+{
+	return com1_next_due(&g->com1);
 }
 
 enum guest_news guest_poll(struct guest *g, double now)
 {
+	bool connected = com1_poll(&g->com1, now);
 	pid_t r;
 
 	read_com2(g, false);
+	com1_poll(&g->com1, util_now()); /* what the events asked to type */
 	r = waitpid(g->pid, &g->status, WNOHANG);
 	if (r == g->pid || (r < 0 && errno == ECHILD)) {
 		finish(g, now);
 		return GUEST_ENDED;
+	}
+	if (g->state == GUEST_RUNNING && !connected && now >= g->connect_by) {
+		g->cut = true;
+		stop(g);
+		return GUEST_NO_COM1;
 	}
 	if (g->state == GUEST_RUNNING && now >= g->timeout_at) {
 		g->cut = true;
@@ -548,4 +572,5 @@ void guest_free(struct guest *g)
 	free(g->part);
 	free(g->bad_raw);
 	free(g->com2);
+	com1_free(&g->com1);
 }

@@ -1,6 +1,7 @@
 /*
  * A guest: one QEMU process booting one image. guest_start() runs QEMU in
- * a process group of its own with the serial ports going to files;
+ * a process group of its own with COM1 on a unix socket (com1.h: logged to
+ * com1.log, and typed into by guest_type) and COM2 going to a file;
  * guest_poll() reads what the guest added to COM2 (the event log), turns
  * each line into an event, enforces the timeout and reaps QEMU; stopping
  * is SIGTERM to the group, then SIGKILL after a grace period. Every QEMU
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "com1.h"
 #include "scenario.h"
 #include "util.h"
 
@@ -24,7 +26,7 @@
 /* What to boot and how; owned by the caller, which keeps it alive. */
 struct guest_config {
 	const char *iso;   /* the image: -cdrom */
-	const char *dir;   /* output folder: com1.log, com2.log, qemu.log */
+	const char *dir;   /* output folder: com1.log, com1.sock, com2.log, qemu.log */
 	long memory_mib;   /* -m */
 	bool uefi;	   /* boot OVMF instead of the BIOS */
 	long timeout_s;	   /* then stop the guest: guest_poll says GUEST_TIMED_OUT */
@@ -60,6 +62,9 @@ struct guest {
 	bool reaped;
 	int status; /* from waitpid, once reaped */
 
+	struct com1 com1;  /* the console: QEMU waits for us to connect */
+	double connect_by; /* give up on COM1 then (GUEST_NO_COM1) */
+
 	/* Reading com2.log: byte offset, the unfinished last line. */
 	char *com2;
 	off_t offset;
@@ -89,11 +94,27 @@ int guest_start(struct guest *g, const struct guest_config *cfg, struct msg *m);
 enum guest_news {
 	GUEST_NO_NEWS,	 /* still running (or stopping) */
 	GUEST_TIMED_OUT, /* the timeout passed just now; the guest is being stopped */
+	GUEST_NO_COM1,	 /* COM1's socket did not take our connection in time;
+			    the guest is being stopped (see g->com1.last_errno) */
 	GUEST_ENDED,	 /* QEMU was reaped and the whole log read: state is DONE */
 };
 
 /* One look at a running guest at time now: its log, its process, its clock. */
 enum guest_news guest_poll(struct guest *g, double now);
+
+/* How long QEMU may take to let us connect to COM1 (GUEST_NO_COM1). */
+#define GUEST_CONNECT_S 30
+
+/*
+ * Type len bytes on the guest's COM1, one every every_s seconds (0: all at
+ * once), after whatever is still being typed. Bytes that cannot be typed
+ * (COM1 never connected, or QEMU gone) are dropped and counted in
+ * g->com1.dropped.
+ */
+void guest_type(struct guest *g, const char *bytes, size_t len, double every_s);
+
+/* When guest_poll() should next run to type on time; a huge value if not. */
+double guest_next_due(const struct guest *g);
 
 /* QEMU's exit status if it exited by itself, or -1 (killed by a signal). */
 int guest_exit_code(const struct guest *g);

@@ -12,10 +12,10 @@
 
 /* Where the parser is in the input and in the output buffer. */
 struct cursor {
-	const char *p;   /* next input byte */
+	const char *p;	 /* next input byte */
 	const char *end; /* one past the last input byte */
-	char *out;       /* next free output byte */
-	char *oend;      /* one past the last output byte */
+	char *out;	 /* next free output byte */
+	char *oend;	 /* one past the last output byte */
 };
 
 static bool at_end(const struct cursor *c)
@@ -25,8 +25,7 @@ static bool at_end(const struct cursor *c)
 
 static void skip_ws(struct cursor *c)
 {
-	while (!at_end(c) && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' ||
-			      *c->p == '\r'))
+	while (!at_end(c) && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
 		c->p++;
 }
 
@@ -83,15 +82,24 @@ static int unicode_escape(struct cursor *c)
 static char simple_escape(char letter)
 {
 	switch (letter) {
-	case '"': return '"';
-	case '\\': return '\\';
-	case '/': return '/';
-	case 'b': return '\b';
-	case 'f': return '\f';
-	case 'n': return '\n';
-	case 'r': return '\r';
-	case 't': return '\t';
-	default: return 0;
+	case '"':
+		return '"';
+	case '\\':
+		return '\\';
+	case '/':
+		return '/';
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	default:
+		return 0;
 	}
 }
 
@@ -207,8 +215,8 @@ static int parse_literal(struct cursor *c, const char **text)
 		ok = scan_number(c);
 	if (!ok || at_end(c))
 		return -VE_INVAL;
-	if (*c->p != ',' && *c->p != '}' && *c->p != ' ' && *c->p != '\t' &&
-	    *c->p != '\n' && *c->p != '\r')
+	if (*c->p != ',' && *c->p != '}' && *c->p != ' ' && *c->p != '\t' && *c->p != '\n' &&
+	    *c->p != '\r')
 		return -VE_INVAL;
 	*text = c->out;
 	for (const char *p = start; p < c->p && !err; p++)
@@ -265,8 +273,7 @@ static int parse_members(struct cursor *c, struct jsonline *out)
 	}
 }
 
-int jsonline_parse(const char *line, size_t len, char *buf, size_t bufsize,
-		   struct jsonline *out)
+int jsonline_parse(const char *line, size_t len, char *buf, size_t bufsize, struct jsonline *out)
 {
 	struct cursor c;
 	int err;
@@ -304,8 +311,7 @@ static bool str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-const struct jsonline_pair *jsonline_find(const struct jsonline *obj,
-					  const char *key)
+const struct jsonline_pair *jsonline_find(const struct jsonline *obj, const char *key)
 {
 	if (!obj || !key)
 		return NULL;

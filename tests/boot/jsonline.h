@@ -27,7 +27,7 @@ struct jsonline_pair {
 	const char *key;   /* NUL-terminated, unescaped; in the caller's buffer */
 	const char *value; /* NUL-terminated text: a string unescaped, or a
 			      number / true / false / null exactly as written */
-	bool is_string;    /* the value was a JSON string */
+	bool is_string;	   /* the value was a JSON string */
 };
 
 struct jsonline {
@@ -54,14 +54,12 @@ struct jsonline {
  *   -VE_RANGE  more than JSONLINE_MAX_PAIRS pairs, or buf is too small.
  * On error *out is left empty (npairs == 0).
  */
-int jsonline_parse(const char *line, size_t len, char *buf, size_t bufsize,
-		   struct jsonline *out);
+int jsonline_parse(const char *line, size_t len, char *buf, size_t bufsize, struct jsonline *out);
 
 /*
  * The first pair whose key equals key, or NULL if there is none (or an
  * argument is NULL).
  */
-const struct jsonline_pair *jsonline_find(const struct jsonline *obj,
-					  const char *key);
+const struct jsonline_pair *jsonline_find(const struct jsonline *obj, const char *key);
 
 #endif

@@ -8,8 +8,9 @@
  * This file is the program: options, one job per (scenario, firmware),
  * scheduling up to -j of them at once, the verdict and the report.
  * scenario.c parses and judges scenarios; guest.c runs QEMU and reads
- * COM2. All jobs are driven by one single-threaded loop that polls every
- * running guest each 50 ms, so `until` and panics are seen as they happen.
+ * COM2, and COM1 (com1.c). All jobs are driven by one single-threaded loop
+ * that polls every running guest each 50 ms (sooner when a `send` has a
+ * byte due), so `until` and panics are seen as they happen.
  *
  * Plain C11 + POSIX; nothing beyond libc.
  */
@@ -51,6 +52,7 @@ struct job {
 	bool done; /* QEMU reaped (or never started), result printed */
 	long until_hits;
 	bool until_met;
+	long *send_hits; /* per `send` of the scenario: matches so far */
 
 	char **fail; /* failure messages; the first is reported */
 	size_t nfail, capfail;
@@ -60,6 +62,21 @@ static void job_fail(struct job *j, const struct msg *m)
 {
 	j->fail = util_grow(j->fail, j->nfail, &j->capfail, sizeof(*j->fail));
 	j->fail[j->nfail++] = util_strdup(m->s);
+}
+
+/* Type the text of every `send` that event e fires. */
+static void type_sends(struct job *j, const struct scn_event *e)
+{
+	for (size_t i = 0; i < j->sc->nsends; i++) {
+		const struct scn_send *s = &j->sc->sends[i];
+
+		if (!scn_send_fires(s, e, &j->send_hits[i]))
+			continue;
+		if (verbose)
+			printf("  %s com1: line %d fires at com2.log:%d: typing %zu bytes\n",
+			       j->label, s->line, e->line, s->len);
+		guest_type(&j->g, s->bytes, s->len, (double)s->every_ms / 1000.0);
+	}
 }
 
 /*
@@ -73,6 +90,7 @@ static bool on_event(void *ctx, const struct scn_event *e)
 	struct job *j = ctx;
 	struct msg m = { .len = 0 };
 
+	type_sends(j, e);
 	switch (scn_watch(j->sc, e, &j->until_hits)) {
 	case SCN_PANIC:
 		msg_add(&m, "guest panicked (com2.log:%d): ", e->line);
@@ -253,6 +271,11 @@ static void poll_job(struct job *j, double now)
 		judge(j);
 		report(j);
 		break;
+	case GUEST_NO_COM1:
+		msg_add(&m, "COM1: could not connect to %s within %d s: %s", j->g.com1.sock_path,
+			GUEST_CONNECT_S, strerror(j->g.com1.last_errno));
+		job_fail(j, &m);
+		break;
 	case GUEST_TIMED_OUT:
 		msg_add(&m, "timeout after %lds", sc->timeout_s);
 		if (sc->has_until)
@@ -273,9 +296,24 @@ static void job_free(struct job *j)
 	for (size_t i = 0; i < j->nfail; i++)
 		free(j->fail[i]);
 	free(j->fail);
+	free(j->send_hits);
 	free(j->dir);
 	free(j->iso);
 	free(j->label);
+}
+
+/*
+ * Wait one poll interval, or less if a running guest has a byte to type
+ * before then (`send ... every MS` wants its pace kept).
+ */
+static void nap(struct job *jobs, size_t n)
+{
+	double now = util_now(), due = now + 0.05;
+
+	for (size_t i = 0; i < n; i++)
+		if (!jobs[i].done && guest_next_due(&jobs[i].g) < due)
+			due = guest_next_due(&jobs[i].g);
+	util_sleep_until(due);
 }
 
 /*
@@ -300,7 +338,7 @@ static int run_jobs(struct job *jobs, size_t njobs, size_t par)
 				running++;
 			next++;
 		}
-		util_nap();
+		nap(jobs, next);
 		now = util_now();
 		for (size_t i = 0; i < next; i++) {
 			struct job *j = &jobs[i];
@@ -474,6 +512,8 @@ static void job_init(struct job *j, const struct scn *sc, enum scn_firmware fw,
 
 	j->sc = sc;
 	j->fw = fw;
+	j->send_hits = util_realloc(NULL, (sc->nsends ? sc->nsends : 1) * sizeof(long));
+	memset(j->send_hits, 0, (sc->nsends ? sc->nsends : 1) * sizeof(long));
 	snprintf(name, sizeof(name), "%s-%s", sc->name, fwn);
 	j->dir = util_path_join(o->outdir, name);
 	sprintf(iso_name, "%s.iso", sc->image);

@@ -175,7 +175,8 @@ static void msg_add_pattern(struct msg *m, const struct scn_pattern *p)
 /* A word of a directive line; `;` outside quotes is a word of its own. */
 struct token {
 	char *s;
-	bool sep; /* an unquoted `;` */
+	bool sep;	 /* an unquoted `;` */
+	size_t from, to; /* where the word is in the line, quotes and all */
 };
 
 struct line_tokens {
@@ -184,11 +185,13 @@ struct line_tokens {
 	size_t text_end; /* where the directive's text ends (comment cut) */
 };
 
-static void tokens_push(struct line_tokens *tk, char *s, bool sep)
+static void tokens_push(struct line_tokens *tk, char *s, bool sep, size_t from, size_t to)
 {
 	tk->t = util_grow(tk->t, tk->n, &tk->cap, sizeof(*tk->t));
 	tk->t[tk->n].s = s;
 	tk->t[tk->n].sep = sep;
+	tk->t[tk->n].from = from;
+	tk->t[tk->n].to = to;
 	tk->n++;
 }
 
@@ -237,19 +240,22 @@ static int tokenize(const char *line, struct line_tokens *tk)
 	size_t len = strlen(line);
 
 	for (;;) {
+		size_t from;
+
 		while (util_is_blank(*p))
 			p++;
 		if (!*p || *p == '#')
 			return 0;
+		from = (size_t)(p - line);
 		if (*p == ';') {
-			tokens_push(tk, util_strdup(";"), true);
 			p++;
+			tokens_push(tk, util_strdup(";"), true, from, from + 1);
 		} else {
 			char *w = scan_word(&p, len);
 
 			if (!w)
 				return -1;
-			tokens_push(tk, w, false);
+			tokens_push(tk, w, false, from, (size_t)(p - line));
 		}
 		tk->text_end = (size_t)(p - line);
 	}
@@ -259,6 +265,7 @@ static int tokenize(const char *line, struct line_tokens *tk)
 struct parse_ctx {
 	struct scn *sc;
 	const char *path;
+	const char *text; /* the current line, comment cut */
 	int line;
 	int nerr;
 	int seen[16]; /* line of each once-only directive, by table index */
@@ -491,6 +498,132 @@ static int d_exit_code(struct parse_ctx *c, const struct token *t, size_t n)
 	return 0;
 }
 
+#define SEND_USAGE "usage: send [N] MATCH... : \"TEXT\" [every MS]"
+
+/* Is t the word `:`, unquoted? It separates a send's matchers from TEXT. */
+static bool is_colon(const struct parse_ctx *c, const struct token *t)
+{
+	return !t->sep && t->to == t->from + 1 && c->text[t->from] == ':';
+}
+
+/*
+ * Decode a send's TEXT from its place in the line: one double-quoted
+ * string with the escapes \r \n \t \\ \" \xHH. Fills s->bytes and s->len;
+ * reports and returns -1 if t is anything else or TEXT is empty.
+ */
+static int parse_send_text(struct parse_ctx *c, const struct token *t, struct scn_send *s)
+{
+	const char *p = c->text + t->from, *end = c->text + t->to;
+	char *o;
+
+	if (t->sep || end - p < 2 || *p != '"' || end[-1] != '"') {
+		perr(c, "TEXT must be one double-quoted string, not `%s`", t->s);
+		return -1;
+	}
+	s->bytes = o = util_realloc(NULL, (size_t)(end - p));
+	for (p++, end--; p < end; p++) {
+		int hi, lo;
+
+		if (*p == '"') {
+			perr(c, "TEXT must be one double-quoted string (write \\\" for a quote "
+				"inside)");
+			return -1;
+		}
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'r':
+			*o++ = '\r';
+			break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case '\\':
+		case '"':
+			*o++ = *p;
+			break;
+		case 'x':
+			hi = p + 1 < end ? digit_value(p[1], 16) : -1;
+			lo = p + 2 < end ? digit_value(p[2], 16) : -1;
+			if (hi < 0 || lo < 0) {
+				perr(c, "\\x in TEXT wants two hex digits");
+				return -1;
+			}
+			*o++ = (char)(hi << 4 | lo);
+			p += 2;
+			break;
+		default:
+			perr(c, "unknown escape `\\%c` in TEXT (\\r \\n \\t \\\\ \\\" \\xHH)", *p);
+			return -1;
+		}
+	}
+	s->len = (size_t)(o - s->bytes);
+	if (s->len == 0) {
+		perr(c, "TEXT is empty");
+		return -1;
+	}
+	return 0;
+}
+
+static void send_free(struct scn_send *s)
+{
+	if (s->pat)
+		pattern_free(s->pat);
+	free(s->pat);
+	free(s->bytes);
+	free(s->text);
+}
+
+/* send [N] MATCH... : "TEXT" [every MS] */
+static int parse_send(struct parse_ctx *c, const struct token *t, size_t n, struct scn_send *s)
+{
+	size_t from = 0, colon, rest;
+
+	if (n > 0 && !t[0].sep && t[0].s[0] >= '0' && t[0].s[0] <= '9') {
+		if (parse_long(c, &t[0], "the count", 1, 1000000, &s->n))
+			return -1;
+		from = 1;
+	}
+	for (colon = from; colon < n && !is_colon(c, &t[colon]); colon++)
+		;
+	rest = colon < n ? n - colon - 1 : 0;
+	if (colon == n || (rest != 1 && rest != 3)) {
+		perr(c, SEND_USAGE);
+		return -1;
+	}
+	s->pat = util_realloc(NULL, sizeof(*s->pat));
+	if (parse_pattern(c, t + from, colon - from, s->pat) ||
+	    parse_send_text(c, &t[colon + 1], s))
+		return -1;
+	if (rest == 1)
+		return 0;
+	if (t[colon + 2].sep || strcmp(t[colon + 2].s, "every") != 0) {
+		perr(c, "after TEXT, only `every MS` (%s)", SEND_USAGE);
+		return -1;
+	}
+	return parse_long(c, &t[colon + 3], "every", 0, 60000, &s->every_ms);
+}
+
+static int d_send(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	struct scn *sc = c->sc;
+	struct scn_send s = { .line = c->line, .n = 1 };
+
+	if (parse_send(c, t, n, &s)) {
+		send_free(&s);
+		return -1;
+	}
+	s.text = util_strdup(c->text + strspn(c->text, " \t"));
+	sc->sends = util_realloc(sc->sends, (sc->nsends + 1) * sizeof(s));
+	sc->sends[sc->nsends++] = s;
+	return 0;
+}
+
 /* One entry per directive; `once` ones may appear only once per file. */
 static const struct directive {
 	const char *name;
@@ -504,6 +637,7 @@ static const struct directive {
 	{ "memory", 0, d_memory, true },
 	{ "allow-panic", 0, d_allow_panic, true },
 	{ "exit-code", 0, d_exit_code, true },
+	{ "send", 0, d_send, false },
 	{ "until", SCN_UNTIL, NULL, true },
 	{ "expect", SCN_EXPECT, NULL, false },
 	{ "expect-count", SCN_COUNT, NULL, false },
@@ -549,6 +683,7 @@ static void parse_line(struct parse_ctx *c, char *line)
 	if (tk.n == 0)
 		goto out;
 	line[tk.text_end] = '\0';
+	c->text = line;
 	for (i = 0; i < NDIRECTIVES && !d; i++)
 		if (!tk.t[0].sep && strcmp(tk.t[0].s, directives[i].name) == 0)
 			d = &directives[i];
@@ -577,6 +712,9 @@ void scn_free(struct scn *sc)
 	for (size_t i = 0; i < sc->nchecks; i++)
 		check_free(&sc->checks[i]);
 	free(sc->checks);
+	for (size_t i = 0; i < sc->nsends; i++)
+		send_free(&sc->sends[i]);
+	free(sc->sends);
 	if (sc->has_until)
 		check_free(&sc->until);
 	free(sc->path);
@@ -805,6 +943,13 @@ bool scn_eval_check(const struct scn_check *k, const struct scn_event *ev, size_
 	default:
 		return true;
 	}
+}
+
+bool scn_send_fires(const struct scn_send *s, const struct scn_event *e, long *hits)
+{
+	if (*hits >= s->n || !pattern_holds(s->pat, &e->obj))
+		return false;
+	return ++*hits == s->n;
 }
 
 /*

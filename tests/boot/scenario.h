@@ -44,6 +44,17 @@ struct scn_check {
 	size_t npat;
 };
 
+/* A `send` directive: type text on COM1 once the n-th matching event is in. */
+struct scn_send {
+	int line;		 /* in the scenario file */
+	char *text;		 /* the directive as written, for messages */
+	long n;			 /* fire at this many matches */
+	struct scn_pattern *pat; /* one */
+	char *bytes;		 /* TEXT with its escapes decoded */
+	size_t len;
+	long every_ms; /* pause between two bytes; 0: all at once */
+};
+
 enum scn_firmware { SCN_BIOS, SCN_UEFI, SCN_NFW };
 extern const char *const scn_fw_name[SCN_NFW]; /* "bios", "uefi" */
 
@@ -62,6 +73,8 @@ struct scn {
 	struct scn_check until;
 	struct scn_check *checks; /* in file order */
 	size_t nchecks;
+	struct scn_send *sends; /* in file order */
+	size_t nsends;
 };
 
 /*
@@ -88,6 +101,12 @@ enum scn_verdict {
  * ignore later events, so that counts do not depend on timing.
  */
 enum scn_verdict scn_watch(const struct scn *sc, const struct scn_event *e, long *until_hits);
+
+/*
+ * Does event e fire send s? *hits counts s's matches so far and is advanced
+ * here (not past s->n). True exactly once: at the s->n-th match.
+ */
+bool scn_send_fires(const struct scn_send *s, const struct scn_event *e, long *hits);
 
 /*
  * Does check k hold for the events ev[0..nev)? If not, say what was seen

@@ -91,6 +91,18 @@ void util_nap(void)
 	nanosleep(&ts, NULL); /* a signal may cut it short; that is fine */
 }
 
+void util_sleep_until(double t)
+{
+	double d = t - util_now();
+	struct timespec ts;
+
+	if (d <= 0)
+		return;
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+}
+
 void msg_add(struct msg *m, const char *fmt, ...)
 {
 	va_list ap;

@@ -53,6 +53,9 @@ double util_now(void);
 /* Sleep one poll interval (50 ms); a signal may cut it short. */
 void util_nap(void);
 
+/* Sleep until util_now() reaches t (not at all if it has); a signal may cut it short. */
+void util_sleep_until(double t);
+
 /*
  * Copy guest text so that it is safe on a terminal: escape sequences
  * (ESC [ ... final byte) and other control bytes are dropped; newlines are

@@ -559,6 +559,7 @@ static void on_poison(void *ctx, struct chan_msg *cm)
 static void op_server_died(struct model *m, struct mchan *mc)
 {
 	struct ids replay = { m->replay.v, 0 }, poison = { m->poison.v, 0 };
+	bool idle = rnd(&m->rs, 4) == 0; /* died waiting for work: nobody blamed */
 	for (unsigned i = 0; i < mc->inflight.n; i++) {
 		uint64_t id = mc->inflight.v[i];
 		struct mmsg *x = &m->msgs[id];
@@ -567,7 +568,8 @@ static void op_server_died(struct model *m, struct mchan *mc)
 			mc->st.cancelled++;
 			continue;
 		}
-		x->deaths++;
+		if (!idle)
+			x->deaths++;
 		if (x->deaths >= mc->lim.max_redeliveries) {
 			x->st = M_POISONED;
 			mc->st.poisoned++;
@@ -591,8 +593,9 @@ static void op_server_died(struct model *m, struct mchan *mc)
 
 	m->op = "server_died";
 	m->poisoned_seen.n = 0;
-	unsigned got = chan_server_died(mc->c, on_poison, m);
-	trace(m, "server of %s died -> %u requeued, %u poisoned", mc->name, got,
+	unsigned got = idle ? chan_server_died_idle(mc->c, on_poison, m)
+			    : chan_server_died(mc->c, on_poison, m);
+	trace(m, "server of %s died%s -> %u requeued, %u poisoned", mc->name, idle ? " idle" : "", got,
 	      m->poisoned_seen.n);
 	MEQ(m, got, nreplay);
 	MEQ(m, m->poisoned_seen.n, poison.n);
