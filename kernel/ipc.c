@@ -459,8 +459,8 @@ void ipc_proc_dying(struct proc *p)
 			/* Dead while blocked waiting for work, it was processing
 			 * nothing: replay what it held without blaming it. */
 			unsigned n = p->state == PROC_POLLING
-					     ? chan_server_died_idle(hd->ch, on_poison, hd->ch)
-					     : chan_server_died(hd->ch, on_poison, hd->ch);
+					 ? chan_server_died_idle(hd->ch, on_poison, hd->ch)
+					 : chan_server_died(hd->ch, on_poison, hd->ch);
 			if (n)
 				emit_chan_event("replay", hd->ch, "count", n, "pid", p->pid);
 			/* In flight no longer counts against room, and dropped

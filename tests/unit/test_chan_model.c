@@ -595,8 +595,8 @@ static void op_server_died(struct model *m, struct mchan *mc)
 	m->poisoned_seen.n = 0;
 	unsigned got = idle ? chan_server_died_idle(mc->c, on_poison, m)
 			    : chan_server_died(mc->c, on_poison, m);
-	trace(m, "server of %s died%s -> %u requeued, %u poisoned", mc->name, idle ? " idle" : "", got,
-	      m->poisoned_seen.n);
+	trace(m, "server of %s died%s -> %u requeued, %u poisoned", mc->name, idle ? " idle" : "",
+	      got, m->poisoned_seen.n);
 	MEQ(m, got, nreplay);
 	MEQ(m, m->poisoned_seen.n, poison.n);
 	for (unsigned i = 0; i < poison.n; i++)
