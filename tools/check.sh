@@ -2,7 +2,7 @@
 # The body of `make check` (and of `make unit`, `make format-check`,
 # `make boot`): runs the host unit tests, the format check and the QEMU boot
 # scenarios, and ends with one summary line "check: N passed, N failed"
-# (unit suites + format + boot scenario runs).
+# (unit suites + format + fuzzing + boot scenario runs).
 #
 # usage: BUILD=build tools/check.sh all|unit|format|boot [SCENARIO.scn...]
 set -u
@@ -34,6 +34,23 @@ run_format() {
 	fi
 }
 
+# The policy parser under libFuzzer for a bounded time, seeded with the
+# real policies; a crash or sanitizer report fails it.
+run_fuzz() {
+	f="$BUILD/fuzz/fuzz_policy"
+	[ -x "$f" ] || { echo "fuzz: $f not built"; failed=$((failed + 1)); return; }
+	mkdir -p "$BUILD/fuzz/corpus"
+	if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -dict=tests/unit/fuzz_policy.dict \
+		-artifact_prefix="$BUILD/fuzz/" "$BUILD/fuzz/corpus" policies >"$BUILD/fuzz/fuzz.log" 2>&1; then
+		echo "fuzz: policy parser, $(grep -o 'Done [0-9]* runs' "$BUILD/fuzz/fuzz.log" | tail -1), no crash"
+		passed=$((passed + 1))
+	else
+		tail -30 "$BUILD/fuzz/fuzz.log"
+		echo "fuzz: FAILED (inputs kept in $BUILD/fuzz/)"
+		failed=$((failed + 1))
+	fi
+}
+
 run_boot() {
 	"$BUILD/tools/runner" --isodir "$BUILD/img" --out "$BUILD/boot" -j 2 "$@" | tee "$BUILD/boot.out"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$BUILD/boot.out" | tail -1)
@@ -48,7 +65,7 @@ case $mode in
 unit) run_unit ;;
 format) run_format ;;
 boot) run_boot "$@" ;;
-all) run_unit; run_format; run_boot "$@" ;;
+all) run_unit; run_format; run_fuzz; run_boot "$@" ;;
 *) echo "usage: $0 all|unit|format|boot [scenarios]" >&2; exit 2 ;;
 esac
 echo "check: $passed passed, $failed failed"

@@ -8,7 +8,7 @@
 set -eu
 BUILD=${1:-build}
 PKGS="nasm gcc binutils make qemu-system-x86 grub-pc-bin grub-efi-amd64-bin grub-common
-xorriso mtools ovmf libcmocka-dev liblz4-dev clang-format dpkg-dev"
+xorriso mtools ovmf libcmocka-dev liblz4-dev clang-format dpkg-dev clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

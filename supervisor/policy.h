@@ -1,0 +1,259 @@
+/*
+ * The policy language: the files a person writes to say which services run,
+ * with what restart policy and hardware grants, and how supervisors compose
+ * them into a tree. policies/README.md describes the language for people.
+ *
+ * One parser serves two callers: tools/polcheck validates every policy file
+ * at build time, and the supervisor parses the same files again at boot from
+ * the image. So this file and policy.c are freestanding: they use no libc,
+ * hold no globals and work in memory the caller provides (a struct pol_set,
+ * about 100 KiB, zeroed by pol_init()).
+ *
+ * Use:
+ *
+ *	pol_init(&set);
+ *	for each file:  pol_parse_file(&set, name, text, len, &err);
+ *	pol_check(&set, &err);
+ *
+ * pol_parse_file() checks everything that can be checked inside one file;
+ * pol_check() checks what needs every file (names used before they are
+ * defined, the shape of the tree, grants two services hold) and then fills
+ * in the derived fields (parent, child indices, root) that make the set
+ * usable by the supervisor as it is. A mistake produces one message
+ * "file:line:col: expected X, found Y".
+ */
+#ifndef VESTA_SUPERVISOR_POLICY_H
+#define VESTA_SUPERVISOR_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vesta/abi.h"
+
+/*
+ * Limits. They match what the boot bundle can carry per process (names,
+ * args, 8 port ranges, 4 served and 4 opened channels), so a valid policy
+ * always fits in it. 64 services and 16 supervisors are far beyond an
+ * appliance's needs and keep every cross-check a small fixed loop.
+ */
+#define POL_MAX_SERVICES 64u
+#define POL_MAX_SUPERVISORS 16u
+#define POL_MAX_CHILDREN 32u /* children of one supervisor */
+#define POL_MAX_PORTS 8u     /* port ranges per service */
+#define POL_MAX_CHANS 4u     /* channels served, and opened, per service */
+#define POL_MAX_FILES 64u    /* files in one set */
+#define POL_NAME_MAX 32u     /* names, including the NUL; == VE_NAME_MAX */
+#define POL_ARGS_MAX 96u     /* the argument string, including the NUL; == VE_ARGS_MAX */
+#define POL_FILE_MAX 96u     /* a file name as kept for messages, including the NUL */
+#define POL_ERR_MAX 256u     /* any message fits, including the NUL */
+
+/* Value limits. A duration is kept in milliseconds. */
+#define POL_DURATION_MAX_MS (60u * 60u * 1000u) /* 60m: longer is a typo */
+#define POL_INTENSITY_MAX 1000u
+#define POL_QUEUE_MAX 4096u		     /* == BUNDLE_QUEUE_MAX */
+#define POL_QBYTES_MAX (16u * 1024u * 1024u) /* == BUNDLE_QBYTES_MAX */
+#define POL_REDELIVERIES_MAX 1000u	     /* == BUNDLE_REDELIVERIES_MAX */
+
+/* Defaults of keys that are left out (OTP's where OTP has one). */
+#define POL_DEFAULT_SHUTDOWN_MS 5000u /* OTP's default for a worker */
+#define POL_DEFAULT_INTENSITY 1u      /* OTP: 1 restart ... */
+#define POL_DEFAULT_PERIOD_MS 5000u   /* ... per 5 s */
+
+/*
+ * IRQ lines a service can be granted: bit n for ISA line n. Line 0 is the
+ * kernel's timer and line 2 the cascade to the second PIC. Same value as
+ * BUNDLE_IRQS_VALID.
+ */
+#define POL_IRQS_VALID 0xfffau
+
+/* Grants other than hardware; same bits as BUNDLE_GRANT_*. */
+#define POL_GRANT_SPAWN 0x1u /* may call spawn() */
+#define POL_GRANT_HALT 0x2u  /* may call halt() */
+#define POL_GRANT_KILL 0x4u  /* may kill any process, not only its children */
+
+/* When a service that exits is started again (OTP's restart types). */
+enum pol_restart {
+	POL_PERMANENT = 0, /* always */
+	POL_TRANSIENT = 1, /* only after an abnormal exit (not exit(0)) */
+	POL_TEMPORARY = 2, /* never */
+};
+
+/* What a supervisor restarts when one child dies (OTP's strategies). */
+enum pol_strategy {
+	POL_ONE_FOR_ONE = 0,  /* that child */
+	POL_ONE_FOR_ALL = 1,  /* every child */
+	POL_REST_FOR_ONE = 2, /* that child and those started after it */
+};
+
+/* What the root does when it gives up. */
+enum pol_giveup {
+	POL_GIVEUP_HALT = 0, /* stop the machine (the default) */
+	POL_GIVEUP_REBOOT = 1,
+	POL_GIVEUP_PANIC = 2, /* a kernel panic, with its dump */
+};
+
+/* Whether a service's stash survives its death. */
+enum pol_state {
+	POL_STATE_DISCARD = 0, /* start clean (the default) */
+	POL_STATE_KEEP = 1,
+};
+
+/* Scheduling class; same numbers as enum bundle_prio. */
+enum pol_prio {
+	POL_PRIO_DRIVER = 0,
+	POL_PRIO_SERVICE = 1, /* the default */
+	POL_PRIO_BESTEFFORT = 2,
+};
+
+/*
+ * Where a word was written: files[file] of the set, line and column from 1
+ * (a column counts bytes; a tab is one). Kept so pol_check() can point at
+ * the word a cross-file mistake is about.
+ */
+struct pol_pos {
+	uint32_t file;
+	uint32_t line;
+	uint32_t col;
+};
+
+/* An inclusive range of I/O ports. */
+struct pol_ports {
+	uint16_t first;
+	uint16_t last; /* >= first */
+	struct pol_pos pos;
+};
+
+/* A channel a service serves, with its limits; 0 = the kernel's default. */
+struct pol_serve {
+	char name[POL_NAME_MAX];
+	uint32_t max_messages;	   /* 0 or 1..POL_QUEUE_MAX */
+	uint32_t max_bytes;	   /* 0 or 1..POL_QBYTES_MAX */
+	uint32_t max_redeliveries; /* 0 or 1..POL_REDELIVERIES_MAX */
+	struct pol_pos pos;
+};
+
+/* A channel a service opens. */
+struct pol_open {
+	char name[POL_NAME_MAX];
+	struct pol_pos pos;
+};
+
+/* One `service` section. Every name is NUL-terminated and valid. */
+struct pol_service {
+	char name[POL_NAME_MAX];  /* unique among services and supervisors */
+	char image[POL_NAME_MAX]; /* default: the name */
+	char args[POL_ARGS_MAX];  /* words joined by single spaces; may be empty */
+	enum pol_restart restart;
+	uint32_t shutdown_ms;	 /* 0 = brutal_kill */
+	uint32_t heartbeat_ms;	 /* 0 = no heartbeat */
+	uint32_t backoff_min_ms; /* 0 = restart at once (then max is 0 too) */
+	uint32_t backoff_max_ms; /* doubling from min, capped here; >= min */
+	enum pol_state state;
+	enum pol_prio prio;
+	uint16_t grants; /* POL_GRANT_* */
+	uint16_t irqs;	 /* bit n = IRQ line n, within POL_IRQS_VALID */
+	struct pol_pos irq_pos[16];
+	struct pol_ports ports[POL_MAX_PORTS];
+	uint32_t nports;
+	struct pol_serve serves[POL_MAX_CHANS];
+	uint32_t nserves;
+	struct pol_open opens[POL_MAX_CHANS];
+	uint32_t nopens;
+	struct pol_pos pos; /* of the name in `service NAME` */
+	int32_t parent;	    /* set by pol_check(): index of its supervisor */
+};
+
+/* A child of a supervisor, in start order. */
+struct pol_child {
+	char name[POL_NAME_MAX];
+	struct pol_pos pos;
+	bool is_supervisor; /* set by pol_check() */
+	uint32_t index;	    /* set by pol_check(): into services[] or supervisors[] */
+};
+
+/* One `supervisor` section. */
+struct pol_supervisor {
+	char name[POL_NAME_MAX];
+	enum pol_strategy strategy;
+	uint32_t intensity; /* more than this many restarts ... */
+	uint32_t period_ms; /* ... within this window: give up */
+	enum pol_giveup on_giveup;
+	struct pol_child children[POL_MAX_CHILDREN];
+	uint32_t nchildren;
+	struct pol_pos pos;	      /* of the name in `supervisor NAME` */
+	struct pol_pos intensity_pos; /* of N in `intensity`, or pos */
+	struct pol_pos giveup_pos;    /* of the value of `on_giveup` */
+	bool has_giveup;	      /* on_giveup was written */
+	int32_t parent;		      /* set by pol_check(): index, or -1 at the root */
+};
+
+/*
+ * A set of policy files. Services and supervisors are in the order they
+ * were defined. After a successful pol_check(), checked is true, root is the
+ * index of the root supervisor, every child's is_supervisor/index and every
+ * parent are filled in, and the set is a tree holding every service once.
+ */
+struct pol_set {
+	char files[POL_MAX_FILES][POL_FILE_MAX]; /* names for messages */
+	uint32_t nfiles;
+	struct pol_service services[POL_MAX_SERVICES];
+	uint32_t nservices;
+	struct pol_supervisor supervisors[POL_MAX_SUPERVISORS];
+	uint32_t nsupervisors;
+	uint32_t root;
+	bool checked;
+};
+
+/*
+ * An error: msg holds "file:line:col: expected X, found Y" (no newline);
+ * line and col are those in msg (0 if there was no position).
+ */
+struct pol_error {
+	char msg[POL_ERR_MAX];
+	uint32_t line;
+	uint32_t col;
+};
+
+/* Empties *s. Errors: -VE_INVAL if s is NULL. */
+int pol_init(struct pol_set *s);
+
+/*
+ * Parses the len bytes of policy text at text (it need not be NUL-terminated
+ * and may hold any bytes) and adds its services and supervisors to *s. fname
+ * names the file in messages; a name longer than POL_FILE_MAX - 1 bytes is
+ * kept by its last bytes. Clears s->checked.
+ * On an error fills *e (if not NULL) and leaves *s as it was before the call.
+ * Errors: -VE_INVAL for any mistake in the text or a NULL argument; -VE_RANGE
+ * if the set already holds POL_MAX_FILES files (a mistake in the text that
+ * exceeds a limit, like a 65th service, is -VE_INVAL with a message).
+ */
+int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_t len,
+		   struct pol_error *e);
+
+/*
+ * Checks the set as a whole once every file is parsed: every child names a
+ * defined service or supervisor, no supervisor contains itself, there is
+ * exactly one root (a supervisor that is nobody's child) and only it says
+ * on_giveup, every service and supervisor is the child of exactly one
+ * supervisor, no supervisor with intensity 0 has a permanent child (a
+ * supervisor child counts as permanent), no channel is served twice, every
+ * opened channel is served, and no two services hold the same IRQ line or
+ * overlapping I/O ports. Then fills in the derived fields and sets
+ * s->checked. Stops at the first mistake, in that order.
+ * Errors: -VE_INVAL for a mistake (message in *e if not NULL) or a NULL s.
+ */
+int pol_check(struct pol_set *s, struct pol_error *e);
+
+/* Index of the service or supervisor named name, or -VE_NOENT (-VE_INVAL for NULL). */
+int pol_service_find(const struct pol_set *s, const char *name);
+int pol_supervisor_find(const struct pol_set *s, const char *name);
+
+/* The words the language uses for a value, for logs and the console; "?" if out of range. */
+const char *pol_restart_name(enum pol_restart r);
+const char *pol_strategy_name(enum pol_strategy st);
+const char *pol_giveup_name(enum pol_giveup g);
+const char *pol_state_name(enum pol_state st);
+const char *pol_prio_name(enum pol_prio p);
+
+#endif
