@@ -56,12 +56,28 @@ int ipc_init(const struct bundle *b, const char **why)
 	return 0;
 }
 
-static bool granted(const char (*list)[BUNDLE_NAME_MAX], const char *name)
+static bool granted(const char (*list)[32], const char *name)
 {
-	for (unsigned k = 0; k < BUNDLE_MAX_CHANS && list[k][0]; k++)
+	for (unsigned k = 0; k < VE_SPAWN_CHANS && list[k][0]; k++)
 		if (strcmp(list[k], name) == 0)
 			return true;
 	return false;
+}
+
+/* Create the channels p may serve that do not exist yet, with p's limits:
+ * a process started with spawn_spec brings its channels into being. */
+int ipc_create_served(const struct proc_chans *pc)
+{
+	struct chan_limits lim = { pc->queue, pc->qbytes, pc->redeliveries };
+	for (unsigned k = 0; k < VE_SPAWN_CHANS && pc->serve[k][0]; k++) {
+		struct chan *c;
+		if (chan_find(&reg, pc->serve[k]))
+			continue;
+		int err = chan_create(&reg, pc->serve[k], &lim, &c);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* The handle h of p, if it exists (and has the role, when server >= 0). */
@@ -133,7 +149,7 @@ static long open_common(struct proc *p, uint64_t uname, bool server)
 	int err = vm_copy_str_in(p, name, uname, sizeof(name));
 	if (err)
 		return err == -VE_RANGE ? -VE_INVAL : err;
-	if (!p->entry || !granted(server ? p->entry->serve : p->entry->open, name))
+	if (!granted(server ? p->chans.serve : p->chans.open, name))
 		return -VE_PERM;
 	struct chan *c = chan_find(&reg, name);
 	if (!c)
@@ -368,13 +384,15 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 			return -VE_BADHANDLE;
 	uint64_t deadline = deadline_of(timeout_ns);
 	for (;;) {
-		struct ve_wait_result r = { .handle = -1, .irqs = p->irq_pending };
+		struct ve_wait_result r = { .handle = -1,
+					    .exited = proc_has_dead_child(p),
+					    .irqs = p->irq_pending };
 		for (uint64_t i = 0; i < n && r.handle < 0; i++) {
 			struct handle *hd = &p->handles[hs[i]];
 			if (hd->server && chan_pending(hd->ch))
 				r.handle = hs[i];
 		}
-		if (r.handle >= 0 || r.irqs) {
+		if (r.handle >= 0 || r.irqs || r.exited) {
 			p->irq_pending = 0;
 			return vm_copy_out(p, uresult, &r, sizeof(r));
 		}
@@ -382,6 +400,41 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 		if (p->timed_out)
 			return -VE_TIMEOUT;
 	}
+}
+
+long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo)
+{
+	struct chan *c = chan_first(&reg);
+	for (uint64_t i = 0; c && i < index; i++)
+		c = chan_next(c);
+	if (!c)
+		return -VE_NOENT;
+	if (vm_check(p, uinfo, sizeof(struct ve_chaninfo), true))
+		return -VE_FAULT;
+	struct chan_stats st;
+	struct chan_limits lim;
+	struct chan_deadletter dl[CHAN_DEADLETTER_KEEP];
+	chan_stats(c, &st);
+	chan_get_limits(c, &lim);
+	struct ve_chaninfo ci = {
+		.server = chan_has_server(c) ? (int32_t)chan_server(c) : 0,
+		.queued = st.queued,
+		.inflight = st.inflight,
+		.queued_bytes = st.queued_bytes,
+		.sent = st.sent,
+		.replied = st.replied,
+		.acked = st.acked,
+		.poisoned = st.poisoned,
+		.cancelled = st.cancelled,
+		.discarded = st.discarded,
+		.redelivered = st.redelivered,
+		.max_msgs = lim.max_msgs,
+		.max_bytes = lim.max_bytes,
+		.max_redeliveries = lim.max_redeliveries,
+		.deadletters = chan_deadletters(c, dl, CHAN_DEADLETTER_KEEP),
+	};
+	strlcpy(ci.name, chan_name(c), sizeof(ci.name));
+	return vm_copy_out(p, uinfo, &ci, sizeof(ci));
 }
 
 long ipc_irq_ack(struct proc *p, uint64_t irq)

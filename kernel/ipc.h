@@ -12,6 +12,9 @@
 #include "bundle.h"
 #include "proc.h"
 
+/* Create the channels a process may serve that do not exist yet. */
+int ipc_create_served(const struct proc_chans *pc);
+
 /* Create every channel the boot table names in a serve= list. */
 int ipc_init(const struct bundle *b, const char **why);
 
@@ -38,6 +41,7 @@ long ipc_ack(struct proc *p, int h, uint64_t id);
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);
+long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo);
 
 /* uevent.c: event() */
 long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n);

@@ -103,8 +103,10 @@ static unsigned start_boot_processes(void)
 			.nports = bp->nports,
 			.grants = bp->grants,
 			.irqs = bp->irqs,
-			.entry = bp,
 		};
+		struct proc_chans pc;
+		proc_chans_from_bundle(bp, &pc);
+		spec.chans = &pc;
 		const char *why;
 		int pid;
 		if (proc_create(&spec, NULL, &pid, &why)) {

@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "elf.h"
 #include "ipc.h"
+#include "stash.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
@@ -34,6 +35,17 @@ static const char *const reason_names[VE_NREASONS] = {
 const char *proc_reason_name(enum ve_reason r)
 {
 	return r < VE_NREASONS ? reason_names[r] : "?";
+}
+
+void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc)
+{
+	_Static_assert(sizeof(pc->serve) == sizeof(bp->serve), "same channel lists");
+	_Static_assert(sizeof(pc->open) == sizeof(bp->open), "same channel lists");
+	memcpy(pc->serve, bp->serve, sizeof(pc->serve));
+	memcpy(pc->open, bp->open, sizeof(pc->open));
+	pc->queue = bp->queue;
+	pc->qbytes = bp->qbytes;
+	pc->redeliveries = bp->redeliveries;
 }
 
 struct proc *proc_by_slot(int slot)
@@ -76,6 +88,7 @@ static void release_resources(struct proc *p)
 {
 	if (arch_read_cr3() == p->pml4)
 		arch_switch_pml4(arch_kernel_pml4());
+	stash_release(p);
 	vm_destroy(p);
 	if (p->iomap) {
 		arch_iomap_forget(p->iomap);
@@ -202,7 +215,8 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	p->prio = s->prio;
 	p->grants = s->grants;
 	p->irqs = s->irqs;
-	p->entry = s->entry;
+	if (s->chans)
+		p->chans = *s->chans;
 	p->parent = parent;
 	memcpy(p->fpu, fpu_initial, sizeof(p->fpu));
 	if ((err = mem_frames_alloc(KSTACK_PAGES, &p->kstack))) {
@@ -274,6 +288,8 @@ static void finish(struct proc *p, const struct ve_exit *how)
 		sched_add(parent);
 	}
 	p->state = p->parent ? PROC_ZOMBIE : PROC_DEAD;
+	if (p->parent && p->parent->state == PROC_POLLING)
+		proc_wake(p->parent); /* its wait_any reports the death */
 }
 
 /* The current process p dies. */
@@ -333,6 +349,62 @@ void proc_reap(struct proc *p)
 	p->kstack = 0;
 	if (p->state == PROC_DEAD)
 		slot_release(p);
+}
+
+bool proc_has_dead_child(const struct proc *p)
+{
+	for (int i = 0; i < NPROC; i++)
+		if (slots[i] && slots[i]->parent == p && slots[i]->state == PROC_ZOMBIE)
+			return true;
+	return false;
+}
+
+int proc_reap_any(struct proc *p, uint64_t uexit)
+{
+	bool children = false;
+	if (uexit && vm_check(p, uexit, sizeof(struct ve_exit), true))
+		return -VE_FAULT;
+	for (int i = 0; i < NPROC; i++) {
+		struct proc *c = slots[i];
+		if (!c || c->parent != p)
+			continue;
+		children = true;
+		if (c->state != PROC_ZOMBIE)
+			continue;
+		int pid = c->pid;
+		if (uexit)
+			vm_copy_out(p, uexit, &c->exit, sizeof(c->exit));
+		slot_release(c);
+		return pid;
+	}
+	return children ? -VE_AGAIN : -VE_CHILD;
+}
+
+int proc_list(struct proc *p, uint64_t ubuf, uint64_t n)
+{
+	struct ve_procinfo pi;
+	uint64_t k = 0;
+	if (n > NPROC)
+		n = NPROC;
+	if (vm_check(p, ubuf, n * sizeof(pi), true))
+		return -VE_FAULT;
+	for (int i = 0; i < NPROC && k < n; i++) {
+		struct proc *q = slots[i];
+		if (!q)
+			continue;
+		memset(&pi, 0, sizeof(pi));
+		pi.pid = q->pid;
+		pi.parent = q->parent ? q->parent->pid : 0;
+		pi.state = q->state == PROC_RUNNING || q->state == PROC_RUNNABLE ? 0
+			   : q->state == PROC_ZOMBIE				 ? 2
+										 : 1;
+		pi.prio = q->prio;
+		strlcpy(pi.name, q->name, sizeof(pi.name));
+		pi.frames = q->pml4 ? arch_count_user_frames(q->pml4) : 0;
+		vm_copy_out(p, ubuf + k * sizeof(pi), &pi, sizeof(pi));
+		k++;
+	}
+	return (int)k;
 }
 
 int proc_wait(struct proc *p, int pid, uint64_t uexit)

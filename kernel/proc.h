@@ -41,6 +41,14 @@ enum proc_state {
 
 struct chan;
 
+/* The channel names a process may serve and open, and the limits of the
+ * channels its serving creates. Copied into the process at creation. */
+struct proc_chans {
+	char serve[VE_SPAWN_CHANS][32]; /* "" = unused */
+	char open[VE_SPAWN_CHANS][32];
+	uint32_t queue, qbytes, redeliveries; /* 0 = the kernel's default */
+};
+
 /* A channel handle: a process's right to use one channel in one role. */
 struct handle {
 	struct chan *ch; /* NULL: free slot */
@@ -54,19 +62,20 @@ struct proc {
 	char name[VE_NAME_MAX];
 	enum proc_state state;
 	enum proc_prio prio;
-	uint16_t grants;		 /* BUNDLE_GRANT_* */
-	uint64_t pml4;			 /* physical; user half owned, kernel half shared */
-	uint64_t kstack;		 /* physical base of KSTACK_PAGES frames */
-	uint64_t ksp;			 /* saved kernel rsp while not running */
-	uint8_t *iomap;			 /* IOMAP_BYTES of port grants, or NULL for none */
-	struct proc *parent;		 /* NULL for boot processes */
-	struct proc *next;		 /* run-queue link (sched.c) */
-	unsigned quantum;		 /* ticks left before preemption (sched.c) */
-	uint64_t wake_ns;		 /* SLEEPING: when to wake */
-	int wait_pid;			 /* WAITING: the child waited for */
-	struct ve_exit wait_result;	 /* WAITING: filled in by the dying child */
-	struct ve_exit exit;		 /* ZOMBIE/DEAD: how it died */
-	const struct bundle_proc *entry; /* its boot-table entry (grants), or NULL */
+	uint16_t grants;	    /* BUNDLE_GRANT_* */
+	uint64_t pml4;		    /* physical; user half owned, kernel half shared */
+	uint64_t kstack;	    /* physical base of KSTACK_PAGES frames */
+	uint64_t ksp;		    /* saved kernel rsp while not running */
+	uint8_t *iomap;		    /* IOMAP_BYTES of port grants, or NULL for none */
+	struct proc *parent;	    /* NULL for boot processes */
+	struct proc *next;	    /* run-queue link (sched.c) */
+	unsigned quantum;	    /* ticks left before preemption (sched.c) */
+	uint64_t wake_ns;	    /* SLEEPING: when to wake */
+	int wait_pid;		    /* WAITING: the child waited for */
+	struct ve_exit wait_result; /* WAITING: filled in by the dying child */
+	struct ve_exit exit;	    /* ZOMBIE/DEAD: how it died */
+	struct proc_chans chans;    /* channels it may serve and open, and their limits */
+	bool stash_mapped;	    /* its stash is mapped at VE_STASH_BASE */
 	struct handle handles[VE_HANDLES_MAX];
 	uint16_t irqs;		 /* granted IRQ lines (bit n = IRQ n) */
 	uint16_t irq_pending;	 /* fired, not yet reported by wait_any */
@@ -90,13 +99,16 @@ struct proc_spec {
 	unsigned nports;
 	uint16_t grants;
 	uint16_t irqs;
-	const struct bundle_proc *entry; /* boot-table entry: serve/open grants */
+	const struct proc_chans *chans; /* NULL: none */
 };
 
 /* Create a process and make it runnable. Errors: -VE_NOMEM (no slot,
  * frames or heap), -VE_INVAL (bad ELF image; *why says which check),
  * -VE_RANGE (name or args too long). Nothing is left behind on failure. */
 int proc_create(const struct proc_spec *spec, struct proc *parent, int *pid_out, const char **why);
+
+/* A boot-table entry's channel grants, as a process holds them. */
+void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc);
 
 struct proc *proc_current(void);
 struct proc *proc_by_pid(int pid);
@@ -116,6 +128,13 @@ _Noreturn void proc_fault(struct proc *p, enum ve_reason why, uint32_t vector, u
 int proc_wait(struct proc *p, int pid, uint64_t uexit);
 
 const char *proc_reason_name(enum ve_reason r);
+
+/* reap(): a dead child's ve_exit without blocking. Returns its pid;
+ * -VE_AGAIN (children, none dead), -VE_CHILD (no children), -VE_FAULT. */
+int proc_reap_any(struct proc *p, uint64_t uexit);
+bool proc_has_dead_child(const struct proc *p);
+/* ps(): up to n struct ve_procinfo at ubuf. Returns how many. */
+int proc_list(struct proc *p, uint64_t ubuf, uint64_t n);
 
 /* Wake a process blocked in SLEEPING/CALLING/SENDING/POLLING. */
 void proc_wake(struct proc *p);

@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "proc.h"
 #include "sched.h"
+#include "stash.h"
 
 typedef long (*sys_fn)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		       uint64_t a5);
@@ -107,7 +108,8 @@ static long sys_meminfo(uint64_t uinfo, uint64_t a1, uint64_t a2, uint64_t a3, u
 /* What spawn(name) starts: the boot-table entry called name if there is one
  * (its image, priority and grants; args replace its argument string when
  * given), else the image called name with no grants. */
-static int spec_for(const char *name, const char *args, struct proc_spec *spec)
+static int spec_for(const char *name, const char *args, struct proc_spec *spec,
+		    struct proc_chans *pc)
 {
 	const struct bundle_proc *bp = NULL;
 	for (uint32_t i = 0; boot_bundle && i < boot_bundle->nprocs && !bp; i++)
@@ -117,6 +119,8 @@ static int spec_for(const char *name, const char *args, struct proc_spec *spec)
 	    boot_bundle ? bundle_image_find(boot_bundle, bp ? bp->image : name) : NULL;
 	if (!im)
 		return -VE_NOENT;
+	if (bp)
+		proc_chans_from_bundle(bp, pc);
 	*spec = (struct proc_spec){
 		.name = name,
 		.image = bundle_image_data(boot_bundle, im),
@@ -129,7 +133,7 @@ static int spec_for(const char *name, const char *args, struct proc_spec *spec)
 		.nports = bp ? bp->nports : 0,
 		.grants = bp ? bp->grants : 0,
 		.irqs = bp ? bp->irqs : 0,
-		.entry = bp,
+		.chans = bp ? pc : NULL,
 	};
 	return 0;
 }
@@ -150,7 +154,8 @@ static long sys_spawn(uint64_t uimage, uint64_t uargs, uint64_t a2, uint64_t a3,
 	if (uargs && (err = vm_copy_str_in(p, args, uargs, sizeof(args))))
 		return err;
 	struct proc_spec spec;
-	if ((err = spec_for(image, uargs ? args : NULL, &spec)))
+	struct proc_chans pc;
+	if ((err = spec_for(image, uargs ? args : NULL, &spec, &pc)))
 		return err;
 	err = proc_create(&spec, p, &pid, &why);
 	if (err) {
@@ -258,6 +263,133 @@ static long sys_event(SYS_ARGS)
 	return uevent_post(proc_current(), a0, a1, a2);
 }
 
+static long sys_reap(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return proc_reap_any(proc_current(), a0);
+}
+
+static long sys_stash(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return stash_map(proc_current(), a0);
+}
+
+static long sys_stash_drop(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	return stash_drop(proc_current(), a0);
+}
+
+static long sys_ps(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return proc_list(proc_current(), a0, a1);
+}
+
+static long sys_chan_info(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return ipc_chan_info(proc_current(), a0, a1);
+}
+
+static bool terminated(const char *s, size_t n)
+{
+	return strnlen(s, n) < n;
+}
+
+/* Check a ve_spawn whole before anything is created. */
+static int spawn_spec_check(const struct ve_spawn *sp)
+{
+	if (!terminated(sp->name, sizeof(sp->name)) || !sp->name[0] ||
+	    !terminated(sp->image, sizeof(sp->image)) || !terminated(sp->args, sizeof(sp->args)))
+		return -VE_INVAL;
+	if (sp->prio >= NPRIO || (sp->grants & ~BUNDLE_GRANTS_KNOWN) ||
+	    (sp->irqs & ~BUNDLE_IRQS_VALID) || sp->nports > VE_SPAWN_PORTS)
+		return -VE_INVAL;
+	for (unsigned i = 0; i < sp->nports; i++)
+		if (sp->ports[i].first > sp->ports[i].last)
+			return -VE_INVAL;
+	for (unsigned k = 0; k < VE_SPAWN_CHANS; k++)
+		if (!terminated(sp->serve[k], sizeof(sp->serve[k])) ||
+		    !terminated(sp->open[k], sizeof(sp->open[k])))
+			return -VE_INVAL;
+	return 0;
+}
+
+/* spawn_spec(spec): what a supervisor starts from a policy. Needs the spawn
+ * grant (which is the power to grant anything). Errors: -VE_PERM,
+ * -VE_FAULT, -VE_INVAL (a malformed spec, a bad channel name), -VE_NOENT (no
+ * such image), -VE_NOMEM, -VE_RANGE. */
+static long sys_spawn_spec(SYS_ARGS)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	struct proc *p = proc_current();
+	static struct ve_spawn sp; /* big; the kernel is not preemptible */
+	struct bundle_ports ports[VE_SPAWN_PORTS];
+	struct proc_chans pc;
+	const char *why;
+	int err, pid;
+
+	if (!(p->grants & BUNDLE_GRANT_SPAWN))
+		return -VE_PERM;
+	if (vm_copy_in(p, &sp, a0, sizeof(sp)))
+		return -VE_FAULT;
+	if ((err = spawn_spec_check(&sp)))
+		return err;
+	const struct bundle_image *im =
+	    boot_bundle ? bundle_image_find(boot_bundle, sp.image) : NULL;
+	if (!im)
+		return -VE_NOENT;
+	memcpy(pc.serve, sp.serve, sizeof(pc.serve));
+	memcpy(pc.open, sp.open, sizeof(pc.open));
+	pc.queue = sp.queue;
+	pc.qbytes = sp.qbytes;
+	pc.redeliveries = sp.redeliveries;
+	for (unsigned i = 0; i < sp.nports; i++)
+		ports[i] = (struct bundle_ports){ sp.ports[i].first, sp.ports[i].last };
+	if ((err = ipc_create_served(&pc)))
+		return err;
+	struct proc_spec spec = {
+		.name = sp.name,
+		.image = bundle_image_data(boot_bundle, im),
+		.image_len = im->size,
+		.args = sp.args,
+		.prio = (enum proc_prio)sp.prio,
+		.ports = ports,
+		.nports = sp.nports,
+		.grants = (uint16_t)sp.grants,
+		.irqs = sp.irqs,
+		.chans = &pc,
+	};
+	if ((err = proc_create(&spec, p, &pid, &why))) {
+		klog("spawn_spec %s for %s failed: %s", sp.name, p->name, why);
+		return err;
+	}
+	return pid;
+}
+
+/* bundle_read(name, buf, cap): a file carried in the boot bundle (program
+ * images, policy files). Returns its size. Errors: -VE_NOENT, -VE_RANGE (cap
+ * smaller than the file), -VE_FAULT, -VE_INVAL (bad name). */
+static long sys_bundle_read(SYS_ARGS)
+{
+	(void)a3, (void)a4, (void)a5;
+	struct proc *p = proc_current();
+	char name[BUNDLE_NAME_MAX];
+	int err = vm_copy_str_in(p, name, a0, sizeof(name));
+	if (err)
+		return err == -VE_RANGE ? -VE_INVAL : err;
+	const struct bundle_image *im = boot_bundle ? bundle_image_find(boot_bundle, name) : NULL;
+	if (!im)
+		return -VE_NOENT;
+	if (a2 < im->size)
+		return -VE_RANGE;
+	if ((err = vm_copy_out(p, a1, bundle_image_data(boot_bundle, im), im->size)))
+		return err;
+	return (long)im->size;
+}
+
 static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_EXIT] = sys_exit,
 	[SYS_WRITE] = sys_write,
@@ -282,6 +414,13 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_WAIT_ANY] = sys_wait_any,
 	[SYS_IRQ_ACK] = sys_irq_ack,
 	[SYS_EVENT] = sys_event,
+	[SYS_REAP] = sys_reap,
+	[SYS_STASH] = sys_stash,
+	[SYS_STASH_DROP] = sys_stash_drop,
+	[SYS_PS] = sys_ps,
+	[SYS_CHAN_INFO] = sys_chan_info,
+	[SYS_SPAWN_SPEC] = sys_spawn_spec,
+	[SYS_BUNDLE_READ] = sys_bundle_read,
 };
 
 void syscall_dispatch(struct trap_frame *f)

@@ -70,6 +70,7 @@ void arch_timer_eoi(void);
 #define PTE_W 0x2ull
 #define PTE_U 0x4ull
 #define PTE_PS 0x80ull
+#define PTE_STASH 0x200ull /* software bit: a stash frame, not owned by the space */
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 /* Build and load the kernel's tables; alloc gives zeroable frames. */
@@ -81,6 +82,8 @@ void arch_free_space(uint64_t pml4, void (*free_frame)(uint64_t phys));
 /* The leaf entry for a user va; creates missing tables if asked. NULL when
  * absent (or out of frames while creating). */
 uint64_t *arch_pte(uint64_t pml4, uint64_t va, bool create);
+/* Pages mapped in the user half. */
+uint64_t arch_count_user_frames(uint64_t pml4);
 uint64_t arch_pte_flags(uint32_t prot, bool user); /* VE_PROT_* -> PTE bits */
 /* Unmap one user page and free the tables it leaves empty; returns the
  * frame it mapped, or 0 if it was not mapped. */

@@ -142,8 +142,8 @@ static void free_level(uint64_t tphys, int level, void (*free_frame)(uint64_t ph
 			continue;
 		if (level > 1)
 			free_level(t[i] & PTE_ADDR, level - 1, free_frame);
-		else
-			free_frame(t[i] & PTE_ADDR);
+		else if (!(t[i] & PTE_STASH))
+			free_frame(t[i] & PTE_ADDR); /* a stash frame outlives the space */
 		t[i] = 0;
 	}
 	free_frame(tphys);
@@ -176,6 +176,24 @@ uint64_t arch_unmap_user(uint64_t pml4, uint64_t va, void (*free_frame)(uint64_t
 		*path[level] = 0;
 	}
 	return frame;
+}
+
+static uint64_t count_level(uint64_t tphys, int level)
+{
+	uint64_t *t = phys_to_virt(tphys), n = 0;
+	for (int i = 0; i < 512; i++)
+		if (t[i] & PTE_P)
+			n += level > 1 ? count_level(t[i] & PTE_ADDR, level - 1) : 1;
+	return n;
+}
+
+uint64_t arch_count_user_frames(uint64_t pml4)
+{
+	uint64_t *t = phys_to_virt(pml4), n = 0;
+	for (int i = 0; i < 256; i++)
+		if (t[i] & PTE_P)
+			n += count_level(t[i] & PTE_ADDR, 3);
+	return n;
 }
 
 void arch_free_space(uint64_t pml4, void (*free_frame)(uint64_t phys))

@@ -39,29 +39,36 @@ enum ve_err {
 
 /* System call numbers: the index into the kernel's one table. */
 enum ve_sys {
-	SYS_EXIT = 0,	     /* exit(code): never returns */
-	SYS_WRITE = 1,	     /* write(buf, len) -> bytes written, to the console */
-	SYS_SLEEP = 2,	     /* sleep(ns) -> 0 */
-	SYS_YIELD = 3,	     /* yield() -> 0 */
-	SYS_GETPID = 4,	     /* getpid() -> pid */
-	SYS_CLOCK = 5,	     /* clock() -> monotonic ns since boot */
-	SYS_VM_ALLOC = 6,    /* vm_alloc(addr, len, prot) -> address */
-	SYS_VM_FREE = 7,     /* vm_free(addr, len) -> 0 */
-	SYS_MEMINFO = 8,     /* meminfo(struct ve_meminfo *) -> 0 */
-	SYS_SPAWN = 9,	     /* spawn(name, args) -> pid (needs the spawn grant) */
-	SYS_WAIT = 10,	     /* wait(pid, struct ve_exit *) -> 0, blocks */
-	SYS_HALT = 11,	     /* halt(code): stops the machine (needs halt grant) */
-	SYS_KILL = 12,	     /* kill(pid): a child of the caller -> 0 */
-	SYS_CHAN_SERVE = 13, /* serve(name) -> handle */
-	SYS_CHAN_OPEN = 14,  /* open(name) -> handle */
-	SYS_CHAN_CALL = 15,  /* call(h, req, len, rep, cap, timeout_ns) -> reply length */
-	SYS_CHAN_CAST = 16,  /* cast(h, buf, len, flags) -> 0 */
-	SYS_CHAN_RECV = 17,  /* recv(h, struct ve_msg *, buf, cap) -> payload length */
-	SYS_CHAN_REPLY = 18, /* reply(h, id, buf, len) -> 0 */
-	SYS_CHAN_ACK = 19,   /* ack(h, id) -> 0 */
-	SYS_WAIT_ANY = 20,   /* wait_any(handles, n, timeout_ns, struct ve_wait_result *) */
-	SYS_IRQ_ACK = 21,    /* irq_ack(irq) -> 0: unmask a granted IRQ line */
-	SYS_EVENT = 22,	     /* event(ev, kv, n): one line on the event log -> 0 */
+	SYS_EXIT = 0,	      /* exit(code): never returns */
+	SYS_WRITE = 1,	      /* write(buf, len) -> bytes written, to the console */
+	SYS_SLEEP = 2,	      /* sleep(ns) -> 0 */
+	SYS_YIELD = 3,	      /* yield() -> 0 */
+	SYS_GETPID = 4,	      /* getpid() -> pid */
+	SYS_CLOCK = 5,	      /* clock() -> monotonic ns since boot */
+	SYS_VM_ALLOC = 6,     /* vm_alloc(addr, len, prot) -> address */
+	SYS_VM_FREE = 7,      /* vm_free(addr, len) -> 0 */
+	SYS_MEMINFO = 8,      /* meminfo(struct ve_meminfo *) -> 0 */
+	SYS_SPAWN = 9,	      /* spawn(name, args) -> pid (needs the spawn grant) */
+	SYS_WAIT = 10,	      /* wait(pid, struct ve_exit *) -> 0, blocks */
+	SYS_HALT = 11,	      /* halt(code): stops the machine (needs halt grant) */
+	SYS_KILL = 12,	      /* kill(pid): a child of the caller -> 0 */
+	SYS_CHAN_SERVE = 13,  /* serve(name) -> handle */
+	SYS_CHAN_OPEN = 14,   /* open(name) -> handle */
+	SYS_CHAN_CALL = 15,   /* call(h, req, len, rep, cap, timeout_ns) -> reply length */
+	SYS_CHAN_CAST = 16,   /* cast(h, buf, len, flags) -> 0 */
+	SYS_CHAN_RECV = 17,   /* recv(h, struct ve_msg *, buf, cap) -> payload length */
+	SYS_CHAN_REPLY = 18,  /* reply(h, id, buf, len) -> 0 */
+	SYS_CHAN_ACK = 19,    /* ack(h, id) -> 0 */
+	SYS_WAIT_ANY = 20,    /* wait_any(handles, n, timeout_ns, struct ve_wait_result *) */
+	SYS_IRQ_ACK = 21,     /* irq_ack(irq) -> 0: unmask a granted IRQ line */
+	SYS_EVENT = 22,	      /* event(ev, kv, n): one line on the event log -> 0 */
+	SYS_REAP = 23,	      /* reap(struct ve_exit *) -> pid of a dead child, non-blocking */
+	SYS_STASH = 24,	      /* stash(size) -> address of the caller's stash */
+	SYS_STASH_DROP = 25,  /* stash_drop(name) -> 0: discard a service's stash */
+	SYS_PS = 26,	      /* ps(struct ve_procinfo *, n) -> processes listed */
+	SYS_CHAN_INFO = 27,   /* chan_info(index, struct ve_chaninfo *) -> 0 */
+	SYS_SPAWN_SPEC = 28,  /* spawn_spec(const struct ve_spawn *) -> pid */
+	SYS_BUNDLE_READ = 29, /* bundle_read(name, buf, cap) -> size of a data file */
 	SYS_NCALLS
 };
 
@@ -129,7 +136,7 @@ struct ve_msg {
  * and the granted IRQ lines that fired (bit n = IRQ n; masked until acked). */
 struct ve_wait_result {
 	int32_t handle;
-	uint32_t pad;
+	uint32_t exited; /* nonzero: a child died; reap() it */
 	uint64_t irqs;
 };
 
@@ -141,6 +148,56 @@ struct ve_kv {
 };
 #define VE_EVENT_FIELDS_MAX 8
 #define VE_EVENT_STR_MAX 128
+
+/* Stash: one memory region per service name that outlives the process.
+ * stash(size) maps it at VE_STASH_BASE in the caller: the region the
+ * previous process of the same name left, or a new zeroed one. A process
+ * with the spawn grant (the supervisor) discards one with stash_drop(name). */
+#define VE_STASH_BASE 0x0000600000000000ull
+#define VE_STASH_MAX (16ull << 20)
+
+/* One line of ps(). */
+struct ve_procinfo {
+	int32_t pid;
+	int32_t parent; /* 0 for none */
+	uint32_t state; /* 0 running/runnable, 1 blocked, 2 dead (not yet reaped) */
+	uint32_t prio;	/* 0 driver, 1 service, 2 best-effort */
+	char name[VE_NAME_MAX];
+	uint64_t frames; /* user frames it holds */
+};
+
+/* What chan_info() reports about channel number `index` (0, 1, ...). */
+struct ve_chaninfo {
+	char name[32];
+	int32_t server; /* pid, or 0 when nobody serves it */
+	uint32_t queued, inflight, queued_bytes;
+	uint64_t sent, replied, acked, poisoned, cancelled, discarded, redelivered;
+	uint32_t max_msgs, max_bytes, max_redeliveries, deadletters;
+};
+
+/* spawn_spec(): start `image` as process `name` with exactly these grants.
+ * Needs the spawn grant, and can grant only what the boot table allows the
+ * caller to hand out (the supervisor: anything). */
+#define VE_SPAWN_CHANS 4
+#define VE_SPAWN_PORTS 8
+struct ve_spawn {
+	char name[VE_NAME_MAX];
+	char image[VE_NAME_MAX];
+	char args[VE_ARGS_MAX];
+	uint32_t prio;	 /* 0 driver, 1 service, 2 best-effort */
+	uint32_t grants; /* VE_GRANT_* */
+	uint16_t irqs;	 /* bit n = IRQ n */
+	uint16_t nports;
+	struct {
+		uint16_t first, last;
+	} ports[VE_SPAWN_PORTS];
+	char serve[VE_SPAWN_CHANS][32]; /* "" = unused */
+	char open[VE_SPAWN_CHANS][32];
+	uint32_t queue, qbytes, redeliveries; /* for channels it creates by serving */
+};
+#define VE_GRANT_SPAWN 0x1u
+#define VE_GRANT_HALT 0x2u
+#define VE_GRANT_KILL 0x4u
 
 /* What meminfo() reports. */
 struct ve_meminfo {

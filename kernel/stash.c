@@ -1,0 +1,143 @@
+/*
+ * Stashes: one memory region per service name that outlives the process.
+ * stash(size) maps it at VE_STASH_BASE: the frames the previous process of
+ * the same name left, or new zeroed ones. The page-table entries carry
+ * PTE_STASH, so tearing an address space down leaves the frames alone; only
+ * stash_drop() (the supervisor's, for `state discard` or a stash that keeps
+ * crashing its service) frees them.
+ */
+#include "stash.h"
+
+#include "arch.h"
+#include "bundle.h"
+#include "klog.h"
+#include "lib/string.h"
+#include "mem.h"
+
+struct stash {
+	char name[VE_NAME_MAX];
+	uint64_t npages;
+	uint64_t *frames; /* npages physical frames */
+	int owner;	  /* pid that has it mapped, 0 if none */
+	struct stash *next;
+};
+
+static struct stash *stashes;
+
+static struct stash *find(const char *name)
+{
+	for (struct stash *s = stashes; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static void free_stash(struct stash *s)
+{
+	for (uint64_t i = 0; i < s->npages; i++)
+		if (s->frames[i])
+			mem_frame_free(s->frames[i]);
+	kfree(s->frames);
+	kfree(s);
+}
+
+static struct stash *create(const char *name, uint64_t npages)
+{
+	struct stash *s = kmalloc(sizeof(*s));
+	uint64_t *frames = kmalloc(npages * sizeof(uint64_t));
+	if (!s || !frames) {
+		kfree(s);
+		kfree(frames);
+		return NULL;
+	}
+	*s = (struct stash){ .npages = npages, .frames = frames };
+	memset(frames, 0, npages * sizeof(uint64_t));
+	strlcpy(s->name, name, sizeof(s->name));
+	for (uint64_t i = 0; i < npages; i++) {
+		if (mem_frame_alloc_zero(&frames[i])) {
+			frames[i] = 0;
+			free_stash(s);
+			return NULL;
+		}
+	}
+	s->next = stashes;
+	stashes = s;
+	return s;
+}
+
+/* Map s into p; all or nothing. */
+static int map(struct proc *p, struct stash *s)
+{
+	uint64_t flags = arch_pte_flags(VE_PROT_READ | VE_PROT_WRITE, true) | PTE_STASH;
+	for (uint64_t i = 0; i < s->npages; i++) {
+		uint64_t *pte = arch_pte(p->pml4, VE_STASH_BASE + i * PAGE_SIZE, true);
+		if (!pte) {
+			while (i-- > 0) {
+				uint64_t *q =
+				    arch_pte(p->pml4, VE_STASH_BASE + i * PAGE_SIZE, false);
+				*q = 0;
+				arch_invlpg(VE_STASH_BASE + i * PAGE_SIZE);
+			}
+			return -VE_NOMEM;
+		}
+		*pte = s->frames[i] | flags;
+	}
+	return 0;
+}
+
+long stash_map(struct proc *p, uint64_t size)
+{
+	if (size == 0 || size > VE_STASH_MAX)
+		return -VE_RANGE;
+	uint64_t npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+	struct stash *s = find(p->name);
+	if (s && s->npages != npages)
+		return -VE_INVAL; /* a stash keeps the size it was made with */
+	if (p->stash_mapped)
+		return (long)VE_STASH_BASE;
+	if (s && s->owner && proc_by_pid(s->owner))
+		return -VE_BUSY; /* another live process of the same name has it */
+	bool made = !s;
+	if (made && !(s = create(p->name, npages)))
+		return -VE_NOMEM;
+	int err = map(p, s);
+	if (err) {
+		if (made) {
+			stashes = s->next;
+			free_stash(s);
+		}
+		return err;
+	}
+	s->owner = p->pid;
+	p->stash_mapped = true;
+	return (long)VE_STASH_BASE;
+}
+
+void stash_release(struct proc *p)
+{
+	struct stash *s = p->stash_mapped ? find(p->name) : NULL;
+	if (s && s->owner == p->pid)
+		s->owner = 0;
+	p->stash_mapped = false;
+}
+
+long stash_drop(struct proc *p, uint64_t uname)
+{
+	char name[VE_NAME_MAX];
+	if (!(p->grants & BUNDLE_GRANT_SPAWN))
+		return -VE_PERM;
+	int err = vm_copy_str_in(p, name, uname, sizeof(name));
+	if (err)
+		return err == -VE_RANGE ? -VE_INVAL : err;
+	struct stash *s = find(name), **pp = &stashes;
+	if (!s)
+		return -VE_NOENT;
+	if (s->owner && proc_by_pid(s->owner))
+		return -VE_BUSY;
+	while (*pp != s)
+		pp = &(*pp)->next;
+	*pp = s->next;
+	klog("stash of %s discarded (%llu KiB)", s->name, (unsigned long long)(s->npages * 4));
+	free_stash(s);
+	return 0;
+}
