@@ -66,8 +66,10 @@ enum bundle_prio {
 #define BUNDLE_GRANT_HALT 0x2u	    /* may call halt() */
 #define BUNDLE_PROC_SPAWN_ONLY 0x1u /* start=spawn: a template for spawn() */
 #define BUNDLE_PROC_FLAGS_KNOWN BUNDLE_PROC_SPAWN_ONLY
-#define BUNDLE_GRANT_KILL 0x4u /* may kill any process, not only its children */
-#define BUNDLE_GRANTS_KNOWN (BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL)
+#define BUNDLE_GRANT_KILL 0x4u	     /* may kill any process, not only its children */
+#define BUNDLE_GRANT_SUPERVISOR 0x8u /* the root supervisor: the kernel restarts it */
+#define BUNDLE_GRANTS_KNOWN                                                                        \
+	(BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL | BUNDLE_GRANT_SUPERVISOR)
 
 /*
  * IRQ grants, bit n of bundle_proc.irqs for ISA line n. Line 0 is the timer

@@ -107,6 +107,7 @@ static unsigned start_boot_processes(void)
 		struct proc_chans pc;
 		proc_chans_from_bundle(bp, &pc);
 		spec.chans = &pc;
+		spec.boot_entry = bp;
 		const char *why;
 		int pid;
 		if (proc_create(&spec, NULL, &pid, &why)) {
@@ -145,6 +146,7 @@ void kmain(uint64_t magic, uint64_t info_phys)
 	if (unpack_bundle(&why))
 		panic("boot bundle: %s", why);
 	syscall_set_bundle(&bundle);
+	proc_boot_bundle = &bundle;
 	if (ipc_init(&bundle, &why))
 		panic("channels: %s", why);
 	unsigned n = start_boot_processes();

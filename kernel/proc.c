@@ -15,6 +15,7 @@
 #include "sched.h"
 
 static struct proc *slots[NPROC];
+const struct bundle *proc_boot_bundle; /* set by kmain */
 static uint32_t generation[NPROC];
 static uint8_t fpu_initial[512] __attribute__((aligned(16)));
 static bool fpu_initial_ready;
@@ -217,6 +218,7 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	p->irqs = s->irqs;
 	if (s->chans)
 		p->chans = *s->chans;
+	p->boot_entry = s->boot_entry;
 	p->parent = parent;
 	memcpy(p->fpu, fpu_initial, sizeof(p->fpu));
 	if ((err = mem_frames_alloc(KSTACK_PAGES, &p->kstack))) {
@@ -268,6 +270,79 @@ static void orphan_children(struct proc *p)
 	}
 }
 
+/* The root supervisor died: start it again from its boot-table entry and
+ * give it the children (alive or dead, not yet reaped) of the one that
+ * died, so it can take the tree over instead of restarting it. More than
+ * SUP_RESTART_MAX deaths within SUP_RESTART_WINDOW_NS is a supervisor that
+ * cannot run at all: the machine halts with failure, the one thing left to
+ * do. Returns false if it could not start one (the children are orphaned). */
+#define SUP_RESTART_MAX 5
+#define SUP_RESTART_WINDOW_NS 10000000000ull
+static bool reincarnate(struct proc *p)
+{
+	static uint64_t deaths[SUP_RESTART_MAX];
+	static unsigned ndeaths;
+	const struct bundle_proc *bp = p->boot_entry;
+	uint64_t now = arch_now_ns();
+
+	if (!bp)
+		return false;
+	if (ndeaths == SUP_RESTART_MAX && now - deaths[0] < SUP_RESTART_WINDOW_NS) {
+		struct evlog_line l;
+		ev_start(&l, "halt");
+		ev_i64(&l, "code", 1);
+		ev_i64(&l, "by", 0);
+		ev_str(&l, "why", "the root supervisor keeps dying");
+		ev_send(&l);
+		klog("the root supervisor died %u times in 10 s: halting", SUP_RESTART_MAX + 1);
+		arch_halt_machine(1);
+	}
+	if (ndeaths == SUP_RESTART_MAX) {
+		memmove(deaths, deaths + 1, sizeof(deaths) - sizeof(deaths[0]));
+		ndeaths--;
+	}
+	deaths[ndeaths++] = now;
+
+	struct proc_chans pc;
+	proc_chans_from_bundle(bp, &pc);
+	const struct bundle_image *im = bundle_image_find(proc_boot_bundle, bp->image);
+	struct proc_spec spec = {
+		.name = bp->name,
+		.image = bundle_image_data(proc_boot_bundle, im),
+		.image_len = im->size,
+		.args = bp->args,
+		.prio = (enum proc_prio)bp->prio,
+		.ports = bp->ports,
+		.nports = bp->nports,
+		.grants = bp->grants,
+		.irqs = bp->irqs,
+		.chans = &pc,
+		.boot_entry = bp,
+	};
+	const char *why;
+	int pid;
+	if (proc_create(&spec, NULL, &pid, &why)) {
+		klog("cannot restart the root supervisor: %s", why);
+		return false;
+	}
+	struct proc *np = proc_by_pid(pid);
+	unsigned adopted = 0;
+	for (int i = 0; i < NPROC; i++) {
+		if (slots[i] && slots[i]->parent == p) {
+			slots[i]->parent = np;
+			adopted++;
+		}
+	}
+	struct evlog_line l;
+	ev_start(&l, "sup_restart");
+	ev_i64(&l, "old", p->pid);
+	ev_i64(&l, "pid", pid);
+	ev_u64(&l, "adopted", adopted);
+	ev_send(&l);
+	klog("root supervisor restarted as pid %d, %u children handed over", pid, adopted);
+	return true;
+}
+
 /* Everything a death does, for any process p: afterwards p holds nothing
  * but its slot (ZOMBIE, for its parent's wait) and, if it was running, its
  * kernel stack (freed by the scheduler once off it). */
@@ -279,7 +354,8 @@ static void finish(struct proc *p, const struct ve_exit *how)
 	release_resources(p);
 	emit_exit(p);
 	klog("%s (pid %d) %s", p->name, p->pid, proc_reason_name((enum ve_reason)how->reason));
-	orphan_children(p);
+	if (!(p->grants & BUNDLE_GRANT_SUPERVISOR) || !reincarnate(p))
+		orphan_children(p);
 
 	struct proc *parent = p->parent;
 	if (parent && parent->state == PROC_WAITING && parent->wait_pid == p->pid) {

@@ -62,20 +62,21 @@ struct proc {
 	char name[VE_NAME_MAX];
 	enum proc_state state;
 	enum proc_prio prio;
-	uint16_t grants;	    /* BUNDLE_GRANT_* */
-	uint64_t pml4;		    /* physical; user half owned, kernel half shared */
-	uint64_t kstack;	    /* physical base of KSTACK_PAGES frames */
-	uint64_t ksp;		    /* saved kernel rsp while not running */
-	uint8_t *iomap;		    /* IOMAP_BYTES of port grants, or NULL for none */
-	struct proc *parent;	    /* NULL for boot processes */
-	struct proc *next;	    /* run-queue link (sched.c) */
-	unsigned quantum;	    /* ticks left before preemption (sched.c) */
-	uint64_t wake_ns;	    /* SLEEPING: when to wake */
-	int wait_pid;		    /* WAITING: the child waited for */
-	struct ve_exit wait_result; /* WAITING: filled in by the dying child */
-	struct ve_exit exit;	    /* ZOMBIE/DEAD: how it died */
-	struct proc_chans chans;    /* channels it may serve and open, and their limits */
-	bool stash_mapped;	    /* its stash is mapped at VE_STASH_BASE */
+	uint16_t grants;		      /* BUNDLE_GRANT_* */
+	uint64_t pml4;			      /* physical; user half owned, kernel half shared */
+	uint64_t kstack;		      /* physical base of KSTACK_PAGES frames */
+	uint64_t ksp;			      /* saved kernel rsp while not running */
+	uint8_t *iomap;			      /* IOMAP_BYTES of port grants, or NULL for none */
+	struct proc *parent;		      /* NULL for boot processes */
+	struct proc *next;		      /* run-queue link (sched.c) */
+	unsigned quantum;		      /* ticks left before preemption (sched.c) */
+	uint64_t wake_ns;		      /* SLEEPING: when to wake */
+	int wait_pid;			      /* WAITING: the child waited for */
+	struct ve_exit wait_result;	      /* WAITING: filled in by the dying child */
+	struct ve_exit exit;		      /* ZOMBIE/DEAD: how it died */
+	struct proc_chans chans;	      /* channels it may serve and open, and their limits */
+	const struct bundle_proc *boot_entry; /* the boot-table entry it was started from */
+	bool stash_mapped;		      /* its stash is mapped at VE_STASH_BASE */
 	struct handle handles[VE_HANDLES_MAX];
 	uint16_t irqs;		 /* granted IRQ lines (bit n = IRQ n) */
 	uint16_t irq_pending;	 /* fired, not yet reported by wait_any */
@@ -99,7 +100,8 @@ struct proc_spec {
 	unsigned nports;
 	uint16_t grants;
 	uint16_t irqs;
-	const struct proc_chans *chans; /* NULL: none */
+	const struct proc_chans *chans;	      /* NULL: none */
+	const struct bundle_proc *boot_entry; /* started from this boot-table entry */
 };
 
 /* Create a process and make it runnable. Errors: -VE_NOMEM (no slot,
@@ -109,6 +111,9 @@ int proc_create(const struct proc_spec *spec, struct proc *parent, int *pid_out,
 
 /* A boot-table entry's channel grants, as a process holds them. */
 void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc);
+
+/* The boot bundle, for restarting the root supervisor (set by kmain). */
+extern const struct bundle *proc_boot_bundle;
 
 struct proc *proc_current(void);
 struct proc *proc_by_pid(int pid);

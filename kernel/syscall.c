@@ -304,7 +304,7 @@ static int spawn_spec_check(const struct ve_spawn *sp)
 	if (!terminated(sp->name, sizeof(sp->name)) || !sp->name[0] ||
 	    !terminated(sp->image, sizeof(sp->image)) || !terminated(sp->args, sizeof(sp->args)))
 		return -VE_INVAL;
-	if (sp->prio >= NPRIO || (sp->grants & ~BUNDLE_GRANTS_KNOWN) ||
+	if (sp->prio >= NPRIO || (sp->grants & ~(BUNDLE_GRANTS_KNOWN & ~BUNDLE_GRANT_SUPERVISOR)) ||
 	    (sp->irqs & ~BUNDLE_IRQS_VALID) || sp->nports > VE_SPAWN_PORTS)
 		return -VE_INVAL;
 	for (unsigned i = 0; i < sp->nports; i++)

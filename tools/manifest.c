@@ -397,8 +397,10 @@ static int grant_item(struct parser *p, const struct token *t, struct bundle_pro
 		pr->grants |= BUNDLE_GRANT_HALT;
 	else if (tok_is(t, "kill"))
 		pr->grants |= BUNDLE_GRANT_KILL;
+	else if (tok_is(t, "supervisor"))
+		pr->grants |= BUNDLE_GRANT_SUPERVISOR;
 	else
-		return error_tok(p, t, "'spawn', 'halt' or 'kill'");
+		return error_tok(p, t, "'spawn', 'halt', 'kill' or 'supervisor'");
 	return 0;
 }
 
