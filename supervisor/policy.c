@@ -1187,13 +1187,18 @@ static int check_channels(struct pol_set *s, struct pol_error *e)
 
 		for (k = 0; k < svc->nserves; k++) {
 			int32_t other = server_of(s, svc->serves[k].name, i);
+			bool sup = str_eq(svc->serves[k].name, POL_SUP_CHANNEL);
 
-			if (other < 0)
+			if (other < 0 && !sup)
 				continue;
 			sb_init(&b, buf, sizeof(buf));
 			sb_quote_str(&b, svc->serves[k].name);
-			sb_puts(&b, ", served by ");
-			sb_quote_str(&b, s->services[other].name);
+			if (sup) {
+				sb_puts(&b, ", served by the supervisor");
+			} else {
+				sb_puts(&b, ", served by ");
+				sb_quote_str(&b, s->services[other].name);
+			}
 			return fail_at(s, e, svc->serves[k].pos,
 				       "a channel no other service serves", buf);
 		}
@@ -1202,7 +1207,8 @@ static int check_channels(struct pol_set *s, struct pol_error *e)
 		const struct pol_service *svc = &s->services[i];
 
 		for (k = 0; k < svc->nopens; k++) {
-			if (server_of(s, svc->opens[k].name, s->nservices) >= 0)
+			if (str_eq(svc->opens[k].name, POL_SUP_CHANNEL) ||
+			    server_of(s, svc->opens[k].name, s->nservices) >= 0)
 				continue;
 			sb_init(&b, buf, sizeof(buf));
 			sb_quote_str(&b, svc->opens[k].name);

@@ -67,6 +67,13 @@
  */
 #define POL_IRQS_VALID 0xfffau
 
+/*
+ * The supervisor's own channel: it serves it (heartbeats, the shell's
+ * commands), so a service may open it without anyone serving it in a policy,
+ * and no service may serve it.
+ */
+#define POL_SUP_CHANNEL "sup"
+
 /* Grants other than hardware; same bits as BUNDLE_GRANT_*. */
 #define POL_GRANT_SPAWN 0x1u /* may call spawn() */
 #define POL_GRANT_HALT 0x2u  /* may call halt() */

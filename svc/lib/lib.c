@@ -151,6 +151,41 @@ int ve_event_str(const char *ev, const char *key, const char *str)
 	return ve_event(ev, &kv, 1);
 }
 
+int ve_reap(struct ve_exit *ex)
+{
+	return (int)ve_syscall(SYS_REAP, (long)ex, 0, 0, 0, 0, 0);
+}
+
+long ve_stash(uint64_t size)
+{
+	return ve_syscall(SYS_STASH, (long)size, 0, 0, 0, 0, 0);
+}
+
+int ve_stash_drop(const char *name)
+{
+	return (int)ve_syscall(SYS_STASH_DROP, (long)name, 0, 0, 0, 0, 0);
+}
+
+int ve_ps(struct ve_procinfo *out, size_t n)
+{
+	return (int)ve_syscall(SYS_PS, (long)out, (long)n, 0, 0, 0, 0);
+}
+
+int ve_chan_info(uint32_t index, struct ve_chaninfo *info)
+{
+	return (int)ve_syscall(SYS_CHAN_INFO, (long)index, (long)info, 0, 0, 0, 0);
+}
+
+int ve_spawn_spec(const struct ve_spawn *sp)
+{
+	return (int)ve_syscall(SYS_SPAWN_SPEC, (long)sp, 0, 0, 0, 0, 0);
+}
+
+long ve_bundle_read(const char *name, void *buf, size_t cap)
+{
+	return ve_syscall(SYS_BUNDLE_READ, (long)name, (long)buf, (long)cap, 0, 0, 0);
+}
+
 /* ve_printf's output buffer, on the caller's stack. */
 struct printf_buf {
 	char data[PRINTF_BUF];

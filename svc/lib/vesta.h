@@ -268,6 +268,83 @@ int ve_event1(const char *ev, const char *key, int64_t num);
 /* ve_event with one string field key=str. Returns and errors as ve_event. */
 int ve_event_str(const char *ev, const char *key, const char *str);
 
+/* --- Supervision: processes, stashes, the boot bundle ---
+ *
+ * These calls serve the supervisor (supervisor/main.c) and the shell; a
+ * service needs only ve_stash.
+ */
+
+/*
+ * Collect one dead child of the caller without blocking: fills *ex (its
+ * pid, reason, code, vector, rip, addr) and frees its slot. Call it until
+ * it fails after ve_wait_any reports r->exited != 0.
+ * Returns the dead child's pid (> 0).
+ * Errors: -VE_AGAIN (children, but none dead), -VE_CHILD (no children at
+ * all), -VE_FAULT (ex not writable).
+ */
+int ve_reap(struct ve_exit *ex);
+
+/*
+ * Map the caller's stash, size bytes (rounded up to pages, at most
+ * VE_STASH_MAX), at VE_STASH_BASE: the region the previous process of the
+ * same name left behind, or a new zeroed one. A stash keeps the size it
+ * was made with. Calling it again returns the same mapping.
+ * Returns its address (VE_STASH_BASE).
+ * Errors: -VE_RANGE (size 0 or above VE_STASH_MAX), -VE_INVAL (the kept
+ * stash has another size), -VE_BUSY (another live process of the same name
+ * has it mapped), -VE_NOMEM.
+ */
+long ve_stash(uint64_t size);
+
+/*
+ * Discard the stash kept for the service name, so its next incarnation
+ * starts clean. Needs the spawn grant. Returns 0.
+ * Errors: -VE_NOENT (name has no stash: nothing to discard), -VE_BUSY (a
+ * live process has it mapped), -VE_PERM (no spawn grant), -VE_INVAL (name
+ * too long), -VE_FAULT.
+ */
+int ve_stash_drop(const char *name);
+
+/*
+ * List up to n processes into out: the live ones and the dead ones not yet
+ * reaped (state 2). n above the kernel's process table is taken as its
+ * size. Returns how many were written.
+ * Errors: -VE_FAULT (out not writable for n entries).
+ */
+int ve_ps(struct ve_procinfo *out, size_t n);
+
+/*
+ * Describe channel number index (0, 1, ... in the kernel's registry) in
+ * *info: name, server pid (0: none), queue depth, in-flight count,
+ * outcome counters, limits and dead letters. Returns 0.
+ * Errors: -VE_NOENT (no channel with that index: the end of the list),
+ * -VE_FAULT (info not writable).
+ */
+int ve_chan_info(uint32_t index, struct ve_chaninfo *info);
+
+/*
+ * Start image sp->image as the process sp->name with exactly the grants in
+ * *sp: priority, grants, IRQ lines, port ranges, the channels it may serve
+ * and open ("" = an unused slot), and its argument string. Each serve[]
+ * name that is not a channel yet is created with the limits
+ * queue/qbytes/redeliveries (0: the kernel's default). The new process is a
+ * child of the caller (reap it with ve_reap). Needs the spawn grant, which
+ * is the power to grant anything. Returns its pid.
+ * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image), -VE_INVAL
+ * (a name or string not NUL-terminated, an empty name, a bad prio, grant,
+ * IRQ line, port range or channel name), -VE_RANGE, -VE_NOMEM, -VE_FAULT.
+ */
+int ve_spawn_spec(const struct ve_spawn *sp);
+
+/*
+ * Copy the file name carried in the boot bundle (an `image NAME PATH` of
+ * the manifest, ELF or not: policies, lists) to buf, which has cap bytes.
+ * Returns the file's size.
+ * Errors: -VE_NOENT (no such file), -VE_RANGE (cap is smaller than the
+ * file: nothing is copied), -VE_INVAL (name too long), -VE_FAULT.
+ */
+long ve_bundle_read(const char *name, void *buf, size_t cap);
+
 /* --- Output --- */
 
 /*

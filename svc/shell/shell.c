@@ -1,0 +1,401 @@
+/*
+ * shell: the appliance's command line on COM1, a service under the tree.
+ *
+ * Input comes from the uart driver's channel "console" (a call 'R' + u16
+ * max blocks until bytes are typed; see svc/uart/uart.c); output goes
+ * through the kernel console (ve_printf), so it is ordered with the kernel's
+ * and the supervisor's lines. Typed characters are echoed; backspace,
+ * Ctrl-C and CR/LF are handled and terminal escape sequences are swallowed.
+ * Each line is written to the event log as {"ev":"shell_cmd","line":LINE}
+ * before it runs.
+ *
+ * The process commands (tree, kill, stop, start, restart) are text calls
+ * to the supervisor on "sup"; the shell prints its answer as it comes. The
+ * others read the kernel directly: ps, chans (every channel's queue and
+ * outcome counters), stats, and halt (needs the halt grant). A line that is
+ * no command gets one line of error.
+ *
+ * Args: none. If "sup" cannot be opened (an image without a supervisor),
+ * the supervisor's commands say so and the rest work.
+ * On start: {"ev":"shell_ready","sup":1|0}.
+ */
+#include "vesta.h"
+
+#define READ_MAX 64	    /* bytes asked for per read call */
+#define RETRY_MS 100	    /* pause after a failed read */
+#define LINE_MAX 128	    /* longest command line, with its NUL */
+#define SUP_TIMEOUT_MS 5000 /* a supervisor busy longer than this is stuck */
+#define NPROCS 64	    /* the kernel's process table */
+
+enum input_state {
+	IN_TEXT, /* ordinary typing */
+	IN_ESC,	 /* after ESC */
+	IN_SEQ,	 /* inside ESC [ ... or ESC O ..., until its final byte */
+};
+
+struct shell {
+	char line[LINE_MAX]; /* the line being typed; line[len] is free */
+	size_t len;
+	enum input_state state;
+	bool after_cr; /* the last byte was CR: a following LF is its pair */
+	int console;   /* client handle of "console" */
+	int sup;       /* client handle of "sup", or the open error */
+};
+
+static struct shell sh;
+
+struct command {
+	const char *name;
+	const char *help;
+	void (*run)(const char *rest);
+};
+
+/* Print reply text, adding a newline if it lacks one. */
+static void print_text(const char *text, long n)
+{
+	if (n <= 0)
+		return;
+	ve_printf("%.*s%s", (int)n, text, text[n - 1] == '\n' ? "" : "\n");
+}
+
+/* Send the command "verb name" (name may be NULL) to the supervisor. */
+static void ask_sup(const char *verb, const char *name, size_t nlen)
+{
+	static char req[LINE_MAX + 16], rep[VE_MSG_MAX];
+	int len;
+	long n;
+
+	if (sh.sup < 0) {
+		ve_printf("%s: no supervisor (open sup: %s)\n", verb, ve_strerror(sh.sup));
+		return;
+	}
+	if (name)
+		len = fmt_snprintf(req, sizeof(req), "%s %.*s", verb, (int)nlen, name);
+	else
+		len = fmt_snprintf(req, sizeof(req), "%s", verb);
+	n = ve_chan_call(sh.sup, req, (size_t)len, rep, sizeof(rep), SUP_TIMEOUT_MS * 1000000ull);
+	if (n < 0)
+		ve_printf("%s: supervisor: %s\n", verb, ve_strerror(n));
+	else if (n == 0)
+		ve_printf("%s: supervisor gave an empty answer\n", verb);
+	else
+		print_text(rep, n);
+}
+
+static void cmd_help(const char *rest);
+
+static void cmd_tree(const char *rest)
+{
+	(void)rest;
+	ask_sup("tree", NULL, 0);
+}
+
+/* kill/stop/start/restart: one service name, handed to the supervisor. */
+static void svc_cmd(const char *verb, const char *rest)
+{
+	size_t n = ve_word_len(rest);
+
+	if (n == 0 || *ve_skip_space(rest + n) != '\0') {
+		ve_printf("usage: %s SVC\n", verb);
+		return;
+	}
+	ask_sup(verb, rest, n);
+}
+
+static void cmd_kill(const char *rest)
+{
+	svc_cmd("kill", rest);
+}
+
+static void cmd_stop(const char *rest)
+{
+	svc_cmd("stop", rest);
+}
+
+static void cmd_start(const char *rest)
+{
+	svc_cmd("start", rest);
+}
+
+static void cmd_restart(const char *rest)
+{
+	svc_cmd("restart", rest);
+}
+
+static const char *state_name(uint32_t state)
+{
+	static const char *const names[] = { "run", "blocked", "dead" };
+
+	return state < 3 ? names[state] : "?";
+}
+
+static const char *prio_name(uint32_t prio)
+{
+	static const char *const names[] = { "driver", "service", "besteffort" };
+
+	return prio < 3 ? names[prio] : "?";
+}
+
+static void cmd_ps(const char *rest)
+{
+	static struct ve_procinfo ps[NPROCS];
+	int n = ve_ps(ps, NPROCS);
+
+	(void)rest;
+	if (n < 0) {
+		ve_printf("ps: %s\n", ve_strerror(n));
+		return;
+	}
+	ve_printf("  PID PARENT STATE   PRIO       KIB NAME\n");
+	for (int i = 0; i < n; i++)
+		ve_printf("%5d %6d %-7s %-10s %5llu %s\n", (int)ps[i].pid, (int)ps[i].parent,
+			  state_name(ps[i].state), prio_name(ps[i].prio),
+			  (unsigned long long)ps[i].frames * 4, ps[i].name);
+}
+
+static void cmd_chans(const char *rest)
+{
+	struct ve_chaninfo c;
+	uint32_t i;
+	int r;
+
+	(void)rest;
+	ve_printf("%-12s %6s %9s %6s %8s %8s %8s %7s %6s %6s %7s %5s\n", "CHANNEL", "SERVER",
+		  "QUEUED", "FLIGHT", "SENT", "REPLIED", "ACKED", "REDELIV", "POISON", "CANCEL",
+		  "DISCARD", "DEAD");
+	for (i = 0; (r = ve_chan_info(i, &c)) == 0; i++) {
+		char q[24];
+
+		c.name[sizeof(c.name) - 1] = '\0';
+		fmt_snprintf(q, sizeof(q), "%u/%u", (unsigned)c.queued, (unsigned)c.max_msgs);
+		ve_printf("%-12s %6d %9s %6u %8llu %8llu %8llu %7llu %6llu %6llu %7llu %5u\n",
+			  c.name, (int)c.server, q, (unsigned)c.inflight,
+			  (unsigned long long)c.sent, (unsigned long long)c.replied,
+			  (unsigned long long)c.acked, (unsigned long long)c.redelivered,
+			  (unsigned long long)c.poisoned, (unsigned long long)c.cancelled,
+			  (unsigned long long)c.discarded, (unsigned)c.deadletters);
+	}
+	if (r != -VE_NOENT)
+		ve_printf("chans: channel %u: %s\n", (unsigned)i, ve_strerror(r));
+	else if (i == 0)
+		ve_printf("(no channels)\n");
+}
+
+/* Sum of the outcome counters over every channel. */
+struct chan_totals {
+	uint32_t chans, queued, inflight, deadletters;
+	uint64_t sent, replied, acked, redelivered, poisoned, cancelled, discarded;
+};
+
+static void sum_chans(struct chan_totals *t)
+{
+	struct ve_chaninfo c;
+
+	memset(t, 0, sizeof(*t));
+	for (uint32_t i = 0; ve_chan_info(i, &c) == 0; i++) {
+		t->chans++;
+		t->queued += c.queued;
+		t->inflight += c.inflight;
+		t->deadletters += c.deadletters;
+		t->sent += c.sent;
+		t->replied += c.replied;
+		t->acked += c.acked;
+		t->redelivered += c.redelivered;
+		t->poisoned += c.poisoned;
+		t->cancelled += c.cancelled;
+		t->discarded += c.discarded;
+	}
+}
+
+static void cmd_stats(const char *rest)
+{
+	static struct ve_procinfo ps[NPROCS];
+	uint64_t ms = ve_clock_ns() / 1000000;
+	struct chan_totals t;
+	struct ve_meminfo mi;
+	int nproc = ve_ps(ps, NPROCS);
+	int r = ve_meminfo(&mi);
+
+	(void)rest;
+	ve_printf("uptime    %llu.%03llu s\n", (unsigned long long)(ms / 1000),
+		  (unsigned long long)(ms % 1000));
+	if (r < 0)
+		ve_printf("memory    %s\n", ve_strerror(r));
+	else
+		ve_printf("memory    %llu of %llu KiB free\n",
+			  (unsigned long long)mi.free_frames * 4,
+			  (unsigned long long)mi.total_frames * 4);
+	ve_printf("processes %d\n", nproc);
+	sum_chans(&t);
+	ve_printf("channels  %u: %u queued, %u in flight\n", (unsigned)t.chans, (unsigned)t.queued,
+		  (unsigned)t.inflight);
+	ve_printf("messages  %llu sent, %llu replied, %llu acked, %llu redelivered\n",
+		  (unsigned long long)t.sent, (unsigned long long)t.replied,
+		  (unsigned long long)t.acked, (unsigned long long)t.redelivered);
+	ve_printf("          %llu poisoned, %llu cancelled, %llu discarded, %u dead letters\n",
+		  (unsigned long long)t.poisoned, (unsigned long long)t.cancelled,
+		  (unsigned long long)t.discarded, (unsigned)t.deadletters);
+}
+
+static void cmd_halt(const char *rest)
+{
+	int r;
+
+	(void)rest;
+	ve_printf("shell: halting the machine\n");
+	r = ve_halt(0);
+	ve_printf("halt: %s\n", ve_strerror(r));
+}
+
+static const struct command commands[] = {
+	{ "help", "list the commands", cmd_help },
+	{ "ps", "processes: pid, parent, state, priority, memory", cmd_ps },
+	{ "tree", "the supervision tree, with restarts and last exits", cmd_tree },
+	{ "chans", "channels: queue, in flight, outcomes, dead letters", cmd_chans },
+	{ "stats", "uptime, memory, message totals", cmd_stats },
+	{ "kill", "kill SVC: kill it (restarted under its policy)", cmd_kill },
+	{ "stop", "stop SVC: stop it and keep it down", cmd_stop },
+	{ "start", "start SVC: start a stopped service", cmd_start },
+	{ "restart", "restart SVC: stop it and start it again", cmd_restart },
+	{ "halt", "stop the machine", cmd_halt },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void cmd_help(const char *rest)
+{
+	(void)rest;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		ve_printf("  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+/* Run one complete line. An empty line does nothing. */
+static void run_line(const char *line)
+{
+	const char *name = ve_skip_space(line);
+	size_t n = ve_word_len(name);
+	const char *rest = ve_skip_space(name + n);
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (ve_word_is(name, n, commands[i].name)) {
+			commands[i].run(rest);
+			return;
+		}
+	}
+	ve_printf("unknown command '%.*s' (try help)\n", (int)n, name);
+}
+
+static void prompt(void)
+{
+	sh.len = 0;
+	ve_printf("vesta> ");
+}
+
+static void end_line(void)
+{
+	ve_printf("\n");
+	sh.line[sh.len] = '\0';
+	if (*ve_skip_space(sh.line) != '\0')
+		ve_event_str("shell_cmd", "line", sh.line);
+	run_line(sh.line);
+	prompt();
+}
+
+/* Handle one byte of ordinary typing. */
+static void take_text(char c)
+{
+	bool pair = sh.after_cr && c == '\n';
+
+	sh.after_cr = c == '\r';
+	if (pair)
+		return; /* CR LF is one Enter */
+	switch (c) {
+	case '\r':
+	case '\n':
+		end_line();
+		break;
+	case 0x7f: /* DEL, what most terminals send for backspace */
+	case 0x08:
+		if (sh.len > 0) {
+			sh.len--;
+			ve_printf("\b \b");
+		}
+		break;
+	case 0x03: /* Ctrl-C: drop the line */
+		ve_printf("^C\n");
+		prompt();
+		break;
+	case 0x1b:
+		sh.state = IN_ESC;
+		break;
+	default:
+		/* Printable ASCII only; a full line ignores further typing. */
+		if (c >= 0x20 && c < 0x7f && sh.len < LINE_MAX - 1) {
+			sh.line[sh.len++] = c;
+			ve_printf("%c", c);
+		}
+		break;
+	}
+}
+
+/* Feed one byte from the terminal through the input state machine. */
+static void take_byte(char c)
+{
+	switch (sh.state) {
+	case IN_TEXT:
+		take_text(c);
+		break;
+	case IN_ESC:
+		sh.state = (c == '[' || c == 'O') ? IN_SEQ : IN_TEXT;
+		break;
+	case IN_SEQ:
+		/* Parameters are 0x20-0x3f; a byte in 0x40-0x7e ends it. */
+		if (c >= 0x40 && c <= 0x7e)
+			sh.state = IN_TEXT;
+		break;
+	}
+}
+
+/* Block until typed input arrives; returns its length (0: ask again). */
+static long read_input(char *buf, size_t cap)
+{
+	uint8_t req[3] = { 'R', (uint8_t)(cap & 0xff), (uint8_t)(cap >> 8) };
+
+	return ve_chan_call(sh.console, req, sizeof(req), buf, cap, VE_TIMEOUT_NONE);
+}
+
+int main(const char *args)
+{
+	char buf[READ_MAX];
+	long n, last_err = 0;
+
+	(void)args;
+	sh.state = IN_TEXT;
+	sh.console = ve_chan_open("console");
+	if (sh.console < 0) {
+		ve_printf("shell: open console: %s\n", ve_strerror(sh.console));
+		return 1;
+	}
+	sh.sup = ve_chan_open("sup");
+	ve_event1("shell_ready", "sup", sh.sup >= 0);
+	ve_printf("shell: ready (pid %d), type 'help'\n", ve_getpid());
+	prompt();
+	for (;;) {
+		n = read_input(buf, sizeof(buf));
+		if (n < 0) {
+			/* Say it once, not at every retry (e.g. a poisoned read). */
+			if (n != last_err)
+				ve_printf("shell: read: %s\n", ve_strerror(n));
+			last_err = n;
+			ve_sleep_ms(RETRY_MS);
+			continue;
+		}
+		last_err = 0;
+		if (n == 0)
+			ve_sleep_ms(RETRY_MS / 10); /* the driver asked us to come back */
+		for (long i = 0; i < n; i++)
+			take_byte(buf[i]);
+	}
+}

@@ -1,0 +1,350 @@
+/*
+ * supervisor: the root supervisor process. It reads the policies from the
+ * boot bundle (load.c), serves the channel "sup" (control.c), and runs the
+ * supervision tree: the decisions come from the pure state machine of
+ * supervisor/decide.h, and this file turns kernel events into machine
+ * events and the machine's actions into system calls and event-log lines.
+ *
+ * The loop: wait on "sup" until the machine's next deadline (or a short
+ * poll while a service is starting and not yet serving its channels), then
+ * reap dead children (EXITED), take heartbeats and commands, check which
+ * starting services now serve their channels (READY), and feed a TICK when
+ * a deadline has come.
+ *
+ * Stopping is simple for now: there is no stop message a service must
+ * understand, so a graceful stop (STOP with a deadline) just waits; the
+ * service is killed at its shutdown deadline unless it exits first.
+ * brutal_kill kills at once.
+ */
+#include "supd.h"
+
+/* How often a starting service's channels are checked: the kernel does not
+ * tell the supervisor when a channel gets a server, so it polls
+ * chan_info(). 5 ms keeps the start of a tree quick and costs little. */
+#define READY_POLL_NS (5ull * 1000 * 1000)
+/* The longest the loop sleeps even with nothing due: a safety net should a
+ * child's death ever fail to wake wait_any. */
+#define IDLE_MAX_NS (1000ull * 1000 * 1000)
+/* Channels looked at per poll; the kernel's registry is far smaller. */
+#define CHANS_SCAN_MAX 256u
+
+static struct supd supd;
+
+const char *supd_state_name(const struct sup_node *n)
+{
+	static const char *const svc[] = {
+		"down", "backoff",  "spawning", "spawning", "starting",
+		"up",	"stopping", "killing",	"hung",
+	};
+	static const char *const sup[] = {
+		"down", "starting", "up", "restarting", "stopping", "giving_up", "gave_up",
+	};
+
+	if (n->spec.kind == SUP_SERVICE)
+		return n->state < sizeof(svc) / sizeof(svc[0]) ? svc[n->state] : "?";
+	return n->state < sizeof(sup) / sizeof(sup[0]) ? sup[n->state] : "?";
+}
+
+static const char *node_name(struct supd *d, uint16_t node)
+{
+	return node < d->plan.n ? d->plan.node[node].name : "?";
+}
+
+static void push(struct supd *d, struct sup_event ev)
+{
+	if (d->qlen == SUPD_QUEUE_MAX) {
+		/* Cannot happen: a step starts each node at most once. */
+		ve_printf("supervisor: event queue full, %s dropped\n", node_name(d, ev.node));
+		return;
+	}
+	d->queue[(d->qhead + d->qlen++) % SUPD_QUEUE_MAX] = ev;
+}
+
+/* --- the event log ---------------------------------------------------- */
+
+/* One event-log line for a LOG action; pid is the new incarnation for a
+ * service's start or restart, else 0. */
+static void log_action(struct supd *d, const struct sup_action *a, int32_t pid)
+{
+	static const char *const names[SUP_NLOGS] = {
+		[SUP_LOG_START] = "start",
+		[SUP_LOG_RESTART] = "restart",
+		[SUP_LOG_EXIT] = NULL,
+		[SUP_LOG_STOP] = "stop",
+		[SUP_LOG_HUNG] = "hung",
+		[SUP_LOG_ESCALATE] = "escalate",
+		[SUP_LOG_GIVEUP] = "giveup",
+		[SUP_LOG_READY] = "tree_ready",
+		[SUP_LOG_STASH] = "stash_discard",
+	};
+	const struct sup_node *n = &d->tree.node[a->node];
+	struct ve_kv kv[VE_EVENT_FIELDS_MAX];
+	size_t k = 0;
+
+	/* The kernel's own exit event already says how a process died. */
+	if (a->log >= SUP_NLOGS || !names[a->log])
+		return;
+	kv[k++] = VE_KV_STR("name", node_name(d, a->node));
+	switch (a->log) {
+	case SUP_LOG_START:
+	case SUP_LOG_RESTART:
+		if (pid > 0)
+			kv[k++] = VE_KV_NUM("child", pid);
+		kv[k++] = VE_KV_NUM("restarts", n->restarts);
+		if (a->log == SUP_LOG_RESTART) {
+			kv[k++] = VE_KV_STR("strategy", sup_strategy_name(a->strategy));
+			kv[k++] = VE_KV_STR("cause", node_name(d, a->cause));
+		}
+		break;
+	case SUP_LOG_STOP:
+	case SUP_LOG_HUNG:
+		if (n->pid > 0)
+			kv[k++] = VE_KV_NUM("child", n->pid);
+		break;
+	case SUP_LOG_GIVEUP:
+		kv[k++] = VE_KV_STR("action", sup_giveup_name(a->giveup));
+		break;
+	default:
+		break;
+	}
+	ve_event(names[a->log], kv, k);
+}
+
+/* --- performing actions ----------------------------------------------- */
+
+static void do_start(struct supd *d, uint16_t node)
+{
+	const struct ve_spawn *sp = &d->plan.spawn[node];
+	int pid = ve_spawn_spec(sp);
+	struct sup_event ev = { .node = node };
+
+	if (d->start_log_pending[node]) {
+		log_action(d, &d->start_log[node], pid > 0 ? pid : 0);
+		d->start_log_pending[node] = false;
+	}
+	if (pid <= 0) {
+		ve_printf("supervisor: cannot start %s (image %s): %s\n", sp->name, sp->image,
+			  ve_strerror(pid));
+		ev.kind = SUP_EV_START_FAILED;
+		push(d, ev);
+		return;
+	}
+	ev.kind = SUP_EV_STARTED;
+	ev.pid = pid;
+	push(d, ev);
+	/* A service that serves nothing is ready once it runs. */
+	if (d->plan.node[node].nserves == 0) {
+		ev.kind = SUP_EV_READY;
+		push(d, ev);
+	}
+}
+
+static void do_kill(struct supd *d, const struct sup_action *a)
+{
+	int r = ve_kill(a->pid);
+
+	/* -VE_NOENT: it died already; its exit is reaped next. */
+	if (r < 0 && r != -VE_NOENT)
+		ve_printf("supervisor: cannot kill %s (pid %d): %s\n", node_name(d, a->node),
+			  (int)a->pid, ve_strerror(r));
+}
+
+static _Noreturn void do_giveup(struct supd *d, const struct sup_action *a)
+{
+	/* halt and reboot end the machine normally (on QEMU, exit status 1);
+	 * panic reports a failure (status 3). There is no reboot call yet. */
+	int code = a->giveup == SUP_GIVEUP_PANIC ? 1 : 0;
+	int r;
+
+	ve_printf("supervisor: *** the root supervisor '%s' gave up: %s (halt code %d) ***\n",
+		  node_name(d, a->node), sup_giveup_name(a->giveup), code);
+	r = ve_halt(code);
+	ve_printf("supervisor: halt refused: %s\n", ve_strerror(r));
+	ve_exit(2);
+}
+
+static void perform(struct supd *d, const struct sup_action *a)
+{
+	int r;
+
+	switch (a->kind) {
+	case SUP_ACT_START:
+		do_start(d, a->node);
+		break;
+	case SUP_ACT_STOP:
+		/* Graceful stop: it is killed at a->deadline unless it exits. */
+		break;
+	case SUP_ACT_KILL:
+	case SUP_ACT_KILL_HUNG:
+		do_kill(d, a);
+		break;
+	case SUP_ACT_DISCARD_STASH:
+		r = ve_stash_drop(node_name(d, a->node));
+		if (r < 0 && r != -VE_NOENT) /* NOENT: it had none */
+			ve_printf("supervisor: cannot drop the stash of %s: %s\n",
+				  node_name(d, a->node), ve_strerror(r));
+		break;
+	case SUP_ACT_GIVEUP:
+		do_giveup(d, a);
+	case SUP_ACT_LOG:
+		if ((a->log == SUP_LOG_START || a->log == SUP_LOG_RESTART) &&
+		    d->tree.node[a->node].spec.kind == SUP_SERVICE) {
+			d->start_log[a->node] = *a;
+			d->start_log_pending[a->node] = true;
+		} else {
+			log_action(d, a, 0);
+		}
+		break;
+	default:
+		break; /* SUP_ACT_WAIT: the loop asks sup_next_deadline */
+	}
+}
+
+/* Step the machine with ev and perform its actions. */
+static int step(struct supd *d, struct sup_event ev)
+{
+	uint64_t now = ve_clock_ns();
+	int n;
+
+	/* The machine wants time never to go backwards. */
+	ev.now = now > d->tree.now ? now : d->tree.now;
+	n = sup_step(&d->tree, &ev, d->acts, SUP_STEP_MAX);
+	for (int i = 0; i < n; i++)
+		perform(d, &d->acts[i]);
+	return n;
+}
+
+int supd_feed(struct supd *d, struct sup_event ev)
+{
+	int r = step(d, ev);
+
+	while (d->qlen) {
+		struct sup_event next = d->queue[d->qhead];
+
+		d->qhead = (d->qhead + 1) % SUPD_QUEUE_MAX;
+		d->qlen--;
+		step(d, next);
+	}
+	return r;
+}
+
+/* --- kernel events ---------------------------------------------------- */
+
+static void reap_children(struct supd *d)
+{
+	struct ve_exit ex;
+	int pid;
+
+	while ((pid = ve_reap(&ex)) > 0) {
+		uint16_t node = sup_node_of_pid(&d->tree, pid);
+		struct sup_event ev = { .kind = SUP_EV_EXITED, .node = node, .pid = pid };
+
+		if (node == SUP_NO_NODE)
+			continue; /* not a current incarnation: nothing to decide */
+		d->last_reason[node] = ex.reason;
+		d->exited[node] = true;
+		ev.exit = (uint16_t)sup_exit_of(ex.reason, ex.code);
+		supd_feed(d, ev);
+	}
+}
+
+/* Whether some service is running but not yet serving its channels. */
+static bool any_starting(const struct supd *d)
+{
+	for (size_t i = 0; i < d->plan.n; i++)
+		if (d->tree.node[i].spec.kind == SUP_SERVICE &&
+		    d->tree.node[i].state == SUP_SVC_STARTING && d->plan.node[i].nserves)
+			return true;
+	return false;
+}
+
+static bool serves(const struct ve_spawn *sp, const char *chan)
+{
+	for (int k = 0; k < VE_SPAWN_CHANS; k++)
+		if (sp->serve[k][0] && strcmp(sp->serve[k], chan) == 0)
+			return true;
+	return false;
+}
+
+/* READY for every starting service whose pid now serves all its channels. */
+static void poll_ready(struct supd *d)
+{
+	uint8_t served[SUP_NODES_MAX] = { 0 };
+	struct ve_chaninfo ci;
+
+	if (!any_starting(d))
+		return;
+	for (uint32_t i = 0; i < CHANS_SCAN_MAX && ve_chan_info(i, &ci) == 0; i++) {
+		uint16_t node = ci.server > 0 ? sup_node_of_pid(&d->tree, ci.server) : SUP_NO_NODE;
+
+		ci.name[sizeof(ci.name) - 1] = '\0';
+		if (node != SUP_NO_NODE && serves(&d->plan.spawn[node], ci.name))
+			served[node]++;
+	}
+	for (uint16_t i = 0; i < d->plan.n; i++) {
+		const struct sup_node *n = &d->tree.node[i];
+
+		if (n->spec.kind != SUP_SERVICE || n->state != SUP_SVC_STARTING ||
+		    served[i] < d->plan.node[i].nserves)
+			continue;
+		supd_feed(d, (struct sup_event){ .kind = SUP_EV_READY, .node = i, .pid = n->pid });
+	}
+}
+
+/* How long to wait for the next kernel event. */
+static uint64_t wait_ns(const struct supd *d, uint64_t now)
+{
+	uint64_t due = sup_next_deadline(&d->tree), cap = now + IDLE_MAX_NS;
+
+	if (any_starting(d) && now + READY_POLL_NS < cap)
+		cap = now + READY_POLL_NS;
+	if (due > cap)
+		due = cap;
+	return due > now ? due - now : 0;
+}
+
+static _Noreturn void run(struct supd *d)
+{
+	for (;;) {
+		uint64_t ns = wait_ns(d, ve_clock_ns());
+		struct ve_wait_result wr;
+
+		if (ns) {
+			int32_t h = d->handle;
+			int r = ve_wait_any(&h, h >= 0 ? 1 : 0, ns, &wr);
+
+			if (r == 0 && wr.handle >= 0)
+				supd_serve(d);
+		}
+		reap_children(d);
+		poll_ready(d);
+		if (ve_clock_ns() >= sup_next_deadline(&d->tree))
+			supd_feed(d, (struct sup_event){ .kind = SUP_EV_TICK });
+	}
+}
+
+int main(const char *args)
+{
+	struct supd *d = &supd;
+	struct sup_spec spec;
+	int r;
+
+	(void)args;
+	supd_load(d);
+	spec = (struct sup_spec){ .nodes = d->plan.spec, .n = d->plan.n };
+	r = sup_init(&d->tree, &spec, ve_clock_ns());
+	if (r < 0) {
+		ve_printf("supervisor: the policy tree is not valid for the supervisor: %s\n",
+			  ve_strerror(r));
+		return 1;
+	}
+	d->handle = ve_chan_serve(POL_SUP_CHANNEL);
+	if (d->handle < 0)
+		ve_printf("supervisor: cannot serve '%s' (%s): no heartbeats or commands\n",
+			  POL_SUP_CHANNEL, ve_strerror(d->handle));
+	ve_printf("supervisor: %u policy files, %u nodes; starting the tree\n",
+		  (unsigned)d->pol.nfiles, (unsigned)d->plan.n);
+	/* The root is due at once: the first tick starts the tree. */
+	supd_feed(d, (struct sup_event){ .kind = SUP_EV_TICK });
+	run(d);
+}

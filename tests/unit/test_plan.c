@@ -1,0 +1,198 @@
+/*
+ * Tests of supervisor/plan.c: a checked policy set becomes a tree spec that
+ * sup_init accepts (parents first, children in start order, enums mapped
+ * by name) and spawn requests with exactly the policy's grants.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "plan.h"
+
+static struct pol_set set;
+static struct sup_plan plan;
+static struct sup_tree tree;
+
+/* Parse and check the given files ("name", "text", ..., NULL). */
+static int load(const char *first, ...)
+{
+	struct pol_error e;
+	va_list ap;
+	const char *name = first;
+	int r;
+
+	pol_init(&set);
+	va_start(ap, first);
+	while (name) {
+		const char *text = va_arg(ap, const char *);
+
+		r = pol_parse_file(&set, name, text, strlen(text), &e);
+		if (r)
+			fail_msg("%s", e.msg);
+		name = va_arg(ap, const char *);
+	}
+	va_end(ap);
+	r = pol_check(&set, &e);
+	if (r)
+		fail_msg("%s", e.msg);
+	return r;
+}
+
+static const char tree_text[] = "supervisor root\n"
+				"  strategy rest_for_one\n"
+				"  intensity 2 per 3s\n"
+				"  on_giveup reboot\n"
+				"  children uart store shell\n"
+				"supervisor store\n"
+				"  strategy one_for_all\n"
+				"  children kv\n";
+static const char svc_text[] = "service uart\n"
+			       "  priority driver\n"
+			       "  shutdown brutal_kill\n"
+			       "  ports 0x3f8-0x3ff 0x60\n"
+			       "  irqs 4\n"
+			       "  serves console max_messages 64 max_bytes 16KiB\n"
+			       "service kv\n"
+			       "  restart transient\n"
+			       "  heartbeat 500ms\n"
+			       "  backoff 10ms..1s\n"
+			       "  state keep\n"
+			       "  serves kv max_redeliveries 5\n"
+			       "  opens console\n"
+			       "service shell\n"
+			       "  image sh\n"
+			       "  restart temporary\n"
+			       "  grants halt kill\n"
+			       "  opens console sup\n"
+			       "  args -x  1\n";
+
+static void test_tree_order_and_enums(void **state)
+{
+	struct sup_spec spec;
+
+	(void)state;
+	load("tree.policy", tree_text, "svc.policy", svc_text, NULL);
+	assert_int_equal(sup_plan_build(&plan, &set, NULL), 0);
+	assert_int_equal(plan.n, 5);
+	/* Breadth first: root, its children in order, then store's. */
+	assert_string_equal(plan.node[0].name, "root");
+	assert_string_equal(plan.node[1].name, "uart");
+	assert_string_equal(plan.node[2].name, "store");
+	assert_string_equal(plan.node[3].name, "shell");
+	assert_string_equal(plan.node[4].name, "kv");
+	assert_int_equal(plan.spec[0].parent, -1);
+	assert_int_equal(plan.spec[4].parent, 2);
+	assert_int_equal(plan.spec[0].sup.strategy, SUP_REST_FOR_ONE);
+	assert_int_equal(plan.spec[0].sup.giveup, SUP_GIVEUP_REBOOT);
+	assert_int_equal(plan.spec[0].sup.intensity, 2);
+	assert_true(plan.spec[0].sup.period_ns == 3000000000ull);
+	assert_int_equal(plan.spec[2].kind, SUP_SUPERVISOR);
+	assert_int_equal(plan.spec[2].restart, SUP_PERMANENT);
+	assert_int_equal(plan.spec[2].sup.strategy, SUP_ONE_FOR_ALL);
+	assert_int_equal(plan.spec[4].restart, SUP_TRANSIENT);
+	assert_int_equal(plan.spec[3].restart, SUP_TEMPORARY);
+	assert_true(plan.spec[1].svc.shutdown_ns == SUP_BRUTAL_KILL);
+	assert_true(plan.spec[3].svc.shutdown_ns == 5000000000ull);
+	assert_true(plan.spec[4].svc.heartbeat_ns == 500000000ull);
+	assert_true(plan.spec[4].svc.backoff_initial_ns == 10000000ull);
+	assert_true(plan.spec[4].svc.backoff_max_ns == 1000000000ull);
+	assert_int_equal(plan.spec[4].svc.stash, SUP_STASH_KEEP);
+	assert_int_equal(plan.spec[1].svc.stash, SUP_STASH_DISCARD);
+	assert_int_equal(sup_plan_find(&plan, "kv"), 4);
+	assert_int_equal(sup_plan_find(&plan, "nope"), SUP_NO_NODE);
+	spec = (struct sup_spec){ .nodes = plan.spec, .n = plan.n };
+	assert_int_equal(sup_init(&tree, &spec, 0), 0);
+}
+
+static void test_spawn_grants(void **state)
+{
+	const struct ve_spawn *u, *k, *sh;
+
+	(void)state;
+	load("tree.policy", tree_text, "svc.policy", svc_text, NULL);
+	assert_int_equal(sup_plan_build(&plan, &set, NULL), 0);
+	u = &plan.spawn[1];
+	k = &plan.spawn[4];
+	sh = &plan.spawn[3];
+	assert_string_equal(u->name, "uart");
+	assert_string_equal(u->image, "uart");
+	assert_int_equal(u->prio, 0);
+	assert_int_equal(u->irqs, 1u << 4);
+	assert_int_equal(u->nports, 2);
+	assert_int_equal(u->ports[0].first, 0x3f8);
+	assert_int_equal(u->ports[0].last, 0x3ff);
+	assert_int_equal(u->ports[1].first, 0x60);
+	assert_int_equal(u->ports[1].last, 0x60);
+	assert_string_equal(u->serve[0], "console");
+	assert_string_equal(u->serve[1], "");
+	assert_int_equal(u->queue, 64);
+	assert_int_equal(u->qbytes, 16384);
+	assert_int_equal(u->redeliveries, 0);
+	assert_int_equal(u->grants, 0);
+	assert_int_equal(plan.node[1].nserves, 1);
+	/* A heartbeat lets it open the supervisor's channel. */
+	assert_string_equal(k->open[0], "console");
+	assert_string_equal(k->open[1], POL_SUP_CHANNEL);
+	assert_int_equal(k->redeliveries, 5);
+	/* Opening sup by hand does not add it twice. */
+	assert_string_equal(sh->image, "sh");
+	assert_string_equal(sh->open[1], POL_SUP_CHANNEL);
+	assert_string_equal(sh->open[2], "");
+	assert_string_equal(sh->args, "-x 1");
+	assert_int_equal(sh->grants, VE_GRANT_HALT | VE_GRANT_KILL);
+	assert_int_equal(sh->prio, 1);
+	assert_int_equal(plan.node[3].nserves, 0);
+}
+
+static void test_intensity_too_large(void **state)
+{
+	struct pol_error e;
+
+	(void)state;
+	load("t.policy", "supervisor root\n  intensity 33 per 1s\n  children a\nservice a\n", NULL);
+	assert_int_equal(sup_plan_build(&plan, &set, &e), -VE_RANGE);
+	assert_string_equal(e.msg, "t.policy:2:13: expected an intensity of at most 32 (the "
+				   "supervisor's limit), found 33");
+	assert_int_equal(e.line, 2);
+	assert_int_equal(e.col, 13);
+}
+
+static void test_heartbeat_needs_an_open_slot(void **state)
+{
+	struct pol_error e;
+
+	(void)state;
+	load("t.policy",
+	     "supervisor root\n  children a b\n"
+	     "service a\n  serves c1\n  serves c2\n  serves c3\n  serves c4\n"
+	     "service b\n  heartbeat 1s\n  opens c1 c2 c3 c4\n",
+	     NULL);
+	assert_int_equal(sup_plan_build(&plan, &set, &e), -VE_RANGE);
+	assert_string_equal(e.msg,
+			    "t.policy:8:9: expected at most 3 opened channels for a "
+			    "service with a heartbeat, found 4 (it also opens 'sup' to beat)");
+}
+
+static void test_not_checked(void **state)
+{
+	(void)state;
+	pol_init(&set);
+	assert_int_equal(sup_plan_build(&plan, &set, NULL), -VE_INVAL);
+	assert_int_equal(sup_plan_build(NULL, &set, NULL), -VE_INVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tree_order_and_enums),
+		cmocka_unit_test(test_spawn_grants),
+		cmocka_unit_test(test_intensity_too_large),
+		cmocka_unit_test(test_heartbeat_needs_an_open_slot),
+		cmocka_unit_test(test_not_checked),
+	};
+
+	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}
