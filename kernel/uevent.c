@@ -4,6 +4,7 @@
  * JSON, always carries the writer's pid, and can never pass for one of the
  * kernel's own events.
  */
+#include "bundle.h"
 #include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
@@ -47,8 +48,12 @@ long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n)
 		return -VE_RANGE;
 	if ((err = copy_word(p, ev, uev)))
 		return err;
+	/* The root supervisor's `ready` (the whole tree is up) stands beside
+	 * the kernel's (every boot process started); every other kernel event
+	 * name is the kernel's alone. */
+	bool sup_ready = strcmp(ev, "ready") == 0 && (p->grants & BUNDLE_GRANT_SUPERVISOR);
 	for (unsigned i = 0; i < sizeof(kernel_events) / sizeof(kernel_events[0]); i++)
-		if (strcmp(ev, kernel_events[i]) == 0)
+		if (strcmp(ev, kernel_events[i]) == 0 && !sup_ready)
 			return -VE_INVAL;
 	if (n && vm_copy_in(p, kv, ukv, n * sizeof(kv[0])))
 		return -VE_FAULT;

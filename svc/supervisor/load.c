@@ -4,7 +4,8 @@
  * "policies.list" naming the policy files, one per line. They are parsed
  * with the same parser the build's polcheck uses, so a mistake reads the
  * same at boot: `file:line:col: expected X, found Y` on the console and a
- * policy_error event; then the supervisor refuses to run (exit 1).
+ * policy_error event; then the supervisor refuses to run: it halts the
+ * machine with failure (halt grant), or exits 1.
  */
 #include "supd.h"
 
@@ -38,6 +39,9 @@ static _Noreturn void refuse(const char *msg, uint32_t line, uint32_t col)
 	strlcpy(cut, text, sizeof(cut));
 	kv[3] = VE_KV_STR("msg", cut);
 	ve_event("policy_error", kv, 4);
+	/* Nothing can run: stop the machine with failure when allowed (the
+	 * kernel would only restart a root supervisor that exits); else exit. */
+	ve_halt(1);
 	ve_exit(1);
 }
 

@@ -74,7 +74,7 @@ static void log_action(struct supd *d, const struct sup_action *a, int32_t pid)
 		[SUP_LOG_HUNG] = "hung",
 		[SUP_LOG_ESCALATE] = "escalate",
 		[SUP_LOG_GIVEUP] = "giveup",
-		[SUP_LOG_READY] = "tree_ready",
+		[SUP_LOG_READY] = "ready",
 		[SUP_LOG_STASH] = "stash_discard",
 	};
 	const struct sup_node *n = &d->tree.node[a->node];
