@@ -788,7 +788,25 @@ static const struct {
 	    { "b.policy", "service b\nports 0-10\n" } },
 	  "b.policy:2:7: expected ports no other service has, found '0x0-0xa', overlapping 0xa of "
 	  "'a'" },
+	/* "sup" is the supervisor's own channel: nobody else serves it. */
+	{ { { "t.policy", TREE },
+	    { "a.policy", "service a\nserves sup\n" },
+	    { "b.policy", "service b\n" } },
+	  "a.policy:2:8: expected a channel no other service serves, found 'sup', served by the "
+	  "supervisor" },
 };
+
+/* Any service may open "sup" though no service serves it. */
+static void test_sup_channel_open(void **state)
+{
+	(void)state;
+	pol_init(&set);
+	assert_int_equal(pol_parse_file(&set, "t.policy", TREE, strlen(TREE), &err), 0);
+	const char *a = "service a\nopens sup\n", *b = "service b\n";
+	assert_int_equal(pol_parse_file(&set, "a.policy", a, strlen(a), &err), 0);
+	assert_int_equal(pol_parse_file(&set, "b.policy", b, strlen(b), &err), 0);
+	assert_int_equal(pol_check(&set, &err), 0);
+}
 
 static void test_check_errors(void **state)
 {
@@ -850,7 +868,8 @@ int main(void)
 		cmocka_unit_test(test_limits),	       cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_long_fname),     cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_names),	       cmocka_unit_test(test_appliance),
-		cmocka_unit_test(test_check_errors),   cmocka_unit_test(test_check_ok),
+		cmocka_unit_test(test_check_errors),   cmocka_unit_test(test_sup_channel_open),
+		cmocka_unit_test(test_check_ok),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
