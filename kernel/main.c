@@ -92,22 +92,9 @@ static unsigned start_boot_processes(void)
 		const struct bundle_proc *bp = &bundle.procs[i];
 		if (bp->flags & BUNDLE_PROC_SPAWN_ONLY)
 			continue; /* a template for spawn() */
-		const struct bundle_image *im = bundle_image_find(&bundle, bp->image);
-		struct proc_spec spec = {
-			.name = bp->name,
-			.image = bundle_image_data(&bundle, im),
-			.image_len = im->size,
-			.args = bp->args,
-			.prio = (enum proc_prio)bp->prio,
-			.ports = bp->ports,
-			.nports = bp->nports,
-			.grants = bp->grants,
-			.irqs = bp->irqs,
-		};
+		struct proc_spec spec;
 		struct proc_chans pc;
-		proc_chans_from_bundle(bp, &pc);
-		spec.chans = &pc;
-		spec.boot_entry = bp;
+		proc_spec_from_bundle(&bundle, bp, &spec, &pc);
 		const char *why;
 		int pid;
 		if (proc_create(&spec, NULL, &pid, &why)) {

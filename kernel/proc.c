@@ -38,6 +38,26 @@ const char *proc_reason_name(enum ve_reason r)
 	return r < VE_NREASONS ? reason_names[r] : "?";
 }
 
+void proc_spec_from_bundle(const struct bundle *b, const struct bundle_proc *bp,
+			   struct proc_spec *spec, struct proc_chans *pc)
+{
+	const struct bundle_image *im = bundle_image_find(b, bp->image);
+	proc_chans_from_bundle(bp, pc);
+	*spec = (struct proc_spec){
+		.name = bp->name,
+		.image = bundle_image_data(b, im),
+		.image_len = im->size,
+		.args = bp->args,
+		.prio = (enum proc_prio)bp->prio,
+		.ports = bp->ports,
+		.nports = bp->nports,
+		.grants = bp->grants,
+		.irqs = bp->irqs,
+		.chans = pc,
+		.boot_entry = bp,
+	};
+}
+
 void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc)
 {
 	_Static_assert(sizeof(pc->serve) == sizeof(bp->serve), "same channel lists");
@@ -304,21 +324,8 @@ static bool reincarnate(struct proc *p)
 	deaths[ndeaths++] = now;
 
 	struct proc_chans pc;
-	proc_chans_from_bundle(bp, &pc);
-	const struct bundle_image *im = bundle_image_find(proc_boot_bundle, bp->image);
-	struct proc_spec spec = {
-		.name = bp->name,
-		.image = bundle_image_data(proc_boot_bundle, im),
-		.image_len = im->size,
-		.args = bp->args,
-		.prio = (enum proc_prio)bp->prio,
-		.ports = bp->ports,
-		.nports = bp->nports,
-		.grants = bp->grants,
-		.irqs = bp->irqs,
-		.chans = &pc,
-		.boot_entry = bp,
-	};
+	struct proc_spec spec;
+	proc_spec_from_bundle(proc_boot_bundle, bp, &spec, &pc);
 	const char *why;
 	int pid;
 	if (proc_create(&spec, NULL, &pid, &why)) {

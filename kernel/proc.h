@@ -109,6 +109,9 @@ struct proc_spec {
  * -VE_RANGE (name or args too long). Nothing is left behind on failure. */
 int proc_create(const struct proc_spec *spec, struct proc *parent, int *pid_out, const char **why);
 
+/* A boot-table entry as a process spec (bundle_open checked its image). */
+void proc_spec_from_bundle(const struct bundle *b, const struct bundle_proc *bp,
+			   struct proc_spec *spec, struct proc_chans *pc);
 /* A boot-table entry's channel grants, as a process holds them. */
 void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc);
 

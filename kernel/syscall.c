@@ -115,25 +115,22 @@ static int spec_for(const char *name, const char *args, struct proc_spec *spec,
 	for (uint32_t i = 0; boot_bundle && i < boot_bundle->nprocs && !bp; i++)
 		if (strcmp(boot_bundle->procs[i].name, name) == 0)
 			bp = &boot_bundle->procs[i];
-	const struct bundle_image *im =
-	    boot_bundle ? bundle_image_find(boot_bundle, bp ? bp->image : name) : NULL;
+	if (bp) {
+		proc_spec_from_bundle(boot_bundle, bp, spec, pc);
+		spec->name = name;
+		if (args)
+			spec->args = args;
+		return 0;
+	}
+	const struct bundle_image *im = boot_bundle ? bundle_image_find(boot_bundle, name) : NULL;
 	if (!im)
 		return -VE_NOENT;
-	if (bp)
-		proc_chans_from_bundle(bp, pc);
 	*spec = (struct proc_spec){
 		.name = name,
 		.image = bundle_image_data(boot_bundle, im),
 		.image_len = im->size,
-		.args = args ? args
-			: bp ? bp->args
-			     : "",
-		.prio = bp ? (enum proc_prio)bp->prio : PRIO_SERVICE,
-		.ports = bp ? bp->ports : NULL,
-		.nports = bp ? bp->nports : 0,
-		.grants = bp ? bp->grants : 0,
-		.irqs = bp ? bp->irqs : 0,
-		.chans = bp ? pc : NULL,
+		.args = args ? args : "",
+		.prio = PRIO_SERVICE,
 	};
 	return 0;
 }
