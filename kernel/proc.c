@@ -20,18 +20,7 @@ static uint32_t generation[NPROC];
 static uint8_t fpu_initial[512] __attribute__((aligned(16)));
 static bool fpu_initial_ready;
 
-static const char *const reason_names[VE_NREASONS] = {
-	[VE_R_EXIT] = "exit",
-	[VE_R_KILLED] = "killed",
-	[VE_R_PAGE_FAULT] = "page_fault",
-	[VE_R_STACK] = "stack_overflow",
-	[VE_R_GP] = "gp",
-	[VE_R_PRIV] = "priv",
-	[VE_R_UD] = "ud",
-	[VE_R_DE] = "de",
-	[VE_R_FAULT] = "fault",
-	[VE_R_NOMEM] = "nomem",
-};
+static const char *const reason_names[VE_NREASONS] = VE_REASON_NAMES;
 
 const char *proc_reason_name(enum ve_reason r)
 {

@@ -127,6 +127,74 @@ int sup_init(struct sup_tree *t, const struct sup_spec *spec, uint64_t now)
 	return 0;
 }
 
+/* --- a restarted supervisor ------------------------------------------ */
+
+static int check_found(const struct sup_tree *t, const struct sup_found *found, size_t n)
+{
+	if (n != t->n)
+		return -VE_INVAL;
+	for (uint16_t i = 0; i < n; i++) {
+		if (found[i].pid < 0 || (found[i].pid && t->node[i].spec.kind != SUP_SERVICE))
+			return -VE_INVAL;
+		for (uint16_t j = 0; j < i && found[i].pid; j++)
+			if (found[j].pid == found[i].pid)
+				return -VE_INVAL; /* one process cannot be two services */
+	}
+	return 0;
+}
+
+/* Whether t is as sup_init left it: nothing started, nothing adopted. */
+static bool untouched(const struct sup_tree *t)
+{
+	for (uint16_t i = 0; i < t->n; i++)
+		if (t->node[i].state != 0 || t->node[i].starts != 0)
+			return false;
+	return true;
+}
+
+int sup_adopt(struct sup_tree *t, const struct sup_found *found, size_t n, uint64_t now,
+	      struct sup_action *out, size_t cap)
+{
+	struct sup_run r = { .t = t, .out = out, .cap = cap, .now = now };
+	int err;
+
+	if (!t || t->n == 0 || !found || !out || now < t->now)
+		return -VE_INVAL;
+	if (cap < SUP_STEP_MAX)
+		return -VE_RANGE;
+	err = check_found(t, found, n);
+	if (err)
+		return err;
+	if (!untouched(t))
+		return -VE_BUSY;
+
+	t->node[0].due = SUP_NO_DEADLINE; /* the root is not started afresh */
+	for (uint16_t i = 0; i < t->n; i++) {
+		struct sup_node *c = &t->node[i];
+
+		if (!sup_is_svc(c))
+			sup_sup_adopt(&r, c);
+		else if (found[i].pid)
+			sup_svc_adopt(&r, c, found[i].pid, found[i].ready);
+		else if (c->spec.restart == SUP_TEMPORARY)
+			c->want = SUP_WANT_DOWN; /* gone, and never restarted */
+	}
+	/* Deepest supervisors first (a child's index is above its parent's),
+	 * so each finds its sub-supervisors already settled. */
+	for (uint16_t i = t->n; i-- > 0;) {
+		struct sup_node *s = &t->node[i];
+
+		if (!sup_is_svc(s) && s->state == SUP_SUP_STARTING)
+			sup_drive(&r, s);
+	}
+	t->now = now;
+	uint64_t next = sup_next_deadline(t);
+	if (next != SUP_NO_DEADLINE)
+		sup_emit(&r, (struct sup_action){
+				 .kind = SUP_ACT_WAIT, .node = SUP_NO_NODE, .deadline = next });
+	return (int)r.n;
+}
+
 /* --- operator commands ------------------------------------------------ */
 
 /* Commands wait while c's supervisor restarts or stops children. */

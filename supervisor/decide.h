@@ -276,6 +276,38 @@ struct sup_action {
  */
 int sup_init(struct sup_tree *t, const struct sup_spec *spec, uint64_t now);
 
+/* What a restarted supervisor process found of one service node: the
+ * process its previous incarnation left running for it (the kernel hands
+ * a new root supervisor the children of the old one), if any. */
+struct sup_found {
+	int32_t pid; /* 0: no process (never started, or gone and reaped) */
+	bool ready;  /* it already serves its channels */
+};
+
+/*
+ * Instead of starting the tree (the first SUP_EV_TICK after sup_init),
+ * take over the processes a previous supervisor left: found[i] is node
+ * i's (n == t->n; supervisor nodes have pid 0). A service with a process
+ * is running again with no START and no log line: ready (UP, its
+ * heartbeat due a full interval from now) or not yet (STARTING, its ready
+ * timeout from now). A service with none was lost with the old
+ * supervisor's memory, and nothing says why it is gone: a temporary one
+ * stays down (it is never restarted); any other is started again in its
+ * start-order turn, alone, logged as a `start` and not counted toward
+ * intensity, since its supervisor's death is not its failure. Supervisors
+ * resume starting their children and the root logs `ready` once every
+ * wanted child is up. A process that had died but was not reaped yet is
+ * adopted like a live one: feed its exit as SUP_EV_EXITED next, and its
+ * restart type, the strategy and intensity decide, as for any exit.
+ * Writes the actions to out like sup_step (SUP_ACT_WAIT last).
+ * Returns how many, or an error with t unchanged: -VE_RANGE (cap <
+ * SUP_STEP_MAX), -VE_INVAL (n, a negative pid, a pid for a supervisor
+ * node, one pid for two nodes, time going backwards), -VE_BUSY (t was
+ * started or adopted already).
+ */
+int sup_adopt(struct sup_tree *t, const struct sup_found *found, size_t n, uint64_t now,
+	      struct sup_action *out, size_t cap);
+
 /*
  * Apply one event and write the actions it calls for to out, in the order
  * they must be performed; the last is SUP_ACT_WAIT when a deadline is

@@ -61,6 +61,7 @@ int sup_svc_start_failed(struct sup_run *r, struct sup_node *c);
 int sup_svc_ready(struct sup_run *r, struct sup_node *c, int32_t pid);
 int sup_svc_heartbeat(struct sup_run *r, struct sup_node *c, int32_t pid);
 int sup_svc_exited(struct sup_run *r, struct sup_node *c, int32_t pid, enum sup_exit why);
+void sup_svc_adopt(struct sup_run *r, struct sup_node *c, int32_t pid, bool ready);
 
 /* strategy.c: a supervisor's transitions and the node-generic helpers. */
 bool sup_node_down(const struct sup_node *c);
@@ -72,6 +73,7 @@ void sup_child_down(struct sup_run *r, struct sup_node *c, enum sup_exit why, bo
 void sup_drive(struct sup_run *r, struct sup_node *s);
 void sup_bring_back(struct sup_run *r, struct sup_node *s, struct sup_node *c);
 void sup_sup_timer(struct sup_run *r, struct sup_node *s);
+void sup_sup_adopt(struct sup_run *r, struct sup_node *s);
 bool sup_exit_is_normal(enum sup_exit e);
 
 #endif

@@ -106,6 +106,28 @@ static void kill_hung(struct sup_run *r, struct sup_node *c)
 	c->due = SUP_NO_DEADLINE;
 }
 
+/* A restarted supervisor takes over pid, a process its previous
+ * incarnation started for c (down, never started by this tree): running,
+ * and serving if ready says so. No START and no log line: nothing was
+ * spawned. Its deadline starts now, as if it had just started or become
+ * ready, since when that really was is not known. */
+void sup_svc_adopt(struct sup_run *r, struct sup_node *c, int32_t pid, bool ready)
+{
+	c->pid = pid;
+	c->starts = 1;
+	c->cause = SUP_NO_NODE;
+	if (ready) {
+		c->state = SUP_SVC_UP;
+		c->ready_at = r->now;
+		c->due = c->spec.svc.heartbeat_ns ? after(r->now, c->spec.svc.heartbeat_ns)
+						  : SUP_NO_DEADLINE;
+	} else {
+		c->state = SUP_SVC_STARTING;
+		c->due = c->spec.svc.ready_timeout_ns ? after(r->now, c->spec.svc.ready_timeout_ns)
+						      : SUP_NO_DEADLINE;
+	}
+}
+
 /* c's deadline passed. */
 void sup_svc_timer(struct sup_run *r, struct sup_node *c)
 {

@@ -155,6 +155,22 @@ void sup_sup_timer(struct sup_run *r, struct sup_node *s)
 		sup_begin(r, s);
 }
 
+/* A restarted supervisor process takes s over: s is starting, from its
+ * first child, with an empty window (its failures were counted by a
+ * process that is gone, as a new OTP supervisor's window starts empty).
+ * sup_drive then walks its children: the adopted ones are skipped, a
+ * missing one is started in its turn. No log line: s was never down. */
+void sup_sup_adopt(struct sup_run *r, struct sup_node *s)
+{
+	(void)r;
+	sup_window_clear(&s->win);
+	s->state = SUP_SUP_STARTING;
+	s->cursor = 0;
+	s->cause = SUP_NO_NODE;
+	s->starts = 1;
+	s->due = SUP_NO_DEADLINE;
+}
+
 /* c is down and wanted up: start it now if s's start sequence has passed
  * it, else leave it to that sequence. */
 void sup_bring_back(struct sup_run *r, struct sup_node *s, struct sup_node *c)

@@ -275,18 +275,7 @@ const char *ve_strerror(long err)
 const char *ve_reason_name(uint32_t reason)
 {
 	/* The kernel's names for the "reason" field of exit events. */
-	static const char *const names[VE_NREASONS] = {
-		[VE_R_EXIT] = "exit",
-		[VE_R_KILLED] = "killed",
-		[VE_R_PAGE_FAULT] = "page_fault",
-		[VE_R_STACK] = "stack_overflow",
-		[VE_R_GP] = "gp",
-		[VE_R_PRIV] = "priv",
-		[VE_R_UD] = "ud",
-		[VE_R_DE] = "de",
-		[VE_R_FAULT] = "fault",
-		[VE_R_NOMEM] = "nomem",
-	};
+	static const char *const names[VE_NREASONS] = VE_REASON_NAMES;
 
 	if (reason >= VE_NREASONS || names[reason] == NULL)
 		return "?";

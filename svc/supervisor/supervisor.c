@@ -11,6 +11,10 @@
  * starting services now serve their channels (READY), and feed a TICK when
  * a deadline has come.
  *
+ * A restarted supervisor (the kernel starts a new one when the root
+ * supervisor dies and hands it the old one's children) does not start the
+ * tree: it adopts the services it finds running (recover()).
+ *
  * Stopping is simple for now: there is no stop message a service must
  * understand, so a graceful stop (STOP with a deadline) just waits; the
  * service is killed at its shutdown deadline unless it exits first.
@@ -27,6 +31,10 @@
 #define IDLE_MAX_NS (1000ull * 1000 * 1000)
 /* Channels looked at per poll; the kernel's registry is far smaller. */
 #define CHANS_SCAN_MAX 256u
+/* Processes listed at a restart; more than the kernel's table. */
+#define PS_MAX 128u
+/* ps() state of a dead process not reaped yet. */
+#define VE_PS_DEAD 2u
 
 static struct supd supd;
 
@@ -214,10 +222,9 @@ static int step(struct supd *d, struct sup_event ev)
 	return n;
 }
 
-int supd_feed(struct supd *d, struct sup_event ev)
+/* Feed the events that performing actions queued, and what they queue. */
+static void drain(struct supd *d)
 {
-	int r = step(d, ev);
-
 	while (d->qlen) {
 		struct sup_event next = d->queue[d->qhead];
 
@@ -225,6 +232,13 @@ int supd_feed(struct supd *d, struct sup_event ev)
 		d->qlen--;
 		step(d, next);
 	}
+}
+
+int supd_feed(struct supd *d, struct sup_event ev)
+{
+	int r = step(d, ev);
+
+	drain(d);
 	return r;
 }
 
@@ -291,6 +305,100 @@ static void poll_ready(struct supd *d)
 	}
 }
 
+/* --- a restarted supervisor ------------------------------------------- */
+
+/* Whether pid serves every channel node's policy says it serves (a
+ * service that serves none is ready once it runs). */
+static bool serving(struct supd *d, uint16_t node, int32_t pid)
+{
+	struct ve_chaninfo ci;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < CHANS_SCAN_MAX && ve_chan_info(i, &ci) == 0; i++) {
+		ci.name[sizeof(ci.name) - 1] = '\0';
+		if (ci.server == pid && serves(&d->plan.spawn[node], ci.name))
+			n++;
+	}
+	return n >= d->plan.node[node].nserves;
+}
+
+/*
+ * The kernel restarts a root supervisor that dies and hands the new one
+ * the children of the old (EVENTS.md, sup_restart). If this process has
+ * children, take them over instead of starting the tree: each service
+ * found by name keeps running (sup_adopt); one that died and is not
+ * reaped yet is adopted too and then reaped like any exit, so its policy
+ * decides; a service with no process is started again (a temporary one
+ * is not). A child that is no service of the tree, or a second process
+ * for one service, is killed: nothing would supervise it. Posts
+ * {"ev":"recovered","adopted":N,"dead":D,"missing":M,"killed":K}.
+ * Returns false when there is nothing to recover (a first boot).
+ */
+static bool recover(struct supd *d)
+{
+	static struct ve_procinfo ps[PS_MAX];
+	struct sup_found found[SUP_NODES_MAX] = { 0 };
+	bool dead[SUP_NODES_MAX] = { 0 };
+	int32_t me = ve_getpid();
+	int n = ve_ps(ps, PS_MAX), mine = 0, adopted = 0, ndead = 0, missing = 0, killed = 0;
+	struct ve_kv kv[4];
+
+	for (int i = 0; i < n; i++) {
+		struct ve_procinfo *p = &ps[i];
+		uint16_t node;
+
+		if (p->parent != me || p->pid == me)
+			continue;
+		mine++;
+		p->name[sizeof(p->name) - 1] = '\0';
+		node = sup_plan_find(&d->plan, p->name);
+		if (node != SUP_NO_NODE && d->tree.node[node].spec.kind == SUP_SERVICE &&
+		    (found[node].pid == 0 || (dead[node] && p->state != VE_PS_DEAD))) {
+			found[node].pid = p->pid;
+			dead[node] = p->state == VE_PS_DEAD;
+			continue;
+		}
+		/* Not ours to keep (reaped later and ignored: no node has it). */
+		if (p->state != VE_PS_DEAD) {
+			ve_printf("supervisor: killing %s (pid %d): no service of the tree\n",
+				  p->name, (int)p->pid);
+			ve_kill(p->pid);
+			killed++;
+		}
+	}
+	if (mine == 0)
+		return false;
+	for (uint16_t i = 0; i < d->plan.n; i++) {
+		if (d->tree.node[i].spec.kind != SUP_SERVICE)
+			continue;
+		if (found[i].pid == 0) {
+			missing++;
+			continue;
+		}
+		adopted++;
+		ndead += dead[i];
+		found[i].ready = !dead[i] && serving(d, i, found[i].pid);
+	}
+	ve_printf("supervisor: restarted; adopting %d services (%d dead), %d missing\n", adopted,
+		  ndead, missing);
+	n = sup_adopt(&d->tree, found, d->plan.n, ve_clock_ns(), d->acts, SUP_STEP_MAX);
+	if (n < 0) {
+		ve_printf("supervisor: cannot adopt the tree: %s\n", ve_strerror(n));
+		return false;
+	}
+	kv[0] = VE_KV_NUM("adopted", adopted);
+	kv[1] = VE_KV_NUM("dead", ndead);
+	kv[2] = VE_KV_NUM("missing", missing);
+	kv[3] = VE_KV_NUM("killed", killed);
+	ve_event("recovered", kv, 4);
+	for (int i = 0; i < n; i++)
+		perform(d, &d->acts[i]);
+	drain(d);
+	/* The dead ones' exits, decided under their policies. */
+	reap_children(d);
+	return true;
+}
+
 /* How long to wait for the next kernel event. */
 static uint64_t wait_ns(const struct supd *d, uint64_t now)
 {
@@ -342,9 +450,11 @@ int main(const char *args)
 	if (d->handle < 0)
 		ve_printf("supervisor: cannot serve '%s' (%s): no heartbeats or commands\n",
 			  POL_SUP_CHANNEL, ve_strerror(d->handle));
-	ve_printf("supervisor: %u policy files, %u nodes; starting the tree\n",
-		  (unsigned)d->pol.nfiles, (unsigned)d->plan.n);
-	/* The root is due at once: the first tick starts the tree. */
-	supd_feed(d, (struct sup_event){ .kind = SUP_EV_TICK });
+	ve_printf("supervisor: %u policy files, %u nodes\n", (unsigned)d->pol.nfiles,
+		  (unsigned)d->plan.n);
+	/* The root is due at once: the first tick starts the tree, unless a
+	 * previous incarnation left it running. */
+	if (!recover(d))
+		supd_feed(d, (struct sup_event){ .kind = SUP_EV_TICK });
 	run(d);
 }

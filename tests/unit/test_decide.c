@@ -1039,6 +1039,201 @@ static void test_stop_while_spawning(void **state)
 	assert_trace("kill:a stopped:a stopped:root");
 }
 
+/* --- a restarted supervisor adopts the tree ----------------------------- */
+
+/* Take over the processes in found (indexed by node) at the current time,
+ * record the actions and answer them like step1 / run. */
+static int adopt(const struct sup_found *found)
+{
+	int n = sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX);
+	if (n < 0)
+		return n;
+	assert_int_equal(F->t.dropped, 0);
+	uint64_t next = sup_next_deadline(&F->t);
+	if (next != SUP_NO_DEADLINE) {
+		assert_true(n > 0);
+		assert_int_equal(F->acts[n - 1].kind, SUP_ACT_WAIT);
+		assert_int_equal(F->acts[n - 1].deadline, next);
+	}
+	for (int i = 0; i < n; i++)
+		record(&F->acts[i]);
+	while (F->qh != F->qt)
+		assert_true(step1(F->q[F->qh++ % 512]) >= 0);
+	return n;
+}
+
+/* Every service found running and serving: nothing is started, the tree
+ * is up at once, and the adopted processes are supervised: a crash is
+ * handled by the strategy as usual. */
+static void test_adopt_all_running(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 3, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	int s = add_sup(root, "s", SUP_ONE_FOR_ALL, 3, 10 * S);
+	int b = add_svc(s, "b", SUP_PERMANENT);
+	int c = add_svc(s, "c", SUP_TRANSIENT);
+	int d = add_svc(root, "d", SUP_TEMPORARY);
+	struct sup_found found[SUP_NODES_MAX] = { 0 };
+	found[a] = (struct sup_found){ 40, true };
+	found[b] = (struct sup_found){ 41, true };
+	found[c] = (struct sup_found){ 42, true };
+	found[d] = (struct sup_found){ 43, true };
+	assert_int_equal(init_tree(), 0);
+	assert_int_equal(adopt(found), 1); /* the ready log line */
+	assert_trace("ready");
+	assert_int_equal(sup_next_deadline(&F->t), SUP_NO_DEADLINE);
+	for (int i = 0; i < (int)F->n; i++) {
+		assert_true(F->t.node[i].state == SUP_SVC_UP || F->t.node[i].state == SUP_SUP_UP);
+		assert_int_equal(F->t.node[i].pid, found[i].pid);
+		assert_int_equal(F->t.node[i].restarts, 0);
+	}
+	assert_int_equal(sup_node_of_pid(&F->t, 42), c);
+	/* A second adoption, or a start, is refused. */
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX), -VE_BUSY);
+	clear();
+	tick();
+	assert_trace("");
+	crash(b, SUP_EXIT_FAULT);
+	assert_trace("exit:b/fault stop:c stopped:c restart:b/one_for_all/b +b "
+		     "restart:c/one_for_all/b +c");
+	clear();
+	crash(a, SUP_EXIT_KILLED);
+	assert_trace("exit:a/killed restart:a/one_for_one/a +a");
+	clear();
+	crash(d, SUP_EXIT_FAULT);
+	assert_trace("exit:d/fault");
+}
+
+/* A service with no process is started again in its turn, alone, and is
+ * not counted (intensity 0 would give up at the first restart); a missing
+ * temporary stays down. */
+static void test_adopt_missing(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ALL, 0, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	int b = add_svc(root, "b", SUP_PERMANENT);
+	int c = add_svc(root, "c", SUP_TEMPORARY);
+	int d = add_svc(root, "d", SUP_TRANSIENT);
+	int e = add_svc(root, "e", SUP_PERMANENT);
+	struct sup_found found[SUP_NODES_MAX] = { 0 };
+	found[a] = (struct sup_found){ 40, true };
+	found[e] = (struct sup_found){ 44, true };
+	F->ns[b].svc.stash = SUP_STASH_DISCARD;
+	assert_int_equal(init_tree(), 0);
+	assert_true(adopt(found) > 0);
+	assert_trace("discard:b start:b +b start:d +d ready");
+	assert_int_equal(F->t.node[c].state, SUP_SVC_DOWN);
+	assert_int_equal(F->t.node[c].want, SUP_WANT_DOWN);
+	assert_int_equal(F->t.node[e].pid, 44);
+	assert_int_equal(F->t.node[d].state, SUP_SVC_UP);
+	assert_int_equal(F->t.node[root].win.n, 0);
+	assert_int_equal(F->t.node[b].restarts, 0);
+	/* The operator can still start the temporary. */
+	clear();
+	assert_true(cmd(SUP_EV_CMD_START, c) > 0);
+	assert_trace("start:c +c");
+}
+
+/* A missing child waits for the one before it to be ready; an adopted
+ * service not yet serving keeps its supervisor starting, with its ready
+ * timeout counted from the adoption; a heartbeat is due one interval
+ * after it. */
+static void test_adopt_not_ready(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_REST_FOR_ONE, 3, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	int b = add_svc(root, "b", SUP_PERMANENT);
+	int c = add_svc(root, "c", SUP_PERMANENT);
+	F->ns[a].svc.heartbeat_ns = 2 * S;
+	F->ns[b].svc.ready_timeout_ns = 3 * S;
+	struct sup_found found[SUP_NODES_MAX] = { 0 };
+	found[a] = (struct sup_found){ 40, true };
+	found[b] = (struct sup_found){ 41, false };
+	assert_int_equal(init_tree(), 0);
+	assert_int_equal(adopt(found), 1); /* only the WAIT */
+	assert_trace("");
+	assert_int_equal(F->t.node[root].state, SUP_SUP_STARTING);
+	assert_int_equal(F->t.node[b].state, SUP_SVC_STARTING);
+	assert_int_equal(F->t.node[a].due, F->now + 2 * S);
+	assert_int_equal(F->t.node[b].due, F->now + 3 * S);
+	F->now += S;
+	run((struct sup_event){ .kind = SUP_EV_READY, .node = b, .pid = 41 });
+	assert_trace("start:c +c ready");
+	/* The adopted a misses its heartbeat like any other. */
+	clear();
+	advance_to(F->now + S);
+	assert_trace("hung:a killhung:a exit:a/hung stop:c stopped:c stop:b stopped:b "
+		     "restart:a/rest_for_one/a +a restart:b/rest_for_one/a +b "
+		     "restart:c/rest_for_one/a +c ready");
+	(void)c;
+}
+
+/* A child that died before the new supervisor reaped it is adopted, then
+ * its exit is an exit like any: restart type, strategy, intensity. */
+static void test_adopt_dead(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_REST_FOR_ONE, 1, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	int b = add_svc(root, "b", SUP_TRANSIENT);
+	int c = add_svc(root, "c", SUP_PERMANENT);
+	struct sup_found found[SUP_NODES_MAX] = { 0 };
+	found[a] = (struct sup_found){ 40, true };
+	found[b] = (struct sup_found){ 41, false };
+	found[c] = (struct sup_found){ 42, true };
+	assert_int_equal(init_tree(), 0);
+	assert_int_equal(adopt(found), 0); /* waiting for b */
+	assert_trace("");
+	run((struct sup_event){
+	    .kind = SUP_EV_EXITED, .node = b, .pid = 41, .exit = SUP_EXIT_NORMAL });
+	assert_trace("exit:b/normal ready");
+	assert_int_equal(F->t.node[b].want, SUP_WANT_DOWN);
+	clear();
+	crash(a, SUP_EXIT_FAULT);
+	assert_trace("exit:a/fault stop:c stopped:c restart:a/rest_for_one/a +a "
+		     "restart:c/rest_for_one/a +c ready");
+	clear();
+	crash(c, SUP_EXIT_FAULT); /* the second restart in the window: 1 allowed */
+	assert_trace("exit:c/fault giveup:root/halt stop:a stopped:a GIVEUP:halt");
+}
+
+/* Wrong arguments leave the tree as sup_init made it. */
+static void test_adopt_errors(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 3, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	int b = add_svc(root, "b", SUP_PERMANENT);
+	struct sup_found found[SUP_NODES_MAX] = { 0 };
+	assert_int_equal(init_tree(), 0);
+	struct sup_tree copy = F->t;
+	found[a].pid = 40;
+	found[b].pid = 40;
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX), -VE_INVAL);
+	found[b].pid = -1;
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX), -VE_INVAL);
+	found[b].pid = 0;
+	found[root].pid = 41;
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX), -VE_INVAL);
+	found[root].pid = 0;
+	assert_int_equal(sup_adopt(&F->t, found, F->n - 1, F->now, F->acts, SUP_STEP_MAX),
+			 -VE_INVAL);
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now - 1, F->acts, SUP_STEP_MAX),
+			 -VE_INVAL);
+	assert_int_equal(sup_adopt(&F->t, NULL, F->n, F->now, F->acts, SUP_STEP_MAX), -VE_INVAL);
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX - 1),
+			 -VE_RANGE);
+	assert_memory_equal(&copy, &F->t, sizeof(copy));
+	/* A tree that was started cannot adopt. */
+	tick();
+	copy = F->t;
+	assert_int_equal(sup_adopt(&F->t, found, F->n, F->now, F->acts, SUP_STEP_MAX), -VE_BUSY);
+	assert_memory_equal(&copy, &F->t, sizeof(copy));
+}
+
 /* --- spec validation ----------------------------------------------------- */
 
 static void test_init_errors(void **state)
@@ -1261,6 +1456,11 @@ int main(void)
 		T(test_stop_overtaken_by_hang),
 		T(test_bad_events),
 		T(test_stop_while_spawning),
+		T(test_adopt_all_running),
+		T(test_adopt_missing),
+		T(test_adopt_not_ready),
+		T(test_adopt_dead),
+		T(test_adopt_errors),
 		T(test_init_errors),
 		T(test_names),
 		T(test_random_walk),

@@ -103,6 +103,17 @@ enum ve_reason {
 	VE_NREASONS
 };
 
+/* The name of each reason, as the event log writes it: an initializer for
+ * `static const char *const names[VE_NREASONS]`, one list for the kernel
+ * and svc/lib. */
+#define VE_REASON_NAMES                                                                            \
+	{                                                                                          \
+		[VE_R_EXIT] = "exit", [VE_R_KILLED] = "killed", [VE_R_PAGE_FAULT] = "page_fault",  \
+		[VE_R_STACK] = "stack_overflow", [VE_R_GP] = "gp", [VE_R_PRIV] = "priv",           \
+		[VE_R_UD] = "ud", [VE_R_DE] = "de", [VE_R_FAULT] = "fault",                        \
+		[VE_R_NOMEM] = "nomem",                                                            \
+	}
+
 /* What wait() reports about a dead child. */
 struct ve_exit {
 	int32_t pid;
