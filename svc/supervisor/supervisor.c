@@ -70,6 +70,42 @@ static void push(struct supd *d, struct sup_event ev)
 
 /* --- the event log ---------------------------------------------------- */
 
+/* The same, for people: one console line, so `make run` shows the tree
+ * coming up and every restart. */
+static void console_line(struct supd *d, const struct sup_action *a, int32_t pid)
+{
+	const char *name = node_name(d, a->node);
+	switch (a->log) {
+	case SUP_LOG_START:
+		if (pid > 0)
+			ve_printf("supervisor: started %s (pid %d)\n", name, pid);
+		else
+			ve_printf("supervisor: starting the subtree %s\n", name);
+		break;
+	case SUP_LOG_RESTART:
+		ve_printf("supervisor: restarted %s (pid %d), %s after %s\n", name, pid,
+			  sup_strategy_name(a->strategy), node_name(d, a->cause));
+		break;
+	case SUP_LOG_STOP:
+		ve_printf("supervisor: stopped %s\n", name);
+		break;
+	case SUP_LOG_HUNG:
+		ve_printf("supervisor: %s missed its heartbeat: killed as hung\n", name);
+		break;
+	case SUP_LOG_ESCALATE:
+		ve_printf("supervisor: %s gave up: escalating\n", name);
+		break;
+	case SUP_LOG_GIVEUP:
+		ve_printf("supervisor: %s gave up: %s\n", name, sup_giveup_name(a->giveup));
+		break;
+	case SUP_LOG_READY:
+		ve_printf("supervisor: the tree is up\n");
+		break;
+	default:
+		break;
+	}
+}
+
 /* One event-log line for a LOG action; pid is the new incarnation for a
  * service's start or restart, else 0. */
 static void log_action(struct supd *d, const struct sup_action *a, int32_t pid)
@@ -116,6 +152,7 @@ static void log_action(struct supd *d, const struct sup_action *a, int32_t pid)
 		break;
 	}
 	ve_event(names[a->log], kv, k);
+	console_line(d, a, pid);
 }
 
 /* --- performing actions ----------------------------------------------- */
