@@ -372,9 +372,9 @@ static _Noreturn void die(struct proc *p, const struct ve_exit *how)
 	panic("dead process %d was scheduled", p->pid);
 }
 
-void proc_kill(struct proc *p)
+void proc_kill(struct proc *p, enum ve_reason why)
 {
-	struct ve_exit how = { .reason = VE_R_KILLED };
+	struct ve_exit how = { .reason = why };
 	if (p == proc_current())
 		die(p, &how);
 	if (p->state == PROC_RUNNABLE)

@@ -122,9 +122,9 @@ struct proc *proc_current(void);
 struct proc *proc_by_pid(int pid);
 struct proc *proc_by_slot(int slot); /* NULL if free */
 
-/* Kill p (any state but dead) with reason `killed`. If p is the current
- * process this does not return. */
-void proc_kill(struct proc *p);
+/* Kill p (any state but dead) with reason why (killed or hung). If p is
+ * the current process this does not return. */
+void proc_kill(struct proc *p, enum ve_reason why);
 
 /* The current process ends. Neither returns. */
 _Noreturn void proc_exit(struct proc *p, int64_t code);

@@ -186,16 +186,23 @@ static long sys_halt(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 	arch_halt_machine(code != 0);
 }
 
-static long sys_kill(uint64_t pid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+/* kill(pid, reason): reason 0 (or VE_R_KILLED) kills; VE_R_HUNG is what a
+ * supervisor says of a service that missed its heartbeat. Errors:
+ * -VE_NOENT, -VE_PERM (not a child and no kill grant), -VE_INVAL (another
+ * reason). */
+static long sys_kill(uint64_t pid, uint64_t reason, uint64_t a2, uint64_t a3, uint64_t a4,
+		     uint64_t a5)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	(void)a2, (void)a3, (void)a4, (void)a5;
 	struct proc *p = proc_current();
+	if (reason != 0 && reason != VE_R_KILLED && reason != VE_R_HUNG)
+		return -VE_INVAL;
 	struct proc *v = pid <= 0x7fffffff ? proc_by_pid((int)pid) : NULL;
 	if (!v || v->state == PROC_ZOMBIE || v->state == PROC_DEAD)
 		return -VE_NOENT;
 	if (v->parent != p && v != p && !(p->grants & BUNDLE_GRANT_KILL))
 		return -VE_PERM;
-	proc_kill(v);
+	proc_kill(v, reason == VE_R_HUNG ? VE_R_HUNG : VE_R_KILLED);
 	return 0;
 }
 

@@ -377,7 +377,10 @@ enum sup_exit sup_exit_of(uint32_t ve_reason, int64_t code)
 {
 	if (ve_reason == VE_R_EXIT)
 		return code == 0 ? SUP_EXIT_NORMAL : SUP_EXIT_ERROR;
-	if (ve_reason == VE_R_KILLED)
+	/* A kill, and the kernel's "hung" (the supervisor's own kill of a
+	 * service that missed its heartbeat): the machine knows which of its
+	 * kills were for a hang and counts that exit as hung itself. */
+	if (ve_reason == VE_R_KILLED || ve_reason == VE_R_HUNG)
 		return SUP_EXIT_KILLED;
 	return SUP_EXIT_FAULT;
 }

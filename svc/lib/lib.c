@@ -85,6 +85,11 @@ int ve_kill(int pid)
 	return (int)ve_syscall(SYS_KILL, pid, 0, 0, 0, 0, 0);
 }
 
+int ve_kill_hung(int pid)
+{
+	return (int)ve_syscall(SYS_KILL, pid, VE_R_HUNG, 0, 0, 0, 0);
+}
+
 int ve_chan_serve(const char *name)
 {
 	return (int)ve_syscall(SYS_CHAN_SERVE, (long)name, 0, 0, 0, 0, 0);

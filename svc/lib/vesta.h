@@ -108,6 +108,10 @@ int ve_halt(int code);
  */
 int ve_kill(int pid);
 
+/* ve_kill, for a supervisor whose service missed its heartbeat: the victim
+ * dies with reason VE_R_HUNG ("hung" in the event log). Same errors. */
+int ve_kill_hung(int pid);
+
 /* --- Channels ---
  *
  * A channel is a named kernel object ("echo", "console"). It exists from

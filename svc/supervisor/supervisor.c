@@ -186,7 +186,7 @@ static void do_start(struct supd *d, uint16_t node)
 
 static void do_kill(struct supd *d, const struct sup_action *a)
 {
-	int r = ve_kill(a->pid);
+	int r = a->kind == SUP_ACT_KILL_HUNG ? ve_kill_hung(a->pid) : ve_kill(a->pid);
 
 	/* -VE_NOENT: it died already; its exit is reaped next. */
 	if (r < 0 && r != -VE_NOENT)

@@ -1336,6 +1336,7 @@ static void test_names(void **state)
 	assert_int_equal(sup_exit_of(VE_R_EXIT, 0), SUP_EXIT_NORMAL);
 	assert_int_equal(sup_exit_of(VE_R_EXIT, 3), SUP_EXIT_ERROR);
 	assert_int_equal(sup_exit_of(VE_R_KILLED, 0), SUP_EXIT_KILLED);
+	assert_int_equal(sup_exit_of(VE_R_HUNG, 0), SUP_EXIT_KILLED);
 	assert_int_equal(sup_exit_of(VE_R_PAGE_FAULT, 0), SUP_EXIT_FAULT);
 }
 

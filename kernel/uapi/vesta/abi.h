@@ -51,7 +51,7 @@ enum ve_sys {
 	SYS_SPAWN = 9,	      /* spawn(name, args) -> pid (needs the spawn grant) */
 	SYS_WAIT = 10,	      /* wait(pid, struct ve_exit *) -> 0, blocks */
 	SYS_HALT = 11,	      /* halt(code): stops the machine (needs halt grant) */
-	SYS_KILL = 12,	      /* kill(pid): a child of the caller -> 0 */
+	SYS_KILL = 12,	      /* kill(pid, reason): a child of the caller -> 0 */
 	SYS_CHAN_SERVE = 13,  /* serve(name) -> handle */
 	SYS_CHAN_OPEN = 14,   /* open(name) -> handle */
 	SYS_CHAN_CALL = 15,   /* call(h, req, len, rep, cap, timeout_ns) -> reply length */
@@ -100,6 +100,7 @@ enum ve_reason {
 	VE_R_DE = 7,	     /* divide error */
 	VE_R_FAULT = 8,	     /* any other CPU exception; see vector */
 	VE_R_NOMEM = 9,	     /* the kernel could not give it memory it needed */
+	VE_R_HUNG = 10,	     /* killed by its supervisor for missing its heartbeat */
 	VE_NREASONS
 };
 
@@ -111,7 +112,7 @@ enum ve_reason {
 		[VE_R_EXIT] = "exit", [VE_R_KILLED] = "killed", [VE_R_PAGE_FAULT] = "page_fault",  \
 		[VE_R_STACK] = "stack_overflow", [VE_R_GP] = "gp", [VE_R_PRIV] = "priv",           \
 		[VE_R_UD] = "ud", [VE_R_DE] = "de", [VE_R_FAULT] = "fault",                        \
-		[VE_R_NOMEM] = "nomem",                                                            \
+		[VE_R_NOMEM] = "nomem", [VE_R_HUNG] = "hung",                                      \
 	}
 
 /* What wait() reports about a dead child. */
