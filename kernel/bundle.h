@@ -68,8 +68,10 @@ enum bundle_prio {
 #define BUNDLE_PROC_FLAGS_KNOWN BUNDLE_PROC_SPAWN_ONLY
 #define BUNDLE_GRANT_KILL 0x4u	     /* may kill any process, not only its children */
 #define BUNDLE_GRANT_SUPERVISOR 0x8u /* the root supervisor: the kernel restarts it */
+#define BUNDLE_GRANT_INJECT 0x10u    /* may inject faults (= VE_GRANT_INJECT) */
 #define BUNDLE_GRANTS_KNOWN                                                                        \
-	(BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL | BUNDLE_GRANT_SUPERVISOR)
+	(BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL | BUNDLE_GRANT_SUPERVISOR |    \
+	 BUNDLE_GRANT_INJECT)
 
 /*
  * IRQ grants, bit n of bundle_proc.irqs for ISA line n. Line 0 is the timer

@@ -5,6 +5,7 @@
  */
 #include "arch.h"
 #include "bundle.h"
+#include "inject.h"
 #include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
@@ -136,6 +137,8 @@ void kmain(uint64_t magic, uint64_t info_phys)
 	proc_boot_bundle = &bundle;
 	if (ipc_init(&bundle, &why))
 		panic("channels: %s", why);
+	if (inject_init())
+		panic("no memory for the fault-injection page");
 	unsigned n = start_boot_processes();
 
 	struct evlog_line l;

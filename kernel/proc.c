@@ -372,17 +372,28 @@ static _Noreturn void die(struct proc *p, const struct ve_exit *how)
 	panic("dead process %d was scheduled", p->pid);
 }
 
-void proc_kill(struct proc *p, enum ve_reason why)
+static void terminate(struct proc *p, const struct ve_exit *how)
 {
-	struct ve_exit how = { .reason = why };
 	if (p == proc_current())
-		die(p, &how);
+		die(p, how);
 	if (p->state == PROC_RUNNABLE)
 		sched_remove(p);
 	/* Not running: whatever it was blocked in simply never resumes, and
 	 * its kernel stack is not in use, so it goes now. */
-	finish(p, &how);
+	finish(p, how);
 	proc_reap(p);
+}
+
+void proc_kill(struct proc *p, enum ve_reason why)
+{
+	struct ve_exit how = { .reason = why };
+	terminate(p, &how);
+}
+
+void proc_force_exit(struct proc *p, int64_t code)
+{
+	struct ve_exit how = { .reason = VE_R_EXIT, .code = code };
+	terminate(p, &how);
 }
 
 void proc_wake(struct proc *p)

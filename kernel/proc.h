@@ -80,6 +80,7 @@ struct proc {
 	struct handle handles[VE_HANDLES_MAX];
 	uint16_t irqs;		 /* granted IRQ lines (bit n = IRQ n) */
 	uint16_t irq_pending;	 /* fired, not yet reported by wait_any */
+	uint64_t stall_until;	 /* injected stall: not run before this (sched.c) */
 	bool timed_out;		 /* a blocking call's deadline passed (sched.c) */
 	struct chan *blocked_on; /* CALLING/SENDING: the channel */
 	uint64_t call_id;	 /* CALLING: the request's message id */
@@ -125,6 +126,8 @@ struct proc *proc_by_slot(int slot); /* NULL if free */
 /* Kill p (any state but dead) with reason why (killed or hung). If p is
  * the current process this does not return. */
 void proc_kill(struct proc *p, enum ve_reason why);
+/* p ends as if it had called exit(code) (fault injection). */
+void proc_force_exit(struct proc *p, int64_t code);
 
 /* The current process ends. Neither returns. */
 _Noreturn void proc_exit(struct proc *p, int64_t code);

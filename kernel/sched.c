@@ -130,6 +130,13 @@ static void wake_sleepers(uint64_t now)
 
 static void run(struct proc *p)
 {
+	if (p->stall_until > arch_now_ns()) {
+		/* An injected stall: sleep it off first, then go on. */
+		p->state = PROC_SLEEPING;
+		p->wake_ns = p->stall_until;
+		p->stall_until = 0;
+		return;
+	}
 	current = p;
 	p->state = PROC_RUNNING;
 	p->quantum = SCHED_QUANTUM_TICKS;

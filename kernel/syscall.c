@@ -4,6 +4,7 @@
  */
 #include "arch.h"
 #include "bundle.h"
+#include "inject.h"
 #include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
@@ -394,6 +395,14 @@ static long sys_bundle_read(SYS_ARGS)
 	return (long)im->size;
 }
 
+static long sys_inject(SYS_ARGS)
+{
+	(void)a4, (void)a5;
+	if (a0 > 0x7fffffff)
+		return -VE_NOENT;
+	return inject_fault(proc_current(), (int)a0, a1, a2, a3);
+}
+
 static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_EXIT] = sys_exit,
 	[SYS_WRITE] = sys_write,
@@ -425,6 +434,7 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_CHAN_INFO] = sys_chan_info,
 	[SYS_SPAWN_SPEC] = sys_spawn_spec,
 	[SYS_BUNDLE_READ] = sys_bundle_read,
+	[SYS_INJECT] = sys_inject,
 };
 
 void syscall_dispatch(struct trap_frame *f)

@@ -13,7 +13,7 @@
 
 static const char *const kernel_events[] = {
 	"boot",	      "spawn",	"exit",	      "ready",	 "halt",	"panic",
-	"chan_serve", "replay", "deadletter", "discard", "sup_restart",
+	"chan_serve", "replay", "deadletter", "discard", "sup_restart", "inject",
 };
 
 static bool word_ok(const char *s)

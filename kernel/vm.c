@@ -11,6 +11,8 @@
 #include "proc.h"
 
 #define PAGE_MASK (PAGE_SIZE - 1)
+/* The stash window and, right above it, the fault-injection page. */
+#define WINDOW_END (VE_STASH_BASE + VE_STASH_MAX + PAGE_SIZE)
 
 static bool range_ok(uint64_t a, uint64_t len)
 {
@@ -75,8 +77,7 @@ static uint64_t first_mapped(struct proc *p, uint64_t va, uint64_t len)
 static bool hits_stack(const struct proc *p, uint64_t va, uint64_t len)
 {
 	uint64_t lo = p->stack_lo - USTACK_GUARD;
-	return (va < USTACK_TOP && lo < va + len) ||
-	       (va < VE_STASH_BASE + VE_STASH_MAX && VE_STASH_BASE < va + len);
+	return (va < USTACK_TOP && lo < va + len) || (va < WINDOW_END && VE_STASH_BASE < va + len);
 }
 
 /* The lowest free range of len bytes at or above from, or 0. */
@@ -85,9 +86,8 @@ static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
 	uint64_t addr = from, taken;
 	while (range_ok(addr, len)) {
 		if (hits_stack(p, addr, len))
-			addr = addr + len > VE_STASH_BASE && addr < VE_STASH_BASE + VE_STASH_MAX
-				   ? VE_STASH_BASE + VE_STASH_MAX
-				   : USTACK_TOP;
+			addr = addr + len > VE_STASH_BASE && addr < WINDOW_END ? WINDOW_END
+									       : USTACK_TOP;
 		else if ((taken = first_mapped(p, addr, len)))
 			addr = taken + PAGE_SIZE;
 		else
@@ -145,8 +145,8 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 	len = (len + PAGE_MASK) & ~PAGE_MASK;
 	if (!range_ok(addr, len))
 		return -VE_RANGE;
-	if (addr < VE_STASH_BASE + VE_STASH_MAX && VE_STASH_BASE < addr + len)
-		return -VE_INVAL; /* the stash is not the process's to free */
+	if (addr < WINDOW_END && VE_STASH_BASE < addr + len)
+		return -VE_INVAL; /* the stash and the injection page are not its to free */
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
 		if (!user_pte(p, addr + off))
 			return -VE_INVAL;

@@ -116,7 +116,8 @@ static uint32_t map_grants(uint16_t g)
 {
 	return ((g & POL_GRANT_SPAWN) ? VE_GRANT_SPAWN : 0) |
 	       ((g & POL_GRANT_HALT) ? VE_GRANT_HALT : 0) |
-	       ((g & POL_GRANT_KILL) ? VE_GRANT_KILL : 0);
+	       ((g & POL_GRANT_KILL) ? VE_GRANT_KILL : 0) |
+	       ((g & POL_GRANT_INJECT) ? VE_GRANT_INJECT : 0);
 }
 
 static int plan_supervisor(struct sup_plan *p, size_t i, const struct pol_set *s, uint32_t idx,

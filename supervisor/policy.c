@@ -399,7 +399,19 @@ static const char *const strategy_names[] = { "one_for_one", "one_for_all", "res
 static const char *const giveup_names[] = { "halt", "reboot", "panic" };
 static const char *const state_names[] = { "discard", "keep" };
 static const char *const prio_names[] = { "driver", "service", "besteffort" };
-static const char *const grant_names[] = { "spawn", "halt", "kill" };
+
+/* The grants key's words and their bits; POL_GRANT_* bits are not dense. */
+static const struct {
+	const char *name;
+	uint16_t bit;
+} grant_names[] = {
+	{ "spawn", POL_GRANT_SPAWN },
+	{ "halt", POL_GRANT_HALT },
+	{ "kill", POL_GRANT_KILL },
+	{ "inject", POL_GRANT_INJECT },
+};
+#define NGRANTS (sizeof(grant_names) / sizeof(grant_names[0]))
+#define GRANT_RULE "'spawn', 'halt', 'kill' or 'inject'"
 
 static int key_restart(struct parser *p)
 {
@@ -625,15 +637,15 @@ static int key_grants(struct parser *p)
 	unsigned i;
 
 	if (!next_word(p, &w))
-		return fail_word(p, &w, "'spawn', 'halt' or 'kill'");
+		return fail_word(p, &w, GRANT_RULE);
 	do {
-		for (i = 0; i < 3 && !word_is(&w, grant_names[i]); i++)
+		for (i = 0; i < NGRANTS && !word_is(&w, grant_names[i].name); i++)
 			;
-		if (i == 3)
-			return fail_word(p, &w, "'spawn', 'halt' or 'kill'");
-		if (p->svc->grants & (1u << i))
+		if (i == NGRANTS)
+			return fail_word(p, &w, GRANT_RULE);
+		if (p->svc->grants & grant_names[i].bit)
 			return fail_word(p, &w, "a grant not already in grants");
-		p->svc->grants |= (uint16_t)(1u << i);
+		p->svc->grants |= grant_names[i].bit;
 	} while (next_word(p, &w));
 	return 0;
 }

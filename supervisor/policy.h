@@ -75,9 +75,10 @@
 #define POL_SUP_CHANNEL "sup"
 
 /* Grants other than hardware; same bits as BUNDLE_GRANT_*. */
-#define POL_GRANT_SPAWN 0x1u /* may call spawn() */
-#define POL_GRANT_HALT 0x2u  /* may call halt() */
-#define POL_GRANT_KILL 0x4u  /* may kill any process, not only its children */
+#define POL_GRANT_SPAWN 0x1u   /* may call spawn() */
+#define POL_GRANT_HALT 0x2u    /* may call halt() */
+#define POL_GRANT_KILL 0x4u    /* may kill any process, not only its children */
+#define POL_GRANT_INJECT 0x10u /* may inject faults into other processes */
 
 /* When a service that exits is started again (OTP's restart types). */
 enum pol_restart {

@@ -399,8 +399,10 @@ static int grant_item(struct parser *p, const struct token *t, struct bundle_pro
 		pr->grants |= BUNDLE_GRANT_KILL;
 	else if (tok_is(t, "supervisor"))
 		pr->grants |= BUNDLE_GRANT_SUPERVISOR;
+	else if (tok_is(t, "inject"))
+		pr->grants |= BUNDLE_GRANT_INJECT;
 	else
-		return error_tok(p, t, "'spawn', 'halt', 'kill' or 'supervisor'");
+		return error_tok(p, t, "'spawn', 'halt', 'kill', 'supervisor' or 'inject'");
 	return 0;
 }
 

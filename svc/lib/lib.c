@@ -191,6 +191,39 @@ long ve_bundle_read(const char *name, void *buf, size_t cap)
 	return ve_syscall(SYS_BUNDLE_READ, (long)name, (long)buf, (long)cap, 0, 0, 0);
 }
 
+int ve_inject(int pid, unsigned kind, uint64_t arg, uint64_t seed)
+{
+	return (int)ve_syscall(SYS_INJECT, pid, (long)kind, (long)arg, (long)seed, 0, 0);
+}
+
+/* The kernel's names for fault kinds, as its "inject" events write them. */
+static const char *const inject_names[VE_NINJECT] = VE_INJECT_NAMES;
+
+const char *ve_inject_name(unsigned kind)
+{
+	if (kind >= VE_NINJECT || inject_names[kind] == NULL)
+		return "?";
+	return inject_names[kind];
+}
+
+int ve_inject_parse(const char *word, uint64_t seed)
+{
+	size_t n = ve_word_len(word);
+	struct ve_rng rng;
+	unsigned k;
+
+	if (ve_word_is(word, n, "crash")) {
+		/* The crash kinds are consecutive in enum ve_inject. */
+		ve_rng_seed(&rng, seed);
+		return VE_INJ_CRASH_NULL +
+		       (int)ve_rng_below(&rng, VE_INJ_CRASH_STACK - VE_INJ_CRASH_NULL + 1);
+	}
+	for (k = 1; k < VE_NINJECT; k++)
+		if (inject_names[k] != NULL && ve_word_is(word, n, inject_names[k]))
+			return (int)k;
+	return -VE_INVAL;
+}
+
 /* ve_printf's output buffer, on the caller's stack. */
 struct printf_buf {
 	char data[PRINTF_BUF];

@@ -349,6 +349,55 @@ int ve_spawn_spec(const struct ve_spawn *sp);
  */
 long ve_bundle_read(const char *name, void *buf, size_t cap);
 
+/* --- Fault injection ---
+ *
+ * A fault happens to the target as if it were its own doing, so the
+ * supervisor sees the same death (or hang) a real bug would cause. The
+ * kernel writes an "inject" event (target, kind, arg, seed) to COM2 for
+ * each one; seed drives every random choice, so the same seed repeats the
+ * same fault.
+ */
+
+/*
+ * Inject the fault kind (enum ve_inject) into process pid. Needs the
+ * inject grant. The kinds, and what arg means to each:
+ *   kill     pid dies at once with reason VE_R_KILLED (arg unused);
+ *   exit     pid exits with code arg;
+ *   null, wild, ud2, div0, stack
+ *            a crash in pid's own context: its next ring-3 instruction
+ *            writes through a null pointer, writes to a random unmapped
+ *            address, executes ud2, divides by zero, or recurses past its
+ *            stack guard (arg unused);
+ *   hang     pid spins forever in ring 3 (only a heartbeat catches it);
+ *   block    pid blocks forever on an empty wait;
+ *   corrupt  flip arg (0: 1) random bits in pid's data, heap, stack or
+ *            code pages; the effect is whatever they cause, even nothing;
+ *   leak     map memory into pid until the kernel refuses;
+ *   garbage  send arg (0: 16) malformed messages to the channels pid
+ *            serves;
+ *   slow     stall pid for arg nanoseconds.
+ * Returns 0 once the fault is set up (a crash happens when pid next runs).
+ * Errors: -VE_PERM (the caller holds no inject grant), -VE_NOENT (no live
+ * process pid), -VE_INVAL (kind is not an enum ve_inject value), -VE_BUSY
+ * (pid is the caller itself or the root supervisor, and kind is not kill).
+ */
+int ve_inject(int pid, unsigned kind, uint64_t arg, uint64_t seed);
+
+/*
+ * The name of fault kind (enum ve_inject) as the event log writes it:
+ * "kill", "null", "garbage", ...; "?" for a number that is none. Never NULL.
+ */
+const char *ve_inject_name(unsigned kind);
+
+/*
+ * The fault kind named by the word at word (it ends at a NUL, space or
+ * tab): a name from VE_INJECT_NAMES, or "crash", which is one of the five
+ * crash kinds (null, wild, ud2, div0, stack) chosen by seed, so the same
+ * seed picks the same one. Returns the kind (> 0).
+ * Errors: -VE_INVAL (word names no kind).
+ */
+int ve_inject_parse(const char *word, uint64_t seed);
+
 /* --- Output --- */
 
 /*

@@ -4,8 +4,11 @@
  *   cast  TEXT   one line from a service: printed on the console as
  *                "[log] NAME: TEXT" (NAME is the sender's process name,
  *                from ps), kept in the ring, then acked. A trailing
- *                CR/LF is dropped, other control bytes become '?', and a
- *                line is cut at LOG_LINE_MAX bytes.
+ *                CR/LF is dropped, a tab becomes '?', and a line is cut at
+ *                LOG_LINE_MAX bytes. A cast that is no line of text (empty,
+ *                or with a byte outside printable ASCII and tab before its
+ *                trailing CR/LF) is acked but neither printed nor kept;
+ *                {"ev":"log_reject","sender":PID,"len":N} says so.
  *   call 'T'     the tail: as many of the last LOG_RING lines as fit in
  *                one reply, oldest first, each "NAME: TEXT\n".
  *   call other   "-badreq".
@@ -65,6 +68,20 @@ static bool seen(const struct log_stash *st, uint64_t id)
 	return st->lines > 0 && st->ring[(st->lines - 1) % LOG_RING].id == id;
 }
 
+/* Whether text[0..len) is one line of text: printable ASCII and tabs,
+ * then optionally CR/LF, at least one byte before them. */
+static bool is_line(const char *text, size_t len)
+{
+	size_t n = len, i;
+
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	for (i = 0; i < n; i++)
+		if (!((text[i] >= 0x20 && text[i] < 0x7f) || text[i] == '\t'))
+			return false;
+	return n > 0;
+}
+
 /* Print and keep the cast text[0..len) from sender. */
 static void take_line(struct log_stash *st, const struct ve_msg *m, const char *text, size_t len)
 {
@@ -117,8 +134,14 @@ static int handle(struct log_stash *st, int h, const struct ve_msg *m, const cha
 	static char out[VE_MSG_MAX];
 
 	if (m->kind == VE_MSG_CAST) {
-		if (!seen(st, m->id))
+		if (!is_line(buf, len)) {
+			struct ve_kv kv[2] = { VE_KV_NUM("sender", m->sender),
+					       VE_KV_NUM("len", len) };
+
+			(void)ve_event("log_reject", kv, 2); /* nothing to do if it fails */
+		} else if (!seen(st, m->id)) {
 			take_line(st, m, buf, len);
+		}
 		return ve_chan_ack(h, m->id);
 	}
 	if (len == 1 && buf[0] == 'T')

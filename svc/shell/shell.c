@@ -12,8 +12,9 @@
  * The process commands (tree, kill, stop, start, restart) are text calls
  * to the supervisor on "sup"; the shell prints its answer as it comes. The
  * others read the kernel directly: ps, chans (every channel's queue and
- * outcome counters), stats, and halt (needs the halt grant). A line that is
- * no command gets one line of error.
+ * outcome counters), stats, halt (needs the halt grant) and fault (inject a
+ * fault into a service; needs the inject grant). A line that is no command
+ * gets one line of error.
  *
  * Args: none. If "sup" cannot be opened (an image without a supervisor),
  * the supervisor's commands say so and the rest work.
@@ -237,6 +238,111 @@ static void cmd_stats(const char *rest)
 		  (unsigned long long)t.discarded, (unsigned)t.deadletters);
 }
 
+/* The pid of the live process named by the n bytes at name; -VE_NOENT if
+ * there is none. ps holds the n_ps entries of a ve_ps listing. */
+static int find_pid(const struct ve_procinfo *ps, int n_ps, const char *name, size_t n)
+{
+	for (int i = 0; i < n_ps; i++)
+		if (ps[i].state != 2 && ve_word_is(name, n, ps[i].name))
+			return i;
+	return -VE_NOENT;
+}
+
+/* Whether a fault may pick ps[i] at random: a live service of the tree
+ * (a child of the supervisor, sup; -1: of anyone), but not the shell
+ * itself, nor the console driver it needs to report what happened. */
+static bool random_target(const struct ve_procinfo *p, int sup)
+{
+	return p->state != 2 && (sup < 0 || p->parent == sup) &&
+	       strcmp(p->name, "supervisor") != 0 && strcmp(p->name, "shell") != 0 &&
+	       strcmp(p->name, "uart") != 0;
+}
+
+/* Index in ps of a random service of the tree, chosen by rng; -VE_NOENT if
+ * there is none. */
+static int pick_random(const struct ve_procinfo *ps, int n_ps, struct ve_rng *rng)
+{
+	int sup = find_pid(ps, n_ps, "supervisor", strlen("supervisor"));
+	int n = 0, k;
+
+	sup = sup >= 0 ? ps[sup].pid : -1;
+	for (int i = 0; i < n_ps; i++)
+		n += random_target(&ps[i], sup);
+	if (n == 0)
+		return -VE_NOENT;
+	k = (int)ve_rng_below(rng, (uint64_t)n);
+	for (int i = 0; i < n_ps; i++)
+		if (random_target(&ps[i], sup) && k-- == 0)
+			return i;
+	return -VE_NOENT;
+}
+
+/* Read the optional [ARG] [SEED] of fault; a missing seed comes from the
+ * clock. Returns 0, or -VE_INVAL / -VE_RANGE for a bad number or junk. */
+static int fault_numbers(const char *s, uint64_t *arg, uint64_t *seed)
+{
+	int r;
+
+	*arg = 0;
+	*seed = ve_clock_ns();
+	if (*ve_skip_space(s) != '\0' && (r = ve_parse_u64(&s, arg)) < 0)
+		return r;
+	if (*ve_skip_space(s) != '\0' && (r = ve_parse_u64(&s, seed)) < 0)
+		return r;
+	return *ve_skip_space(s) == '\0' ? 0 : -VE_INVAL;
+}
+
+/* fault SVC KIND [ARG] [SEED]: inject a fault through the kernel. SVC
+ * "random" and KIND "crash" are chosen with the seed, which is printed so
+ * that the same fault can be injected again. */
+static void cmd_fault(const char *rest)
+{
+	static struct ve_procinfo ps[NPROCS];
+	const char *svc = rest, *kw;
+	size_t sn = ve_word_len(svc);
+	uint64_t arg, seed;
+	struct ve_rng rng;
+	int n_ps, i, kind, r;
+
+	kw = ve_skip_space(svc + sn);
+	if (sn == 0 || ve_word_len(kw) == 0 ||
+	    fault_numbers(kw + ve_word_len(kw), &arg, &seed) < 0) {
+		ve_printf("usage: fault SVC|random KIND [ARG] [SEED]\n");
+		return;
+	}
+	kind = ve_inject_parse(kw, seed);
+	if (kind < 0) {
+		ve_printf("fault: unknown kind '%.*s' (crash or one of:", (int)ve_word_len(kw), kw);
+		for (unsigned k = 1; k < VE_NINJECT; k++)
+			ve_printf(" %s", ve_inject_name(k));
+		ve_printf(")\n");
+		return;
+	}
+	n_ps = ve_ps(ps, NPROCS);
+	if (n_ps < 0) {
+		ve_printf("fault: ps: %s\n", ve_strerror(n_ps));
+		return;
+	}
+	/* A seed other than the kind's: "random crash" picks both from one. */
+	ve_rng_seed(&rng, seed ^ 0x5eed);
+	if (ve_word_is(svc, sn, "random"))
+		i = pick_random(ps, n_ps, &rng);
+	else
+		i = find_pid(ps, n_ps, svc, sn);
+	if (i < 0) {
+		ve_printf("fault: no live service '%.*s'\n", (int)sn, svc);
+		return;
+	}
+	r = ve_inject(ps[i].pid, (unsigned)kind, arg, seed);
+	if (r < 0)
+		ve_printf("fault: inject %s into %s (pid %d): %s\n", ve_inject_name((unsigned)kind),
+			  ps[i].name, (int)ps[i].pid, ve_strerror(r));
+	else
+		ve_printf("fault: injected %s into %s (pid %d), seed %llu\n",
+			  ve_inject_name((unsigned)kind), ps[i].name, (int)ps[i].pid,
+			  (unsigned long long)seed);
+}
+
 static void cmd_halt(const char *rest)
 {
 	int r;
@@ -257,6 +363,9 @@ static const struct command commands[] = {
 	{ "stop", "stop SVC: stop it and keep it down", cmd_stop },
 	{ "start", "start SVC: start a stopped service", cmd_start },
 	{ "restart", "restart SVC: stop it and start it again", cmd_restart },
+	{ "fault",
+	  "fault SVC|random KIND [ARG] [SEED]: inject a fault (KIND crash: a random crash)",
+	  cmd_fault },
 	{ "halt", "stop the machine", cmd_halt },
 };
 

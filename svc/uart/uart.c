@@ -9,7 +9,10 @@
  *                    An empty reply means "nothing for you, ask again":
  *                    too many readers are waiting, or max was 0.
  *   call 'W' bytes   write the bytes to the UART (polled); empty reply.
- *   anything else    empty reply (or an ack, for a cast).
+ *   anything else    the reply "-badreq": an unknown op, an 'R' that is
+ *                    not exactly 3 bytes, an empty message. No read reply
+ *                    can be mistaken for it, as none goes to a bad 'R'.
+ *   a cast           acked; a 'W' is written first, anything else ignored.
  *
  * Output normally goes through the kernel console (ve_write); 'W' is for
  * a client that wants the raw line. A 'W' replayed after a crash of this
@@ -148,10 +151,11 @@ static int serve_readers(struct uart *u)
 	return r;
 }
 
-/* A read call: answer now, keep it for later, or turn it away. */
-static int do_read(struct uart *u, const struct ve_msg *m, const uint8_t *buf, long len)
+/* A read call, the 3 bytes 'R' lo hi at buf: answer now, keep it for
+ * later, or turn it away. */
+static int do_read(struct uart *u, const struct ve_msg *m, const uint8_t *buf)
 {
-	size_t max = len >= 3 ? (size_t)buf[1] | (size_t)buf[2] << 8 : 0;
+	size_t max = (size_t)buf[1] | (size_t)buf[2] << 8;
 
 	if (max > VE_MSG_MAX)
 		max = VE_MSG_MAX;
@@ -172,9 +176,11 @@ static int handle(struct uart *u, const struct ve_msg *m, const uint8_t *buf, lo
 		uart_write(buf + 1, (size_t)len - 1);
 	if (m->kind == VE_MSG_CAST)
 		return ve_chan_ack(u->h, m->id);
-	if (len >= 1 && buf[0] == 'R')
-		return do_read(u, m, buf, len);
-	return ve_chan_reply(u->h, m->id, NULL, 0);
+	if (len == 3 && buf[0] == 'R')
+		return do_read(u, m, buf);
+	if (len >= 1 && buf[0] == 'W')
+		return ve_chan_reply(u->h, m->id, NULL, 0);
+	return ve_chan_reply(u->h, m->id, "-badreq", 7);
 }
 
 /* Receive and handle everything queued. Returns 0 or an error. */

@@ -580,7 +580,7 @@ static void test_proc_unknown_grant(void **state)
 	uint8_t *p = std_payload(&len);
 
 	(void)state;
-	procs_of(p)[0].grants |= 0x10;
+	procs_of(p)[0].grants |= 0x20;
 	expect_payload(p, len, -VE_INVAL, "unknown grant bits");
 	p = std_payload(&len);
 	procs_of(p)[2].grants = 0x8000;
@@ -981,7 +981,8 @@ static const struct bad_case bad_cases[] = {
 	{ "image a a.elf\nproc p a fast\n",
 	  FILE_NAME ":2:10: expected key=value or '--', found 'fast'" },
 	{ "image a a.elf\nproc p a grant=spawn,reboot\n",
-	  FILE_NAME ":2:22: expected 'spawn', 'halt', 'kill' or 'supervisor', found 'reboot'" },
+	  FILE_NAME ":2:22: expected 'spawn', 'halt', 'kill', 'supervisor' or 'inject', "
+		    "found 'reboot'" },
 	{ "image a a.elf\nproc p a prio=driver prio=service\n",
 	  FILE_NAME ":2:22: expected each key at most once, found 'prio'" },
 	{ "image a\x01 b\n", FILE_NAME ":1:8: expected text, found byte 0x01" },

@@ -65,7 +65,7 @@ static const char svc_text[] = "service uart\n"
 			       "service shell\n"
 			       "  image sh\n"
 			       "  restart temporary\n"
-			       "  grants halt kill\n"
+			       "  grants halt kill inject\n"
 			       "  opens console sup\n"
 			       "  args -x  1\n";
 
@@ -142,7 +142,8 @@ static void test_spawn_grants(void **state)
 	assert_string_equal(sh->open[1], POL_SUP_CHANNEL);
 	assert_string_equal(sh->open[2], "");
 	assert_string_equal(sh->args, "-x 1");
-	assert_int_equal(sh->grants, VE_GRANT_HALT | VE_GRANT_KILL);
+	assert_int_equal(sh->grants, VE_GRANT_HALT | VE_GRANT_KILL | VE_GRANT_INJECT);
+	assert_int_equal(VE_GRANT_INJECT, POL_GRANT_INJECT);
 	assert_int_equal(sh->prio, 1);
 	assert_int_equal(plan.node[3].nserves, 0);
 }

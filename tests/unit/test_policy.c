@@ -161,6 +161,8 @@ static void test_service_values(void **state)
 	assert_int_equal(set.services[0].restart, POL_PERMANENT);
 	assert_int_equal(set.services[0].prio, POL_PRIO_SERVICE);
 	assert_int_equal(set.services[0].grants, POL_GRANT_HALT);
+	parse_ok("service a\ngrants inject kill\n");
+	assert_int_equal(set.services[0].grants, POL_GRANT_INJECT | POL_GRANT_KILL);
 }
 
 static void test_supervisor_keys(void **state)
@@ -454,9 +456,11 @@ static const struct {
 	  "t.policy:3:8: expected an IRQ line not already in irqs, found '4'" },
 	/* grants */
 	{ "service a\ngrants\n",
-	  "t.policy:2:7: expected 'spawn', 'halt' or 'kill', found end of line" },
+	  "t.policy:2:7: expected 'spawn', 'halt', 'kill' or 'inject', found end of line" },
 	{ "service a\ngrants root\n",
-	  "t.policy:2:8: expected 'spawn', 'halt' or 'kill', found 'root'" },
+	  "t.policy:2:8: expected 'spawn', 'halt', 'kill' or 'inject', found 'root'" },
+	{ "service a\ngrants inject halt inject\n",
+	  "t.policy:2:20: expected a grant not already in grants, found 'inject'" },
 	{ "service a\ngrants halt halt\n",
 	  "t.policy:2:13: expected a grant not already in grants, found 'halt'" },
 	/* args */

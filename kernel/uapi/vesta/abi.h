@@ -69,6 +69,7 @@ enum ve_sys {
 	SYS_CHAN_INFO = 27,   /* chan_info(index, struct ve_chaninfo *) -> 0 */
 	SYS_SPAWN_SPEC = 28,  /* spawn_spec(const struct ve_spawn *) -> pid */
 	SYS_BUNDLE_READ = 29, /* bundle_read(name, buf, cap) -> size of a data file */
+	SYS_INJECT = 30,      /* inject(pid, kind, arg, seed) -> 0: a fault (grant inject) */
 	SYS_NCALLS
 };
 
@@ -210,6 +211,40 @@ struct ve_spawn {
 #define VE_GRANT_SPAWN 0x1u
 #define VE_GRANT_HALT 0x2u
 #define VE_GRANT_KILL 0x4u
+#define VE_GRANT_INJECT 0x10u /* may inject faults (SYS_INJECT) */
+
+/* Fault kinds for inject(pid, kind, arg, seed). The fault happens to the
+ * target as if it were its own doing: crash kinds fault in its own context
+ * (its next instruction in ring 3 is the faulting one), hang spins in ring 3,
+ * block waits forever; corrupt flips arg (default 1) random bits in its
+ * data, heap, stack or code pages; leak maps memory into it until refused;
+ * garbage sends arg (default 16) malformed messages to the channels it
+ * serves; slow stalls it for arg ns. seed drives every random choice, so a
+ * run can be repeated. */
+enum ve_inject {
+	VE_INJ_KILL = 1,
+	VE_INJ_EXIT = 2,	/* arg: the exit code */
+	VE_INJ_CRASH_NULL = 3,	/* write through a null pointer */
+	VE_INJ_CRASH_WILD = 4,	/* write to a random unmapped address */
+	VE_INJ_CRASH_UD = 5,	/* ud2 */
+	VE_INJ_CRASH_DIV = 6,	/* divide by zero */
+	VE_INJ_CRASH_STACK = 7, /* recurse past the stack guard */
+	VE_INJ_HANG = 8,
+	VE_INJ_BLOCK = 9,
+	VE_INJ_CORRUPT = 10,
+	VE_INJ_LEAK = 11,
+	VE_INJ_GARBAGE = 12,
+	VE_INJ_SLOW = 13,
+	VE_NINJECT
+};
+#define VE_INJECT_NAMES                                                                            \
+	{                                                                                          \
+		[VE_INJ_KILL] = "kill", [VE_INJ_EXIT] = "exit", [VE_INJ_CRASH_NULL] = "null",      \
+		[VE_INJ_CRASH_WILD] = "wild", [VE_INJ_CRASH_UD] = "ud2",                           \
+		[VE_INJ_CRASH_DIV] = "div0", [VE_INJ_CRASH_STACK] = "stack",                       \
+		[VE_INJ_HANG] = "hang", [VE_INJ_BLOCK] = "block", [VE_INJ_CORRUPT] = "corrupt",    \
+		[VE_INJ_LEAK] = "leak", [VE_INJ_GARBAGE] = "garbage", [VE_INJ_SLOW] = "slow",      \
+	}
 
 /* What meminfo() reports. */
 struct ve_meminfo {

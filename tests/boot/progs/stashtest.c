@@ -44,7 +44,7 @@ int main(const char *args)
 	static const char *const runs[] = { "crash 1", "crash 2", "ok 3", "ok 4" };
 	static struct ve_procinfo ps[16];
 	struct ve_chaninfo ci;
-	static char img[64 * 1024];
+	static char img[512 * 1024]; /* more than any image */
 
 	for (int i = 0; i < 4; i++) {
 		if (i == 3 && ve_syscall(SYS_STASH_DROP, (long)"stashkid", 0, 0, 0, 0, 0) != 0)

@@ -1,0 +1,792 @@
+/*
+ * campaign: boot the default appliance in QEMU, inject N faults at random
+ * times into random services with random kinds (all drawn from one seed),
+ * wait for the tree to recover from each, and judge the whole run: no
+ * panic, every service up, every client request answered once and right,
+ * restart counts that match the faults that killed something. The report
+ * (campaign_report.c) goes to --out: report.txt, report.json, recovery.svg.
+ *
+ * The faults are typed on COM1 as the shell's `fault SVC KIND ARG SEED`
+ * command; everything the campaign knows comes from the COM2 event log
+ * (the kernel's `inject`, `exit`, `spawn`, `chan_serve`, the supervisor's
+ * `restart`, `escalate`, `giveup`, the workload's counters), except the
+ * final `tree`, which is read from COM1. The QEMU side is the boot-test
+ * runner's (tests/boot/guest.c, com1.c).
+ *
+ * One fault at a time: the next is typed only after the previous one has
+ * been handled (recovered, survived, or given up on after a bound), so a
+ * fault's effects are its own and the console is up to take the next one.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "guest.h"
+#include "jsonline.h"
+#include "util.h"
+
+#define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
+#define DEFAULT_TARGETS "uart,log,kv,workload"
+#define CRASH_KINDS "null,wild,ud2,div0,stack"
+
+/* A fault that kills must be seen dead and serving again within this; a
+ * crash-looping service under backoff (max 1 s) and an escalation of a
+ * subtree take a few seconds under TCG. */
+#define RECOVER_BOUND_S 20.0
+/* How long a fault that need not kill is watched for an effect. */
+#define SETTLE_S 1.0
+/* The shell must answer a typed `fault` with an inject event by then. */
+#define TYPED_BOUND_S 20.0
+/* After the last fault: time for restarts and two workload reports. */
+#define FINAL_QUIET_S 3.0
+/* Faults in a row that the shell did not inject: the console is dead. */
+#define MAX_NOT_INJECTED 3
+
+enum phase {
+	PH_BOOT,    /* waiting for the supervisor's ready and the shell */
+	PH_GAP,	    /* waiting for the time of the next fault */
+	PH_TYPED,   /* `fault` typed; waiting for the inject event */
+	PH_OBSERVE, /* injected; waiting for the target's exit or the settle time */
+	PH_RECOVER, /* it died; waiting for it to serve again */
+	PH_QUIET,   /* all faults done; letting the tree settle */
+	PH_TREE,    /* `tree` typed; reading its answer on COM1 */
+	PH_DONE,
+};
+
+struct opts {
+	const char *iso, *out, *accel, *kinds, *targets;
+	int faults;
+	uint64_t seed;
+	long gap_min_ms, gap_max_ms;
+	double max_seconds; /* 0: no bound */
+	bool verbose;
+};
+
+/* The campaign while it runs; the record is what it leaves behind. */
+struct camp {
+	struct opts o;
+	struct camp_record r;
+	struct guest g;
+	enum phase ph;
+	double due;	 /* host time: the phase's next step or bound */
+	double started;	 /* host time QEMU started */
+	uint64_t rng;	 /* the campaign's random stream (from --seed) */
+	char *kinds[32]; /* the kinds to draw from, crash expanded */
+	int nkinds;
+	char *targets[CAMP_MAX_SVCS];
+	int ntargets;
+	bool sup_ready, shell_ready;
+	int not_injected_run;	/* consecutive faults the shell did not inject */
+	size_t capf;		/* room in r.f */
+	struct camp_fault *cur; /* the fault being handled */
+	uint64_t last_ns;	/* t_ns of the latest event */
+	uint64_t wl_prev_sum;	/* workload bad+errors at the previous report */
+	uint64_t wl_prev_to;	/* workload timeouts at the previous report */
+	uint64_t wl_ok_quiet;	/* workload ok when PH_QUIET began */
+	off_t tree_from;	/* com1.log offset where `tree` was typed */
+	off_t typed_from;	/* com1.log offset where `fault` was typed */
+	struct {
+		int pid;
+		char name[CAMP_NAME_MAX];
+	} pids[256]; /* pid -> name, recent spawns (a ring) */
+	unsigned npids;
+};
+
+static struct camp *the_camp; /* for the signal handler only */
+
+/* ---------------------------------------------------------------- random */
+
+/* splitmix64: small, good enough, and the same on every host. */
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd_below(uint64_t *s, uint64_t n)
+{
+	return n ? rnd(s) % n : 0;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static const char *ev_str(const struct scn_event *e, const char *key)
+{
+	const struct jsonline_pair *p = jsonline_find(&e->obj, key);
+
+	return p ? p->value : NULL;
+}
+
+static uint64_t ev_u64(const struct scn_event *e, const char *key)
+{
+	const char *v = ev_str(e, key);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static bool ev_is(const struct scn_event *e, const char *name)
+{
+	const char *v = ev_str(e, "ev");
+
+	return v && strcmp(v, name) == 0;
+}
+
+static void remember_pid(struct camp *c, int pid, const char *name)
+{
+	unsigned i = c->npids++ % (sizeof(c->pids) / sizeof(c->pids[0]));
+
+	c->pids[i].pid = pid;
+	snprintf(c->pids[i].name, sizeof(c->pids[i].name), "%s", name);
+}
+
+static const char *name_of(const struct camp *c, int pid)
+{
+	for (unsigned i = 0; i < sizeof(c->pids) / sizeof(c->pids[0]); i++)
+		if (c->pids[i].pid == pid)
+			return c->pids[i].name;
+	return "";
+}
+
+/* Copy a string into a fixed field, cut short if need be. */
+static void set_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* The latest fault into svc, or NULL. */
+static struct camp_fault *last_fault_into(struct camp *c, const char *svc)
+{
+	for (size_t i = c->r.nf; i-- > 0;)
+		if (strcmp(c->r.f[i].target, svc) == 0 && c->r.f[i].pid)
+			return &c->r.f[i];
+	return NULL;
+}
+
+/* The latest fault injected at or before t_ns, or NULL. */
+static struct camp_fault *fault_at(struct camp *c, uint64_t t_ns)
+{
+	for (size_t i = c->r.nf; i-- > 0;)
+		if (c->r.f[i].pid && c->r.f[i].inject_ns <= t_ns)
+			return &c->r.f[i];
+	return NULL;
+}
+
+/* The fault being handled is over: on to the gap before the next one. */
+static void fault_done(struct camp *c, double now)
+{
+	c->cur = NULL;
+	c->ph = PH_GAP;
+	c->due =
+	    now +
+	    (double)(c->o.gap_min_ms +
+		     (long)rnd_below(&c->rng, (uint64_t)(c->o.gap_max_ms - c->o.gap_min_ms + 1))) /
+		1000.0;
+}
+
+/* A kind whose effect may be nothing: watched for SETTLE_S only. */
+static bool may_survive(const char *kind)
+{
+	return !strcmp(kind, "corrupt") || !strcmp(kind, "leak") || !strcmp(kind, "garbage") ||
+	       !strcmp(kind, "slow");
+}
+
+/* An inject event that came after we gave up waiting for it (a guest too
+ * busy to log it in time): the fault happened after all. */
+static void late_inject(struct camp *c, const struct scn_event *e)
+{
+	uint64_t seed = ev_u64(e, "seed");
+
+	for (size_t i = c->r.nf; i-- > 0;) {
+		struct camp_fault *f = &c->r.f[i];
+
+		if (f->seed != seed || f->outcome != CAMP_NOT_INJECTED)
+			continue;
+		f->pid = (int)ev_u64(e, "pid");
+		f->inject_ns = ev_u64(e, "t_ns");
+		f->outcome = CAMP_NO_RESTART;
+		f->answer[0] = '\0';
+		return;
+	}
+}
+
+static void on_inject(struct camp *c, const struct scn_event *e, double now)
+{
+	struct camp_fault *f = c->cur;
+
+	if (c->ph != PH_TYPED || !f) {
+		late_inject(c, e);
+		return;
+	}
+	f->pid = (int)ev_u64(e, "pid");
+	f->inject_ns = ev_u64(e, "t_ns");
+	set_str(f->kind, sizeof(f->kind), ev_str(e, "kind"));
+	set_str(f->target, sizeof(f->target), ev_str(e, "target"));
+	c->not_injected_run = 0;
+	c->ph = PH_OBSERVE;
+	c->due = now + (may_survive(f->kind) ? SETTLE_S + (double)f->arg / 1e9 : RECOVER_BOUND_S);
+}
+
+static void on_exit_ev(struct camp *c, const struct scn_event *e, double now)
+{
+	int pid = (int)ev_u64(e, "pid");
+	const char *name = ev_str(e, "name"), *reason = ev_str(e, "reason");
+	struct camp_fault *f = c->cur, *late;
+	struct camp_svc *s;
+
+	if (f && pid == f->pid && (c->ph == PH_OBSERVE || c->ph == PH_TYPED)) {
+		f->killed = true;
+		set_str(f->reason, sizeof(f->reason), reason);
+		c->ph = PH_RECOVER;
+		c->due = now + RECOVER_BOUND_S;
+		return;
+	}
+	/* A service's own failure long after a fault into it (a corruption
+	 * that bit later): that fault killed it after all. */
+	if (!name || !reason || !strcmp(reason, "killed"))
+		return;
+	late = last_fault_into(c, name);
+	if (late && late->pid == pid && !late->killed && late != f) {
+		late->killed = true;
+		late->late_exit = true;
+		set_str(late->reason, sizeof(late->reason), reason);
+	} else if ((s = camp_svc_get(&c->r, name)) && s->pid == pid) {
+		s->own_exits++;
+	}
+}
+
+/* Did this event show the fault's target serving (or running) again? */
+static bool is_recovery(struct camp *c, const struct scn_event *e)
+{
+	struct camp_fault *f = c->cur;
+	struct camp_svc *s = camp_svc_get(&c->r, f->target);
+	int pid = (int)ev_u64(e, "pid");
+
+	if (pid == f->pid || strcmp(name_of(c, pid), f->target) != 0)
+		return false;
+	if (s && s->serves)
+		return ev_is(e, "chan_serve");
+	return ev_is(e, "spawn");
+}
+
+static void on_spawn(struct camp *c, const struct scn_event *e)
+{
+	const char *name = ev_str(e, "name");
+	int pid = (int)ev_u64(e, "pid");
+	struct camp_svc *s;
+
+	if (!name)
+		return;
+	remember_pid(c, pid, name);
+	s = camp_svc_get(&c->r, name);
+	if (s)
+		s->pid = pid;
+}
+
+static void on_workload(struct camp *c, const struct scn_event *e)
+{
+	struct camp_workload *w = &c->r.wl;
+	uint64_t sum, to, t = ev_u64(e, "t_ns");
+	struct camp_fault *f;
+
+	w->seen = true;
+	w->ok = ev_u64(e, "ok");
+	w->bad = ev_u64(e, "bad");
+	w->errors = ev_u64(e, "errors");
+	w->timeouts = ev_u64(e, "timeouts");
+	w->dups = ev_u64(e, "dups");
+	sum = w->bad + w->errors;
+	to = w->timeouts;
+	/* Errors and wrong answers belong to the fault before this report;
+	 * a timeout to the one before the call began (10 s earlier). */
+	if (sum > c->wl_prev_sum && (f = fault_at(c, t)))
+		f->client_errors += sum - c->wl_prev_sum;
+	if (to > c->wl_prev_to && (f = fault_at(c, t > 10000000000ull ? t - 10000000000ull : 0)))
+		f->client_errors += to - c->wl_prev_to;
+	c->wl_prev_sum = sum;
+	c->wl_prev_to = to;
+}
+
+static void on_restart(struct camp *c, const struct scn_event *e)
+{
+	const char *name = ev_str(e, "name"), *cause = ev_str(e, "cause");
+	struct camp_svc *s;
+
+	if (name && cause && !strcmp(name, cause) && (s = camp_svc_get(&c->r, name)))
+		s->restarts_seen++;
+}
+
+/* Bookkeeping every event gets, whatever the phase. */
+static void track(struct camp *c, const struct scn_event *e, double now)
+{
+	struct camp_svc *s;
+
+	if (ev_is(e, "spawn"))
+		on_spawn(c, e);
+	else if (ev_is(e, "chan_serve")) {
+		const char *name = name_of(c, (int)ev_u64(e, "pid"));
+
+		if (*name && (s = camp_svc_get(&c->r, name)))
+			s->serves = true;
+	} else if (ev_is(e, "workload"))
+		on_workload(c, e);
+	else if (ev_is(e, "restart"))
+		on_restart(c, e);
+	else if (ev_is(e, "exit"))
+		on_exit_ev(c, e, now);
+	else if (ev_is(e, "escalate") || ev_is(e, "giveup")) {
+		c->r.escalations += ev_is(e, "escalate");
+		if (ev_is(e, "escalate") && (s = camp_svc_get(&c->r, ev_str(e, "name") ?: "")))
+			s->escalations++;
+		c->r.giveups += ev_is(e, "giveup");
+		if (c->cur)
+			c->cur->escalated = true;
+	} else if (ev_is(e, "kv_reset"))
+		c->r.kv_resets++;
+	else if (ev_is(e, "stash_discard"))
+		c->r.stash_discards++;
+	else if (ev_is(e, "deadletter")) {
+		c->r.deadletters++;
+		if (c->cur)
+			c->cur->client_errors++;
+	}
+}
+
+/* guest.c calls this for each COM2 event, in order. true: stop the guest. */
+static bool on_event(void *ctx, const struct scn_event *e)
+{
+	struct camp *c = ctx;
+	double now = util_now();
+
+	c->last_ns = ev_u64(e, "t_ns");
+	if (ev_is(e, "panic")) {
+		c->r.kernel_panics++;
+		if (c->cur)
+			c->cur->panic = true;
+		return true;
+	}
+	track(c, e, now);
+	if (ev_is(e, "ready") && jsonline_find(&e->obj, "pid"))
+		c->sup_ready = true;
+	if (ev_is(e, "shell_ready"))
+		c->shell_ready = true;
+	if (ev_is(e, "inject"))
+		on_inject(c, e, now);
+	if (c->ph == PH_RECOVER && c->cur && is_recovery(c, e)) {
+		c->cur->recovered = true;
+		c->cur->recovery_us = (ev_u64(e, "t_ns") - c->cur->inject_ns) / 1000;
+		fault_done(c, now);
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- COM1 */
+
+static off_t com1_size(struct camp *c)
+{
+	char *p = util_path_join(c->o.out, "com1.log");
+	off_t n = 0;
+	int fd = open(p, O_RDONLY);
+
+	free(p);
+	if (fd >= 0) {
+		n = lseek(fd, 0, SEEK_END);
+		close(fd);
+	}
+	return n < 0 ? 0 : n;
+}
+
+/* What COM1 carried from offset from on, NUL-terminated (a new string). */
+static char *com1_since(struct camp *c, off_t from)
+{
+	char *p = util_path_join(c->o.out, "com1.log");
+	off_t end = com1_size(c);
+	size_t n = end > from ? (size_t)(end - from) : 0;
+	char *buf = util_realloc(NULL, n + 1);
+	ssize_t got = 0;
+	int fd = open(p, O_RDONLY);
+
+	free(p);
+	if (fd >= 0) {
+		got = pread(fd, buf, n, from);
+		close(fd);
+	}
+	buf[got > 0 ? got : 0] = '\0';
+	return buf;
+}
+
+static void type(struct camp *c, const char *text)
+{
+	if (c->o.verbose)
+		printf("campaign: typing: %s", text);
+	guest_type(&c->g, text, strlen(text), 0);
+}
+
+/* ---------------------------------------------------------------- faults */
+
+/* A fault's argument: what makes sense for its kind (0: the default). */
+static uint64_t draw_arg(struct camp *c, const char *kind)
+{
+	if (!strcmp(kind, "exit"))
+		return 1 + rnd_below(&c->rng, 254);
+	if (!strcmp(kind, "corrupt"))
+		return 1 + rnd_below(&c->rng, 8); /* bits to flip */
+	if (!strcmp(kind, "garbage"))
+		return 1 + rnd_below(&c->rng, 32); /* messages */
+	if (!strcmp(kind, "slow"))
+		return (50 + rnd_below(&c->rng, 451)) * 1000000ull; /* 50..500 ms */
+	return 0;
+}
+
+static void inject_next(struct camp *c, double now)
+{
+	struct camp_fault *f;
+	char cmd[160];
+	const char *kind;
+
+	c->r.f = util_grow(c->r.f, c->r.nf, &c->capf, sizeof(*c->r.f));
+	f = &c->r.f[c->r.nf++];
+	memset(f, 0, sizeof(*f));
+	f->index = (int)c->r.nf;
+	set_str(f->target, sizeof(f->target),
+		c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
+	kind = c->kinds[rnd_below(&c->rng, (uint64_t)c->nkinds)];
+	set_str(f->kind, sizeof(f->kind), kind);
+	f->arg = draw_arg(c, kind);
+	f->seed = rnd(&c->rng) | 1; /* 0 would ask the kernel for its own */
+	snprintf(cmd, sizeof(cmd), "fault %s %s %" PRIu64 " %" PRIu64 "\r", f->target, kind, f->arg,
+		 f->seed);
+	c->cur = f;
+	c->typed_from = com1_size(c);
+	type(c, cmd);
+	c->ph = PH_TYPED;
+	c->due = now + TYPED_BOUND_S;
+}
+
+/* The shell did not inject: keep its answer, and give up on a dead console. */
+static void not_injected(struct camp *c, double now)
+{
+	struct camp_fault *f = c->cur;
+	char *out = com1_since(c, c->typed_from), *line = strstr(out, "fault:");
+
+	if (line) {
+		line[strcspn(line, "\r\n")] = '\0';
+		util_clean_text(line, strlen(line), f->answer, false);
+		f->answer[sizeof(f->answer) - 1] = '\0';
+	} else {
+		set_str(f->answer, sizeof(f->answer), "(no answer on the console)");
+	}
+	free(out);
+	f->outcome = CAMP_NOT_INJECTED;
+	if (++c->not_injected_run >= MAX_NOT_INJECTED) {
+		c->r.stopped_early = true;
+		snprintf(c->r.why_stopped, sizeof(c->r.why_stopped),
+			 "%d faults in a row were not injected: the console is dead",
+			 MAX_NOT_INJECTED);
+		c->cur = NULL;
+		c->ph = PH_QUIET;
+		c->due = now;
+		return;
+	}
+	type(c, "\r"); /* a lost line end may have glued junk to the next line */
+	fault_done(c, now);
+}
+
+/* ---------------------------------------------------------------- the end */
+
+/* Parse `tree`'s answer: "  NAME service STATE pid=P restarts=N ...". */
+static bool parse_tree(struct camp *c, const char *out)
+{
+	const char *p = strstr(out, "root supervisor");
+	char name[64], type[32], state[32];
+	int restarts;
+
+	if (!p || !strstr(p, "vesta> "))
+		return false;
+	while (*p && strncmp(p, "vesta> ", 7) != 0) {
+		const char *rs = strstr(p, "restarts=");
+		const char *nl = strchr(p, '\n');
+
+		if (sscanf(p, " %63s %31s %31s", name, type, state) == 3 &&
+		    !strcmp(type, "service") && rs && (!nl || rs < nl)) {
+			struct camp_svc *s = camp_svc_get(&c->r, name);
+
+			restarts = atoi(rs + 9);
+			if (s) {
+				s->in_tree = true;
+				s->tree_up = !strcmp(state, "up");
+				s->tree_restarts = restarts;
+			}
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return true;
+}
+
+/* The campaign's time-driven steps; events drive the rest. */
+static void step(struct camp *c, double now)
+{
+	bool out_of_time = c->o.max_seconds > 0 && now - c->started > c->o.max_seconds;
+
+	switch (c->ph) {
+	case PH_BOOT:
+		if (c->sup_ready && c->shell_ready)
+			fault_done(c, now);
+		else if (now - c->started > 120) {
+			c->r.stopped_early = true;
+			set_str(c->r.why_stopped, sizeof(c->r.why_stopped),
+				"the tree did not come up within 120 s");
+			c->ph = PH_DONE;
+		}
+		break;
+	case PH_GAP:
+		if ((int)c->r.nf >= c->o.faults || out_of_time) {
+			if (out_of_time && (int)c->r.nf < c->o.faults) {
+				c->r.stopped_early = true;
+				snprintf(c->r.why_stopped, sizeof(c->r.why_stopped),
+					 "the time bound (%.0f s) came after %zu of %d faults",
+					 c->o.max_seconds, c->r.nf, c->o.faults);
+			}
+			c->ph = PH_QUIET;
+			c->due = now + FINAL_QUIET_S;
+			c->wl_ok_quiet = c->r.wl.ok;
+		} else if (now >= c->due) {
+			inject_next(c, now);
+		}
+		break;
+	case PH_TYPED:
+		if (now >= c->due)
+			not_injected(c, now);
+		break;
+	case PH_OBSERVE:
+		if (now >= c->due) {
+			if (!may_survive(c->cur->kind))
+				c->cur->outcome = CAMP_NOT_RECOVERED; /* never died */
+			fault_done(c, now);
+		}
+		break;
+	case PH_RECOVER:
+		if (now >= c->due)
+			fault_done(c, now); /* recovered stays false */
+		break;
+	case PH_QUIET:
+		if (now >= c->due) {
+			c->r.workload_alive = c->r.wl.ok > c->wl_ok_quiet;
+			c->tree_from = com1_size(c);
+			type(c, "\rtree\r");
+			c->ph = PH_TREE;
+			c->due = now + 15;
+		}
+		break;
+	case PH_TREE: {
+		char *out = com1_since(c, c->tree_from);
+
+		c->r.tree_checked = parse_tree(c, out);
+		free(out);
+		if (c->r.tree_checked || now >= c->due)
+			c->ph = PH_DONE;
+		break;
+	}
+	case PH_DONE:
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- options */
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: campaign [--iso ISO] [--faults N] [--seed S] [--kinds K,..]\n"
+		"                [--targets SVC,..] [--interval-ms A..B] [--max-seconds S]\n"
+		"                [--accel tcg|kvm] [--out DIR] [-v]\n"
+		"Boots ISO (default build/vesta.iso), injects N faults (default 100) and\n"
+		"checks that the appliance recovered from each. Kinds: kill exit crash\n"
+		"(= " CRASH_KINDS ") null wild ud2 div0 stack hang block corrupt leak\n"
+		"garbage slow; default " DEFAULT_KINDS ". Targets default " DEFAULT_TARGETS ".\n"
+		"Writes DIR/report.txt, report.json, recovery.svg (default build/campaign).\n"
+		"Exit status 0 iff every check holds.\n");
+}
+
+/* Split a comma list into out[] (strings owned by the caller); crash expands. */
+static int split_list(const char *list, char **out, int cap, bool expand_crash)
+{
+	char *copy = util_strdup(list), *save = NULL;
+	int n = 0;
+
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (expand_crash && !strcmp(w, "crash")) {
+			n += split_list(CRASH_KINDS, out + n, cap - n, false);
+			continue;
+		}
+		if (n < cap)
+			out[n++] = util_strdup(w);
+	}
+	free(copy);
+	return n;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	*o = (struct opts){ .iso = "build/vesta.iso",
+			    .out = "build/campaign",
+			    .accel = "tcg",
+			    .kinds = DEFAULT_KINDS,
+			    .targets = DEFAULT_TARGETS,
+			    .faults = 100,
+			    .seed = 1,
+			    .gap_min_ms = 100,
+			    .gap_max_ms = 1000 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-v")) {
+			o->verbose = true;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (!v)
+			goto bad;
+		i++;
+		if (!strcmp(a, "--iso"))
+			o->iso = v;
+		else if (!strcmp(a, "--out"))
+			o->out = v;
+		else if (!strcmp(a, "--accel"))
+			o->accel = v;
+		else if (!strcmp(a, "--kinds"))
+			o->kinds = v;
+		else if (!strcmp(a, "--targets"))
+			o->targets = v;
+		else if (!strcmp(a, "--faults"))
+			o->faults = atoi(v);
+		else if (!strcmp(a, "--seed"))
+			o->seed = strtoull(v, NULL, 0);
+		else if (!strcmp(a, "--max-seconds"))
+			o->max_seconds = atof(v);
+		else if (!strcmp(a, "--interval-ms")) {
+			if (sscanf(v, "%ld..%ld", &o->gap_min_ms, &o->gap_max_ms) != 2 ||
+			    o->gap_min_ms < 0 || o->gap_max_ms < o->gap_min_ms)
+				goto bad;
+		} else
+			goto bad;
+	}
+	if (o->faults < 0)
+		goto bad;
+	return 0;
+bad:
+	usage(stderr);
+	return -1;
+}
+
+/* The first ^C ends the campaign early but still checks the tree and
+ * writes the report; the second stops at once. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (!the_camp)
+		return;
+	if (the_camp->ph >= PH_QUIET || the_camp->r.stopped_early) {
+		the_camp->ph = PH_DONE;
+		return;
+	}
+	the_camp->r.stopped_early = true;
+	memcpy(the_camp->r.why_stopped, "interrupted", sizeof("interrupted"));
+	the_camp->r.faults_asked = (int)the_camp->r.nf;
+	the_camp->o.faults = (int)the_camp->r.nf;
+}
+
+/* Boot, run the faults, and stop QEMU; the record is in c->r. 0 or -1. */
+static int run(struct camp *c)
+{
+	struct guest_config cfg = { .iso = c->o.iso,
+				    .dir = c->o.out,
+				    .memory_mib = 256,
+				    .timeout_s = 1L << 30, /* our own bounds apply */
+				    .label = "campaign",
+				    .verbose = false,
+				    .on_event = on_event,
+				    .ctx = c };
+	struct msg m = { 0 };
+
+	if (guest_start(&c->g, &cfg, &m)) {
+		fprintf(stderr, "campaign: %s\n", m.s);
+		return -1;
+	}
+	c->started = util_now();
+	while (c->ph != PH_DONE) {
+		double now = util_now();
+		enum guest_news news = guest_poll(&c->g, now);
+
+		if (news != GUEST_NO_NEWS || c->g.state != GUEST_RUNNING) {
+			c->r.machine_stopped = true;
+			if (c->cur)
+				c->cur->panic = true; /* the machine went down under it */
+			set_str(c->r.why_stopped, sizeof(c->r.why_stopped),
+				c->r.kernel_panics ? "the kernel panicked"
+				: c->r.giveups	   ? "the root supervisor gave up (on_giveup) and "
+						     "the machine went down"
+						   : "QEMU stopped");
+			c->r.stopped_early = true;
+			break;
+		}
+		step(c, util_now());
+		util_nap();
+	}
+	c->r.wall_s = util_now() - c->started;
+	guest_stop_all();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct camp c;
+	struct sigaction sa = { .sa_handler = on_signal };
+	bool ok;
+
+	if (parse_opts(argc, argv, &c.o))
+		return 2;
+	setenv("VESTA_ACCEL", c.o.accel, 1);
+	c.rng = c.o.seed;
+	c.nkinds = split_list(c.o.kinds, c.kinds, 32, true);
+	c.ntargets = split_list(c.o.targets, c.targets, CAMP_MAX_SVCS, false);
+	if (c.nkinds == 0 || c.ntargets == 0) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = 0; i < c.ntargets; i++)
+		camp_svc_get(&c.r, c.targets[i]);
+	c.r.seed = c.o.seed;
+	c.r.accel = c.o.accel;
+	c.r.kinds = c.o.kinds;
+	c.r.targets = c.o.targets;
+	c.r.faults_asked = c.o.faults;
+	the_camp = &c;
+	util_on_fatal(guest_stop_all);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	printf("campaign: %d faults, seed %" PRIu64 ", kinds %s, targets %s, %s; output in %s\n",
+	       c.o.faults, c.o.seed, c.o.kinds, c.o.targets, c.o.accel, c.o.out);
+	fflush(stdout);
+	if (run(&c))
+		return 2;
+	ok = camp_report(&c.r, c.o.out);
+	guest_free(&c.g);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,107 @@
+/*
+ * A fault campaign's record, shared by the part that runs it (campaign.c:
+ * boots the appliance, injects faults, watches the event log) and the part
+ * that judges and reports it (campaign_report.c: the checks, the text and
+ * JSON reports, the SVG chart). The record is plain data, filled in as
+ * the events arrive, so that the report is a pure function of it.
+ */
+#ifndef VESTA_TOOLS_CAMPAIGN_H
+#define VESTA_TOOLS_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAMP_NAME_MAX 24 /* a service's name, as in the event log */
+#define CAMP_KIND_MAX 16 /* a fault kind's name */
+#define CAMP_MAX_SVCS 16 /* services of the tree the campaign tracks */
+
+/* How one fault ended, worst last (the order is the report's). */
+enum camp_outcome {
+	CAMP_NO_RESTART,    /* the target survived it: nothing to recover */
+	CAMP_TRANSPARENT,   /* restarted, and no client saw an error */
+	CAMP_CLIENT_ERROR,  /* restarted; a client got an error or a timeout */
+	CAMP_ESCALATED,	    /* a supervisor gave up: a subtree (or all) restarted */
+	CAMP_NOT_RECOVERED, /* the target did not serve again within the bound */
+	CAMP_NOT_INJECTED,  /* the shell did not inject it (no `inject` event) */
+	CAMP_KERNEL_DOWN,   /* a panic, or the machine stopped */
+	CAMP_NOUTCOMES
+};
+
+/* One fault: what was asked, what the kernel did, how the tree answered. */
+struct camp_fault {
+	int index;		    /* from 1, in injection order */
+	char target[CAMP_NAME_MAX]; /* the service asked for */
+	char kind[CAMP_KIND_MAX];   /* the kind the kernel reports */
+	uint64_t arg, seed;	    /* as typed; seed replays this fault */
+	int pid;		    /* the target's pid at injection; 0: unknown */
+	uint64_t inject_ns;	    /* the inject event's t_ns */
+	bool killed;		    /* the target pid exited after it */
+	char reason[CAMP_KIND_MAX]; /* the exit's reason, if killed */
+	bool recovered;		    /* serving again (killed) */
+	uint64_t recovery_us;	    /* inject event to serving again */
+	bool escalated;		    /* escalate or giveup while it was handled */
+	uint64_t client_errors;	    /* workload errors+timeouts+bad, deadletters */
+	bool late_exit;		    /* it died after the settle window */
+	bool panic;		    /* the kernel panicked while it was handled */
+	char answer[96];	    /* the shell's line, when not injected */
+	enum camp_outcome outcome;
+};
+
+/* A service of the tree as the event log shows it. */
+struct camp_svc {
+	char name[CAMP_NAME_MAX];
+	int pid;	    /* current incarnation; 0 before the first spawn */
+	bool serves;	    /* it serves a channel (recovery: chan_serve) */
+	int injected_kills; /* faults into it that ended its process */
+	int restarts_seen;  /* supervisor `restart` events caused by it */
+	int escalations;    /* `escalate` events naming it (a supervisor) */
+	int own_exits;	    /* its own failures no fault into it explains */
+	int tree_restarts;  /* restarts= in the final `tree`; -1: not seen */
+	bool tree_up;	    /* the final `tree` says up */
+	bool in_tree;	    /* it appeared in the final `tree` */
+};
+
+/* The workload's counters, as its last event reported them. */
+struct camp_workload {
+	bool seen;
+	uint64_t ok, bad, errors, timeouts, dups;
+};
+
+/* Everything a campaign learned; the report reads only this. */
+struct camp_record {
+	uint64_t seed;
+	const char *accel;
+	const char *kinds;   /* as asked, comma-separated */
+	const char *targets; /* as asked */
+	int faults_asked;
+	struct camp_fault *f; /* in injection order */
+	size_t nf;
+	struct camp_svc svc[CAMP_MAX_SVCS];
+	size_t nsvc;
+	struct camp_workload wl;
+	uint64_t workload_ok_at_end_check; /* ok grew in the final window */
+	bool workload_alive;		   /* it reported during the final check */
+	int kernel_panics;
+	bool machine_stopped; /* QEMU ended before the campaign did */
+	bool tree_checked;    /* the final `tree` was read */
+	int escalations, giveups, kv_resets, deadletters, stash_discards;
+	double wall_s;	    /* how long the campaign took */
+	bool stopped_early; /* a bound hit: max-seconds, console dead */
+	char why_stopped[160];
+};
+
+extern const char *const camp_outcome_name[CAMP_NOUTCOMES];
+
+/* The record's service named name, added if new (NULL: the table is full). */
+struct camp_svc *camp_svc_get(struct camp_record *r, const char *name);
+
+/*
+ * Judge the record and write DIR/report.txt, DIR/report.json and
+ * DIR/recovery.svg; print the text report's summary to stdout. Returns
+ * true iff every check holds; -1 on I/O failure is reported as false with
+ * a message on stderr.
+ */
+bool camp_report(const struct camp_record *r, const char *dir);
+
+#endif
