@@ -5,7 +5,8 @@
  * faulting in ring 3 (its saved rip is pointed into a read-only page of
  * trampolines, arch/x86_64/inject.asm), a hang spins there, a corruption
  * flips bits in its own pages, a leak takes memory into its own address
- * space, garbage is malformed messages on the channels it serves, a stall
+ * space (it calls vm_alloc itself, from a trampoline, until refused, then
+ * holds it all), garbage is malformed messages on the channels it serves, a stall
  * keeps it off the CPU. Every random choice comes from `seed`, and each
  * injection is an `inject` event, so a campaign can be replayed exactly.
  */
@@ -27,7 +28,7 @@
 
 extern char inject_tramp[], inject_tramp_end[];
 extern char inject_off_null[], inject_off_wild[], inject_off_ud[], inject_off_div[];
-extern char inject_off_stack[], inject_off_hang[], inject_off_block[];
+extern char inject_off_stack[], inject_off_hang[], inject_off_block[], inject_off_leak[];
 
 static uint64_t tramp_frame; /* physical frame holding the trampolines */
 
@@ -108,7 +109,7 @@ static int redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *de
 		{ VE_INJ_CRASH_NULL, inject_off_null },	  { VE_INJ_CRASH_WILD, inject_off_wild },
 		{ VE_INJ_CRASH_UD, inject_off_ud },	  { VE_INJ_CRASH_DIV, inject_off_div },
 		{ VE_INJ_CRASH_STACK, inject_off_stack }, { VE_INJ_HANG, inject_off_hang },
-		{ VE_INJ_BLOCK, inject_off_block },
+		{ VE_INJ_BLOCK, inject_off_block },	  { VE_INJ_LEAK, inject_off_leak },
 	};
 	int err = map_tramp(p);
 	if (err)
@@ -145,17 +146,6 @@ static void corrupt(struct proc *p, uint64_t flips, uint64_t *rng, char *details
 	}
 	fmt_snprintf(details, n, "%llu bits, first at %#llx", (unsigned long long)flips,
 		     (unsigned long long)first);
-}
-
-/* Map memory into p, 64 KiB at a time, until the kernel refuses. */
-static void leak(struct proc *p, char *details, size_t n)
-{
-	uint64_t got = 0, addr;
-	while (vm_alloc(p, 0, 64 * 1024, VE_PROT_READ | VE_PROT_WRITE, &addr) == 0)
-		got += 64;
-	while (vm_alloc(p, 0, PAGE_SIZE, VE_PROT_READ | VE_PROT_WRITE, &addr) == 0)
-		got += 4;
-	fmt_snprintf(details, n, "%llu KiB until refused", (unsigned long long)got);
 }
 
 int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint64_t seed)
@@ -196,9 +186,6 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		return 0;
 	case VE_INJ_CORRUPT:
 		corrupt(p, arg ? arg : 1, &rng, details, sizeof(details));
-		break;
-	case VE_INJ_LEAK:
-		leak(p, details, sizeof(details));
 		break;
 	case VE_INJ_GARBAGE:
 		fmt_snprintf(details, sizeof(details), "%u messages",

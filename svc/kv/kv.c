@@ -27,10 +27,15 @@
  * replayed put or delete (same message id) is answered without being applied
  * twice.
  *
- * On start the stash is checked: magic, version, count and the checksum
- * (a sum of per-slot FNV-1a hashes, updated incrementally per change). If
- * any of it is wrong, or the stash is new, the table starts empty and the
- * event {"ev":"kv_reset","reason":"new"|"magic"|"count"|"checksum"} says so.
+ * On start the stash is checked: magic, version, every slot's and the redo
+ * record's fields against their ranges, the redo record against the table
+ * (applied only if it checks), the checksum (a sum of per-slot FNV-1a
+ * hashes, updated incrementally per change) and the count. If any of it is
+ * wrong, or the stash is new, the table starts empty and the event
+ * {"ev":"kv_reset","reason":"new"|"magic"|"corrupt"|"checksum"|"count"}
+ * says so. No number from the stash is used unchecked and no loop is
+ * bounded by one, so a stash with any bits flipped is reset, never hangs or
+ * crashes kv (the supervisor's discard after K crashes is the backstop).
  * Then {"ev":"kv_ready","entries":N,"redone":0|1} (redone: an armed redo
  * record was applied).
  *
@@ -39,7 +44,13 @@
  *   crash=N    test hook: a request seen for the first time crashes the
  *              server with probability 1/N, at a random stage of its
  *              handling (also in the middle of a change); 0 = never
- * Exit codes: 1 a channel or stash call failed, 2 bad args.
+ *   selftest=N test hook: instead of serving, corrupt N copies of a scratch
+ *              table (1..8 random bit flips each, some with an armed redo
+ *              record) and check that the start-up check either resets
+ *              each or keeps exactly the right table; posts
+ *              {"ev":"kv_selftest","trials":N,"reset":R,"kept":K,"bad":B}
+ * Exit codes: 1 a channel or stash call failed, 2 bad args, 3 a selftest
+ * trial went wrong.
  */
 #include "vesta.h"
 
@@ -101,8 +112,8 @@ struct kv {
 	struct kv_stash *st; /* at VE_STASH_BASE */
 	struct ve_rng rng;
 	uint64_t crash_every; /* crash=N */
-	int sup;	      /* client handle of "sup", or -1 */
-	uint64_t next_beat;   /* clock_ns of the next heartbeat */
+	uint64_t selftest;    /* selftest=N */
+	struct ve_heartbeat hb;
 };
 
 /* Keep the compiler from moving stash stores across this point: a death
@@ -192,17 +203,74 @@ static void change(struct kv_stash *st, uint32_t slot, const struct kv_entry *e,
 	redo_apply(st, at);
 }
 
-/* Why the stash cannot be used as it is, or NULL if it can. */
+/*
+ * Whether slot e is well formed: used is 0 or 1, a used slot's lengths are
+ * in range, and an unused slot is all zero (a delete writes zeros). Only
+ * lengths checked here are ever used to copy or compare bytes.
+ */
+static bool entry_ok(const struct kv_entry *e)
+{
+	if (e->used == 1)
+		return e->klen >= 1 && e->klen <= KV_KEY_MAX && e->vlen <= KV_VAL_MAX &&
+		       e->pad == 0;
+	return e->used == 0 && e->klen == 0 && e->vlen == 0 && e->pad == 0;
+}
+
+/* Whether every slot of the table is well formed. */
+static bool table_ok(const struct kv_stash *st)
+{
+	for (uint32_t i = 0; i < KV_ENTRIES; i++)
+		if (!entry_ok(&st->table[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Whether the armed redo record may be applied: its slot and entry are in
+ * range, and the checksum and count it carries are exactly what the table
+ * will have once the slot holds its entry (the table itself being well
+ * formed and summing, without that slot, to what it did before). A record
+ * that fails any of it was not written by change(): applying it could only
+ * make things worse.
+ */
+static bool redo_ok(const struct kv_stash *st)
+{
+	const struct kv_redo *r = &st->redo;
+	uint32_t count;
+	uint64_t sum;
+
+	if (r->armed != 1 || r->slot >= KV_ENTRIES || r->count > KV_ENTRIES || !entry_ok(&r->entry))
+		return false;
+	sum = table_sum(st, &count);
+	sum = sum - slot_hash(r->slot, &st->table[r->slot]) + slot_hash(r->slot, &r->entry);
+	count = count - st->table[r->slot].used + r->entry.used;
+	return sum == r->sum && count == r->count;
+}
+
+/*
+ * Why the stash cannot be used as it is, or NULL if it can, applying an
+ * armed redo record first if it checks out. Every number read from the
+ * stash is range-checked before it indexes, sizes or bounds anything, and
+ * every loop here runs over KV_ENTRIES, never over a count from the stash,
+ * so a stash with any bits flipped ends in a reason, never a hang or a
+ * fault. "corrupt": a field out of range or a redo record that does not
+ * check.
+ */
 static const char *stash_problem(struct kv_stash *st)
 {
 	uint32_t count;
 
 	if (st->magic == 0)
 		return "new";
-	if (st->magic != KV_MAGIC || st->version != KV_VERSION || st->redo.slot >= KV_ENTRIES)
+	if (st->magic != KV_MAGIC || st->version != KV_VERSION)
 		return "magic";
-	if (st->redo.armed)
+	if (st->count > KV_ENTRIES || st->redo.armed > 1 || !table_ok(st))
+		return "corrupt";
+	if (st->redo.armed) {
+		if (!redo_ok(st))
+			return "corrupt";
 		redo_apply(st, CRASH_NONE);
+	}
 	if (table_sum(st, &count) != st->sum)
 		return "checksum";
 	if (count != st->count)
@@ -312,12 +380,18 @@ static int parse(const char *buf, size_t len, struct kv_req *q)
 static size_t do_get(struct kv *kv, const struct kv_req *q, char *out)
 {
 	int i = find(kv->st, q->key, q->klen);
+	size_t vlen;
 
 	if (i < 0)
 		return (size_t)fmt_snprintf(out, VE_MSG_MAX, "-nokey");
+	/* Bits may flip in the stash while we run: copy no more than a slot
+	 * holds (the checksum finds the damage at the next start). */
+	vlen = kv->st->table[i].vlen;
+	if (vlen > KV_VAL_MAX)
+		vlen = KV_VAL_MAX;
 	out[0] = '+';
-	memcpy(out + 1, kv->st->table[i].val, kv->st->table[i].vlen);
-	return 1 + (size_t)kv->st->table[i].vlen;
+	memcpy(out + 1, kv->st->table[i].val, vlen);
+	return 1 + vlen;
 }
 
 static size_t do_put(struct kv *kv, const struct kv_req *q, uint64_t id, enum crash_stage at,
@@ -392,15 +466,84 @@ static int handle(struct kv *kv, int h, const struct ve_msg *m, const char *buf,
 	return ve_chan_reply(h, m->id, out, n);
 }
 
-/* Cast a heartbeat if one is due; never blocks on a full "sup" queue. */
-static void heartbeat(struct kv *kv)
+/*
+ * A table with a few entries, in st; with an armed redo record (the
+ * change written, not yet applied) if armed.
+ */
+static void selftest_table(struct kv_stash *st, struct ve_rng *rng, bool armed)
 {
-	uint64_t now = ve_clock_ns();
+	struct kv_entry e;
 
-	if (kv->sup < 0 || now < kv->next_beat)
-		return;
-	ve_chan_cast(kv->sup, "H", 1, VE_NONBLOCK);
-	kv->next_beat = now + HEARTBEAT_MS * 1000000ull;
+	stash_init(st);
+	for (uint32_t i = 0; i < 40; i++) {
+		memset(&e, 0, sizeof(e));
+		e.used = 1;
+		e.klen = (uint8_t)(1 + ve_rng_below(rng, KV_KEY_MAX));
+		e.vlen = (uint8_t)ve_rng_below(rng, KV_VAL_MAX + 1);
+		memset(e.key, 'a' + (int)(i % 26), e.klen);
+		memset(e.val, 'v', e.vlen);
+		change(st, (uint32_t)ve_rng_below(rng, KV_ENTRIES), &e, i + 1, CRASH_NONE);
+	}
+	if (armed) {
+		struct kv_redo *r = &st->redo;
+		uint32_t slot = (uint32_t)ve_rng_below(rng, KV_ENTRIES);
+
+		e.key[0] = 'z';
+		r->id = 1000;
+		r->slot = slot;
+		r->count = st->count + !st->table[slot].used;
+		r->sum = st->sum - slot_hash(slot, &st->table[slot]) + slot_hash(slot, &e);
+		r->entry = e;
+		r->armed = 1;
+	}
+}
+
+/*
+ * The selftest=N hook (see the file comment): in scratch memory, never the
+ * real stash. Returns 0 if every trial ended right, 3 otherwise.
+ */
+static int selftest(struct kv *kv)
+{
+	uint64_t size = (sizeof(struct kv_stash) + 4095) & ~4095ull;
+	long a = ve_vm_alloc(0, 3 * size, VE_PROT_READ | VE_PROT_WRITE);
+	uint64_t reset = 0, kept = 0, bad = 0;
+	struct kv_stash *orig, *want, *t;
+
+	if (a < 0) {
+		ve_printf("kv: selftest: vm_alloc: %s\n", ve_strerror(a));
+		return 1;
+	}
+	orig = (struct kv_stash *)(uintptr_t)a;
+	want = (struct kv_stash *)(uintptr_t)(a + (long)size);
+	t = (struct kv_stash *)(uintptr_t)(a + 2 * (long)size);
+	for (uint64_t n = 0; n < kv->selftest; n++) {
+		selftest_table(orig, &kv->rng, n % 2);
+		*want = *orig;
+		if (stash_problem(want) != NULL) {
+			bad++; /* a sound table must pass */
+			continue;
+		}
+		*t = *orig;
+		for (uint64_t f = 1 + ve_rng_below(&kv->rng, 8); f > 0; f--) {
+			uint64_t bit = ve_rng_below(&kv->rng, sizeof(*t) * 8);
+			((uint8_t *)t)[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		if (stash_problem(t) != NULL)
+			reset++;
+		else if (memcmp(t->table, want->table, sizeof(t->table)) == 0 &&
+			 t->count == want->count)
+			kept++;
+		else
+			bad++;
+	}
+	struct ve_kv f[] = {
+		VE_KV_NUM("trials", kv->selftest),
+		VE_KV_NUM("reset", reset),
+		VE_KV_NUM("kept", kept),
+		VE_KV_NUM("bad", bad),
+	};
+	ve_event("kv_selftest", f, 4);
+	return bad ? 3 : 0;
 }
 
 /* Parse the args into *kv. Returns 0 or -VE_INVAL. */
@@ -410,11 +553,16 @@ static int parse_args(const char *args, struct kv *kv, bool *beat)
 
 	*beat = false;
 	kv->crash_every = 0;
+	kv->selftest = 0;
 	while (*p) {
 		size_t n = ve_word_len(p);
 		if (ve_word_is(p, n, "heartbeat")) {
 			*beat = true;
 			p += n;
+		} else if (n > 9 && strncmp(p, "selftest=", 9) == 0) {
+			p += 9;
+			if (ve_parse_u64(&p, &kv->selftest) < 0)
+				return -VE_INVAL;
 		} else if (n > 6 && strncmp(p, "crash=", 6) == 0) {
 			p += 6;
 			if (ve_parse_u64(&p, &kv->crash_every) < 0)
@@ -454,30 +602,31 @@ static int drain(struct kv *kv, int h)
 				  ve_strerror(r));
 			return r;
 		}
-		heartbeat(kv);
+		ve_heartbeat_due(&kv->hb);
 	}
 	return len == -VE_AGAIN ? 0 : (int)len;
 }
 
 int main(const char *args)
 {
-	struct kv kv = { .sup = -1 };
+	struct kv kv = { 0 };
 	struct ve_wait_result wr;
-	uint64_t now, wait;
 	int32_t h;
 	bool beat;
 	int r;
 
 	if (parse_args(args, &kv, &beat) < 0) {
-		ve_printf("kv: bad args '%s' (want [heartbeat] [crash=N])\n", args);
+		ve_printf("kv: bad args '%s' (want [heartbeat] [crash=N] [selftest=N])\n", args);
 		return 2;
 	}
 	ve_rng_seed(&kv.rng, (uint64_t)ve_getpid() * 0x100000001b3ull + ve_clock_ns());
-	if (beat && (kv.sup = ve_chan_open("sup")) < 0) {
-		ve_printf("kv: open sup: %s\n", ve_strerror(kv.sup));
+	if (kv.selftest)
+		return selftest(&kv);
+	if ((r = ve_heartbeat_init(&kv.hb, beat ? HEARTBEAT_MS * 1000000ull : 0)) < 0) {
+		ve_printf("kv: open sup: %s\n", ve_strerror(r));
 		return 1;
 	}
-	heartbeat(&kv);
+	ve_heartbeat_due(&kv.hb);
 	if ((r = stash_open(&kv)) < 0) {
 		ve_printf("kv: stash: %s\n", ve_strerror(r));
 		return 1;
@@ -487,14 +636,12 @@ int main(const char *args)
 		return 1;
 	}
 	for (;;) {
-		now = ve_clock_ns();
-		wait = kv.sup < 0 ? VE_TIMEOUT_NONE : (kv.next_beat > now ? kv.next_beat - now : 1);
-		r = ve_wait_any(&h, 1, wait, &wr);
+		r = ve_wait_any(&h, 1, ve_heartbeat_due(&kv.hb), &wr);
 		if (r < 0 && r != -VE_TIMEOUT) {
 			ve_printf("kv: wait_any: %s\n", ve_strerror(r));
 			return 1;
 		}
-		heartbeat(&kv);
+		ve_heartbeat_due(&kv.hb);
 		if ((r = drain(&kv, h)) < 0)
 			return 1;
 	}

@@ -415,3 +415,47 @@ int ve_parse_u64(const char **s, uint64_t *out)
 	*s = p;
 	return 0;
 }
+
+/* --- Heartbeats --- */
+
+int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns)
+{
+	hb->sup = -1;
+	hb->every_ns = every_ns;
+	hb->next_ns = 0;
+	if (every_ns == 0)
+		return 0;
+	int h = ve_chan_open("sup");
+	if (h < 0)
+		return h;
+	hb->sup = h;
+	return 0;
+}
+
+uint64_t ve_heartbeat_due(struct ve_heartbeat *hb)
+{
+	uint64_t now;
+
+	if (hb->sup < 0)
+		return VE_TIMEOUT_NONE;
+	now = ve_clock_ns();
+	if (now >= hb->next_ns) {
+		ve_chan_cast(hb->sup, "H", 1, VE_NONBLOCK);
+		hb->next_ns = now + hb->every_ns;
+	}
+	return hb->next_ns > now ? hb->next_ns - now : 1;
+}
+
+bool ve_args_have(const char *args, const char *lit)
+{
+	const char *p = ve_skip_space(args);
+
+	while (*p) {
+		size_t n = ve_word_len(p);
+
+		if (ve_word_is(p, n, lit))
+			return true;
+		p = ve_skip_space(p + n);
+	}
+	return false;
+}

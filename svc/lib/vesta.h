@@ -398,6 +398,42 @@ const char *ve_inject_name(unsigned kind);
  */
 int ve_inject_parse(const char *word, uint64_t seed);
 
+/* --- Heartbeats ---
+ *
+ * A service whose policy has `heartbeat` must cast "H" on the channel "sup"
+ * at least once per interval, or the supervisor kills it as hung. The
+ * convention: a service beats only when its argument string has the word
+ * "heartbeat" (the policy's `args heartbeat`), so it also runs where no
+ * supervisor watches it. It beats from its main loop, and every wait in
+ * that loop is bounded by ve_heartbeat_due()'s answer, so a service that
+ * idles still beats and one that is stuck (hung, blocked) stops.
+ */
+
+struct ve_heartbeat {
+	int sup;	   /* client handle of "sup"; -1: heartbeats off */
+	uint64_t every_ns; /* the beat period (well inside the policy's) */
+	uint64_t next_ns;  /* ve_clock_ns() when the next beat is due */
+};
+
+/*
+ * Set up *hb to beat every every_ns: opens "sup", and the first beat is due
+ * at once. every_ns 0 turns heartbeats off (nothing is opened; the helper
+ * then never beats and never bounds a wait). Returns 0.
+ * Errors: those of ve_chan_open("sup") (then *hb is off).
+ */
+int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns);
+
+/*
+ * Beat if a beat is due: cast "H" on "sup" with VE_NONBLOCK (a full queue
+ * drops the beat rather than block; the next one follows soon). Returns
+ * the nanoseconds until the next beat is due (>= 1), to use as the timeout
+ * of the loop's wait, or VE_TIMEOUT_NONE (0) if *hb is off.
+ */
+uint64_t ve_heartbeat_due(struct ve_heartbeat *hb);
+
+/* Whether the word lit appears among the words of args. */
+bool ve_args_have(const char *args, const char *lit);
+
 /* --- Output --- */
 
 /*

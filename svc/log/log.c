@@ -18,6 +18,9 @@
  * committed by one store (the line count), so a cast replayed after a crash
  * that came after the commit is acked without being printed or kept twice.
  * A crash between printing and committing prints the line again.
+ *
+ * Args: "heartbeat": beat on "sup" (see ve_heartbeat_due) from the main
+ * loop, for a policy with `heartbeat`.
  */
 #include "vesta.h"
 
@@ -27,6 +30,7 @@
 #define LOG_STASH_SIZE (16u * 1024)
 #define NPROCS 64	/* ps entries read: the kernel's process table */
 #define SERVE_TRIES 100 /* -VE_BUSY retries, 1 ms apart */
+#define BEAT_MS 200	/* heartbeat period: far inside any policy's */
 
 struct log_line {
 	uint64_t id; /* the cast that brought it */
@@ -191,13 +195,18 @@ int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
 	struct ve_wait_result wr;
+	struct ve_heartbeat hb;
 	struct log_stash *st;
 	struct ve_msg m;
 	int32_t h;
 	long len;
 	int r;
 
-	(void)args;
+	r = ve_heartbeat_init(&hb, ve_args_have(args, "heartbeat") ? BEAT_MS * 1000000ull : 0);
+	if (r < 0) {
+		ve_printf("log: open sup: %s\n", ve_strerror(r));
+		return 1;
+	}
 	if ((len = stash_open(&st)) < 0) {
 		ve_printf("log: stash: %s\n", ve_strerror(len));
 		return 1;
@@ -208,8 +217,8 @@ int main(const char *args)
 	}
 	ve_event1("log_ready", "lines", (int64_t)st->lines);
 	for (;;) {
-		r = ve_wait_any(&h, 1, VE_TIMEOUT_NONE, &wr);
-		if (r < 0) {
+		r = ve_wait_any(&h, 1, ve_heartbeat_due(&hb), &wr);
+		if (r < 0 && r != -VE_TIMEOUT) {
 			ve_printf("log: wait_any: %s\n", ve_strerror(r));
 			return 1;
 		}
@@ -220,6 +229,7 @@ int main(const char *args)
 					  ve_strerror(r));
 				return 1;
 			}
+			ve_heartbeat_due(&hb); /* a long queue is no reason to miss one */
 		}
 		if (len != -VE_AGAIN) {
 			ve_printf("log: recv: %s\n", ve_strerror(len));

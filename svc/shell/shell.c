@@ -16,8 +16,12 @@
  * fault into a service; needs the inject grant). A line that is no command
  * gets one line of error.
  *
- * Args: none. If "sup" cannot be opened (an image without a supervisor),
- * the supervisor's commands say so and the rest work.
+ * Args: "heartbeat": beat on "sup" (see ve_heartbeat_due) between reads,
+ * for a policy with `heartbeat`. The driver answers a read within its
+ * park time (empty: ask again), so the loop comes round often; a read
+ * call is also bounded by READ_TIMEOUT_MS in case the driver is stuck.
+ * If "sup" cannot be opened (an image without a supervisor), the
+ * supervisor's commands say so and the rest work.
  * On start: {"ev":"shell_ready","sup":1|0}.
  */
 #include "vesta.h"
@@ -26,7 +30,11 @@
 #define RETRY_MS 100	    /* pause after a failed read */
 #define LINE_MAX 128	    /* longest command line, with its NUL */
 #define SUP_TIMEOUT_MS 5000 /* a supervisor busy longer than this is stuck */
-#define NPROCS 64	    /* the kernel's process table */
+#define BEAT_MS 200	    /* heartbeat period: far inside any policy's */
+/* A read the driver has not answered by then: the driver is hung or dead
+ * (it answers within its park time, 250 ms); ask again after a beat. */
+#define READ_TIMEOUT_MS 1000
+#define NPROCS 64 /* the kernel's process table */
 
 enum input_state {
 	IN_TEXT, /* ordinary typing */
@@ -41,6 +49,7 @@ struct shell {
 	bool after_cr; /* the last byte was CR: a following LF is its pair */
 	int console;   /* client handle of "console" */
 	int sup;       /* client handle of "sup", or the open error */
+	struct ve_heartbeat hb;
 };
 
 static struct shell sh;
@@ -471,17 +480,23 @@ static void take_byte(char c)
 static long read_input(char *buf, size_t cap)
 {
 	uint8_t req[3] = { 'R', (uint8_t)(cap & 0xff), (uint8_t)(cap >> 8) };
+	uint64_t timeout = sh.hb.sup < 0 ? VE_TIMEOUT_NONE : READ_TIMEOUT_MS * 1000000ull;
 
-	return ve_chan_call(sh.console, req, sizeof(req), buf, cap, VE_TIMEOUT_NONE);
+	return ve_chan_call(sh.console, req, sizeof(req), buf, cap, timeout);
 }
 
 int main(const char *args)
 {
 	char buf[READ_MAX];
 	long n, last_err = 0;
+	int r;
 
-	(void)args;
 	sh.state = IN_TEXT;
+	r = ve_heartbeat_init(&sh.hb, ve_args_have(args, "heartbeat") ? BEAT_MS * 1000000ull : 0);
+	if (r < 0) {
+		ve_printf("shell: open sup: %s\n", ve_strerror(r));
+		return 1;
+	}
 	sh.console = ve_chan_open("console");
 	if (sh.console < 0) {
 		ve_printf("shell: open console: %s\n", ve_strerror(sh.console));
@@ -492,7 +507,10 @@ int main(const char *args)
 	ve_printf("shell: ready (pid %d), type 'help'\n", ve_getpid());
 	prompt();
 	for (;;) {
+		ve_heartbeat_due(&sh.hb);
 		n = read_input(buf, sizeof(buf));
+		if (n == -VE_TIMEOUT && sh.hb.sup >= 0)
+			continue; /* a stuck driver: beat, then ask again */
 		if (n < 0) {
 			/* Say it once, not at every retry (e.g. a poisoned read). */
 			if (n != last_err)

@@ -5,9 +5,14 @@
  *   call 'R' lo hi   read: the reply holds 1..max input bytes, max being
  *                    the little-endian u16 lo|hi (at most VE_MSG_MAX). If no
  *                    input is waiting the call stays in flight until some
- *                    arrives, so a reader simply blocks in its call.
+ *                    arrives, so a reader simply blocks in its call, but
+ *                    for PARK_MS at most: then it gets an empty reply.
  *                    An empty reply means "nothing for you, ask again":
- *                    too many readers are waiting, or max was 0.
+ *                    no input for PARK_MS, too many readers are waiting,
+ *                    or max was 0. So a reader that must stay responsive
+ *                    (the shell beats its heartbeat between reads) never
+ *                    sits in a read for long, and none need time out its
+ *                    call, which would lose the bytes of a late reply.
  *   call 'W' bytes   write the bytes to the UART (polled); empty reply.
  *   anything else    the reply "-badreq": an unknown op, an 'R' that is
  *                    not exactly 3 bytes, an empty message. No read reply
@@ -21,7 +26,11 @@
  *
  * The main loop is one ve_wait_any: an IRQ drains the receive register
  * into a ring buffer, then pending reads are answered; a message is
- * received and handled. On start it writes {"ev":"uart_ready","irq":4}.
+ * received and handled; readers parked too long are answered empty. On
+ * start it writes {"ev":"uart_ready","irq":4}.
+ *
+ * Args: "heartbeat": beat on "sup" (see ve_heartbeat_due) from the main
+ * loop, for a policy with `heartbeat`.
  */
 #include "vesta.h"
 
@@ -44,6 +53,8 @@
 #define RING_SIZE 1024	 /* typed bytes kept while nobody reads */
 #define MAX_READERS 16	 /* 'R' calls kept in flight at once */
 #define THR_SPINS 100000 /* give up on a byte after that many polls */
+#define PARK_MS 250	 /* longest a read waits for input: a reader's pace */
+#define BEAT_MS 200	 /* heartbeat period: far inside any policy's */
 
 /* Input bytes not yet given to a reader. */
 struct ring {
@@ -56,7 +67,8 @@ struct ring {
 /* A read call kept in flight until input arrives. */
 struct reader {
 	uint64_t id;
-	size_t max; /* 1..VE_MSG_MAX */
+	size_t max;	/* 1..VE_MSG_MAX */
+	uint64_t since; /* ve_clock_ns() when it was parked */
 };
 
 struct uart {
@@ -64,6 +76,7 @@ struct uart {
 	struct ring in;
 	struct reader readers[MAX_READERS]; /* oldest first */
 	size_t nreaders;
+	struct ve_heartbeat hb;
 };
 
 static uint8_t inb(uint16_t port)
@@ -165,6 +178,7 @@ static int do_read(struct uart *u, const struct ve_msg *m, const uint8_t *buf)
 		return answer_read(u, m->id, max);
 	u->readers[u->nreaders].id = m->id;
 	u->readers[u->nreaders].max = max;
+	u->readers[u->nreaders].since = ve_clock_ns();
 	u->nreaders++;
 	return serve_readers(u);
 }
@@ -199,6 +213,42 @@ static int take_messages(struct uart *u)
 	return len == -VE_AGAIN ? 0 : (int)len;
 }
 
+/*
+ * Answer readers parked for PARK_MS with an empty reply ("ask again").
+ * Returns 0 or the reply's error.
+ */
+static int expire_readers(struct uart *u)
+{
+	uint64_t now = ve_clock_ns();
+	size_t done = 0;
+	int r = 0;
+
+	while (done < u->nreaders && now - u->readers[done].since >= PARK_MS * 1000000ull &&
+	       r == 0) {
+		r = ve_chan_reply(u->h, u->readers[done].id, NULL, 0);
+		done++;
+	}
+	memmove(u->readers, u->readers + done, (u->nreaders - done) * sizeof(u->readers[0]));
+	u->nreaders -= done;
+	return r;
+}
+
+/*
+ * The timeout of the next wait: until the heartbeat is due or the oldest
+ * parked reader expires, whichever is first (VE_TIMEOUT_NONE: neither).
+ */
+static uint64_t next_wait(struct uart *u)
+{
+	uint64_t wait = ve_heartbeat_due(&u->hb), park, now, at;
+
+	if (u->nreaders == 0)
+		return wait;
+	now = ve_clock_ns();
+	at = u->readers[0].since + PARK_MS * 1000000ull;
+	park = at > now ? at - now : 1;
+	return wait == VE_TIMEOUT_NONE || park < wait ? park : wait;
+}
+
 /* The IRQ fired: take the input, unmask the line, answer readers. */
 static int take_irq(struct uart *u)
 {
@@ -218,7 +268,11 @@ int main(const char *args)
 	struct ve_wait_result wr;
 	int r;
 
-	(void)args;
+	r = ve_heartbeat_init(&u.hb, ve_args_have(args, "heartbeat") ? BEAT_MS * 1000000ull : 0);
+	if (r < 0) {
+		ve_printf("uart: open sup: %s\n", ve_strerror(r));
+		return 1;
+	}
 	u.h = ve_chan_serve("console");
 	if (u.h < 0) {
 		ve_printf("uart: serve console: %s\n", ve_strerror(u.h));
@@ -228,11 +282,16 @@ int main(const char *args)
 	drain_rx(&u.in);
 	ve_event1("uart_ready", "irq", UART_IRQ);
 	for (;;) {
-		r = ve_wait_any(&u.h, 1, VE_TIMEOUT_NONE, &wr);
+		wr.irqs = 0;
+		r = ve_wait_any(&u.h, 1, next_wait(&u), &wr);
+		if (r == -VE_TIMEOUT)
+			r = 0;
 		if (r == 0 && (wr.irqs & (1ull << UART_IRQ)))
 			r = take_irq(&u);
 		if (r == 0)
 			r = take_messages(&u);
+		if (r == 0)
+			r = expire_readers(&u);
 		if (r < 0) {
 			ve_printf("uart: %s\n", ve_strerror(r));
 			return 1;

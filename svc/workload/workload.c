@@ -19,8 +19,16 @@
  * Values are "wl<i>=<seq>" padded with '.' to a length that depends on seq
  * (up to 100 bytes), seq being a number never used twice.
  *
- * Args: "" or "crash=N" (test hook: with probability 1/N per request it
- * dies at a random point around the call).
+ * With "heartbeat" it beats on "sup" (see ve_heartbeat_due) between
+ * requests, and a call waits at most until the next beat is due: a call
+ * that takes longer (kv restarting) is cancelled and sent again after the
+ * beat, for CALL_TIMEOUT_MS in all. A cancelled call was either never
+ * received or is dropped unanswered, and one kv had already applied is
+ * harmless to apply again: a put writes the same value; a delete answers
+ * "-nokey", which a resent delete takes as done.
+ *
+ * Args (words, any order): "heartbeat"; "crash=N" (test hook: with
+ * probability 1/N per request it dies at a random point around the call).
  * Exit codes: 1 "kv" cannot be opened or the stash mapped, 2 bad args.
  */
 #include "vesta.h"
@@ -32,6 +40,7 @@
 #define REPORT_MS 1000	      /* the workload event's period */
 #define CALL_TIMEOUT_MS 10000 /* a kv restart takes far less */
 #define BAD_SHOWN 5	      /* console lines about wrong answers, at most */
+#define BEAT_MS 500	      /* heartbeat period, and the longest call slice */
 
 /* What the workload believes about one key. seq 0 means "absent". */
 struct wl_key {
@@ -55,6 +64,7 @@ struct wl {
 	uint64_t crash_every;
 	int kv;		    /* client handle of "kv" */
 	uint64_t bad_shown; /* this incarnation's console lines about bad answers */
+	struct ve_heartbeat hb;
 };
 
 static void ordered(void)
@@ -139,12 +149,38 @@ static bool is_error_reply(const char *rep, long n)
 	return n >= 1 && rep[0] == '-' && !(n == 6 && memcmp(rep, "-nokey", 6) == 0);
 }
 
+/*
+ * Call kv with req and wait for the reply for CALL_TIMEOUT_MS in all,
+ * beating in between (see the file comment). *resent tells whether the
+ * request went out more than once. Returns what ve_chan_call returns.
+ */
+static long call_kv(struct wl *w, const char *req, size_t len, char *rep, size_t cap, bool *resent)
+{
+	uint64_t end = ve_clock_ns() + CALL_TIMEOUT_MS * 1000000ull, now, slice;
+	long n;
+
+	*resent = false;
+	for (;;) {
+		slice = ve_heartbeat_due(&w->hb);
+		now = ve_clock_ns();
+		if (now >= end)
+			return -VE_TIMEOUT;
+		if (slice == VE_TIMEOUT_NONE || slice > end - now)
+			slice = end - now;
+		n = ve_chan_call(w->kv, req, len, rep, cap, slice);
+		if (n != -VE_TIMEOUT)
+			return n;
+		*resent = true;
+	}
+}
+
 static void do_get(struct wl *w, unsigned i)
 {
 	static char req[64], rep[VE_MSG_MAX];
 	struct wl_key *k = &w->st->keys[i];
 	size_t len = request(req, 'G', i, "", 0);
-	long n = ve_chan_call(w->kv, req, len, rep, sizeof(rep), CALL_TIMEOUT_MS * 1000000ull);
+	bool resent;
+	long n = call_kv(w, req, len, rep, sizeof(rep), &resent);
 
 	if (n < 0)
 		judge_failure(w, n);
@@ -168,6 +204,7 @@ static void do_change(struct wl *w, unsigned i, uint64_t seq)
 	bool may_lack = k->seq == 0 || (k->pending && k->pend_seq == 0);
 	size_t vlen = seq ? value_of(i, seq, val) : 0;
 	size_t len = request(req, seq ? 'P' : 'D', i, val, vlen);
+	bool resent;
 	long n;
 
 	k->pending = 0;
@@ -177,7 +214,7 @@ static void do_change(struct wl *w, unsigned i, uint64_t seq)
 	k->pending = 1;
 	ordered();
 	maybe_crash(w);
-	n = ve_chan_call(w->kv, req, len, rep, sizeof(rep), CALL_TIMEOUT_MS * 1000000ull);
+	n = call_kv(w, req, len, rep, sizeof(rep), &resent);
 	maybe_crash(w);
 	if (n < 0) {
 		/* No answer: it may have happened; leave it pending. */
@@ -186,7 +223,7 @@ static void do_change(struct wl *w, unsigned i, uint64_t seq)
 	}
 	if (n == 1 && rep[0] == '+' && (seq || may_exist)) {
 		w->st->ok++;
-	} else if (!seq && n == 6 && memcmp(rep, "-nokey", 6) == 0 && may_lack) {
+	} else if (!seq && n == 6 && memcmp(rep, "-nokey", 6) == 0 && (may_lack || resent)) {
 		w->st->ok++;
 	} else if (is_error_reply(rep, n)) {
 		w->st->errors++;
@@ -231,18 +268,27 @@ static void report(const struct wl_stash *st)
 	ve_event("workload", f, sizeof(f) / sizeof(f[0]));
 }
 
-static int parse_args(const char *args, uint64_t *every)
+static int parse_args(const char *args, uint64_t *every, bool *beat)
 {
 	const char *p = ve_skip_space(args);
 
 	*every = 0;
-	if (*p == '\0')
-		return 0;
-	if (strncmp(p, "crash=", 6) != 0)
-		return -VE_INVAL;
-	p += 6;
-	if (ve_parse_u64(&p, every) < 0 || *ve_skip_space(p) != '\0')
-		return -VE_INVAL;
+	*beat = false;
+	while (*p) {
+		size_t n = ve_word_len(p);
+
+		if (ve_word_is(p, n, "heartbeat")) {
+			*beat = true;
+			p += n;
+		} else if (n > 6 && strncmp(p, "crash=", 6) == 0) {
+			p += 6;
+			if (ve_parse_u64(&p, every) < 0)
+				return -VE_INVAL;
+		} else {
+			return -VE_INVAL;
+		}
+		p = ve_skip_space(p);
+	}
 	return 0;
 }
 
@@ -271,11 +317,16 @@ int main(const char *args)
 {
 	struct wl w = { .kv = -1 };
 	uint64_t next_report;
+	bool beat;
 	int r;
 
-	if (parse_args(args, &w.crash_every) < 0) {
-		ve_printf("workload: bad args '%s' (want \"crash=N\")\n", args);
+	if (parse_args(args, &w.crash_every, &beat) < 0) {
+		ve_printf("workload: bad args '%s' (want [heartbeat] [crash=N])\n", args);
 		return 2;
+	}
+	if ((r = ve_heartbeat_init(&w.hb, beat ? BEAT_MS * 1000000ull : 0)) < 0) {
+		ve_printf("workload: open sup: %s\n", ve_strerror(r));
+		return 1;
 	}
 	ve_rng_seed(&w.rng, (uint64_t)ve_getpid() * 0x9e3779b97f4a7c15ull + ve_clock_ns());
 	if ((r = stash_open(&w)) < 0) {
@@ -288,6 +339,7 @@ int main(const char *args)
 	}
 	next_report = ve_clock_ns() + REPORT_MS * 1000000ull;
 	for (;;) {
+		ve_heartbeat_due(&w.hb);
 		one_request(&w);
 		if (ve_clock_ns() >= next_report) {
 			report(w.st);

@@ -6,6 +6,7 @@
 
 bits 64
 SYS_WAIT_ANY equ 20
+SYS_VM_ALLOC equ 6
 
 section .rodata
 align 4096
@@ -56,6 +57,28 @@ inject_off_block equ $ - inject_tramp
 	mov eax, SYS_WAIT_ANY
 	syscall
 	jmp .wait
+
+; leak: the target itself takes memory, 64 KiB a call, until the kernel
+; refuses; every call is a syscall, so the rest of the system keeps running
+; while it does. Then it spins, holding all it took, as a leaking service
+; would: its heartbeat (or an operator) ends it, and the memory comes back.
+global inject_off_leak
+inject_off_leak equ $ - inject_tramp
+.more:
+	xor edi, edi                    ; anywhere
+	mov esi, 65536
+	mov edx, 3                      ; read + write
+	mov eax, SYS_VM_ALLOC
+	syscall
+	test rax, rax
+	jns .touch
+	jmp .held
+.touch:
+	mov byte [rax], 1               ; really use it
+	jmp .more
+.held:
+	pause
+	jmp .held
 
 align 4096
 global inject_tramp_end
