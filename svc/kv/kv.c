@@ -54,6 +54,10 @@
  */
 #include "vesta.h"
 
+/* -VE_BUSY retries of stash(), 1 ms apart: the previous incarnation may
+ * still be on its way out. */
+#define STASH_TRIES 100
+
 #define KV_KEY_MAX 32
 #define KV_VAL_MAX 128
 #define KV_ENTRIES 512
@@ -62,7 +66,6 @@
 #define KV_VERSION 1u
 #define HEARTBEAT_MS 100 /* well inside any sensible policy heartbeat */
 /* -VE_BUSY retries, 1 ms apart: the last incarnation may still be dying. */
-#define SERVE_TRIES 100
 
 /* One slot. An unused slot is all zero, so its hash is fixed. */
 struct kv_entry {
@@ -303,7 +306,7 @@ static int stash_open(struct kv *kv)
 	const char *why;
 	bool redone;
 
-	for (int i = 0; i < SERVE_TRIES && base == -VE_BUSY; i++) {
+	for (int i = 0; i < STASH_TRIES && base == -VE_BUSY; i++) {
 		base = ve_stash(KV_STASH_SIZE);
 		if (base == -VE_BUSY)
 			ve_sleep_ms(1);
@@ -575,18 +578,6 @@ static int parse_args(const char *args, struct kv *kv, bool *beat)
 	return 0;
 }
 
-static int serve(const char *name)
-{
-	int h = -VE_BUSY;
-
-	for (int i = 0; i < SERVE_TRIES && h == -VE_BUSY; i++) {
-		h = ve_chan_serve(name);
-		if (h == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
-	return h;
-}
-
 /* Receive and answer until the queue is empty. Returns 0 or an error. */
 static int drain(struct kv *kv, int h)
 {
@@ -631,7 +622,7 @@ int main(const char *args)
 		ve_printf("kv: stash: %s\n", ve_strerror(r));
 		return 1;
 	}
-	if ((h = serve("kv")) < 0) {
+	if ((h = ve_chan_serve_wait("kv")) < 0) {
 		ve_printf("kv: serve kv: %s\n", ve_strerror(h));
 		return 1;
 	}

@@ -90,6 +90,17 @@ int ve_kill_hung(int pid)
 	return (int)ve_syscall(SYS_KILL, pid, VE_R_HUNG, 0, 0, 0, 0);
 }
 
+int ve_chan_serve_wait(const char *name)
+{
+	int h = -VE_BUSY;
+	for (int i = 0; i < 100 && h == -VE_BUSY; i++) {
+		h = ve_chan_serve(name);
+		if (h == -VE_BUSY)
+			ve_sleep_ms(1);
+	}
+	return h;
+}
+
 int ve_chan_serve(const char *name)
 {
 	return (int)ve_syscall(SYS_CHAN_SERVE, (long)name, 0, 0, 0, 0, 0);

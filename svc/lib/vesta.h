@@ -162,6 +162,13 @@ int ve_kill_hung(int pid);
 int ve_chan_serve(const char *name);
 
 /*
+ * ve_chan_serve, retried for up to 100 ms while it answers -VE_BUSY: a
+ * restarted server may come up while the kernel is still taking the old
+ * incarnation down. Same results and errors.
+ */
+int ve_chan_serve_wait(const char *name);
+
+/*
  * Open the channel name as a client. Returns a client handle (>= 0). The
  * channel need not have a server yet: calls wait in the queue for one.
  * Errors: -VE_PERM (not granted by open=), -VE_NOENT (no such channel),

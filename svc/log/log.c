@@ -24,13 +24,16 @@
  */
 #include "vesta.h"
 
+/* -VE_BUSY retries of stash(), 1 ms apart: the previous incarnation may
+ * still be on its way out. */
+#define STASH_TRIES 100
+
 #define LOG_RING 64			/* lines kept */
 #define LOG_LINE_MAX 160		/* bytes of "NAME: TEXT" kept per line */
 #define LOG_MAGIC 0x31676f6c61747365ull /* "estalog1" */
 #define LOG_STASH_SIZE (16u * 1024)
-#define NPROCS 64	/* ps entries read: the kernel's process table */
-#define SERVE_TRIES 100 /* -VE_BUSY retries, 1 ms apart */
-#define BEAT_MS 200	/* heartbeat period: far inside any policy's */
+#define NPROCS 64   /* ps entries read: the kernel's process table */
+#define BEAT_MS 200 /* heartbeat period: far inside any policy's */
 
 struct log_line {
 	uint64_t id; /* the cast that brought it */
@@ -159,7 +162,7 @@ static long stash_open(struct log_stash **stp)
 	long base = -VE_BUSY;
 	struct log_stash *st;
 
-	for (int i = 0; i < SERVE_TRIES && base == -VE_BUSY; i++) {
+	for (int i = 0; i < STASH_TRIES && base == -VE_BUSY; i++) {
 		base = ve_stash(LOG_STASH_SIZE);
 		if (base == -VE_BUSY)
 			ve_sleep_ms(1);
@@ -177,18 +180,6 @@ static long stash_open(struct log_stash **stp)
 			st->ring[i].len = 0; /* never trust a length from memory */
 	*stp = st;
 	return 0;
-}
-
-static int serve(const char *name)
-{
-	int h = -VE_BUSY;
-
-	for (int i = 0; i < SERVE_TRIES && h == -VE_BUSY; i++) {
-		h = ve_chan_serve(name);
-		if (h == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
-	return h;
 }
 
 int main(const char *args)
@@ -211,7 +202,7 @@ int main(const char *args)
 		ve_printf("log: stash: %s\n", ve_strerror(len));
 		return 1;
 	}
-	if ((h = serve("log")) < 0) {
+	if ((h = ve_chan_serve_wait("log")) < 0) {
 		ve_printf("log: serve log: %s\n", ve_strerror(h));
 		return 1;
 	}

@@ -12,27 +12,11 @@
  */
 #include "vesta.h"
 
-#define SERVE_TRIES                                                                                \
-	100 /* -VE_BUSY retries, 1 ms apart: the last server may
-			   still be dying */
-
 /* Die with the message in flight: a write through a null pointer. */
 static _Noreturn void crash(void)
 {
 	__asm__ volatile("movq $0, (%0)" : : "r"(0ul) : "memory");
 	__builtin_trap();
-}
-
-static int serve(const char *name)
-{
-	int h = -VE_BUSY;
-
-	for (int i = 0; i < SERVE_TRIES && h == -VE_BUSY; i++) {
-		h = ve_chan_serve(name);
-		if (h == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
-	return h;
 }
 
 /* Answer everything queued on h. Returns 0 once it is empty, or an error. */
@@ -59,7 +43,7 @@ int main(const char *args)
 	long r;
 
 	(void)args;
-	h = serve("bcall");
+	h = ve_chan_serve_wait("bcall");
 	if (h < 0) {
 		ve_printf("benchsrv: serve bcall: %s\n", ve_strerror(h));
 		return 1;

@@ -18,9 +18,6 @@
 #include "vesta.h"
 
 #define IDLE_MS 5 /* see "crash=N" above */
-#define SERVE_TRIES                                                                                \
-	100 /* -VE_BUSY retries, 1 ms apart: the last server
-			   may still be dying */
 
 /* Die with the message in flight: a write through a null pointer. */
 static _Noreturn void crash(void)
@@ -48,18 +45,6 @@ static int parse_args(const char *args, uint64_t *every)
 	if (ve_parse_u64(&p, every) < 0 || *ve_skip_space(p) != '\0')
 		return -VE_INVAL;
 	return 0;
-}
-
-static int serve(const char *name)
-{
-	int h = -VE_BUSY;
-
-	for (int i = 0; i < SERVE_TRIES && h == -VE_BUSY; i++) {
-		h = ve_chan_serve(name);
-		if (h == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
-	return h;
 }
 
 /* Handle one received message. Returns 0 or the reply/ack error. */
@@ -91,7 +76,7 @@ int main(const char *args)
 		return 2;
 	}
 	ve_rng_seed(&rng, (uint64_t)ve_getpid() * 0x100000001b3ull + ve_clock_ns());
-	h = serve("echo");
+	h = ve_chan_serve_wait("echo");
 	if (h < 0) {
 		ve_printf("echosrv: serve echo: %s\n", ve_strerror(h));
 		return 1;
