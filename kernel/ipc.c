@@ -122,9 +122,13 @@ static void wake_server(struct chan *c)
 		proc_wake(s);
 }
 
+/* Processes blocked in wait_for_room: the scan below runs only when there
+ * are any, which keeps it off the recv/reply/ack path almost always. */
+static unsigned senders_blocked;
+
 static void wake_senders(struct chan *c)
 {
-	for (int i = 0; i < NPROC; i++) {
+	for (int i = 0; senders_blocked && i < NPROC; i++) {
 		struct proc *q = proc_by_slot(i);
 		if (q && q->state == PROC_SENDING && q->blocked_on == c)
 			proc_wake(q);
@@ -202,7 +206,9 @@ static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t 
 		if (deadline != UINT64_MAX && arch_now_ns() >= deadline)
 			return -VE_TIMEOUT; /* also: deadline 0 = do not block */
 		p->blocked_on = c;
+		senders_blocked++;
 		block(p, PROC_SENDING, deadline);
+		senders_blocked--;
 		p->blocked_on = NULL;
 		if (p->timed_out)
 			return -VE_TIMEOUT;
@@ -530,6 +536,8 @@ static void on_poison(void *ctx, struct chan_msg *m)
 
 void ipc_proc_dying(struct proc *p)
 {
+	if (p->state == PROC_SENDING)
+		senders_blocked--; /* killed while blocked: it never returns */
 	for (int h = 0; h < VE_HANDLES_MAX; h++) {
 		struct handle *hd = &p->handles[h];
 		if (!hd->ch)

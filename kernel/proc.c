@@ -89,6 +89,8 @@ static int slot_take(struct proc *p)
 
 static void slot_release(struct proc *p)
 {
+	if (p->state == PROC_ZOMBIE && p->parent)
+		p->parent->nzombies--;
 	slots[p->slot] = NULL;
 	kfree(p);
 }
@@ -326,6 +328,7 @@ static bool reincarnate(struct proc *p)
 	for (int i = 0; i < NPROC; i++) {
 		if (slots[i] && slots[i]->parent == p) {
 			slots[i]->parent = np;
+			np->nzombies += slots[i]->state == PROC_ZOMBIE;
 			adopted++;
 		}
 	}
@@ -360,6 +363,8 @@ static void finish(struct proc *p, const struct ve_exit *how)
 		sched_add(parent);
 	}
 	p->state = p->parent ? PROC_ZOMBIE : PROC_DEAD;
+	if (p->parent)
+		p->parent->nzombies++;
 	if (p->parent && p->parent->state == PROC_POLLING)
 		proc_wake(p->parent); /* its wait_any reports the death */
 }
@@ -436,10 +441,7 @@ void proc_reap(struct proc *p)
 
 bool proc_has_dead_child(const struct proc *p)
 {
-	for (int i = 0; i < NPROC; i++)
-		if (slots[i] && slots[i]->parent == p && slots[i]->state == PROC_ZOMBIE)
-			return true;
-	return false;
+	return p->nzombies > 0; /* wait_any asks on every call: no table scan */
 }
 
 int proc_reap_any(struct proc *p, uint64_t uexit)

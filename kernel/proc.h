@@ -58,7 +58,8 @@ struct handle {
 struct proc {
 	uint8_t fpu[512] __attribute__((aligned(16))); /* user FPU/SSE state */
 	int pid;				       /* generation * NPROC + slot, always > 0 */
-	int slot;				       /* index in the process table */
+	unsigned nzombies; /* children dead and not yet reaped (proc.c) */
+	int slot;	   /* index in the process table */
 	char name[VE_NAME_MAX];
 	enum proc_state state;
 	enum proc_prio prio;
