@@ -14,7 +14,6 @@
 
 #include "arch.h"
 #include "bundle.h"
-#include "chan.h"
 #include "ipc.h"
 #include "klog.h"
 #include "lib/fmt.h"
@@ -148,6 +147,24 @@ static void corrupt(struct proc *p, uint64_t flips, uint64_t *rng, char *details
 		     (unsigned long long)first);
 }
 
+/* Up to n malformed messages on each channel p serves: mostly short, now and
+ * then as long as a message gets, random bytes, a quarter of them calls. */
+static unsigned garbage(struct proc *p, uint64_t n, uint64_t *rng)
+{
+	static uint8_t buf[VE_MSG_MAX]; /* the kernel is not preemptible */
+	unsigned sent = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t r = rng_next(rng);
+		uint32_t len = (uint32_t)(r % 8 == 0 ? r % (VE_MSG_MAX + 1) : r % 64);
+		for (uint32_t b = 0; b < len; b += 8) {
+			uint64_t w = rng_next(rng);
+			memcpy(buf + b, &w, len - b < 8 ? len - b : 8);
+		}
+		sent += ipc_send_to_served(p, (r >> 32) % 4 ? VE_MSG_CAST : VE_MSG_CALL, buf, len);
+	}
+	return sent;
+}
+
 int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint64_t seed)
 {
 	char details[96] = "";
@@ -189,7 +206,7 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		break;
 	case VE_INJ_GARBAGE:
 		fmt_snprintf(details, sizeof(details), "%u messages",
-			     ipc_garbage(p, arg ? arg : 16, &rng));
+			     garbage(p, arg ? arg : 16, &rng));
 		break;
 	case VE_INJ_SLOW:
 		p->stall_until = arch_now_ns() + (arg ? arg : 100000000ull);

@@ -42,9 +42,9 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);
 long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo);
-/* Fault injection: up to n malformed messages on each channel p serves,
- * as far as there is room. Returns how many were queued. */
-unsigned ipc_garbage(struct proc *p, uint64_t n, uint64_t *rng);
+/* Fault injection: queue one message from nobody (sender 0) on each channel
+ * p serves that has room. Returns on how many it was queued. */
+unsigned ipc_send_to_served(struct proc *p, uint32_t kind, const void *data, uint32_t len);
 
 /* uevent.c: event() */
 long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n);
