@@ -8,16 +8,11 @@
  * (redelivered == 0) crashes the server with probability 1/N, after recv
  * and before the reply. A payload starting with "POISON" crashes it every
  * time, replayed or not: the kernel must turn it into a dead letter.
- * With N > 0 it also crashes, with probability 1/N, whenever it has had
- * nothing to do for IDLE_MS: a supervisor that counts deaths (nanny) then
- * still reaches its count after the clients have finished.
  * Crashes are null-pointer writes (reason page_fault).
  *
  * Exit codes: 1 a channel call failed, 2 bad args.
  */
 #include "vesta.h"
-
-#define IDLE_MS 5 /* see "crash=N" above */
 
 /* Die with the message in flight: a write through a null pointer. */
 static _Noreturn void crash(void)
@@ -82,10 +77,8 @@ int main(const char *args)
 		return 1;
 	}
 	for (;;) {
-		r = ve_wait_any(&h, 1, every > 0 ? IDLE_MS * 1000000ull : VE_TIMEOUT_NONE, &wr);
-		if (r == -VE_TIMEOUT && ve_rng_below(&rng, every) == 0)
-			crash();
-		if (r < 0 && r != -VE_TIMEOUT) {
+		r = ve_wait_any(&h, 1, VE_TIMEOUT_NONE, &wr);
+		if (r < 0) {
 			ve_printf("echosrv: wait_any: %s\n", ve_strerror(r));
 			return 1;
 		}
