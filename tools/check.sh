@@ -13,6 +13,11 @@ passed=0
 failed=0
 
 run_unit() {
+	# test_elf also parses a real image of ours when one is built.
+	if [ -f "$BUILD/bin/uart.elf" ]; then
+		VESTA_TEST_STATIC_ELF="$BUILD/bin/uart.elf"
+		export VESTA_TEST_STATIC_ELF
+	fi
 	for t in "$BUILD"/unit/test_*; do
 		[ -x "$t" ] || continue
 		if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $t"; fi
