@@ -12,6 +12,8 @@
  */
 #include "policy.h"
 
+#include "num.h"
+
 /* A found word is quoted in messages up to this many bytes. */
 #define QUOTE_MAX 40
 
@@ -275,32 +277,9 @@ static int take_name(struct parser *p, const struct word *w, char *dst)
  */
 static bool parse_num(const char *s, size_t n, bool hex_ok, uint32_t max, uint32_t *out)
 {
-	uint64_t v = 0;
-	unsigned base = 10;
-	size_t i = 0;
-
-	if (hex_ok && n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i == n)
+	uint64_t v;
+	if (!num_parse(s, n, hex_ok, max, &v))
 		return false;
-	for (; i < n; i++) {
-		char c = s[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			return false;
-		v = v * base + d;
-		if (v > max)
-			return false;
-	}
 	*out = (uint32_t)v;
 	return true;
 }

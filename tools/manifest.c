@@ -11,6 +11,7 @@
  * checked after the last line, as the proc serving one may come later.
  */
 #include "manifest.h"
+#include "num.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -198,31 +199,9 @@ static int parse_image(struct parser *p, const struct token *kw)
  */
 static bool parse_port(const struct token *t, uint16_t *out)
 {
-	size_t i = 0;
-	unsigned base = 10, v = 0;
-
-	if (t->n > 2 && t->s[0] == '0' && (t->s[1] == 'x' || t->s[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i == t->n)
+	uint64_t v;
+	if (!num_parse(t->s, t->n, true, 0xffff, &v))
 		return false;
-	for (; i < t->n; i++) {
-		char c = t->s[i];
-		unsigned d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned)(c - '0');
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = (unsigned)(c - 'a' + 10);
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = (unsigned)(c - 'A' + 10);
-		else
-			return false;
-		v = v * base + d;
-		if (v > 0xffff)
-			return false;
-	}
 	*out = (uint16_t)v;
 	return true;
 }
@@ -333,18 +312,10 @@ static int open_item(struct parser *p, const struct token *t, struct bundle_proc
  */
 static bool parse_dec(const struct token *t, uint32_t max, uint32_t *out)
 {
-	uint32_t v = 0;
-
-	if (t->n == 0)
+	uint64_t v;
+	if (!num_parse(t->s, t->n, false, max, &v))
 		return false;
-	for (size_t i = 0; i < t->n; i++) {
-		if (t->s[i] < '0' || t->s[i] > '9')
-			return false;
-		v = v * 10 + (uint32_t)(t->s[i] - '0');
-		if (v > max)
-			return false;
-	}
-	*out = v;
+	*out = (uint32_t)v;
 	return true;
 }
 
