@@ -48,6 +48,11 @@
  * third crash says the stash is the cause rather than bad luck; two crashes
  * keep the data). At most SUP_WINDOW_MAX. */
 #define SUP_STASH_CRASHES_DEFAULT 3
+/* Only a crash before the incarnation had served this long counts towards
+ * K: a stash that breaks its service breaks it as it is read at start, and
+ * a service that served a second on its stash had a good one; its later
+ * crashes come from elsewhere and must not cost it its data. */
+#define SUP_STASH_PROVEN_NS 1000000000ull
 /* Actions one step can produce at most: each node contributes at most 6
  * (exit or stop log, discard, start log, start or stop or kill, escalate or
  * ready log, give-up), plus the final SUP_ACT_WAIT. sup_step wants at

@@ -175,6 +175,8 @@ int sup_svc_started(struct sup_run *r, struct sup_node *c, int32_t pid)
  * down by itself, and tell its supervisor. */
 static void went_down(struct sup_run *r, struct sup_node *c, enum sup_exit why, bool by_itself)
 {
+	uint64_t ready_at = c->ready_at;
+
 	c->state = SUP_SVC_DOWN;
 	c->pid = 0;
 	c->due = SUP_NO_DEADLINE;
@@ -189,10 +191,13 @@ static void went_down(struct sup_run *r, struct sup_node *c, enum sup_exit why, 
 	} else {
 		sup_log(r, c, SUP_LOG_STOP);
 	}
-	/* Only the service's own failures count against its stash: a kill by
-	 * someone else or a failed spawn says nothing about the stash. */
+	/* Only the service's own failures count against its stash, and only
+	 * before it proved the stash by serving on it for SUP_STASH_PROVEN_NS:
+	 * a kill by someone else, a failed spawn or a crash long after start
+	 * says nothing about the stash. */
 	bool own_fault = why == SUP_EXIT_ERROR || why == SUP_EXIT_FAULT || why == SUP_EXIT_HUNG;
-	if (by_itself && own_fault && c->spec.svc.stash == SUP_STASH_KEEP &&
+	bool unproven = ready_at == SUP_NO_DEADLINE || r->now - ready_at < SUP_STASH_PROVEN_NS;
+	if (by_itself && own_fault && unproven && c->spec.svc.stash == SUP_STASH_KEEP &&
 	    sup_window_add(&c->win, r->now, parent_period(r, c)) >= c->spec.svc.stash_crashes) {
 		sup_window_clear(&c->win);
 		sup_log(r, c, SUP_LOG_STASH);

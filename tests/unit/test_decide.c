@@ -878,6 +878,40 @@ static void test_stash_discard_after_k(void **state)
 	assert_null(strstr(F->trace, "discard"));
 }
 
+/* Crashes of an incarnation that had served on its stash for
+ * SUP_STASH_PROVEN_NS say nothing about the stash: never a discard, however
+ * many; one that dies sooner after its restart counts again. */
+static void test_stash_kept_when_proven(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 30, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	F->ns[a].svc.stash = SUP_STASH_KEEP;
+	F->ns[a].svc.stash_crashes = 0; /* the default, 3 */
+	boot();
+	for (int i = 0; i < 4; i++) {
+		advance_to(F->now + SUP_STASH_PROVEN_NS);
+		crash(a, SUP_EXIT_FAULT);
+	}
+	assert_null(strstr(F->trace, "discard"));
+	/* Quick ones: the stash is the suspect again. */
+	crash(a, SUP_EXIT_FAULT);
+	crash(a, SUP_EXIT_FAULT);
+	assert_null(strstr(F->trace, "discard"));
+	clear();
+	crash(a, SUP_EXIT_FAULT);
+	assert_trace("exit:a/fault stash_discard:a discard:a restart:a/one_for_one/a +a");
+}
+
+/* An unproven crash (just restarted by a kill, which itself does not count)
+ * a period and more after the last. */
+static void crash_unproven_after(int a, uint64_t dt)
+{
+	F->now += dt;
+	crash(a, SUP_EXIT_KILLED);
+	crash(a, SUP_EXIT_FAULT);
+}
+
 /* Crashes further apart than the period never reach K. */
 static void test_stash_kept_when_spread(void **state)
 {
@@ -887,12 +921,11 @@ static void test_stash_kept_when_spread(void **state)
 	F->ns[a].svc.stash = SUP_STASH_KEEP;
 	F->ns[a].svc.stash_crashes = 2;
 	boot();
-	for (int i = 0; i < 5; i++) {
-		F->now += 10 * S + 1;
-		crash(a, SUP_EXIT_FAULT);
-	}
+	for (int i = 0; i < 5; i++)
+		crash_unproven_after(a, 10 * S + 1);
 	assert_null(strstr(F->trace, "discard"));
 	F->now += 10 * S;
+	crash(a, SUP_EXIT_KILLED);
 	clear();
 	crash(a, SUP_EXIT_FAULT); /* exactly a period after the last: 2 in it */
 	assert_trace("exit:a/fault stash_discard:a discard:a restart:a/one_for_one/a +a");
@@ -1451,6 +1484,7 @@ int main(void)
 		T(test_backoff_default_reset),
 		T(test_backoff_group),
 		T(test_stash_discard_after_k),
+		T(test_stash_kept_when_proven),
 		T(test_stash_kept_when_spread),
 		T(test_stash_discard_state),
 		T(test_commands),
