@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "campaign.h"
@@ -67,6 +68,8 @@ struct opts {
 	uint64_t seed;
 	long gap_min_ms, gap_max_ms;
 	double max_seconds; /* 0: no bound */
+	int jobs;	    /* guests side by side */
+	int job;	    /* which one this process runs */
 	bool verbose;
 };
 
@@ -84,15 +87,17 @@ struct camp {
 	char *targets[CAMP_MAX_SVCS];
 	int ntargets;
 	bool sup_ready, shell_ready;
-	int not_injected_run;	/* consecutive faults the shell did not inject */
-	size_t capf;		/* room in r.f */
-	struct camp_fault *cur; /* the fault being handled */
-	uint64_t last_ns;	/* t_ns of the latest event */
-	uint64_t wl_prev_sum;	/* workload bad+errors at the previous report */
-	uint64_t wl_prev_to;	/* workload timeouts at the previous report */
-	uint64_t wl_ok_quiet;	/* workload ok when PH_QUIET began */
-	off_t tree_from;	/* com1.log offset where `tree` was typed */
-	off_t typed_from;	/* com1.log offset where `fault` was typed */
+	int not_injected_run;	      /* consecutive faults the shell did not inject */
+	size_t capf;		      /* room in r.f */
+	struct camp_fault *cur;	      /* the fault being handled */
+	uint64_t last_ns;	      /* t_ns of the latest event */
+	uint64_t wl_prev_sum;	      /* workload bad+errors at the previous report */
+	uint64_t wl_prev_to;	      /* workload timeouts at the previous report */
+	struct camp_workload wl_raw;  /* its latest event, as it counts */
+	struct camp_workload wl_base; /* what incarnations before that counted */
+	uint64_t wl_ok_quiet;	      /* workload ok when PH_QUIET began */
+	off_t tree_from;	      /* com1.log offset where `tree` was typed */
+	off_t typed_from;	      /* com1.log offset where `fault` was typed */
 	struct {
 		int pid;
 		char name[CAMP_NAME_MAX];
@@ -101,6 +106,8 @@ struct camp {
 };
 
 static struct camp *the_camp; /* for the signal handler only */
+static pid_t job_pids[16];    /* --jobs: the children, for the handler */
+static int njob_pids;
 
 /* ---------------------------------------------------------------- random */
 
@@ -293,19 +300,44 @@ static void on_spawn(struct camp *c, const struct scn_event *e)
 		s->pid = pid;
 }
 
+/* a += b, counter by counter */
+static void wl_add(struct camp_workload *a, const struct camp_workload *b)
+{
+	a->ok += b->ok;
+	a->bad += b->bad;
+	a->errors += b->errors;
+	a->timeouts += b->timeouts;
+	a->dups += b->dups;
+	a->keys_lost += b->keys_lost;
+	a->kv_resets += b->kv_resets;
+}
+
 static void on_workload(struct camp *c, const struct scn_event *e)
 {
-	struct camp_workload *w = &c->r.wl;
+	struct camp_workload *w = &c->r.wl, now = {
+		.seen = true,
+		.ok = ev_u64(e, "ok"),
+		.bad = ev_u64(e, "bad"),
+		.errors = ev_u64(e, "errors"),
+		.timeouts = ev_u64(e, "timeouts"),
+		.dups = ev_u64(e, "dups"),
+		.keys_lost = ev_u64(e, "lost"),
+		.kv_resets = ev_u64(e, "kv_resets"),
+		.unknown = ev_u64(e, "unknown"),
+	};
 	uint64_t sum, to, t = ev_u64(e, "t_ns");
 	struct camp_fault *f;
 
+	/* Counters that went back: the workload lost its record and counts
+	 * from zero; what it counted before still counts. */
+	if (now.ok < c->wl_raw.ok)
+		wl_add(&c->wl_base, &c->wl_raw);
+	c->wl_raw = now;
+	*w = c->wl_base;
+	wl_add(w, &now);
 	w->seen = true;
-	w->ok = ev_u64(e, "ok");
-	w->bad = ev_u64(e, "bad");
-	w->errors = ev_u64(e, "errors");
-	w->timeouts = ev_u64(e, "timeouts");
-	w->dups = ev_u64(e, "dups");
-	sum = w->bad + w->errors;
+	w->unknown = now.unknown;
+	sum = w->bad + w->errors + w->dups;
 	to = w->timeouts;
 	/* Errors and wrong answers belong to the fault before this report;
 	 * a timeout to the one before the call began (10 s earlier). */
@@ -351,11 +383,27 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		c->r.giveups += ev_is(e, "giveup");
 		if (c->cur)
 			c->cur->escalated = true;
-	} else if (ev_is(e, "kv_reset"))
-		c->r.kv_resets++;
-	else if (ev_is(e, "stash_discard"))
-		c->r.stash_discards++;
-	else if (ev_is(e, "deadletter")) {
+	} else if (ev_is(e, "kv_reset") || ev_is(e, "stash_discard")) {
+		const char *why = ev_str(e, "reason");
+		struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
+
+		c->r.kv_resets += ev_is(e, "kv_reset");
+		c->r.stash_discards += ev_is(e, "stash_discard");
+		/* a new table at boot is no loss; one after a discard is that
+		 * discard's, already counted */
+		if (f && !(why && !strcmp(why, "new")))
+			f->state_lost = true;
+	} else if (ev_is(e, "workload_reset")) {
+		const char *why = ev_str(e, "reason");
+
+		struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
+
+		if (why && strcmp(why, "new") != 0) {
+			c->r.workload_resets++;
+			if (f)
+				f->state_lost = true;
+		}
+	} else if (ev_is(e, "deadletter")) {
 		c->r.deadletters++;
 		if (c->cur)
 			c->cur->client_errors++;
@@ -458,6 +506,7 @@ static void inject_next(struct camp *c, double now)
 	f = &c->r.f[c->r.nf++];
 	memset(f, 0, sizeof(*f));
 	f->index = (int)c->r.nf;
+	f->job = c->o.job;
 	set_str(f->target, sizeof(f->target),
 		c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
 	kind = c->kinds[rnd_below(&c->rng, (uint64_t)c->nkinds)];
@@ -611,12 +660,14 @@ static void usage(FILE *to)
 	fprintf(to,
 		"usage: campaign [--iso ISO] [--faults N] [--seed S] [--kinds K,..]\n"
 		"                [--targets SVC,..] [--interval-ms A..B] [--max-seconds S]\n"
-		"                [--accel tcg|kvm] [--out DIR] [-v]\n"
+		"                [--accel tcg|kvm] [--jobs J] [--out DIR] [-v]\n"
 		"Boots ISO (default build/vesta.iso), injects N faults (default 100) and\n"
 		"checks that the appliance recovered from each. Kinds: kill exit crash\n"
 		"(= " CRASH_KINDS ") null wild ud2 div0 stack hang block corrupt leak\n"
 		"garbage slow; default " DEFAULT_KINDS ". Targets default " DEFAULT_TARGETS ".\n"
 		"Writes DIR/report.txt, report.json, recovery.svg (default build/campaign).\n"
+		"--jobs J runs J guests side by side (job k: seed S+k, its share of the\n"
+		"faults, its own report in DIR/jobK) and reports them as one campaign.\n"
 		"Exit status 0 iff every check holds.\n");
 }
 
@@ -647,6 +698,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    .targets = DEFAULT_TARGETS,
 			    .faults = 100,
 			    .seed = 1,
+			    .jobs = 1,
 			    .gap_min_ms = 100,
 			    .gap_max_ms = 1000 };
 	for (int i = 1; i < argc; i++) {
@@ -677,6 +729,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->faults = atoi(v);
 		else if (!strcmp(a, "--seed"))
 			o->seed = strtoull(v, NULL, 0);
+		else if (!strcmp(a, "--jobs"))
+			o->jobs = atoi(v);
 		else if (!strcmp(a, "--max-seconds"))
 			o->max_seconds = atof(v);
 		else if (!strcmp(a, "--interval-ms")) {
@@ -686,7 +740,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		} else
 			goto bad;
 	}
-	if (o->faults < 0)
+	if (o->faults < 0 || o->jobs < 1 || o->jobs > 16)
 		goto bad;
 	return 0;
 bad:
@@ -698,7 +752,8 @@ bad:
  * writes the report; the second stops at once. */
 static void on_signal(int sig)
 {
-	(void)sig;
+	for (int i = 0; i < njob_pids; i++)
+		kill(job_pids[i], sig); /* each ends its own guest and reports */
 	if (!the_camp)
 		return;
 	if (the_camp->ph >= PH_QUIET || the_camp->r.stopped_early) {
@@ -753,40 +808,125 @@ static int run(struct camp *c)
 	return 0;
 }
 
+/* Set up c for its options (c->o) and run one guest's campaign; writes
+ * its report. Returns main's exit status. */
+static int one_guest(struct camp *c)
+{
+	bool ok;
+
+	c->rng = c->o.seed;
+	for (int i = 0; i < c->ntargets; i++)
+		camp_svc_get(&c->r, c->targets[i]);
+	c->r.seed = c->o.seed;
+	c->r.jobs = 1;
+	c->r.accel = c->o.accel;
+	c->r.kinds = c->o.kinds;
+	c->r.targets = c->o.targets;
+	c->r.faults_asked = c->o.faults;
+	the_camp = c;
+	printf("campaign: %d faults, seed %" PRIu64 ", kinds %s, targets %s, %s; output in %s\n",
+	       c->o.faults, c->o.seed, c->o.kinds, c->o.targets, c->o.accel, c->o.out);
+	fflush(stdout);
+	if (run(c))
+		return 2;
+	ok = camp_report(&c->r, c->o.out);
+	guest_free(&c->g);
+	return ok ? 0 : 1;
+}
+
+/*
+ * --jobs J: J children each run a guest with seed S+k and its share of the
+ * faults in DIR/jobK, and save their record; the parent merges the records
+ * and judges them as one campaign.
+ */
+static int many_guests(struct camp *c)
+{
+	struct camp_record all = { 0 };
+	int status, worst = 0;
+	bool ok;
+
+	for (int k = 0; k < c->o.jobs; k++) {
+		char dir[32];
+		pid_t pid;
+
+		snprintf(dir, sizeof(dir), "job%d", k);
+		fflush(stdout);
+		pid = fork();
+		if (pid < 0) {
+			perror("campaign: fork");
+			return 2;
+		}
+		if (pid == 0) {
+			char *rec;
+			int rc;
+
+			c->o.job = k;
+			c->o.seed += (uint64_t)k;
+			c->o.faults = c->o.faults / c->o.jobs + (k < c->o.faults % c->o.jobs);
+			c->o.out = util_path_join(c->o.out, dir);
+			njob_pids = 0;
+			rc = one_guest(c);
+			rec = util_path_join(c->o.out, "record.bin");
+			if (rc != 2 && camp_record_save(&c->r, rec)) {
+				perror(rec);
+				rc = 2;
+			}
+			exit(rc);
+		}
+		job_pids[njob_pids++] = pid;
+	}
+	for (int k = 0; k < njob_pids; k++) {
+		while (waitpid(job_pids[k], &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+			worst = 2;
+	}
+	if (worst == 2) {
+		fprintf(stderr, "campaign: a job did not finish; its report is in its folder\n");
+		return 2;
+	}
+	for (int k = 0; k < c->o.jobs; k++) {
+		struct camp_record one;
+		char dir[64], *rec;
+
+		snprintf(dir, sizeof(dir), "job%d/record.bin", k);
+		rec = util_path_join(c->o.out, dir);
+		if (camp_record_load(&one, rec)) {
+			fprintf(stderr, "campaign: %s: cannot read the record\n", rec);
+			return 2;
+		}
+		camp_record_merge(&all, &one);
+		free(one.f);
+		free(rec);
+	}
+	all.seed = c->o.seed;
+	all.accel = c->o.accel;
+	all.kinds = c->o.kinds;
+	all.targets = c->o.targets;
+	all.faults_asked = c->o.faults;
+	printf("campaign: %d jobs merged:\n", c->o.jobs);
+	ok = camp_report(&all, c->o.out);
+	free(all.f);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct camp c;
 	struct sigaction sa = { .sa_handler = on_signal };
-	bool ok;
 
 	if (parse_opts(argc, argv, &c.o))
 		return 2;
 	setenv("VESTA_ACCEL", c.o.accel, 1);
-	c.rng = c.o.seed;
 	c.nkinds = split_list(c.o.kinds, c.kinds, 32, true);
 	c.ntargets = split_list(c.o.targets, c.targets, CAMP_MAX_SVCS, false);
 	if (c.nkinds == 0 || c.ntargets == 0) {
 		usage(stderr);
 		return 2;
 	}
-	for (int i = 0; i < c.ntargets; i++)
-		camp_svc_get(&c.r, c.targets[i]);
-	c.r.seed = c.o.seed;
-	c.r.accel = c.o.accel;
-	c.r.kinds = c.o.kinds;
-	c.r.targets = c.o.targets;
-	c.r.faults_asked = c.o.faults;
-	the_camp = &c;
 	util_on_fatal(guest_stop_all);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	printf("campaign: %d faults, seed %" PRIu64 ", kinds %s, targets %s, %s; output in %s\n",
-	       c.o.faults, c.o.seed, c.o.kinds, c.o.targets, c.o.accel, c.o.out);
-	fflush(stdout);
-	if (run(&c))
-		return 2;
-	ok = camp_report(&c.r, c.o.out);
-	guest_free(&c.g);
-	return ok ? 0 : 1;
+	return c.o.jobs > 1 ? many_guests(&c) : one_guest(&c);
 }

@@ -21,6 +21,7 @@ enum camp_outcome {
 	CAMP_NO_RESTART,    /* the target survived it: nothing to recover */
 	CAMP_TRANSPARENT,   /* restarted, and no client saw an error */
 	CAMP_CLIENT_ERROR,  /* restarted; a client got an error or a timeout */
+	CAMP_STATE_LOST,    /* recovered, but a service's kept state was reset */
 	CAMP_ESCALATED,	    /* a supervisor gave up: a subtree (or all) restarted */
 	CAMP_NOT_RECOVERED, /* the target did not serve again within the bound */
 	CAMP_NOT_INJECTED,  /* the shell did not inject it (no `inject` event) */
@@ -30,7 +31,8 @@ enum camp_outcome {
 
 /* One fault: what was asked, what the kernel did, how the tree answered. */
 struct camp_fault {
-	int index;		    /* from 1, in injection order */
+	int index;		    /* from 1, in injection order (in its job) */
+	int job;		    /* the guest it ran in, from 0 (--jobs) */
 	char target[CAMP_NAME_MAX]; /* the service asked for */
 	char kind[CAMP_KIND_MAX];   /* the kind the kernel reports */
 	uint64_t arg, seed;	    /* as typed; seed replays this fault */
@@ -41,6 +43,7 @@ struct camp_fault {
 	bool recovered;		    /* serving again (killed) */
 	uint64_t recovery_us;	    /* inject event to serving again */
 	bool escalated;		    /* escalate or giveup while it was handled */
+	bool state_lost;	    /* kv reset its table (or a stash was discarded) */
 	uint64_t client_errors;	    /* workload errors+timeouts+bad, deadletters */
 	bool late_exit;		    /* it died after the settle window */
 	bool panic;		    /* the kernel panicked while it was handled */
@@ -62,15 +65,18 @@ struct camp_svc {
 	bool in_tree;	    /* it appeared in the final `tree` */
 };
 
-/* The workload's counters, as its last event reported them. */
+/* The workload's counters, as its last event reported them (plus what
+ * earlier incarnations counted before their record was lost). keys_lost:
+ * acknowledged keys that went with a kv table reset it was told of. */
 struct camp_workload {
 	bool seen;
-	uint64_t ok, bad, errors, timeouts, dups;
+	uint64_t ok, bad, errors, timeouts, dups, keys_lost, kv_resets, unknown;
 };
 
 /* Everything a campaign learned; the report reads only this. */
 struct camp_record {
-	uint64_t seed;
+	uint64_t seed; /* job k ran with seed + k */
+	int jobs;      /* guests that ran side by side (--jobs) */
 	const char *accel;
 	const char *kinds;   /* as asked, comma-separated */
 	const char *targets; /* as asked */
@@ -86,8 +92,9 @@ struct camp_record {
 	bool machine_stopped; /* QEMU ended before the campaign did */
 	bool tree_checked;    /* the final `tree` was read */
 	int escalations, giveups, kv_resets, deadletters, stash_discards;
-	double wall_s;	    /* how long the campaign took */
-	bool stopped_early; /* a bound hit: max-seconds, console dead */
+	int workload_resets; /* its record lost (checksum) */
+	double wall_s;	     /* how long the campaign took */
+	bool stopped_early;  /* a bound hit: max-seconds, console dead */
 	char why_stopped[160];
 };
 
@@ -103,5 +110,17 @@ struct camp_svc *camp_svc_get(struct camp_record *r, const char *name);
  * a message on stderr.
  */
 bool camp_report(const struct camp_record *r, const char *dir);
+
+/*
+ * Save a record (one job's) to path, and load one back; the strings
+ * accel/kinds/targets are not saved (the loader's caller sets them).
+ * Returns 0, or -1 with errno.
+ */
+int camp_record_save(const struct camp_record *r, const char *path);
+int camp_record_load(struct camp_record *r, const char *path);
+
+/* Add job record b to the merged record a (faults appended, counters
+ * summed, services matched by name). */
+void camp_record_merge(struct camp_record *a, const struct camp_record *b);
 
 #endif

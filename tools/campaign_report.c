@@ -21,6 +21,7 @@ const char *const camp_outcome_name[CAMP_NOUTCOMES] = {
 	[CAMP_NO_RESTART] = "no_restart",
 	[CAMP_TRANSPARENT] = "recovered_transparently",
 	[CAMP_CLIENT_ERROR] = "recovered_with_client_error",
+	[CAMP_STATE_LOST] = "recovered_with_state_reset",
 	[CAMP_ESCALATED] = "escalated",
 	[CAMP_NOT_RECOVERED] = "not_recovered",
 	[CAMP_NOT_INJECTED] = "not_injected",
@@ -51,6 +52,8 @@ static enum camp_outcome outcome_of(const struct camp_fault *f)
 		return CAMP_NOT_RECOVERED;
 	if (f->escalated)
 		return CAMP_ESCALATED;
+	if (f->state_lost)
+		return CAMP_STATE_LOST;
 	if (f->client_errors)
 		return CAMP_CLIENT_ERROR;
 	return f->killed ? CAMP_TRANSPARENT : CAMP_NO_RESTART;
@@ -252,6 +255,7 @@ static const char *const outcome_words[CAMP_NOUTCOMES] = {
 	[CAMP_NO_RESTART] = "survived (no restart)",
 	[CAMP_TRANSPARENT] = "recovered transparently",
 	[CAMP_CLIENT_ERROR] = "recovered, a client saw an error",
+	[CAMP_STATE_LOST] = "recovered, kept state reset",
 	[CAMP_ESCALATED] = "escalated (subtree restarted)",
 	[CAMP_NOT_RECOVERED] = "not recovered",
 	[CAMP_NOT_INJECTED] = "not injected",
@@ -298,8 +302,14 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 		r->faults_asked, r->seed, r->accel, r->wall_s);
 	fprintf(o, "kinds %s; targets %s\n", r->kinds, r->targets);
 	fprintf(o,
-		"replay: tools/campaign --faults %d --seed %" PRIu64 " --kinds %s --targets %s\n",
-		r->faults_asked, r->seed, r->kinds, r->targets);
+		"replay: tools/campaign --faults %d --seed %" PRIu64
+		" --jobs %d --kinds %s --targets %s\n",
+		r->faults_asked, r->seed, r->jobs, r->kinds, r->targets);
+	if (r->jobs > 1)
+		fprintf(o,
+			"%d guests side by side; job k had seed %" PRIu64
+			"+k and faults numbered from 1 (#k.i)\n",
+			r->jobs, r->seed);
 	if (r->stopped_early)
 		fprintf(o, "stopped early: %s\n", r->why_stopped);
 	fprintf(o, "\nkernel panics      %d\n", r->kernel_panics);
@@ -318,6 +328,10 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 		"escalations        %d (giveups %d), kv resets %d, stash discards %d, "
 		"dead letters %d\n",
 		r->escalations, r->giveups, r->kv_resets, r->stash_discards, r->deadletters);
+	fprintf(o,
+		"kept state lost    %" PRIu64 " kv table resets told to the client, %" PRIu64
+		" acknowledged keys lost with them; %d workload record resets\n",
+		r->wl.kv_resets, r->wl.keys_lost, r->workload_resets);
 	fprintf(o, "\noutcomes\n");
 	for (int k = 0; k < CAMP_NOUTCOMES; k++)
 		fprintf(o, "  %-34s %d\n", outcome_words[k], v->outcomes[k]);
@@ -341,8 +355,8 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 		if (oc < CAMP_CLIENT_ERROR)
 			continue;
 		shown++;
-		fprintf(o, "  #%d fault %s %s %" PRIu64 " %" PRIu64 ": %s%s%s%s\n", f->index,
-			f->target, f->kind, f->arg, f->seed, outcome_words[oc],
+		fprintf(o, "  #%d.%d fault %s %s %" PRIu64 " %" PRIu64 ": %s%s%s%s\n", f->job,
+			f->index, f->target, f->kind, f->arg, f->seed, outcome_words[oc],
 			f->killed ? ", died: " : "", f->killed ? f->reason : "", f->answer);
 	}
 	fprintf(o, "\n%s\n", v->pass ? "PASS" : "FAIL");
@@ -382,6 +396,7 @@ static void write_json(FILE *o, const struct camp_record *r, const struct verdic
 {
 	fprintf(o, "{\n  \"faults\": %zu,\n  \"faults_asked\": %d,\n  \"seed\": %" PRIu64 ",\n",
 		r->nf, r->faults_asked, r->seed);
+	fprintf(o, "  \"jobs\": %d,\n", r->jobs);
 	fprintf(o, "  \"accel\": ");
 	json_str(o, r->accel);
 	fprintf(o, ",\n  \"kinds\": ");
@@ -403,6 +418,10 @@ static void write_json(FILE *o, const struct camp_record *r, const struct verdic
 		r->escalations, r->giveups, r->kv_resets);
 	fprintf(o, "  \"stash_discards\": %d,\n  \"deadletters\": %d,\n", r->stash_discards,
 		r->deadletters);
+	fprintf(o,
+		"  \"kv_resets_told\": %" PRIu64 ",\n  \"keys_lost\": %" PRIu64
+		",\n  \"workload_resets\": %d,\n",
+		r->wl.kv_resets, r->wl.keys_lost, r->workload_resets);
 	fprintf(o, "  \"wall_s\": %.1f,\n  \"stopped_early\": %s,\n", r->wall_s,
 		r->stopped_early ? "true" : "false");
 	fprintf(o, "  \"outcomes\": {");
@@ -425,11 +444,12 @@ static void write_json(FILE *o, const struct camp_record *r, const struct verdic
 
 		if (oc < CAMP_CLIENT_ERROR)
 			continue;
-		fprintf(o,
-			"%s\n    {\"index\": %d, \"target\": \"%s\", \"kind\": \"%s\", \"arg\": "
-			"%" PRIu64 ", \"seed\": %" PRIu64 ", \"outcome\": \"%s\"}",
-			n++ ? "," : "", f->index, f->target, f->kind, f->arg, f->seed,
-			camp_outcome_name[oc]);
+		fprintf(
+		    o,
+		    "%s\n    {\"job\": %d, \"index\": %d, \"target\": \"%s\", \"kind\": \"%s\", "
+		    "\"arg\": %" PRIu64 ", \"seed\": %" PRIu64 ", \"outcome\": \"%s\"}",
+		    n++ ? "," : "", f->job, f->index, f->target, f->kind, f->arg, f->seed,
+		    camp_outcome_name[oc]);
 	}
 	fprintf(o, "\n  ],\n  \"failures\": [");
 	for (int i = 0; i < v->nfail; i++) {
