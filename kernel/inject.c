@@ -165,6 +165,22 @@ static unsigned garbage(struct proc *p, uint64_t n, uint64_t *rng)
 	return sent;
 }
 
+/*
+ * Whether a fault of this kind either ends its target (and the kernel
+ * restarts a root supervisor that dies) or passes. Only those may go into
+ * the root supervisor: nothing watches it for a hang, so a hang, a block,
+ * a leak (which spins once refused) or bit flips (which may do either)
+ * would stop supervision for good.
+ */
+static bool kills_or_passes(uint64_t kind)
+{
+	return kind != VE_INJ_HANG && kind != VE_INJ_BLOCK && kind != VE_INJ_LEAK &&
+	       kind != VE_INJ_CORRUPT;
+}
+
+/* The caller may be its own target (the shell asked to fault itself): a
+ * crash kind then takes effect as the system call returns, and kill or
+ * exit end it inside the call. */
 int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint64_t seed)
 {
 	char details[96] = "";
@@ -177,7 +193,7 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 	struct proc *p = proc_by_pid(pid);
 	if (!p || p->state == PROC_ZOMBIE || p->state == PROC_DEAD)
 		return -VE_NOENT;
-	if (p == caller || ((p->grants & BUNDLE_GRANT_SUPERVISOR) && kind != VE_INJ_KILL))
+	if ((p->grants & BUNDLE_GRANT_SUPERVISOR) && !kills_or_passes(kind))
 		return -VE_BUSY;
 	if (seed == 0)
 		seed = arch_rdtsc() | 1;

@@ -35,7 +35,7 @@
 #include "util.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
-#define DEFAULT_TARGETS "uart,log,kv,workload"
+#define DEFAULT_TARGETS "uart,log,kv,workload,shell,supervisor"
 #define CRASH_KINDS "null,wild,ud2,div0,stack"
 
 /* A fault that kills must be seen dead and serving again within this; a
@@ -48,6 +48,10 @@
 #define TYPED_BOUND_S 20.0
 /* After the last fault: time for restarts and two workload reports. */
 #define FINAL_QUIET_S 3.0
+/* The kernel halts the machine when the root supervisor dies more than 5
+ * times in 10 s; a fault into it waits while it has died this often. */
+#define SUP_DEATHS_MAX 2
+#define SUP_DEATHS_WINDOW_S 10.0
 /* Faults in a row that the shell did not inject: the console is dead. */
 #define MAX_NOT_INJECTED 3
 
@@ -87,9 +91,12 @@ struct camp {
 	char *targets[CAMP_MAX_SVCS];
 	int ntargets;
 	bool sup_ready, shell_ready;
+	double sup_deaths[SUP_DEATHS_MAX]; /* host times of its latest deaths */
+	unsigned nsup_deaths;
 	int not_injected_run;	      /* consecutive faults the shell did not inject */
 	size_t capf;		      /* room in r.f */
 	struct camp_fault *cur;	      /* the fault being handled */
+	struct camp_fault next;	      /* the one after it, drawn */
 	uint64_t last_ns;	      /* t_ns of the latest event */
 	uint64_t wl_prev_sum;	      /* workload bad+errors at the previous report */
 	uint64_t wl_prev_to;	      /* workload timeouts at the previous report */
@@ -189,11 +196,14 @@ static struct camp_fault *fault_at(struct camp *c, uint64_t t_ns)
 	return NULL;
 }
 
+static void draw_next(struct camp *c);
+
 /* The fault being handled is over: on to the gap before the next one. */
 static void fault_done(struct camp *c, double now)
 {
 	c->cur = NULL;
 	c->ph = PH_GAP;
+	draw_next(c);
 	c->due =
 	    now +
 	    (double)(c->o.gap_min_ms +
@@ -393,6 +403,11 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		 * discard's, already counted */
 		if (f && !(why && !strcmp(why, "new")))
 			f->state_lost = true;
+	} else if (ev_is(e, "sup_restart")) {
+		/* the kernel's restart of the root supervisor */
+		if ((s = camp_svc_get(&c->r, "supervisor")))
+			s->restarts_seen++;
+		c->sup_deaths[c->nsup_deaths++ % SUP_DEATHS_MAX] = now;
 	} else if (ev_is(e, "workload_reset")) {
 		const char *why = ev_str(e, "reason");
 
@@ -496,25 +511,58 @@ static uint64_t draw_arg(struct camp *c, const char *kind)
 	return 0;
 }
 
+/* Whether the kernel takes this kind into target (see SYS_INJECT in
+ * abi.h: the root supervisor takes only kinds that end it or pass). */
+static bool kind_fits(const char *target, const char *kind)
+{
+	return strcmp(target, "supervisor") != 0 ||
+	       (strcmp(kind, "hang") && strcmp(kind, "block") && strcmp(kind, "leak") &&
+		strcmp(kind, "corrupt"));
+}
+
+/* The next fault, drawn from the campaign's stream: the same seed gives
+ * the same faults in the same order, whatever the timing. */
+static void draw_next(struct camp *c)
+{
+	struct camp_fault *f = &c->next;
+	const char *kind;
+
+	memset(f, 0, sizeof(*f));
+	set_str(f->target, sizeof(f->target),
+		c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
+	do
+		kind = c->kinds[rnd_below(&c->rng, (uint64_t)c->nkinds)];
+	while (!kind_fits(f->target, kind));
+	set_str(f->kind, sizeof(f->kind), kind);
+	f->arg = draw_arg(c, kind);
+	f->seed = rnd(&c->rng) | 1; /* 0 would ask the kernel for its own */
+}
+
+/* Must the next fault wait? Only one into the root supervisor, while it
+ * has died SUP_DEATHS_MAX times within SUP_DEATHS_WINDOW_S (the kernel
+ * halts at 6): the campaign tests recovery, not that limit. */
+static bool must_wait(const struct camp *c, double now)
+{
+	if (strcmp(c->next.target, "supervisor") != 0 || c->nsup_deaths < SUP_DEATHS_MAX)
+		return false;
+	for (unsigned i = 0; i < SUP_DEATHS_MAX; i++)
+		if (now - c->sup_deaths[i] >= SUP_DEATHS_WINDOW_S)
+			return false;
+	return true;
+}
+
 static void inject_next(struct camp *c, double now)
 {
 	struct camp_fault *f;
 	char cmd[160];
-	const char *kind;
 
 	c->r.f = util_grow(c->r.f, c->r.nf, &c->capf, sizeof(*c->r.f));
 	f = &c->r.f[c->r.nf++];
-	memset(f, 0, sizeof(*f));
+	*f = c->next;
 	f->index = (int)c->r.nf;
 	f->job = c->o.job;
-	set_str(f->target, sizeof(f->target),
-		c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
-	kind = c->kinds[rnd_below(&c->rng, (uint64_t)c->nkinds)];
-	set_str(f->kind, sizeof(f->kind), kind);
-	f->arg = draw_arg(c, kind);
-	f->seed = rnd(&c->rng) | 1; /* 0 would ask the kernel for its own */
-	snprintf(cmd, sizeof(cmd), "fault %s %s %" PRIu64 " %" PRIu64 "\r", f->target, kind, f->arg,
-		 f->seed);
+	snprintf(cmd, sizeof(cmd), "fault %s %s %" PRIu64 " %" PRIu64 "\r", f->target, f->kind,
+		 f->arg, f->seed);
 	c->cur = f;
 	c->typed_from = com1_size(c);
 	type(c, cmd);
@@ -611,6 +659,8 @@ static void step(struct camp *c, double now)
 			c->ph = PH_QUIET;
 			c->due = now + FINAL_QUIET_S;
 			c->wl_ok_quiet = c->r.wl.ok;
+		} else if (now >= c->due && must_wait(c, now)) {
+			c->due = now + 0.5;
 		} else if (now >= c->due) {
 			inject_next(c, now);
 		}
@@ -923,6 +973,17 @@ int main(int argc, char **argv)
 	if (c.nkinds == 0 || c.ntargets == 0) {
 		usage(stderr);
 		return 2;
+	}
+	for (int i = 0; i < c.ntargets; i++) {
+		bool any = false;
+
+		for (int k = 0; k < c.nkinds; k++)
+			any |= kind_fits(c.targets[i], c.kinds[k]);
+		if (!any) {
+			fprintf(stderr, "campaign: none of the kinds %s goes into %s\n", c.o.kinds,
+				c.targets[i]);
+			return 2;
+		}
 	}
 	util_on_fatal(guest_stop_all);
 	sigaction(SIGINT, &sa, NULL);

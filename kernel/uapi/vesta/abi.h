@@ -220,7 +220,10 @@ struct ve_spawn {
  * data, heap, stack or code pages; leak maps memory into it until refused;
  * garbage sends arg (default 16) malformed messages to the channels it
  * serves; slow stalls it for arg ns. seed drives every random choice, so a
- * run can be repeated. */
+ * run can be repeated. A process may fault itself. The root supervisor
+ * takes only the kinds that end it or pass (kill, exit, the crashes,
+ * garbage, slow; the kernel restarts it): hang, block, leak and corrupt
+ * get -VE_BUSY, since nothing would catch it stuck. */
 enum ve_inject {
 	VE_INJ_KILL = 1,
 	VE_INJ_EXIT = 2,	/* arg: the exit code */

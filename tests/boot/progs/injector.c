@@ -130,9 +130,16 @@ int main(const char *args)
 	     wait_reason(pid, NULL) == VE_R_EXIT;
 	report("slow", ok && ve_clock_ns() - t0 >= 250000000ull);
 
-	/* refused: unknown kind, itself. */
+	/* itself: a process may fault itself; a stall takes it as it next
+	 * runs (after this short sleep). */
+	t0 = ve_clock_ns();
+	ok = inject(ve_getpid(), VE_INJ_SLOW, 100000000ull) == 0;
+	ve_sleep_ms(1);
+	report("itself", ok && ve_clock_ns() - t0 >= 90000000ull);
+
+	/* refused: unknown kind, no such process. */
 	report("refused",
-	       inject(ve_getpid(), VE_INJ_KILL, 0) == -VE_BUSY && inject(pid, 99, 0) == -VE_INVAL);
+	       inject(pid, 99, 0) == -VE_INVAL && inject(pid, VE_INJ_KILL, 0) == -VE_NOENT);
 	ve_printf("injector: %d failures\n", failures);
 	return failures;
 }
