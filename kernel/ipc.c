@@ -356,7 +356,7 @@ long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
 		return err;
 	if (!m) {
 		emit_chan_event("discard", hd->ch, "id", (int64_t)id, NULL, 0);
-		return 0;
+		return VE_REPLY_DISCARDED;
 	}
 	deliver_reply(hd->ch, m, len);
 	chan_msg_free(hd->ch, m);

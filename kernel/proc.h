@@ -89,6 +89,7 @@ struct proc {
 	uint64_t call_cap;	 /* CALLING: its capacity */
 	int64_t call_result;	 /* CALLING: reply length or -VE_*, set by the waker */
 	uint64_t vm_next;	 /* where vm_alloc looks next */
+	uint64_t vm_pages;	 /* pages it holds from vm_alloc (see VM_SHARE) */
 	uint64_t stack_lo;	 /* user stack [stack_lo, USTACK_TOP) */
 };
 

@@ -96,9 +96,15 @@ static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
 	return 0;
 }
 
+/* One process may hold at most 1/VM_SHARE of the machine's frames from
+ * vm_alloc: a service that leaks is refused long before the others (and the
+ * restart of the root supervisor) run out. */
+#define VM_SHARE 4
+
 /* vm_alloc(addr, len, prot): zeroed anonymous memory. addr 0 lets the kernel
  * choose. Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot
- * bits, no read permission), -VE_RANGE (outside the user range), -VE_NOMEM. */
+ * bits, no read permission), -VE_RANGE (outside the user range), -VE_NOMEM
+ * (not that much free, or past the process's share). */
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out)
 {
 	if (len == 0 || (prot & ~(VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC)) ||
@@ -110,7 +116,8 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 	/* More than there is free: refuse before walking or taking anything. */
 	struct ve_meminfo mi;
 	mem_info(&mi);
-	if (len / PAGE_SIZE > mi.free_frames)
+	if (len / PAGE_SIZE > mi.free_frames ||
+	    p->vm_pages + len / PAGE_SIZE > mi.total_frames / VM_SHARE)
 		return -VE_NOMEM;
 	if (addr) {
 		if (!range_ok(addr, len))
@@ -130,6 +137,7 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 		return err;
 	if (addr + len > p->vm_next && addr >= p->vm_next)
 		p->vm_next = addr + len;
+	p->vm_pages += len / PAGE_SIZE;
 	*out = addr;
 	return 0;
 }
@@ -151,6 +159,7 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 		if (!user_pte(p, addr + off))
 			return -VE_INVAL;
 	unmap_range(p, addr, addr + len);
+	p->vm_pages -= p->vm_pages < len / PAGE_SIZE ? p->vm_pages : len / PAGE_SIZE;
 	if (addr < p->vm_next && addr >= VM_ALLOC_BASE)
 		p->vm_next = addr;
 	return 0;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "campaign_pace.h"
 #include "guest.h"
 #include "jsonline.h"
 #include "util.h"
@@ -67,7 +68,7 @@ enum phase {
 };
 
 struct opts {
-	const char *iso, *out, *accel, *kinds, *targets;
+	const char *iso, *out, *accel, *kinds, *targets, *policy;
 	int faults;
 	uint64_t seed;
 	long gap_min_ms, gap_max_ms;
@@ -97,6 +98,9 @@ struct camp {
 	size_t capf;		      /* room in r.f */
 	struct camp_fault *cur;	      /* the fault being handled */
 	struct camp_fault next;	      /* the one after it, drawn */
+	struct camp_pace pace;	      /* its supervisors' recent restarts */
+	char kv_gen[24];	      /* the latest kv table generation */
+	double last_host;	      /* host time of the latest event */
 	uint64_t last_ns;	      /* t_ns of the latest event */
 	uint64_t wl_prev_sum;	      /* workload bad+errors at the previous report */
 	uint64_t wl_prev_to;	      /* workload timeouts at the previous report */
@@ -364,7 +368,10 @@ static void on_restart(struct camp *c, const struct scn_event *e)
 	const char *name = ev_str(e, "name"), *cause = ev_str(e, "cause");
 	struct camp_svc *s;
 
-	if (name && cause && !strcmp(name, cause) && (s = camp_svc_get(&c->r, name)))
+	if (!name || !cause || strcmp(name, cause) != 0)
+		return; /* one failure, one count: not its siblings' restarts */
+	camp_pace_restart(&c->pace, name, ev_u64(e, "t_ns"));
+	if ((s = camp_svc_get(&c->r, name)))
 		s->restarts_seen++;
 }
 
@@ -397,6 +404,14 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		const char *why = ev_str(e, "reason");
 		struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
 
+		const char *gen = ev_str(e, "gen");
+
+		/* kv may post a reset again after dying right after it (same
+		 * gen): one table, one reset */
+		if (ev_is(e, "kv_reset") && gen && !strcmp(gen, c->kv_gen))
+			return;
+		if (gen)
+			set_str(c->kv_gen, sizeof(c->kv_gen), gen);
 		c->r.kv_resets += ev_is(e, "kv_reset");
 		c->r.stash_discards += ev_is(e, "stash_discard");
 		/* a new table at boot is no loss; one after a discard is that
@@ -432,6 +447,7 @@ static bool on_event(void *ctx, const struct scn_event *e)
 	double now = util_now();
 
 	c->last_ns = ev_u64(e, "t_ns");
+	c->last_host = now;
 	if (ev_is(e, "panic")) {
 		c->r.kernel_panics++;
 		if (c->cur)
@@ -538,11 +554,17 @@ static void draw_next(struct camp *c)
 	f->seed = rnd(&c->rng) | 1; /* 0 would ask the kernel for its own */
 }
 
-/* Must the next fault wait? Only one into the root supervisor, while it
- * has died SUP_DEATHS_MAX times within SUP_DEATHS_WINDOW_S (the kernel
- * halts at 6): the campaign tests recovery, not that limit. */
+/* Must the next fault wait? While the supervisor that would restart its
+ * target is near its intensity (campaign_pace.h), and one into the root
+ * supervisor while it has died SUP_DEATHS_MAX times within
+ * SUP_DEATHS_WINDOW_S (the kernel halts at 6): the campaign tests recovery,
+ * not those limits. */
 static bool must_wait(const struct camp *c, double now)
 {
+	uint64_t guest_now = c->last_ns + (uint64_t)((now - c->last_host) * 1e9);
+
+	if (camp_pace_wait(&c->pace, c->next.target, guest_now))
+		return true;
 	if (strcmp(c->next.target, "supervisor") != 0 || c->nsup_deaths < SUP_DEATHS_MAX)
 		return false;
 	for (unsigned i = 0; i < SUP_DEATHS_MAX; i++)
@@ -710,7 +732,7 @@ static void usage(FILE *to)
 	fprintf(to,
 		"usage: campaign [--iso ISO] [--faults N] [--seed S] [--kinds K,..]\n"
 		"                [--targets SVC,..] [--interval-ms A..B] [--max-seconds S]\n"
-		"                [--accel tcg|kvm] [--jobs J] [--out DIR] [-v]\n"
+		"                [--accel tcg|kvm] [--jobs J] [--policy DIR] [--out DIR] [-v]\n"
 		"Boots ISO (default build/vesta.iso), injects N faults (default 100) and\n"
 		"checks that the appliance recovered from each. Kinds: kill exit crash\n"
 		"(= " CRASH_KINDS ") null wild ud2 div0 stack hang block corrupt leak\n"
@@ -718,6 +740,8 @@ static void usage(FILE *to)
 		"Writes DIR/report.txt, report.json, recovery.svg (default build/campaign).\n"
 		"--jobs J runs J guests side by side (job k: seed S+k, its share of the\n"
 		"faults, its own report in DIR/jobK) and reports them as one campaign.\n"
+		"--policy DIR: the image's policies (default policies): a fault waits while\n"
+		"its supervisor has used 70%% of its intensity within the period.\n"
 		"Exit status 0 iff every check holds.\n");
 }
 
@@ -746,6 +770,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    .accel = "tcg",
 			    .kinds = DEFAULT_KINDS,
 			    .targets = DEFAULT_TARGETS,
+			    .policy = "policies",
 			    .faults = 100,
 			    .seed = 1,
 			    .jobs = 1,
@@ -779,6 +804,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->faults = atoi(v);
 		else if (!strcmp(a, "--seed"))
 			o->seed = strtoull(v, NULL, 0);
+		else if (!strcmp(a, "--policy"))
+			o->policy = v;
 		else if (!strcmp(a, "--jobs"))
 			o->jobs = atoi(v);
 		else if (!strcmp(a, "--max-seconds"))
@@ -964,6 +991,7 @@ int main(int argc, char **argv)
 {
 	static struct camp c;
 	struct sigaction sa = { .sa_handler = on_signal };
+	char why[POL_ERR_MAX + 64];
 
 	if (parse_opts(argc, argv, &c.o))
 		return 2;
@@ -984,6 +1012,10 @@ int main(int argc, char **argv)
 				c.targets[i]);
 			return 2;
 		}
+	}
+	if (camp_pace_load(&c.pace, c.o.policy, why, sizeof(why))) {
+		fprintf(stderr, "campaign: --policy %s: %s\n", c.o.policy, why);
+		return 2;
 	}
 	util_on_fatal(guest_stop_all);
 	sigaction(SIGINT, &sa, NULL);

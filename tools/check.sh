@@ -1,10 +1,11 @@
 #!/bin/sh
 # The body of `make check` (and of `make unit`, `make format-check`,
-# `make boot`): runs the host unit tests, the format check and the QEMU boot
-# scenarios, and ends with one summary line "check: N passed, N failed"
-# (unit suites + format + fuzzing + boot scenario runs).
+# `make boot`): runs the host unit tests, the format check, the QEMU boot
+# scenarios and a bounded fault campaign, and ends with one summary line
+# "check: N passed, N failed" (unit suites + format + fuzzing + boot
+# scenario runs + the campaign).
 #
-# usage: BUILD=build tools/check.sh all|unit|format|boot [SCENARIO.scn...]
+# usage: BUILD=build tools/check.sh all|unit|format|boot|campaign [SCENARIO.scn...]
 set -u
 BUILD=${BUILD:-build}
 mode=$1
@@ -66,12 +67,29 @@ run_boot() {
 	failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 }
 
+# A bounded fault campaign on the default appliance (tools/campaign): two
+# guests side by side, CHECK_FAULTS faults of every kind into every
+# service, from a fixed seed so that a failure replays. Its verdict is one
+# pass or fail; the report stays in $BUILD/check-campaign/.
+run_campaign() {
+	out="$BUILD/check-campaign"
+	if "$BUILD/tools/campaign" --iso "$BUILD/vesta.iso" --faults "${CHECK_FAULTS:-300}" \
+		--seed "${CHECK_SEED:-20261121}" --jobs 2 --out "$out" >"$BUILD/campaign.out" 2>&1; then
+		passed=$((passed + 1))
+	else
+		sed -n '/^FAIL/,$p' "$out/report.txt" 2>/dev/null || tail -20 "$BUILD/campaign.out"
+		failed=$((failed + 1))
+	fi
+	tail -1 "$BUILD/campaign.out"
+}
+
 case $mode in
 unit) run_unit ;;
 format) run_format ;;
 boot) run_boot "$@" ;;
-all) run_unit; run_format; run_fuzz; run_boot "$@" ;;
-*) echo "usage: $0 all|unit|format|boot [scenarios]" >&2; exit 2 ;;
+campaign) run_campaign ;;
+all) run_unit; run_format; run_fuzz; run_boot "$@"; run_campaign ;;
+*) echo "usage: $0 all|unit|format|boot|campaign [scenarios]" >&2; exit 2 ;;
 esac
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -429,6 +429,20 @@ int ve_parse_u64(const char **s, uint64_t *out)
 
 /* --- Heartbeats --- */
 
+extern const char __image_ro_start[], __image_ro_end[]; /* user.ld */
+
+/* A hash of the program's code and constants, a word at a time. */
+static uint64_t image_hash(void)
+{
+	const uint64_t *w = (const uint64_t *)(uintptr_t)__image_ro_start;
+	const uint64_t *end = (const uint64_t *)(uintptr_t)__image_ro_end;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; w < end; w++)
+		h = (h ^ *(const volatile uint64_t *)w) * 0x100000001b3ull;
+	return h;
+}
+
 int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns)
 {
 	hb->sup = -1;
@@ -436,6 +450,7 @@ int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns)
 	hb->next_ns = 0;
 	if (every_ns == 0)
 		return 0;
+	hb->image_hash = image_hash();
 	int h = ve_chan_open("sup");
 	if (h < 0)
 		return h;
@@ -451,6 +466,10 @@ uint64_t ve_heartbeat_due(struct ve_heartbeat *hb)
 		return VE_TIMEOUT_NONE;
 	now = ve_clock_ns();
 	if (now >= hb->next_ns) {
+		if (image_hash() != hb->image_hash) {
+			ve_event("image_corrupt", NULL, 0);
+			ve_exit(VE_EXIT_IMAGE_CORRUPT);
+		}
 		ve_chan_cast(hb->sup, "H", 1, VE_NONBLOCK);
 		hb->next_ns = now + hb->every_ns;
 	}

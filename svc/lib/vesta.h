@@ -69,8 +69,10 @@ uint64_t ve_clock_ns(void);
 /*
  * Map len bytes (a multiple of 4096) of zeroed memory with prot (VE_PROT_*
  * bits) at addr, page aligned, or where the kernel chooses if addr is 0.
- * Returns the address.
- * Errors: -VE_INVAL (bad alignment, range or prot), -VE_NOMEM.
+ * Returns the address. A process may hold at most a quarter of the
+ * machine's memory this way, so that one that leaks cannot starve the rest.
+ * Errors: -VE_INVAL (bad alignment, range or prot), -VE_NOMEM (not that
+ * much free, or past its quarter).
  */
 long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
 
@@ -218,8 +220,10 @@ long ve_chan_recv(int h, struct ve_msg *m, void *buf, size_t cap);
 
 /*
  * Answer the call id received on server handle h with the len-byte reply
- * buf; the call is no longer in flight. Returns 0, also when its caller has
- * died or timed out (the reply is then discarded and counted).
+ * buf; the call is no longer in flight. Returns 0 when the caller got it,
+ * VE_REPLY_DISCARDED (1) when its caller has died or given up on the call
+ * (the reply is then discarded and counted): a server that took something
+ * out of its state for the reply may put it back.
  * Errors: -VE_NOENT (no call id in flight on h), -VE_INVAL (id is a cast:
  * ack it), -VE_RANGE (len > VE_MSG_MAX), -VE_PERM (h is a client handle),
  * -VE_BADHANDLE, -VE_FAULT.
@@ -417,10 +421,14 @@ int ve_inject_parse(const char *word, uint64_t seed);
  */
 
 struct ve_heartbeat {
-	int sup;	   /* client handle of "sup"; -1: heartbeats off */
-	uint64_t every_ns; /* the beat period (well inside the policy's) */
-	uint64_t next_ns;  /* ve_clock_ns() when the next beat is due */
+	int sup;	     /* client handle of "sup"; -1: heartbeats off */
+	uint64_t every_ns;   /* the beat period (well inside the policy's) */
+	uint64_t next_ns;    /* ve_clock_ns() when the next beat is due */
+	uint64_t image_hash; /* of the code and constants, at init */
 };
+
+/* Exit code of a process whose own code or constants changed under it. */
+#define VE_EXIT_IMAGE_CORRUPT 70
 
 /*
  * Set up *hb to beat every every_ns: opens "sup", and the first beat is due
@@ -432,7 +440,13 @@ int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns);
 
 /*
  * Beat if a beat is due: cast "H" on "sup" with VE_NONBLOCK (a full queue
- * drops the beat rather than block; the next one follows soon). Returns
+ * drops the beat rather than block; the next one follows soon). Before each
+ * beat it checks that the program's code and constants are as they were at
+ * init (a hash of the read-only image): if a bit flipped there (a memory
+ * fault, or an injected `corrupt`), the process can no longer be trusted to
+ * do what its code says while it keeps beating, so it posts
+ * {"ev":"image_corrupt"} and exits with VE_EXIT_IMAGE_CORRUPT, and its
+ * supervisor restarts it from a clean image. Returns
  * the nanoseconds until the next beat is due (>= 1), to use as the timeout
  * of the loop's wait, or VE_TIMEOUT_NONE (0) if *hb is off.
  */

@@ -140,13 +140,38 @@ static void uart_write(const uint8_t *s, size_t n)
 	}
 }
 
-/* Answer read id with up to max bytes of input. Returns reply's result. */
+/* Put n bytes taken by ring_take back in front of the ring (there is
+ * room: nothing was added since they were taken). */
+static void ring_untake(struct ring *r, size_t n)
+{
+	r->head = (r->head + RING_SIZE - n) % RING_SIZE;
+	r->len += n;
+}
+
+/*
+ * Answer read id with up to max bytes of input. A reply nobody took (the
+ * reader gave up on its call, as the shell does when this driver is slow
+ * to answer, say because it was restarting) gives its bytes back to the
+ * ring for the next reader: typed input is never lost that way. Returns 0
+ * or the reply's error.
+ */
 static int answer_read(struct uart *u, uint64_t id, size_t max)
 {
 	uint8_t out[VE_MSG_MAX];
 	size_t n = ring_take(&u->in, out, max);
+	int r = ve_chan_reply(u->h, id, out, n);
 
-	return ve_chan_reply(u->h, id, out, n);
+	if (r == VE_REPLY_DISCARDED)
+		ring_untake(&u->in, n);
+	return r < 0 ? r : 0;
+}
+
+/* An empty reply to id. Returns 0 or the reply's error. */
+static int empty_reply(struct uart *u, uint64_t id)
+{
+	int r = ve_chan_reply(u->h, id, NULL, 0);
+
+	return r < 0 ? r : 0;
 }
 
 /* Answer waiting readers, oldest first, while there is input. */
@@ -173,7 +198,7 @@ static int do_read(struct uart *u, const struct ve_msg *m, const uint8_t *buf)
 	if (max > VE_MSG_MAX)
 		max = VE_MSG_MAX;
 	if (max == 0 || (u->in.len == 0 && u->nreaders == MAX_READERS))
-		return ve_chan_reply(u->h, m->id, NULL, 0);
+		return empty_reply(u, m->id);
 	if (u->in.len > 0 && u->nreaders == 0)
 		return answer_read(u, m->id, max);
 	u->readers[u->nreaders].id = m->id;
@@ -186,6 +211,8 @@ static int do_read(struct uart *u, const struct ve_msg *m, const uint8_t *buf)
 /* Handle one received message. Returns 0 or a channel error. */
 static int handle(struct uart *u, const struct ve_msg *m, const uint8_t *buf, long len)
 {
+	int r;
+
 	if (len >= 1 && buf[0] == 'W')
 		uart_write(buf + 1, (size_t)len - 1);
 	if (m->kind == VE_MSG_CAST)
@@ -193,8 +220,9 @@ static int handle(struct uart *u, const struct ve_msg *m, const uint8_t *buf, lo
 	if (len == 3 && buf[0] == 'R')
 		return do_read(u, m, buf);
 	if (len >= 1 && buf[0] == 'W')
-		return ve_chan_reply(u->h, m->id, NULL, 0);
-	return ve_chan_reply(u->h, m->id, "-badreq", 7);
+		return empty_reply(u, m->id);
+	r = ve_chan_reply(u->h, m->id, "-badreq", 7);
+	return r < 0 ? r : 0;
 }
 
 /* Receive and handle everything queued. Returns 0 or an error. */
@@ -225,7 +253,7 @@ static int expire_readers(struct uart *u)
 
 	while (done < u->nreaders && now - u->readers[done].since >= PARK_MS * 1000000ull &&
 	       r == 0) {
-		r = ve_chan_reply(u->h, u->readers[done].id, NULL, 0);
+		r = empty_reply(u, u->readers[done].id);
 		done++;
 	}
 	memmove(u->readers, u->readers + done, (u->nreaders - done) * sizeof(u->readers[0]));

@@ -3,29 +3,60 @@
  * issuing requests (about half gets, the rest puts and a few deletes) on
  * WL_KEYS keys "wl<i>" and checks every answer against its own record of
  * what it wrote. Every second it posts
- *   {"ev":"workload","ok":..,"bad":..,"errors":..,"timeouts":..}
- * counted since boot: ok = right answers, bad = wrong answers (a value it
- * did not write, a key missing that must be there, or there that must be
- * gone), errors = error replies ("-badreq", "-full") and failed calls,
- * timeouts = calls that got no answer within CALL_TIMEOUT_MS.
+ *   {"ev":"workload","ok":..,"bad":..,"errors":..,"timeouts":..,"dups":..,
+ *    "lost":..,"kv_resets":..,"unknown":..}
+ * counted since its record was last lost (see below): ok = right answers,
+ * bad = wrong answers (a value it did not write, a key missing that must be
+ * there, or there that must be gone, or a reply that carries no tag of
+ * ours), errors = error replies ("-badreq", "-full") and failed calls,
+ * timeouts = calls that got no answer within CALL_TIMEOUT_MS, dups =
+ * replies carrying the tag of an earlier send of ours (an answer delivered
+ * twice or to the wrong call), lost = acknowledged keys that kv lost with
+ * its table, kv_resets = how often that happened, unknown = keys whose
+ * content it does not know right now.
  *
- * The record and the counters live in its stash, so a restart of the
- * workload neither resets the counts nor forgets what kv holds. A put or
- * delete is recorded as *pending* before the call and committed after its
- * answer: if the workload dies in between, or the call times out, the
- * change may or may not have happened, and until the key is written again
- * either the old or the new value counts as right.
+ * Every request goes wrapped (see svc/kv/README.md): '@', kv's table
+ * generation as last learnt (0 at first: never matches), a fresh random
+ * tag per send, the request. A reply must carry the send's tag. "-epoch G"
+ * says the request was not applied because kv's table is not the one we
+ * know: if we knew none, G is adopted and nothing is lost; otherwise kv has
+ * lost its table, so every key we had a committed value for is counted
+ * lost, all keys become absent, {"ev":"workload_lost","keys":N,"gen":G} is
+ * posted and the request sent again. None of that counts as bad.
+ *
+ * The record (keys, counters, generation) lives in its stash, in two
+ * copies, each with a checksum over it and its commit number. A commit
+ * writes the record into the older copy, then the checksum, then the
+ * number, so a death at any instruction leaves at least one valid copy and
+ * the valid one with the higher number is the truth; a restart thus
+ * neither resets the counts nor forgets what kv holds. Before each request
+ * the copy in use is checked again (bits may flip in it): if it is bad the
+ * other copy is used, every key becomes *unknown* (any well-formed answer
+ * for it counts as right until we commit a put or delete of it) and
+ * {"ev":"workload_reset","reason":"checksum"} is posted; if neither copy is
+ * valid, or the stash is new (first start, or discarded by the
+ * supervisor), the record starts from zero with every key unknown, and the
+ * reason is "lost" or "new". Unknown keys become absent when kv's table is
+ * reset. (All keys start unknown even on a new stash: a stash the
+ * supervisor discarded looks new, yet kv may still hold our keys.)
+ *
+ * A put or delete is committed as *pending* before the call and committed
+ * done after its answer: if the workload dies in between, or the call
+ * times out, the change may or may not have happened, and until the key is
+ * written again either the old or the new value counts as right. A new
+ * change to a key whose earlier change is still pending makes it unknown
+ * until the new one is done (either may have happened).
  *
  * Values are "wl<i>=<seq>" padded with '.' to a length that depends on seq
  * (up to 100 bytes), seq being a number never used twice.
  *
  * With "heartbeat" it beats on "sup" (see ve_heartbeat_due) between
  * requests, and a call waits at most until the next beat is due: a call
- * that takes longer (kv restarting) is cancelled and sent again after the
- * beat, for CALL_TIMEOUT_MS in all. A cancelled call was either never
- * received or is dropped unanswered, and one kv had already applied is
- * harmless to apply again: a put writes the same value; a delete answers
- * "-nokey", which a resent delete takes as done.
+ * that takes longer (kv restarting) is cancelled and sent again (with a
+ * new tag) after the beat, for CALL_TIMEOUT_MS in all. A cancelled call was
+ * either never received or is dropped unanswered, and one kv had already
+ * applied is harmless to apply again: a put writes the same value; a
+ * delete answers "-nokey", which a resent delete takes as done.
  *
  * Args (words, any order): "heartbeat"; "crash=N" (test hook: with
  * probability 1/N per request it dies at a random point around the call).
@@ -33,37 +64,70 @@
  */
 #include "vesta.h"
 
-#define WL_KEYS 64		       /* keys it cycles through */
-#define WL_MAGIC 0x316c726f776b6c77ull /* "wlkworl1" */
+#define WL_KEYS 64 /* keys it cycles through */
 #define WL_STASH_SIZE 4096
-#define PACE_MS 2	      /* pause between requests: a few hundred per second */
-#define REPORT_MS 1000	      /* the workload event's period */
-#define CALL_TIMEOUT_MS 10000 /* a kv restart takes far less */
-#define BAD_SHOWN 5	      /* console lines about wrong answers, at most */
-#define BEAT_MS 500	      /* heartbeat period, and the longest call slice */
+#define PACE_MS 2		    /* pause between requests: a few hundred per second */
+#define REPORT_MS 1000		    /* the workload event's period */
+#define CALL_TIMEOUT_MS 10000	    /* a kv restart takes far less */
+#define BAD_SHOWN 5		    /* console lines about wrong answers (and dups), at most */
+#define BEAT_MS 500		    /* heartbeat period, and the longest call slice */
+#define HEX_LEN 16		    /* hex digits of a generation or a tag */
+#define WRAP_LEN (1 + 2 * HEX_LEN)  /* '@' GEN TAG, before the request */
+#define INNER (1 + HEX_LEN)	    /* '=' TAG, before the inner reply */
+#define TAGS_KEPT 8		    /* earlier tags a reply is checked against */
+#define WL_FOREIGN (-(long)VE_NERR) /* call_kv: a reply for no call of ours */
 
 /* What the workload believes about one key. seq 0 means "absent". */
 struct wl_key {
 	uint64_t seq;	   /* last committed: the value kv must hold */
 	uint64_t pend_seq; /* a change that may or may not have happened */
-	uint64_t pending;  /* 1: pend_seq is as right as seq */
+	uint32_t pending;  /* 1: pend_seq is as right as seq */
+	uint32_t unknown;  /* 1: any well-formed answer is right */
+};
+
+/* The record: everything that must survive a restart. */
+struct wl_record {
+	uint64_t gen; /* kv's table generation as last learnt; 0: none */
+	uint64_t next_seq;
+	uint64_t ok, bad, errors, timeouts, dups, lost, kv_resets;
+	struct wl_key keys[WL_KEYS];
+};
+
+/* One copy of the record; valid iff seq != 0 and sum == rec_sum(&rec, seq). */
+struct wl_copy {
+	struct wl_record rec;
+	uint64_t sum; /* written after rec */
+	uint64_t seq; /* the commit number; written last */
 };
 
 struct wl_stash {
-	uint64_t magic;
-	uint64_t next_seq;
-	uint64_t ok, bad, errors, timeouts;
-	struct wl_key keys[WL_KEYS];
+	struct wl_copy copy[2];
 };
 
 _Static_assert(sizeof(struct wl_stash) <= WL_STASH_SIZE, "workload record outgrew its stash");
 
+/* One request's call to kv (see call_kv). */
+struct wl_call {
+	const char *req; /* the plain request */
+	size_t len;
+	int key;      /* a put or delete of this key is in flight; -1: a get */
+	uint64_t seq; /* its pend_seq */
+	bool resent;  /* the request went out more than once */
+	bool reset;   /* kv's table was found reset (all keys made absent) */
+};
+
 struct wl {
 	struct wl_stash *st;
+	struct wl_record rec; /* the working record, loaded before each request */
+	unsigned cur;	      /* the copy rec was loaded from (the newest) */
+	uint64_t seq;	      /* its commit number */
 	struct ve_rng rng;
 	uint64_t crash_every;
-	int kv;		    /* client handle of "kv" */
-	uint64_t bad_shown; /* this incarnation's console lines about bad answers */
+	int kv;			  /* client handle of "kv" */
+	uint64_t bad_shown;	  /* this incarnation's console lines about bad answers */
+	uint64_t dup_shown;	  /* and about dups */
+	uint64_t err_shown;	  /* and about error replies */
+	uint64_t tags[TAGS_KEPT]; /* the tags of the last sends, tags[0] the newest */
 	struct ve_heartbeat hb;
 };
 
@@ -79,6 +143,134 @@ static void maybe_crash(struct wl *w)
 		*(volatile int *)0 = 1;
 		__builtin_trap();
 	}
+}
+
+/* The checksum of record r committed as number seq: FNV-1a over 64-bit
+ * words, so any one flipped bit changes it. */
+static uint64_t rec_sum(const struct wl_record *r, uint64_t seq)
+{
+	const uint64_t *p = (const uint64_t *)r;
+	uint64_t h = 0xcbf29ce484222325ull ^ seq;
+
+	_Static_assert(sizeof(*r) % 8 == 0, "the record is summed in words");
+	for (size_t i = 0; i < sizeof(*r) / 8; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static bool copy_valid(const struct wl_copy *c)
+{
+	return c->seq != 0 && c->sum == rec_sum(&c->rec, c->seq);
+}
+
+/*
+ * Write the working record into the older copy: record, checksum, number,
+ * in that order, so a death midway leaves the newer copy the truth.
+ */
+static void commit(struct wl *w)
+{
+	struct wl_copy *c = &w->st->copy[1 - w->cur];
+	uint64_t seq = w->seq + 1;
+
+	c->rec = w->rec;
+	ordered();
+	c->sum = rec_sum(&w->rec, seq);
+	ordered();
+	c->seq = seq;
+	ordered();
+	w->cur = 1 - w->cur;
+	w->seq = seq;
+}
+
+/* Load copy i into the working record. Returns false if it is not valid
+ * (checked on what was loaded, so a flip during the copy shows too). */
+static bool load_copy(struct wl *w, unsigned i)
+{
+	const struct wl_copy *c = &w->st->copy[i];
+	uint64_t seq = c->seq;
+
+	w->rec = c->rec;
+	if (seq == 0 || c->sum != rec_sum(&w->rec, seq))
+		return false;
+	w->cur = i;
+	w->seq = seq;
+	return true;
+}
+
+/*
+ * The record was lost (why "new" or "lost": start from zero) or its newest
+ * copy is bad (why "checksum": the working record holds the other copy).
+ * Either way no key is known any more, nor kv's generation; seqs go on
+ * above any we may have used. Commits twice, so both copies are valid.
+ */
+static void recover(struct wl *w, const char *why)
+{
+	uint64_t floor = ve_clock_ns() / 1000; /* above any seq used so far */
+
+	if (strcmp(why, "checksum") != 0) {
+		memset(&w->rec, 0, sizeof(w->rec));
+		w->cur = 0;
+		w->seq = 0;
+	}
+	for (unsigned i = 0; i < WL_KEYS; i++)
+		w->rec.keys[i] = (struct wl_key){ .unknown = 1 };
+	w->rec.gen = 0;
+	if (w->rec.next_seq < floor)
+		w->rec.next_seq = floor;
+	/* Said before it is committed: a death in between says it again. */
+	ve_event_str("workload_reset", "reason", why);
+	ve_printf("workload: record reset (%s)\n", why);
+	commit(w);
+	commit(w);
+}
+
+/* Whether the n bytes at p are all zero. */
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/*
+ * Pick the truth from the stash at start: the valid copy with the higher
+ * number. With one copy valid, the other was either being written when we
+ * died (its number is the lower: nothing is lost) or damaged while newest
+ * ("checksum").
+ */
+static void pick(struct wl *w)
+{
+	const struct wl_copy *c = w->st->copy;
+	bool v0 = copy_valid(&c[0]), v1 = copy_valid(&c[1]);
+	unsigned i = v0 && v1 ? c[1].seq > c[0].seq : v1;
+
+	if (all_zero(w->st, sizeof(*w->st)))
+		recover(w, "new");
+	else if (!v0 && !v1)
+		recover(w, "lost");
+	else if (!load_copy(w, i))
+		recover(w, "lost"); /* changed under us */
+	else if (!(v0 && v1) && c[1 - i].seq >= c[i].seq)
+		recover(w, "checksum");
+}
+
+/* Before each request: reload the newest copy; if it went bad, fall back. */
+static void load(struct wl *w)
+{
+	unsigned cur = w->cur;
+
+	if (load_copy(w, cur))
+		return;
+	if (load_copy(w, 1 - cur))
+		recover(w, "checksum");
+	else
+		recover(w, "lost");
 }
 
 /* The key name of key i into buf. Returns its length. */
@@ -109,6 +301,30 @@ static size_t request(char *req, char op, unsigned i, const char *val, size_t le
 	return 2 + klen + len;
 }
 
+/* v as 16 lowercase hex digits into out (no NUL). */
+static void put_hex(char *out, uint64_t v)
+{
+	for (int i = HEX_LEN - 1; i >= 0; i--, v >>= 4)
+		out[i] = "0123456789abcdef"[v & 0xf];
+}
+
+/* Read 16 lowercase hex digits at s into *v. Returns 0 or -VE_INVAL. */
+static int parse_hex(const char *s, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (int i = 0; i < HEX_LEN; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			r = r << 4 | (uint64_t)(s[i] - '0');
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			r = r << 4 | (uint64_t)(s[i] - 'a' + 10);
+		else
+			return -VE_INVAL;
+	}
+	*v = r;
+	return 0;
+}
+
 /* Whether the reply rep[0..n) is right for key k, were it to hold seq. */
 static bool matches(unsigned i, uint64_t seq, const char *rep, long n)
 {
@@ -121,26 +337,50 @@ static bool matches(unsigned i, uint64_t seq, const char *rep, long n)
 	return n == (long)len + 1 && rep[0] == '+' && memcmp(rep + 1, want, len) == 0;
 }
 
-static void judge_bad(struct wl *w, unsigned i, const char *op, const char *rep, long n)
+/* Whether rep[0..n) is a get's answer for key i at some seq (or none). */
+static bool well_formed(unsigned i, const char *rep, long n)
 {
-	w->st->bad++;
-	if (w->bad_shown++ < BAD_SHOWN)
-		ve_printf("workload: %s wl%u: wrong answer '%.*s' (seq %llu, pending %llu:%llu)\n",
-			  op, i, (int)(n > 60 ? 60 : n), rep,
-			  (unsigned long long)w->st->keys[i].seq,
-			  (unsigned long long)w->st->keys[i].pending,
-			  (unsigned long long)w->st->keys[i].pend_seq);
+	char want[40];
+	size_t len = key_name(i, want, sizeof(want));
+	uint64_t seq = 0;
+	long p;
+
+	want[len++] = '=';
+	if (matches(i, 0, rep, n))
+		return true;
+	if (n < 2 + (long)len || rep[0] != '+' || memcmp(rep + 1, want, len) != 0)
+		return false;
+	for (p = 1 + (long)len; p < n && p < 21 + (long)len && rep[p] >= '0' && rep[p] <= '9'; p++)
+		seq = seq * 10 + (uint64_t)(rep[p] - '0');
+	return seq != 0 && matches(i, seq, rep, n);
 }
 
-/* Count a failed call. Returns true if it was a timeout. */
-static bool judge_failure(struct wl *w, long r)
+static void judge_bad(struct wl *w, unsigned i, const char *op, const char *rep, long n)
 {
-	if (r == -VE_TIMEOUT) {
-		w->st->timeouts++;
-		return true;
-	}
-	w->st->errors++;
-	return false;
+	const struct wl_key *k = &w->rec.keys[i];
+
+	w->rec.bad++;
+	if (w->bad_shown++ < BAD_SHOWN)
+		ve_printf("workload: %s wl%u: wrong answer '%.*s' (seq %llu, pending %u:%llu)\n",
+			  op, i, (int)(n > 60 ? 60 : n), rep, (unsigned long long)k->seq,
+			  k->pending, (unsigned long long)k->pend_seq);
+}
+
+/* Count an error reply, say so (a few times). */
+static void judge_error(struct wl *w, unsigned i, const char *op, const char *rep, long n)
+{
+	w->rec.errors++;
+	if (w->err_shown++ < BAD_SHOWN)
+		ve_printf("workload: %s wl%u: error '%.*s'\n", op, i, (int)(n > 60 ? 60 : n), rep);
+}
+
+/* Count a failed call. */
+static void judge_failure(struct wl *w, long r)
+{
+	if (r == -VE_TIMEOUT)
+		w->rec.timeouts++;
+	else if (r != WL_FOREIGN)
+		w->rec.errors++;
 }
 
 /* An error reply other than the one a check expects. */
@@ -150,120 +390,224 @@ static bool is_error_reply(const char *rep, long n)
 }
 
 /*
- * Call kv with req and wait for the reply for CALL_TIMEOUT_MS in all,
- * beating in between (see the file comment). *resent tells whether the
- * request went out more than once. Returns what ve_chan_call returns.
+ * kv answered "-epoch" gen for call c: adopt gen; if we knew another, kv
+ * lost its table (see the file comment). The change in flight, if any,
+ * stays pending. Commits, so a death after the resend cannot take us back;
+ * the event goes out first, so a death before the commit repeats it (with
+ * the same gen) rather than lose it.
  */
-static long call_kv(struct wl *w, const char *req, size_t len, char *rep, size_t cap, bool *resent)
+static void epoch(struct wl *w, struct wl_call *c, uint64_t gen)
 {
-	uint64_t end = ve_clock_ns() + CALL_TIMEOUT_MS * 1000000ull, now, slice;
+	uint64_t lost = 0;
+	char hex[HEX_LEN + 1];
+
+	if (w->rec.gen != 0) {
+		for (unsigned i = 0; i < WL_KEYS; i++) {
+			lost += !w->rec.keys[i].unknown && w->rec.keys[i].seq != 0;
+			w->rec.keys[i] = (struct wl_key){ 0 };
+		}
+		if (c->key >= 0)
+			w->rec.keys[c->key] = (struct wl_key){ .pend_seq = c->seq, .pending = 1 };
+		w->rec.lost += lost;
+		w->rec.kv_resets++;
+		c->reset = true;
+		put_hex(hex, gen);
+		hex[HEX_LEN] = '\0';
+		struct ve_kv f[] = { VE_KV_NUM("keys", lost), VE_KV_STR("gen", hex) };
+		ve_event("workload_lost", f, 2);
+		ve_printf("workload: kv lost its table: %llu keys\n", (unsigned long long)lost);
+	}
+	w->rec.gen = gen;
+	commit(w);
+}
+
+/* A reply with an earlier tag of ours: count it, say so (a few times). */
+static void judge_dup(struct wl *w, uint64_t tag)
+{
+	w->rec.dups++;
+	if (w->dup_shown++ < BAD_SHOWN)
+		ve_printf("workload: reply for an earlier call (tag %016llx)\n",
+			  (unsigned long long)tag);
+}
+
+/* A reply with no tag of ours: count it bad, say so (a few times). */
+static void judge_foreign(struct wl *w, const char *rep, long n)
+{
+	w->rec.bad++;
+	if (w->bad_shown++ < BAD_SHOWN)
+		ve_printf("workload: reply for no call of ours '%.*s'\n", (int)(n > 60 ? 60 : n),
+			  rep);
+}
+
+/* Whether tag is one of the earlier sends' tags. */
+static bool earlier_tag(const struct wl *w, uint64_t tag)
+{
+	for (int i = 1; i < TAGS_KEPT; i++)
+		if (w->tags[i] == tag)
+			return true;
+	return false;
+}
+
+/* Send c's request once, wrapped with a fresh tag, waiting at most
+ * slice_ns. Returns what ve_chan_call returns. */
+static long send(struct wl *w, const struct wl_call *c, char *rep, size_t cap, uint64_t slice_ns)
+{
+	static char req[WRAP_LEN + 256];
+
+	memmove(&w->tags[1], &w->tags[0], sizeof(w->tags) - sizeof(w->tags[0]));
+	w->tags[0] = ve_rng_next(&w->rng);
+	req[0] = '@';
+	put_hex(req + 1, w->rec.gen);
+	put_hex(req + 1 + HEX_LEN, w->tags[0]);
+	memcpy(req + WRAP_LEN, c->req, c->len);
+	return ve_chan_call(w->kv, req, WRAP_LEN + c->len, rep, cap, slice_ns);
+}
+
+/*
+ * Call kv with c's request and wait for its answer for CALL_TIMEOUT_MS in
+ * all, beating in between and sending again after each slice, after a dup
+ * and after an "-epoch" (see the file comment). Returns the inner reply's
+ * length (it is at rep + INNER), or -VE_TIMEOUT, another ve_chan_call
+ * error, or WL_FOREIGN (a reply for no call of ours, counted bad).
+ */
+static long call_kv(struct wl *w, struct wl_call *c, char *rep, size_t cap)
+{
+	uint64_t end = ve_clock_ns() + CALL_TIMEOUT_MS * 1000000ull, now, slice, tag, gen;
 	long n;
 
-	*resent = false;
-	for (;;) {
+	for (int sends = 0;; sends++) {
+		c->resent = sends > 0;
 		slice = ve_heartbeat_due(&w->hb);
 		now = ve_clock_ns();
 		if (now >= end)
 			return -VE_TIMEOUT;
 		if (slice == VE_TIMEOUT_NONE || slice > end - now)
 			slice = end - now;
-		n = ve_chan_call(w->kv, req, len, rep, cap, slice);
-		if (n != -VE_TIMEOUT)
+		n = send(w, c, rep, cap, slice);
+		if (n == -VE_TIMEOUT)
+			continue;
+		if (n < 0)
 			return n;
-		*resent = true;
+		if (n < INNER || rep[0] != '=' || parse_hex(rep + 1, &tag) < 0 ||
+		    (tag != w->tags[0] && !earlier_tag(w, tag))) {
+			judge_foreign(w, rep, n);
+			return WL_FOREIGN;
+		}
+		if (tag != w->tags[0]) {
+			judge_dup(w, tag);
+			continue;
+		}
+		n -= INNER;
+		if (n == 6 + HEX_LEN && memcmp(rep + INNER, "-epoch", 6) == 0 &&
+		    parse_hex(rep + INNER + 6, &gen) == 0 && gen != 0 && gen != w->rec.gen) {
+			epoch(w, c, gen);
+			continue;
+		}
+		return n;
 	}
 }
 
 static void do_get(struct wl *w, unsigned i)
 {
 	static char req[64], rep[VE_MSG_MAX];
-	struct wl_key *k = &w->st->keys[i];
-	size_t len = request(req, 'G', i, "", 0);
-	bool resent;
-	long n = call_kv(w, req, len, rep, sizeof(rep), &resent);
+	struct wl_key *k = &w->rec.keys[i];
+	struct wl_call c = { .req = req, .len = request(req, 'G', i, "", 0), .key = -1 };
+	long n = call_kv(w, &c, rep, sizeof(rep));
+	const char *a = rep + INNER;
 
 	if (n < 0)
 		judge_failure(w, n);
-	else if (is_error_reply(rep, n))
-		w->st->errors++;
-	else if (matches(i, k->seq, rep, n) || (k->pending && matches(i, k->pend_seq, rep, n)))
-		w->st->ok++;
+	else if (is_error_reply(a, n))
+		judge_error(w, i, "get", a, n);
+	else if (k->unknown
+		     ? well_formed(i, a, n)
+		     : matches(i, k->seq, a, n) || (k->pending && matches(i, k->pend_seq, a, n)))
+		w->rec.ok++;
 	else
-		judge_bad(w, i, "get", rep, n);
+		judge_bad(w, i, "get", a, n);
+	commit(w);
 }
 
 /*
- * Put (seq > 0) or delete (seq == 0) key i, with the record made pending
- * first and committed after the answer.
+ * Put (seq > 0) or delete (seq == 0) key i, committed pending first and
+ * done after the answer.
  */
 static void do_change(struct wl *w, unsigned i, uint64_t seq)
 {
-	static char req[256], rep[64], val[128];
-	struct wl_key *k = &w->st->keys[i];
+	static char req[256], rep[VE_MSG_MAX], val[128];
+	struct wl_key *k = &w->rec.keys[i];
 	bool may_exist = k->seq != 0 || (k->pending && k->pend_seq != 0);
 	bool may_lack = k->seq == 0 || (k->pending && k->pend_seq == 0);
 	size_t vlen = seq ? value_of(i, seq, val) : 0;
-	size_t len = request(req, seq ? 'P' : 'D', i, val, vlen);
-	bool resent;
+	struct wl_call c = { .req = req,
+			     .len = request(req, seq ? 'P' : 'D', i, val, vlen),
+			     .key = (int)i,
+			     .seq = seq };
+	const char *a = rep + INNER;
 	long n;
 
-	k->pending = 0;
-	ordered();
+	if (k->pending)
+		k->unknown = 1; /* the earlier change's fate is still open */
 	k->pend_seq = seq;
-	ordered();
 	k->pending = 1;
-	ordered();
+	commit(w);
 	maybe_crash(w);
-	n = call_kv(w, req, len, rep, sizeof(rep), &resent);
+	n = call_kv(w, &c, rep, sizeof(rep));
 	maybe_crash(w);
+	if (c.reset) {
+		may_exist = false;
+		may_lack = true;
+	}
 	if (n < 0) {
 		/* No answer: it may have happened; leave it pending. */
 		judge_failure(w, n);
+		commit(w);
 		return;
 	}
-	if (n == 1 && rep[0] == '+' && (seq || may_exist)) {
-		w->st->ok++;
-	} else if (!seq && n == 6 && memcmp(rep, "-nokey", 6) == 0 && (may_lack || resent)) {
-		w->st->ok++;
-	} else if (is_error_reply(rep, n)) {
-		w->st->errors++;
+	if (n == 1 && a[0] == '+' && (seq || may_exist || k->unknown)) {
+		w->rec.ok++;
+	} else if (!seq && n == 6 && memcmp(a, "-nokey", 6) == 0 &&
+		   (may_lack || c.resent || k->unknown)) {
+		w->rec.ok++;
+	} else if (is_error_reply(a, n)) {
+		judge_error(w, i, seq ? "put" : "delete", a, n);
 		k->pending = 0; /* refused: nothing changed */
+		commit(w);
 		return;
 	} else {
-		judge_bad(w, i, seq ? "put" : "delete", rep, n);
+		judge_bad(w, i, seq ? "put" : "delete", a, n);
 	}
-	k->seq = seq;
-	ordered();
-	k->pending = 0;
-	ordered();
+	*k = (struct wl_key){ .seq = seq };
+	commit(w);
 }
 
 static void one_request(struct wl *w)
 {
 	unsigned i = (unsigned)ve_rng_below(&w->rng, WL_KEYS);
 	uint64_t dice = ve_rng_below(&w->rng, 100);
-	uint64_t seq;
 
-	if (dice < 50) {
+	load(w);
+	if (dice < 50)
 		do_get(w, i);
-		return;
-	}
-	seq = 0;
-	if (dice >= 10) {
-		seq = w->st->next_seq + 1;
-		w->st->next_seq = seq;
-		ordered();
-	}
-	do_change(w, i, seq);
+	else
+		do_change(w, i, dice >= 10 ? ++w->rec.next_seq : 0);
 }
 
-static void report(const struct wl_stash *st)
+static void report(const struct wl_record *r)
 {
+	uint64_t unknown = 0;
+
+	for (unsigned i = 0; i < WL_KEYS; i++)
+		unknown += r->keys[i].unknown != 0;
 	struct ve_kv f[] = {
-		VE_KV_NUM("ok", st->ok),
-		VE_KV_NUM("bad", st->bad),
-		VE_KV_NUM("errors", st->errors),
-		VE_KV_NUM("timeouts", st->timeouts),
+		VE_KV_NUM("ok", r->ok),
+		VE_KV_NUM("bad", r->bad),
+		VE_KV_NUM("errors", r->errors),
+		VE_KV_NUM("timeouts", r->timeouts),
+		VE_KV_NUM("dups", r->dups),
+		VE_KV_NUM("lost", r->lost),
+		VE_KV_NUM("kv_resets", r->kv_resets),
+		VE_KV_NUM("unknown", unknown),
 	};
 	ve_event("workload", f, sizeof(f) / sizeof(f[0]));
 }
@@ -292,7 +636,7 @@ static int parse_args(const char *args, uint64_t *every, bool *beat)
 	return 0;
 }
 
-/* Map the stash; a new one (or one from another layout) starts at zero. */
+/* Map the stash and pick the record from it. Returns 0 or ve_stash's error. */
 static int stash_open(struct wl *w)
 {
 	long base = -VE_BUSY;
@@ -305,11 +649,7 @@ static int stash_open(struct wl *w)
 	if (base < 0)
 		return (int)base;
 	w->st = (struct wl_stash *)(uintptr_t)base;
-	if (w->st->magic != WL_MAGIC) {
-		memset(w->st, 0, sizeof(*w->st));
-		ordered();
-		w->st->magic = WL_MAGIC;
-	}
+	pick(w);
 	return 0;
 }
 
@@ -342,7 +682,7 @@ int main(const char *args)
 		ve_heartbeat_due(&w.hb);
 		one_request(&w);
 		if (ve_clock_ns() >= next_report) {
-			report(w.st);
+			report(&w.rec);
 			next_report = ve_clock_ns() + REPORT_MS * 1000000ull;
 		}
 		ve_sleep_ms(PACE_MS);

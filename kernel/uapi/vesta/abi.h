@@ -57,7 +57,7 @@ enum ve_sys {
 	SYS_CHAN_CALL = 15,   /* call(h, req, len, rep, cap, timeout_ns) -> reply length */
 	SYS_CHAN_CAST = 16,   /* cast(h, buf, len, flags) -> 0 */
 	SYS_CHAN_RECV = 17,   /* recv(h, struct ve_msg *, buf, cap) -> payload length */
-	SYS_CHAN_REPLY = 18,  /* reply(h, id, buf, len) -> 0 */
+	SYS_CHAN_REPLY = 18,  /* reply(h, id, buf, len) -> 0, or VE_REPLY_DISCARDED */
 	SYS_CHAN_ACK = 19,    /* ack(h, id) -> 0 */
 	SYS_WAIT_ANY = 20,    /* wait_any(handles, n, timeout_ns, struct ve_wait_result *) */
 	SYS_IRQ_ACK = 21,     /* irq_ack(irq) -> 0: unmask a granted IRQ line */
@@ -72,6 +72,10 @@ enum ve_sys {
 	SYS_INJECT = 30,      /* inject(pid, kind, arg, seed) -> 0: a fault (grant inject) */
 	SYS_NCALLS
 };
+
+/* reply() succeeded, but nobody took the reply: its caller died or gave up
+ * on the call (timed out) before it was answered. */
+#define VE_REPLY_DISCARDED 1
 
 /* vm_alloc protection bits. */
 #define VE_PROT_READ 0x1u

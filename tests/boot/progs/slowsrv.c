@@ -2,7 +2,8 @@
  * slowsrv: a deliberately slow server of "slow", so its small queue fills
  * up. Args "N [MS]": for each message it sleeps MS milliseconds (default
  * 20), then replies (empty) to a call or acks a cast. After N messages it
- * writes {"ev":"slowsrv","handled":N} and exits 0.
+ * writes {"ev":"slowsrv","handled":N,"discarded":D} (D: replies nobody
+ * took, the caller having given up) and exits 0.
  * Exit 1 if a channel call fails, 2 for bad args.
  */
 #include "vesta.h"
@@ -28,7 +29,7 @@ int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
 	const char *p = args;
-	uint64_t n, ms = DEFAULT_MS;
+	uint64_t n, ms = DEFAULT_MS, discarded = 0;
 	struct ve_msg m;
 	int32_t h;
 	long len;
@@ -55,13 +56,15 @@ int main(const char *args)
 			r = ve_chan_ack(h, m.id);
 		else
 			r = ve_chan_reply(h, m.id, NULL, 0);
+		discarded += r == VE_REPLY_DISCARDED;
 		if (r < 0) {
 			ve_printf("slowsrv: answer %llu: %s\n", (unsigned long long)m.id,
 				  ve_strerror(r));
 			return 1;
 		}
 	}
-	ve_event1("slowsrv", "handled", (int64_t)n);
+	struct ve_kv f[] = { VE_KV_NUM("handled", n), VE_KV_NUM("discarded", discarded) };
+	ve_event("slowsrv", f, 2);
 	ve_printf("slowsrv: handled %llu messages\n", (unsigned long long)n);
 	return 0;
 }
