@@ -267,6 +267,7 @@ static void on_exit_ev(struct camp *c, const struct scn_event *e, double now)
 
 	if (f && pid == f->pid && (c->ph == PH_OBSERVE || c->ph == PH_TYPED)) {
 		f->killed = true;
+		f->exit_ns = ev_u64(e, "t_ns");
 		set_str(f->reason, sizeof(f->reason), reason);
 		c->ph = PH_RECOVER;
 		c->due = now + RECOVER_BOUND_S;
@@ -412,7 +413,8 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 			return;
 		if (gen)
 			set_str(c->kv_gen, sizeof(c->kv_gen), gen);
-		c->r.kv_resets += ev_is(e, "kv_reset");
+		/* "new": the first table, or the one after a discard */
+		c->r.kv_resets += ev_is(e, "kv_reset") && !(why && !strcmp(why, "new"));
 		c->r.stash_discards += ev_is(e, "stash_discard");
 		/* a new table at boot is no loss; one after a discard is that
 		 * discard's, already counted */
@@ -463,7 +465,8 @@ static bool on_event(void *ctx, const struct scn_event *e)
 		on_inject(c, e, now);
 	if (c->ph == PH_RECOVER && c->cur && is_recovery(c, e)) {
 		c->cur->recovered = true;
-		c->cur->recovery_us = (ev_u64(e, "t_ns") - c->cur->inject_ns) / 1000;
+		c->cur->recovery_us = (ev_u64(e, "t_ns") - c->cur->exit_ns) / 1000;
+		c->cur->detect_us = (c->cur->exit_ns - c->cur->inject_ns) / 1000;
 		fault_done(c, now);
 	}
 	return false;

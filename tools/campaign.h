@@ -41,7 +41,9 @@ struct camp_fault {
 	bool killed;		    /* the target pid exited after it */
 	char reason[CAMP_KIND_MAX]; /* the exit's reason, if killed */
 	bool recovered;		    /* serving again (killed) */
-	uint64_t recovery_us;	    /* inject event to serving again */
+	uint64_t exit_ns;	    /* the target's exit event's t_ns, if killed */
+	uint64_t recovery_us;	    /* its exit to serving again */
+	uint64_t detect_us;	    /* inject to its exit (a hang: the heartbeat) */
 	bool escalated;		    /* escalate or giveup while it was handled */
 	bool state_lost;	    /* kv reset its table (or a stash was discarded) */
 	uint64_t client_errors;	    /* workload errors+timeouts+bad, deadletters */

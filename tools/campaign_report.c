@@ -115,7 +115,7 @@ static struct group *group_get(struct groups *gs, const char *name)
 /* Everything the report says, computed once from the record. */
 struct verdict {
 	int outcomes[CAMP_NOUTCOMES];
-	struct lat all;
+	struct lat all, detect; /* death to serving again; inject to death */
 	struct groups kinds, targets;
 	uint64_t lost, duplicated, wrong, errors;
 	int services_down;
@@ -151,11 +151,13 @@ static void count_faults(const struct camp_record *r, struct verdict *v)
 		t->lat.killed += f->killed;
 		if (f->killed && f->recovered) {
 			lat_add(&v->all, f->recovery_us);
+			lat_add(&v->detect, f->detect_us);
 			lat_add(&k->lat, f->recovery_us);
 			lat_add(&t->lat, f->recovery_us);
 		}
 	}
 	qsort(v->all.v, v->all.n, sizeof(uint64_t), cmp_u64);
+	qsort(v->detect.v, v->detect.n, sizeof(uint64_t), cmp_u64);
 	for (size_t i = 0; i < v->kinds.n; i++)
 		qsort(v->kinds.g[i].lat.v, v->kinds.g[i].lat.n, sizeof(uint64_t), cmp_u64);
 	for (size_t i = 0; i < v->targets.n; i++)
@@ -322,8 +324,13 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 	us_text(a, sizeof(a), pct(&v->all, 0.5));
 	us_text(b, sizeof(b), pct(&v->all, 0.99));
 	us_text(c, sizeof(c), v->all.n ? v->all.v[v->all.n - 1] : 0);
-	fprintf(o, "recovery           median %s, p99 %s, max %s (%zu restarts)\n", a, b, c,
-		v->all.n);
+	fprintf(o,
+		"recovery           median %s, p99 %s, max %s (%zu restarts; death to serving)\n",
+		a, b, c, v->all.n);
+	us_text(a, sizeof(a), pct(&v->detect, 0.5));
+	us_text(b, sizeof(b), pct(&v->detect, 0.99));
+	us_text(c, sizeof(c), v->detect.n ? v->detect.v[v->detect.n - 1] : 0);
+	fprintf(o, "detection          median %s, p99 %s, max %s (inject to death)\n", a, b, c);
 	fprintf(o,
 		"escalations        %d (giveups %d), kv resets %d, stash discards %d, "
 		"dead letters %d\n",
@@ -414,6 +421,11 @@ static void write_json(FILE *o, const struct camp_record *r, const struct verdic
 		pct(&v->all, 0.5), pct(&v->all, 0.99));
 	fprintf(o, "  \"recovery_us_max\": %" PRIu64 ",\n  \"restarts\": %zu,\n",
 		v->all.n ? v->all.v[v->all.n - 1] : 0, v->all.n);
+	fprintf(o,
+		"  \"detect_us_p50\": %" PRIu64 ",\n  \"detect_us_p99\": %" PRIu64
+		",\n  \"detect_us_max\": %" PRIu64 ",\n",
+		pct(&v->detect, 0.5), pct(&v->detect, 0.99),
+		v->detect.n ? v->detect.v[v->detect.n - 1] : 0);
 	fprintf(o, "  \"escalations\": %d,\n  \"giveups\": %d,\n  \"kv_resets\": %d,\n",
 		r->escalations, r->giveups, r->kv_resets);
 	fprintf(o, "  \"stash_discards\": %d,\n  \"deadletters\": %d,\n", r->stash_discards,
@@ -497,7 +509,7 @@ static void write_svg(FILE *o, const struct camp_record *r, const struct verdict
 	fprintf(o, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	fprintf(o,
 		"<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Recovery "
-		"latency per fault kind (inject to serving again), %zu faults, seed %" PRIu64
+		"recovery per fault kind (death to serving again), %zu faults, seed %" PRIu64
 		"</text>\n",
 		10, r->nf, r->seed);
 	fprintf(o,
@@ -587,6 +599,7 @@ bool camp_report(const struct camp_record *r, const char *dir)
 	       v.pass && io ? "PASS" : "FAIL", r->nf, r->kernel_panics, v.services_down, v.lost,
 	       v.duplicated, v.wrong, v.errors, a, b, c, r->seed, dir);
 	free(v.all.v);
+	free(v.detect.v);
 	for (size_t i = 0; i < v.kinds.n; i++)
 		free(v.kinds.g[i].lat.v);
 	for (size_t i = 0; i < v.targets.n; i++)
