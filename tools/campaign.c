@@ -315,18 +315,6 @@ static void on_spawn(struct camp *c, const struct scn_event *e)
 		s->pid = pid;
 }
 
-/* a += b, counter by counter */
-static void wl_add(struct camp_workload *a, const struct camp_workload *b)
-{
-	a->ok += b->ok;
-	a->bad += b->bad;
-	a->errors += b->errors;
-	a->timeouts += b->timeouts;
-	a->dups += b->dups;
-	a->keys_lost += b->keys_lost;
-	a->kv_resets += b->kv_resets;
-}
-
 static void on_workload(struct camp *c, const struct scn_event *e)
 {
 	struct camp_workload *w = &c->r.wl, now = {
@@ -346,10 +334,10 @@ static void on_workload(struct camp *c, const struct scn_event *e)
 	/* Counters that went back: the workload lost its record and counts
 	 * from zero; what it counted before still counts. */
 	if (now.ok < c->wl_raw.ok)
-		wl_add(&c->wl_base, &c->wl_raw);
+		camp_workload_add(&c->wl_base, &c->wl_raw);
 	c->wl_raw = now;
 	*w = c->wl_base;
-	wl_add(w, &now);
+	camp_workload_add(w, &now);
 	w->seen = true;
 	w->unknown = now.unknown;
 	sum = w->bad + w->errors + w->dups;

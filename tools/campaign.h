@@ -121,6 +121,9 @@ bool camp_report(const struct camp_record *r, const char *dir);
 int camp_record_save(const struct camp_record *r, const char *path);
 int camp_record_load(struct camp_record *r, const char *path);
 
+/* a += b for the counters since boot (not seen, not unknown). */
+void camp_workload_add(struct camp_workload *a, const struct camp_workload *b);
+
 /* Add job record b to the merged record a (faults appended, counters
  * summed, services matched by name). */
 void camp_record_merge(struct camp_record *a, const struct camp_record *b);

@@ -61,6 +61,17 @@ int camp_record_load(struct camp_record *r, const char *path)
 	return 0;
 }
 
+void camp_workload_add(struct camp_workload *a, const struct camp_workload *b)
+{
+	a->ok += b->ok;
+	a->bad += b->bad;
+	a->errors += b->errors;
+	a->timeouts += b->timeouts;
+	a->dups += b->dups;
+	a->keys_lost += b->keys_lost;
+	a->kv_resets += b->kv_resets;
+}
+
 /* Service b of one guest into a; first: a holds nothing yet. */
 static void merge_svc(struct camp_svc *a, const struct camp_svc *b, bool first)
 {
@@ -94,13 +105,7 @@ void camp_record_merge(struct camp_record *a, const struct camp_record *b)
 			merge_svc(s, &b->svc[i], first);
 	}
 	a->wl.seen = first ? b->wl.seen : a->wl.seen && b->wl.seen;
-	a->wl.ok += b->wl.ok;
-	a->wl.bad += b->wl.bad;
-	a->wl.errors += b->wl.errors;
-	a->wl.timeouts += b->wl.timeouts;
-	a->wl.dups += b->wl.dups;
-	a->wl.keys_lost += b->wl.keys_lost;
-	a->wl.kv_resets += b->wl.kv_resets;
+	camp_workload_add(&a->wl, &b->wl);
 	a->wl.unknown += b->wl.unknown;
 	a->workload_alive = first ? b->workload_alive : a->workload_alive && b->workload_alive;
 	a->tree_checked = first ? b->tree_checked : a->tree_checked && b->tree_checked;

@@ -210,32 +210,6 @@ static uint64_t slot_hash(uint32_t slot, const struct kv_entry *e)
 	return h;
 }
 
-/* v as 16 lowercase hex digits into out (no NUL). */
-static void put_hex(char *out, uint64_t v)
-{
-	for (int i = HEX_LEN - 1; i >= 0; i--, v >>= 4)
-		out[i] = "0123456789abcdef"[v & 0xf];
-}
-
-/* Read 16 lowercase hex digits at s into *v. Returns 0 or -VE_INVAL. */
-static int parse_hex(const char *s, uint64_t *v)
-{
-	uint64_t r = 0;
-
-	for (int i = 0; i < HEX_LEN; i++) {
-		char c = s[i];
-
-		if (c >= '0' && c <= '9')
-			r = r << 4 | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			r = r << 4 | (uint64_t)(c - 'a' + 10);
-		else
-			return -VE_INVAL;
-	}
-	*v = r;
-	return 0;
-}
-
 /* A new generation: random and never 0, so a client's 0 never matches. */
 static uint64_t new_gen(struct kv *kv)
 {
@@ -445,7 +419,7 @@ static void post_gen(const char *ev, const char *why, uint64_t gen, const struct
 	char hex[HEX_LEN + 1];
 	size_t n = 0;
 
-	put_hex(hex, gen);
+	ve_hex16_put(hex, gen);
 	hex[HEX_LEN] = '\0';
 	if (why)
 		f[n++] = VE_KV_STR("reason", why);
@@ -655,7 +629,7 @@ static size_t attempt(struct kv *kv, const struct kv_req *q, bool wrapped, uint6
 	if (stale || q->op == 'E') {
 		size_t n = say(out, cap, stale ? "-epoch" : "+");
 
-		put_hex(out + n, kv->st->gen); /* cap is far above 7 + HEX_LEN */
+		ve_hex16_put(out + n, kv->st->gen); /* cap is far above 7 + HEX_LEN */
 		return n + HEX_LEN;
 	}
 	switch (q->op) {
@@ -701,11 +675,11 @@ static size_t answer(struct kv *kv, const char *buf, size_t len, uint64_t id, en
 
 	if (len < 1 || buf[0] != '@')
 		return serve(kv, buf, len, false, 0, id, at, out, VE_MSG_MAX);
-	if (len <= WRAP_LEN || parse_hex(buf + 1, &gen) < 0 ||
-	    parse_hex(buf + 1 + HEX_LEN, &tag) < 0 || buf[WRAP_LEN] == '@')
+	if (len <= WRAP_LEN || ve_hex16_parse(buf + 1, &gen) < 0 ||
+	    ve_hex16_parse(buf + 1 + HEX_LEN, &tag) < 0 || buf[WRAP_LEN] == '@')
 		return say(out, VE_MSG_MAX, "-badreq");
 	out[0] = '=';
-	put_hex(out + 1, tag);
+	ve_hex16_put(out + 1, tag);
 	return 1 + HEX_LEN +
 	       serve(kv, buf + WRAP_LEN, len - WRAP_LEN, true, gen, id, at, out + 1 + HEX_LEN,
 		     VE_MSG_MAX - 1 - HEX_LEN);

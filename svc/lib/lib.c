@@ -402,6 +402,30 @@ static int digit_value(char c, unsigned base)
 	return (unsigned)v < base ? v : -1;
 }
 
+void ve_hex16_put(char *out, uint64_t v)
+{
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		out[i] = "0123456789abcdef"[v & 0xf];
+}
+
+int ve_hex16_parse(const char *s, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (int i = 0; i < 16; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			r = r << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			r = r << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return -VE_INVAL;
+	}
+	*v = r;
+	return 0;
+}
+
 int ve_parse_u64(const char **s, uint64_t *out)
 {
 	const char *p = ve_skip_space(*s);

@@ -515,4 +515,12 @@ bool ve_word_is(const char *word, size_t n, const char *lit);
  */
 int ve_parse_u64(const char **s, uint64_t *out);
 
+/* v as exactly 16 lowercase hex digits at out (no NUL): the text form of a
+ * 64-bit tag or generation in a protocol (svc/kv's wrapped requests). */
+void ve_hex16_put(char *out, uint64_t v);
+
+/* The 16 lowercase hex digits at s (not NUL-terminated) into *v.
+ * Errors: -VE_INVAL (a character that is not 0-9 or a-f). */
+int ve_hex16_parse(const char *s, uint64_t *v);
+
 #endif

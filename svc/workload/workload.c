@@ -301,30 +301,6 @@ static size_t request(char *req, char op, unsigned i, const char *val, size_t le
 	return 2 + klen + len;
 }
 
-/* v as 16 lowercase hex digits into out (no NUL). */
-static void put_hex(char *out, uint64_t v)
-{
-	for (int i = HEX_LEN - 1; i >= 0; i--, v >>= 4)
-		out[i] = "0123456789abcdef"[v & 0xf];
-}
-
-/* Read 16 lowercase hex digits at s into *v. Returns 0 or -VE_INVAL. */
-static int parse_hex(const char *s, uint64_t *v)
-{
-	uint64_t r = 0;
-
-	for (int i = 0; i < HEX_LEN; i++) {
-		if (s[i] >= '0' && s[i] <= '9')
-			r = r << 4 | (uint64_t)(s[i] - '0');
-		else if (s[i] >= 'a' && s[i] <= 'f')
-			r = r << 4 | (uint64_t)(s[i] - 'a' + 10);
-		else
-			return -VE_INVAL;
-	}
-	*v = r;
-	return 0;
-}
-
 /* Whether the reply rep[0..n) is right for key k, were it to hold seq. */
 static bool matches(unsigned i, uint64_t seq, const char *rep, long n)
 {
@@ -411,7 +387,7 @@ static void epoch(struct wl *w, struct wl_call *c, uint64_t gen)
 		w->rec.lost += lost;
 		w->rec.kv_resets++;
 		c->reset = true;
-		put_hex(hex, gen);
+		ve_hex16_put(hex, gen);
 		hex[HEX_LEN] = '\0';
 		struct ve_kv f[] = { VE_KV_NUM("keys", lost), VE_KV_STR("gen", hex) };
 		ve_event("workload_lost", f, 2);
@@ -457,8 +433,8 @@ static long send(struct wl *w, const struct wl_call *c, char *rep, size_t cap, u
 	memmove(&w->tags[1], &w->tags[0], sizeof(w->tags) - sizeof(w->tags[0]));
 	w->tags[0] = ve_rng_next(&w->rng);
 	req[0] = '@';
-	put_hex(req + 1, w->rec.gen);
-	put_hex(req + 1 + HEX_LEN, w->tags[0]);
+	ve_hex16_put(req + 1, w->rec.gen);
+	ve_hex16_put(req + 1 + HEX_LEN, w->tags[0]);
 	memcpy(req + WRAP_LEN, c->req, c->len);
 	return ve_chan_call(w->kv, req, WRAP_LEN + c->len, rep, cap, slice_ns);
 }
@@ -488,7 +464,7 @@ static long call_kv(struct wl *w, struct wl_call *c, char *rep, size_t cap)
 			continue;
 		if (n < 0)
 			return n;
-		if (n < INNER || rep[0] != '=' || parse_hex(rep + 1, &tag) < 0 ||
+		if (n < INNER || rep[0] != '=' || ve_hex16_parse(rep + 1, &tag) < 0 ||
 		    (tag != w->tags[0] && !earlier_tag(w, tag))) {
 			judge_foreign(w, rep, n);
 			return WL_FOREIGN;
@@ -499,7 +475,7 @@ static long call_kv(struct wl *w, struct wl_call *c, char *rep, size_t cap)
 		}
 		n -= INNER;
 		if (n == 6 + HEX_LEN && memcmp(rep + INNER, "-epoch", 6) == 0 &&
-		    parse_hex(rep + INNER + 6, &gen) == 0 && gen != 0 && gen != w->rec.gen) {
+		    ve_hex16_parse(rep + INNER + 6, &gen) == 0 && gen != 0 && gen != w->rec.gen) {
 			epoch(w, c, gen);
 			continue;
 		}
