@@ -137,7 +137,12 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 		return err;
 	if (addr + len > p->vm_next && addr >= p->vm_next)
 		p->vm_next = addr + len;
-	p->vm_pages += len / PAGE_SIZE;
+	/* Charged with the page tables the mapping took too (the kernel is
+	 * not preemptible: nobody else allocated in between), so that pages
+	 * scattered one per table cannot take more than the share. */
+	struct ve_meminfo now;
+	mem_info(&now);
+	p->vm_pages += mi.free_frames - now.free_frames;
 	*out = addr;
 	return 0;
 }

@@ -196,7 +196,10 @@ static void went_down(struct sup_run *r, struct sup_node *c, enum sup_exit why, 
 	 * a kill by someone else, a failed spawn or a crash long after start
 	 * says nothing about the stash. */
 	bool own_fault = why == SUP_EXIT_ERROR || why == SUP_EXIT_FAULT || why == SUP_EXIT_HUNG;
-	bool unproven = ready_at == SUP_NO_DEADLINE || r->now - ready_at < SUP_STASH_PROVEN_NS;
+	/* A hang is seen a heartbeat interval after it began. */
+	uint64_t seen_late = why == SUP_EXIT_HUNG ? c->spec.svc.heartbeat_ns : 0;
+	bool unproven =
+	    ready_at == SUP_NO_DEADLINE || r->now - ready_at < SUP_STASH_PROVEN_NS + seen_late;
 	if (by_itself && own_fault && unproven && c->spec.svc.stash == SUP_STASH_KEEP &&
 	    sup_window_add(&c->win, r->now, parent_period(r, c)) >= c->spec.svc.stash_crashes) {
 		sup_window_clear(&c->win);

@@ -49,6 +49,9 @@
 #define TYPED_BOUND_S 20.0
 /* After the last fault: time for restarts and two workload reports. */
 #define FINAL_QUIET_S 3.0
+/* ... and then for the workload to answer again, at most (a kv hang takes
+ * its 3 s heartbeat to be caught, twice over if it hangs again). */
+#define FINAL_PROGRESS_S 20.0
 /* The kernel halts the machine when the root supervisor dies more than 5
  * times in 10 s; a fault into it waits while it has died this often. */
 #define SUP_DEATHS_MAX 2
@@ -100,6 +103,8 @@ struct camp {
 	struct camp_fault next;	      /* the one after it, drawn */
 	struct camp_pace pace;	      /* its supervisors' recent restarts */
 	char kv_gen[24];	      /* the latest kv table generation */
+	bool kv_made, wl_made;	      /* the first kv table, workload record seen */
+	bool kv_discarded;	      /* kv's stash discarded since its last table */
 	double last_host;	      /* host time of the latest event */
 	uint64_t last_ns;	      /* t_ns of the latest event */
 	uint64_t wl_prev_sum;	      /* workload bad+errors at the previous report */
@@ -107,6 +112,7 @@ struct camp {
 	struct camp_workload wl_raw;  /* its latest event, as it counts */
 	struct camp_workload wl_base; /* what incarnations before that counted */
 	uint64_t wl_ok_quiet;	      /* workload ok when PH_QUIET began */
+	double quiet_from;	      /* host time PH_QUIET began */
 	off_t tree_from;	      /* com1.log offset where `tree` was typed */
 	off_t typed_from;	      /* com1.log offset where `fault` was typed */
 	struct {
@@ -364,6 +370,47 @@ static void on_restart(struct camp *c, const struct scn_event *e)
 		s->restarts_seen++;
 }
 
+/*
+ * kv_reset, stash_discard, workload_reset: state a service kept is gone.
+ * Each is a loss for the fault being handled (or the latest), except the
+ * first kv table and the first workload record of a boot ("new"), and kv's
+ * "new" table right after a discard of its stash (the discard was the
+ * loss). A kv table made after a reset whose making was cut short by a
+ * death also says "new": that is still a loss. kv may post a reset again
+ * when it died just after it (same gen): one table, one loss.
+ */
+static void on_state_reset(struct camp *c, const struct scn_event *e)
+{
+	const char *why = ev_str(e, "reason"), *gen = ev_str(e, "gen"), *name = ev_str(e, "name");
+	struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
+	bool is_new = why && !strcmp(why, "new"), loss;
+
+	if (ev_is(e, "stash_discard")) {
+		c->r.stash_discards++;
+		c->kv_discarded |= name && !strcmp(name, "kv");
+		loss = true;
+	} else if (ev_is(e, "kv_reset")) {
+		if (gen && !strcmp(gen, c->kv_gen))
+			return;
+		set_str(c->kv_gen, sizeof(c->kv_gen), gen);
+		loss = !(is_new && (!c->kv_made || c->kv_discarded));
+		c->r.kv_resets += loss;
+		c->kv_made = true;
+		c->kv_discarded = false;
+	} else {
+		/* the workload's record: its counters start again from 0 */
+		if (is_new || (why && !strcmp(why, "lost"))) {
+			camp_workload_add(&c->wl_base, &c->wl_raw);
+			memset(&c->wl_raw, 0, sizeof(c->wl_raw));
+		}
+		loss = !(is_new && !c->wl_made);
+		c->r.workload_resets += loss;
+		c->wl_made = true;
+	}
+	if (loss && f)
+		f->state_lost = true;
+}
+
 /* Bookkeeping every event gets, whatever the phase. */
 static void track(struct camp *c, const struct scn_event *e, double now)
 {
@@ -390,39 +437,14 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		if (c->cur)
 			c->cur->escalated = true;
 	} else if (ev_is(e, "kv_reset") || ev_is(e, "stash_discard")) {
-		const char *why = ev_str(e, "reason");
-		struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
-
-		const char *gen = ev_str(e, "gen");
-
-		/* kv may post a reset again after dying right after it (same
-		 * gen): one table, one reset */
-		if (ev_is(e, "kv_reset") && gen && !strcmp(gen, c->kv_gen))
-			return;
-		if (gen)
-			set_str(c->kv_gen, sizeof(c->kv_gen), gen);
-		/* "new": the first table, or the one after a discard */
-		c->r.kv_resets += ev_is(e, "kv_reset") && !(why && !strcmp(why, "new"));
-		c->r.stash_discards += ev_is(e, "stash_discard");
-		/* a new table at boot is no loss; one after a discard is that
-		 * discard's, already counted */
-		if (f && !(why && !strcmp(why, "new")))
-			f->state_lost = true;
+		on_state_reset(c, e);
 	} else if (ev_is(e, "sup_restart")) {
 		/* the kernel's restart of the root supervisor */
 		if ((s = camp_svc_get(&c->r, "supervisor")))
 			s->restarts_seen++;
 		c->sup_deaths[c->nsup_deaths++ % SUP_DEATHS_MAX] = now;
 	} else if (ev_is(e, "workload_reset")) {
-		const char *why = ev_str(e, "reason");
-
-		struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
-
-		if (why && strcmp(why, "new") != 0) {
-			c->r.workload_resets++;
-			if (f)
-				f->state_lost = true;
-		}
+		on_state_reset(c, e);
 	} else if (ev_is(e, "deadletter")) {
 		c->r.deadletters++;
 		if (c->cur)
@@ -606,6 +628,8 @@ static void not_injected(struct camp *c, double now)
 		c->cur = NULL;
 		c->ph = PH_QUIET;
 		c->due = now;
+		c->quiet_from = now;
+		c->wl_ok_quiet = c->r.wl.ok;
 		return;
 	}
 	type(c, "\r"); /* a lost line end may have glued junk to the next line */
@@ -671,6 +695,7 @@ static void step(struct camp *c, double now)
 			}
 			c->ph = PH_QUIET;
 			c->due = now + FINAL_QUIET_S;
+			c->quiet_from = now;
 			c->wl_ok_quiet = c->r.wl.ok;
 		} else if (now >= c->due && must_wait(c, now)) {
 			c->due = now + 0.5;
@@ -694,7 +719,12 @@ static void step(struct camp *c, double now)
 			fault_done(c, now); /* recovered stays false */
 		break;
 	case PH_QUIET:
-		if (now >= c->due) {
+		/* At least FINAL_QUIET_S, then until the workload has made
+		 * progress (a last fault may still be on its way to being
+		 * caught: a leak ends in a hang its heartbeat finds), for
+		 * FINAL_PROGRESS_S at most. */
+		if (now >= c->due &&
+		    (c->r.wl.ok > c->wl_ok_quiet || now >= c->quiet_from + FINAL_PROGRESS_S)) {
 			c->r.workload_alive = c->r.wl.ok > c->wl_ok_quiet;
 			c->tree_from = com1_size(c);
 			type(c, "\rtree\r");
@@ -910,7 +940,7 @@ static int one_guest(struct camp *c)
 static int many_guests(struct camp *c)
 {
 	struct camp_record all = { 0 };
-	int status, worst = 0;
+	int status = 0, worst = 0, asked = 0;
 	bool ok;
 
 	for (int k = 0; k < c->o.jobs; k++) {
@@ -928,6 +958,9 @@ static int many_guests(struct camp *c)
 			char *rec;
 			int rc;
 
+			/* Out of the terminal's group: a ^C reaches the parent
+			 * alone, which passes it on once. */
+			setpgid(0, 0);
 			c->o.job = k;
 			c->o.seed += (uint64_t)k;
 			c->o.faults = c->o.faults / c->o.jobs + (k < c->o.faults % c->o.jobs);
@@ -944,9 +977,11 @@ static int many_guests(struct camp *c)
 		job_pids[njob_pids++] = pid;
 	}
 	for (int k = 0; k < njob_pids; k++) {
-		while (waitpid(job_pids[k], &status, 0) < 0 && errno == EINTR)
+		pid_t got;
+
+		while ((got = waitpid(job_pids[k], &status, 0)) < 0 && errno == EINTR)
 			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 2)
 			worst = 2;
 	}
 	if (worst == 2) {
@@ -963,6 +998,7 @@ static int many_guests(struct camp *c)
 			fprintf(stderr, "campaign: %s: cannot read the record\n", rec);
 			return 2;
 		}
+		asked += one.faults_asked;
 		camp_record_merge(&all, &one);
 		free(one.f);
 		free(rec);
@@ -971,7 +1007,7 @@ static int many_guests(struct camp *c)
 	all.accel = c->o.accel;
 	all.kinds = c->o.kinds;
 	all.targets = c->o.targets;
-	all.faults_asked = c->o.faults;
+	all.faults_asked = asked; /* a job stopped early asks no more */
 	printf("campaign: %d jobs merged:\n", c->o.jobs);
 	ok = camp_report(&all, c->o.out);
 	free(all.f);

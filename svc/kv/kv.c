@@ -91,7 +91,7 @@
 #define KV_ENTRIES 512
 #define KV_STASH_SIZE (128u * 1024)    /* the table and its header, rounded up */
 #define KV_MAGIC 0x31766b6174736576ull /* "vestakv1" */
-#define KV_VERSION 2u		       /* 2: generations and per-slot hashes */
+#define KV_VERSION 3u		       /* 2: generations, slot hashes; 3: checked ids */
 #define HEARTBEAT_MS 100	       /* well inside any sensible policy heartbeat */
 #define HEX_LEN 16		       /* hex digits of a generation or a tag */
 #define WRAP_LEN (1 + 2 * HEX_LEN)     /* '@' GEN TAG */
@@ -109,10 +109,11 @@ struct kv_entry {
 
 /* One change, complete before `armed` is set; see the file comment. */
 struct kv_redo {
-	uint64_t armed; /* 1: apply this again at start */
-	uint64_t id;	/* the message id of the change */
-	uint64_t sum;	/* the table checksum after the change */
-	uint64_t hash;	/* slot_hash(slot, &entry) */
+	uint64_t armed;	 /* 1: apply this again at start */
+	uint64_t id;	 /* the message id of the change */
+	uint64_t id_inv; /* ~id: a flipped bit in either shows */
+	uint64_t sum;	 /* the table checksum after the change */
+	uint64_t hash;	 /* slot_hash(slot, &entry) */
 	uint32_t slot;
 	uint32_t count;
 	struct kv_entry entry; /* the slot's new content */
@@ -125,6 +126,7 @@ struct kv_stash {
 	uint32_t count;	   /* used slots */
 	uint64_t sum;	   /* sum of hash[] */
 	uint64_t last_id;  /* message id of the last applied change */
+	uint64_t last_inv; /* ~last_id, or anything else: no replay is recognised */
 	uint64_t gen;	   /* the table's generation, never 0 */
 	uint64_t gen_inv;  /* ~gen: a flipped bit in either shows */
 	uint32_t unposted; /* enum kv_why of this table's kv_reset if not yet posted */
@@ -278,6 +280,7 @@ static void redo_apply(struct kv_stash *st, enum crash_stage at)
 	st->count = r->count;
 	st->sum = r->sum;
 	st->last_id = r->id;
+	st->last_inv = r->id_inv;
 	ordered();
 	r->armed = 0;
 	ordered();
@@ -295,6 +298,7 @@ static void redo_write(struct kv_stash *st, uint32_t slot, const struct kv_entry
 	uint64_t h = slot_hash(slot, e);
 
 	r->id = id;
+	r->id_inv = ~id;
 	r->slot = slot;
 	r->count = st->count + (e->used && !old->used) - (!e->used && old->used);
 	maybe_crash(at, CRASH_RECORDING);
@@ -344,8 +348,9 @@ static bool redo_ok(const struct kv_stash *st)
 	uint32_t count = 0;
 	uint64_t sum = 0;
 
-	if (r->armed != 1 || r->slot >= KV_ENTRIES || r->count > KV_ENTRIES ||
-	    !entry_ok(&r->entry) || r->hash != slot_hash(r->slot, &r->entry))
+	if (r->armed != 1 || r->id_inv != ~r->id || r->slot >= KV_ENTRIES ||
+	    r->count > KV_ENTRIES || !entry_ok(&r->entry) ||
+	    r->hash != slot_hash(r->slot, &r->entry))
 		return false;
 	for (uint32_t i = 0; i < KV_ENTRIES; i++) {
 		sum += i == r->slot ? r->hash : st->hash[i];
@@ -537,6 +542,19 @@ static int parse(const char *buf, size_t len, struct kv_req *q)
 	return q->vlen == 0 ? 0 : -VE_INVAL;
 }
 
+/*
+ * Whether message id is the change applied last (the kernel replayed it
+ * after a death that came after the change but before the reply). Only if
+ * last_id and its complement agree: a flipped bit there must not make kv
+ * answer "+" to a change it never applied; at worst it applies a replayed
+ * change again, which is harmless (a put writes the same value, a delete
+ * answers "-nokey", which a resending client takes as done).
+ */
+static bool replayed(const struct kv_stash *st, uint64_t id)
+{
+	return st->last_id == id && st->last_inv == ~id;
+}
+
 /* The reply text s into out (at most cap bytes). Returns its length. */
 static size_t say(char *out, size_t cap, const char *s)
 {
@@ -580,7 +598,7 @@ static size_t do_put(struct kv *kv, const struct kv_req *q, uint64_t id, enum cr
 	struct kv_entry e;
 	int i;
 
-	if (kv->st->last_id == id)
+	if (replayed(kv->st, id))
 		return say(out, cap, "+"); /* a replay, applied */
 	i = find(kv->st, q->key, q->klen);
 	if (i < 0)
@@ -604,7 +622,7 @@ static size_t do_delete(struct kv *kv, const struct kv_req *q, uint64_t id, enum
 	static const struct kv_entry empty;
 	int i;
 
-	if (kv->st->last_id == id)
+	if (replayed(kv->st, id))
 		return say(out, cap, "+"); /* a replay, applied */
 	i = find(kv->st, q->key, q->klen);
 	if (i < 0)
@@ -640,6 +658,9 @@ static size_t attempt(struct kv *kv, const struct kv_req *q, bool wrapped, uint6
 	case 'D':
 		return do_delete(kv, q, id, at, out, cap);
 	default:
+		/* the count is only as good as the table it counts */
+		if (table_problem(kv->st) != WHY_NONE)
+			return KV_LOST;
 		return (size_t)fmt_snprintf(out, cap, "+%u", (unsigned)kv->st->count);
 	}
 }

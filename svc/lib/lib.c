@@ -472,14 +472,22 @@ int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns)
 	hb->sup = -1;
 	hb->every_ns = every_ns;
 	hb->next_ns = 0;
+	hb->image_hash = image_hash();
 	if (every_ns == 0)
 		return 0;
-	hb->image_hash = image_hash();
 	int h = ve_chan_open("sup");
 	if (h < 0)
 		return h;
 	hb->sup = h;
 	return 0;
+}
+
+void ve_image_check(const struct ve_heartbeat *hb)
+{
+	if (image_hash() != hb->image_hash) {
+		ve_event("image_corrupt", NULL, 0);
+		ve_exit(VE_EXIT_IMAGE_CORRUPT);
+	}
 }
 
 uint64_t ve_heartbeat_due(struct ve_heartbeat *hb)
@@ -490,10 +498,7 @@ uint64_t ve_heartbeat_due(struct ve_heartbeat *hb)
 		return VE_TIMEOUT_NONE;
 	now = ve_clock_ns();
 	if (now >= hb->next_ns) {
-		if (image_hash() != hb->image_hash) {
-			ve_event("image_corrupt", NULL, 0);
-			ve_exit(VE_EXIT_IMAGE_CORRUPT);
-		}
+		ve_image_check(hb);
 		ve_chan_cast(hb->sup, "H", 1, VE_NONBLOCK);
 		hb->next_ns = now + hb->every_ns;
 	}

@@ -452,6 +452,16 @@ int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns);
  */
 uint64_t ve_heartbeat_due(struct ve_heartbeat *hb);
 
+/*
+ * The check ve_heartbeat_due makes before each beat, on its own: if the
+ * program's code or constants changed since ve_heartbeat_init (whether or
+ * not heartbeats are on), post {"ev":"image_corrupt"} and exit with
+ * VE_EXIT_IMAGE_CORRUPT. For a process about to act on a surprising result
+ * (a checker about to report a wrong answer): first make sure it is not
+ * its own code that is wrong.
+ */
+void ve_image_check(const struct ve_heartbeat *hb);
+
 /* Whether the word lit appears among the words of args. */
 bool ve_args_have(const char *args, const char *lit);
 

@@ -22,7 +22,8 @@
  * Output normally goes through the kernel console (ve_write); 'W' is for
  * a client that wants the raw line. A 'W' replayed after a crash of this
  * driver may be written twice; an 'R' is only answered once, since input
- * bytes leave the ring when the reply is sent.
+ * bytes leave the ring when the reply is sent (and go back into it if the
+ * reader gave up on its call: reply() says so).
  *
  * The main loop is one ve_wait_any: an IRQ drains the receive register
  * into a ring buffer, then pending reads are answered; a message is

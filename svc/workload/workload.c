@@ -36,9 +36,18 @@
  * {"ev":"workload_reset","reason":"checksum"} is posted; if neither copy is
  * valid, or the stash is new (first start, or discarded by the
  * supervisor), the record starts from zero with every key unknown, and the
- * reason is "lost" or "new". Unknown keys become absent when kv's table is
- * reset. (All keys start unknown even on a new stash: a stash the
- * supervisor discarded looks new, yet kv may still hold our keys.)
+ * reason is "lost" or "new". Unknown keys become absent when kv says its
+ * table was reset (an "-epoch" while we knew a generation). (All keys start
+ * unknown even on a new stash: a stash the supervisor discarded looks new,
+ * yet kv may still hold our keys.)
+ *
+ * The working copy of the record and the tags are hashed before each call
+ * and again after it: if they changed while we waited (bits flipped in our
+ * memory), the answer is not judged, the record is taken back from the
+ * stash, every key becomes unknown and the reason is "memory". And before
+ * counting an answer wrong (or a dup, or foreign) it checks its own code
+ * (ve_image_check): a checker whose code was hit stops rather than accuse
+ * kv of its own fault.
  *
  * A put or delete is committed as *pending* before the call and committed
  * done after its answer: if the workload dies in between, or the call
@@ -76,6 +85,7 @@
 #define INNER (1 + HEX_LEN)	    /* '=' TAG, before the inner reply */
 #define TAGS_KEPT 8		    /* earlier tags a reply is checked against */
 #define WL_FOREIGN (-(long)VE_NERR) /* call_kv: a reply for no call of ours */
+#define WL_DAMAGED (WL_FOREIGN - 1) /* call_kv: our own memory changed in the call */
 
 /* What the workload believes about one key. seq 0 means "absent". */
 struct wl_key {
@@ -147,18 +157,20 @@ static void maybe_crash(struct wl *w)
 
 /* The checksum of record r committed as number seq: FNV-1a over 64-bit
  * words, so any one flipped bit changes it. */
-static uint64_t rec_sum(const struct wl_record *r, uint64_t seq)
+static uint64_t words_sum(const uint64_t *p, size_t n, uint64_t h)
 {
-	const uint64_t *p = (const uint64_t *)r;
-	uint64_t h = 0xcbf29ce484222325ull ^ seq;
-
-	_Static_assert(sizeof(*r) % 8 == 0, "the record is summed in words");
-	for (size_t i = 0; i < sizeof(*r) / 8; i++) {
+	for (size_t i = 0; i < n; i++) {
 		h ^= p[i];
 		h *= 0x100000001b3ull;
 		h ^= h >> 29;
 	}
 	return h;
+}
+
+static uint64_t rec_sum(const struct wl_record *r, uint64_t seq)
+{
+	_Static_assert(sizeof(*r) % 8 == 0, "the record is summed in words");
+	return words_sum((const uint64_t *)r, sizeof(*r) / 8, 0xcbf29ce484222325ull ^ seq);
 }
 
 static bool copy_valid(const struct wl_copy *c)
@@ -210,7 +222,7 @@ static void recover(struct wl *w, const char *why)
 {
 	uint64_t floor = ve_clock_ns() / 1000; /* above any seq used so far */
 
-	if (strcmp(why, "checksum") != 0) {
+	if (!strcmp(why, "new") || !strcmp(why, "lost")) {
 		memset(&w->rec, 0, sizeof(w->rec));
 		w->cur = 0;
 		w->seq = 0;
@@ -335,6 +347,7 @@ static void judge_bad(struct wl *w, unsigned i, const char *op, const char *rep,
 {
 	const struct wl_key *k = &w->rec.keys[i];
 
+	ve_image_check(&w->hb); /* not our own code that is wrong? */
 	w->rec.bad++;
 	if (w->bad_shown++ < BAD_SHOWN)
 		ve_printf("workload: %s wl%u: wrong answer '%.*s' (seq %llu, pending %u:%llu)\n",
@@ -355,7 +368,7 @@ static void judge_failure(struct wl *w, long r)
 {
 	if (r == -VE_TIMEOUT)
 		w->rec.timeouts++;
-	else if (r != WL_FOREIGN)
+	else if (r != WL_FOREIGN && r != WL_DAMAGED)
 		w->rec.errors++;
 }
 
@@ -400,6 +413,7 @@ static void epoch(struct wl *w, struct wl_call *c, uint64_t gen)
 /* A reply with an earlier tag of ours: count it, say so (a few times). */
 static void judge_dup(struct wl *w, uint64_t tag)
 {
+	ve_image_check(&w->hb);
 	w->rec.dups++;
 	if (w->dup_shown++ < BAD_SHOWN)
 		ve_printf("workload: reply for an earlier call (tag %016llx)\n",
@@ -409,6 +423,7 @@ static void judge_dup(struct wl *w, uint64_t tag)
 /* A reply with no tag of ours: count it bad, say so (a few times). */
 static void judge_foreign(struct wl *w, const char *rep, long n)
 {
+	ve_image_check(&w->hb);
 	w->rec.bad++;
 	if (w->bad_shown++ < BAD_SHOWN)
 		ve_printf("workload: reply for no call of ours '%.*s'\n", (int)(n > 60 ? 60 : n),
@@ -424,11 +439,23 @@ static bool earlier_tag(const struct wl *w, uint64_t tag)
 	return false;
 }
 
-/* Send c's request once, wrapped with a fresh tag, waiting at most
- * slice_ns. Returns what ve_chan_call returns. */
+/* A hash of what the workload judges by: its working record and tags. */
+static uint64_t guard(const struct wl *w)
+{
+	return words_sum(w->tags, TAGS_KEPT, rec_sum(&w->rec, 0));
+}
+
+/*
+ * Send c's request once, wrapped with a fresh tag, waiting at most
+ * slice_ns. Returns what ve_chan_call returns, or WL_DAMAGED if the
+ * working record or the tags changed while it waited (bits flipped in our
+ * memory: the answer cannot be judged by them).
+ */
 static long send(struct wl *w, const struct wl_call *c, char *rep, size_t cap, uint64_t slice_ns)
 {
 	static char req[WRAP_LEN + 256];
+	uint64_t before;
+	long n;
 
 	memmove(&w->tags[1], &w->tags[0], sizeof(w->tags) - sizeof(w->tags[0]));
 	w->tags[0] = ve_rng_next(&w->rng);
@@ -436,7 +463,17 @@ static long send(struct wl *w, const struct wl_call *c, char *rep, size_t cap, u
 	ve_hex16_put(req + 1, w->rec.gen);
 	ve_hex16_put(req + 1 + HEX_LEN, w->tags[0]);
 	memcpy(req + WRAP_LEN, c->req, c->len);
-	return ve_chan_call(w->kv, req, WRAP_LEN + c->len, rep, cap, slice_ns);
+	before = guard(w);
+	n = ve_chan_call(w->kv, req, WRAP_LEN + c->len, rep, cap, slice_ns);
+	return guard(w) == before ? n : WL_DAMAGED;
+}
+
+/* Bits flipped in our working memory during a call: take the record back
+ * from the stash (checked), and know no key until it is written again. */
+static void damaged(struct wl *w)
+{
+	load(w);
+	recover(w, "memory");
 }
 
 /*
@@ -460,6 +497,10 @@ static long call_kv(struct wl *w, struct wl_call *c, char *rep, size_t cap)
 		if (slice == VE_TIMEOUT_NONE || slice > end - now)
 			slice = end - now;
 		n = send(w, c, rep, cap, slice);
+		if (n == WL_DAMAGED) {
+			damaged(w);
+			return n;
+		}
 		if (n == -VE_TIMEOUT)
 			continue;
 		if (n < 0)
@@ -566,7 +607,7 @@ static void one_request(struct wl *w)
 	if (dice < 50)
 		do_get(w, i);
 	else
-		do_change(w, i, dice >= 10 ? ++w->rec.next_seq : 0);
+		do_change(w, i, dice >= 60 ? ++w->rec.next_seq : 0); /* a delete in 10 */
 }
 
 static void report(const struct wl_record *r)

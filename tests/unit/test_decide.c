@@ -903,6 +903,25 @@ static void test_stash_kept_when_proven(void **state)
 	assert_trace("exit:a/fault stash_discard:a discard:a restart:a/one_for_one/a +a");
 }
 
+/* A service that hangs as soon as it serves is seen a heartbeat interval
+ * later: those hangs count towards K (the stash may hang it). */
+static void test_stash_discard_after_hangs(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 30, 30 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	F->ns[a].svc.stash = SUP_STASH_KEEP;
+	F->ns[a].svc.stash_crashes = 0; /* the default, 3 */
+	F->ns[a].svc.heartbeat_ns = 3 * S;
+	boot();
+	advance_to(F->now + 3 * S);
+	advance_to(F->now + 3 * S);
+	assert_null(strstr(F->trace, "discard"));
+	clear();
+	advance_to(F->now + 3 * S);
+	assert_non_null(strstr(F->trace, "stash_discard:a"));
+}
+
 /* An unproven crash (just restarted by a kill, which itself does not count)
  * a period and more after the last. */
 static void crash_unproven_after(int a, uint64_t dt)
@@ -1485,6 +1504,7 @@ int main(void)
 		T(test_backoff_group),
 		T(test_stash_discard_after_k),
 		T(test_stash_kept_when_proven),
+		T(test_stash_discard_after_hangs),
 		T(test_stash_kept_when_spread),
 		T(test_stash_discard_state),
 		T(test_commands),
