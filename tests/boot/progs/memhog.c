@@ -1,5 +1,7 @@
 /*
- * memhog: takes all the memory the kernel will give it, checks that every
+ * memhog: takes all the memory the kernel will give it (its share of a
+ * quarter, or less when others took the rest; with the arg "hold" it
+ * then keeps it HOLD_MS before going on), checks that every
  * page is real and its own, and exits with the number of 4 KiB pages it got
  * -- so a parent can run it twice and see the kernel took every page back.
  *
@@ -12,6 +14,7 @@
 #include "vesta.h"
 
 #define CHUNK_BYTES (64 * 1024)
+#define HOLD_MS 300		     /* with "hold" */
 #define PAGE_MAGIC 0x6d656d686f67ull /* "memhog" */
 
 /* The first bytes of every mapped region: the regions form a list. */
@@ -79,7 +82,10 @@ int main(const char *args)
 	uint64_t chunks = 0, singles = 0, pages, bad;
 	long chunk_err, page_err;
 
-	(void)args;
+	/* "hold": keep it all a while once refused, so that several memhogs
+	 * started together hold their memory at the same time */
+	bool hold = ve_args_have(args, "hold");
+
 	while ((chunk_err = grab(&list, CHUNK_BYTES)) == 0)
 		chunks++;
 	while ((page_err = grab(&list, VE_PAGE_SIZE)) == 0)
@@ -95,6 +101,8 @@ int main(const char *args)
 			  ve_strerror(page_err));
 		return -1;
 	}
+	if (hold)
+		ve_sleep_ms(HOLD_MS);
 	bad = verify(list);
 	if (bad != 0) {
 		ve_printf("memhog: FAIL: %llu pages lost their contents\n",

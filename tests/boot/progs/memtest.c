@@ -1,9 +1,12 @@
 /*
  * memtest: checks that the kernel takes back every frame a dead process
- * held. It runs memhog (which takes all the memory it can) twice and
- * compares: both runs must get the same number of pages, and the free
- * frame count after each must be the same. Needs the spawn grant.
- * Exits 0 if all is well, 1 if not.
+ * held. It runs memhog (which takes all the memory it can: its share, a
+ * quarter of the machine) twice and compares: both runs must get the same
+ * number of pages, and the free frame count after each must be the same.
+ * Then it runs HOGS memhogs at once, which together want more than there
+ * is: the machine runs out for real (each refusal must be VE_NOMEM, no
+ * panic), and once they are gone every frame is back again.
+ * Needs the spawn grant. Exits 0 if all is well, 1 if not.
  */
 #include "vesta.h"
 
@@ -21,20 +24,27 @@ static int free_frames(uint64_t *free)
 	return 0;
 }
 
+#define HOGS 5 /* memhogs at once: 5 quarters are more than there is */
+
+/* Start a memhog with args. Returns its pid or a negative error. */
+static int start_memhog(const char *args)
+{
+	int pid = ve_spawn("memhog", args);
+
+	if (pid < 0)
+		ve_printf("memtest: spawn memhog: %s\n", ve_strerror(pid));
+	return pid;
+}
+
 /*
- * Run memhog to its end. Returns the number of pages it got (> 0), or a
- * negative error if it could not be run or did not exit normally.
+ * Wait for memhog pid to end. Returns the number of pages it got (> 0), or
+ * a negative error if it did not exit normally.
  */
-static long run_memhog(void)
+static long wait_memhog(int pid)
 {
 	struct ve_exit ex;
-	int pid, r;
+	int r;
 
-	pid = ve_spawn("memhog", "");
-	if (pid < 0) {
-		ve_printf("memtest: spawn memhog: %s\n", ve_strerror(pid));
-		return pid;
-	}
 	r = ve_wait(pid, &ex);
 	if (r < 0) {
 		ve_printf("memtest: wait %d: %s\n", pid, ve_strerror(r));
@@ -51,10 +61,38 @@ static long run_memhog(void)
 	return (long)ex.code;
 }
 
+/* Run memhog to its end: wait_memhog's result. */
+static long run_memhog(void)
+{
+	int pid = start_memhog("");
+
+	return pid < 0 ? pid : wait_memhog(pid);
+}
+
+/*
+ * HOGS memhogs at once. Returns the pages they got together, or a negative
+ * error if one could not be run or did not end well.
+ */
+static long run_hogs(void)
+{
+	int pids[HOGS];
+	long total = 0, n;
+
+	for (int i = 0; i < HOGS; i++)
+		if ((pids[i] = start_memhog("hold")) < 0)
+			return pids[i];
+	for (int i = 0; i < HOGS; i++) {
+		if ((n = wait_memhog(pids[i])) < 0)
+			return n;
+		total += n;
+	}
+	return total;
+}
+
 int main(const char *args)
 {
-	uint64_t f0, f1, f2;
-	long n1, n2;
+	uint64_t f0, f1, f2, f3;
+	long n1, n2, n3;
 	bool ok;
 
 	(void)args;
@@ -77,6 +115,17 @@ int main(const char *args)
 	ok = n1 == n2 && f1 == f2;
 	ve_printf("memtest: %s (pages %ld vs %ld, free %llu vs %llu)\n",
 		  ok ? "ok" : "FAIL: memory was not all returned", n1, n2, (unsigned long long)f1,
+		  (unsigned long long)f2);
+	if (!ok)
+		return 1;
+
+	n3 = run_hogs();
+	if (n3 < 0 || free_frames(&f3) < 0)
+		return 1;
+	/* together they got less than HOGS shares: the machine ran out */
+	ok = n3 < HOGS * n1 && f3 == f2;
+	ve_printf("memtest: %d at once: %s (%ld pages of %ld wanted, free %llu vs %llu)\n", HOGS,
+		  ok ? "ok" : "FAIL", n3, HOGS * n1, (unsigned long long)f3,
 		  (unsigned long long)f2);
 	return ok ? 0 : 1;
 }
