@@ -56,6 +56,10 @@
  * times in 10 s; a fault into it waits while it has died this often. */
 #define SUP_DEATHS_MAX 2
 #define SUP_DEATHS_WINDOW_S 10.0
+/* A fault whose target is between incarnations is typed again after
+ * RETYPE_WAIT_S, RETYPE_MAX times at most. */
+#define RETYPE_WAIT_S 0.5
+#define RETYPE_MAX 40
 /* Faults in a row that the shell did not inject: the console is dead. */
 #define MAX_NOT_INJECTED 3
 
@@ -101,6 +105,8 @@ struct camp {
 	size_t capf;		      /* room in r.f */
 	struct camp_fault *cur;	      /* the fault being handled */
 	struct camp_fault next;	      /* the one after it, drawn */
+	int retypes;		      /* times cur was typed again (target down) */
+	double retype_at;	      /* when to type it again; 0: not waiting */
 	struct camp_pace pace;	      /* its supervisors' recent restarts */
 	char kv_gen[24];	      /* the latest kv table generation */
 	bool kv_made, wl_made;	      /* the first kv table, workload record seen */
@@ -271,6 +277,8 @@ static void on_exit_ev(struct camp *c, const struct scn_event *e, double now)
 	struct camp_fault *f = c->cur, *late;
 	struct camp_svc *s;
 
+	if (name && (s = camp_svc_get(&c->r, name)) && s->pid == pid)
+		s->died = true; /* until a `stop` says its supervisor did it */
 	if (f && pid == f->pid && (c->ph == PH_OBSERVE || c->ph == PH_TYPED)) {
 		f->killed = true;
 		f->exit_ns = ev_u64(e, "t_ns");
@@ -363,11 +371,17 @@ static void on_restart(struct camp *c, const struct scn_event *e)
 	const char *name = ev_str(e, "name"), *cause = ev_str(e, "cause");
 	struct camp_svc *s;
 
-	if (!name || !cause || strcmp(name, cause) != 0)
-		return; /* one failure, one count: not its siblings' restarts */
-	camp_pace_restart(&c->pace, name, ev_u64(e, "t_ns"));
-	if ((s = camp_svc_get(&c->r, name)))
+	if (!name || !cause || !(s = camp_svc_get(&c->r, name)))
+		return;
+	if (!strcmp(name, cause))
+		camp_pace_restart(&c->pace, name, ev_u64(e, "t_ns"));
+	/* Its own restart: it failed (cause is itself), or it had died by
+	 * itself just as a sibling's failure restarted it too (under
+	 * rest_for_one the restart names the sibling). A restart of a child
+	 * the supervisor stopped is the sibling's, not its own. */
+	if (!strcmp(name, cause) || s->died)
 		s->restarts_seen++;
+	s->died = false;
 }
 
 /*
@@ -427,6 +441,8 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		on_workload(c, e);
 	else if (ev_is(e, "restart"))
 		on_restart(c, e);
+	else if (ev_is(e, "stop") && (s = camp_svc_get(&c->r, ev_str(e, "name") ?: "")))
+		s->died = false;
 	else if (ev_is(e, "exit"))
 		on_exit_ev(c, e, now);
 	else if (ev_is(e, "escalate") || ev_is(e, "giveup")) {
@@ -586,23 +602,60 @@ static bool must_wait(const struct camp *c, double now)
 	return true;
 }
 
+/* Type the fault c->cur at the console and wait for its inject event. */
+static void type_fault(struct camp *c, double now)
+{
+	const struct camp_fault *f = c->cur;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "fault %s %s %" PRIu64 " %" PRIu64 "\r", f->target, f->kind,
+		 f->arg, f->seed);
+	c->typed_from = com1_size(c);
+	type(c, cmd);
+	c->ph = PH_TYPED;
+	c->due = now + TYPED_BOUND_S;
+}
+
 static void inject_next(struct camp *c, double now)
 {
 	struct camp_fault *f;
-	char cmd[160];
 
 	c->r.f = util_grow(c->r.f, c->r.nf, &c->capf, sizeof(*c->r.f));
 	f = &c->r.f[c->r.nf++];
 	*f = c->next;
 	f->index = (int)c->r.nf;
 	f->job = c->o.job;
-	snprintf(cmd, sizeof(cmd), "fault %s %s %" PRIu64 " %" PRIu64 "\r", f->target, f->kind,
-		 f->arg, f->seed);
 	c->cur = f;
-	c->typed_from = com1_size(c);
-	type(c, cmd);
-	c->ph = PH_TYPED;
-	c->due = now + TYPED_BOUND_S;
+	c->retypes = 0;
+	type_fault(c, now);
+}
+
+/*
+ * In PH_TYPED: the shell said the target has no live process (it is
+ * between two incarnations, restarting after a fault of its own): type the
+ * same fault again a little later, for RETYPE_MAX times. Returns true if
+ * it did (or will).
+ */
+static bool retype_if_down(struct camp *c, double now)
+{
+	char *out;
+	bool down;
+
+	if (now < c->retype_at)
+		return true;
+	if (c->retype_at > 0) { /* the wait is over: type it again */
+		c->retype_at = 0;
+		type_fault(c, now);
+		return true;
+	}
+	out = com1_since(c, c->typed_from);
+	down = strstr(out, "fault: no live service") != NULL;
+	free(out);
+	if (!down || c->retypes >= RETYPE_MAX)
+		return false;
+	c->retypes++;
+	c->retype_at = now + RETYPE_WAIT_S;
+	return true;
 }
 
 /* The shell did not inject: keep its answer, and give up on a dead console. */
@@ -704,6 +757,8 @@ static void step(struct camp *c, double now)
 		}
 		break;
 	case PH_TYPED:
+		if (retype_if_down(c, now))
+			break;
 		if (now >= c->due)
 			not_injected(c, now);
 		break;

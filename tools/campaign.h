@@ -62,6 +62,7 @@ struct camp_svc {
 	int restarts_seen;  /* supervisor `restart` events caused by it */
 	int escalations;    /* `escalate` events naming it (a supervisor) */
 	int own_exits;	    /* its own failures no fault into it explains */
+	bool died;	    /* its process ended, not stopped by its supervisor */
 	int tree_restarts;  /* restarts= in the final `tree`; -1: not seen */
 	bool tree_up;	    /* the final `tree` says up */
 	bool in_tree;	    /* it appeared in the final `tree` */
