@@ -854,15 +854,23 @@ static void test_backoff_group(void **state)
 
 /* --- stash --------------------------------------------------------------- */
 
+/* A permanent service "a" of root with state keep and the default K (3). */
+static int kept_svc(int root)
+{
+	int a = add_svc(root, "a", SUP_PERMANENT);
+
+	F->ns[a].svc.stash = SUP_STASH_KEEP;
+	F->ns[a].svc.stash_crashes = 0;
+	return a;
+}
+
 /* state keep: the Kth crash within the period discards the stash before
  * the restart; kills by others do not count. */
 static void test_stash_discard_after_k(void **state)
 {
 	(void)state;
 	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 30, 10 * S);
-	int a = add_svc(root, "a", SUP_PERMANENT);
-	F->ns[a].svc.stash = SUP_STASH_KEEP;
-	F->ns[a].svc.stash_crashes = 0; /* the default, 3 */
+	int a = kept_svc(root);
 	boot();
 	crash(a, SUP_EXIT_FAULT);
 	crash(a, SUP_EXIT_KILLED);
@@ -885,9 +893,7 @@ static void test_stash_kept_when_proven(void **state)
 {
 	(void)state;
 	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 30, 10 * S);
-	int a = add_svc(root, "a", SUP_PERMANENT);
-	F->ns[a].svc.stash = SUP_STASH_KEEP;
-	F->ns[a].svc.stash_crashes = 0; /* the default, 3 */
+	int a = kept_svc(root);
 	boot();
 	for (int i = 0; i < 4; i++) {
 		advance_to(F->now + SUP_STASH_PROVEN_NS);
@@ -909,9 +915,7 @@ static void test_stash_discard_after_hangs(void **state)
 {
 	(void)state;
 	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 30, 30 * S);
-	int a = add_svc(root, "a", SUP_PERMANENT);
-	F->ns[a].svc.stash = SUP_STASH_KEEP;
-	F->ns[a].svc.stash_crashes = 0; /* the default, 3 */
+	int a = kept_svc(root);
 	F->ns[a].svc.heartbeat_ns = 3 * S;
 	boot();
 	advance_to(F->now + 3 * S);
