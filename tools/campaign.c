@@ -340,7 +340,6 @@ static void on_workload(struct camp *c, const struct scn_event *e)
 		.dups = ev_u64(e, "dups"),
 		.keys_lost = ev_u64(e, "lost"),
 		.kv_resets = ev_u64(e, "kv_resets"),
-		.unknown = ev_u64(e, "unknown"),
 	};
 	uint64_t sum, to, t = ev_u64(e, "t_ns");
 	struct camp_fault *f;
@@ -353,7 +352,6 @@ static void on_workload(struct camp *c, const struct scn_event *e)
 	*w = c->wl_base;
 	camp_workload_add(w, &now);
 	w->seen = true;
-	w->unknown = now.unknown;
 	sum = w->bad + w->errors + w->dups;
 	to = w->timeouts;
 	/* Errors and wrong answers belong to the fault before this report;

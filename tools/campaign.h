@@ -56,16 +56,15 @@ struct camp_fault {
 /* A service of the tree as the event log shows it. */
 struct camp_svc {
 	char name[CAMP_NAME_MAX];
-	int pid;	    /* current incarnation; 0 before the first spawn */
-	bool serves;	    /* it serves a channel (recovery: chan_serve) */
-	int injected_kills; /* faults into it that ended its process */
-	int restarts_seen;  /* supervisor `restart` events caused by it */
-	int escalations;    /* `escalate` events naming it (a supervisor) */
-	int own_exits;	    /* its own failures no fault into it explains */
-	bool died;	    /* its process ended, not stopped by its supervisor */
-	int tree_restarts;  /* restarts= in the final `tree`; -1: not seen */
-	bool tree_up;	    /* the final `tree` says up */
-	bool in_tree;	    /* it appeared in the final `tree` */
+	int pid;	   /* current incarnation; 0 before the first spawn */
+	bool serves;	   /* it serves a channel (recovery: chan_serve) */
+	int restarts_seen; /* supervisor `restart` events caused by it */
+	int escalations;   /* `escalate` events naming it (a supervisor) */
+	int own_exits;	   /* its own failures no fault into it explains */
+	bool died;	   /* its process ended, not stopped by its supervisor */
+	int tree_restarts; /* restarts= in the final `tree`; -1: not seen */
+	bool tree_up;	   /* the final `tree` says up */
+	bool in_tree;	   /* it appeared in the final `tree` */
 };
 
 /* The workload's counters, as its last event reported them (plus what
@@ -73,7 +72,7 @@ struct camp_svc {
  * acknowledged keys that went with a kv table reset it was told of. */
 struct camp_workload {
 	bool seen;
-	uint64_t ok, bad, errors, timeouts, dups, keys_lost, kv_resets, unknown;
+	uint64_t ok, bad, errors, timeouts, dups, keys_lost, kv_resets;
 };
 
 /* Everything a campaign learned; the report reads only this. */
@@ -89,8 +88,7 @@ struct camp_record {
 	struct camp_svc svc[CAMP_MAX_SVCS];
 	size_t nsvc;
 	struct camp_workload wl;
-	uint64_t workload_ok_at_end_check; /* ok grew in the final window */
-	bool workload_alive;		   /* it reported during the final check */
+	bool workload_alive; /* it reported during the final check */
 	int kernel_panics;
 	bool machine_stopped; /* QEMU ended before the campaign did */
 	bool tree_checked;    /* the final `tree` was read */
@@ -122,7 +120,7 @@ bool camp_report(const struct camp_record *r, const char *dir);
 int camp_record_save(const struct camp_record *r, const char *path);
 int camp_record_load(struct camp_record *r, const char *path);
 
-/* a += b for the counters since boot (not seen, not unknown). */
+/* a += b for the counters since boot (not seen). */
 void camp_workload_add(struct camp_workload *a, const struct camp_workload *b);
 
 /* Add job record b to the merged record a (faults appended, counters

@@ -79,7 +79,6 @@ static void merge_svc(struct camp_svc *a, const struct camp_svc *b, bool first)
 		*a = *b;
 		return;
 	}
-	a->injected_kills += b->injected_kills;
 	a->restarts_seen += b->restarts_seen;
 	a->escalations += b->escalations;
 	a->own_exits += b->own_exits;
@@ -106,7 +105,6 @@ void camp_record_merge(struct camp_record *a, const struct camp_record *b)
 	}
 	a->wl.seen = first ? b->wl.seen : a->wl.seen && b->wl.seen;
 	camp_workload_add(&a->wl, &b->wl);
-	a->wl.unknown += b->wl.unknown;
 	a->workload_alive = first ? b->workload_alive : a->workload_alive && b->workload_alive;
 	a->tree_checked = first ? b->tree_checked : a->tree_checked && b->tree_checked;
 	a->kernel_panics += b->kernel_panics;

@@ -86,10 +86,6 @@
  */
 #include "vesta.h"
 
-/* -VE_BUSY retries of stash(), 1 ms apart: the previous incarnation may
- * still be on its way out. */
-#define STASH_TRIES 100
-
 #define KV_KEY_MAX 32
 #define KV_VAL_MAX 128
 #define KV_ENTRIES 512
@@ -470,15 +466,11 @@ static void lost(struct kv *kv)
 /* Map the stash and check it. Returns 0 or ve_stash's error. */
 static int stash_open(struct kv *kv)
 {
-	long base = -VE_BUSY;
+	long base;
 	enum kv_why why;
 	bool redone;
 
-	for (int i = 0; i < STASH_TRIES && base == -VE_BUSY; i++) {
-		base = ve_stash(KV_STASH_SIZE);
-		if (base == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
+	base = ve_stash_wait(KV_STASH_SIZE);
 	if (base < 0)
 		return (int)base;
 	kv->st = (struct kv_stash *)(uintptr_t)base;

@@ -177,6 +177,17 @@ long ve_stash(uint64_t size)
 	return ve_syscall(SYS_STASH, (long)size, 0, 0, 0, 0, 0);
 }
 
+long ve_stash_wait(uint64_t size)
+{
+	long base = ve_stash(size);
+
+	for (int i = 0; i < 100 && base == -VE_BUSY; i++) {
+		ve_sleep_ms(1);
+		base = ve_stash(size);
+	}
+	return base;
+}
+
 int ve_stash_drop(const char *name)
 {
 	return (int)ve_syscall(SYS_STASH_DROP, (long)name, 0, 0, 0, 0, 0);

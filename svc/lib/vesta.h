@@ -312,6 +312,13 @@ int ve_reap(struct ve_exit *ex);
 long ve_stash(uint64_t size);
 
 /*
+ * ve_stash, waiting out -VE_BUSY for up to 100 ms (1 ms apart): a new
+ * incarnation may start while the last one is still on its way out.
+ * Returns and errors as ve_stash.
+ */
+long ve_stash_wait(uint64_t size);
+
+/*
  * Discard the stash kept for the service name, so its next incarnation
  * starts clean. Needs the spawn grant. Returns 0.
  * Errors: -VE_NOENT (name has no stash: nothing to discard), -VE_BUSY (a

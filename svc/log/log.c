@@ -24,10 +24,6 @@
  */
 #include "vesta.h"
 
-/* -VE_BUSY retries of stash(), 1 ms apart: the previous incarnation may
- * still be on its way out. */
-#define STASH_TRIES 100
-
 #define LOG_RING 64			/* lines kept */
 #define LOG_LINE_MAX 160		/* bytes of "NAME: TEXT" kept per line */
 #define LOG_MAGIC 0x31676f6c61747365ull /* "estalog1" */
@@ -159,14 +155,10 @@ static int handle(struct log_stash *st, int h, const struct ve_msg *m, const cha
 /* Map the stash; a new or foreign one starts an empty ring. */
 static long stash_open(struct log_stash **stp)
 {
-	long base = -VE_BUSY;
+	long base;
 	struct log_stash *st;
 
-	for (int i = 0; i < STASH_TRIES && base == -VE_BUSY; i++) {
-		base = ve_stash(LOG_STASH_SIZE);
-		if (base == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
+	base = ve_stash_wait(LOG_STASH_SIZE);
 	if (base < 0)
 		return base;
 	st = (struct log_stash *)(uintptr_t)base;

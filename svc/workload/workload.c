@@ -472,8 +472,12 @@ static long send(struct wl *w, const struct wl_call *c, char *rep, size_t cap, u
  * from the stash (checked), and know no key until it is written again. */
 static void damaged(struct wl *w)
 {
-	load(w);
-	recover(w, "memory");
+	unsigned cur = w->cur;
+
+	if (load_copy(w, cur) || load_copy(w, 1 - cur))
+		recover(w, "memory");
+	else
+		recover(w, "lost");
 }
 
 /*
@@ -656,13 +660,9 @@ static int parse_args(const char *args, uint64_t *every, bool *beat)
 /* Map the stash and pick the record from it. Returns 0 or ve_stash's error. */
 static int stash_open(struct wl *w)
 {
-	long base = -VE_BUSY;
+	long base;
 
-	for (int i = 0; i < 100 && base == -VE_BUSY; i++) {
-		base = ve_stash(WL_STASH_SIZE);
-		if (base == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
+	base = ve_stash_wait(WL_STASH_SIZE);
 	if (base < 0)
 		return (int)base;
 	w->st = (struct wl_stash *)(uintptr_t)base;

@@ -10,25 +10,19 @@
 #include "vesta.h"
 
 #define STASH_SIZE 4096
-/* The last incarnation's stash may still be in its hands for a moment. */
-#define STASH_TRIES 100
 
 int main(const char *args)
 {
 	const char *p = args;
 	volatile uint64_t *runs;
 	uint64_t ms;
-	long base = -VE_BUSY;
+	long base;
 
 	if (ve_parse_u64(&p, &ms) < 0 || *ve_skip_space(p) != '\0') {
 		ve_printf("crashonce: bad args '%s' (want \"MS\")\n", args);
 		return 2;
 	}
-	for (int i = 0; i < STASH_TRIES && base == -VE_BUSY; i++) {
-		base = ve_stash(STASH_SIZE);
-		if (base == -VE_BUSY)
-			ve_sleep_ms(1);
-	}
+	base = ve_stash_wait(STASH_SIZE);
 	if (base < 0) {
 		ve_printf("crashonce: stash: %s\n", ve_strerror(base));
 		return 1;

@@ -1,7 +1,7 @@
 /*
  * memhog: takes all the memory the kernel will give it (its share of a
  * quarter, or less when others took the rest; with the arg "hold" it
- * then keeps it HOLD_MS before going on), checks that every
+ * then keeps it until killed), checks that every
  * page is real and its own, and exits with the number of 4 KiB pages it got
  * -- so a parent can run it twice and see the kernel took every page back.
  *
@@ -14,7 +14,6 @@
 #include "vesta.h"
 
 #define CHUNK_BYTES (64 * 1024)
-#define HOLD_MS 300		     /* with "hold" */
 #define PAGE_MAGIC 0x6d656d686f67ull /* "memhog" */
 
 /* The first bytes of every mapped region: the regions form a list. */
@@ -82,8 +81,6 @@ int main(const char *args)
 	uint64_t chunks = 0, singles = 0, pages, bad;
 	long chunk_err, page_err;
 
-	/* "hold": keep it all a while once refused, so that several memhogs
-	 * started together hold their memory at the same time */
 	bool hold = ve_args_have(args, "hold");
 
 	while ((chunk_err = grab(&list, CHUNK_BYTES)) == 0)
@@ -101,13 +98,13 @@ int main(const char *args)
 			  ve_strerror(page_err));
 		return -1;
 	}
-	if (hold)
-		ve_sleep_ms(HOLD_MS);
 	bad = verify(list);
 	if (bad != 0) {
 		ve_printf("memhog: FAIL: %llu pages lost their contents\n",
 			  (unsigned long long)bad);
 		return -2;
 	}
+	while (hold) /* until its parent kills it */
+		ve_sleep_ms(1000);
 	return (int)pages;
 }
