@@ -375,6 +375,8 @@ uint16_t sup_node_of_pid(const struct sup_tree *t, int32_t pid)
 
 enum sup_exit sup_exit_of(uint32_t ve_reason, int64_t code)
 {
+	if (ve_reason == VE_R_EXIT && code == VE_EXIT_IMAGE_CORRUPT)
+		return SUP_EXIT_IMAGE;
 	if (ve_reason == VE_R_EXIT)
 		return code == 0 ? SUP_EXIT_NORMAL : SUP_EXIT_ERROR;
 	/* A kill, and the kernel's "hung" (the supervisor's own kill of a
@@ -400,8 +402,9 @@ const char *sup_strategy_name(uint32_t v)
 
 const char *sup_exit_name(uint32_t v)
 {
-	static const char *const names[] = { "normal", "shutdown", "error",	   "fault",
-					     "killed", "hung",	   "start_failed", "escalated" };
+	static const char *const names[] = { "normal",	     "shutdown",  "error",
+					     "fault",	     "killed",	  "hung",
+					     "start_failed", "escalated", "image_corrupt" };
 	return name_of(names, SUP_NEXITS, v);
 }
 

@@ -102,6 +102,7 @@ enum sup_exit {
 	SUP_EXIT_HUNG = 5,	   /* killed by its supervisor: missed heartbeat or ready */
 	SUP_EXIT_START_FAILED = 6, /* the spawn failed */
 	SUP_EXIT_ESCALATED = 7,	   /* a supervisor that gave up */
+	SUP_EXIT_IMAGE = 8,	   /* exit(VE_EXIT_IMAGE_CORRUPT): its code changed */
 	SUP_NEXITS
 };
 

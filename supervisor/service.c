@@ -193,8 +193,9 @@ static void went_down(struct sup_run *r, struct sup_node *c, enum sup_exit why, 
 	}
 	/* Only the service's own failures count against its stash, and only
 	 * before it proved the stash by serving on it for SUP_STASH_PROVEN_NS:
-	 * a kill by someone else, a failed spawn or a crash long after start
-	 * says nothing about the stash. */
+	 * a kill by someone else, a failed spawn, a crash long after start or
+	 * code that changed under it (the image is the bundle's, not the
+	 * stash's) says nothing about the stash. */
 	bool own_fault = why == SUP_EXIT_ERROR || why == SUP_EXIT_FAULT || why == SUP_EXIT_HUNG;
 	/* A hang is seen a heartbeat interval after it began. */
 	uint64_t seen_late = why == SUP_EXIT_HUNG ? c->spec.svc.heartbeat_ns : 0;

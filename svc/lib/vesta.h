@@ -434,9 +434,6 @@ struct ve_heartbeat {
 	uint64_t image_hash; /* of the code and constants, at init */
 };
 
-/* Exit code of a process whose own code or constants changed under it. */
-#define VE_EXIT_IMAGE_CORRUPT 70
-
 /*
  * Set up *hb to beat every every_ns: opens "sup", and the first beat is due
  * at once. every_ns 0 turns heartbeats off (nothing is opened; the helper

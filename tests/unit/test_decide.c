@@ -865,7 +865,8 @@ static int kept_svc(int root)
 }
 
 /* state keep: the Kth crash within the period discards the stash before
- * the restart; kills by others do not count. */
+ * the restart; kills by others and code that changed under the service do
+ * not count. */
 static void test_stash_discard_after_k(void **state)
 {
 	(void)state;
@@ -875,6 +876,8 @@ static void test_stash_discard_after_k(void **state)
 	crash(a, SUP_EXIT_FAULT);
 	crash(a, SUP_EXIT_KILLED);
 	crash(a, SUP_EXIT_KILLED);
+	crash(a, SUP_EXIT_IMAGE);
+	crash(a, SUP_EXIT_IMAGE);
 	crash(a, SUP_EXIT_ERROR);
 	clear();
 	crash(a, SUP_EXIT_FAULT);
@@ -1391,6 +1394,7 @@ static void test_names(void **state)
 	assert_string_equal(sup_exit_name(99), "?");
 	assert_int_equal(sup_exit_of(VE_R_EXIT, 0), SUP_EXIT_NORMAL);
 	assert_int_equal(sup_exit_of(VE_R_EXIT, 3), SUP_EXIT_ERROR);
+	assert_int_equal(sup_exit_of(VE_R_EXIT, VE_EXIT_IMAGE_CORRUPT), SUP_EXIT_IMAGE);
 	assert_int_equal(sup_exit_of(VE_R_KILLED, 0), SUP_EXIT_KILLED);
 	assert_int_equal(sup_exit_of(VE_R_HUNG, 0), SUP_EXIT_KILLED);
 	assert_int_equal(sup_exit_of(VE_R_PAGE_FAULT, 0), SUP_EXIT_FAULT);

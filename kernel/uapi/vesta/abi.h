@@ -120,6 +120,13 @@ enum ve_reason {
 		[VE_R_NOMEM] = "nomem", [VE_R_HUNG] = "hung",                                      \
 	}
 
+/* The exit code of a process that found its own code or constants changed
+ * under it (svc/lib checks its image before each heartbeat). Its
+ * supervisor restarts it like any failure, but does not hold it against
+ * the service's kept stash: the image came from the boot bundle, not from
+ * the stash. */
+#define VE_EXIT_IMAGE_CORRUPT 70
+
 /* What wait() reports about a dead child. */
 struct ve_exit {
 	int32_t pid;
