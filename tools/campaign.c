@@ -980,6 +980,7 @@ static int one_guest(struct camp *c)
 	fflush(stdout);
 	if (run(c))
 		return 2;
+	camp_record_finish(&c->r);
 	ok = camp_report(&c->r, c->o.out);
 	guest_free(&c->g);
 	return ok ? 0 : 1;

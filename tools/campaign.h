@@ -65,6 +65,7 @@ struct camp_svc {
 	int tree_restarts; /* restarts= in the final `tree`; -1: not seen */
 	bool tree_up;	   /* the final `tree` says up */
 	bool in_tree;	   /* it appeared in the final `tree` */
+	bool stuck;	   /* still the process the last fault into it stopped */
 };
 
 /* The workload's counters, as its last event reported them (plus what
@@ -111,6 +112,11 @@ struct camp_svc *camp_svc_get(struct camp_record *r, const char *name);
  * a message on stderr.
  */
 bool camp_report(const struct camp_record *r, const char *dir);
+
+/* Close one guest's record once its campaign ended: mark the services
+ * still stuck in the process their last fault stopped (while the record
+ * knows which pid is whose). Before camp_report and camp_record_save. */
+void camp_record_finish(struct camp_record *r);
 
 /*
  * Save a record (one job's) to path, and load one back; the strings

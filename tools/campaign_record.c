@@ -87,6 +87,7 @@ static void merge_svc(struct camp_svc *a, const struct camp_svc *b, bool first)
 	    a->tree_restarts < 0 || b->tree_restarts < 0 ? -1 : a->tree_restarts + b->tree_restarts;
 	a->tree_up = a->tree_up && b->tree_up; /* down in any guest is down */
 	a->in_tree = a->in_tree || b->in_tree;
+	a->stuck = a->stuck || b->stuck;
 }
 
 void camp_record_merge(struct camp_record *a, const struct camp_record *b)

@@ -164,19 +164,27 @@ static void count_faults(const struct camp_record *r, struct verdict *v)
 		qsort(v->targets.g[i].lat.v, v->targets.g[i].lat.n, sizeof(uint64_t), cmp_u64);
 }
 
-/* Is s down at the end: not up in `tree`, or still the process a hang stopped? */
+void camp_record_finish(struct camp_record *r)
+{
+	for (size_t i = 0; i < r->nsvc; i++) {
+		struct camp_svc *s = &r->svc[i];
+
+		for (size_t j = r->nf; j-- > 0;) {
+			const struct camp_fault *f = &r->f[j];
+
+			if (strcmp(f->target, s->name) != 0 || !f->pid)
+				continue;
+			s->stuck = outcome_of(f) == CAMP_NOT_RECOVERED && s->pid == f->pid;
+			break;
+		}
+	}
+}
+
+/* Is s down at the end: not up in `tree`, or still the process a fault
+ * stopped (in any guest)? */
 static bool svc_down(const struct camp_record *r, const struct camp_svc *s)
 {
-	for (size_t i = r->nf; i-- > 0;) {
-		const struct camp_fault *f = &r->f[i];
-
-		if (strcmp(f->target, s->name) != 0 || !f->pid)
-			continue;
-		if (outcome_of(f) == CAMP_NOT_RECOVERED && s->pid == f->pid)
-			return true;
-		break;
-	}
-	if (!r->tree_checked)
+	if (s->stuck || !r->tree_checked)
 		return true;
 	return s->in_tree && !s->tree_up;
 }
