@@ -981,7 +981,7 @@ static int one_guest(struct camp *c)
 	if (run(c))
 		return 2;
 	camp_record_finish(&c->r);
-	ok = camp_report(&c->r, c->o.out);
+	ok = camp_report(&c->r, c->o.out, stdout);
 	guest_free(&c->g);
 	return ok ? 0 : 1;
 }
@@ -1063,7 +1063,7 @@ static int many_guests(struct camp *c)
 	all.targets = c->o.targets;
 	all.faults_asked = asked; /* a job stopped early asks no more */
 	printf("campaign: %d jobs merged:\n", c->o.jobs);
-	ok = camp_report(&all, c->o.out);
+	ok = camp_report(&all, c->o.out, stdout);
 	free(all.f);
 	return ok ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CAMP_NAME_MAX 24 /* a service's name, as in the event log */
 #define CAMP_KIND_MAX 16 /* a fault kind's name */
@@ -107,11 +108,11 @@ struct camp_svc *camp_svc_get(struct camp_record *r, const char *name);
 
 /*
  * Judge the record and write DIR/report.txt, DIR/report.json and
- * DIR/recovery.svg; print the text report's summary to stdout. Returns
- * true iff every check holds; -1 on I/O failure is reported as false with
- * a message on stderr.
+ * DIR/recovery.svg; print the text report and a one-line verdict to say
+ * (NULL: nowhere). Returns true iff every check holds; an I/O failure is
+ * reported as false, with a message on stderr.
  */
-bool camp_report(const struct camp_record *r, const char *dir);
+bool camp_report(const struct camp_record *r, const char *dir, FILE *say);
 
 /* Close one guest's record once its campaign ended: mark the services
  * still stuck in the process their last fault stopped (while the record

@@ -586,7 +586,7 @@ static bool write_file(const char *dir, const char *name, const struct camp_reco
 	return ok;
 }
 
-bool camp_report(const struct camp_record *r, const char *dir)
+bool camp_report(const struct camp_record *r, const char *dir, FILE *say)
 {
 	static struct verdict v;
 	bool io;
@@ -597,15 +597,19 @@ bool camp_report(const struct camp_record *r, const char *dir)
 	io = write_file(dir, "report.txt", r, &v, write_text);
 	io &= write_file(dir, "report.json", r, &v, write_json);
 	io &= write_file(dir, "recovery.svg", r, &v, write_svg);
-	write_text(stdout, r, &v);
 	us_text(a, sizeof(a), pct(&v.all, 0.5));
 	us_text(b, sizeof(b), pct(&v.all, 0.99));
 	us_text(c, sizeof(c), v.all.n ? v.all.v[v.all.n - 1] : 0);
-	printf("campaign: %s: %zu faults, %d panics, %d down, %" PRIu64 " lost, %" PRIu64
-	       " dup, %" PRIu64 " wrong, %" PRIu64 " errors, recovery p50 %s p99 %s max %s, "
-	       "seed %" PRIu64 " (report: %s/report.txt)\n",
-	       v.pass && io ? "PASS" : "FAIL", r->nf, r->kernel_panics, v.services_down, v.lost,
-	       v.duplicated, v.wrong, v.errors, a, b, c, r->seed, dir);
+	if (say) {
+		write_text(say, r, &v);
+		fprintf(say,
+			"campaign: %s: %zu faults, %d panics, %d down, %" PRIu64 " lost, %" PRIu64
+			" dup, %" PRIu64 " wrong, %" PRIu64
+			" errors, recovery p50 %s p99 %s max %s, "
+			"seed %" PRIu64 " (report: %s/report.txt)\n",
+			v.pass && io ? "PASS" : "FAIL", r->nf, r->kernel_panics, v.services_down,
+			v.lost, v.duplicated, v.wrong, v.errors, a, b, c, r->seed, dir);
+	}
 	free(v.all.v);
 	free(v.detect.v);
 	for (size_t i = 0; i < v.kinds.n; i++)

@@ -86,13 +86,12 @@ static long json_num(const char *key)
 static bool judge_guest(struct camp_record *r)
 {
 	camp_record_finish(r);
-	return camp_report(r, dir);
+	return camp_report(r, dir, NULL);
 }
 
 /* a and b merged into all as `campaign --jobs 2` does: the strings are
  * the parent's. */
-static void merge(struct camp_record *all, const struct camp_record *a,
-		  const struct camp_record *b)
+static void merge(struct camp_record *all, const struct camp_record *a, const struct camp_record *b)
 {
 	camp_record_merge(all, a);
 	camp_record_merge(all, b);
@@ -183,7 +182,7 @@ static void test_merged_stuck_is_down(void **state)
 	merge(&all, &a, &b);
 	assert_int_equal(all.jobs, 2);
 	assert_int_equal(all.nf, 3);
-	assert_false(camp_report(&all, dir));
+	assert_false(camp_report(&all, dir, NULL));
 	assert_int_equal(json_num("services_down"), 1);
 	free(a.f);
 	free(b.f);
@@ -206,7 +205,7 @@ static void test_merged_pids_are_per_guest(void **state)
 	b.svc[0].pid = 24;
 	camp_record_finish(&b);
 	merge(&all, &a, &b);
-	assert_false(camp_report(&all, dir)); /* the fault was not recovered from */
+	assert_false(camp_report(&all, dir, NULL)); /* the fault was not recovered from */
 	assert_int_equal(json_num("services_down"), 0);
 	free(a.f);
 	free(b.f);
