@@ -25,11 +25,12 @@
  * posted and the request sent again. None of that counts as bad.
  *
  * The record (keys, counters, generation) lives in its stash, in two
- * copies, each with a checksum over it and its commit number. A commit
- * writes the record into the older copy, then the checksum, then the
- * number, so a death at any instruction leaves at least one valid copy and
- * the valid one with the higher number is the truth; a restart thus
- * neither resets the counts nor forgets what kv holds. Before each request
+ * copies, each with a checksum over it and its commit number (record.h). A
+ * commit writes the older copy, number first and again last, so a death at
+ * any instruction leaves at least one valid copy and the valid one with
+ * the higher number is the truth; a restart thus neither resets the counts
+ * nor forgets what kv holds, and a damaged newest copy is never mistaken
+ * for a commit cut short. Before each request
  * the copy in use is checked again (bits may flip in it): if it is bad the
  * other copy is used, every key becomes *unknown* (any well-formed answer
  * for it counts as right until we commit a put or delete of it) and
@@ -71,9 +72,9 @@
  * probability 1/N per request it dies at a random point around the call).
  * Exit codes: 1 "kv" cannot be opened or the stash mapped, 2 bad args.
  */
+#include "record.h"
 #include "vesta.h"
 
-#define WL_KEYS 64 /* keys it cycles through */
 #define WL_STASH_SIZE 4096
 #define PACE_MS 2		    /* pause between requests: a few hundred per second */
 #define REPORT_MS 1000		    /* the workload event's period */
@@ -86,33 +87,6 @@
 #define TAGS_KEPT 8		    /* earlier tags a reply is checked against */
 #define WL_FOREIGN (-(long)VE_NERR) /* call_kv: a reply for no call of ours */
 #define WL_DAMAGED (WL_FOREIGN - 1) /* call_kv: our own memory changed in the call */
-
-/* What the workload believes about one key. seq 0 means "absent". */
-struct wl_key {
-	uint64_t seq;	   /* last committed: the value kv must hold */
-	uint64_t pend_seq; /* a change that may or may not have happened */
-	uint32_t pending;  /* 1: pend_seq is as right as seq */
-	uint32_t unknown;  /* 1: any well-formed answer is right */
-};
-
-/* The record: everything that must survive a restart. */
-struct wl_record {
-	uint64_t gen; /* kv's table generation as last learnt; 0: none */
-	uint64_t next_seq;
-	uint64_t ok, bad, errors, timeouts, dups, lost, kv_resets;
-	struct wl_key keys[WL_KEYS];
-};
-
-/* One copy of the record; valid iff seq != 0 and sum == rec_sum(&rec, seq). */
-struct wl_copy {
-	struct wl_record rec;
-	uint64_t sum; /* written after rec */
-	uint64_t seq; /* the commit number; written last */
-};
-
-struct wl_stash {
-	struct wl_copy copy[2];
-};
 
 _Static_assert(sizeof(struct wl_stash) <= WL_STASH_SIZE, "workload record outgrew its stash");
 
@@ -141,11 +115,6 @@ struct wl {
 	struct ve_heartbeat hb;
 };
 
-static void ordered(void)
-{
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
 /* The crash=N hook: die here with probability 1/N. */
 static void maybe_crash(struct wl *w)
 {
@@ -155,46 +124,12 @@ static void maybe_crash(struct wl *w)
 	}
 }
 
-/* The checksum of record r committed as number seq: FNV-1a over 64-bit
- * words, so any one flipped bit changes it. */
-static uint64_t words_sum(const uint64_t *p, size_t n, uint64_t h)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-		h ^= h >> 29;
-	}
-	return h;
-}
-
-static uint64_t rec_sum(const struct wl_record *r, uint64_t seq)
-{
-	_Static_assert(sizeof(*r) % 8 == 0, "the record is summed in words");
-	return words_sum((const uint64_t *)r, sizeof(*r) / 8, 0xcbf29ce484222325ull ^ seq);
-}
-
-static bool copy_valid(const struct wl_copy *c)
-{
-	return c->seq != 0 && c->sum == rec_sum(&c->rec, c->seq);
-}
-
-/*
- * Write the working record into the older copy: record, checksum, number,
- * in that order, so a death midway leaves the newer copy the truth.
- */
+/* Write the working record into the older copy as the next commit. */
 static void commit(struct wl *w)
 {
-	struct wl_copy *c = &w->st->copy[1 - w->cur];
-	uint64_t seq = w->seq + 1;
-
-	c->rec = w->rec;
-	ordered();
-	c->sum = rec_sum(&w->rec, seq);
-	ordered();
-	c->seq = seq;
-	ordered();
+	wl_copy_write(&w->st->copy[1 - w->cur], &w->rec, w->seq + 1);
 	w->cur = 1 - w->cur;
-	w->seq = seq;
+	w->seq++;
 }
 
 /* Load copy i into the working record. Returns false if it is not valid
@@ -202,10 +137,11 @@ static void commit(struct wl *w)
 static bool load_copy(struct wl *w, unsigned i)
 {
 	const struct wl_copy *c = &w->st->copy[i];
-	uint64_t seq = c->seq;
+	uint64_t seq;
 
 	w->rec = c->rec;
-	if (seq == 0 || c->sum != rec_sum(&w->rec, seq))
+	seq = wl_copy_seq(c, &w->rec);
+	if (seq == 0)
 		return false;
 	w->cur = i;
 	w->seq = seq;
@@ -239,36 +175,17 @@ static void recover(struct wl *w, const char *why)
 	commit(w);
 }
 
-/* Whether the n bytes at p are all zero. */
-static bool all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
-/*
- * Pick the truth from the stash at start: the valid copy with the higher
- * number. With one copy valid, the other was either being written when we
- * died (its number is the lower: nothing is lost) or damaged while newest
- * ("checksum").
- */
+/* Pick the truth from the stash at start (see wl_pick). */
 static void pick(struct wl *w)
 {
-	const struct wl_copy *c = w->st->copy;
-	bool v0 = copy_valid(&c[0]), v1 = copy_valid(&c[1]);
-	unsigned i = v0 && v1 ? c[1].seq > c[0].seq : v1;
+	unsigned i = 0;
+	enum wl_pick p = wl_pick(w->st, &i);
 
-	if (all_zero(w->st, sizeof(*w->st)))
+	if (p == WL_PICK_NEW)
 		recover(w, "new");
-	else if (!v0 && !v1)
-		recover(w, "lost");
-	else if (!load_copy(w, i))
-		recover(w, "lost"); /* changed under us */
-	else if (!(v0 && v1) && c[1 - i].seq >= c[i].seq)
+	else if (p == WL_PICK_LOST || !load_copy(w, i))
+		recover(w, "lost"); /* or changed under us */
+	else if (p == WL_PICK_CHECKSUM)
 		recover(w, "checksum");
 }
 
@@ -442,7 +359,7 @@ static bool earlier_tag(const struct wl *w, uint64_t tag)
 /* A hash of what the workload judges by: its working record and tags. */
 static uint64_t guard(const struct wl *w)
 {
-	return words_sum(w->tags, TAGS_KEPT, rec_sum(&w->rec, 0));
+	return wl_words_sum(w->tags, TAGS_KEPT, wl_rec_sum(&w->rec, 0));
 }
 
 /*
