@@ -402,9 +402,17 @@ const char *sup_strategy_name(uint32_t v)
 
 const char *sup_exit_name(uint32_t v)
 {
-	static const char *const names[] = { "normal",	     "shutdown",  "error",
-					     "fault",	     "killed",	  "hung",
-					     "start_failed", "escalated", "image_corrupt" };
+	static const char *const names[SUP_NEXITS] = {
+		[SUP_EXIT_NORMAL] = "normal",
+		[SUP_EXIT_SHUTDOWN] = "shutdown",
+		[SUP_EXIT_ERROR] = "error",
+		[SUP_EXIT_FAULT] = "fault",
+		[SUP_EXIT_KILLED] = "killed",
+		[SUP_EXIT_HUNG] = "hung",
+		[SUP_EXIT_START_FAILED] = "start_failed",
+		[SUP_EXIT_ESCALATED] = "escalated",
+		[SUP_EXIT_IMAGE] = "image_corrupt",
+	};
 	return name_of(names, SUP_NEXITS, v);
 }
 

@@ -96,7 +96,7 @@ enum sup_giveup { SUP_GIVEUP_REBOOT = 0, SUP_GIVEUP_HALT = 1, SUP_GIVEUP_PANIC =
 enum sup_exit {
 	SUP_EXIT_NORMAL = 0,	   /* exit(0) */
 	SUP_EXIT_SHUTDOWN = 1,	   /* stopped by its supervisor */
-	SUP_EXIT_ERROR = 2,	   /* exit(code != 0) */
+	SUP_EXIT_ERROR = 2,	   /* exit(code), code not 0 nor VE_EXIT_IMAGE_CORRUPT */
 	SUP_EXIT_FAULT = 3,	   /* a CPU exception or the kernel killed it */
 	SUP_EXIT_KILLED = 4,	   /* killed by someone else (the shell's kill) */
 	SUP_EXIT_HUNG = 5,	   /* killed by its supervisor: missed heartbeat or ready */

@@ -94,6 +94,7 @@ struct camp_record {
 	int kernel_panics;
 	bool machine_stopped; /* QEMU ended before the campaign did */
 	bool tree_checked;    /* the final `tree` was read */
+	bool finished;	      /* camp_record_finish closed it */
 	int escalations, giveups, kv_resets, deadletters, stash_discards;
 	int workload_resets; /* its record lost (checksum) */
 	double wall_s;	     /* how long the campaign took */
@@ -116,8 +117,12 @@ bool camp_report(const struct camp_record *r, const char *dir, FILE *say);
 
 /* Close one guest's record once its campaign ended: mark the services
  * still stuck in the process their last fault stopped (while the record
- * knows which pid is whose). Before camp_report and camp_record_save. */
+ * knows which pid is whose). Before camp_report and camp_record_save;
+ * camp_report fails a record that was not closed. */
 void camp_record_finish(struct camp_record *r);
+
+/* How fault f ended, as the report counts it. */
+enum camp_outcome camp_outcome_of(const struct camp_fault *f);
 
 /*
  * Save a record (one job's) to path, and load one back; the strings

@@ -1,5 +1,6 @@
 /*
- * A campaign record on disk, and records added together: `campaign --jobs
+ * A campaign record closed (each fault's outcome, the services a fault
+ * left stuck), on disk, and records added together: `campaign --jobs
  * J` runs J guests side by side, each in a child process that saves its
  * record; the parent loads them and merges them into the one record the
  * report judges. The file is the record struct followed by its faults, for
@@ -61,6 +62,40 @@ int camp_record_load(struct camp_record *r, const char *path)
 	return 0;
 }
 
+enum camp_outcome camp_outcome_of(const struct camp_fault *f)
+{
+	if (f->panic)
+		return CAMP_KERNEL_DOWN;
+	if (f->outcome == CAMP_NOT_INJECTED || f->outcome == CAMP_NOT_RECOVERED)
+		return f->outcome;
+	if (f->killed && !f->recovered && !f->late_exit)
+		return CAMP_NOT_RECOVERED;
+	if (f->escalated)
+		return CAMP_ESCALATED;
+	if (f->state_lost)
+		return CAMP_STATE_LOST;
+	if (f->client_errors)
+		return CAMP_CLIENT_ERROR;
+	return f->killed ? CAMP_TRANSPARENT : CAMP_NO_RESTART;
+}
+
+void camp_record_finish(struct camp_record *r)
+{
+	for (size_t i = 0; i < r->nsvc; i++) {
+		struct camp_svc *s = &r->svc[i];
+
+		for (size_t j = r->nf; j-- > 0;) {
+			const struct camp_fault *f = &r->f[j];
+
+			if (strcmp(f->target, s->name) != 0 || !f->pid)
+				continue;
+			s->stuck = camp_outcome_of(f) == CAMP_NOT_RECOVERED && s->pid == f->pid;
+			break;
+		}
+	}
+	r->finished = true;
+}
+
 void camp_workload_add(struct camp_workload *a, const struct camp_workload *b)
 {
 	a->ok += b->ok;
@@ -108,6 +143,7 @@ void camp_record_merge(struct camp_record *a, const struct camp_record *b)
 	camp_workload_add(&a->wl, &b->wl);
 	a->workload_alive = first ? b->workload_alive : a->workload_alive && b->workload_alive;
 	a->tree_checked = first ? b->tree_checked : a->tree_checked && b->tree_checked;
+	a->finished = first ? b->finished : a->finished && b->finished;
 	a->kernel_panics += b->kernel_panics;
 	a->machine_stopped |= b->machine_stopped;
 	a->escalations += b->escalations;

@@ -3,7 +3,8 @@
  * every service up, no lost / duplicated / wrong request, restart counts
  * that match the faults that killed), then report.txt for people,
  * report.json for machines and recovery.svg, a hand-drawn chart of the
- * recovery latency per fault kind. Reads only the record (campaign.h).
+ * recovery latency per fault kind. Reads only the record (campaign.h),
+ * once camp_record_finish closed it.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -41,23 +42,6 @@ struct camp_svc *camp_svc_get(struct camp_record *r, const char *name)
 }
 
 /* ---------------------------------------------------------------- judging */
-
-static enum camp_outcome outcome_of(const struct camp_fault *f)
-{
-	if (f->panic)
-		return CAMP_KERNEL_DOWN;
-	if (f->outcome == CAMP_NOT_INJECTED || f->outcome == CAMP_NOT_RECOVERED)
-		return f->outcome;
-	if (f->killed && !f->recovered && !f->late_exit)
-		return CAMP_NOT_RECOVERED;
-	if (f->escalated)
-		return CAMP_ESCALATED;
-	if (f->state_lost)
-		return CAMP_STATE_LOST;
-	if (f->client_errors)
-		return CAMP_CLIENT_ERROR;
-	return f->killed ? CAMP_TRANSPARENT : CAMP_NO_RESTART;
-}
 
 /* A set of latencies (µs), sorted once for the percentiles. */
 struct lat {
@@ -144,7 +128,7 @@ static void count_faults(const struct camp_record *r, struct verdict *v)
 		struct group *k = group_get(&v->kinds, f->kind),
 			     *t = group_get(&v->targets, f->target);
 
-		v->outcomes[outcome_of(f)]++;
+		v->outcomes[camp_outcome_of(f)]++;
 		k->lat.faults++;
 		t->lat.faults++;
 		k->lat.killed += f->killed;
@@ -162,22 +146,6 @@ static void count_faults(const struct camp_record *r, struct verdict *v)
 		qsort(v->kinds.g[i].lat.v, v->kinds.g[i].lat.n, sizeof(uint64_t), cmp_u64);
 	for (size_t i = 0; i < v->targets.n; i++)
 		qsort(v->targets.g[i].lat.v, v->targets.g[i].lat.n, sizeof(uint64_t), cmp_u64);
-}
-
-void camp_record_finish(struct camp_record *r)
-{
-	for (size_t i = 0; i < r->nsvc; i++) {
-		struct camp_svc *s = &r->svc[i];
-
-		for (size_t j = r->nf; j-- > 0;) {
-			const struct camp_fault *f = &r->f[j];
-
-			if (strcmp(f->target, s->name) != 0 || !f->pid)
-				continue;
-			s->stuck = outcome_of(f) == CAMP_NOT_RECOVERED && s->pid == f->pid;
-			break;
-		}
-	}
 }
 
 /* Is s down at the end: not up in `tree`, or still the process a fault
@@ -234,6 +202,8 @@ static void judge(const struct camp_record *r, struct verdict *v)
 	v->errors = r->wl.errors;
 	for (size_t i = 0; i < r->nsvc; i++)
 		v->services_down += svc_down(r, &r->svc[i]);
+	if (!r->finished)
+		fail(v, "the record was not closed (camp_record_finish)");
 	if (r->kernel_panics)
 		fail(v, "the kernel panicked %d time(s)", r->kernel_panics);
 	if (r->machine_stopped)
@@ -365,7 +335,7 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 	fprintf(o, "\nfaults that did not end well (replay one: fault SVC KIND ARG SEED)\n");
 	for (size_t i = 0, shown = 0; i < r->nf && shown < 50; i++) {
 		const struct camp_fault *f = &r->f[i];
-		enum camp_outcome oc = outcome_of(f);
+		enum camp_outcome oc = camp_outcome_of(f);
 
 		if (oc < CAMP_CLIENT_ERROR)
 			continue;
@@ -460,7 +430,7 @@ static void write_json(FILE *o, const struct camp_record *r, const struct verdic
 	fprintf(o, "\n  },\n  \"bad_faults\": [");
 	for (size_t i = 0, n = 0; i < r->nf; i++) {
 		const struct camp_fault *f = &r->f[i];
-		enum camp_outcome oc = outcome_of(f);
+		enum camp_outcome oc = camp_outcome_of(f);
 
 		if (oc < CAMP_CLIENT_ERROR)
 			continue;

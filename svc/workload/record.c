@@ -4,13 +4,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The write order below depends on this layout. */
+_Static_assert(offsetof(struct wl_copy, begin) == 0, "begin comes first");
+_Static_assert(offsetof(struct wl_copy, sum) + 8 == offsetof(struct wl_copy, seq),
+	       "sum comes just before seq");
+_Static_assert(offsetof(struct wl_copy, seq) + 8 == sizeof(struct wl_copy), "seq comes last");
+
 /* Keep the stores of one commit in program order: a death between two of
  * them must leave what record.h says. (One CPU writes and later reads the
- * stash; only the compiler could reorder.) */
-static void ordered(void)
-{
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
+ * stash; only the compiler could reorder.) The unit test replaces it with
+ * a hook that looks at the copy between the stores. */
+#ifdef WL_TEST_FENCE
+void wl_test_fence(void);
+#define WL_ORDERED() wl_test_fence()
+#else
+#define WL_ORDERED() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#endif
 
 uint64_t wl_words_sum(const uint64_t *p, size_t n, uint64_t h)
 {
@@ -40,13 +49,13 @@ uint64_t wl_copy_seq(const struct wl_copy *c, const struct wl_record *rec)
 void wl_copy_write(struct wl_copy *c, const struct wl_record *r, uint64_t seq)
 {
 	c->begin = seq;
-	ordered();
+	WL_ORDERED();
 	c->rec = *r;
-	ordered();
+	WL_ORDERED();
 	c->sum = wl_rec_sum(r, seq);
-	ordered();
+	WL_ORDERED();
 	c->seq = seq;
-	ordered();
+	WL_ORDERED();
 }
 
 static bool all_zero(const void *p, size_t n)

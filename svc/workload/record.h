@@ -31,8 +31,12 @@ struct wl_record {
 /*
  * One copy of the record, written in field order: begin, rec, sum, seq.
  * A complete copy has begin == seq, its commit number, and sum over rec
- * and that number; a copy that was being written when the workload died
- * has begin one above the other copy's number and seq one below it.
+ * and that number. A copy being written when the workload died has begin
+ * one above the other copy's number and, until its sum is in, seq one
+ * below it; once the sum is in it is complete but for seq, and valid as
+ * begin. (The first commits after a reset write over zeros or garbage: a
+ * death there can leave no valid copy, which the next start reports as
+ * "lost".)
  */
 struct wl_copy {
 	uint64_t begin; /* the commit number, written first */

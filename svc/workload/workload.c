@@ -26,9 +26,9 @@
  *
  * The record (keys, counters, generation) lives in its stash, in two
  * copies, each with a checksum over it and its commit number (record.h). A
- * commit writes the older copy, number first and again last, so a death at
- * any instruction leaves at least one valid copy and the valid one with
- * the higher number is the truth; a restart thus neither resets the counts
+ * commit writes the older copy, number first and again last, so once both
+ * copies hold a commit a death at any instruction leaves at least one valid
+ * copy and the valid one with the higher number is the truth; a restart thus neither resets the counts
  * nor forgets what kv holds, and a damaged newest copy is never mistaken
  * for a commit cut short. Before each request
  * the copy in use is checked again (bits may flip in it): if it is bad the

@@ -1389,6 +1389,9 @@ static void test_names(void **state)
 	(void)state;
 	assert_string_equal(sup_strategy_name(SUP_REST_FOR_ONE), "rest_for_one");
 	assert_string_equal(sup_exit_name(SUP_EXIT_HUNG), "hung");
+	assert_string_equal(sup_exit_name(SUP_EXIT_IMAGE), "image_corrupt");
+	for (uint32_t v = 0; v < SUP_NEXITS; v++)
+		assert_non_null(sup_exit_name(v)); /* a value without a name */
 	assert_string_equal(sup_log_name(SUP_LOG_ESCALATE), "escalate");
 	assert_string_equal(sup_giveup_name(SUP_GIVEUP_PANIC), "panic");
 	assert_string_equal(sup_exit_name(99), "?");
