@@ -301,6 +301,29 @@ static void on_exit_ev(struct camp *c, const struct scn_event *e, double now)
 	}
 }
 
+/*
+ * Its supervisor stopped a service (for a sibling's restart, under
+ * rest_for_one or one_for_all). An exit just before it was that stop, not
+ * a death of its own: even when the fault being handled was into this
+ * service and its exit came in the fault's window, the fault did not kill
+ * it (the supervisor counts no restart of its own for it).
+ */
+static void on_stop(struct camp *c, const struct scn_event *e)
+{
+	const char *name = ev_str(e, "name");
+	struct camp_fault *f = c->cur;
+	struct camp_svc *s;
+
+	if (!name || !(s = camp_svc_get(&c->r, name)))
+		return;
+	s->died = false;
+	if (f && f->killed && !f->late_exit && !strcmp(f->target, name) &&
+	    !strcmp(f->reason, "killed")) {
+		f->killed = false;
+		f->reason[0] = '\0';
+	}
+}
+
 /* Did this event show the fault's target serving (or running) again? */
 static bool is_recovery(struct camp *c, const struct scn_event *e)
 {
@@ -439,8 +462,8 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		on_workload(c, e);
 	else if (ev_is(e, "restart"))
 		on_restart(c, e);
-	else if (ev_is(e, "stop") && (s = camp_svc_get(&c->r, ev_str(e, "name") ?: "")))
-		s->died = false;
+	else if (ev_is(e, "stop"))
+		on_stop(c, e);
 	else if (ev_is(e, "exit"))
 		on_exit_ev(c, e, now);
 	else if (ev_is(e, "escalate") || ev_is(e, "giveup")) {

@@ -48,7 +48,9 @@
  * stash, every key becomes unknown and the reason is "memory". And before
  * counting an answer wrong (or a dup, or foreign) it checks its own code
  * (ve_image_check): a checker whose code was hit stops rather than accuse
- * kv of its own fault.
+ * kv of its own fault; and before sending a put or delete, so that code
+ * that was hit does not store a garbage value for a later incarnation to
+ * find.
  *
  * A put or delete is committed as *pending* before the call and committed
  * done after its answer: if the workload dies in between, or the call
@@ -489,6 +491,11 @@ static void do_change(struct wl *w, unsigned i, uint64_t seq)
 	k->pend_seq = seq;
 	k->pending = 1;
 	commit(w);
+	/* The value was made by our code: if that code changed, the value may
+	 * be garbage that kv would keep and a later incarnation would read
+	 * back as a wrong answer. Stop before sending it (the key stays
+	 * pending: nothing changed). */
+	ve_image_check(&w->hb);
 	maybe_crash(w);
 	n = call_kv(w, &c, rep, sizeof(rep));
 	maybe_crash(w);
