@@ -27,17 +27,17 @@
  * The record (keys, counters, generation) lives in its stash, in two
  * copies, each with a checksum over it and its commit number (record.h). A
  * commit writes the older copy, number first and again last, so once both
- * copies hold a commit a death at any instruction leaves at least one valid
- * copy and the valid one with the higher number is the truth; a restart thus neither resets the counts
- * nor forgets what kv holds, and a damaged newest copy is never mistaken
- * for a commit cut short. Before each request
- * the copy in use is checked again (bits may flip in it): if it is bad the
- * other copy is used, every key becomes *unknown* (any well-formed answer
- * for it counts as right until we commit a put or delete of it) and
- * {"ev":"workload_reset","reason":"checksum"} is posted; if neither copy is
- * valid, or the stash is new (first start, or discarded by the
- * supervisor), the record starts from zero with every key unknown, and the
- * reason is "lost" or "new". Unknown keys become absent when kv says its
+ * copies hold a commit a death at any instruction leaves at least one
+ * valid copy and the valid one with the higher number is the truth; a
+ * restart thus neither resets the counts nor forgets what kv holds, and a
+ * damaged newest copy is never mistaken for a commit cut short. Before
+ * each request the copy in use is checked again (bits may flip in it): if
+ * it is bad the other copy is used, every key becomes *unknown* (any
+ * well-formed answer for it counts as right until we commit a put or
+ * delete of it) and {"ev":"workload_reset","reason":"checksum"} is
+ * posted; if neither copy is valid, or the stash is new (first start, or
+ * discarded by the supervisor), the record starts from zero with every key
+ * unknown, and the reason is "lost" or "new". Unknown keys become absent when kv says its
  * table was reset (an "-epoch" while we knew a generation). (All keys start
  * unknown even on a new stash: a stash the supervisor discarded looks new,
  * yet kv may still hold our keys.)
