@@ -37,10 +37,10 @@
  * delete of it) and {"ev":"workload_reset","reason":"checksum"} is
  * posted; if neither copy is valid, or the stash is new (first start, or
  * discarded by the supervisor), the record starts from zero with every key
- * unknown, and the reason is "lost" or "new". Unknown keys become absent when kv says its
- * table was reset (an "-epoch" while we knew a generation). (All keys start
- * unknown even on a new stash: a stash the supervisor discarded looks new,
- * yet kv may still hold our keys.)
+ * unknown, and the reason is "lost" or "new". Unknown keys become absent
+ * when kv says its table was reset (an "-epoch" while we knew a
+ * generation). (All keys start unknown even on a new stash: a stash the
+ * supervisor discarded looks new, yet kv may still hold our keys.)
  *
  * The working copy of the record and the tags are hashed before each call
  * and again after it: if they changed while we waited (bits flipped in our
