@@ -464,7 +464,13 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 		on_restart(c, e);
 	else if (ev_is(e, "stop"))
 		on_stop(c, e);
-	else if (ev_is(e, "exit"))
+	else if (ev_is(e, "start") && (s = camp_svc_get(&c->r, ev_str(e, "name") ?: ""))) {
+		/* A service that died by itself and is started (not restarted):
+		 * its supervisor died before restarting it, and the next one
+		 * found it missing. That start is its restart. */
+		s->restarts_seen += s->died;
+		s->died = false;
+	} else if (ev_is(e, "exit"))
 		on_exit_ev(c, e, now);
 	else if (ev_is(e, "escalate") || ev_is(e, "giveup")) {
 		c->r.escalations += ev_is(e, "escalate");
