@@ -392,16 +392,17 @@ static void on_restart(struct camp *c, const struct scn_event *e)
 	const char *name = ev_str(e, "name"), *cause = ev_str(e, "cause");
 	struct camp_svc *s;
 
-	if (!name || !cause || !(s = camp_svc_get(&c->r, name)))
+	if (!name || !(s = camp_svc_get(&c->r, name)))
 		return;
-	if (!strcmp(name, cause))
+	if (cause && !strcmp(name, cause))
 		camp_pace_restart(&c->pace, name, ev_u64(e, "t_ns"));
-	/* Its own restart: it failed (cause is itself), or it had died by
-	 * itself just as a sibling's failure restarted it too (under
-	 * rest_for_one the restart names the sibling). A restart of a child
-	 * the supervisor stopped is the sibling's, not its own. */
-	if (!strcmp(name, cause) || s->died)
-		s->restarts_seen++;
+	/* A (re)start of a service whose process ended without its
+	 * supervisor stopping it is its own restart, whatever the restart
+	 * names as cause (under rest_for_one a sibling's failure may restart
+	 * it just as it died by itself), and even as a `start` (its
+	 * supervisor died before restarting it; the next one found it
+	 * missing). A child the supervisor stopped restarts for the sibling. */
+	s->restarts_seen += s->died;
 	s->died = false;
 }
 
@@ -460,17 +461,11 @@ static void track(struct camp *c, const struct scn_event *e, double now)
 			s->serves = true;
 	} else if (ev_is(e, "workload"))
 		on_workload(c, e);
-	else if (ev_is(e, "restart"))
+	else if (ev_is(e, "restart") || ev_is(e, "start"))
 		on_restart(c, e);
 	else if (ev_is(e, "stop"))
 		on_stop(c, e);
-	else if (ev_is(e, "start") && (s = camp_svc_get(&c->r, ev_str(e, "name") ?: ""))) {
-		/* A service that died by itself and is started (not restarted):
-		 * its supervisor died before restarting it, and the next one
-		 * found it missing. That start is its restart. */
-		s->restarts_seen += s->died;
-		s->died = false;
-	} else if (ev_is(e, "exit"))
+	else if (ev_is(e, "exit"))
 		on_exit_ev(c, e, now);
 	else if (ev_is(e, "escalate") || ev_is(e, "giveup")) {
 		c->r.escalations += ev_is(e, "escalate");

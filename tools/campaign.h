@@ -59,7 +59,7 @@ struct camp_svc {
 	char name[CAMP_NAME_MAX];
 	int pid;	   /* current incarnation; 0 before the first spawn */
 	bool serves;	   /* it serves a channel (recovery: chan_serve) */
-	int restarts_seen; /* supervisor `restart` events caused by it */
+	int restarts_seen; /* its (re)starts after it died by itself */
 	int escalations;   /* `escalate` events naming it (a supervisor) */
 	int own_exits;	   /* its own failures no fault into it explains */
 	bool died;	   /* its process ended, not stopped by its supervisor */
