@@ -58,6 +58,13 @@ static void emit_boot(uint64_t top)
 	ev_u64(&l, "free_kib", mi.free_frames * 4);
 	ev_hex(&l, "top", top);
 	ev_u64(&l, "tsc_hz", arch_tsc_hz());
+	struct arch_protections prot;
+	arch_cpu_protections(&prot);
+	ev_bool(&l, "smep", prot.smep);
+	ev_bool(&l, "smap", prot.smap);
+	ev_bool(&l, "umip", prot.umip);
+	ev_bool(&l, "nx", prot.nx);
+	ev_bool(&l, "wp", prot.wp);
 	ev_send(&l);
 }
 

@@ -233,6 +233,10 @@ static void qemu_argv(const struct guest *g, const char *iso, struct argv *a)
 	argv_add(a, "%s", env_or("VESTA_QEMU", GUEST_DEFAULT_QEMU));
 	argv_add(a, "-accel");
 	argv_add(a, "%s", env_or("VESTA_ACCEL", GUEST_DEFAULT_ACCEL));
+	if (g->cfg.cpu) {
+		argv_add(a, "-cpu");
+		argv_add(a, "%s", g->cfg.cpu);
+	}
 	argv_add(a, "-m");
 	argv_add(a, "%ld", g->cfg.memory_mib);
 	argv_add(a, "-smp");

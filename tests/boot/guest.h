@@ -29,6 +29,7 @@ struct guest_config {
 	const char *dir;   /* output folder: com1.log, com1.sock, com2.log, qemu.log */
 	long memory_mib;   /* -m */
 	bool uefi;	   /* boot OVMF instead of the BIOS */
+	const char *cpu;   /* -cpu MODEL, or NULL for QEMU's default */
 	long timeout_s;	   /* then stop the guest: guest_poll says GUEST_TIMED_OUT */
 	const char *label; /* "NAME [FW]", for -v output */
 	bool verbose;	   /* print the QEMU command line and every COM2 line */

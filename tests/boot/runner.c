@@ -244,6 +244,7 @@ static void start_job(struct job *j)
 		.dir = j->dir,
 		.memory_mib = j->sc->memory_mib,
 		.uefi = j->fw == SCN_UEFI,
+		.cpu = j->sc->cpu,
 		.timeout_s = j->sc->timeout_s,
 		.label = j->label,
 		.verbose = verbose,

@@ -427,6 +427,20 @@ static int d_image(struct parse_ctx *c, const struct token *t, size_t n)
 	return 0;
 }
 
+/* QEMU's -cpu model: a word of letters, digits, '-', '_' and '.'. */
+static int d_cpu(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	if (n != 1 || t[0].sep || !*t[0].s ||
+	    strspn(t[0].s, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			   "0123456789-_.") != strlen(t[0].s)) {
+		perr(c, "usage: cpu MODEL (a QEMU -cpu model, e.g. max)");
+		return -1;
+	}
+	c->sc->cpu = util_strdup(t[0].s);
+	return 0;
+}
+
 static int d_firmware(struct parse_ctx *c, const struct token *t, size_t n)
 {
 	struct scn *sc = c->sc;
@@ -633,6 +647,7 @@ static const struct directive {
 } directives[] = {
 	{ "image", 0, d_image, true },
 	{ "firmware", 0, d_firmware, true },
+	{ "cpu", 0, d_cpu, true },
 	{ "timeout", 0, d_timeout, true },
 	{ "memory", 0, d_memory, true },
 	{ "allow-panic", 0, d_allow_panic, true },
@@ -720,6 +735,7 @@ void scn_free(struct scn *sc)
 	free(sc->path);
 	free(sc->name);
 	free(sc->image);
+	free(sc->cpu);
 	free(sc);
 }
 

@@ -63,6 +63,7 @@ struct scn {
 	char *path;
 	char *name;  /* file name without .scn: names the output */
 	char *image; /* ISO is ISODIR/image.iso */
+	char *cpu;   /* QEMU -cpu model, or NULL for QEMU's default */
 	enum scn_firmware fw[SCN_NFW];
 	size_t nfw;
 	long timeout_s;

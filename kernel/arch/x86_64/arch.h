@@ -49,6 +49,11 @@ void arch_load_iomap(const uint8_t *map);   /* NULL = deny every port */
 void arch_iomap_forget(const uint8_t *map); /* map is being freed */
 void arch_iomap_allow(uint8_t *map, uint16_t first, uint16_t last);
 bool arch_has_nx(void);
+/* What arch_cpu_init turned on, read back from the CPU (boot event). */
+struct arch_protections {
+	bool smep, smap, umip, nx, wp;
+};
+void arch_cpu_protections(struct arch_protections *out);
 _Noreturn void arch_halt_machine(int failed); /* isa-debug-exit, then reset */
 _Noreturn void arch_idle_forever(void);
 

@@ -47,12 +47,16 @@ static const uint8_t *iomap_loaded; /* whose grants are in tss0.iomap now */
 
 extern const uint64_t isr_table[256];
 extern void syscall_entry(void);
+extern void syscall_compat_entry(void);
 
 static void gdt_init(void)
 {
 	uint64_t base = (uint64_t)(uintptr_t)&tss0;
 	uint64_t limit = sizeof(tss0) - 1;
 
+	/* No 16- or 32-bit code descriptor anywhere: ring 3 cannot leave
+	 * 64-bit mode, so the compatibility-mode paths (CSTAR, call gates,
+	 * 16-bit stacks) are unreachable as well as closed. */
 	gdt[0] = 0;
 	gdt[1] = 0x00AF9A000000FFFFull; /* 0x08 kernel code, 64-bit */
 	gdt[2] = 0x00CF92000000FFFFull; /* 0x10 kernel data */
@@ -74,7 +78,12 @@ static void gdt_init(void)
 			 "lretq\n"
 			 "1:\n\t"
 			 "mov $0x28, %%ax\n\t"
-			 "ltr %%ax"
+			 "ltr %%ax\n\t"
+			 /* LDTR null: the LDT left from reset (base 0, limit
+			  * 0xffff: user memory) would let ring 3 write its own
+			  * descriptors, 32-bit code and call gates included. */
+			 "xor %%eax, %%eax\n\t"
+			 "lldt %%ax"
 			 :
 			 : "m"(p)
 			 : "rax", "memory");
@@ -111,30 +120,81 @@ static void idt_init(void)
 	__asm__ volatile("lidt %0" : : "m"(p));
 }
 
-static void modes_init(void)
+/* What the CPU offers, from CPUID: leaf 1 edx, 0x80000001 edx, 7.0 ebx/ecx. */
+static bool cpu_has(uint32_t leaf, int reg, unsigned bit)
 {
 	uint32_t r[4];
+	cpuid(leaf & 0x80000000u, 0, r);
+	if (r[0] < leaf)
+		return false;
+	cpuid(leaf, 0, r);
+	return (r[reg] >> bit) & 1;
+}
 
-	/* SSE for user code; the kernel itself is built without it. */
-	uint64_t cr0 = read_cr0();
-	cr0 &= ~(1ull << 2); /* EM */
-	cr0 |= (1ull << 1);  /* MP */
-	cr0 |= (1ull << 5);  /* NE: x87 errors raise #MF, which kills the process */
-	write_cr0(cr0);
-	write_cr4(read_cr4() | (1ull << 9) | (1ull << 10)); /* OSFXSR, OSXMMEXCPT */
+#define REG_EBX 1
+#define REG_ECX 2
+#define REG_EDX 3
 
-	uint64_t efer = rdmsr(MSR_EFER) | 1ull; /* SCE */
-	cpuid(0x80000001u, 0, r);
-	if (r[3] & (1u << 20))
-		efer |= 1ull << 11; /* NXE */
+/*
+ * Control registers: written whole, never read-modify-written, so no bit
+ * that firmware or the boot loader left set survives by accident (AM,
+ * TSD, PCE, FSGSBASE, OSXSAVE, PKE, CET, PCIDE, VMXE among them). The
+ * audit of every bit is in README.md beside this file.
+ */
+static void control_regs_init(void)
+{
+	write_cr0(CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+	uint64_t cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	if (cpu_has(1, REG_EDX, 7))
+		cr4 |= CR4_MCE; /* a machine check panics with a report, not a reset */
+	if (cpu_has(7, REG_EBX, 7))
+		cr4 |= CR4_SMEP; /* ring 0 never executes a user page */
+	if (cpu_has(7, REG_EBX, 20))
+		cr4 |= CR4_SMAP; /* ring 0 never touches a user page (vm.c uses the direct map) */
+	if (cpu_has(7, REG_ECX, 2))
+		cr4 |= CR4_UMIP; /* sgdt, sidt, sldt, smsw, str are #GP in ring 3 */
+	write_cr4(cr4);
+}
+
+/* EFER: long mode, syscall and NX; everything else (FFXSR, whose fast
+ * fxsave would skip the XMM registers on a context switch, SVME, LMSLE,
+ * TCE) off. LMA is the CPU's own report and is written back as read. */
+static void efer_init(void)
+{
+	uint64_t efer = (rdmsr(MSR_EFER) & EFER_LMA) | EFER_LME | EFER_SCE;
+	if (cpu_has(0x80000001u, REG_EDX, 20))
+		efer |= EFER_NXE;
 	wrmsr(MSR_EFER, efer);
+}
 
+/*
+ * The ways into ring 0 that an instruction offers, each set on purpose:
+ * syscall from 64-bit code enters syscall_entry; syscall from 32-bit code
+ * (which Vesta never runs: there is no 32-bit code descriptor and no LDT)
+ * enters syscall_compat_entry, which kills the process; sysenter with
+ * SYSENTER_CS 0 is a #GP in ring 3 (Intel), a #UD (AMD).
+ */
+static void syscall_msrs_init(void)
+{
 	/* syscall: CS=0x08/SS=0x10; sysret: SS=0x18|3, CS=0x20|3. */
 	wrmsr(MSR_STAR, ((uint64_t)0x10 << 48) | ((uint64_t)SEL_KCODE << 32));
 	wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)syscall_entry);
-	wrmsr(MSR_SFMASK, 0x47700); /* IF TF DF NT AC */
+	wrmsr(MSR_CSTAR, (uint64_t)(uintptr_t)syscall_compat_entry);
+	wrmsr(MSR_SFMASK, RFLAGS_IF | RFLAGS_TF | RFLAGS_DF | RFLAGS_NT | RFLAGS_AC);
+	wrmsr(MSR_SYSENTER_CS, 0);
+	wrmsr(MSR_SYSENTER_ESP, 0);
+	wrmsr(MSR_SYSENTER_EIP, 0);
+	wrmsr(MSR_FS_BASE, 0);
 	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&cpu0);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
+}
+
+/* No hardware breakpoint or branch trap that firmware armed stays armed:
+ * a #DB in ring 0 would be a kernel panic. */
+static void debug_init(void)
+{
+	write_dr7(0x400); /* the architectural reset value: every breakpoint off */
+	wrmsr(MSR_DEBUGCTL, 0);
 }
 
 /* The FXSAVE image of the FPU/SSE reset state, written out rather than
@@ -152,7 +212,7 @@ void arch_fpu_init_area(void *area)
 
 bool arch_has_nx(void)
 {
-	return (rdmsr(MSR_EFER) >> 11) & 1;
+	return rdmsr(MSR_EFER) & EFER_NXE;
 }
 
 void arch_cpu_init(void)
@@ -160,7 +220,20 @@ void arch_cpu_init(void)
 	tss_init();
 	gdt_init();
 	idt_init();
-	modes_init();
+	control_regs_init();
+	efer_init();
+	syscall_msrs_init();
+	debug_init();
+}
+
+void arch_cpu_protections(struct arch_protections *out)
+{
+	uint64_t cr4 = read_cr4();
+	out->smep = cr4 & CR4_SMEP;
+	out->smap = cr4 & CR4_SMAP;
+	out->umip = cr4 & CR4_UMIP;
+	out->nx = rdmsr(MSR_EFER) & EFER_NXE;
+	out->wp = read_cr0() & CR0_WP;
 }
 
 void arch_set_kernel_stack(uint64_t top)

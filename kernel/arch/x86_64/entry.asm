@@ -8,11 +8,13 @@ bits 64
 default rel
 
 TRAP_SYSCALL equ 0x100
+TRAP_COMPAT  equ 0x101
 SEL_UCODE    equ 0x23
 SEL_UDATA    equ 0x1b
 
 extern trap_dispatch
 extern syscall_dispatch
+extern syscall_compat_dispatch
 
 %macro PUSH_REGS 0
 	push rax
@@ -81,6 +83,11 @@ isr_table:
 
 section .text
 trap_common:
+	; An interrupt gate clears IF, TF and NT but keeps the rest of the
+	; interrupted rflags: AC (which would switch SMAP off) and DF. The
+	; kernel runs with all of them clear.
+	push qword 2
+	popfq
 	test qword [rsp + 24], 3        ; frame cs (after vector, err, rip)
 	jz .from_kernel
 	swapgs
@@ -100,9 +107,9 @@ trap_return:
 	iretq
 
 ; syscall: rcx = user rip, r11 = user rflags, rsp = user rsp (not trusted,
-; never dereferenced). SFMASK has cleared IF, TF, DF and AC.
-global syscall_entry
-syscall_entry:
+; never dereferenced). SFMASK has cleared IF, TF, DF, NT and AC. Builds a
+; trap frame on the kernel stack marked with vector %1.
+%macro SYSCALL_FRAME 1
 	swapgs
 	mov [gs:8], rsp
 	mov rsp, [gs:0]
@@ -112,10 +119,15 @@ syscall_entry:
 	push SEL_UCODE
 	push rcx
 	push 0
-	push TRAP_SYSCALL
+	push %1
 	PUSH_REGS
 	mov rdi, rsp
 	cld
+%endmacro
+
+global syscall_entry
+syscall_entry:
+	SYSCALL_FRAME TRAP_SYSCALL
 	call syscall_dispatch
 	; syscall_dispatch has checked that frame rip is canonical; a frame that
 	; is no longer a plain syscall frame leaves through iretq.
@@ -128,6 +140,15 @@ syscall_entry:
 	mov rsp, [rsp + 24]             ; user rsp
 	swapgs
 	o64 sysret
+
+; syscall from 32-bit (compatibility-mode) code, through MSR_CSTAR. Vesta
+; runs no 32-bit code, so this is a process that got out of 64-bit mode:
+; syscall_compat_dispatch kills it and never returns.
+global syscall_compat_entry
+syscall_compat_entry:
+	SYSCALL_FRAME TRAP_COMPAT
+	call syscall_compat_dispatch
+	ud2
 
 ; void arch_switch(uint64_t *save_rsp, uint64_t load_rsp)
 global arch_switch

@@ -155,6 +155,15 @@ static _Noreturn void user_fault(struct trap_frame *f)
 	proc_fault(p, why, (uint32_t)f->vector, f->rip, addr);
 }
 
+/* A syscall from 32-bit code (entry.asm, through MSR_CSTAR): the process
+ * left 64-bit mode, which nothing in Vesta lets it do. It dies as a #GP
+ * at the instruction after its syscall. */
+_Noreturn void syscall_compat_dispatch(struct trap_frame *f);
+_Noreturn void syscall_compat_dispatch(struct trap_frame *f)
+{
+	proc_fault(proc_current(), VE_R_GP, 13, f->rip, 0);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == TIMER_VECTOR) {
