@@ -53,6 +53,12 @@ struct attack {
 	bool report;			   /* post every outcome as an event */
 };
 
+/* A far pointer m16:32, for ljmp and lcall. */
+struct __attribute__((packed)) far32 {
+	uint32_t off;
+	uint16_t sel;
+};
+
 /* ---- the LDT: descriptors written into user memory at LDT_PAGE ---- */
 
 extern char code32_target[], gate_target[];
@@ -86,10 +92,7 @@ static void ldt_code32(uint64_t arg)
 	(void)arg;
 	uint64_t *ldt = ldt_page();
 	ldt[0] = 0x00CFFA000000FFFFull; /* base 0, 4 GiB, DPL 3, 32-bit code */
-	struct __attribute__((packed)) {
-		uint32_t off;
-		uint16_t sel;
-	} far = { (uint32_t)(uintptr_t)code32_target, LDT_SEL(LDT_INDEX) };
+	struct far32 far = { (uint32_t)(uintptr_t)code32_target, LDT_SEL(LDT_INDEX) };
 	__asm__ volatile("ljmpl *%0" : : "m"(far) : "memory");
 }
 
@@ -112,10 +115,7 @@ static void ldt_callgate(uint64_t arg)
 	uint64_t t = (uint64_t)(uintptr_t)gate_target;
 	ldt[0] = (t & 0xffff) | (0x08ull << 16) | (0xECull << 40) | ((t >> 16 & 0xffff) << 48);
 	ldt[1] = t >> 32;
-	struct __attribute__((packed)) {
-		uint32_t off;
-		uint16_t sel;
-	} far = { 0, LDT_SEL(LDT_INDEX) };
+	struct far32 far = { 0, LDT_SEL(LDT_INDEX) };
 	uint64_t code = 0;
 	__asm__ volatile("xor %%edi, %%edi\n\t"
 			 "lcalll *%1\n\t"
@@ -192,10 +192,7 @@ static unsigned far_allowed(uint64_t arg)
 
 static void far_jmp(uint64_t arg)
 {
-	struct __attribute__((packed)) {
-		uint32_t off;
-		uint16_t sel;
-	} far = { (uint32_t)(uintptr_t)far_landing, far_sels[arg % NFAR] };
+	struct far32 far = { (uint32_t)(uintptr_t)far_landing, far_sels[arg % NFAR] };
 	__asm__ volatile("ljmpl *%0" : : "m"(far) : "memory");
 }
 
@@ -219,35 +216,30 @@ static void far_ret(uint64_t arg)
 			 : "memory");
 }
 
-static void far_iret(uint64_t arg)
+/* iretq to far_landing with these code and stack selectors. */
+static void iret_to(uint64_t cs, uint64_t ss)
 {
 	__asm__ volatile("mov %%rsp, %%rax\n\t"
-			 "pushq $0x1b\n\t"
+			 "pushq %0\n\t"
 			 "pushq %%rax\n\t"
 			 "pushfq\n\t"
-			 "pushq %0\n\t"
 			 "pushq %1\n\t"
+			 "pushq %2\n\t"
 			 "iretq"
 			 :
-			 : "r"((uint64_t)far_sels[arg % NFAR]),
-			   "r"((uint64_t)(uintptr_t)far_landing)
+			 : "r"(ss), "r"(cs), "r"((uint64_t)(uintptr_t)far_landing)
 			 : "rax", "memory");
+}
+
+static void far_iret(uint64_t arg)
+{
+	iret_to(far_sels[arg % NFAR], 0x1b);
 }
 
 /* iretq to our own code with each stack selector: only 0x1b is a stack. */
 static void iret_ss(uint64_t arg)
 {
-	__asm__ volatile("mov %%rsp, %%rax\n\t"
-			 "pushq %0\n\t"
-			 "pushq %%rax\n\t"
-			 "pushfq\n\t"
-			 "pushq $0x23\n\t"
-			 "pushq %1\n\t"
-			 "iretq"
-			 :
-			 : "r"((uint64_t)far_sels[arg % NFAR]),
-			   "r"((uint64_t)(uintptr_t)far_landing)
-			 : "rax", "memory");
+	iret_to(0x23, far_sels[arg % NFAR]);
 }
 
 static unsigned iret_ss_allowed(uint64_t arg)
@@ -284,15 +276,14 @@ static const uint64_t flag_bits[] = { 1u << 8, 1u << 18, 1u << 14, 1u << 10, 1u 
 static const char *const flag_names[] = { "TF", "AC", "NT", "DF", "IF" };
 #define NFLAGS (sizeof(flag_bits) / sizeof(flag_bits[0]))
 
-/* getpid with the flag set, right at the syscall instruction (popfq's
- * single-step trap comes after the next instruction), then the flag
- * cleared. The answer must be our pid. */
-static void flags_syscall(uint64_t arg)
+/* System call nr(a0) with the flag set right at the syscall instruction
+ * (popfq's single-step trap comes after the next instruction), then the
+ * flag cleared. Returns the call's result. */
+static long syscall_with_flag(uint64_t bit, long nr, uint64_t a0)
 {
-	uint64_t bit = flag_bits[arg % NFLAGS], ret;
+	long ret;
 	__asm__ volatile("pushfq\n\t"
 			 "orq %1, (%%rsp)\n\t"
-			 "mov $4, %%eax\n\t"
 			 "popfq\n\t"
 			 "syscall\n\t"
 			 "pushfq\n\t"
@@ -300,32 +291,23 @@ static void flags_syscall(uint64_t arg)
 			 "andq %1, (%%rsp)\n\t"
 			 "popfq\n\t"
 			 "cld"
-			 : "=a"(ret), "+r"(bit)
-			 :
+			 : "=a"(ret), "+r"(bit), "+D"(a0)
+			 : "a"(nr)
 			 : "rcx", "r11", "memory", "cc");
-	if ((long)ret != ve_getpid())
+	return ret;
+}
+
+/* getpid with the flag set: the answer must be our pid. */
+static void flags_syscall(uint64_t arg)
+{
+	if (syscall_with_flag(flag_bits[arg % NFLAGS], SYS_GETPID, 0) != ve_getpid())
 		ve_exit(WRONG_ANSWER);
 }
 
-/* The same flag set while the kernel blocks us (sleep) and switches away. */
+/* A 1 ms sleep with the flag set: the kernel blocks us and switches away. */
 static void flags_sleep(uint64_t arg)
 {
-	uint64_t bit = flag_bits[arg % NFLAGS], ret;
-	__asm__ volatile("pushfq\n\t"
-			 "orq %1, (%%rsp)\n\t"
-			 "mov $2, %%eax\n\t"
-			 "mov $1000000, %%edi\n\t"
-			 "popfq\n\t"
-			 "syscall\n\t"
-			 "pushfq\n\t"
-			 "notq %1\n\t"
-			 "andq %1, (%%rsp)\n\t"
-			 "popfq\n\t"
-			 "cld"
-			 : "=a"(ret), "+r"(bit)
-			 :
-			 : "rcx", "r11", "rdi", "memory", "cc");
-	if (ret != 0)
+	if (syscall_with_flag(flag_bits[arg % NFLAGS], SYS_SLEEP, 1000000) != 0)
 		ve_exit(WRONG_ANSWER);
 }
 
