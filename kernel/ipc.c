@@ -80,10 +80,11 @@ int ipc_create_served(const struct proc_chans *pc)
 	return 0;
 }
 
-/* The handle h of p, if it exists (and has the role, when server >= 0). */
-static struct handle *handle_get(struct proc *p, int64_t h)
+/* The handle h of p, if it exists. h is the whole 64-bit argument the
+ * caller passed: a value that only its low bits make a handle is none. */
+static struct handle *handle_get(struct proc *p, uint64_t h)
 {
-	if (h < 0 || h >= VE_HANDLES_MAX || !p->handles[h].ch)
+	if (h >= VE_HANDLES_MAX || !p->handles[h].ch)
 		return NULL;
 	return &p->handles[h];
 }
@@ -216,7 +217,7 @@ static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t 
 	return 0;
 }
 
-long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
+long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
 	      uint64_t timeout_ns)
 {
 	struct handle *hd = handle_get(p, h);
@@ -253,7 +254,7 @@ long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep,
 	return p->call_result;
 }
 
-long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags)
+long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t flags)
 {
 	struct handle *hd = handle_get(p, h);
 	uint64_t id;
@@ -278,14 +279,14 @@ long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags
 	return 0;
 }
 
-static struct handle *server_handle(struct proc *p, int h, long *err)
+static struct handle *server_handle(struct proc *p, uint64_t h, long *err)
 {
 	struct handle *hd = handle_get(p, h);
 	*err = !hd ? -VE_BADHANDLE : !hd->server ? -VE_PERM : 0;
 	return *err ? NULL : hd;
 }
 
-long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
+long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
@@ -338,7 +339,7 @@ static void deliver_reply(struct chan *c, struct chan_msg *m, uint64_t len)
 	proc_wake(caller);
 }
 
-long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
+long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
@@ -364,7 +365,7 @@ long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
 	return 0;
 }
 
-long ipc_ack(struct proc *p, int h, uint64_t id)
+long ipc_ack(struct proc *p, uint64_t h, uint64_t id)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
@@ -386,7 +387,7 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 	    vm_check(p, uresult, sizeof(struct ve_wait_result), true))
 		return -VE_FAULT;
 	for (uint64_t i = 0; i < n; i++)
-		if (!handle_get(p, hs[i]))
+		if (!handle_get(p, (uint64_t)(int64_t)hs[i]))
 			return -VE_BADHANDLE;
 	uint64_t deadline = deadline_of(timeout_ns);
 	for (;;) {

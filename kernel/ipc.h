@@ -30,14 +30,16 @@ void ipc_timeout(struct proc *p);
 /* IRQ line n fired (called from the trap path, PIC line already masked). */
 void ipc_irq(unsigned n);
 
+/* The system calls. A handle h is the whole 64-bit register: a value that is
+ * not a handle of p is -VE_BADHANDLE even if its low 32 bits are one. */
 long ipc_serve(struct proc *p, uint64_t uname);
 long ipc_open(struct proc *p, uint64_t uname);
-long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
+long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
 	      uint64_t timeout_ns);
-long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags);
-long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap);
-long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len);
-long ipc_ack(struct proc *p, int h, uint64_t id);
+long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t flags);
+long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t cap);
+long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len);
+long ipc_ack(struct proc *p, uint64_t h, uint64_t id);
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);

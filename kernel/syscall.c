@@ -223,31 +223,31 @@ static long sys_chan_open(SYS_ARGS)
 
 static long sys_chan_call(SYS_ARGS)
 {
-	return ipc_call(proc_current(), (int)(int64_t)a0, a1, a2, a3, a4, a5);
+	return ipc_call(proc_current(), a0, a1, a2, a3, a4, a5);
 }
 
 static long sys_chan_cast(SYS_ARGS)
 {
 	(void)a4, (void)a5;
-	return ipc_cast(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+	return ipc_cast(proc_current(), a0, a1, a2, a3);
 }
 
 static long sys_chan_recv(SYS_ARGS)
 {
 	(void)a4, (void)a5;
-	return ipc_recv(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+	return ipc_recv(proc_current(), a0, a1, a2, a3);
 }
 
 static long sys_chan_reply(SYS_ARGS)
 {
 	(void)a4, (void)a5;
-	return ipc_reply(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+	return ipc_reply(proc_current(), a0, a1, a2, a3);
 }
 
 static long sys_chan_ack(SYS_ARGS)
 {
 	(void)a2, (void)a3, (void)a4, (void)a5;
-	return ipc_ack(proc_current(), (int)(int64_t)a0, a1);
+	return ipc_ack(proc_current(), a0, a1);
 }
 
 static long sys_wait_any(SYS_ARGS)
