@@ -246,11 +246,8 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 	p->call_result = -VE_AGAIN;
 	block(p, PROC_CALLING, deadline);
 	p->blocked_on = NULL;
-	if (p->timed_out) {
-		chan_cancel(c, id);
-		wake_senders(c);
-		return -VE_TIMEOUT;
-	}
+	if (p->timed_out)
+		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
 	return p->call_result;
 }
 
@@ -352,7 +349,7 @@ long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t 
 	struct chan_msg *m;
 	const struct chan_msg *held = chan_inflight_find(hd->ch, id);
 	if (held && held->kind == VE_MSG_CALL && !caller_waits(hd->ch, held))
-		chan_cancel(hd->ch, id); /* it timed out and has not run yet */
+		chan_cancel(hd->ch, id); /* nobody waits: injected, from sender 0 */
 	if ((err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m)))
 		return err;
 	if (!m) {
@@ -481,8 +478,24 @@ void ipc_irq(unsigned n)
 		proc_wake(p);
 }
 
+/*
+ * A call's deadline is the moment its caller gives up, so the request is
+ * cancelled in the core right then, not when the caller next runs: queued,
+ * it is removed (cancelled); in flight, a late reply is discarded and a
+ * server death drops it as cancelled, never as poison. The caller's
+ * -VE_TIMEOUT, chan_info's counters and the event log (no deadletter) then
+ * tell one story however late the caller is scheduled. (Answering
+ * -VE_POISON when the request was poisoned after the deadline but before
+ * the caller ran would make the result depend on the scheduler instead.)
+ * A request poisoned or answered before the deadline woke its caller
+ * already, which is then no longer CALLING and never times out.
+ */
 void ipc_timeout(struct proc *p)
 {
+	if (p->state == PROC_CALLING) {
+		chan_cancel(p->blocked_on, p->call_id);
+		wake_senders(p->blocked_on); /* a queued request freed room */
+	}
 	p->timed_out = true;
 	proc_wake(p);
 }

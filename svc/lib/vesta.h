@@ -185,8 +185,11 @@ int ve_chan_open(const char *name);
  * as well while the queue is full. A server crash is invisible: the
  * request is replayed to the next server incarnation.
  * timeout_ns > 0 bounds the whole wait (VE_TIMEOUT_NONE, 0: wait forever);
- * on timeout the request is cancelled: taken out of the queue if still
- * there, or its late reply discarded if the server has it.
+ * on timeout the request is cancelled at the deadline: taken out of the
+ * queue if still there, or, if the server has it, its late reply discarded
+ * (and a server death then drops it: it is never a dead letter). So a
+ * call gets -VE_TIMEOUT or -VE_POISON, whichever happened first, and
+ * chan_info counts it the same way (cancelled or discarded, or poisoned).
  * Returns the reply length (0..cap; a cap above VE_MSG_MAX counts as
  * VE_MSG_MAX).
  * Errors: -VE_BADHANDLE (h is not a client handle of the caller),
