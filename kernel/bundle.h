@@ -136,7 +136,7 @@ struct bundle_proc {
 	char open[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX];  /* channels it may open */
 	uint16_t irqs;	       /* IRQ lines granted, BUNDLE_IRQS_VALID bits */
 	uint16_t flags;	       /* BUNDLE_PROC_* */
-	uint32_t queue;	       /* max queued messages per served channel, 0 or 1..4096 */
+	uint32_t queue;	       /* max queued + in flight per served channel, 0 or 1..4096 */
 	uint32_t qbytes;       /* max queued bytes per served channel, 0 or 1..16 MiB */
 	uint32_t redeliveries; /* per message on a served channel, 0 or 1..1000 */
 };

@@ -183,16 +183,18 @@ long ipc_open(struct proc *p, uint64_t uname)
 	return open_common(p, uname, false);
 }
 
-/* Room for a new message of len bytes: the core's queue bounds, and also no
- * more than max_msgs unanswered in flight, so a server that receives and
- * never answers cannot make kernel memory grow without bound. */
+/* Room for a new message of len bytes: the core's queue bounds, and the
+ * message bound over queued and in-flight messages together, so a server
+ * that receives and never answers cannot make a channel hold more than
+ * max_msgs (the core bounds the queue alone). A replay moves messages from
+ * in flight to the queue and keeps the sum. */
 static bool room(struct chan *c, uint32_t len)
 {
 	struct chan_stats st;
 	struct chan_limits lim;
 	chan_stats(c, &st);
 	chan_get_limits(c, &lim);
-	return st.inflight < lim.max_msgs && chan_can_send(c, len);
+	return st.queued + st.inflight < lim.max_msgs && chan_can_send(c, len);
 }
 
 /* Wait for room for len bytes in c, or the deadline. A message larger than

@@ -147,10 +147,11 @@ static long sys_spawn(uint64_t uimage, uint64_t uargs, uint64_t a2, uint64_t a3,
 
 	if (!(p->grants & BUNDLE_GRANT_SPAWN))
 		return -VE_PERM;
+	/* A string too long for its field is a bad argument (vesta.h). */
 	if ((err = vm_copy_str_in(p, image, uimage, sizeof(image))))
-		return err;
+		return err == -VE_RANGE ? -VE_INVAL : err;
 	if (uargs && (err = vm_copy_str_in(p, args, uargs, sizeof(args))))
-		return err;
+		return err == -VE_RANGE ? -VE_INVAL : err;
 	struct proc_spec spec;
 	struct proc_chans pc;
 	if ((err = spec_for(image, uargs ? args : NULL, &spec, &pc)))
