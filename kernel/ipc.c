@@ -64,20 +64,57 @@ static bool granted(const char (*list)[32], const char *name)
 	return false;
 }
 
+/* A serve[] or open[] list: used slots first, each a channel name. */
+static int chan_list_check(const char (*list)[32])
+{
+	bool ended = false;
+	for (unsigned k = 0; k < VE_SPAWN_CHANS; k++) {
+		if (!list[k][0])
+			ended = true;
+		else if (ended || !chan_name_ok(list[k]))
+			return -VE_INVAL;
+	}
+	return 0;
+}
+
+int ipc_chans_check(const struct proc_chans *pc)
+{
+	if (chan_list_check(pc->serve) || chan_list_check(pc->open))
+		return -VE_INVAL;
+	return bundle_chan_limits_check(pc->queue, pc->qbytes, pc->redeliveries,
+					pc->serve[0][0] != '\0', NULL);
+}
+
 /* Create the channels p may serve that do not exist yet, with p's limits:
- * a process started with spawn_spec brings its channels into being. */
-int ipc_create_served(const struct proc_chans *pc)
+ * a process started with spawn_spec brings its channels into being. All or
+ * none: a failure removes the ones made before it. */
+int ipc_create_served(const struct proc_chans *pc, unsigned *created)
 {
 	struct chan_limits lim = { pc->queue, pc->qbytes, pc->redeliveries };
+	*created = 0;
 	for (unsigned k = 0; k < VE_SPAWN_CHANS && pc->serve[k][0]; k++) {
 		struct chan *c;
 		if (chan_find(&reg, pc->serve[k]))
 			continue;
 		int err = chan_create(&reg, pc->serve[k], &lim, &c);
-		if (err)
+		if (err) {
+			ipc_uncreate_served(pc, *created);
+			*created = 0;
 			return err;
+		}
+		*created |= 1u << k;
 	}
 	return 0;
+}
+
+void ipc_uncreate_served(const struct proc_chans *pc, unsigned created)
+{
+	for (unsigned k = 0; k < VE_SPAWN_CHANS; k++) {
+		struct chan *c = created & (1u << k) ? chan_find(&reg, pc->serve[k]) : NULL;
+		/* Nothing ran since they were made: each is idle. */
+		if (c && chan_destroy(c))
+			klog("channel %s: cannot remove it after a failed spawn", pc->serve[k]);
+	}
 }
 
 /* The handle h of p, if it exists. h is the whole 64-bit argument the

@@ -12,8 +12,18 @@
 #include "bundle.h"
 #include "proc.h"
 
-/* Create the channels a process may serve that do not exist yet. */
-int ipc_create_served(const struct proc_chans *pc);
+/* Check a process's channel grants before anything is made of them: in
+ * serve[] and open[] the used slots come first and each is a channel name
+ * (chan_name_ok), and the limits are those a boot table may give
+ * (bundle_chan_limits_check). Errors: -VE_INVAL. */
+int ipc_chans_check(const struct proc_chans *pc);
+/* Create the channels a process may serve that do not exist yet (pc must
+ * have passed ipc_chans_check). *created gets bit k for each serve[k] made
+ * here. All or none. Errors: -VE_NOMEM (nothing was made). */
+int ipc_create_served(const struct proc_chans *pc, unsigned *created);
+/* Remove the channels ipc_create_served made (created as it set), before
+ * anything used them: the undo of a spawn that failed after making them. */
+void ipc_uncreate_served(const struct proc_chans *pc, unsigned created);
 
 /* Create every channel the boot table names in a serve= list. */
 int ipc_init(const struct bundle *b, const char **why);

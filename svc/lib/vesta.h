@@ -357,14 +357,22 @@ int ve_chan_info(uint32_t index, struct ve_chaninfo *info);
 /*
  * Start image sp->image as the process sp->name with exactly the grants in
  * *sp: priority, grants, IRQ lines, port ranges, the channels it may serve
- * and open ("" = an unused slot), and its argument string. Each serve[]
- * name that is not a channel yet is created with the limits
- * queue/qbytes/redeliveries (0: the kernel's default). The new process is a
- * child of the caller (reap it with ve_reap). Needs the spawn grant, which
- * is the power to grant anything. Returns its pid.
+ * and open ("" = an unused slot; used slots come first), and its argument
+ * string. Each serve[] name that is not a channel yet is created with the
+ * limits queue (messages held, queued and in flight together: 1..4096),
+ * qbytes (queued payload bytes: 1..16 MiB) and redeliveries (1..1000), the
+ * ranges a boot table allows; 0 is the kernel's default, and all three
+ * must be 0 if serve[] is empty. The new process is a child of the caller
+ * (reap it with ve_reap). Needs the spawn grant, which is the power to
+ * grant anything. Returns its pid. The whole spec is checked before
+ * anything is made: a call that fails leaves no process and no channel.
  * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image), -VE_INVAL
  * (a name or string not NUL-terminated, an empty name, a bad prio, grant,
- * IRQ line, port range or channel name), -VE_RANGE, -VE_NOMEM, -VE_FAULT.
+ * IRQ line or port range, a channel name not 1..31 of [A-Za-z0-9_.-], a
+ * used slot after an empty one, a limit out of its range or given with
+ * nothing served, an image that is not a valid ELF executable), -VE_RANGE
+ * (an image with more loadable segments than the kernel loads), -VE_NOMEM,
+ * -VE_FAULT.
  */
 int ve_spawn_spec(const struct ve_spawn *sp);
 
