@@ -106,6 +106,10 @@ struct chan_registry {
 
 /* ---- the registry (channels/registry.c) ---- */
 
+/* Whether name is a valid channel name: 1..CHAN_NAME_MAX-1 characters of
+ * [A-Za-z0-9_.-]. NULL is not. chan_create takes exactly these. */
+bool chan_name_ok(const char *name);
+
 /* Make r empty; env is copied. */
 void chan_registry_init(struct chan_registry *r, const struct chan_env *env);
 /* Free every channel and every message r holds, with no callbacks and no

@@ -13,7 +13,7 @@ static bool name_char_ok(char ch)
 	       ch == '_' || ch == '.' || ch == '-';
 }
 
-static bool name_ok(const char *name)
+bool chan_name_ok(const char *name)
 {
 	if (!name || !name[0])
 		return false;
@@ -97,7 +97,7 @@ static void chan_init(struct chan *c, struct chan_registry *r, const char *name,
 int chan_create(struct chan_registry *r, const char *name, const struct chan_limits *lim,
 		struct chan **out)
 {
-	if (!out || !name_ok(name))
+	if (!out || !chan_name_ok(name))
 		return -VE_INVAL;
 	if (chan_find(r, name))
 		return -VE_BUSY;

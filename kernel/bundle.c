@@ -260,13 +260,20 @@ static int check_limits(const struct bundle_proc *p, const char **why)
 {
 	if (p->irqs & ~BUNDLE_IRQS_VALID)
 		return fail(why, "bad IRQ bits", -VE_INVAL);
-	if (p->queue > BUNDLE_QUEUE_MAX)
+	return bundle_chan_limits_check(p->queue, p->qbytes, p->redeliveries,
+					p->serve[0][0] != '\0', why);
+}
+
+int bundle_chan_limits_check(uint32_t queue, uint32_t qbytes, uint32_t redeliveries, bool serves,
+			     const char **why)
+{
+	if (queue > BUNDLE_QUEUE_MAX)
 		return fail(why, "queue limit out of range", -VE_INVAL);
-	if (p->qbytes > BUNDLE_QBYTES_MAX)
+	if (qbytes > BUNDLE_QBYTES_MAX)
 		return fail(why, "queue byte limit out of range", -VE_INVAL);
-	if (p->redeliveries > BUNDLE_REDELIVERIES_MAX)
+	if (redeliveries > BUNDLE_REDELIVERIES_MAX)
 		return fail(why, "redelivery limit out of range", -VE_INVAL);
-	if ((p->queue || p->qbytes || p->redeliveries) && p->serve[0][0] == '\0')
+	if ((queue || qbytes || redeliveries) && !serves)
 		return fail(why, "channel limits on a process that serves none", -VE_INVAL);
 	return 0;
 }

@@ -136,7 +136,7 @@ struct bundle_proc {
 	char open[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX];  /* channels it may open */
 	uint16_t irqs;	       /* IRQ lines granted, BUNDLE_IRQS_VALID bits */
 	uint16_t flags;	       /* BUNDLE_PROC_* */
-	uint32_t queue;	       /* max queued messages per served channel, 0 or 1..4096 */
+	uint32_t queue;	       /* max queued + in flight per served channel, 0 or 1..4096 */
 	uint32_t qbytes;       /* max queued bytes per served channel, 0 or 1..16 MiB */
 	uint32_t redeliveries; /* per message on a served channel, 0 or 1..1000 */
 };
@@ -201,6 +201,17 @@ int bundle_peek(const void *mod, size_t len, size_t *raw_size, const char **why)
 int bundle_open(const void *mod, size_t len, void *buf, size_t buf_len,
 		int (*decompress)(const void *src, size_t src_len, void *dst, size_t dst_cap),
 		struct bundle *out, const char **why);
+
+/*
+ * Checks the limits of the channels a process serves (struct bundle_proc's
+ * queue, qbytes and redeliveries, or the same in a spawn_spec): each 0 (the
+ * kernel's default) or up to BUNDLE_QUEUE_MAX, BUNDLE_QBYTES_MAX and
+ * BUNDLE_REDELIVERIES_MAX, and all 0 unless serves (the process serves some
+ * channel), since they would be silently ignored.
+ * Errors: -VE_INVAL, with *why (if why is not NULL) naming the check.
+ */
+int bundle_chan_limits_check(uint32_t queue, uint32_t qbytes, uint32_t redeliveries, bool serves,
+			     const char **why);
 
 /* The image called name, or NULL if b has none (or name is NULL). */
 const struct bundle_image *bundle_image_find(const struct bundle *b, const char *name);

@@ -64,26 +64,64 @@ static bool granted(const char (*list)[32], const char *name)
 	return false;
 }
 
+/* A serve[] or open[] list: used slots first, each a channel name. */
+static int chan_list_check(const char (*list)[32])
+{
+	bool ended = false;
+	for (unsigned k = 0; k < VE_SPAWN_CHANS; k++) {
+		if (!list[k][0])
+			ended = true;
+		else if (ended || !chan_name_ok(list[k]))
+			return -VE_INVAL;
+	}
+	return 0;
+}
+
+int ipc_chans_check(const struct proc_chans *pc)
+{
+	if (chan_list_check(pc->serve) || chan_list_check(pc->open))
+		return -VE_INVAL;
+	return bundle_chan_limits_check(pc->queue, pc->qbytes, pc->redeliveries,
+					pc->serve[0][0] != '\0', NULL);
+}
+
 /* Create the channels p may serve that do not exist yet, with p's limits:
- * a process started with spawn_spec brings its channels into being. */
-int ipc_create_served(const struct proc_chans *pc)
+ * a process started with spawn_spec brings its channels into being. All or
+ * none: a failure removes the ones made before it. */
+int ipc_create_served(const struct proc_chans *pc, unsigned *created)
 {
 	struct chan_limits lim = { pc->queue, pc->qbytes, pc->redeliveries };
+	*created = 0;
 	for (unsigned k = 0; k < VE_SPAWN_CHANS && pc->serve[k][0]; k++) {
 		struct chan *c;
 		if (chan_find(&reg, pc->serve[k]))
 			continue;
 		int err = chan_create(&reg, pc->serve[k], &lim, &c);
-		if (err)
+		if (err) {
+			ipc_uncreate_served(pc, *created);
+			*created = 0;
 			return err;
+		}
+		*created |= 1u << k;
 	}
 	return 0;
 }
 
-/* The handle h of p, if it exists (and has the role, when server >= 0). */
-static struct handle *handle_get(struct proc *p, int64_t h)
+void ipc_uncreate_served(const struct proc_chans *pc, unsigned created)
 {
-	if (h < 0 || h >= VE_HANDLES_MAX || !p->handles[h].ch)
+	for (unsigned k = 0; k < VE_SPAWN_CHANS; k++) {
+		struct chan *c = created & (1u << k) ? chan_find(&reg, pc->serve[k]) : NULL;
+		/* Nothing ran since they were made: each is idle. */
+		if (c && chan_destroy(c))
+			klog("channel %s: cannot remove it after a failed spawn", pc->serve[k]);
+	}
+}
+
+/* The handle h of p, if it exists. h is the whole 64-bit argument the
+ * caller passed: a value that only its low bits make a handle is none. */
+static struct handle *handle_get(struct proc *p, uint64_t h)
+{
+	if (h >= VE_HANDLES_MAX || !p->handles[h].ch)
 		return NULL;
 	return &p->handles[h];
 }
@@ -182,16 +220,18 @@ long ipc_open(struct proc *p, uint64_t uname)
 	return open_common(p, uname, false);
 }
 
-/* Room for a new message of len bytes: the core's queue bounds, and also no
- * more than max_msgs unanswered in flight, so a server that receives and
- * never answers cannot make kernel memory grow without bound. */
+/* Room for a new message of len bytes: the core's queue bounds, and the
+ * message bound over queued and in-flight messages together, so a server
+ * that receives and never answers cannot make a channel hold more than
+ * max_msgs (the core bounds the queue alone). A replay moves messages from
+ * in flight to the queue and keeps the sum. */
 static bool room(struct chan *c, uint32_t len)
 {
 	struct chan_stats st;
 	struct chan_limits lim;
 	chan_stats(c, &st);
 	chan_get_limits(c, &lim);
-	return st.inflight < lim.max_msgs && chan_can_send(c, len);
+	return st.queued + st.inflight < lim.max_msgs && chan_can_send(c, len);
 }
 
 /* Wait for room for len bytes in c, or the deadline. A message larger than
@@ -216,7 +256,7 @@ static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t 
 	return 0;
 }
 
-long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
+long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
 	      uint64_t timeout_ns)
 {
 	struct handle *hd = handle_get(p, h);
@@ -245,15 +285,12 @@ long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep,
 	p->call_result = -VE_AGAIN;
 	block(p, PROC_CALLING, deadline);
 	p->blocked_on = NULL;
-	if (p->timed_out) {
-		chan_cancel(c, id);
-		wake_senders(c);
-		return -VE_TIMEOUT;
-	}
+	if (p->timed_out)
+		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
 	return p->call_result;
 }
 
-long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags)
+long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t flags)
 {
 	struct handle *hd = handle_get(p, h);
 	uint64_t id;
@@ -278,14 +315,14 @@ long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags
 	return 0;
 }
 
-static struct handle *server_handle(struct proc *p, int h, long *err)
+static struct handle *server_handle(struct proc *p, uint64_t h, long *err)
 {
 	struct handle *hd = handle_get(p, h);
 	*err = !hd ? -VE_BADHANDLE : !hd->server ? -VE_PERM : 0;
 	return *err ? NULL : hd;
 }
 
-long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
+long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
@@ -338,7 +375,7 @@ static void deliver_reply(struct chan *c, struct chan_msg *m, uint64_t len)
 	proc_wake(caller);
 }
 
-long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
+long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
@@ -351,7 +388,7 @@ long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
 	struct chan_msg *m;
 	const struct chan_msg *held = chan_inflight_find(hd->ch, id);
 	if (held && held->kind == VE_MSG_CALL && !caller_waits(hd->ch, held))
-		chan_cancel(hd->ch, id); /* it timed out and has not run yet */
+		chan_cancel(hd->ch, id); /* nobody waits: injected, from sender 0 */
 	if ((err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m)))
 		return err;
 	if (!m) {
@@ -364,7 +401,7 @@ long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len)
 	return 0;
 }
 
-long ipc_ack(struct proc *p, int h, uint64_t id)
+long ipc_ack(struct proc *p, uint64_t h, uint64_t id)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
@@ -386,7 +423,7 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 	    vm_check(p, uresult, sizeof(struct ve_wait_result), true))
 		return -VE_FAULT;
 	for (uint64_t i = 0; i < n; i++)
-		if (!handle_get(p, hs[i]))
+		if (!handle_get(p, (uint64_t)(int64_t)hs[i]))
 			return -VE_BADHANDLE;
 	uint64_t deadline = deadline_of(timeout_ns);
 	for (;;) {
@@ -480,8 +517,24 @@ void ipc_irq(unsigned n)
 		proc_wake(p);
 }
 
+/*
+ * A call's deadline is the moment its caller gives up, so the request is
+ * cancelled in the core right then, not when the caller next runs: queued,
+ * it is removed (cancelled); in flight, a late reply is discarded and a
+ * server death drops it as cancelled, never as poison. The caller's
+ * -VE_TIMEOUT, chan_info's counters and the event log (no deadletter) then
+ * tell one story however late the caller is scheduled. (Answering
+ * -VE_POISON when the request was poisoned after the deadline but before
+ * the caller ran would make the result depend on the scheduler instead.)
+ * A request poisoned or answered before the deadline woke its caller
+ * already, which is then no longer CALLING and never times out.
+ */
 void ipc_timeout(struct proc *p)
 {
+	if (p->state == PROC_CALLING) {
+		chan_cancel(p->blocked_on, p->call_id);
+		wake_senders(p->blocked_on); /* a queued request freed room */
+	}
 	p->timed_out = true;
 	proc_wake(p);
 }

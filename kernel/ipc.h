@@ -12,8 +12,18 @@
 #include "bundle.h"
 #include "proc.h"
 
-/* Create the channels a process may serve that do not exist yet. */
-int ipc_create_served(const struct proc_chans *pc);
+/* Check a process's channel grants before anything is made of them: in
+ * serve[] and open[] the used slots come first and each is a channel name
+ * (chan_name_ok), and the limits are those a boot table may give
+ * (bundle_chan_limits_check). Errors: -VE_INVAL. */
+int ipc_chans_check(const struct proc_chans *pc);
+/* Create the channels a process may serve that do not exist yet (pc must
+ * have passed ipc_chans_check). *created gets bit k for each serve[k] made
+ * here. All or none. Errors: -VE_NOMEM (nothing was made). */
+int ipc_create_served(const struct proc_chans *pc, unsigned *created);
+/* Remove the channels ipc_create_served made (created as it set), before
+ * anything used them: the undo of a spawn that failed after making them. */
+void ipc_uncreate_served(const struct proc_chans *pc, unsigned created);
 
 /* Create every channel the boot table names in a serve= list. */
 int ipc_init(const struct bundle *b, const char **why);
@@ -30,14 +40,16 @@ void ipc_timeout(struct proc *p);
 /* IRQ line n fired (called from the trap path, PIC line already masked). */
 void ipc_irq(unsigned n);
 
+/* The system calls. A handle h is the whole 64-bit register: a value that is
+ * not a handle of p is -VE_BADHANDLE even if its low 32 bits are one. */
 long ipc_serve(struct proc *p, uint64_t uname);
 long ipc_open(struct proc *p, uint64_t uname);
-long ipc_call(struct proc *p, int h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
+long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t urep, uint64_t cap,
 	      uint64_t timeout_ns);
-long ipc_cast(struct proc *p, int h, uint64_t ubuf, uint64_t len, uint64_t flags);
-long ipc_recv(struct proc *p, int h, uint64_t umsg, uint64_t ubuf, uint64_t cap);
-long ipc_reply(struct proc *p, int h, uint64_t id, uint64_t ubuf, uint64_t len);
-long ipc_ack(struct proc *p, int h, uint64_t id);
+long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t flags);
+long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t cap);
+long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len);
+long ipc_ack(struct proc *p, uint64_t h, uint64_t id);
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);

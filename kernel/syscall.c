@@ -147,10 +147,11 @@ static long sys_spawn(uint64_t uimage, uint64_t uargs, uint64_t a2, uint64_t a3,
 
 	if (!(p->grants & BUNDLE_GRANT_SPAWN))
 		return -VE_PERM;
+	/* A string too long for its field is a bad argument (vesta.h). */
 	if ((err = vm_copy_str_in(p, image, uimage, sizeof(image))))
-		return err;
+		return err == -VE_RANGE ? -VE_INVAL : err;
 	if (uargs && (err = vm_copy_str_in(p, args, uargs, sizeof(args))))
-		return err;
+		return err == -VE_RANGE ? -VE_INVAL : err;
 	struct proc_spec spec;
 	struct proc_chans pc;
 	if ((err = spec_for(image, uargs ? args : NULL, &spec, &pc)))
@@ -223,31 +224,31 @@ static long sys_chan_open(SYS_ARGS)
 
 static long sys_chan_call(SYS_ARGS)
 {
-	return ipc_call(proc_current(), (int)(int64_t)a0, a1, a2, a3, a4, a5);
+	return ipc_call(proc_current(), a0, a1, a2, a3, a4, a5);
 }
 
 static long sys_chan_cast(SYS_ARGS)
 {
 	(void)a4, (void)a5;
-	return ipc_cast(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+	return ipc_cast(proc_current(), a0, a1, a2, a3);
 }
 
 static long sys_chan_recv(SYS_ARGS)
 {
 	(void)a4, (void)a5;
-	return ipc_recv(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+	return ipc_recv(proc_current(), a0, a1, a2, a3);
 }
 
 static long sys_chan_reply(SYS_ARGS)
 {
 	(void)a4, (void)a5;
-	return ipc_reply(proc_current(), (int)(int64_t)a0, a1, a2, a3);
+	return ipc_reply(proc_current(), a0, a1, a2, a3);
 }
 
 static long sys_chan_ack(SYS_ARGS)
 {
 	(void)a2, (void)a3, (void)a4, (void)a5;
-	return ipc_ack(proc_current(), (int)(int64_t)a0, a1);
+	return ipc_ack(proc_current(), a0, a1);
 }
 
 static long sys_wait_any(SYS_ARGS)
@@ -323,9 +324,12 @@ static int spawn_spec_check(const struct ve_spawn *sp)
 }
 
 /* spawn_spec(spec): what a supervisor starts from a policy. Needs the spawn
- * grant (which is the power to grant anything). Errors: -VE_PERM,
- * -VE_FAULT, -VE_INVAL (a malformed spec, a bad channel name), -VE_NOENT (no
- * such image), -VE_NOMEM, -VE_RANGE. */
+ * grant (which is the power to grant anything). The whole spec is checked
+ * before the channels it serves are made, and they are removed again if the
+ * process cannot be made: a failure leaves nothing behind. Errors:
+ * -VE_PERM, -VE_FAULT, -VE_INVAL (a malformed spec, a bad channel name or
+ * limit, an image that is not a valid ELF executable), -VE_NOENT (no such
+ * image), -VE_NOMEM, -VE_RANGE (an image with too many segments). */
 static long sys_spawn_spec(SYS_ARGS)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
@@ -334,6 +338,7 @@ static long sys_spawn_spec(SYS_ARGS)
 	struct bundle_ports ports[VE_SPAWN_PORTS];
 	struct proc_chans pc;
 	const char *why;
+	unsigned created;
 	int err, pid;
 
 	if (!(p->grants & BUNDLE_GRANT_SPAWN))
@@ -351,9 +356,11 @@ static long sys_spawn_spec(SYS_ARGS)
 	pc.queue = sp.queue;
 	pc.qbytes = sp.qbytes;
 	pc.redeliveries = sp.redeliveries;
+	if ((err = ipc_chans_check(&pc)))
+		return err;
 	for (unsigned i = 0; i < sp.nports; i++)
 		ports[i] = (struct bundle_ports){ sp.ports[i].first, sp.ports[i].last };
-	if ((err = ipc_create_served(&pc)))
+	if ((err = ipc_create_served(&pc, &created)))
 		return err;
 	struct proc_spec spec = {
 		.name = sp.name,
@@ -368,6 +375,7 @@ static long sys_spawn_spec(SYS_ARGS)
 		.chans = &pc,
 	};
 	if ((err = proc_create(&spec, p, &pid, &why))) {
+		ipc_uncreate_served(&pc, created);
 		klog("spawn_spec %s for %s failed: %s", sp.name, p->name, why);
 		return err;
 	}

@@ -103,15 +103,16 @@ static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
 
 /* vm_alloc(addr, len, prot): zeroed anonymous memory. addr 0 lets the kernel
  * choose. Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot
- * bits, no read permission), -VE_RANGE (outside the user range), -VE_NOMEM
- * (not that much free, or past the process's share). */
+ * bits, no read permission, or outside the user range: svc/lib/vesta.h's
+ * "bad alignment, range or prot"), -VE_NOMEM (not that much free, or past
+ * the process's share). */
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out)
 {
 	if (len == 0 || (prot & ~(VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC)) ||
 	    !(prot & VE_PROT_READ) || (addr & PAGE_MASK))
 		return -VE_INVAL;
 	if (len > VE_USER_HI)
-		return -VE_RANGE;
+		return -VE_INVAL;
 	len = (len + PAGE_MASK) & ~PAGE_MASK;
 	/* More than there is free: refuse before walking or taking anything. */
 	struct ve_meminfo mi;
@@ -121,7 +122,7 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 		return -VE_NOMEM;
 	if (addr) {
 		if (!range_ok(addr, len))
-			return -VE_RANGE;
+			return -VE_INVAL;
 		if (hits_stack(p, addr, len) || first_mapped(p, addr, len))
 			return -VE_INVAL;
 	} else {
@@ -154,10 +155,10 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 	if (len == 0 || (addr & PAGE_MASK))
 		return -VE_INVAL;
 	if (len > VE_USER_HI)
-		return -VE_RANGE;
+		return -VE_INVAL;
 	len = (len + PAGE_MASK) & ~PAGE_MASK;
 	if (!range_ok(addr, len))
-		return -VE_RANGE;
+		return -VE_INVAL;
 	if (addr < WINDOW_END && VE_STASH_BASE < addr + len)
 		return -VE_INVAL; /* the stash and the injection page are not its to free */
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE)

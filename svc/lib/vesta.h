@@ -71,12 +71,14 @@ uint64_t ve_clock_ns(void);
  * bits) at addr, page aligned, or where the kernel chooses if addr is 0.
  * Returns the address. A process may hold at most a quarter of the
  * machine's memory this way, so that one that leaks cannot starve the rest.
- * Errors: -VE_INVAL (bad alignment, range or prot), -VE_NOMEM (not that
- * much free, or past its quarter).
+ * Errors: -VE_INVAL (bad alignment or prot, addr taken, or addr or len
+ * outside [VE_USER_LO, VE_USER_HI)), -VE_NOMEM (not that much free, or
+ * past its quarter).
  */
 long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
 
-/* Unmap [addr, addr + len). Returns 0. Errors: -VE_INVAL. */
+/* Unmap [addr, addr + len). Returns 0. Errors: -VE_INVAL (len 0, addr
+ * unaligned, a page not mapped, the stash, or outside the user range). */
 int ve_vm_free(uint64_t addr, uint64_t len);
 
 /* Fill *info with the kernel's frame counts. Returns 0. Errors: -VE_FAULT. */
@@ -86,7 +88,8 @@ int ve_meminfo(struct ve_meminfo *info);
  * Start the boot image named image with the argument string args.
  * Returns the child's pid.
  * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image),
- * -VE_FAULT, -VE_INVAL, -VE_NOMEM.
+ * -VE_FAULT, -VE_INVAL (image longer than VE_NAME_MAX - 1 bytes, or args
+ * longer than VE_ARGS_MAX - 1), -VE_NOMEM.
  */
 int ve_spawn(const char *image, const char *args);
 
@@ -120,9 +123,9 @@ int ve_kill_hung(int pid);
  * boot for every name that the boot table lets some process serve, and it
  * outlives its server: the queue, its blocked callers and the messages in
  * flight are kept when the server dies. The boot table says who may serve
- * (serve=) or open (open=) which name, and sizes each channel's queue
- * (queue= messages, qbytes= payload bytes) and its redelivery limit
- * (redeliveries=).
+ * (serve=) or open (open=) which name, and sizes each channel (queue=
+ * messages it holds, queued and in flight together; qbytes= queued payload
+ * bytes) and its redelivery limit (redeliveries=).
  *
  * A process reaches a channel through a small integer handle, at most
  * VE_HANDLES_MAX of them. A server handle (ve_chan_serve) receives; a
@@ -182,16 +185,20 @@ int ve_chan_open(const char *name);
 /*
  * Send the len-byte request req on client handle h and block until the
  * server replies; the reply is copied to rep (cap bytes of room). Blocks
- * as well while the queue is full. A server crash is invisible: the
+ * as well while the channel is full (see ve_chan_cast). A server crash is invisible: the
  * request is replayed to the next server incarnation.
  * timeout_ns > 0 bounds the whole wait (VE_TIMEOUT_NONE, 0: wait forever);
- * on timeout the request is cancelled: taken out of the queue if still
- * there, or its late reply discarded if the server has it.
+ * on timeout the request is cancelled at the deadline: taken out of the
+ * queue if still there, or, if the server has it, its late reply discarded
+ * (and a server death then drops it: it is never a dead letter). So a
+ * call gets -VE_TIMEOUT or -VE_POISON, whichever happened first, and
+ * chan_info counts it the same way (cancelled or discarded, or poisoned).
  * Returns the reply length (0..cap; a cap above VE_MSG_MAX counts as
  * VE_MSG_MAX).
  * Errors: -VE_BADHANDLE (h is not a client handle of the caller),
- * -VE_FAULT (req or rep not accessible), -VE_RANGE (len > VE_MSG_MAX, or the reply was
- * longer than cap: the reply is dropped), -VE_TIMEOUT, -VE_POISON (the
+ * -VE_FAULT (req or rep not accessible), -VE_RANGE (len > VE_MSG_MAX, or
+ * len > the channel's byte bound: it could never be queued; or the reply
+ * was longer than cap: the reply is dropped), -VE_TIMEOUT, -VE_POISON (the
  * server died with this request in flight `redeliveries` times in a row;
  * it is a dead letter now and will not be retried).
  */
@@ -199,11 +206,14 @@ long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uin
 
 /*
  * Queue the len-byte message buf on client handle h as a cast. Returns 0
- * once it is queued; it blocks while the queue is full, unless flags has
- * VE_NONBLOCK. The server acks it once handled; a crash replays it.
- * Errors: -VE_AGAIN (queue full and VE_NONBLOCK), -VE_BADHANDLE (h is not
- * a client handle of the caller), -VE_INVAL (unknown flags), -VE_FAULT,
- * -VE_RANGE (len > VE_MSG_MAX).
+ * once it is queued; it blocks while the channel is full (it holds its
+ * message bound, queued and in flight together, or its byte bound of
+ * queued payload), unless flags has VE_NONBLOCK. The server acks it once
+ * handled; a crash replays it.
+ * Errors: -VE_AGAIN (full and VE_NONBLOCK), -VE_BADHANDLE (h is not a
+ * client handle of the caller), -VE_INVAL (unknown flags), -VE_FAULT,
+ * -VE_RANGE (len > VE_MSG_MAX, or len > the channel's byte bound: it could
+ * never be queued, so it is refused at once, blocking or not).
  */
 int ve_chan_cast(int h, const void *buf, size_t len, unsigned flags);
 
@@ -347,14 +357,22 @@ int ve_chan_info(uint32_t index, struct ve_chaninfo *info);
 /*
  * Start image sp->image as the process sp->name with exactly the grants in
  * *sp: priority, grants, IRQ lines, port ranges, the channels it may serve
- * and open ("" = an unused slot), and its argument string. Each serve[]
- * name that is not a channel yet is created with the limits
- * queue/qbytes/redeliveries (0: the kernel's default). The new process is a
- * child of the caller (reap it with ve_reap). Needs the spawn grant, which
- * is the power to grant anything. Returns its pid.
+ * and open ("" = an unused slot; used slots come first), and its argument
+ * string. Each serve[] name that is not a channel yet is created with the
+ * limits queue (messages held, queued and in flight together: 1..4096),
+ * qbytes (queued payload bytes: 1..16 MiB) and redeliveries (1..1000), the
+ * ranges a boot table allows; 0 is the kernel's default, and all three
+ * must be 0 if serve[] is empty. The new process is a child of the caller
+ * (reap it with ve_reap). Needs the spawn grant, which is the power to
+ * grant anything. Returns its pid. The whole spec is checked before
+ * anything is made: a call that fails leaves no process and no channel.
  * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image), -VE_INVAL
  * (a name or string not NUL-terminated, an empty name, a bad prio, grant,
- * IRQ line, port range or channel name), -VE_RANGE, -VE_NOMEM, -VE_FAULT.
+ * IRQ line or port range, a channel name not 1..31 of [A-Za-z0-9_.-], a
+ * used slot after an empty one, a limit out of its range or given with
+ * nothing served, an image that is not a valid ELF executable), -VE_RANGE
+ * (an image with more loadable segments than the kernel loads), -VE_NOMEM,
+ * -VE_FAULT.
  */
 int ve_spawn_spec(const struct ve_spawn *sp);
 

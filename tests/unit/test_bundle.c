@@ -733,6 +733,30 @@ static void test_proc_limits(void **state)
 	expect_payload(p, len, -VE_INVAL, "channel limits on a process that serves none");
 }
 
+/* The same check on its own, as spawn_spec uses it. */
+static void test_chan_limits_check(void **state)
+{
+	const char *why = "";
+
+	(void)state;
+	assert_int_equal(bundle_chan_limits_check(0, 0, 0, false, &why), 0);
+	assert_int_equal(bundle_chan_limits_check(BUNDLE_QUEUE_MAX, BUNDLE_QBYTES_MAX,
+						  BUNDLE_REDELIVERIES_MAX, true, &why),
+			 0);
+	assert_int_equal(bundle_chan_limits_check(BUNDLE_QUEUE_MAX + 1, 0, 0, true, &why),
+			 -VE_INVAL);
+	assert_string_equal(why, "queue limit out of range");
+	assert_int_equal(bundle_chan_limits_check(1000000, 0, 0, true, NULL), -VE_INVAL);
+	assert_int_equal(bundle_chan_limits_check(0, BUNDLE_QBYTES_MAX + 1, 0, true, &why),
+			 -VE_INVAL);
+	assert_string_equal(why, "queue byte limit out of range");
+	assert_int_equal(bundle_chan_limits_check(0, 0, BUNDLE_REDELIVERIES_MAX + 1, true, &why),
+			 -VE_INVAL);
+	assert_string_equal(why, "redelivery limit out of range");
+	assert_int_equal(bundle_chan_limits_check(8, 0, 0, false, &why), -VE_INVAL);
+	assert_string_equal(why, "channel limits on a process that serves none");
+}
+
 static void test_proc_ports_overlap(void **state)
 {
 	size_t len;
@@ -1231,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_proc_opened_names),
 		cmocka_unit_test(test_proc_irqs),
 		cmocka_unit_test(test_proc_limits),
+		cmocka_unit_test(test_chan_limits_check),
 		cmocka_unit_test(test_proc_ports_overlap),
 		cmocka_unit_test(test_proc_missing_image),
 		cmocka_unit_test(test_counts),

@@ -159,16 +159,19 @@ static void test_names(void **state)
 	const char *bad[] = { "",    "has space", "slash/",
 			      "x\n", "über",	  "abcdefghijklmnopqrstuvwxyz012345" /* 32 */ };
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_true(chan_name_ok(good[i]));
 		assert_int_equal(chan_create(&f->r, good[i], NULL, &c), 0);
 		assert_string_equal(chan_name(c), good[i]);
 		assert_ptr_equal(chan_find(&f->r, good[i]), c);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c = NULL;
+		assert_false(chan_name_ok(bad[i]));
 		assert_int_equal(chan_create(&f->r, bad[i], NULL, &c), -VE_INVAL);
 		assert_null(c);
 		assert_null(chan_find(&f->r, bad[i]));
 	}
+	assert_false(chan_name_ok(NULL));
 	assert_int_equal(chan_create(&f->r, NULL, NULL, &c), -VE_INVAL);
 	assert_int_equal(chan_create(&f->r, "ok", NULL, NULL), -VE_INVAL);
 	assert_null(chan_find(&f->r, "consol"));
