@@ -9,6 +9,10 @@
  * holds it all), garbage is malformed messages on the channels it serves, a stall
  * keeps it off the CPU. Every random choice comes from `seed`, and each
  * injection is an `inject` event, so a campaign can be replayed exactly.
+ * The kernel is not preemptible, so what a call does in it is bounded: an
+ * arg past its kind's maximum (VE_INJ_*_MAX in abi.h) is refused, and
+ * whatever takes long (a hang, a leak) runs in the target, at its own
+ * priority.
  */
 #include "inject.h"
 
@@ -128,23 +132,98 @@ static int redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *de
 	return 0;
 }
 
-/* Flip `flips` random bits in p's mapped user pages (code, data, heap,
- * stack, stash alike: whatever they hit is the effect, including none). */
-static void corrupt(struct proc *p, uint64_t flips, uint64_t *rng, char *details, size_t n)
+/*
+ * corrupt: the bits are drawn first, in the order a seed has always drawn
+ * them (a page, then a bit in it, one flip after another), and then flipped
+ * in one pass over p's page tables in page order, which gives the same
+ * memory since flips commute. So a call costs two walks of p's tables and a
+ * sort of at most VE_INJ_CORRUPT_MAX draws, however large p is.
+ */
+#define FLIP_BIT_BITS 15 /* log2(PAGE_SIZE * 8): a bit in a page */
+#define FLIP_BIT_MASK ((1ull << FLIP_BIT_BITS) - 1)
+_Static_assert(PAGE_SIZE * 8 == 1ull << FLIP_BIT_BITS, "a bit of a page fits FLIP_BIT_BITS");
+
+/* page << FLIP_BIT_BITS | bit, one per draw; static, as the kernel is not
+ * preemptible. */
+static uint64_t flips_drawn[VE_INJ_CORRUPT_MAX];
+
+struct flip_walk {
+	uint64_t pages; /* counted by count_page */
+	uint64_t tramp; /* the trampolines' page number, or UINT64_MAX */
+	size_t next, n; /* apply_flips: flips_drawn[next..n) are still to do */
+	uint64_t first, first_va;
+};
+
+static bool count_page(void *ctx, uint64_t n, uint64_t va, uint64_t *pte)
 {
-	uint64_t pages = arch_count_user_frames(p->pml4), first = 0;
-	for (uint64_t i = 0; i < flips && pages; i++) {
-		uint64_t va, *pte = arch_nth_user_page(p->pml4, rng_next(rng) % pages, &va);
-		if (!pte || va == TRAMP_VA)
-			continue; /* the shared trampolines are not the target's */
-		uint64_t bit = rng_next(rng) % (PAGE_SIZE * 8);
+	struct flip_walk *w = ctx;
+	(void)pte;
+	w->pages = n + 1;
+	if (va == TRAMP_VA)
+		w->tramp = n;
+	return true;
+}
+
+static bool apply_flips(void *ctx, uint64_t n, uint64_t va, uint64_t *pte)
+{
+	struct flip_walk *w = ctx;
+	for (; w->next < w->n && flips_drawn[w->next] >> FLIP_BIT_BITS == n; w->next++) {
+		uint64_t bit = flips_drawn[w->next] & FLIP_BIT_MASK;
 		uint8_t *byte = (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + bit / 8;
 		*byte ^= (uint8_t)(1u << (bit % 8));
-		if (!first)
-			first = va + bit / 8;
+	}
+	if (n == w->first >> FLIP_BIT_BITS)
+		w->first_va = va + (w->first & FLIP_BIT_MASK) / 8;
+	return w->next < w->n;
+}
+
+static void sift_down(uint64_t *a, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		uint64_t t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+	}
+}
+
+/* Heapsort: no recursion, no allocation, n log n at worst. */
+static void sort_u64(uint64_t *a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	for (size_t end = n; end-- > 1;) {
+		uint64_t t = a[0];
+		a[0] = a[end];
+		a[end] = t;
+		sift_down(a, 0, end);
+	}
+}
+
+/* Flip `flips` (1..VE_INJ_CORRUPT_MAX) random bits in p's mapped user
+ * pages (code, data, heap, stack, stash alike: whatever they hit is the
+ * effect, including none); the shared trampolines are not p's, and a draw
+ * that lands on them flips nothing. */
+static void corrupt(struct proc *p, uint64_t flips, uint64_t *rng, char *details, size_t n)
+{
+	struct flip_walk w = { .tramp = UINT64_MAX };
+	arch_walk_user_pages(p->pml4, count_page, &w);
+	for (uint64_t i = 0; i < flips && w.pages; i++) {
+		uint64_t page = rng_next(rng) % w.pages;
+		if (page == w.tramp)
+			continue;
+		flips_drawn[w.n++] = page << FLIP_BIT_BITS | rng_next(rng) % (PAGE_SIZE * 8);
+	}
+	if (w.n) {
+		w.first = flips_drawn[0];
+		sort_u64(flips_drawn, w.n);
+		arch_walk_user_pages(p->pml4, apply_flips, &w);
 	}
 	fmt_snprintf(details, n, "%llu bits, first at %#llx", (unsigned long long)flips,
-		     (unsigned long long)first);
+		     (unsigned long long)w.first_va);
 }
 
 /* Up to n malformed messages on each channel p serves: mostly short, now and
@@ -178,6 +257,25 @@ static bool kills_or_passes(uint64_t kind)
 	       kind != VE_INJ_CORRUPT;
 }
 
+/*
+ * Whether arg is within what kind takes (abi.h): the work one call does in
+ * the kernel, which nothing preempts, is bounded by these, and a stall's
+ * end must not wrap around.
+ */
+static bool arg_fits(uint64_t kind, uint64_t arg)
+{
+	switch (kind) {
+	case VE_INJ_CORRUPT:
+		return arg <= VE_INJ_CORRUPT_MAX;
+	case VE_INJ_GARBAGE:
+		return arg <= VE_INJ_GARBAGE_MAX;
+	case VE_INJ_SLOW:
+		return arg <= VE_INJ_SLOW_MAX_NS;
+	default:
+		return true; /* the exit code, or unused */
+	}
+}
+
 /* The caller may be its own target (the shell asked to fault itself): a
  * crash kind then takes effect as the system call returns, and kill or
  * exit end it inside the call. */
@@ -195,6 +293,8 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		return -VE_NOENT;
 	if ((p->grants & BUNDLE_GRANT_SUPERVISOR) && !kills_or_passes(kind))
 		return -VE_BUSY;
+	if (!arg_fits(kind, arg))
+		return -VE_INVAL;
 	if (seed == 0)
 		seed = arch_rdtsc() | 1;
 	uint64_t rng = seed;

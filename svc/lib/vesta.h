@@ -404,18 +404,28 @@ long ve_bundle_read(const char *name, void *buf, size_t cap);
  *            writes through a null pointer, writes to a random unmapped
  *            address, executes ud2, divides by zero, or recurses past its
  *            stack guard (arg unused);
- *   hang     pid spins forever in ring 3 (only a heartbeat catches it);
- *   block    pid blocks forever on an empty wait;
- *   corrupt  flip arg (0: 1) random bits in pid's data, heap, stack or
- *            code pages; the effect is whatever they cause, even nothing;
- *   leak     map memory into pid until the kernel refuses;
- *   garbage  send arg (0: 16) malformed messages to the channels pid
- *            serves;
- *   slow     stall pid for arg nanoseconds.
+ *   hang     pid spins forever in ring 3 (only a heartbeat catches it;
+ *            arg unused);
+ *   block    pid blocks forever on an empty wait (arg unused);
+ *   corrupt  flip arg (0: 1; at most VE_INJ_CORRUPT_MAX, 4096) random
+ *            bits in pid's data, heap, stack or code pages; the effect is
+ *            whatever they cause, even nothing;
+ *   leak     pid maps memory into itself until the kernel refuses (arg
+ *            unused);
+ *   garbage  send arg (0: 16; at most VE_INJ_GARBAGE_MAX, 1024) malformed
+ *            messages to each channel pid serves, as many as its queue
+ *            has room for (a larger queue takes several calls to fill);
+ *   slow     stall pid for arg nanoseconds (0: 100 ms; at most
+ *            VE_INJ_SLOW_MAX_NS, an hour).
+ * The call's own work is bounded by these maxima, whatever arg is, so it
+ * never holds the kernel (and the processes of higher priority) for long:
+ * what takes time, a hang or a leak, runs in pid at pid's priority.
  * Returns 0 once the fault is set up (a crash happens when pid next runs).
  * Errors: -VE_PERM (the caller holds no inject grant), -VE_NOENT (no live
- * process pid), -VE_INVAL (kind is not an enum ve_inject value), -VE_BUSY
- * (pid is the caller itself or the root supervisor, and kind is not kill).
+ * process pid), -VE_INVAL (kind is not an enum ve_inject value, or arg is
+ * past the kind's maximum above: nothing is done and no event written),
+ * -VE_BUSY (pid is the caller itself or the root supervisor, and kind is
+ * not kill).
  */
 int ve_inject(int pid, unsigned kind, uint64_t arg, uint64_t seed);
 

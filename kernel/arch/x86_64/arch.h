@@ -89,9 +89,11 @@ void arch_free_space(uint64_t pml4, void (*free_frame)(uint64_t phys));
 uint64_t *arch_pte(uint64_t pml4, uint64_t va, bool create);
 /* Pages mapped in the user half. */
 uint64_t arch_count_user_frames(uint64_t pml4);
-/* The PTE (and va) of the n-th mapped user page, in address order; NULL
- * past the last. */
-uint64_t *arch_nth_user_page(uint64_t pml4, uint64_t n, uint64_t *va);
+/* Call fn(ctx, n, va, pte) for each mapped user page in address order, n
+ * counting them from 0, for as long as fn returns true: one pass over the
+ * tables, whatever fn wants from it. */
+typedef bool (*arch_page_fn)(void *ctx, uint64_t n, uint64_t va, uint64_t *pte);
+void arch_walk_user_pages(uint64_t pml4, arch_page_fn fn, void *ctx);
 uint64_t arch_pte_flags(uint32_t prot, bool user); /* VE_PROT_* -> PTE bits */
 /* Unmap one user page and free the tables it leaves empty; returns the
  * frame it mapped, or 0 if it was not mapped. */

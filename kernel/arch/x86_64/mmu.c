@@ -187,37 +187,29 @@ static uint64_t count_level(uint64_t tphys, int level)
 	return n;
 }
 
-/* The want-th present leaf under table tphys (counting down *want). */
-static uint64_t *nth_level(uint64_t tphys, int level, uint64_t base, uint64_t *want, uint64_t *va)
+/* arch_walk_user_pages below table tphys; false once fn has had enough. */
+static bool walk_level(uint64_t tphys, int level, uint64_t base, uint64_t *n, arch_page_fn fn,
+		       void *ctx)
 {
 	uint64_t *t = phys_to_virt(tphys);
 	for (int i = 0; i < 512; i++) {
 		if (!(t[i] & PTE_P))
 			continue;
 		uint64_t a = base | ((uint64_t)i << (12 + 9 * (level - 1)));
-		if (level > 1) {
-			uint64_t *r = nth_level(t[i] & PTE_ADDR, level - 1, a, want, va);
-			if (r)
-				return r;
-		} else if ((*want)-- == 0) {
-			*va = a;
-			return &t[i];
-		}
+		if (level > 1 ? !walk_level(t[i] & PTE_ADDR, level - 1, a, n, fn, ctx)
+			      : !fn(ctx, (*n)++, a, &t[i]))
+			return false;
 	}
-	return NULL;
+	return true;
 }
 
-uint64_t *arch_nth_user_page(uint64_t pml4, uint64_t n, uint64_t *va)
+void arch_walk_user_pages(uint64_t pml4, arch_page_fn fn, void *ctx)
 {
-	uint64_t *t = phys_to_virt(pml4);
-	for (int i = 0; i < 256; i++) {
-		if (!(t[i] & PTE_P))
-			continue;
-		uint64_t *r = nth_level(t[i] & PTE_ADDR, 3, (uint64_t)i << 39, &n, va);
-		if (r)
-			return r;
-	}
-	return NULL;
+	uint64_t *t = phys_to_virt(pml4), n = 0;
+	for (int i = 0; i < 256; i++)
+		if ((t[i] & PTE_P) &&
+		    !walk_level(t[i] & PTE_ADDR, 3, (uint64_t)i << 39, &n, fn, ctx))
+			return;
 }
 
 uint64_t arch_count_user_frames(uint64_t pml4)

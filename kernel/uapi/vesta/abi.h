@@ -230,8 +230,9 @@ struct ve_spawn {
  * block waits forever; corrupt flips arg (default 1) random bits in its
  * data, heap, stack or code pages; leak maps memory into it until refused;
  * garbage sends arg (default 16) malformed messages to the channels it
- * serves; slow stalls it for arg ns. seed drives every random choice, so a
- * run can be repeated. A process may fault itself. The root supervisor
+ * serves; slow stalls it for arg ns. An arg past its kind's maximum below
+ * gets -VE_INVAL. seed drives every random choice, so a run can be
+ * repeated. A process may fault itself. The root supervisor
  * takes only the kinds that end it or pass (kill, exit, the crashes,
  * garbage, slow; the kernel restarts it): hang, block, leak and corrupt
  * get -VE_BUSY, since nothing would catch it stuck. */
@@ -251,6 +252,11 @@ enum ve_inject {
 	VE_INJ_SLOW = 13,
 	VE_NINJECT
 };
+/* The largest arg each kind takes; more gets -VE_INVAL. They bound the
+ * work one inject call does in the kernel, which is not preemptible. */
+#define VE_INJ_CORRUPT_MAX 4096		    /* bits flipped */
+#define VE_INJ_GARBAGE_MAX 1024		    /* messages per channel (16 default queues) */
+#define VE_INJ_SLOW_MAX_NS 3600000000000ull /* an hour */
 #define VE_INJECT_NAMES                                                                            \
 	{                                                                                          \
 		[VE_INJ_KILL] = "kill", [VE_INJ_EXIT] = "exit", [VE_INJ_CRASH_NULL] = "null",      \
