@@ -72,7 +72,9 @@ static struct trap_frame *user_frame(struct proc *p)
 	return (struct trap_frame *)(uintptr_t)(top - sizeof(struct trap_frame));
 }
 
-/* Make p leave whatever it is blocked in and return to ring 3 soon. */
+/* Make p leave whatever it is blocked in and return to ring 3 soon: as if
+ * its deadline had passed (a call it was in is cancelled at once, so the
+ * channel never counts it as anything but cancelled). */
 static void kick(struct proc *p)
 {
 	switch (p->state) {
@@ -80,8 +82,7 @@ static void kick(struct proc *p)
 	case PROC_CALLING:
 	case PROC_SENDING:
 	case PROC_POLLING:
-		p->timed_out = true;
-		proc_wake(p);
+		ipc_timeout(p);
 		break;
 	case PROC_WAITING:
 		sched_add(p);
