@@ -424,8 +424,9 @@ long ve_bundle_read(const char *name, void *buf, size_t cap);
  * Errors: -VE_PERM (the caller holds no inject grant), -VE_NOENT (no live
  * process pid), -VE_INVAL (kind is not an enum ve_inject value, or arg is
  * past the kind's maximum above: nothing is done and no event written),
- * -VE_BUSY (pid is the caller itself or the root supervisor, and kind is
- * not kill).
+ * -VE_BUSY (pid is the root supervisor and kind is hang, block, leak or
+ * corrupt: nothing watches it for being stuck). A process may fault
+ * itself.
  */
 int ve_inject(int pid, unsigned kind, uint64_t arg, uint64_t seed);
 
