@@ -65,13 +65,13 @@ static struct stash *create(const char *name, uint64_t npages)
 	return s;
 }
 
-/* Map s into p; all or nothing. */
+/* Map s into p; all or nothing (the tables stay, charged to p, until its
+ * space goes). */
 static int map(struct proc *p, struct stash *s)
 {
-	uint64_t flags = arch_pte_flags(VE_PROT_READ | VE_PROT_WRITE, true) | PTE_STASH;
 	for (uint64_t i = 0; i < s->npages; i++) {
-		uint64_t *pte = arch_pte(p->pml4, VE_STASH_BASE + i * PAGE_SIZE, true);
-		if (!pte) {
+		if (vm_map_borrowed(p, VE_STASH_BASE + i * PAGE_SIZE, s->frames[i],
+				    VE_PROT_READ | VE_PROT_WRITE)) {
 			while (i-- > 0) {
 				uint64_t *q =
 				    arch_pte(p->pml4, VE_STASH_BASE + i * PAGE_SIZE, false);
@@ -80,7 +80,6 @@ static int map(struct proc *p, struct stash *s)
 			}
 			return -VE_NOMEM;
 		}
-		*pte = s->frames[i] | flags;
 	}
 	return 0;
 }
