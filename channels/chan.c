@@ -93,8 +93,24 @@ static void msg_enter(struct chan *c, struct chan_msg *m, enum chan_msg_where to
 	c->queued_bytes += m->len;
 }
 
+/* The bytes a message was charged for: what its allocation asked for. */
+static size_t msg_size(const struct chan_msg *m)
+{
+	return sizeof(*m) + m->len;
+}
+
+/* Give m's charge back to its sender, once. */
+static void msg_refund(struct chan *c, struct chan_msg *m)
+{
+	const struct chan_env *e = &c->reg->env;
+	if (m->charged && e->refund)
+		e->refund(e->ctx, m->sender, msg_size(m));
+	m->charged = false;
+}
+
 static void msg_free(struct chan *c, struct chan_msg *m)
 {
+	msg_refund(c, m);
 	c->reg->env.free(c->reg->env.ctx, m);
 }
 
@@ -240,9 +256,16 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		return -VE_RANGE;
 	if (!has_room(c, len))
 		return -VE_AGAIN;
-	struct chan_msg *m = c->reg->env.alloc(c->reg->env.ctx, sizeof(*m) + len);
-	if (!m)
+	const struct chan_env *e = &c->reg->env;
+	size_t n = sizeof(struct chan_msg) + len;
+	if (e->charge && e->charge(e->ctx, sender, n))
 		return -VE_NOMEM;
+	struct chan_msg *m = e->alloc(e->ctx, n);
+	if (!m) {
+		if (e->charge && e->refund)
+			e->refund(e->ctx, sender, n);
+		return -VE_NOMEM;
+	}
 
 	*m = (struct chan_msg){
 		.id = c->reg->next_id++,
@@ -251,6 +274,7 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		.kind = kind,
 		.len = len,
 		.where = CHAN_MSG_DETACHED,
+		.charged = e->charge != NULL,
 	};
 	const uint8_t *src = data;
 	for (uint32_t i = 0; i < len; i++)
@@ -359,10 +383,14 @@ unsigned chan_client_died(struct chan *c, uint64_t sender)
 		next = m->next;
 		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
+		else if (m->sender == sender)
+			msg_refund(c, m);
 	}
 	for (m = c->inflight.head; m; m = m->next) {
 		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
+		if (m->sender == sender)
+			msg_refund(c, m);
 	}
 	return n;
 }

@@ -39,11 +39,20 @@
 #define CHAN_DEFAULT_MAX_BYTES 65536u
 #define CHAN_DEFAULT_MAX_REDELIVERIES 3u
 
-/* Where the core's memory comes from. alloc returns NULL when out. */
+/*
+ * Where the core's memory comes from. alloc returns NULL when out.
+ * A message is charged to its sender: charge(ctx, sender, n) before its n
+ * bytes are allocated (nonzero refuses the send with -VE_NOMEM), and
+ * refund(ctx, sender, n) exactly once, when it is freed or when its sender
+ * dies (chan_client_died), whichever comes first. Either may be NULL, and
+ * then nothing is charged.
+ */
 struct chan_env {
 	void *(*alloc)(void *ctx, size_t n);
 	void (*free)(void *ctx, void *p);
 	void *ctx;
+	int (*charge)(void *ctx, uint64_t sender, size_t n);
+	void (*refund)(void *ctx, uint64_t sender, size_t n);
 };
 
 /* A channel's bounds; 0 in a field means its default (above). The count and
@@ -75,6 +84,7 @@ struct chan_msg {
 
 	/* Private to the core: */
 	uint8_t where;	       /* enum chan_msg_where */
+	bool charged;	       /* charged to sender, not yet refunded (see chan_env) */
 	struct chan_msg *prev; /* links on the list named by where */
 	struct chan_msg *next;
 
@@ -108,9 +118,9 @@ struct chan_registry {
 
 /* Make r empty; env is copied. */
 void chan_registry_init(struct chan_registry *r, const struct chan_env *env);
-/* Free every channel and every message r holds, with no callbacks and no
- * counting: for shutdown and tests, after the kernel has woken whoever
- * waited. r is empty afterwards and may be used again. */
+/* Free every channel and every message r holds, with no callbacks but
+ * refunds and no counting: for shutdown and tests, after the kernel has
+ * woken whoever waited. r is empty afterwards and may be used again. */
 void chan_registry_fini(struct chan_registry *r);
 
 /* Create a channel named name with limits lim (NULL: all defaults).
@@ -173,7 +183,8 @@ unsigned chan_server_died_idle(struct chan *c, void (*on_poison)(void *ctx, stru
  * Errors (nothing changed): -VE_INVAL kind is not VE_MSG_CALL/VE_MSG_CAST or
  * data is NULL with len > 0; -VE_RANGE len > VE_MSG_MAX, or len > the
  * channel's max_bytes (it could never fit); -VE_AGAIN the queue is full by
- * count or bytes (queued messages only); -VE_NOMEM.
+ * count or bytes (queued messages only); -VE_NOMEM the env refused to
+ * charge sender for it, or is out of memory.
  */
 int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, uint32_t len,
 	      uint64_t cookie, uint64_t *id_out);
@@ -212,7 +223,10 @@ int chan_ack(struct chan *c, uint64_t server, uint64_t id);
 int chan_cancel(struct chan *c, uint64_t id);
 /* A client died: every call it sent that this channel still holds is
  * cancelled as above (its casts stay: they need no answer and are still
- * delivered). Returns how many were newly cancelled. */
+ * delivered). What of its messages stays (its casts, and its calls in flight
+ * until their late reply) is refunded to it now and charged to nobody from
+ * then on: no refund names a sender after its death. Returns how many were
+ * newly cancelled. */
 unsigned chan_client_died(struct chan *c, uint64_t sender);
 /* Free a message chan_reply gave out. NULL is ignored. */
 void chan_msg_free(struct chan *c, struct chan_msg *m);

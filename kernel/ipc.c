@@ -19,6 +19,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "sched.h"
+#include "share.h"
 
 static struct chan_registry reg;
 static uint8_t staging[VE_MSG_MAX];
@@ -36,7 +37,33 @@ static void env_free(void *ctx, void *p)
 	kfree(p);
 }
 
-static const struct chan_env env = { env_alloc, env_free, NULL };
+/* A message is its sender's memory: charged to its share (share.c) by the
+ * heap it takes, until it is freed or its sender dies (then the channel
+ * core refunds what stays, so no refund ever looks for a dead pid). The
+ * kernel's own messages (sender 0: fault injection) are charged to nobody;
+ * the channel's bounds bound them, as they bound every message. */
+static struct proc *charged_proc(uint64_t sender)
+{
+	struct proc *p = proc_by_pid((int)sender);
+	if (!p)
+		panic("message memory of pid %llu that is gone", (unsigned long long)sender);
+	return p;
+}
+
+static int env_charge(void *ctx, uint64_t sender, size_t n)
+{
+	(void)ctx;
+	return sender ? share_charge(charged_proc(sender), kmalloc_footprint(n)) : 0;
+}
+
+static void env_refund(void *ctx, uint64_t sender, size_t n)
+{
+	(void)ctx;
+	if (sender)
+		share_refund(charged_proc(sender), kmalloc_footprint(n));
+}
+
+static const struct chan_env env = { env_alloc, env_free, NULL, env_charge, env_refund };
 
 int ipc_init(const struct bundle *b, const char **why)
 {

@@ -70,7 +70,10 @@ uint64_t ve_clock_ns(void);
  * Map len bytes (a multiple of 4096) of zeroed memory with prot (VE_PROT_*
  * bits) at addr, page aligned, or where the kernel chooses if addr is 0.
  * Returns the address. A process may hold at most a quarter of the
- * machine's memory this way, so that one that leaks cannot starve the rest.
+ * machine's memory, so that one that leaks cannot starve the rest: its
+ * share counts its image, stack and vm_alloc memory with the page tables
+ * they take, and the messages it has sent that the kernel still holds
+ * (see ve_chan_cast). ve_vm_free gives all of it back.
  * Errors: -VE_INVAL (bad alignment, range or prot), -VE_NOMEM (not that
  * much free, or past its quarter).
  */
@@ -193,7 +196,9 @@ int ve_chan_open(const char *name);
  * -VE_FAULT (req or rep not accessible), -VE_RANGE (len > VE_MSG_MAX, or the reply was
  * longer than cap: the reply is dropped), -VE_TIMEOUT, -VE_POISON (the
  * server died with this request in flight `redeliveries` times in a row;
- * it is a dead letter now and will not be retried).
+ * it is a dead letter now and will not be retried), -VE_NOMEM (the request
+ * would take the caller past its share of memory, or the kernel is out of
+ * memory: see ve_chan_cast; nothing was sent).
  */
 long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uint64_t timeout_ns);
 
@@ -201,9 +206,16 @@ long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uin
  * Queue the len-byte message buf on client handle h as a cast. Returns 0
  * once it is queued; it blocks while the queue is full, unless flags has
  * VE_NONBLOCK. The server acks it once handled; a crash replays it.
+ * A message is its sender's memory, in its share (see ve_vm_alloc), from
+ * the send until it is replied, acked or cancelled (a 2 KiB message takes
+ * a 4 KiB page, a short one a slot of a shared page); once the sender
+ * dies, what it sent that is still held is no longer counted to it. A send
+ * that would take it past its share is refused at once, blocking or not.
  * Errors: -VE_AGAIN (queue full and VE_NONBLOCK), -VE_BADHANDLE (h is not
  * a client handle of the caller), -VE_INVAL (unknown flags), -VE_FAULT,
- * -VE_RANGE (len > VE_MSG_MAX).
+ * -VE_RANGE (len > VE_MSG_MAX), -VE_NOMEM (the message would take the
+ * caller past its share, or the kernel is out of memory; nothing was sent:
+ * it may send again once its messages are handled or it frees memory).
  */
 int ve_chan_cast(int h, const void *buf, size_t len, unsigned flags);
 
