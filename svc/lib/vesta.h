@@ -72,8 +72,8 @@ uint64_t ve_clock_ns(void);
  * Returns the address. A process may hold at most a quarter of the
  * machine's memory, so that one that leaks cannot starve the rest: its
  * share counts its image, stack and vm_alloc memory with the page tables
- * they take, and the messages it has sent that the kernel still holds
- * (see ve_chan_cast). ve_vm_free gives all of it back.
+ * they take, its stash while mapped, and the messages it has sent that the
+ * kernel still holds (see ve_chan_cast). ve_vm_free gives all of it back.
  * Errors: -VE_INVAL (bad alignment, range or prot), -VE_NOMEM (not that
  * much free, or past its quarter).
  */
@@ -316,10 +316,11 @@ int ve_reap(struct ve_exit *ex);
  * VE_STASH_MAX), at VE_STASH_BASE: the region the previous process of the
  * same name left behind, or a new zeroed one. A stash keeps the size it
  * was made with. Calling it again returns the same mapping.
- * Returns its address (VE_STASH_BASE).
+ * Returns its address (VE_STASH_BASE). While mapped, its pages count in
+ * the caller's share of memory (see ve_vm_alloc).
  * Errors: -VE_RANGE (size 0 or above VE_STASH_MAX), -VE_INVAL (the kept
  * stash has another size), -VE_BUSY (another live process of the same name
- * has it mapped), -VE_NOMEM.
+ * has it mapped), -VE_NOMEM (out of memory, or past the caller's share).
  */
 long ve_stash(uint64_t size);
 

@@ -12,12 +12,15 @@
  *    an ELF file, and then with the process table full) must leave the
  *    free frame count as it was. These specs serve no channel: channels a
  *    failed spawn_spec creates are another matter (spawn_spec's own fix).
+ * 3. With its stash (VE_STASH_MAX) mapped, vm_alloc gives it no more than
+ *    its share less the stash: a mapped stash counts in the share.
  *
  * Needs the spawn grant, an image "notelf" that is not ELF and an image
  * "vmcycle" (itself, started as an idle child with the arg "idle").
  * Events: vmcycle_loop (fixed, rounds, refused_at, err, lost) per loop,
- * vmcycle_spawn (calls, lost). Exit 0 if all is well; 1 a loop was
- * refused or lost frames; 2 failed spawns lost frames; 3 setup failed.
+ * vmcycle_spawn (calls, lost), vmcycle_stash (pages, stash, share, over).
+ * Exit 0 if all is well; 1 a loop was refused or lost frames; 2 failed
+ * spawns lost frames; 3 setup failed; 4 the stash was not in the share.
  */
 #include "vesta.h"
 
@@ -130,6 +133,38 @@ static int spawns(void)
 	return bad ? bad : lost == 0 ? 0 : 2;
 }
 
+#define CHUNK (16 * VE_PAGE_SIZE)
+#define MAX_CHUNKS 4096
+
+/*
+ * Map the stash, then 64 KiB chunks until refused, and free them. Returns
+ * 0 if the pages it got and the stash's fit in its share, 4 if not, 3 if
+ * the test could not run.
+ */
+static int stash_in_share(void)
+{
+	static uint64_t chunk[MAX_CHUNKS];
+	uint64_t n = 0, share = total_frames() / 4, stash = VE_STASH_MAX / VE_PAGE_SIZE;
+	long r;
+
+	if (ve_stash(VE_STASH_MAX) < 0)
+		return 3;
+	while (n < MAX_CHUNKS && (r = ve_vm_alloc(0, CHUNK, VE_PROT_READ | VE_PROT_WRITE)) > 0)
+		chunk[n++] = (uint64_t)r;
+	uint64_t pages = n * (CHUNK / VE_PAGE_SIZE);
+	for (uint64_t i = 0; i < n; i++)
+		ve_vm_free(chunk[i], CHUNK);
+	int64_t over = (int64_t)(pages + stash) - (int64_t)share;
+	struct ve_kv kv[] = { VE_KV_NUM("pages", pages), VE_KV_NUM("stash", stash),
+			      VE_KV_NUM("share", share), VE_KV_NUM("over", over),
+			      VE_KV_NUM("err", r) };
+	ve_event("vmcycle_stash", kv, 5);
+	ve_printf("vmcycle: with a stash of %llu pages, vm_alloc gave %llu (share %llu), then %s\n",
+		  (unsigned long long)stash, (unsigned long long)pages, (unsigned long long)share,
+		  ve_strerror((int)r));
+	return n == MAX_CHUNKS || r != -VE_NOMEM ? 3 : over <= 0 ? 0 : 4;
+}
+
 int main(const char *args)
 {
 	if (strcmp(args, "idle") == 0) {
@@ -142,5 +177,6 @@ int main(const char *args)
 	int a = loop(0, rounds);
 	int b = loop(FAR_ADDR, rounds);
 	int c = spawns();
-	return a || b ? 1 : c;
+	int d = stash_in_share();
+	return a || b ? 1 : c ? c : d;
 }
