@@ -1,13 +1,14 @@
 /*
  * Memory shares. Everything the kernel holds on a process's behalf is
  * charged to its p->mem_held, in bytes: the frames of its address space
- * (its image, stack and vm_alloc pages, and every page table they take;
- * not stash frames, which belong to the stash and outlive it) and the heap
- * that the messages it sent take while they exist (ipc.c). One counter for
- * both, so a process cannot dodge its share by holding memory as queued
- * messages instead of pages. A process that leaks or floods is refused at
- * its share, long before the others (and a restart of the root supervisor)
- * run out.
+ * (its image, stack and vm_alloc pages, and every page table they take),
+ * its stash while it has it mapped (stash.c; the frames stay with the
+ * stash when it dies), and the heap that the messages it sent take while
+ * they exist (ipc.c). One counter for all, so a process cannot dodge its
+ * share by holding memory as queued messages or a stash instead of pages.
+ * A process that leaks or floods is refused at its share, long before the
+ * others (and a restart of the root supervisor) run out. The kernel stack
+ * and process slot are not charged: NPROC bounds them.
  */
 #include "share.h"
 
