@@ -99,19 +99,22 @@ static size_t msg_size(const struct chan_msg *m)
 	return sizeof(*m) + m->len;
 }
 
-/* Give m's charge back to its sender, once. */
-static void msg_refund(struct chan *c, struct chan_msg *m)
+/* Its sender died and m stays: the env says whom it is charged to now
+ * (once: a client may die on a channel through several handles). */
+static void msg_disown(struct chan *c, struct chan_msg *m)
 {
 	const struct chan_env *e = &c->reg->env;
-	if (m->charged && e->refund)
-		e->refund(e->ctx, m->sender, msg_size(m));
-	m->charged = false;
+	if (m->owner && !m->disowned)
+		m->owner = e->disown(e->ctx, m->owner, msg_size(m));
+	m->disowned = true;
 }
 
 static void msg_free(struct chan *c, struct chan_msg *m)
 {
-	msg_refund(c, m);
-	c->reg->env.free(c->reg->env.ctx, m);
+	const struct chan_env *e = &c->reg->env;
+	if (m->owner)
+		e->refund(e->ctx, m->owner, msg_size(m));
+	e->free(e->ctx, m);
 }
 
 void chan_msg_free(struct chan *c, struct chan_msg *m)
@@ -258,12 +261,13 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		return -VE_AGAIN;
 	const struct chan_env *e = &c->reg->env;
 	size_t n = sizeof(struct chan_msg) + len;
-	if (e->charge && e->charge(e->ctx, sender, n))
+	uint64_t owner = 0;
+	if (e->charge && e->charge(e->ctx, sender, n, &owner))
 		return -VE_NOMEM;
 	struct chan_msg *m = e->alloc(e->ctx, n);
 	if (!m) {
-		if (e->charge && e->refund)
-			e->refund(e->ctx, sender, n);
+		if (owner)
+			e->refund(e->ctx, owner, n);
 		return -VE_NOMEM;
 	}
 
@@ -274,7 +278,7 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		.kind = kind,
 		.len = len,
 		.where = CHAN_MSG_DETACHED,
-		.charged = e->charge != NULL,
+		.owner = owner,
 	};
 	const uint8_t *src = data;
 	for (uint32_t i = 0; i < len; i++)
@@ -384,13 +388,13 @@ unsigned chan_client_died(struct chan *c, uint64_t sender)
 		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
 		else if (m->sender == sender)
-			msg_refund(c, m);
+			msg_disown(c, m);
 	}
 	for (m = c->inflight.head; m; m = m->next) {
 		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
 		if (m->sender == sender)
-			msg_refund(c, m);
+			msg_disown(c, m);
 	}
 	return n;
 }

@@ -41,18 +41,21 @@
 
 /*
  * Where the core's memory comes from. alloc returns NULL when out.
- * A message is charged to its sender: charge(ctx, sender, n) before its n
- * bytes are allocated (nonzero refuses the send with -VE_NOMEM), and
- * refund(ctx, sender, n) exactly once, when it is freed or when its sender
- * dies (chan_client_died), whichever comes first. Either may be NULL, and
- * then nothing is charged.
+ * A message is charged to an owner the env names (0: nobody):
+ *   charge(ctx, sender, n, &owner) before its n bytes are allocated; nonzero
+ *     refuses the send with -VE_NOMEM (nothing charged).
+ *   disown(ctx, owner, n) when its sender dies (chan_client_died) and it
+ *     stays: returns whom it is charged to from then on (may be 0).
+ *   refund(ctx, owner, n) once, when it is freed, unless its owner is 0.
+ * The hooks may be NULL (all three, or none): then nothing is charged.
  */
 struct chan_env {
 	void *(*alloc)(void *ctx, size_t n);
 	void (*free)(void *ctx, void *p);
 	void *ctx;
-	int (*charge)(void *ctx, uint64_t sender, size_t n);
-	void (*refund)(void *ctx, uint64_t sender, size_t n);
+	int (*charge)(void *ctx, uint64_t sender, size_t n, uint64_t *owner);
+	uint64_t (*disown)(void *ctx, uint64_t owner, size_t n);
+	void (*refund)(void *ctx, uint64_t owner, size_t n);
 };
 
 /* A channel's bounds; 0 in a field means its default (above). The count and
@@ -84,7 +87,8 @@ struct chan_msg {
 
 	/* Private to the core: */
 	uint8_t where;	       /* enum chan_msg_where */
-	bool charged;	       /* charged to sender, not yet refunded (see chan_env) */
+	uint64_t owner;	       /* whom it is charged to, 0: nobody (see chan_env) */
+	bool disowned;	       /* its sender died: owner is the env's disown choice */
 	struct chan_msg *prev; /* links on the list named by where */
 	struct chan_msg *next;
 
@@ -224,9 +228,8 @@ int chan_cancel(struct chan *c, uint64_t id);
 /* A client died: every call it sent that this channel still holds is
  * cancelled as above (its casts stay: they need no answer and are still
  * delivered). What of its messages stays (its casts, and its calls in flight
- * until their late reply) is refunded to it now and charged to nobody from
- * then on: no refund names a sender after its death. Returns how many were
- * newly cancelled. */
+ * until their late reply) is disowned (see chan_env), so no charge names
+ * the dead sender any more. Returns how many were newly cancelled. */
 unsigned chan_client_died(struct chan *c, uint64_t sender);
 /* Free a message chan_reply gave out. NULL is ignored. */
 void chan_msg_free(struct chan *c, struct chan_msg *m);

@@ -38,32 +38,48 @@ static void env_free(void *ctx, void *p)
 }
 
 /* A message is its sender's memory: charged to its share (share.c) by the
- * heap it takes, until it is freed or its sender dies (then the channel
- * core refunds what stays, so no refund ever looks for a dead pid). The
- * kernel's own messages (sender 0: fault injection) are charged to nobody;
- * the channel's bounds bound them, as they bound every message. */
-static struct proc *charged_proc(uint64_t sender)
+ * heap it takes, owner = its pid, until it is freed; if the sender dies
+ * first, the channel core disowns what stays and it is charged to the
+ * sender's name (an orphan owner), so no refund ever looks for a dead pid.
+ * The kernel's own messages (sender 0: fault injection) are charged to
+ * nobody; the channel's bounds bound them, as they bound every message. */
+static struct proc *charged_proc(uint64_t pid)
 {
-	struct proc *p = proc_by_pid((int)sender);
+	struct proc *p = pid < SHARE_ORPHAN_BASE ? proc_by_pid((int)pid) : NULL;
 	if (!p)
-		panic("message memory of pid %llu that is gone", (unsigned long long)sender);
+		panic("message memory charged to pid %llu, which is gone", (unsigned long long)pid);
 	return p;
 }
 
-static int env_charge(void *ctx, uint64_t sender, size_t n)
+static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 {
 	(void)ctx;
-	return sender ? share_charge(charged_proc(sender), kmalloc_footprint(n)) : 0;
+	if (!sender)
+		return 0;
+	int err = share_charge(charged_proc(sender), kmalloc_footprint(n));
+	if (!err)
+		*owner = sender;
+	return err;
 }
 
-static void env_refund(void *ctx, uint64_t sender, size_t n)
+static uint64_t env_disown(void *ctx, uint64_t owner, size_t n)
 {
 	(void)ctx;
-	if (sender)
-		share_refund(charged_proc(sender), kmalloc_footprint(n));
+	return share_disown(charged_proc(owner), kmalloc_footprint(n));
 }
 
-static const struct chan_env env = { env_alloc, env_free, NULL, env_charge, env_refund };
+static void env_refund(void *ctx, uint64_t owner, size_t n)
+{
+	(void)ctx;
+	if (owner >= SHARE_ORPHAN_BASE)
+		share_refund_orphan(owner, kmalloc_footprint(n));
+	else
+		share_refund(charged_proc(owner), kmalloc_footprint(n));
+}
+
+static const struct chan_env env = {
+	env_alloc, env_free, NULL, env_charge, env_disown, env_refund
+};
 
 int ipc_init(const struct bundle *b, const char **why)
 {

@@ -7,14 +7,40 @@
  * they exist (ipc.c). One counter for all, so a process cannot dodge its
  * share by holding memory as queued messages or a stash instead of pages.
  * A process that leaks or floods is refused at its share, long before the
- * others (and a restart of the root supervisor) run out. The kernel stack
+ * others (and a restart of the root supervisor) run out. What a dead one
+ * leaves charged goes to its name (orphans, share.h). The kernel stack
  * and process slot are not charged: NPROC bounds them.
  */
 #include "share.h"
 
 #include "arch.h"
 #include "klog.h"
+#include "lib/string.h"
 #include "mem.h"
+
+/* Names whose dead processes left memory charged (share.h). A slot is free
+ * when held is 0 (no message names it then). NPROC names: more at once
+ * takes many short-lived names, which only a spawn grant can make. */
+#define SHARE_ORPHANS NPROC
+static struct orphans {
+	char name[VE_NAME_MAX];
+	uint64_t held;
+} orphans[SHARE_ORPHANS];
+
+/* The slot of name, or -1. */
+static int orphans_find(const char *name)
+{
+	for (int i = 0; i < SHARE_ORPHANS; i++)
+		if (orphans[i].held && strcmp(orphans[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static uint64_t orphans_of(const char *name)
+{
+	int i = orphans_find(name);
+	return i < 0 ? 0 : orphans[i].held;
+}
 
 static uint64_t limit_bytes(void)
 {
@@ -25,8 +51,8 @@ static uint64_t limit_bytes(void)
 
 bool share_fits(const struct proc *p, uint64_t bytes)
 {
-	uint64_t limit = limit_bytes();
-	return p->mem_held <= limit && bytes <= limit - p->mem_held;
+	uint64_t limit = limit_bytes(), held = p->mem_held + orphans_of(p->name);
+	return held <= limit && bytes <= limit - held;
 }
 
 int share_charge(struct proc *p, uint64_t bytes)
@@ -43,6 +69,33 @@ void share_refund(struct proc *p, uint64_t bytes)
 		panic("%s (pid %d) refunded %llu bytes, holds %llu", p->name, p->pid,
 		      (unsigned long long)bytes, (unsigned long long)p->mem_held);
 	p->mem_held -= bytes;
+}
+
+uint64_t share_disown(struct proc *p, uint64_t bytes)
+{
+	int i = orphans_find(p->name);
+	for (int k = 0; k < SHARE_ORPHANS && i < 0; k++)
+		if (!orphans[k].held)
+			i = k;
+	share_refund(p, bytes);
+	if (i < 0) {
+		klog("%s (pid %d) died holding more than can be kept: %llu bytes are nobody's",
+		     p->name, p->pid, (unsigned long long)bytes);
+		return 0;
+	}
+	if (!orphans[i].held)
+		strlcpy(orphans[i].name, p->name, sizeof(orphans[i].name));
+	orphans[i].held += bytes;
+	return SHARE_ORPHAN_BASE + (uint64_t)i;
+}
+
+void share_refund_orphan(uint64_t owner, uint64_t bytes)
+{
+	uint64_t i = owner - SHARE_ORPHAN_BASE;
+	if (owner < SHARE_ORPHAN_BASE || i >= SHARE_ORPHANS || bytes > orphans[i].held)
+		panic("orphan owner %#llx refunded %llu bytes", (unsigned long long)owner,
+		      (unsigned long long)bytes);
+	orphans[i].held -= bytes; /* at 0 the slot is free */
 }
 
 uint64_t share_mark(void)

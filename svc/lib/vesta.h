@@ -208,9 +208,10 @@ long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uin
  * VE_NONBLOCK. The server acks it once handled; a crash replays it.
  * A message is its sender's memory, in its share (see ve_vm_alloc), from
  * the send until it is replied, acked or cancelled (a 2 KiB message takes
- * a 4 KiB page, a short one a slot of a shared page); once the sender
- * dies, what it sent that is still held is no longer counted to it. A send
- * that would take it past its share is refused at once, blocking or not.
+ * a 4 KiB page, a short one a slot of a shared page). Once the sender has
+ * died, what it sent that is still held counts in the share of every
+ * process of its name (its restart), until handled. A send that would
+ * take the caller past its share is refused at once, blocking or not.
  * Errors: -VE_AGAIN (queue full and VE_NONBLOCK), -VE_BADHANDLE (h is not
  * a client handle of the caller), -VE_INVAL (unknown flags), -VE_FAULT,
  * -VE_RANGE (len > VE_MSG_MAX), -VE_NOMEM (the message would take the

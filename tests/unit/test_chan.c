@@ -17,37 +17,51 @@
 #include "vesta/abi.h"
 
 /* An allocator that counts what is live and can be told to fail, and
- * charges each sender what its messages take, up to a limit. */
-#define TSENDERS 256
+ * charges each sender (owner = sender) what its messages take, up to a
+ * limit; a dead sender's messages go to owner ORPHAN + sender. */
+#define TSENDERS 128
+#define ORPHAN TSENDERS
 struct tenv {
-	long live;	       /* blocks given and not freed */
-	long fail_after;       /* allocations to allow before failing; < 0: never */
-	size_t held[TSENDERS]; /* bytes charged to each sender, not refunded */
-	size_t limit;	       /* most a sender may hold; 0: no limit */
+	long live;		   /* blocks given and not freed */
+	long fail_after;	   /* allocations to allow before failing; < 0: never */
+	size_t held[2 * TSENDERS]; /* bytes charged to each owner, not refunded */
+	size_t limit;		   /* most a sender may hold; 0: no limit */
 };
 
-static int t_charge(void *ctx, uint64_t sender, size_t n)
+static int t_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 {
 	struct tenv *t = ctx;
 	assert_true(sender < TSENDERS);
+	if (sender == 0)
+		return 0; /* charged to nobody: *owner stays 0 */
 	if (t->limit && t->held[sender] + n > t->limit)
 		return -1;
 	t->held[sender] += n;
+	*owner = sender;
 	return 0;
 }
 
-static void t_refund(void *ctx, uint64_t sender, size_t n)
+static uint64_t t_disown(void *ctx, uint64_t owner, size_t n)
 {
 	struct tenv *t = ctx;
-	assert_true(sender < TSENDERS);
-	assert_true(t->held[sender] >= n);
-	t->held[sender] -= n;
+	assert_true(owner > 0 && owner < TSENDERS && t->held[owner] >= n);
+	t->held[owner] -= n;
+	t->held[ORPHAN + owner] += n;
+	return ORPHAN + owner;
+}
+
+static void t_refund(void *ctx, uint64_t owner, size_t n)
+{
+	struct tenv *t = ctx;
+	assert_true(owner > 0 && owner < 2 * TSENDERS);
+	assert_true(t->held[owner] >= n);
+	t->held[owner] -= n;
 }
 
 static size_t held_total(const struct tenv *t)
 {
 	size_t n = 0;
-	for (unsigned i = 0; i < TSENDERS; i++)
+	for (unsigned i = 0; i < 2 * TSENDERS; i++)
 		n += t->held[i];
 	return n;
 }
@@ -84,7 +98,7 @@ static struct fix *fix_new(void)
 	struct fix *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	f->t.fail_after = -1;
-	f->env = (struct chan_env){ t_alloc, t_free, &f->t, t_charge, t_refund };
+	f->env = (struct chan_env){ t_alloc, t_free, &f->t, t_charge, t_disown, t_refund };
 	chan_registry_init(&f->r, &f->env);
 	return f;
 }
@@ -852,10 +866,13 @@ static void test_client_died(void **state)
 	(void)a2;
 	(void)a3;
 	assert_true(f->t.held[1] > 0);
+	size_t a1a2 = 2 * sizeof(struct chan_msg) + 4;
 	assert_int_equal(chan_client_died(c, 1), 2); /* a1, a3: calls only */
-	assert_int_equal(f->t.held[1], 0);	     /* a1 and a2 stay, charged to nobody */
+	assert_int_equal(f->t.held[1], 0);	     /* a1 and a2 stay, disowned */
+	assert_int_equal(f->t.held[ORPHAN + 1], a1a2);
 	assert_true(f->t.held[2] > 0);
-	assert_int_equal(chan_client_died(c, 1), 0); /* nothing new */
+	assert_int_equal(chan_client_died(c, 1), 0);   /* nothing new */
+	assert_int_equal(f->t.held[ORPHAN + 1], a1a2); /* disowned once only */
 	assert_int_equal(chan_client_died(c, 3), 0);
 	struct chan_stats s = stats(c);
 	assert_int_equal(s.cancelled, 1); /* a3 was queued; the cast a2 stays */
@@ -869,6 +886,7 @@ static void test_client_died(void **state)
 	struct chan_msg *r = NULL;
 	assert_int_equal(chan_reply(c, 10, a1, &r), 0);
 	assert_null(r);
+	assert_int_equal(f->t.held[ORPHAN + 1], 0); /* refunded to its new owner */
 	reply_ok(c, 10, b1);
 	assert_int_equal(chan_ack(c, 10, b2), 0);
 	s = stats(c);
