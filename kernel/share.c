@@ -79,8 +79,9 @@ uint64_t share_disown(struct proc *p, uint64_t bytes)
 			i = k;
 	share_refund(p, bytes);
 	if (i < 0) {
-		klog("%s (pid %d) died holding more than can be kept: %llu bytes are nobody's",
-		     p->name, p->pid, (unsigned long long)bytes);
+		klog("no room to charge %s's orphaned messages to its name: %llu bytes are "
+		     "nobody's",
+		     p->name, (unsigned long long)bytes);
 		return 0;
 	}
 	if (!orphans[i].held)
