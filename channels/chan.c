@@ -93,9 +93,28 @@ static void msg_enter(struct chan *c, struct chan_msg *m, enum chan_msg_where to
 	c->queued_bytes += m->len;
 }
 
+/* The bytes a message was charged for: what its allocation asked for. */
+static size_t msg_size(const struct chan_msg *m)
+{
+	return sizeof(*m) + m->len;
+}
+
+/* Its sender died and m stays: the env says whom it is charged to now
+ * (once: a client may die on a channel through several handles). */
+static void msg_disown(struct chan *c, struct chan_msg *m)
+{
+	const struct chan_env *e = &c->reg->env;
+	if (m->owner && !m->disowned)
+		m->owner = e->disown(e->ctx, m->owner, msg_size(m));
+	m->disowned = true;
+}
+
 static void msg_free(struct chan *c, struct chan_msg *m)
 {
-	c->reg->env.free(c->reg->env.ctx, m);
+	const struct chan_env *e = &c->reg->env;
+	if (m->owner)
+		e->refund(e->ctx, m->owner, msg_size(m));
+	e->free(e->ctx, m);
 }
 
 void chan_msg_free(struct chan *c, struct chan_msg *m)
@@ -240,9 +259,17 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		return -VE_RANGE;
 	if (!has_room(c, len))
 		return -VE_AGAIN;
-	struct chan_msg *m = c->reg->env.alloc(c->reg->env.ctx, sizeof(*m) + len);
-	if (!m)
+	const struct chan_env *e = &c->reg->env;
+	size_t n = sizeof(struct chan_msg) + len;
+	uint64_t owner = 0;
+	if (e->charge && e->charge(e->ctx, sender, n, &owner))
 		return -VE_NOMEM;
+	struct chan_msg *m = e->alloc(e->ctx, n);
+	if (!m) {
+		if (owner)
+			e->refund(e->ctx, owner, n);
+		return -VE_NOMEM;
+	}
 
 	*m = (struct chan_msg){
 		.id = c->reg->next_id++,
@@ -251,6 +278,7 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		.kind = kind,
 		.len = len,
 		.where = CHAN_MSG_DETACHED,
+		.owner = owner,
 	};
 	const uint8_t *src = data;
 	for (uint32_t i = 0; i < len; i++)
@@ -359,10 +387,14 @@ unsigned chan_client_died(struct chan *c, uint64_t sender)
 		next = m->next;
 		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
+		else if (m->sender == sender)
+			msg_disown(c, m);
 	}
 	for (m = c->inflight.head; m; m = m->next) {
 		if (m->sender == sender && m->kind == VE_MSG_CALL && msg_cancel(c, m))
 			n++;
+		if (m->sender == sender)
+			msg_disown(c, m);
 	}
 	return n;
 }

@@ -39,11 +39,23 @@
 #define CHAN_DEFAULT_MAX_BYTES 65536u
 #define CHAN_DEFAULT_MAX_REDELIVERIES 3u
 
-/* Where the core's memory comes from. alloc returns NULL when out. */
+/*
+ * Where the core's memory comes from. alloc returns NULL when out.
+ * A message is charged to an owner the env names (0: nobody):
+ *   charge(ctx, sender, n, &owner) before its n bytes are allocated; nonzero
+ *     refuses the send with -VE_NOMEM (nothing charged).
+ *   disown(ctx, owner, n) when its sender dies (chan_client_died) and it
+ *     stays: returns whom it is charged to from then on (may be 0).
+ *   refund(ctx, owner, n) once, when it is freed, unless its owner is 0.
+ * The hooks may be NULL (all three, or none): then nothing is charged.
+ */
 struct chan_env {
 	void *(*alloc)(void *ctx, size_t n);
 	void (*free)(void *ctx, void *p);
 	void *ctx;
+	int (*charge)(void *ctx, uint64_t sender, size_t n, uint64_t *owner);
+	uint64_t (*disown)(void *ctx, uint64_t owner, size_t n);
+	void (*refund)(void *ctx, uint64_t owner, size_t n);
 };
 
 /* A channel's bounds; 0 in a field means its default (above). The count and
@@ -75,6 +87,8 @@ struct chan_msg {
 
 	/* Private to the core: */
 	uint8_t where;	       /* enum chan_msg_where */
+	uint64_t owner;	       /* whom it is charged to, 0: nobody (see chan_env) */
+	bool disowned;	       /* its sender died: owner is the env's disown choice */
 	struct chan_msg *prev; /* links on the list named by where */
 	struct chan_msg *next;
 
@@ -112,9 +126,9 @@ bool chan_name_ok(const char *name);
 
 /* Make r empty; env is copied. */
 void chan_registry_init(struct chan_registry *r, const struct chan_env *env);
-/* Free every channel and every message r holds, with no callbacks and no
- * counting: for shutdown and tests, after the kernel has woken whoever
- * waited. r is empty afterwards and may be used again. */
+/* Free every channel and every message r holds, with no callbacks but
+ * refunds and no counting: for shutdown and tests, after the kernel has
+ * woken whoever waited. r is empty afterwards and may be used again. */
 void chan_registry_fini(struct chan_registry *r);
 
 /* Create a channel named name with limits lim (NULL: all defaults).
@@ -177,7 +191,8 @@ unsigned chan_server_died_idle(struct chan *c, void (*on_poison)(void *ctx, stru
  * Errors (nothing changed): -VE_INVAL kind is not VE_MSG_CALL/VE_MSG_CAST or
  * data is NULL with len > 0; -VE_RANGE len > VE_MSG_MAX, or len > the
  * channel's max_bytes (it could never fit); -VE_AGAIN the queue is full by
- * count or bytes (queued messages only); -VE_NOMEM.
+ * count or bytes (queued messages only); -VE_NOMEM the env refused to
+ * charge sender for it, or is out of memory.
  */
 int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, uint32_t len,
 	      uint64_t cookie, uint64_t *id_out);
@@ -216,7 +231,9 @@ int chan_ack(struct chan *c, uint64_t server, uint64_t id);
 int chan_cancel(struct chan *c, uint64_t id);
 /* A client died: every call it sent that this channel still holds is
  * cancelled as above (its casts stay: they need no answer and are still
- * delivered). Returns how many were newly cancelled. */
+ * delivered). What of its messages stays (its casts, and its calls in flight
+ * until their late reply) is disowned (see chan_env), so no charge names
+ * the dead sender any more. Returns how many were newly cancelled. */
 unsigned chan_client_died(struct chan *c, uint64_t sender);
 /* Free a message chan_reply gave out. NULL is ignored. */
 void chan_msg_free(struct chan *c, struct chan_msg *m);

@@ -81,11 +81,16 @@ static struct heap_page *slab_new(struct heap *h, unsigned cls)
 	return pg;
 }
 
+static size_t large_pages(size_t n)
+{
+	return (n + HDR_SIZE + HEAP_PAGE - 1) / HEAP_PAGE;
+}
+
 static void *large_alloc(struct heap *h, size_t n)
 {
 	if (n > ((size_t)1 << 40))
 		return NULL;
-	size_t npages = (n + HDR_SIZE + HEAP_PAGE - 1) / HEAP_PAGE;
+	size_t npages = large_pages(n);
 	struct heap_page *pg = h->pages_alloc(h->ctx, npages);
 	if (!pg)
 		return NULL;
@@ -95,13 +100,30 @@ static void *large_alloc(struct heap *h, size_t n)
 	return (char *)pg + HDR_SIZE;
 }
 
+/* The size class of an n-byte allocation; HEAP_NCLASSES: a large one. */
+static unsigned class_of(size_t n)
+{
+	unsigned cls = 0;
+	while (cls < HEAP_NCLASSES && class_size(cls) < n)
+		cls++;
+	return cls;
+}
+
+size_t heap_footprint(size_t n)
+{
+	if (n == 0)
+		return 0;
+	unsigned cls = class_of(n);
+	if (cls == HEAP_NCLASSES)
+		return large_pages(n) * HEAP_PAGE;
+	return (HEAP_PAGE + slots_per_slab(cls) - 1) / slots_per_slab(cls);
+}
+
 void *heap_alloc(struct heap *h, size_t n)
 {
 	if (n == 0)
 		return NULL;
-	unsigned cls = 0;
-	while (cls < HEAP_NCLASSES && class_size(cls) < n)
-		cls++;
+	unsigned cls = class_of(n);
 	if (cls == HEAP_NCLASSES)
 		return large_alloc(h, n);
 	struct heap_page *pg = h->partial[cls];

@@ -27,6 +27,9 @@ void heap_init(struct heap *h, void *(*pages_alloc)(void *, size_t),
 	       void (*pages_free)(void *, void *, size_t), void *ctx);
 /* n bytes, 16-byte aligned, or NULL when out of pages (or n == 0). */
 void *heap_alloc(struct heap *h, size_t n);
+/* The memory an n-byte heap_alloc takes: its slot's part of a slab page
+ * (header and slack shared out), or its run of pages. 0 for n == 0. */
+size_t heap_footprint(size_t n);
 /* Free what heap_alloc gave; NULL is ignored. Returns -VE_INVAL for a
  * pointer the heap did not give (detected by the page's magic and slot
  * alignment) or a double free of a slab slot. */

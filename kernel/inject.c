@@ -55,14 +55,11 @@ int inject_init(void)
 	return 0;
 }
 
-/* Map the trampolines into p (read + execute, not owned by p's space). */
+/* Map the trampolines into p (read + execute, not owned by p's space; the
+ * tables are p's, charged to its share). */
 static int map_tramp(struct proc *p)
 {
-	uint64_t *pte = arch_pte(p->pml4, TRAMP_VA, true);
-	if (!pte)
-		return -VE_NOMEM;
-	*pte = tramp_frame | arch_pte_flags(VE_PROT_READ | VE_PROT_EXEC, true) | PTE_STASH;
-	return 0;
+	return vm_map_borrowed(p, TRAMP_VA, tramp_frame, VE_PROT_READ | VE_PROT_EXEC);
 }
 
 /* The saved user context of a process that is not running. */

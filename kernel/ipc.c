@@ -19,6 +19,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "sched.h"
+#include "share.h"
 
 static struct chan_registry reg;
 static uint8_t staging[VE_MSG_MAX];
@@ -36,7 +37,49 @@ static void env_free(void *ctx, void *p)
 	kfree(p);
 }
 
-static const struct chan_env env = { env_alloc, env_free, NULL };
+/* A message is its sender's memory: charged to its share (share.c) by the
+ * heap it takes, owner = its pid, until it is freed; if the sender dies
+ * first, the channel core disowns what stays and it is charged to the
+ * sender's name (an orphan owner), so no refund ever looks for a dead pid.
+ * The kernel's own messages (sender 0: fault injection) are charged to
+ * nobody; the channel's bounds bound them, as they bound every message. */
+static struct proc *charged_proc(uint64_t pid)
+{
+	struct proc *p = pid < SHARE_ORPHAN_BASE ? proc_by_pid((int)pid) : NULL;
+	if (!p)
+		panic("message memory charged to pid %llu, which is gone", (unsigned long long)pid);
+	return p;
+}
+
+static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
+{
+	(void)ctx;
+	if (!sender)
+		return 0;
+	int err = share_charge(charged_proc(sender), kmalloc_footprint(n));
+	if (!err)
+		*owner = sender;
+	return err;
+}
+
+static uint64_t env_disown(void *ctx, uint64_t owner, size_t n)
+{
+	(void)ctx;
+	return share_disown(charged_proc(owner), kmalloc_footprint(n));
+}
+
+static void env_refund(void *ctx, uint64_t owner, size_t n)
+{
+	(void)ctx;
+	if (owner >= SHARE_ORPHAN_BASE)
+		share_refund_orphan(owner, kmalloc_footprint(n));
+	else
+		share_refund(charged_proc(owner), kmalloc_footprint(n));
+}
+
+static const struct chan_env env = {
+	env_alloc, env_free, NULL, env_charge, env_disown, env_refund
+};
 
 int ipc_init(const struct bundle *b, const char **why)
 {

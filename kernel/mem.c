@@ -154,6 +154,11 @@ void *kmalloc(size_t n)
 	return heap_alloc(&heap, n);
 }
 
+size_t kmalloc_footprint(size_t n)
+{
+	return heap_footprint(n);
+}
+
 void kfree(void *p)
 {
 	if (heap_free(&heap, p))

@@ -23,7 +23,8 @@ int mem_frames_alloc(uint64_t n, uint64_t *phys); /* contiguous */
 void mem_frames_free(uint64_t phys, uint64_t n);
 void mem_info(struct ve_meminfo *out);
 
-void *kmalloc(size_t n); /* 16-byte aligned, or NULL */
+void *kmalloc(size_t n);	    /* 16-byte aligned, or NULL */
+size_t kmalloc_footprint(size_t n); /* what kmalloc(n) takes (heap_footprint) */
 void kfree(void *p);
 
 #endif

@@ -95,7 +95,9 @@ static void slot_release(struct proc *p)
 	kfree(p);
 }
 
-/* Free what a process owns besides its slot and kernel stack. */
+/* Free what a process owns besides its slot and kernel stack. After
+ * ipc_proc_dying (a death) or with nothing sent (a failed creation), that
+ * leaves nothing charged to it: the accounting is exact, or a bug. */
 static void release_resources(struct proc *p)
 {
 	if (arch_read_cr3() == p->pml4)
@@ -107,6 +109,9 @@ static void release_resources(struct proc *p)
 		mem_frames_free(virt_to_phys(p->iomap), IOMAP_BYTES / PAGE_SIZE);
 		p->iomap = NULL;
 	}
+	if (p->mem_held)
+		panic("%s (pid %d) still holds %llu bytes once freed", p->name, p->pid,
+		      (unsigned long long)p->mem_held);
 }
 
 static int load_image(struct proc *p, const struct proc_spec *s, uint64_t *entry, const char **why)

@@ -89,7 +89,7 @@ struct proc {
 	uint64_t call_cap;	 /* CALLING: its capacity */
 	int64_t call_result;	 /* CALLING: reply length or -VE_*, set by the waker */
 	uint64_t vm_next;	 /* where vm_alloc looks next */
-	uint64_t vm_pages;	 /* pages it holds from vm_alloc (see VM_SHARE) */
+	uint64_t mem_held;	 /* bytes the kernel holds on its behalf (share.c) */
 	uint64_t stack_lo;	 /* user stack [stack_lo, USTACK_TOP) */
 };
 
@@ -159,6 +159,10 @@ void proc_reap(struct proc *p);
 int vm_create(struct proc *p);
 void vm_destroy(struct proc *p);
 int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot);
+/* Map frame, which p's space does not own (a stash frame, the injection
+ * trampolines: PTE_STASH), at va with prot; the tables that takes are p's,
+ * charged to its share. -VE_NOMEM. */
+int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot);
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out);
 int vm_free(struct proc *p, uint64_t addr, uint64_t len);
 int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write);

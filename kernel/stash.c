@@ -13,6 +13,7 @@
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
+#include "share.h"
 
 struct stash {
 	char name[VE_NAME_MAX];
@@ -65,13 +66,13 @@ static struct stash *create(const char *name, uint64_t npages)
 	return s;
 }
 
-/* Map s into p; all or nothing. */
+/* Map s into p; all or nothing (the tables stay, charged to p, until its
+ * space goes). */
 static int map(struct proc *p, struct stash *s)
 {
-	uint64_t flags = arch_pte_flags(VE_PROT_READ | VE_PROT_WRITE, true) | PTE_STASH;
 	for (uint64_t i = 0; i < s->npages; i++) {
-		uint64_t *pte = arch_pte(p->pml4, VE_STASH_BASE + i * PAGE_SIZE, true);
-		if (!pte) {
+		if (vm_map_borrowed(p, VE_STASH_BASE + i * PAGE_SIZE, s->frames[i],
+				    VE_PROT_READ | VE_PROT_WRITE)) {
 			while (i-- > 0) {
 				uint64_t *q =
 				    arch_pte(p->pml4, VE_STASH_BASE + i * PAGE_SIZE, false);
@@ -80,7 +81,6 @@ static int map(struct proc *p, struct stash *s)
 			}
 			return -VE_NOMEM;
 		}
-		*pte = s->frames[i] | flags;
 	}
 	return 0;
 }
@@ -97,11 +97,18 @@ long stash_map(struct proc *p, uint64_t size)
 		return (long)VE_STASH_BASE;
 	if (s && s->owner && proc_by_pid(s->owner))
 		return -VE_BUSY; /* another live process of the same name has it */
-	bool made = !s;
-	if (made && !(s = create(p->name, npages)))
+	/* Mapped, its frames count in p's share (they stay with the stash when
+	 * p dies: stash_release refunds them). */
+	if (share_charge(p, npages * PAGE_SIZE))
 		return -VE_NOMEM;
+	bool made = !s;
+	if (made && !(s = create(p->name, npages))) {
+		share_refund(p, npages * PAGE_SIZE);
+		return -VE_NOMEM;
+	}
 	int err = map(p, s);
 	if (err) {
+		share_refund(p, npages * PAGE_SIZE);
 		if (made) {
 			stashes = s->next;
 			free_stash(s);
@@ -116,8 +123,10 @@ long stash_map(struct proc *p, uint64_t size)
 void stash_release(struct proc *p)
 {
 	struct stash *s = p->stash_mapped ? find(p->name) : NULL;
-	if (s && s->owner == p->pid)
+	if (s && s->owner == p->pid) {
 		s->owner = 0;
+		share_refund(p, s->npages * PAGE_SIZE);
+	}
 	p->stash_mapped = false;
 }
 

@@ -9,7 +9,8 @@
 /* stash(size): map the caller's stash at VE_STASH_BASE, making it (zeroed)
  * if its name has none. Returns VE_STASH_BASE. Errors: -VE_RANGE (size 0 or
  * over VE_STASH_MAX), -VE_INVAL (the stash exists with another size),
- * -VE_BUSY (a live process of the same name has it), -VE_NOMEM. */
+ * -VE_BUSY (a live process of the same name has it), -VE_NOMEM (out of
+ * memory, or past p's share: a mapped stash counts in it). */
 long stash_map(struct proc *p, uint64_t size);
 /* The process is dying: its stash stays, unowned. */
 void stash_release(struct proc *p);

@@ -9,6 +9,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "proc.h"
+#include "share.h"
 
 #define PAGE_MASK (PAGE_SIZE - 1)
 /* The stash window and, right above it, the fault-injection page. */
@@ -21,16 +22,23 @@ static bool range_ok(uint64_t a, uint64_t len)
 
 int vm_create(struct proc *p)
 {
+	uint64_t mark = share_mark();
 	p->vm_next = VM_ALLOC_BASE;
-	return arch_new_space(&p->pml4);
+	int err = arch_new_space(&p->pml4);
+	share_settle(p, mark);
+	return err;
 }
 
+/* Free the address space; p's share gets every frame of it back (what
+ * p->mem_held keeps after this is its messages). */
 void vm_destroy(struct proc *p)
 {
 	if (!p->pml4)
 		return;
+	uint64_t mark = share_mark();
 	arch_free_space(p->pml4, mem_frame_free);
 	p->pml4 = 0;
+	share_settle(p, mark);
 }
 
 static uint64_t *user_pte(struct proc *p, uint64_t va)
@@ -39,6 +47,8 @@ static uint64_t *user_pte(struct proc *p, uint64_t va)
 	return pte && (*pte & PTE_P) ? pte : NULL;
 }
 
+/* Unmap what is mapped in [va, end) and the tables that leaves empty;
+ * the caller settles p's share. */
 static void unmap_range(struct proc *p, uint64_t va, uint64_t end)
 {
 	for (; va < end; va += PAGE_SIZE) {
@@ -49,18 +59,32 @@ static void unmap_range(struct proc *p, uint64_t va, uint64_t end)
 }
 
 /* Map zeroed frames at [va, va+len) (page-aligned, all unmapped, in the user
- * range). All or nothing: on -VE_NOMEM nothing stays mapped. */
+ * range), charged to p with the tables they take. All or nothing: on
+ * -VE_NOMEM nothing stays mapped (an empty table may, charged to p). */
 int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot)
 {
-	uint64_t flags = arch_pte_flags(prot, true);
+	uint64_t flags = arch_pte_flags(prot, true), mark = share_mark();
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
 		uint64_t frame, *pte = arch_pte(p->pml4, va + off, true);
 		if (!pte || mem_frame_alloc_zero(&frame)) {
 			unmap_range(p, va, va + off);
+			share_settle(p, mark);
 			return -VE_NOMEM;
 		}
 		*pte = frame | flags;
 	}
+	share_settle(p, mark);
+	return 0;
+}
+
+int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot)
+{
+	uint64_t mark = share_mark();
+	uint64_t *pte = arch_pte(p->pml4, va, true);
+	share_settle(p, mark);
+	if (!pte)
+		return -VE_NOMEM;
+	*pte = frame | arch_pte_flags(prot, true) | PTE_STASH;
 	return 0;
 }
 
@@ -96,16 +120,12 @@ static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
 	return 0;
 }
 
-/* One process may hold at most 1/VM_SHARE of the machine's frames from
- * vm_alloc: a service that leaks is refused long before the others (and the
- * restart of the root supervisor) run out. */
-#define VM_SHARE 4
-
-/* vm_alloc(addr, len, prot): zeroed anonymous memory. addr 0 lets the kernel
- * choose. Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot
- * bits, no read permission, or outside the user range: svc/lib/vesta.h's
- * "bad alignment, range or prot"), -VE_NOMEM (not that much free, or past
- * the process's share). */
+/* vm_alloc(addr, len, prot): zeroed anonymous memory, charged to p's share
+ * (share.c) with the page tables it takes. addr 0 lets the kernel choose.
+ * Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot bits, no
+ * read permission, or outside the user range: svc/lib/vesta.h's "bad
+ * alignment, range or prot"), -VE_NOMEM (not that much free, or past the
+ * process's share). */
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out)
 {
 	if (len == 0 || (prot & ~(VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC)) ||
@@ -117,8 +137,7 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 	/* More than there is free: refuse before walking or taking anything. */
 	struct ve_meminfo mi;
 	mem_info(&mi);
-	if (len / PAGE_SIZE > mi.free_frames ||
-	    p->vm_pages + len / PAGE_SIZE > mi.total_frames / VM_SHARE)
+	if (len / PAGE_SIZE > mi.free_frames || !share_fits(p, len))
 		return -VE_NOMEM;
 	if (addr) {
 		if (!range_ok(addr, len))
@@ -138,12 +157,6 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 		return err;
 	if (addr + len > p->vm_next && addr >= p->vm_next)
 		p->vm_next = addr + len;
-	/* Charged with the page tables the mapping took too (the kernel is
-	 * not preemptible: nobody else allocated in between), so that pages
-	 * scattered one per table cannot take more than the share. */
-	struct ve_meminfo now;
-	mem_info(&now);
-	p->vm_pages += mi.free_frames - now.free_frames;
 	*out = addr;
 	return 0;
 }
@@ -164,8 +177,11 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
 		if (!user_pte(p, addr + off))
 			return -VE_INVAL;
+	/* Refunded what it gave back, the tables left empty included: so
+	 * mapping and unmapping forever costs nothing. */
+	uint64_t mark = share_mark();
 	unmap_range(p, addr, addr + len);
-	p->vm_pages -= p->vm_pages < len / PAGE_SIZE ? p->vm_pages : len / PAGE_SIZE;
+	share_settle(p, mark);
 	if (addr < p->vm_next && addr >= VM_ALLOC_BASE)
 		p->vm_next = addr;
 	return 0;

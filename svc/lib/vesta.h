@@ -70,7 +70,10 @@ uint64_t ve_clock_ns(void);
  * Map len bytes (a multiple of 4096) of zeroed memory with prot (VE_PROT_*
  * bits) at addr, page aligned, or where the kernel chooses if addr is 0.
  * Returns the address. A process may hold at most a quarter of the
- * machine's memory this way, so that one that leaks cannot starve the rest.
+ * machine's memory, so that one that leaks cannot starve the rest: its
+ * share counts its image, stack and vm_alloc memory with the page tables
+ * they take, its stash while mapped, and the messages it has sent that the
+ * kernel still holds (see ve_chan_cast). ve_vm_free gives all of it back.
  * Errors: -VE_INVAL (bad alignment or prot, addr taken, or addr or len
  * outside [VE_USER_LO, VE_USER_HI)), -VE_NOMEM (not that much free, or
  * past its quarter).
@@ -200,7 +203,9 @@ int ve_chan_open(const char *name);
  * len > the channel's byte bound: it could never be queued; or the reply
  * was longer than cap: the reply is dropped), -VE_TIMEOUT, -VE_POISON (the
  * server died with this request in flight `redeliveries` times in a row;
- * it is a dead letter now and will not be retried).
+ * it is a dead letter now and will not be retried), -VE_NOMEM (the request
+ * would take the caller past its share of memory, or the kernel is out of
+ * memory: see ve_chan_cast; nothing was sent).
  */
 long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uint64_t timeout_ns);
 
@@ -210,10 +215,19 @@ long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uin
  * message bound, queued and in flight together, or its byte bound of
  * queued payload), unless flags has VE_NONBLOCK. The server acks it once
  * handled; a crash replays it.
+ * A message is its sender's memory, in its share (see ve_vm_alloc), from
+ * the send until it is replied, acked or cancelled (a 2 KiB message takes
+ * a 4 KiB page, a short one a slot of a shared page). Once the sender has
+ * died, what it sent that is still held counts in the share of every
+ * process of its name (its restart), until handled. A send that would
+ * take the caller past its share is refused at once, blocking or not.
  * Errors: -VE_AGAIN (full and VE_NONBLOCK), -VE_BADHANDLE (h is not a
  * client handle of the caller), -VE_INVAL (unknown flags), -VE_FAULT,
  * -VE_RANGE (len > VE_MSG_MAX, or len > the channel's byte bound: it could
- * never be queued, so it is refused at once, blocking or not).
+ * never be queued, so it is refused at once, blocking or not), -VE_NOMEM
+ * (the message would take the caller past its share, or the kernel is out
+ * of memory; nothing was sent: it may send again once its messages are
+ * handled or it frees memory).
  */
 int ve_chan_cast(int h, const void *buf, size_t len, unsigned flags);
 
@@ -314,10 +328,11 @@ int ve_reap(struct ve_exit *ex);
  * VE_STASH_MAX), at VE_STASH_BASE: the region the previous process of the
  * same name left behind, or a new zeroed one. A stash keeps the size it
  * was made with. Calling it again returns the same mapping.
- * Returns its address (VE_STASH_BASE).
+ * Returns its address (VE_STASH_BASE). While mapped, its pages count in
+ * the caller's share of memory (see ve_vm_alloc).
  * Errors: -VE_RANGE (size 0 or above VE_STASH_MAX), -VE_INVAL (the kept
  * stash has another size), -VE_BUSY (another live process of the same name
- * has it mapped), -VE_NOMEM.
+ * has it mapped), -VE_NOMEM (out of memory, or past the caller's share).
  */
 long ve_stash(uint64_t size);
 

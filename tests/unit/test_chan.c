@@ -16,11 +16,55 @@
 #include "chan.h"
 #include "vesta/abi.h"
 
-/* An allocator that counts what is live and can be told to fail. */
+/* An allocator that counts what is live and can be told to fail, and
+ * charges each sender (owner = sender) what its messages take, up to a
+ * limit; a dead sender's messages go to owner ORPHAN + sender. */
+#define TSENDERS 128
+#define ORPHAN TSENDERS
 struct tenv {
-	long live;	 /* blocks given and not freed */
-	long fail_after; /* allocations to allow before failing; < 0: never */
+	long live;		   /* blocks given and not freed */
+	long fail_after;	   /* allocations to allow before failing; < 0: never */
+	size_t held[2 * TSENDERS]; /* bytes charged to each owner, not refunded */
+	size_t limit;		   /* most a sender may hold; 0: no limit */
 };
+
+static int t_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
+{
+	struct tenv *t = ctx;
+	assert_true(sender < TSENDERS);
+	if (sender == 0)
+		return 0; /* charged to nobody: *owner stays 0 */
+	if (t->limit && t->held[sender] + n > t->limit)
+		return -1;
+	t->held[sender] += n;
+	*owner = sender;
+	return 0;
+}
+
+static uint64_t t_disown(void *ctx, uint64_t owner, size_t n)
+{
+	struct tenv *t = ctx;
+	assert_true(owner > 0 && owner < TSENDERS && t->held[owner] >= n);
+	t->held[owner] -= n;
+	t->held[ORPHAN + owner] += n;
+	return ORPHAN + owner;
+}
+
+static void t_refund(void *ctx, uint64_t owner, size_t n)
+{
+	struct tenv *t = ctx;
+	assert_true(owner > 0 && owner < 2 * TSENDERS);
+	assert_true(t->held[owner] >= n);
+	t->held[owner] -= n;
+}
+
+static size_t held_total(const struct tenv *t)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < 2 * TSENDERS; i++)
+		n += t->held[i];
+	return n;
+}
 
 static void *t_alloc(void *ctx, size_t n)
 {
@@ -54,7 +98,7 @@ static struct fix *fix_new(void)
 	struct fix *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	f->t.fail_after = -1;
-	f->env = (struct chan_env){ t_alloc, t_free, &f->t };
+	f->env = (struct chan_env){ t_alloc, t_free, &f->t, t_charge, t_disown, t_refund };
 	chan_registry_init(&f->r, &f->env);
 	return f;
 }
@@ -74,6 +118,7 @@ static void fix_done(struct fix *f)
 		check_invariant(c);
 	chan_registry_fini(&f->r);
 	assert_int_equal(f->t.live, 0);
+	assert_int_equal(held_total(&f->t), 0); /* every charge refunded */
 	assert_null(chan_first(&f->r));
 	free(f);
 }
@@ -823,8 +868,14 @@ static void test_client_died(void **state)
 	uint64_t b2 = send(c, 2, VE_MSG_CAST, "b2");
 	(void)a2;
 	(void)a3;
+	assert_true(f->t.held[1] > 0);
+	size_t a1a2 = 2 * sizeof(struct chan_msg) + 4;
 	assert_int_equal(chan_client_died(c, 1), 2); /* a1, a3: calls only */
-	assert_int_equal(chan_client_died(c, 1), 0); /* nothing new */
+	assert_int_equal(f->t.held[1], 0);	     /* a1 and a2 stay, disowned */
+	assert_int_equal(f->t.held[ORPHAN + 1], a1a2);
+	assert_true(f->t.held[2] > 0);
+	assert_int_equal(chan_client_died(c, 1), 0);   /* nothing new */
+	assert_int_equal(f->t.held[ORPHAN + 1], a1a2); /* disowned once only */
 	assert_int_equal(chan_client_died(c, 3), 0);
 	struct chan_stats s = stats(c);
 	assert_int_equal(s.cancelled, 1); /* a3 was queued; the cast a2 stays */
@@ -838,6 +889,7 @@ static void test_client_died(void **state)
 	struct chan_msg *r = NULL;
 	assert_int_equal(chan_reply(c, 10, a1, &r), 0);
 	assert_null(r);
+	assert_int_equal(f->t.held[ORPHAN + 1], 0); /* refunded to its new owner */
 	reply_ok(c, 10, b1);
 	assert_int_equal(chan_ack(c, 10, b2), 0);
 	s = stats(c);
@@ -1013,6 +1065,49 @@ static void test_send_nomem_changes_nothing(void **state)
 	fix_done(f);
 }
 
+/* A send its sender cannot be charged for is refused and changes nothing;
+ * what leaves the channel is refunded, and the refund makes room again. */
+static void test_send_charge_refused(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 0, 0);
+	size_t one = sizeof(struct chan_msg) + 2;
+	f->t.limit = 2 * one;
+	assert_int_equal(chan_serve(c, 10), 0);
+	uint64_t a = send(c, 1, VE_MSG_CAST, "a1");
+	send(c, 1, VE_MSG_CALL, "a2");
+	assert_int_equal(f->t.held[1], 2 * one);
+	struct chan_stats before = stats(c);
+	long live = f->t.live;
+	uint64_t id = 0;
+	assert_int_equal(chan_send(c, 1, VE_MSG_CAST, "a3", 2, 0, &id), -VE_NOMEM);
+	assert_int_equal(id, 0);
+	struct chan_stats after = stats(c);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(f->t.live, live);
+	assert_int_equal(f->t.held[1], 2 * one);
+	send(c, 2, VE_MSG_CAST, "b1"); /* another sender has its own share */
+	recv_expect(c, 10, a, 0);
+	assert_int_equal(f->t.held[1], 2 * one); /* in flight: still its memory */
+	assert_int_equal(chan_ack(c, 10, a), 0);
+	assert_int_equal(f->t.held[1], one);
+	send(c, 1, VE_MSG_CAST, "a3");
+	fix_done(f);
+}
+
+/* The allocator failing after the charge gives the charge back. */
+static void test_send_nomem_refunds(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 0, 0);
+	f->t.fail_after = 0;
+	assert_int_equal(chan_send(c, 1, VE_MSG_CAST, "a", 1, 0, NULL), -VE_NOMEM);
+	assert_int_equal(f->t.held[1], 0);
+	fix_done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1049,6 +1144,8 @@ int main(void)
 		cmocka_unit_test(test_ids_stable_and_unique),
 		cmocka_unit_test(test_deadletter_ring_keeps_newest),
 		cmocka_unit_test(test_send_nomem_changes_nothing),
+		cmocka_unit_test(test_send_charge_refused),
+		cmocka_unit_test(test_send_nomem_refunds),
 	};
 	return cmocka_run_group_tests_name("chan", tests, NULL, NULL);
 }

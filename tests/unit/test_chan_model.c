@@ -7,7 +7,8 @@
  * queued and in flight in the same order with the same fields, every
  * message in exactly one state, replies delivered at most once, the queue
  * in send order with replays first, the same counters and dead letters,
- * and the allocator holding exactly what the channels hold. Some seeds run
+ * the allocator holding exactly what the channels hold, and each sender
+ * charged for exactly its messages they hold (its orphans' once it died). Some seeds run
  * with an allocator that fails at random.
  *
  * On a failure the seed and step are printed. Replay one seed with
@@ -51,9 +52,11 @@ static uint32_t rnd(uint64_t *s, uint32_t n)
 /* ------------------------------------------------------- the allocator */
 
 struct alloc {
-	long live;	/* blocks given and not freed */
-	bool fail_next; /* the next allocation fails */
-	long failed;	/* allocations refused */
+	long live;		       /* blocks given and not freed */
+	bool fail_next;		       /* the next allocation fails */
+	long failed;		       /* allocations refused */
+	size_t held[2 * NCLIENTS + 1]; /* bytes charged to each owner, not refunded:
+					* a sender, or NCLIENTS + a dead one */
 };
 
 static void *a_alloc(void *ctx, size_t n)
@@ -77,6 +80,32 @@ static void a_free(void *ctx, void *p)
 	free(p);
 }
 
+static int a_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
+{
+	struct alloc *a = ctx;
+	assert_true(sender >= 1 && sender <= NCLIENTS);
+	a->held[sender] += n;
+	*owner = sender;
+	return 0;
+}
+
+static uint64_t a_disown(void *ctx, uint64_t owner, size_t n)
+{
+	struct alloc *a = ctx;
+	assert_true(owner >= 1 && owner <= 2 * NCLIENTS && a->held[owner] >= n);
+	a->held[owner] -= n;
+	owner = owner > NCLIENTS ? owner : owner + NCLIENTS;
+	a->held[owner] += n;
+	return owner;
+}
+
+static void a_refund(void *ctx, uint64_t owner, size_t n)
+{
+	struct alloc *a = ctx;
+	assert_true(owner >= 1 && owner <= 2 * NCLIENTS && a->held[owner] >= n);
+	a->held[owner] -= n;
+}
+
 /* ----------------------------------------------------------- the model */
 
 enum mstate {
@@ -98,6 +127,7 @@ struct mmsg {
 	uint8_t pat; /* data[i] == (uint8_t)(pat + i) */
 	uint32_t redelivered, deaths;
 	bool gone;
+	bool orphan; /* its sender died: charged to NCLIENTS + sender */
 	enum mstate st;
 	unsigned replies_delivered;
 };
@@ -314,6 +344,18 @@ static void check_all(struct model *m)
 	}
 	MEQ(m, m->r.nchans, nchans);
 	MEQ(m, m->a.live, nchans + held);
+
+	/* Each sender is charged for exactly its messages that the channels
+	 * hold, but for those it died on: they are its orphans'. */
+	size_t charged[2 * NCLIENTS + 1] = { 0 };
+	for (uint64_t id = 1; id < m->next_id; id++) {
+		const struct mmsg *x = &m->msgs[id];
+		if (x->st == M_QUEUED || x->st == M_INFLIGHT)
+			charged[x->sender + (x->orphan ? NCLIENTS : 0)] +=
+			    sizeof(struct chan_msg) + x->len;
+	}
+	for (int s = 1; s <= 2 * NCLIENTS; s++)
+		MEQ(m, m->a.held[s], charged[s]);
 
 	unsigned count[NCHANS][M_NSTATES] = { { 0 } };
 	for (uint64_t id = 1; id < m->next_id; id++) {
@@ -658,6 +700,8 @@ static void op_client_died(struct model *m, struct mchan *mc)
 		if (&m->ch[x->chan] == mc && held && x->sender == sender &&
 		    x->kind == VE_MSG_CALL && model_cancel(mc, id, x))
 			want++;
+		if (&m->ch[x->chan] == mc && x->sender == sender)
+			x->orphan = true; /* what stays is disowned */
 	}
 	m->op = "client_died";
 	unsigned got = chan_client_died(mc->c, sender);
@@ -731,7 +775,7 @@ static void run_seed(unsigned seed, unsigned steps, bool trace_on)
 	}
 	m->next_id = 1;
 	m->next_server = 100;
-	m->env = (struct chan_env){ a_alloc, a_free, &m->a };
+	m->env = (struct chan_env){ a_alloc, a_free, &m->a, a_charge, a_disown, a_refund };
 	chan_registry_init(&m->r, &m->env);
 
 	for (m->step = 0; m->step < steps; m->step++) {
@@ -742,6 +786,8 @@ static void run_seed(unsigned seed, unsigned steps, bool trace_on)
 	/* Drain: every message must still be accounted for at the end. */
 	chan_registry_fini(&m->r);
 	MEQ(m, m->a.live, 0);
+	for (int s = 1; s <= 2 * NCLIENTS; s++)
+		MEQ(m, m->a.held[s], 0);
 	for (int i = 0; i < NCHANS; i++) {
 		free(m->ch[i].queue.v);
 		free(m->ch[i].inflight.v);

@@ -150,6 +150,33 @@ static void test_random_mix_no_overlap(void **state)
 	assert_int_equal(ps.out, 0);
 }
 
+/* heap_footprint is what allocations really take: n objects of a size hold
+ * n footprints of pages, give or take the last slab's free slots and the
+ * rounding up of a slot's share of its page. */
+static void test_footprint(void **state)
+{
+	(void)state;
+	size_t sizes[] = { 1, 16, 17, 100, 1000, 1024, 2048, 2049, 2120, 4032, 4033, 40000 };
+	enum { N = 50 };
+	assert_int_equal(heap_footprint(0), 0);
+	assert_int_equal(heap_footprint(2120), HEAP_PAGE); /* a chan_msg of VE_MSG_MAX */
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct pages ps = { .budget = 1000 };
+		struct heap h;
+		void *p[N];
+		size_t fp = heap_footprint(sizes[i]);
+		heap_init(&h, pages_alloc, pages_free, &ps);
+		for (int k = 0; k < N; k++)
+			assert_non_null(p[k] = heap_alloc(&h, sizes[i]));
+		size_t held = (size_t)ps.out * HEAP_PAGE;
+		assert_true(N * fp >= held - (fp < HEAP_PAGE ? HEAP_PAGE : 0));
+		assert_true(N * fp <= held + N);
+		for (int k = 0; k < N; k++)
+			assert_int_equal(heap_free(&h, p[k]), 0);
+		assert_int_equal(ps.out, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_bad_and_double_free),
 		cmocka_unit_test(test_out_of_pages),
 		cmocka_unit_test(test_random_mix_no_overlap),
+		cmocka_unit_test(test_footprint),
 	};
 	return cmocka_run_group_tests_name("heap", tests, NULL, NULL);
 }
