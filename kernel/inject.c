@@ -101,7 +101,14 @@ static uint64_t unmapped_addr(struct proc *p, uint64_t *rng)
 	return 8; /* page 0 is never mapped */
 }
 
-static int redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *details, size_t n)
+/* The kinds that run in the target through the trampoline page. */
+static bool via_trampoline(uint64_t kind)
+{
+	return (kind >= VE_INJ_CRASH_NULL && kind <= VE_INJ_BLOCK) || kind == VE_INJ_LEAK;
+}
+
+/* Point p's saved rip at the trampoline of kind (map_tramp mapped it). */
+static void redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *details, size_t n)
 {
 	static const struct {
 		enum ve_inject kind;
@@ -112,9 +119,6 @@ static int redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *de
 		{ VE_INJ_CRASH_STACK, inject_off_stack }, { VE_INJ_HANG, inject_off_hang },
 		{ VE_INJ_BLOCK, inject_off_block },	  { VE_INJ_LEAK, inject_off_leak },
 	};
-	int err = map_tramp(p);
-	if (err)
-		return err;
 	struct trap_frame *f = user_frame(p);
 	for (unsigned i = 0; i < sizeof(stubs) / sizeof(stubs[0]); i++) {
 		if (stubs[i].kind != kind)
@@ -127,7 +131,6 @@ static int redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *de
 		}
 	}
 	kick(p);
-	return 0;
 }
 
 /*
@@ -280,7 +283,6 @@ static bool arg_fits(uint64_t kind, uint64_t arg)
 int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint64_t seed)
 {
 	char details[96] = "";
-	int err = 0;
 
 	if (!(caller->grants & BUNDLE_GRANT_INJECT))
 		return -VE_PERM;
@@ -293,6 +295,9 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		return -VE_BUSY;
 	if (!arg_fits(kind, arg))
 		return -VE_INVAL;
+	int err = via_trampoline(kind) ? map_tramp(p) : 0;
+	if (err)
+		return err; /* refused before any event, like the checks above */
 	if (seed == 0)
 		seed = arch_rdtsc() | 1;
 	uint64_t rng = seed;
@@ -328,10 +333,10 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 			     (unsigned long long)((arg ? arg : 100000000ull) / 1000000));
 		break;
 	default:
-		err = redirect(p, (enum ve_inject)kind, &rng, details, sizeof(details));
+		redirect(p, (enum ve_inject)kind, &rng, details, sizeof(details));
 		break;
 	}
 	ev_str(&l, "details", details);
 	ev_send(&l);
-	return err;
+	return 0;
 }

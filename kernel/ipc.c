@@ -434,13 +434,14 @@ long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t 
 		chan_cancel(hd->ch, id); /* nobody waits: injected, from sender 0 */
 	if ((err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m)))
 		return err;
+	/* Either way the message is gone, which makes room under the bound. */
+	wake_senders(hd->ch);
 	if (!m) {
 		emit_chan_event("discard", hd->ch, "id", (int64_t)id, NULL, 0);
 		return VE_REPLY_DISCARDED;
 	}
 	deliver_reply(hd->ch, m, len);
 	chan_msg_free(hd->ch, m);
-	wake_senders(hd->ch);
 	return 0;
 }
 

@@ -125,6 +125,12 @@ static int load_image(struct proc *p, const struct proc_spec *s, uint64_t *entry
 		const struct elf_seg *g = &img.seg[i];
 		uint64_t lo = g->vaddr & ~(PAGE_SIZE - 1);
 		uint64_t hi = (g->vaddr + g->memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		/* The stash window and the injection page above it are the
+		 * kernel's to map there, never an image's. */
+		if (lo < VE_STASH_BASE + VE_STASH_MAX + PAGE_SIZE && VE_STASH_BASE < hi) {
+			*why = "a segment lies in the stash window";
+			return -VE_INVAL;
+		}
 		if ((err = vm_map_new(p, lo, hi - lo, g->prot | VE_PROT_READ))) {
 			*why = "out of memory loading the image";
 			return err;

@@ -84,6 +84,8 @@ int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot)
 	share_settle(p, mark);
 	if (!pte)
 		return -VE_NOMEM;
+	if ((*pte & PTE_P) && (*pte & PTE_ADDR) != frame)
+		return -VE_BUSY; /* a page of its own is there: never cover it */
 	*pte = frame | arch_pte_flags(prot, true) | PTE_STASH;
 	return 0;
 }

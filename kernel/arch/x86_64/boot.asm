@@ -93,9 +93,8 @@ _start:
 
 	mov eax, boot_pml4 - KERNEL_VMA
 	mov cr3, eax
-	mov eax, cr4
-	or eax, (1 << 5)                ; PAE
-	mov cr4, eax
+	mov eax, (1 << 5)               ; PAE, and nothing firmware left (LA57
+	mov cr4, eax                    ; above all: these tables are 4-level)
 	mov ecx, 0xC0000080             ; EFER
 	rdmsr
 	or eax, (1 << 8)                ; LME

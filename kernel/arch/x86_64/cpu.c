@@ -187,6 +187,9 @@ static void syscall_msrs_init(void)
 	wrmsr(MSR_FS_BASE, 0);
 	wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&cpu0);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	/* rdtscp and rdpid show it to ring 3: nothing of firmware's. */
+	if (cpu_has(0x80000001u, REG_EDX, 27) || cpu_has(7, REG_ECX, 22))
+		wrmsr(MSR_TSC_AUX, 0);
 }
 
 /* No hardware breakpoint or branch trap that firmware armed stays armed:
@@ -217,13 +220,13 @@ bool arch_has_nx(void)
 
 void arch_cpu_init(void)
 {
+	debug_init();
 	tss_init();
 	gdt_init();
 	idt_init();
 	control_regs_init();
 	efer_init();
 	syscall_msrs_init();
-	debug_init();
 }
 
 void arch_cpu_protections(struct arch_protections *out)

@@ -76,7 +76,14 @@ void arch_timer_eoi(void)
 static void lapic_timer_start(void)
 {
 	uint64_t base = rdmsr(MSR_APIC_BASE);
-	wrmsr(MSR_APIC_BASE, base | (1ull << 11)); /* global enable */
+	/* Firmware may hand over the LAPIC in x2APIC mode (EXTD), where its
+	 * MMIO page is dead and the tick would never come: the way back to
+	 * xAPIC mode is through disabled (the SDM forbids x2APIC -> xAPIC). */
+	if (base & APIC_BASE_EXTD) {
+		base &= ~(APIC_BASE_EXTD | APIC_BASE_EN);
+		wrmsr(MSR_APIC_BASE, base);
+	}
+	wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN); /* global enable, xAPIC mode */
 	lapic = phys_to_virt(base & 0xffffff000ull);
 	lapic_write(LAPIC_SVR, 0x100 | SPURIOUS_VECTOR);
 	lapic_write(LAPIC_TPR, 0);

@@ -71,6 +71,8 @@ static inline void write_dr7(uint64_t v)
 }
 
 #define MSR_APIC_BASE 0x1Bu
+#define APIC_BASE_EXTD (1ull << 10) /* x2APIC mode */
+#define APIC_BASE_EN (1ull << 11)
 #define MSR_SYSENTER_CS 0x174u
 #define MSR_SYSENTER_ESP 0x175u
 #define MSR_SYSENTER_EIP 0x176u
@@ -83,6 +85,7 @@ static inline void write_dr7(uint64_t v)
 #define MSR_FS_BASE 0xC0000100u
 #define MSR_GS_BASE 0xC0000101u
 #define MSR_KERNEL_GS_BASE 0xC0000102u
+#define MSR_TSC_AUX 0xC0000103u
 
 /* Control-register and EFER bits the kernel sets or clears on purpose. */
 #define CR0_PE (1ull << 0)
