@@ -258,25 +258,6 @@ static bool kills_or_passes(uint64_t kind)
 	       kind != VE_INJ_CORRUPT;
 }
 
-/*
- * Whether arg is within what kind takes (abi.h): the work one call does in
- * the kernel, which nothing preempts, is bounded by these, and a stall's
- * end must not wrap around.
- */
-static bool arg_fits(uint64_t kind, uint64_t arg)
-{
-	switch (kind) {
-	case VE_INJ_CORRUPT:
-		return arg <= VE_INJ_CORRUPT_MAX;
-	case VE_INJ_GARBAGE:
-		return arg <= VE_INJ_GARBAGE_MAX;
-	case VE_INJ_SLOW:
-		return arg <= VE_INJ_SLOW_MAX_NS;
-	default:
-		return true; /* the exit code, or unused */
-	}
-}
-
 /* The caller may be its own target (the shell asked to fault itself): a
  * crash kind then takes effect as the system call returns, and kill or
  * exit end it inside the call. */
@@ -293,7 +274,9 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		return -VE_NOENT;
 	if ((p->grants & BUNDLE_GRANT_SUPERVISOR) && !kills_or_passes(kind))
 		return -VE_BUSY;
-	if (!arg_fits(kind, arg))
+	/* The work one call does in the kernel, which nothing preempts, is
+	 * bounded by these maxima, and a stall's end cannot wrap around. */
+	if (arg > ve_inject_arg_max(kind))
 		return -VE_INVAL;
 	int err = via_trampoline(kind) ? map_tramp(p) : 0;
 	if (err)

@@ -198,6 +198,16 @@ int ve_ps(struct ve_procinfo *out, size_t n)
 	return (int)ve_syscall(SYS_PS, (long)out, (long)n, 0, 0, 0, 0);
 }
 
+int ve_ps_state(int pid)
+{
+	struct ve_procinfo ps[64]; /* the kernel's process table, NPROC */
+	int n = ve_ps(ps, sizeof(ps) / sizeof(ps[0]));
+	for (int i = 0; i < n; i++)
+		if (ps[i].pid == pid)
+			return (int)ps[i].state;
+	return -1;
+}
+
 int ve_chan_info(uint32_t index, struct ve_chaninfo *info)
 {
 	return (int)ve_syscall(SYS_CHAN_INFO, (long)index, (long)info, 0, 0, 0, 0);

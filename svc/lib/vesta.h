@@ -360,6 +360,10 @@ int ve_stash_drop(const char *name);
  */
 int ve_ps(struct ve_procinfo *out, size_t n);
 
+/* The ps state of pid (0 running or runnable, 1 blocked, 2 dead), or -1 if
+ * it is not in the process table. */
+int ve_ps_state(int pid);
+
 /*
  * Describe channel number index (0, 1, ... in the kernel's registry) in
  * *info: name, server pid (0: none), queue depth, in-flight count,

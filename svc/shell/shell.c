@@ -301,31 +301,15 @@ static int fault_numbers(const char *s, uint64_t *arg, uint64_t *seed)
 	return *ve_skip_space(s) == '\0' ? 0 : -VE_INVAL;
 }
 
-/* The largest ARG the kernel takes for kind (abi.h), to explain its
- * -VE_INVAL; UINT64_MAX for the kinds that take any. */
-static uint64_t fault_arg_max(int kind)
-{
-	switch (kind) {
-	case VE_INJ_CORRUPT:
-		return VE_INJ_CORRUPT_MAX;
-	case VE_INJ_GARBAGE:
-		return VE_INJ_GARBAGE_MAX;
-	case VE_INJ_SLOW:
-		return VE_INJ_SLOW_MAX_NS;
-	default:
-		return UINT64_MAX;
-	}
-}
-
 /* The shell's one-line answer to fault (tools/faultinj reads it). */
 static void fault_answer(const struct ve_procinfo *p, int kind, uint64_t arg, uint64_t seed, int r)
 {
 	const char *name = ve_inject_name((unsigned)kind);
 
-	if (r == -VE_INVAL && arg > fault_arg_max(kind))
+	if (r == -VE_INVAL && arg > ve_inject_arg_max((uint64_t)kind))
 		ve_printf("fault: inject %s into %s (pid %d): %s (ARG is at most %llu)\n", name,
 			  p->name, (int)p->pid, ve_strerror(r),
-			  (unsigned long long)fault_arg_max(kind));
+			  (unsigned long long)ve_inject_arg_max((uint64_t)kind));
 	else if (r < 0)
 		ve_printf("fault: inject %s into %s (pid %d): %s\n", name, p->name, (int)p->pid,
 			  ve_strerror(r));

@@ -257,6 +257,16 @@ enum ve_inject {
 #define VE_INJ_CORRUPT_MAX 4096		    /* bits flipped */
 #define VE_INJ_GARBAGE_MAX 1024		    /* messages per channel (16 default queues) */
 #define VE_INJ_SLOW_MAX_NS 3600000000000ull /* an hour */
+
+/* The largest arg inject() takes for kind: one of the three above, or
+ * UINT64_MAX for the kinds that take any (exit's code) or ignore it. */
+static inline uint64_t ve_inject_arg_max(uint64_t kind)
+{
+	return kind == VE_INJ_CORRUPT	? VE_INJ_CORRUPT_MAX
+	       : kind == VE_INJ_GARBAGE ? VE_INJ_GARBAGE_MAX
+	       : kind == VE_INJ_SLOW	? VE_INJ_SLOW_MAX_NS
+					: UINT64_MAX;
+}
 #define VE_INJECT_NAMES                                                                            \
 	{                                                                                          \
 		[VE_INJ_KILL] = "kill", [VE_INJ_EXIT] = "exit", [VE_INJ_CRASH_NULL] = "null",      \

@@ -17,17 +17,6 @@
 
 #define GIVE_UP_NS 10000000000ull
 
-/* The ps state of pid: 0 runnable, 1 blocked, 2 dead; -1 if not listed. */
-static int state_of(int pid)
-{
-	static struct ve_procinfo ps[64];
-	int n = ve_ps(ps, 64);
-	for (int i = 0; i < n; i++)
-		if (ps[i].pid == pid)
-			return (int)ps[i].state;
-	return -1;
-}
-
 static _Noreturn void crash(void)
 {
 	*(volatile int *)0 = 1;
@@ -52,7 +41,7 @@ int main(const char *args)
 	buf[n] = '\0';
 	if (strcmp(buf, "spin") == 0) {
 		uint64_t until = ve_clock_ns() + GIVE_UP_NS;
-		while (state_of(m.sender) != 0)
+		while (ve_ps_state(m.sender) != 0)
 			if (ve_clock_ns() > until)
 				return 2;
 		ve_event1("dtsrv", "caller_woken", 1);

@@ -12,17 +12,6 @@
  */
 #include "vesta.h"
 
-/* The ps state of pid: 0 runnable, 1 blocked, 2 dead; -1 if not listed. */
-static int state_of(int pid)
-{
-	static struct ve_procinfo ps[64];
-	int n = ve_ps(ps, 64);
-	for (int i = 0; i < n; i++)
-		if (ps[i].pid == pid)
-			return (int)ps[i].state;
-	return -1;
-}
-
 /* The next message on h, waiting for it. */
 static long take(int h, struct ve_msg *m, char *buf, size_t cap)
 {
@@ -44,7 +33,7 @@ int main(const char *args)
 	    take(dwn, &note, buf, sizeof(buf)) < 0)
 		return 3;
 	ve_chan_ack(dwn, note.id);
-	while (state_of(note.sender) != 1)
+	while (ve_ps_state(note.sender) != 1)
 		ve_sleep_ms(1); /* until dwcli blocks in its cast on the full dw */
 	if (ve_chan_reply(dw, call.id, "late", 4) != VE_REPLY_DISCARDED)
 		return 2;

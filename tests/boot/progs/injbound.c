@@ -26,26 +26,13 @@ static const struct {
 /* The documented answer to inject(kind, arg) at a live victim. */
 static long expected(unsigned kind, uint64_t arg)
 {
-	if ((kind == VE_INJ_CORRUPT && arg > VE_INJ_CORRUPT_MAX) ||
-	    (kind == VE_INJ_GARBAGE && arg > VE_INJ_GARBAGE_MAX) ||
-	    (kind == VE_INJ_SLOW && arg > VE_INJ_SLOW_MAX_NS))
-		return -VE_INVAL;
-	return 0;
+	return arg > ve_inject_arg_max(kind) ? -VE_INVAL : 0;
 }
 
-/* The largest argument kind takes (0 where it ignores arg). */
+/* The largest argument kind takes (0 where it takes any or ignores arg). */
 static uint64_t largest(unsigned kind)
 {
-	switch (kind) {
-	case VE_INJ_CORRUPT:
-		return VE_INJ_CORRUPT_MAX;
-	case VE_INJ_GARBAGE:
-		return VE_INJ_GARBAGE_MAX;
-	case VE_INJ_SLOW:
-		return VE_INJ_SLOW_MAX_NS;
-	default:
-		return 0;
-	}
+	return ve_inject_arg_max(kind) == UINT64_MAX ? 0 : ve_inject_arg_max(kind);
 }
 
 static bool alive(int pid)
