@@ -274,6 +274,23 @@ int sup_plan_build(struct sup_plan *p, const struct pol_set *s, struct pol_error
 	return check_depth(p, s, e);
 }
 
+int sup_plan_check(struct sup_plan *p, struct pol_set *s, struct sup_tree *t, uint64_t now,
+		   struct pol_error *e)
+{
+	int err = pol_check(s, e);
+	if (!err)
+		err = sup_plan_build(p, s, e);
+	if (err)
+		return err;
+	struct sup_spec spec = { .nodes = p->spec, .n = p->n };
+	err = sup_init(t, &spec, now);
+	if (err) /* sup_plan_build checks each limit sup_init has: a bug if here */
+		return fail(s, e, s->supervisors[s->root].pos,
+			    "a tree the supervisor's decision machine accepts", "one it refuses",
+			    err);
+	return 0;
+}
+
 uint16_t sup_plan_find(const struct sup_plan *p, const char *name)
 {
 	size_t i;

@@ -52,6 +52,17 @@ struct sup_plan {
  */
 int sup_plan_build(struct sup_plan *p, const struct pol_set *s, struct pol_error *e);
 
+/*
+ * Everything the supervisor checks before it runs a policy set, in the
+ * order it does: the set as a whole (pol_check), the plan (sup_plan_build)
+ * and the decision machine's own validation of the planned tree (sup_init
+ * on *t, due at now). tools/polcheck runs exactly this at build time, so a
+ * set that passes the build boots. On success *p and *t are ready to run.
+ * Errors (message in *e if not NULL): those of the three steps.
+ */
+int sup_plan_check(struct sup_plan *p, struct pol_set *s, struct sup_tree *t, uint64_t now,
+		   struct pol_error *e);
+
 /* The node named name, or SUP_NO_NODE. */
 uint16_t sup_plan_find(const struct sup_plan *p, const char *name);
 

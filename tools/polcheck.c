@@ -6,7 +6,10 @@
  *	polcheck [-v] FILE...
  *
  * Parses every file (reporting the first mistake of each), then, if all
- * parsed, checks the set as a whole. Messages go to stderr as
+ * parsed, checks the set exactly as the supervisor does at boot
+ * (sup_plan_check: the set as a whole, the plan of the tree and the
+ * decision machine's limits), so a set that passes boots. Messages go to
+ * stderr as
  * "file:line:col: expected X, found Y". Exits 0 if the set is valid, 1 on
  * any mistake or I/O error. -v prints the tree on stdout once it is valid.
  */
@@ -15,12 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan.h"
 #include "policy.h"
 
 /* A policy file is a page or two; anything this big is not one. */
 #define FILE_MAX (1024 * 1024)
 
 static struct pol_set set;
+static struct sup_plan plan;
+static struct sup_tree tree;
 
 /* Reads all of path into a malloc'd buffer. Returns NULL with a message on failure. */
 static char *read_file(const char *path, size_t *len)
@@ -141,7 +147,7 @@ int main(int argc, char **argv)
 	}
 	if (bad)
 		return 1;
-	if (pol_check(&set, &err) < 0) {
+	if (sup_plan_check(&plan, &set, &tree, 0, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}

@@ -119,6 +119,6 @@ void supd_load(struct supd *d)
 	}
 	if (d->pol.nfiles == 0)
 		refuse_file(SUPD_LIST_FILE, "at least one policy file", "none");
-	if (pol_check(&d->pol, &err) < 0 || sup_plan_build(&d->plan, &d->pol, &err) < 0)
+	if (sup_plan_check(&d->plan, &d->pol, &d->tree, ve_clock_ns(), &err) < 0)
 		refuse(err.msg, err.line, err.col);
 }

@@ -471,18 +471,9 @@ static _Noreturn void run(struct supd *d)
 int main(const char *args)
 {
 	struct supd *d = &supd;
-	struct sup_spec spec;
-	int r;
 
 	(void)args;
-	supd_load(d);
-	spec = (struct sup_spec){ .nodes = d->plan.spec, .n = d->plan.n };
-	r = sup_init(&d->tree, &spec, ve_clock_ns());
-	if (r < 0) {
-		ve_printf("supervisor: the policy tree is not valid for the supervisor: %s\n",
-			  ve_strerror(r));
-		return 1;
-	}
+	supd_load(d); /* the policies checked and planned, the tree set up */
 	d->handle = ve_chan_serve(POL_SUP_CHANNEL);
 	if (d->handle < 0)
 		ve_printf("supervisor: cannot serve '%s' (%s): no heartbeats or commands\n",

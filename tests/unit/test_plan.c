@@ -16,24 +16,43 @@ static struct pol_set set;
 static struct sup_plan plan;
 static struct sup_tree tree;
 
+/* Parse the given files ("name", "text", ..., NULL) into set. */
+static void parse_all(const char *first, va_list ap)
+{
+	struct pol_error e;
+	const char *name = first;
+
+	pol_init(&set);
+	while (name) {
+		const char *text = va_arg(ap, const char *);
+
+		if (pol_parse_file(&set, name, text, strlen(text), &e))
+			fail_msg("%s", e.msg);
+		name = va_arg(ap, const char *);
+	}
+}
+
+/* Parse the given files, then check them with what the supervisor runs at
+ * boot and polcheck at build time. Returns sup_plan_check's result. */
+static int boot_check(struct pol_error *e, const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	parse_all(first, ap);
+	va_end(ap);
+	return sup_plan_check(&plan, &set, &tree, 7, e);
+}
+
 /* Parse and check the given files ("name", "text", ..., NULL). */
 static int load(const char *first, ...)
 {
 	struct pol_error e;
 	va_list ap;
-	const char *name = first;
 	int r;
 
-	pol_init(&set);
 	va_start(ap, first);
-	while (name) {
-		const char *text = va_arg(ap, const char *);
-
-		r = pol_parse_file(&set, name, text, strlen(text), &e);
-		if (r)
-			fail_msg("%s", e.msg);
-		name = va_arg(ap, const char *);
-	}
+	parse_all(first, ap);
 	va_end(ap);
 	r = pol_check(&set, &e);
 	if (r)
@@ -177,6 +196,38 @@ static void test_heartbeat_needs_an_open_slot(void **state)
 			    "service with a heartbeat, found 4 (it also opens 'sup' to beat)");
 }
 
+/* The one validation boundary: a set that the parser's own checks pass but
+ * the supervisor would refuse is refused by sup_plan_check, with its
+ * position, and a good set leaves the plan and the tree ready. */
+static void test_boot_check(void **state)
+{
+	struct pol_error e;
+
+	(void)state;
+	assert_int_equal(boot_check(&e, "t.policy",
+				    "supervisor root\n  children a b\n"
+				    "service a\n  serves c1\n  serves c2\n  serves c3\n"
+				    "  serves c4\nservice b\n  heartbeat 1s\n"
+				    "  opens c1 c2 c3 c4\n",
+				    NULL),
+			 -VE_RANGE);
+	assert_string_equal(e.msg,
+			    "t.policy:8:9: expected at most 3 opened channels for a "
+			    "service with a heartbeat, found 4 (it also opens 'sup' to beat)");
+	assert_int_equal(boot_check(&e, "t.policy",
+				    "supervisor root\n  intensity 40 per 1s\n  children a\n"
+				    "service a\n",
+				    NULL),
+			 -VE_RANGE);
+	assert_int_equal(e.line, 2);
+	assert_int_equal(boot_check(&e, "t.policy", "supervisor root\n  children nobody\n", NULL),
+			 -VE_INVAL); /* pol_check's own: an unknown child */
+	assert_int_equal(boot_check(&e, "tree.policy", tree_text, "svc.policy", svc_text, NULL), 0);
+	assert_int_equal(plan.n, 5);
+	assert_int_equal(tree.n, plan.n);
+	assert_int_equal(sup_next_deadline(&tree), 7); /* the root is due at now */
+}
+
 static void test_not_checked(void **state)
 {
 	(void)state;
@@ -192,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_spawn_grants),
 		cmocka_unit_test(test_intensity_too_large),
 		cmocka_unit_test(test_heartbeat_needs_an_open_slot),
+		cmocka_unit_test(test_boot_check),
 		cmocka_unit_test(test_not_checked),
 	};
 
