@@ -348,7 +348,7 @@ static int check_proc(const struct bundle *b, uint32_t i, const char **why)
 		return fail(why, "process names a missing image", -VE_INVAL);
 	if (str_nlen(p->args, BUNDLE_ARGS_MAX) == BUNDLE_ARGS_MAX)
 		return fail(why, "process args unterminated", -VE_INVAL);
-	if (p->prio >= BUNDLE_NPRIOS)
+	if (p->prio >= VE_NPRIO)
 		return fail(why, "bad priority", -VE_INVAL);
 	if (p->grants & ~BUNDLE_GRANTS_KNOWN)
 		return fail(why, "unknown grant bits", -VE_INVAL);

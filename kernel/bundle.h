@@ -53,14 +53,6 @@
 #define BUNDLE_IMAGE_ALIGN 16u /* alignment of each image's data */
 #define BUNDLE_BUF_ALIGN 8u    /* alignment bundle_open needs of its buffer */
 
-/* Scheduling class of a boot process. */
-enum bundle_prio {
-	BUNDLE_PRIO_DRIVER = 0,
-	BUNDLE_PRIO_SERVICE = 1,
-	BUNDLE_PRIO_BESTEFFORT = 2,
-	BUNDLE_NPRIOS
-};
-
 /* Grants other than hardware ones, bits of bundle_proc.grants. */
 #define BUNDLE_GRANT_SPAWN 0x1u	    /* may call spawn() */
 #define BUNDLE_GRANT_HALT 0x2u	    /* may call halt() */
@@ -127,7 +119,7 @@ struct bundle_proc {
 	char name[BUNDLE_NAME_MAX];		       /* unique among procs, [A-Za-z0-9_.-]+ */
 	char image[BUNDLE_NAME_MAX];		       /* name of a bundle_image */
 	char args[BUNDLE_ARGS_MAX];		       /* NUL-terminated, may be empty */
-	uint8_t prio;				       /* enum bundle_prio */
+	uint8_t prio;				       /* enum ve_prio */
 	uint8_t nports;				       /* used entries of ports[] */
 	uint16_t grants;			       /* BUNDLE_GRANT_* bits */
 	uint32_t reserved;			       /* 0 */

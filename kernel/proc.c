@@ -37,7 +37,7 @@ void proc_spec_from_bundle(const struct bundle *b, const struct bundle_proc *bp,
 		.image = bundle_image_data(b, im),
 		.image_len = im->size,
 		.args = bp->args,
-		.prio = (enum proc_prio)bp->prio,
+		.prio = (enum ve_prio)bp->prio,
 		.ports = bp->ports,
 		.nports = bp->nports,
 		.grants = bp->grants,
@@ -192,7 +192,7 @@ static void setup_kstack(struct proc *p, uint64_t entry, uint64_t rsp, uint64_t 
 
 static void emit_spawn(const struct proc *p)
 {
-	static const char *const prio_names[NPRIO] = { "driver", "service", "besteffort" };
+	static const char *const prio_names[VE_NPRIO] = VE_PRIO_NAMES;
 	struct evlog_line l;
 	ev_start(&l, "spawn");
 	ev_i64(&l, "pid", p->pid);
@@ -217,7 +217,7 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 
 	*why = "out of memory";
 	if (strnlen(s->name, VE_NAME_MAX) >= VE_NAME_MAX || s->name[0] == '\0' ||
-	    strnlen(s->args, VE_ARGS_MAX) >= VE_ARGS_MAX || s->prio >= NPRIO) {
+	    strnlen(s->args, VE_ARGS_MAX) >= VE_ARGS_MAX || s->prio >= VE_NPRIO) {
 		*why = "bad name, args or priority";
 		return -VE_RANGE;
 	}

@@ -20,8 +20,6 @@
 #define USTACK_GUARD (1u << 20) /* unmapped, never allocatable: overflow */
 #define VM_ALLOC_BASE 0x0000010000000000ull
 
-enum proc_prio { PRIO_DRIVER = 0, PRIO_SERVICE = 1, PRIO_BESTEFFORT = 2, NPRIO };
-
 /* The life of a slot. Transitions: FREE -> RUNNABLE (create) <-> RUNNING;
  * RUNNING -> SLEEPING | WAITING (block) -> RUNNABLE (wake);
  * RUNNING -> ZOMBIE (death, parent alive) -> FREE (parent waited or died);
@@ -62,7 +60,7 @@ struct proc {
 	int slot;	   /* index in the process table */
 	char name[VE_NAME_MAX];
 	enum proc_state state;
-	enum proc_prio prio;
+	enum ve_prio prio;
 	uint16_t grants;		      /* BUNDLE_GRANT_* */
 	uint64_t pml4;			      /* physical; user half owned, kernel half shared */
 	uint64_t kstack;		      /* physical base of KSTACK_PAGES frames */
@@ -98,7 +96,7 @@ struct proc_spec {
 	const void *image;
 	uint64_t image_len;
 	const char *args;
-	enum proc_prio prio;
+	enum ve_prio prio;
 	const struct bundle_ports *ports;
 	unsigned nports;
 	uint16_t grants;

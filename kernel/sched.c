@@ -15,7 +15,7 @@ struct runq {
 	struct proc *head, *tail;
 };
 
-static struct runq runq[NPRIO];
+static struct runq runq[VE_NPRIO];
 static struct proc *current;   /* the process on the CPU, NULL in the loop */
 static uint64_t scheduler_ksp; /* the loop's saved rsp while a process runs */
 
@@ -53,7 +53,7 @@ void sched_remove(struct proc *p)
 
 static struct proc *pick(void)
 {
-	for (int i = 0; i < NPRIO; i++) {
+	for (int i = 0; i < VE_NPRIO; i++) {
 		struct proc *p = runq[i].head;
 		if (!p)
 			continue;

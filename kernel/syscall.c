@@ -131,7 +131,7 @@ static int spec_for(const char *name, const char *args, struct proc_spec *spec,
 		.image = bundle_image_data(boot_bundle, im),
 		.image_len = im->size,
 		.args = args ? args : "",
-		.prio = PRIO_SERVICE,
+		.prio = VE_PRIO_SERVICE,
 	};
 	return 0;
 }
@@ -310,7 +310,8 @@ static int spawn_spec_check(const struct ve_spawn *sp)
 	if (!terminated(sp->name, sizeof(sp->name)) || !sp->name[0] ||
 	    !terminated(sp->image, sizeof(sp->image)) || !terminated(sp->args, sizeof(sp->args)))
 		return -VE_INVAL;
-	if (sp->prio >= NPRIO || (sp->grants & ~(BUNDLE_GRANTS_KNOWN & ~BUNDLE_GRANT_SUPERVISOR)) ||
+	if (sp->prio >= VE_NPRIO ||
+	    (sp->grants & ~(BUNDLE_GRANTS_KNOWN & ~BUNDLE_GRANT_SUPERVISOR)) ||
 	    (sp->irqs & ~BUNDLE_IRQS_VALID) || sp->nports > VE_SPAWN_PORTS)
 		return -VE_INVAL;
 	for (unsigned i = 0; i < sp->nports; i++)
@@ -367,7 +368,7 @@ static long sys_spawn_spec(SYS_ARGS)
 		.image = bundle_image_data(boot_bundle, im),
 		.image_len = im->size,
 		.args = sp.args,
-		.prio = (enum proc_prio)sp.prio,
+		.prio = (enum ve_prio)sp.prio,
 		.ports = ports,
 		.nports = sp.nports,
 		.grants = (uint16_t)sp.grants,

@@ -377,7 +377,7 @@ static const char *const restart_names[] = { "permanent", "transient", "temporar
 static const char *const strategy_names[] = { "one_for_one", "one_for_all", "rest_for_one" };
 static const char *const giveup_names[] = { "halt", "reboot", "panic" };
 static const char *const state_names[] = { "discard", "keep" };
-static const char *const prio_names[] = { "driver", "service", "besteffort" };
+static const char *const prio_names[VE_NPRIO] = VE_PRIO_NAMES;
 
 /* The grants key's words and their bits; POL_GRANT_* bits are not dense. */
 static const struct {
@@ -417,9 +417,10 @@ static int key_priority(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = need_choice(p, prio_names, 3, "'driver', 'service' or 'besteffort'", &v, &w);
+	int rc =
+	    need_choice(p, prio_names, VE_NPRIO, "'driver', 'service' or 'besteffort'", &v, &w);
 
-	p->svc->prio = (enum pol_prio)v;
+	p->svc->prio = (enum ve_prio)v;
 	return rc;
 }
 
@@ -794,7 +795,7 @@ static void init_service(struct pol_service *svc, const char *name, struct pol_p
 	svc->restart = POL_PERMANENT;
 	svc->shutdown_ms = POL_DEFAULT_SHUTDOWN_MS;
 	svc->state = POL_STATE_DISCARD;
-	svc->prio = POL_PRIO_SERVICE;
+	svc->prio = VE_PRIO_SERVICE;
 	svc->pos = pos;
 	svc->parent = -1;
 }
@@ -1344,7 +1345,7 @@ const char *pol_state_name(enum pol_state st)
 	return name_of(state_names, 2, (unsigned)st);
 }
 
-const char *pol_prio_name(enum pol_prio p)
+const char *pol_prio_name(enum ve_prio p)
 {
-	return name_of(prio_names, 3, (unsigned)p);
+	return name_of(prio_names, VE_NPRIO, (unsigned)p);
 }

@@ -107,13 +107,6 @@ enum pol_state {
 	POL_STATE_KEEP = 1,
 };
 
-/* Scheduling class; same numbers as enum bundle_prio. */
-enum pol_prio {
-	POL_PRIO_DRIVER = 0,
-	POL_PRIO_SERVICE = 1, /* the default */
-	POL_PRIO_BESTEFFORT = 2,
-};
-
 /*
  * Where a word was written: files[file] of the set, line and column from 1
  * (a column counts bytes; a tab is one). Kept so pol_check() can point at
@@ -158,7 +151,7 @@ struct pol_service {
 	uint32_t backoff_min_ms; /* 0 = restart at once (then max is 0 too) */
 	uint32_t backoff_max_ms; /* doubling from min, capped here; >= min */
 	enum pol_state state;
-	enum pol_prio prio;
+	enum ve_prio prio;
 	uint16_t grants; /* POL_GRANT_* */
 	uint16_t irqs;	 /* bit n = IRQ line n, within POL_IRQS_VALID */
 	struct pol_pos irq_pos[16];
@@ -262,6 +255,6 @@ const char *pol_restart_name(enum pol_restart r);
 const char *pol_strategy_name(enum pol_strategy st);
 const char *pol_giveup_name(enum pol_giveup g);
 const char *pol_state_name(enum pol_state st);
-const char *pol_prio_name(enum pol_prio p);
+const char *pol_prio_name(enum ve_prio p);
 
 #endif

@@ -379,15 +379,15 @@ static int grant_item(struct parser *p, const struct token *t, struct bundle_pro
 
 static int prio_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
 {
-	if (tok_is(v, "driver"))
-		pr->prio = BUNDLE_PRIO_DRIVER;
-	else if (tok_is(v, "service"))
-		pr->prio = BUNDLE_PRIO_SERVICE;
-	else if (tok_is(v, "besteffort"))
-		pr->prio = BUNDLE_PRIO_BESTEFFORT;
-	else
-		return error_tok(p, v, "'driver', 'service' or 'besteffort'");
-	return 0;
+	static const char *const names[VE_NPRIO] = VE_PRIO_NAMES;
+
+	for (unsigned i = 0; i < VE_NPRIO; i++) {
+		if (tok_is(v, names[i])) {
+			pr->prio = (uint8_t)i;
+			return 0;
+		}
+	}
+	return error_tok(p, v, "'driver', 'service' or 'besteffort'");
 }
 
 /* start=boot (default): started at boot; start=spawn: only a template for
@@ -556,7 +556,7 @@ static int take_image_ref(struct parser *p, char *dst)
 static int parse_proc(struct parser *p, const struct token *kw)
 {
 	struct manifest *m = p->m;
-	struct bundle_proc pr = { .prio = BUNDLE_PRIO_SERVICE };
+	struct bundle_proc pr = { .prio = VE_PRIO_SERVICE };
 	struct token name, t, limit = { 0 };
 	unsigned seen = 0;
 	int err;

@@ -302,13 +302,9 @@ static int build(const struct options *o)
 
 static const char *prio_name(unsigned prio)
 {
-	static const char *const names[BUNDLE_NPRIOS] = {
-		[BUNDLE_PRIO_DRIVER] = "driver",
-		[BUNDLE_PRIO_SERVICE] = "service",
-		[BUNDLE_PRIO_BESTEFFORT] = "besteffort",
-	};
+	static const char *const names[VE_NPRIO] = VE_PRIO_NAMES;
 
-	return prio < BUNDLE_NPRIOS ? names[prio] : "?";
+	return prio < VE_NPRIO ? names[prio] : "?";
 }
 
 /* Prints the used names of a serve[] or open[] list as " key=a,b". */

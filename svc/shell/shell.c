@@ -141,9 +141,9 @@ static const char *state_name(uint32_t state)
 
 static const char *prio_name(uint32_t prio)
 {
-	static const char *const names[] = { "driver", "service", "besteffort" };
+	static const char *const names[VE_NPRIO] = VE_PRIO_NAMES;
 
-	return prio < 3 ? names[prio] : "?";
+	return prio < VE_NPRIO ? names[prio] : "?";
 }
 
 static void cmd_ps(const char *rest)

@@ -36,14 +36,14 @@ static void std_procs(struct bundle_proc p[3])
 	strcpy(p[0].name, "init");
 	strcpy(p[0].image, "init");
 	strcpy(p[0].args, "-v root");
-	p[0].prio = BUNDLE_PRIO_SERVICE;
+	p[0].prio = VE_PRIO_SERVICE;
 	p[0].grants = BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL;
 	strcpy(p[0].serve[0], "log");
 	strcpy(p[0].open[0], "tty0");
 
 	strcpy(p[1].name, "uart0");
 	strcpy(p[1].image, "uart");
-	p[1].prio = BUNDLE_PRIO_DRIVER;
+	p[1].prio = VE_PRIO_DRIVER;
 	p[1].nports = 2;
 	p[1].ports[0].first = 0x3f8;
 	p[1].ports[0].last = 0x3ff;
@@ -59,7 +59,7 @@ static void std_procs(struct bundle_proc p[3])
 
 	strcpy(p[2].name, "uart1");
 	strcpy(p[2].image, "uart");
-	p[2].prio = BUNDLE_PRIO_BESTEFFORT;
+	p[2].prio = VE_PRIO_BESTEFFORT;
 	strcpy(p[2].serve[0], "tty1");
 	p[2].irqs = 1u << 3;
 }
@@ -210,10 +210,10 @@ static void test_roundtrip(void **state)
 	assert_int_equal(b.procs[1].redeliveries, 5);
 	assert_int_equal(b.procs[2].irqs, 0x08);
 	assert_int_equal(b.procs[2].queue, 0);
-	assert_int_equal(b.procs[1].prio, BUNDLE_PRIO_DRIVER);
+	assert_int_equal(b.procs[1].prio, VE_PRIO_DRIVER);
 	assert_int_equal(b.procs[1].nports, 2);
 	assert_int_equal(b.procs[1].ports[1].first, 0x2f8);
-	assert_int_equal(b.procs[2].prio, BUNDLE_PRIO_BESTEFFORT);
+	assert_int_equal(b.procs[2].prio, VE_PRIO_BESTEFFORT);
 
 	im = bundle_image_find(&b, "uart");
 	assert_non_null(im);
@@ -535,7 +535,7 @@ static void test_proc_bad_prio(void **state)
 	uint8_t *p = std_payload(&len);
 
 	(void)state;
-	procs_of(p)[1].prio = BUNDLE_NPRIOS;
+	procs_of(p)[1].prio = VE_NPRIO;
 	expect_payload(p, len, -VE_INVAL, "bad priority");
 }
 
@@ -873,9 +873,9 @@ static void test_manifest_ok(void **state)
 
 	assert_int_equal(m->nprocs, 4);
 	assert_string_equal(m->procs[0].args, "-v root");
-	assert_int_equal(m->procs[0].prio, BUNDLE_PRIO_SERVICE);
+	assert_int_equal(m->procs[0].prio, VE_PRIO_SERVICE);
 	assert_int_equal(m->procs[0].grants, 3);
-	assert_int_equal(m->procs[1].prio, BUNDLE_PRIO_DRIVER);
+	assert_int_equal(m->procs[1].prio, VE_PRIO_DRIVER);
 	assert_int_equal(m->procs[1].nports, 3);
 	assert_int_equal(m->procs[1].ports[0].first, 0x3f8);
 	assert_int_equal(m->procs[1].ports[0].last, 0x3ff);
@@ -884,7 +884,7 @@ static void test_manifest_ok(void **state)
 	assert_int_equal(m->procs[1].ports[2].first, 96);
 	assert_int_equal(m->procs[1].ports[2].last, 100);
 	assert_string_equal(m->procs[1].args, "");
-	assert_int_equal(m->procs[2].prio, BUNDLE_PRIO_BESTEFFORT);
+	assert_int_equal(m->procs[2].prio, VE_PRIO_BESTEFFORT);
 	assert_string_equal(m->procs[2].args, "");
 	assert_int_equal(m->procs[3].ports[0].first, 0x1000);
 	assert_int_equal(m->procs[3].ports[0].last, 0xffff);

@@ -62,7 +62,7 @@ static void test_defaults(void **state)
 	assert_int_equal(a->backoff_min_ms, 0);
 	assert_int_equal(a->backoff_max_ms, 0);
 	assert_int_equal(a->state, POL_STATE_DISCARD);
-	assert_int_equal(a->prio, POL_PRIO_SERVICE);
+	assert_int_equal(a->prio, VE_PRIO_SERVICE);
 	assert_int_equal(a->grants, 0);
 	assert_int_equal(a->irqs, 0);
 	assert_int_equal(a->nports, 0);
@@ -114,7 +114,7 @@ static void test_service_keys(void **state)
 	assert_int_equal(a->backoff_min_ms, 100);
 	assert_int_equal(a->backoff_max_ms, 60000);
 	assert_int_equal(a->state, POL_STATE_KEEP);
-	assert_int_equal(a->prio, POL_PRIO_DRIVER);
+	assert_int_equal(a->prio, VE_PRIO_DRIVER);
 	assert_int_equal(a->nserves, 2);
 	assert_string_equal(a->serves[0].name, "kv");
 	assert_int_equal(a->serves[0].max_messages, 64);
@@ -155,11 +155,11 @@ static void test_service_values(void **state)
 	assert_int_equal(set.services[0].shutdown_ms, 0);
 	assert_int_equal(set.services[0].backoff_min_ms, 1000);
 	assert_int_equal(set.services[0].backoff_max_ms, 1000);
-	assert_int_equal(set.services[0].prio, POL_PRIO_BESTEFFORT);
+	assert_int_equal(set.services[0].prio, VE_PRIO_BESTEFFORT);
 	assert_int_equal(set.services[0].state, POL_STATE_DISCARD);
 	parse_ok("service a\nrestart permanent\npriority service\ngrants halt\n");
 	assert_int_equal(set.services[0].restart, POL_PERMANENT);
-	assert_int_equal(set.services[0].prio, POL_PRIO_SERVICE);
+	assert_int_equal(set.services[0].prio, VE_PRIO_SERVICE);
 	assert_int_equal(set.services[0].grants, POL_GRANT_HALT);
 	parse_ok("service a\ngrants inject kill\n");
 	assert_int_equal(set.services[0].grants, POL_GRANT_INJECT | POL_GRANT_KILL);
@@ -663,9 +663,9 @@ static void test_names(void **state)
 	assert_string_equal(pol_state_name(POL_STATE_KEEP), "keep");
 	assert_string_equal(pol_state_name(POL_STATE_DISCARD), "discard");
 	assert_string_equal(pol_state_name((enum pol_state)2), "?");
-	assert_string_equal(pol_prio_name(POL_PRIO_DRIVER), "driver");
-	assert_string_equal(pol_prio_name(POL_PRIO_SERVICE), "service");
-	assert_string_equal(pol_prio_name(POL_PRIO_BESTEFFORT), "besteffort");
+	assert_string_equal(pol_prio_name(VE_PRIO_DRIVER), "driver");
+	assert_string_equal(pol_prio_name(VE_PRIO_SERVICE), "service");
+	assert_string_equal(pol_prio_name(VE_PRIO_BESTEFFORT), "besteffort");
 }
 
 /* ---- checks across files ---- */

@@ -127,6 +127,17 @@ enum ve_reason {
  * the stash. */
 #define VE_EXIT_IMAGE_CORRUPT 70
 
+/* Scheduling classes, highest first: a runnable process of a higher class
+ * always runs before one of a lower. Numbers are ABI (struct ve_spawn,
+ * struct ve_procinfo, the boot table); names are the policy language's and
+ * the event log's. */
+enum ve_prio { VE_PRIO_DRIVER = 0, VE_PRIO_SERVICE = 1, VE_PRIO_BESTEFFORT = 2, VE_NPRIO };
+#define VE_PRIO_NAMES                                                                              \
+	{                                                                                          \
+		[VE_PRIO_DRIVER] = "driver", [VE_PRIO_SERVICE] = "service",                        \
+		[VE_PRIO_BESTEFFORT] = "besteffort",                                               \
+	}
+
 /* What wait() reports about a dead child. */
 struct ve_exit {
 	int32_t pid;
@@ -185,7 +196,7 @@ struct ve_procinfo {
 	int32_t pid;
 	int32_t parent; /* 0 for none */
 	uint32_t state; /* 0 running/runnable, 1 blocked, 2 dead (not yet reaped) */
-	uint32_t prio;	/* 0 driver, 1 service, 2 best-effort */
+	uint32_t prio;	/* enum ve_prio */
 	char name[VE_NAME_MAX];
 	uint64_t frames; /* user frames it holds */
 };
@@ -208,7 +219,7 @@ struct ve_spawn {
 	char name[VE_NAME_MAX];
 	char image[VE_NAME_MAX];
 	char args[VE_ARGS_MAX];
-	uint32_t prio;	 /* 0 driver, 1 service, 2 best-effort */
+	uint32_t prio;	 /* enum ve_prio */
 	uint32_t grants; /* VE_GRANT_* */
 	uint16_t irqs;	 /* bit n = IRQ n */
 	uint16_t nports;
