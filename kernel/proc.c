@@ -476,6 +476,14 @@ int proc_reap_any(struct proc *p, uint64_t uexit)
 	return children ? -VE_AGAIN : -VE_CHILD;
 }
 
+/* What ps() shows of a slot's state. */
+static enum ve_ps_state ps_state(enum proc_state s)
+{
+	if (s == PROC_RUNNING || s == PROC_RUNNABLE)
+		return VE_PS_RUNNING;
+	return s == PROC_ZOMBIE ? VE_PS_DEAD : VE_PS_BLOCKED;
+}
+
 int proc_list(struct proc *p, uint64_t ubuf, uint64_t n)
 {
 	struct ve_procinfo pi;
@@ -491,9 +499,7 @@ int proc_list(struct proc *p, uint64_t ubuf, uint64_t n)
 		memset(&pi, 0, sizeof(pi));
 		pi.pid = q->pid;
 		pi.parent = q->parent ? q->parent->pid : 0;
-		pi.state = q->state == PROC_RUNNING || q->state == PROC_RUNNABLE ? 0
-			   : q->state == PROC_ZOMBIE				 ? 2
-										 : 1;
+		pi.state = ps_state(q->state);
 		pi.prio = q->prio;
 		strlcpy(pi.name, q->name, sizeof(pi.name));
 		pi.frames = q->pml4 ? arch_count_user_frames(q->pml4) : 0;

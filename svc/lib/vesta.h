@@ -360,8 +360,8 @@ int ve_stash_drop(const char *name);
  */
 int ve_ps(struct ve_procinfo *out, size_t n);
 
-/* The ps state of pid (0 running or runnable, 1 blocked, 2 dead), or -1 if
- * it is not in the process table. */
+/* The ps state of pid (enum ve_ps_state), or -1 if it is not in the
+ * process table. */
 int ve_ps_state(int pid);
 
 /*

@@ -134,9 +134,9 @@ static void cmd_restart(const char *rest)
 
 static const char *state_name(uint32_t state)
 {
-	static const char *const names[] = { "run", "blocked", "dead" };
+	static const char *const names[VE_NPS_STATES] = VE_PS_STATE_NAMES;
 
-	return state < 3 ? names[state] : "?";
+	return state < VE_NPS_STATES ? names[state] : "?";
 }
 
 static const char *prio_name(uint32_t prio)
@@ -252,7 +252,7 @@ static void cmd_stats(const char *rest)
 static int find_pid(const struct ve_procinfo *ps, int n_ps, const char *name, size_t n)
 {
 	for (int i = 0; i < n_ps; i++)
-		if (ps[i].state != 2 && ve_word_is(name, n, ps[i].name))
+		if (ps[i].state != VE_PS_DEAD && ve_word_is(name, n, ps[i].name))
 			return i;
 	return -VE_NOENT;
 }

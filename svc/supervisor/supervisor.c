@@ -33,8 +33,6 @@
 #define CHANS_SCAN_MAX 256u
 /* Processes listed at a restart; more than the kernel's table. */
 #define PS_MAX 128u
-/* ps() state of a dead process not reaped yet. */
-#define VE_PS_DEAD 2u
 
 static struct supd supd;
 

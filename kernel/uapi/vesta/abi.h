@@ -191,11 +191,23 @@ struct ve_kv {
 #define VE_STASH_BASE 0x0000600000000000ull
 #define VE_STASH_MAX (16ull << 20)
 
+/* A process as ps() shows it. Names are the shell's `ps`. */
+enum ve_ps_state {
+	VE_PS_RUNNING = 0, /* running or runnable */
+	VE_PS_BLOCKED = 1, /* waiting in a system call */
+	VE_PS_DEAD = 2,	   /* dead, not yet reaped by its parent */
+	VE_NPS_STATES
+};
+#define VE_PS_STATE_NAMES                                                                          \
+	{                                                                                          \
+		[VE_PS_RUNNING] = "run", [VE_PS_BLOCKED] = "blocked", [VE_PS_DEAD] = "dead",       \
+	}
+
 /* One line of ps(). */
 struct ve_procinfo {
 	int32_t pid;
 	int32_t parent; /* 0 for none */
-	uint32_t state; /* 0 running/runnable, 1 blocked, 2 dead (not yet reaped) */
+	uint32_t state; /* enum ve_ps_state */
 	uint32_t prio;	/* enum ve_prio */
 	char name[VE_NAME_MAX];
 	uint64_t frames; /* user frames it holds */

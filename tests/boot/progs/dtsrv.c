@@ -41,7 +41,7 @@ int main(const char *args)
 	buf[n] = '\0';
 	if (strcmp(buf, "spin") == 0) {
 		uint64_t until = ve_clock_ns() + GIVE_UP_NS;
-		while (ve_ps_state(m.sender) != 0)
+		while (ve_ps_state(m.sender) != VE_PS_RUNNING)
 			if (ve_clock_ns() > until)
 				return 2;
 		ve_event1("dtsrv", "caller_woken", 1);

@@ -33,7 +33,7 @@ int main(const char *args)
 	    take(dwn, &note, buf, sizeof(buf)) < 0)
 		return 3;
 	ve_chan_ack(dwn, note.id);
-	while (ve_ps_state(note.sender) != 1)
+	while (ve_ps_state(note.sender) != VE_PS_BLOCKED)
 		ve_sleep_ms(1); /* until dwcli blocks in its cast on the full dw */
 	if (ve_chan_reply(dw, call.id, "late", 4) != VE_REPLY_DISCARDED)
 		return 2;

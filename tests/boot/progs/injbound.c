@@ -37,12 +37,8 @@ static uint64_t largest(unsigned kind)
 
 static bool alive(int pid)
 {
-	static struct ve_procinfo ps[64];
-	int n = ve_ps(ps, 64);
-	for (int i = 0; i < n; i++)
-		if (ps[i].pid == pid && ps[i].state != 2)
-			return true;
-	return false;
+	int st = ve_ps_state(pid);
+	return st >= 0 && st != VE_PS_DEAD;
 }
 
 /* A victim in its loop: a ticker, or echosrv (it serves "echo") for

@@ -44,12 +44,8 @@ static uint32_t wait_reason(int pid, int64_t *code)
 
 static bool alive(int pid)
 {
-	static struct ve_procinfo ps[64];
-	long n = ve_syscall(SYS_PS, (long)ps, 64, 0, 0, 0, 0);
-	for (long i = 0; i < n; i++)
-		if (ps[i].pid == pid && ps[i].state != 2)
-			return true;
-	return false;
+	int st = ve_ps_state(pid);
+	return st >= 0 && st != VE_PS_DEAD;
 }
 
 static void crash(const char *name, unsigned kind, uint32_t want)

@@ -23,13 +23,13 @@ static int32_t tree_up(char names[][VE_NAME_MAX], int nnames)
 	int seen = 0;
 
 	for (int i = 0; i < n; i++)
-		if (ps[i].state != 2 && strcmp(ps[i].name, "supervisor") == 0)
+		if (ps[i].state != VE_PS_DEAD && strcmp(ps[i].name, "supervisor") == 0)
 			sup = ps[i].pid;
 	if (sup == 0)
 		return 0;
 	for (int k = 0; k < nnames; k++) {
 		for (int i = 0; i < n; i++) {
-			if (ps[i].parent == sup && ps[i].state != 2 &&
+			if (ps[i].parent == sup && ps[i].state != VE_PS_DEAD &&
 			    strcmp(ps[i].name, names[k]) == 0) {
 				seen++;
 				break;
