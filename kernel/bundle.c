@@ -350,7 +350,7 @@ static int check_proc(const struct bundle *b, uint32_t i, const char **why)
 		return fail(why, "process args unterminated", -VE_INVAL);
 	if (p->prio >= VE_NPRIO)
 		return fail(why, "bad priority", -VE_INVAL);
-	if (p->grants & ~BUNDLE_GRANTS_KNOWN)
+	if (p->grants & ~VE_GRANTS_KNOWN)
 		return fail(why, "unknown grant bits", -VE_INVAL);
 	if (p->reserved != 0 || (p->flags & ~BUNDLE_PROC_FLAGS_KNOWN))
 		return fail(why, "reserved process field not zero", -VE_INVAL);

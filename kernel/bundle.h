@@ -53,17 +53,8 @@
 #define BUNDLE_IMAGE_ALIGN 16u /* alignment of each image's data */
 #define BUNDLE_BUF_ALIGN 8u    /* alignment bundle_open needs of its buffer */
 
-/* Grants other than hardware ones, bits of bundle_proc.grants. */
-#define BUNDLE_GRANT_SPAWN 0x1u	    /* may call spawn() */
-#define BUNDLE_GRANT_HALT 0x2u	    /* may call halt() */
 #define BUNDLE_PROC_SPAWN_ONLY 0x1u /* start=spawn: a template for spawn() */
 #define BUNDLE_PROC_FLAGS_KNOWN BUNDLE_PROC_SPAWN_ONLY
-#define BUNDLE_GRANT_KILL 0x4u	     /* may kill any process, not only its children */
-#define BUNDLE_GRANT_SUPERVISOR 0x8u /* the root supervisor: the kernel restarts it */
-#define BUNDLE_GRANT_INJECT 0x10u    /* may inject faults (= VE_GRANT_INJECT) */
-#define BUNDLE_GRANTS_KNOWN                                                                        \
-	(BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL | BUNDLE_GRANT_SUPERVISOR |    \
-	 BUNDLE_GRANT_INJECT)
 
 /*
  * IRQ grants, bit n of bundle_proc.irqs for ISA line n. Line 0 is the timer
@@ -121,7 +112,7 @@ struct bundle_proc {
 	char args[BUNDLE_ARGS_MAX];		       /* NUL-terminated, may be empty */
 	uint8_t prio;				       /* enum ve_prio */
 	uint8_t nports;				       /* used entries of ports[] */
-	uint16_t grants;			       /* BUNDLE_GRANT_* bits */
+	uint16_t grants;			       /* VE_GRANT_* bits */
 	uint32_t reserved;			       /* 0 */
 	struct bundle_ports ports[BUNDLE_MAX_PORTS];   /* unused entries are 0 */
 	char serve[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX]; /* channels it serves */

@@ -265,14 +265,14 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 {
 	char details[96] = "";
 
-	if (!(caller->grants & BUNDLE_GRANT_INJECT))
+	if (!(caller->grants & VE_GRANT_INJECT))
 		return -VE_PERM;
 	if (kind == 0 || kind >= VE_NINJECT)
 		return -VE_INVAL;
 	struct proc *p = proc_by_pid(pid);
 	if (!p || p->state == PROC_ZOMBIE || p->state == PROC_DEAD)
 		return -VE_NOENT;
-	if ((p->grants & BUNDLE_GRANT_SUPERVISOR) && !kills_or_passes(kind))
+	if ((p->grants & VE_GRANT_SUPERVISOR) && !kills_or_passes(kind))
 		return -VE_BUSY;
 	/* The work one call does in the kernel, which nothing preempts, is
 	 * bounded by these maxima, and a stall's end cannot wrap around. */

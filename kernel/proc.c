@@ -364,7 +364,7 @@ static void finish(struct proc *p, const struct ve_exit *how)
 	release_resources(p);
 	emit_exit(p);
 	klog("%s (pid %d) %s", p->name, p->pid, proc_reason_name((enum ve_reason)how->reason));
-	if (!(p->grants & BUNDLE_GRANT_SUPERVISOR) || !reincarnate(p))
+	if (!(p->grants & VE_GRANT_SUPERVISOR) || !reincarnate(p))
 		orphan_children(p);
 
 	struct proc *parent = p->parent;

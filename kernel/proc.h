@@ -61,7 +61,7 @@ struct proc {
 	char name[VE_NAME_MAX];
 	enum proc_state state;
 	enum ve_prio prio;
-	uint16_t grants;		      /* BUNDLE_GRANT_* */
+	uint16_t grants;		      /* VE_GRANT_* */
 	uint64_t pml4;			      /* physical; user half owned, kernel half shared */
 	uint64_t kstack;		      /* physical base of KSTACK_PAGES frames */
 	uint64_t ksp;			      /* saved kernel rsp while not running */

@@ -133,7 +133,7 @@ void stash_release(struct proc *p)
 long stash_drop(struct proc *p, uint64_t uname)
 {
 	char name[VE_NAME_MAX];
-	if (!(p->grants & BUNDLE_GRANT_SPAWN))
+	if (!(p->grants & VE_GRANT_SPAWN))
 		return -VE_PERM;
 	int err = vm_copy_str_in(p, name, uname, sizeof(name));
 	if (err)

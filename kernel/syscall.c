@@ -145,7 +145,7 @@ static long sys_spawn(uint64_t uimage, uint64_t uargs, uint64_t a2, uint64_t a3,
 	const char *why;
 	int err, pid;
 
-	if (!(p->grants & BUNDLE_GRANT_SPAWN))
+	if (!(p->grants & VE_GRANT_SPAWN))
 		return -VE_PERM;
 	/* A string too long for its field is a bad argument (vesta.h). */
 	if ((err = vm_copy_str_in(p, image, uimage, sizeof(image))))
@@ -177,7 +177,7 @@ static long sys_halt(uint64_t code, uint64_t a1, uint64_t a2, uint64_t a3, uint6
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct proc *p = proc_current();
-	if (!(p->grants & BUNDLE_GRANT_HALT))
+	if (!(p->grants & VE_GRANT_HALT))
 		return -VE_PERM;
 	struct evlog_line l;
 	ev_start(&l, "halt");
@@ -202,7 +202,7 @@ static long sys_kill(uint64_t pid, uint64_t reason, uint64_t a2, uint64_t a3, ui
 	struct proc *v = pid <= 0x7fffffff ? proc_by_pid((int)pid) : NULL;
 	if (!v || v->state == PROC_ZOMBIE || v->state == PROC_DEAD)
 		return -VE_NOENT;
-	if (v->parent != p && v != p && !(p->grants & BUNDLE_GRANT_KILL))
+	if (v->parent != p && v != p && !(p->grants & VE_GRANT_KILL))
 		return -VE_PERM;
 	proc_kill(v, reason == VE_R_HUNG ? VE_R_HUNG : VE_R_KILLED);
 	return 0;
@@ -310,8 +310,7 @@ static int spawn_spec_check(const struct ve_spawn *sp)
 	if (!terminated(sp->name, sizeof(sp->name)) || !sp->name[0] ||
 	    !terminated(sp->image, sizeof(sp->image)) || !terminated(sp->args, sizeof(sp->args)))
 		return -VE_INVAL;
-	if (sp->prio >= VE_NPRIO ||
-	    (sp->grants & ~(BUNDLE_GRANTS_KNOWN & ~BUNDLE_GRANT_SUPERVISOR)) ||
+	if (sp->prio >= VE_NPRIO || (sp->grants & ~(VE_GRANTS_KNOWN & ~VE_GRANT_SUPERVISOR)) ||
 	    (sp->irqs & ~BUNDLE_IRQS_VALID) || sp->nports > VE_SPAWN_PORTS)
 		return -VE_INVAL;
 	for (unsigned i = 0; i < sp->nports; i++)
@@ -342,7 +341,7 @@ static long sys_spawn_spec(SYS_ARGS)
 	unsigned created;
 	int err, pid;
 
-	if (!(p->grants & BUNDLE_GRANT_SPAWN))
+	if (!(p->grants & VE_GRANT_SPAWN))
 		return -VE_PERM;
 	if (vm_copy_in(p, &sp, a0, sizeof(sp)))
 		return -VE_FAULT;

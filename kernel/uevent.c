@@ -51,7 +51,7 @@ long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n)
 	/* The root supervisor's `ready` (the whole tree is up) stands beside
 	 * the kernel's (every boot process started); every other kernel event
 	 * name is the kernel's alone. */
-	bool sup_ready = strcmp(ev, "ready") == 0 && (p->grants & BUNDLE_GRANT_SUPERVISOR);
+	bool sup_ready = strcmp(ev, "ready") == 0 && (p->grants & VE_GRANT_SUPERVISOR);
 	for (unsigned i = 0; i < sizeof(kernel_events) / sizeof(kernel_events[0]); i++)
 		if (strcmp(ev, kernel_events[i]) == 0 && !sup_ready)
 			return -VE_INVAL;

@@ -112,14 +112,6 @@ static uint32_t map_giveup(enum pol_giveup g)
 	}
 }
 
-static uint32_t map_grants(uint16_t g)
-{
-	return ((g & POL_GRANT_SPAWN) ? VE_GRANT_SPAWN : 0) |
-	       ((g & POL_GRANT_HALT) ? VE_GRANT_HALT : 0) |
-	       ((g & POL_GRANT_KILL) ? VE_GRANT_KILL : 0) |
-	       ((g & POL_GRANT_INJECT) ? VE_GRANT_INJECT : 0);
-}
-
 static int plan_supervisor(struct sup_plan *p, size_t i, const struct pol_set *s, uint32_t idx,
 			   struct pol_error *e)
 {
@@ -159,7 +151,7 @@ static bool plan_spawn(struct ve_spawn *sp, const struct pol_service *sv)
 	copy_name(sp->image, sv->image, sizeof(sp->image));
 	copy_name(sp->args, sv->args, sizeof(sp->args));
 	sp->prio = (uint32_t)sv->prio;
-	sp->grants = map_grants(sv->grants);
+	sp->grants = sv->grants; /* the ABI's bits; the parser gives no others */
 	sp->irqs = sv->irqs;
 	sp->nports = (uint16_t)sv->nports;
 	for (k = 0; k < sv->nports && k < VE_SPAWN_PORTS; k++) {

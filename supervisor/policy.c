@@ -379,18 +379,19 @@ static const char *const giveup_names[] = { "halt", "reboot", "panic" };
 static const char *const state_names[] = { "discard", "keep" };
 static const char *const prio_names[VE_NPRIO] = VE_PRIO_NAMES;
 
-/* The grants key's words and their bits; POL_GRANT_* bits are not dense. */
-static const struct {
-	const char *name;
-	uint16_t bit;
-} grant_names[] = {
-	{ "spawn", POL_GRANT_SPAWN },
-	{ "halt", POL_GRANT_HALT },
-	{ "kill", POL_GRANT_KILL },
-	{ "inject", POL_GRANT_INJECT },
-};
-#define NGRANTS (sizeof(grant_names) / sizeof(grant_names[0]))
+/* The grants key's words: the ABI's names, but for `supervisor`, which only
+ * the boot table gives (the kernel restarts that one process). */
+static const char *const grant_names[VE_NGRANT_BITS] = VE_GRANT_NAMES;
 #define GRANT_RULE "'spawn', 'halt', 'kill' or 'inject'"
+
+/* The grant bit named by w, or 0 if none a policy may give. */
+static uint16_t grant_bit(const struct word *w)
+{
+	for (unsigned bit = 0; bit < VE_NGRANT_BITS; bit++)
+		if ((1u << bit) != VE_GRANT_SUPERVISOR && word_is(w, grant_names[bit]))
+			return (uint16_t)(1u << bit);
+	return 0;
+}
 
 static int key_restart(struct parser *p)
 {
@@ -614,18 +615,16 @@ static int key_irqs(struct parser *p)
 static int key_grants(struct parser *p)
 {
 	struct word w;
-	unsigned i;
+	uint16_t bit;
 
 	if (!next_word(p, &w))
 		return fail_word(p, &w, GRANT_RULE);
 	do {
-		for (i = 0; i < NGRANTS && !word_is(&w, grant_names[i].name); i++)
-			;
-		if (i == NGRANTS)
+		if (!(bit = grant_bit(&w)))
 			return fail_word(p, &w, GRANT_RULE);
-		if (p->svc->grants & grant_names[i].bit)
+		if (p->svc->grants & bit)
 			return fail_word(p, &w, "a grant not already in grants");
-		p->svc->grants |= grant_names[i].bit;
+		p->svc->grants |= bit;
 	} while (next_word(p, &w));
 	return 0;
 }

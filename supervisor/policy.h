@@ -74,12 +74,6 @@
  */
 #define POL_SUP_CHANNEL "sup"
 
-/* Grants other than hardware; same bits as BUNDLE_GRANT_*. */
-#define POL_GRANT_SPAWN 0x1u   /* may call spawn() */
-#define POL_GRANT_HALT 0x2u    /* may call halt() */
-#define POL_GRANT_KILL 0x4u    /* may kill any process, not only its children */
-#define POL_GRANT_INJECT 0x10u /* may inject faults into other processes */
-
 /* When a service that exits is started again (OTP's restart types). */
 enum pol_restart {
 	POL_PERMANENT = 0, /* always */
@@ -152,7 +146,7 @@ struct pol_service {
 	uint32_t backoff_max_ms; /* doubling from min, capped here; >= min */
 	enum pol_state state;
 	enum ve_prio prio;
-	uint16_t grants; /* POL_GRANT_* */
+	uint16_t grants; /* VE_GRANT_* */
 	uint16_t irqs;	 /* bit n = IRQ line n, within POL_IRQS_VALID */
 	struct pol_pos irq_pos[16];
 	struct pol_ports ports[POL_MAX_PORTS];

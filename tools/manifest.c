@@ -362,19 +362,15 @@ static int irq_item(struct parser *p, const struct token *t, struct bundle_proc 
 
 static int grant_item(struct parser *p, const struct token *t, struct bundle_proc *pr)
 {
-	if (tok_is(t, "spawn"))
-		pr->grants |= BUNDLE_GRANT_SPAWN;
-	else if (tok_is(t, "halt"))
-		pr->grants |= BUNDLE_GRANT_HALT;
-	else if (tok_is(t, "kill"))
-		pr->grants |= BUNDLE_GRANT_KILL;
-	else if (tok_is(t, "supervisor"))
-		pr->grants |= BUNDLE_GRANT_SUPERVISOR;
-	else if (tok_is(t, "inject"))
-		pr->grants |= BUNDLE_GRANT_INJECT;
-	else
-		return error_tok(p, t, "'spawn', 'halt', 'kill', 'supervisor' or 'inject'");
-	return 0;
+	static const char *const names[VE_NGRANT_BITS] = VE_GRANT_NAMES;
+
+	for (unsigned bit = 0; bit < VE_NGRANT_BITS; bit++) {
+		if (tok_is(t, names[bit])) {
+			pr->grants |= (uint16_t)(1u << bit);
+			return 0;
+		}
+	}
+	return error_tok(p, t, "'spawn', 'halt', 'kill', 'supervisor' or 'inject'");
 }
 
 static int prio_value(struct parser *p, const struct token *v, struct bundle_proc *pr)

@@ -332,13 +332,13 @@ static void print_bits(const char *key, unsigned mask, const char *const *names,
 
 static void print_proc(const struct bundle_proc *p)
 {
-	static const char *const grants[] = { "spawn", "halt", "kill" };
+	static const char *const grants[VE_NGRANT_BITS] = VE_GRANT_NAMES;
 
 	printf("proc  %-31s image=%s prio=%s", p->name, p->image, prio_name(p->prio));
 	for (unsigned k = 0; k < p->nports; k++)
 		printf("%s0x%x-0x%x", k ? "," : " ports=", p->ports[k].first, p->ports[k].last);
 	print_bits(" irq=", p->irqs, NULL, 16);
-	print_bits(" grant=", p->grants, grants, 3);
+	print_bits(" grant=", p->grants, grants, VE_NGRANT_BITS);
 	print_chans(" serve=", p->serve);
 	print_chans(" open=", p->open);
 	if (p->queue)

@@ -37,7 +37,7 @@ static void std_procs(struct bundle_proc p[3])
 	strcpy(p[0].image, "init");
 	strcpy(p[0].args, "-v root");
 	p[0].prio = VE_PRIO_SERVICE;
-	p[0].grants = BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL;
+	p[0].grants = VE_GRANT_SPAWN | VE_GRANT_HALT | VE_GRANT_KILL;
 	strcpy(p[0].serve[0], "log");
 	strcpy(p[0].open[0], "tty0");
 
@@ -922,8 +922,7 @@ static void test_manifest_v2_keys(void **state)
 		  "proc max a qbytes=16777216 serve=max\n",
 		  0, msg);
 	assert_int_equal(m->nprocs, 6);
-	assert_int_equal(m->procs[0].grants,
-			 BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_HALT | BUNDLE_GRANT_KILL);
+	assert_int_equal(m->procs[0].grants, VE_GRANT_SPAWN | VE_GRANT_HALT | VE_GRANT_KILL);
 	assert_string_equal(m->procs[0].open[0], "tty0"); /* served on a later line */
 	assert_string_equal(m->procs[0].open[1], "log.1");
 	assert_string_equal(m->procs[0].open[2], "");
@@ -1202,7 +1201,7 @@ static void test_manifest_to_bundle(void **state)
 	assert_int_equal(open_file(file, flen, &b, NULL, &buf), 0);
 	assert_int_equal(b.nprocs, 2);
 	assert_string_equal(b.procs[0].args, "--root");
-	assert_int_equal(b.procs[0].grants, BUNDLE_GRANT_SPAWN | BUNDLE_GRANT_KILL);
+	assert_int_equal(b.procs[0].grants, VE_GRANT_SPAWN | VE_GRANT_KILL);
 	assert_string_equal(b.procs[0].open[0], "tty");
 	assert_int_equal(b.procs[1].ports[0].last, 0x3ff);
 	assert_string_equal(b.procs[1].serve[0], "tty");

@@ -162,7 +162,7 @@ static void test_spawn_grants(void **state)
 	assert_string_equal(sh->open[2], "");
 	assert_string_equal(sh->args, "-x 1");
 	assert_int_equal(sh->grants, VE_GRANT_HALT | VE_GRANT_KILL | VE_GRANT_INJECT);
-	assert_int_equal(VE_GRANT_INJECT, POL_GRANT_INJECT);
+	assert_int_equal(VE_GRANT_INJECT, VE_GRANT_INJECT);
 	assert_int_equal(sh->prio, 1);
 	assert_int_equal(plan.node[3].nserves, 0);
 }

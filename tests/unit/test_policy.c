@@ -142,7 +142,7 @@ static void test_service_keys(void **state)
 	assert_int_equal(a->irqs, (1u << 3) | (1u << 4) | (1u << 15));
 	assert_int_equal(a->irq_pos[3].line, 16);
 	assert_int_equal(a->irq_pos[3].col, 14);
-	assert_int_equal(a->grants, POL_GRANT_SPAWN | POL_GRANT_HALT | POL_GRANT_KILL);
+	assert_int_equal(a->grants, VE_GRANT_SPAWN | VE_GRANT_HALT | VE_GRANT_KILL);
 	assert_string_equal(a->args, "--table 256 -v");
 }
 
@@ -160,9 +160,9 @@ static void test_service_values(void **state)
 	parse_ok("service a\nrestart permanent\npriority service\ngrants halt\n");
 	assert_int_equal(set.services[0].restart, POL_PERMANENT);
 	assert_int_equal(set.services[0].prio, VE_PRIO_SERVICE);
-	assert_int_equal(set.services[0].grants, POL_GRANT_HALT);
+	assert_int_equal(set.services[0].grants, VE_GRANT_HALT);
 	parse_ok("service a\ngrants inject kill\n");
-	assert_int_equal(set.services[0].grants, POL_GRANT_INJECT | POL_GRANT_KILL);
+	assert_int_equal(set.services[0].grants, VE_GRANT_INJECT | VE_GRANT_KILL);
 }
 
 static void test_supervisor_keys(void **state)

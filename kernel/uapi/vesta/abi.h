@@ -242,10 +242,23 @@ struct ve_spawn {
 	char open[VE_SPAWN_CHANS][32];
 	uint32_t queue, qbytes, redeliveries; /* for channels it creates by serving */
 };
-#define VE_GRANT_SPAWN 0x1u
-#define VE_GRANT_HALT 0x2u
-#define VE_GRANT_KILL 0x4u
+
+/* Grants other than hardware ones: bits of ve_spawn.grants, of the boot
+ * table's and of a policy's `grants`. */
+#define VE_GRANT_SPAWN 0x1u /* may call spawn() and spawn_spec(): the power to grant */
+#define VE_GRANT_HALT 0x2u  /* may call halt() */
+#define VE_GRANT_KILL 0x4u  /* may kill any process, not only its children */
+#define VE_GRANT_SUPERVISOR                                                                        \
+	0x8u		      /* boot table only: the root supervisor, which the
+				    kernel restarts; spawn_spec cannot give it */
 #define VE_GRANT_INJECT 0x10u /* may inject faults (SYS_INJECT) */
+#define VE_NGRANT_BITS 5
+#define VE_GRANTS_KNOWN ((1u << VE_NGRANT_BITS) - 1)
+/* The name of grant bit n, as manifests and policies write it. */
+#define VE_GRANT_NAMES                                                                             \
+	{                                                                                          \
+		[0] = "spawn", [1] = "halt", [2] = "kill", [3] = "supervisor", [4] = "inject",     \
+	}
 
 /* Fault kinds for inject(pid, kind, arg, seed). The fault happens to the
  * target as if it were its own doing: crash kinds fault in its own context
