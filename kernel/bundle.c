@@ -203,9 +203,9 @@ static int check_image(const struct bundle *b, uint32_t i, size_t tables_end, co
 /* Checks the port ranges of p: used ones ordered, unused ones zero. */
 static int check_ports(const struct bundle_proc *p, const char **why)
 {
-	if (p->nports > BUNDLE_MAX_PORTS)
+	if (p->nports > VE_SPAWN_PORTS)
 		return fail(why, "too many port ranges", -VE_INVAL);
-	for (uint32_t k = 0; k < BUNDLE_MAX_PORTS; k++) {
+	for (uint32_t k = 0; k < VE_SPAWN_PORTS; k++) {
 		const struct bundle_ports *r = &p->ports[k];
 
 		if (k < p->nports && r->first > r->last)
@@ -225,7 +225,7 @@ static int check_chans(const char (*list)[BUNDLE_NAME_MAX], const struct name_er
 {
 	bool ended = false;
 
-	for (uint32_t k = 0; k < BUNDLE_MAX_CHANS; k++) {
+	for (uint32_t k = 0; k < VE_SPAWN_CHANS; k++) {
 		const char *bad;
 
 		if (list[k][0] == '\0') {
@@ -246,7 +246,7 @@ static int check_chans(const char (*list)[BUNDLE_NAME_MAX], const struct name_er
 /* True if the (checked) serve[] of p names chan. */
 static bool serves(const struct bundle_proc *p, const char *chan)
 {
-	for (uint32_t k = 0; k < BUNDLE_MAX_CHANS && p->serve[k][0]; k++)
+	for (uint32_t k = 0; k < VE_SPAWN_CHANS && p->serve[k][0]; k++)
 		if (name_equal(p->serve[k], chan))
 			return true;
 	return false;
@@ -258,7 +258,7 @@ static bool serves(const struct bundle_proc *p, const char *chan)
  */
 static int check_limits(const struct bundle_proc *p, const char **why)
 {
-	if (p->irqs & ~BUNDLE_IRQS_VALID)
+	if (p->irqs & ~VE_IRQS_VALID)
 		return fail(why, "bad IRQ bits", -VE_INVAL);
 	return bundle_chan_limits_check(p->queue, p->qbytes, p->redeliveries,
 					p->serve[0][0] != '\0', why);
@@ -267,11 +267,11 @@ static int check_limits(const struct bundle_proc *p, const char **why)
 int bundle_chan_limits_check(uint32_t queue, uint32_t qbytes, uint32_t redeliveries, bool serves,
 			     const char **why)
 {
-	if (queue > BUNDLE_QUEUE_MAX)
+	if (queue > VE_CHAN_QUEUE_MAX)
 		return fail(why, "queue limit out of range", -VE_INVAL);
-	if (qbytes > BUNDLE_QBYTES_MAX)
+	if (qbytes > VE_CHAN_QBYTES_MAX)
 		return fail(why, "queue byte limit out of range", -VE_INVAL);
-	if (redeliveries > BUNDLE_REDELIVERIES_MAX)
+	if (redeliveries > VE_CHAN_REDELIVERIES_MAX)
 		return fail(why, "redelivery limit out of range", -VE_INVAL);
 	if ((queue || qbytes || redeliveries) && !serves)
 		return fail(why, "channel limits on a process that serves none", -VE_INVAL);
@@ -301,7 +301,7 @@ static int check_exclusive(const struct bundle *b, uint32_t i, const char **why)
 	for (uint32_t j = 0; j < i; j++) {
 		const struct bundle_proc *q = &b->procs[j];
 
-		for (uint32_t k = 0; k < BUNDLE_MAX_CHANS && p->serve[k][0]; k++)
+		for (uint32_t k = 0; k < VE_SPAWN_CHANS && p->serve[k][0]; k++)
 			if (serves(q, p->serve[k]))
 				return fail(why, "duplicate served channel", -VE_INVAL);
 		if (p->irqs & q->irqs)
@@ -317,7 +317,7 @@ static int check_opens(const struct bundle *b, uint32_t i, const char **why)
 {
 	const struct bundle_proc *p = &b->procs[i];
 
-	for (uint32_t k = 0; k < BUNDLE_MAX_CHANS && p->open[k][0]; k++) {
+	for (uint32_t k = 0; k < VE_SPAWN_CHANS && p->open[k][0]; k++) {
 		uint32_t j = 0;
 
 		while (j < b->nprocs && !serves(&b->procs[j], p->open[k]))

@@ -46,8 +46,6 @@
 #define BUNDLE_MAX_RAW (64u * 1024u * 1024u)
 #define BUNDLE_MAX_PROCS 64u
 #define BUNDLE_MAX_IMAGES 64u
-#define BUNDLE_MAX_PORTS 8u    /* port ranges per process */
-#define BUNDLE_MAX_CHANS 4u    /* channel names served, and opened, per process */
 #define BUNDLE_NAME_MAX 32u    /* names, including the NUL */
 #define BUNDLE_ARGS_MAX 96u    /* argument string, including the NUL */
 #define BUNDLE_IMAGE_ALIGN 16u /* alignment of each image's data */
@@ -56,22 +54,8 @@
 #define BUNDLE_PROC_SPAWN_ONLY 0x1u /* start=spawn: a template for spawn() */
 #define BUNDLE_PROC_FLAGS_KNOWN BUNDLE_PROC_SPAWN_ONLY
 
-/*
- * IRQ grants, bit n of bundle_proc.irqs for ISA line n. Line 0 is the timer
- * the kernel keeps and line 2 the cascade to the second PIC, which never
- * raises an interrupt of its own; neither can be granted.
- */
-#define BUNDLE_IRQS_VALID 0xfffau
-
-/*
- * Limits on the channels a process serves; 0 in any of them means the
- * kernel's default. A queue of 4096 messages or 16 MiB is already far more
- * than one appliance service should let pile up; 1000 redeliveries is
- * beyond any useful retry policy and only bounds the counter.
- */
-#define BUNDLE_QUEUE_MAX 4096u
-#define BUNDLE_QBYTES_MAX (16u * 1024u * 1024u)
-#define BUNDLE_REDELIVERIES_MAX 1000u
+/* IRQ grants (bundle_proc.irqs) within VE_IRQS_VALID; channel limits
+ * within VE_CHAN_*_MAX (abi.h). */
 #define BUNDLE_REDELIVERIES_DEFAULT 3u /* what redeliveries == 0 stands for */
 
 /* The file header. Read byte by byte: a module need not be aligned. */
@@ -107,18 +91,18 @@ struct bundle_ports {
  * the kernel's default, and all three are 0 if it serves none.
  */
 struct bundle_proc {
-	char name[BUNDLE_NAME_MAX];		       /* unique among procs, [A-Za-z0-9_.-]+ */
-	char image[BUNDLE_NAME_MAX];		       /* name of a bundle_image */
-	char args[BUNDLE_ARGS_MAX];		       /* NUL-terminated, may be empty */
-	uint8_t prio;				       /* enum ve_prio */
-	uint8_t nports;				       /* used entries of ports[] */
-	uint16_t grants;			       /* VE_GRANT_* bits */
-	uint32_t reserved;			       /* 0 */
-	struct bundle_ports ports[BUNDLE_MAX_PORTS];   /* unused entries are 0 */
-	char serve[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX]; /* channels it serves */
-	char open[BUNDLE_MAX_CHANS][BUNDLE_NAME_MAX];  /* channels it may open */
-	uint16_t irqs;	       /* IRQ lines granted, BUNDLE_IRQS_VALID bits */
-	uint16_t flags;	       /* BUNDLE_PROC_* */
+	char name[BUNDLE_NAME_MAX];		     /* unique among procs, [A-Za-z0-9_.-]+ */
+	char image[BUNDLE_NAME_MAX];		     /* name of a bundle_image */
+	char args[BUNDLE_ARGS_MAX];		     /* NUL-terminated, may be empty */
+	uint8_t prio;				     /* enum ve_prio */
+	uint8_t nports;				     /* used entries of ports[] */
+	uint16_t grants;			     /* VE_GRANT_* bits */
+	uint32_t reserved;			     /* 0 */
+	struct bundle_ports ports[VE_SPAWN_PORTS];   /* unused entries are 0 */
+	char serve[VE_SPAWN_CHANS][BUNDLE_NAME_MAX]; /* channels it serves */
+	char open[VE_SPAWN_CHANS][BUNDLE_NAME_MAX];  /* channels it may open */
+	uint16_t irqs;				     /* IRQ lines granted, VE_IRQS_VALID bits */
+	uint16_t flags;				     /* BUNDLE_PROC_* */
 	uint32_t queue;	       /* max queued + in flight per served channel, 0 or 1..4096 */
 	uint32_t qbytes;       /* max queued bytes per served channel, 0 or 1..16 MiB */
 	uint32_t redeliveries; /* per message on a served channel, 0 or 1..1000 */
@@ -188,8 +172,8 @@ int bundle_open(const void *mod, size_t len, void *buf, size_t buf_len,
 /*
  * Checks the limits of the channels a process serves (struct bundle_proc's
  * queue, qbytes and redeliveries, or the same in a spawn_spec): each 0 (the
- * kernel's default) or up to BUNDLE_QUEUE_MAX, BUNDLE_QBYTES_MAX and
- * BUNDLE_REDELIVERIES_MAX, and all 0 unless serves (the process serves some
+ * kernel's default) or up to VE_CHAN_QUEUE_MAX, VE_CHAN_QBYTES_MAX and
+ * VE_CHAN_REDELIVERIES_MAX, and all 0 unless serves (the process serves some
  * channel), since they would be silently ignored.
  * Errors: -VE_INVAL, with *why (if why is not NULL) naming the check.
  */

@@ -87,7 +87,7 @@ int ipc_init(const struct bundle *b, const char **why)
 	for (uint32_t i = 0; i < b->nprocs; i++) {
 		const struct bundle_proc *bp = &b->procs[i];
 		struct chan_limits lim = { bp->queue, bp->qbytes, bp->redeliveries };
-		for (unsigned k = 0; k < BUNDLE_MAX_CHANS && bp->serve[k][0]; k++) {
+		for (unsigned k = 0; k < VE_SPAWN_CHANS && bp->serve[k][0]; k++) {
 			struct chan *c;
 			int err = chan_create(&reg, bp->serve[k], &lim, &c);
 			if (err) {

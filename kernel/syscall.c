@@ -311,7 +311,7 @@ static int spawn_spec_check(const struct ve_spawn *sp)
 	    !terminated(sp->image, sizeof(sp->image)) || !terminated(sp->args, sizeof(sp->args)))
 		return -VE_INVAL;
 	if (sp->prio >= VE_NPRIO || (sp->grants & ~(VE_GRANTS_KNOWN & ~VE_GRANT_SUPERVISOR)) ||
-	    (sp->irqs & ~BUNDLE_IRQS_VALID) || sp->nports > VE_SPAWN_PORTS)
+	    (sp->irqs & ~VE_IRQS_VALID) || sp->nports > VE_SPAWN_PORTS)
 		return -VE_INVAL;
 	for (unsigned i = 0; i < sp->nports; i++)
 		if (sp->ports[i].first > sp->ports[i].last)

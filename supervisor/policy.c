@@ -328,7 +328,7 @@ static bool parse_size(const struct word *w, uint32_t *bytes)
 	static const char *const names[] = { "", "KiB", "MiB" };
 	static const uint32_t mult[] = { 1, 1024, 1024 * 1024 };
 
-	return parse_scaled(w, names, mult, 3, 1, POL_QBYTES_MAX, bytes);
+	return parse_scaled(w, names, mult, 3, 1, VE_CHAN_QBYTES_MAX, bytes);
 }
 
 /* Reads one word that must be a duration. */
@@ -485,7 +485,7 @@ static int key_serves(struct parser *p)
 
 	if (!next_word(p, &w))
 		return fail_word(p, &w, "a channel name");
-	if (svc->nserves == POL_MAX_CHANS)
+	if (svc->nserves == VE_SPAWN_CHANS)
 		return fail_word(p, &w, "at most 4 served channels per service");
 	sv = &svc->serves[svc->nserves];
 	rc = take_name(p, &w, sv->name);
@@ -520,9 +520,9 @@ static int key_serves(struct parser *p)
 			continue;
 		}
 		if (dst == &sv->max_messages)
-			ok = parse_num(v.s, v.n, false, POL_QUEUE_MAX, dst) && *dst;
+			ok = parse_num(v.s, v.n, false, VE_CHAN_QUEUE_MAX, dst) && *dst;
 		else
-			ok = parse_num(v.s, v.n, false, POL_REDELIVERIES_MAX, dst) && *dst;
+			ok = parse_num(v.s, v.n, false, VE_CHAN_REDELIVERIES_MAX, dst) && *dst;
 		if (!ok)
 			return fail_word(p, &v,
 					 dst == &sv->max_messages
@@ -545,7 +545,7 @@ static int key_opens(struct parser *p)
 	do {
 		struct pol_open *op;
 
-		if (svc->nopens == POL_MAX_CHANS)
+		if (svc->nopens == VE_SPAWN_CHANS)
 			return fail_word(p, &w, "at most 4 opened channels per service");
 		op = &svc->opens[svc->nopens];
 		rc = take_name(p, &w, op->name);
@@ -572,7 +572,7 @@ static int key_ports(struct parser *p)
 		uint32_t first, last;
 		size_t dash = 0;
 
-		if (svc->nports == POL_MAX_PORTS)
+		if (svc->nports == VE_SPAWN_PORTS)
 			return fail_word(p, &w, "at most 8 port ranges per service");
 		r = &svc->ports[svc->nports];
 		while (dash < w.n && w.s[dash] != '-')
@@ -602,7 +602,7 @@ static int key_irqs(struct parser *p)
 	do {
 		uint32_t irq;
 
-		if (!parse_num(w.s, w.n, false, 15, &irq) || !(POL_IRQS_VALID & (1u << irq)))
+		if (!parse_num(w.s, w.n, false, 15, &irq) || !(VE_IRQS_VALID & (1u << irq)))
 			return fail_word(p, &w, IRQ_RULE);
 		if (svc->irqs & (1u << irq))
 			return fail_word(p, &w, "an IRQ line not already in irqs");

@@ -40,8 +40,6 @@
 #define POL_MAX_SERVICES 64u
 #define POL_MAX_SUPERVISORS 16u
 #define POL_MAX_CHILDREN 32u /* children of one supervisor */
-#define POL_MAX_PORTS 8u     /* port ranges per service */
-#define POL_MAX_CHANS 4u     /* channels served, and opened, per service */
 #define POL_MAX_FILES 64u    /* files in one set */
 #define POL_NAME_MAX 32u     /* names, including the NUL; == VE_NAME_MAX */
 #define POL_ARGS_MAX 96u     /* the argument string, including the NUL; == VE_ARGS_MAX */
@@ -51,21 +49,12 @@
 /* Value limits. A duration is kept in milliseconds. */
 #define POL_DURATION_MAX_MS (60u * 60u * 1000u) /* 60m: longer is a typo */
 #define POL_INTENSITY_MAX 1000u
-#define POL_QUEUE_MAX 4096u		     /* == BUNDLE_QUEUE_MAX */
-#define POL_QBYTES_MAX (16u * 1024u * 1024u) /* == BUNDLE_QBYTES_MAX */
-#define POL_REDELIVERIES_MAX 1000u	     /* == BUNDLE_REDELIVERIES_MAX */
+/* Channel limits and IRQ lines: VE_CHAN_*_MAX and VE_IRQS_VALID (abi.h). */
 
 /* Defaults of keys that are left out (OTP's where OTP has one). */
 #define POL_DEFAULT_SHUTDOWN_MS 5000u /* OTP's default for a worker */
 #define POL_DEFAULT_INTENSITY 1u      /* OTP: 1 restart ... */
 #define POL_DEFAULT_PERIOD_MS 5000u   /* ... per 5 s */
-
-/*
- * IRQ lines a service can be granted: bit n for ISA line n. Line 0 is the
- * kernel's timer and line 2 the cascade to the second PIC. Same value as
- * BUNDLE_IRQS_VALID.
- */
-#define POL_IRQS_VALID 0xfffau
 
 /*
  * The supervisor's own channel: it serves it (heartbeats, the shell's
@@ -122,9 +111,9 @@ struct pol_ports {
 /* A channel a service serves, with its limits; 0 = the kernel's default. */
 struct pol_serve {
 	char name[POL_NAME_MAX];
-	uint32_t max_messages;	   /* 0 or 1..POL_QUEUE_MAX */
-	uint32_t max_bytes;	   /* 0 or 1..POL_QBYTES_MAX */
-	uint32_t max_redeliveries; /* 0 or 1..POL_REDELIVERIES_MAX */
+	uint32_t max_messages;	   /* 0 or 1..VE_CHAN_QUEUE_MAX */
+	uint32_t max_bytes;	   /* 0 or 1..VE_CHAN_QBYTES_MAX */
+	uint32_t max_redeliveries; /* 0 or 1..VE_CHAN_REDELIVERIES_MAX */
 	struct pol_pos pos;
 };
 
@@ -147,13 +136,13 @@ struct pol_service {
 	enum pol_state state;
 	enum ve_prio prio;
 	uint16_t grants; /* VE_GRANT_* */
-	uint16_t irqs;	 /* bit n = IRQ line n, within POL_IRQS_VALID */
+	uint16_t irqs;	 /* bit n = IRQ line n, within VE_IRQS_VALID */
 	struct pol_pos irq_pos[16];
-	struct pol_ports ports[POL_MAX_PORTS];
+	struct pol_ports ports[VE_SPAWN_PORTS];
 	uint32_t nports;
-	struct pol_serve serves[POL_MAX_CHANS];
+	struct pol_serve serves[VE_SPAWN_CHANS];
 	uint32_t nserves;
-	struct pol_open opens[POL_MAX_CHANS];
+	struct pol_open opens[VE_SPAWN_CHANS];
 	uint32_t nopens;
 	struct pol_pos pos; /* of the name in `service NAME` */
 	int32_t parent;	    /* set by pol_check(): index of its supervisor */

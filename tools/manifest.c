@@ -246,7 +246,7 @@ static unsigned chans_used(const char (*list)[BUNDLE_NAME_MAX])
 {
 	unsigned n = 0;
 
-	while (n < BUNDLE_MAX_CHANS && list[n][0])
+	while (n < VE_SPAWN_CHANS && list[n][0])
 		n++;
 	return n;
 }
@@ -267,7 +267,7 @@ static bool chans_have(const char (*list)[BUNDLE_NAME_MAX], unsigned n, const st
 static int chan_item_ok(struct parser *p, const struct token *t,
 			const char (*list)[BUNDLE_NAME_MAX], unsigned n)
 {
-	if (n == BUNDLE_MAX_CHANS)
+	if (n == VE_SPAWN_CHANS)
 		return error(p, t->col, "at most 4 channels", "channel %u", n + 1);
 	if (!name_ok(t))
 		return error_tok(p, t, NAME_RULE);
@@ -325,7 +325,7 @@ static int port_item(struct parser *p, const struct token *t, struct bundle_proc
 	struct bundle_ports *r;
 	int err;
 
-	if (pr->nports == BUNDLE_MAX_PORTS)
+	if (pr->nports == VE_SPAWN_PORTS)
 		return error(p, t->col, "at most 8 port ranges", "range %u", pr->nports + 1u);
 	r = &pr->ports[pr->nports];
 	if ((err = parse_range(p, t, r)) < 0)
@@ -347,7 +347,7 @@ static int irq_item(struct parser *p, const struct token *t, struct bundle_proc 
 	uint32_t line;
 	uint16_t bit;
 
-	if (!parse_dec(t, 15, &line) || !(BUNDLE_IRQS_VALID & (1u << line)))
+	if (!parse_dec(t, 15, &line) || !(VE_IRQS_VALID & (1u << line)))
 		return error_tok(p, t, IRQ_RULE);
 	bit = (uint16_t)(1u << line);
 	if (pr->irqs & bit)
@@ -427,12 +427,12 @@ static int open_value(struct parser *p, const struct token *v, struct bundle_pro
 /* 0 is not accepted: it would read as "no queue" but mean the default. */
 static int queue_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
 {
-	if (!parse_dec(v, BUNDLE_QUEUE_MAX, &pr->queue) || pr->queue == 0)
+	if (!parse_dec(v, VE_CHAN_QUEUE_MAX, &pr->queue) || pr->queue == 0)
 		return error_tok(p, v, "a queue length of 1-4096 messages");
 	return 0;
 }
 
-/* N, NKiB or NMiB, from 1 byte to BUNDLE_QBYTES_MAX. */
+/* N, NKiB or NMiB, from 1 byte to VE_CHAN_QBYTES_MAX. */
 static int qbytes_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
 {
 	uint32_t unit = 1, n;
@@ -444,7 +444,7 @@ static int qbytes_value(struct parser *p, const struct token *v, struct bundle_p
 		unit = 1024 * 1024;
 	if (unit != 1)
 		num.n -= 3;
-	if (!parse_dec(&num, BUNDLE_QBYTES_MAX / unit, &n) || n == 0)
+	if (!parse_dec(&num, VE_CHAN_QBYTES_MAX / unit, &n) || n == 0)
 		return error_tok(p, v, "a size of 1 byte to 16 MiB (N, NKiB or NMiB)");
 	pr->qbytes = n * unit;
 	return 0;
@@ -453,7 +453,7 @@ static int qbytes_value(struct parser *p, const struct token *v, struct bundle_p
 /* 0 is not accepted: it would read as "never" but mean the default. */
 static int redeliveries_value(struct parser *p, const struct token *v, struct bundle_proc *pr)
 {
-	if (!parse_dec(v, BUNDLE_REDELIVERIES_MAX, &pr->redeliveries) || pr->redeliveries == 0)
+	if (!parse_dec(v, VE_CHAN_REDELIVERIES_MAX, &pr->redeliveries) || pr->redeliveries == 0)
 		return error_tok(p, v, "a redelivery count of 1-1000");
 	return 0;
 }
@@ -591,7 +591,7 @@ static int check_opens(struct parser *p)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		const struct bundle_proc *pr = &m->procs[i];
 
-		for (unsigned k = 0; k < BUNDLE_MAX_CHANS && pr->open[k][0]; k++) {
+		for (unsigned k = 0; k < VE_SPAWN_CHANS && pr->open[k][0]; k++) {
 			struct token t = { pr->open[k], strlen(pr->open[k]),
 					   m->open_pos[i][k].col };
 			size_t j = 0;

@@ -47,7 +47,7 @@ struct manifest {
 	 * Where each name of procs[i].open[k] was written: whether some proc
 	 * serves it is only known once every line has been read.
 	 */
-	struct manifest_pos open_pos[BUNDLE_MAX_PROCS][BUNDLE_MAX_CHANS];
+	struct manifest_pos open_pos[BUNDLE_MAX_PROCS][VE_SPAWN_CHANS];
 };
 
 /*

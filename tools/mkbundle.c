@@ -310,7 +310,7 @@ static const char *prio_name(unsigned prio)
 /* Prints the used names of a serve[] or open[] list as " key=a,b". */
 static void print_chans(const char *key, const char (*list)[BUNDLE_NAME_MAX])
 {
-	for (unsigned k = 0; k < BUNDLE_MAX_CHANS && list[k][0]; k++)
+	for (unsigned k = 0; k < VE_SPAWN_CHANS && list[k][0]; k++)
 		printf("%s%s", k ? "," : key, list[k]);
 }
 

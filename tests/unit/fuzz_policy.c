@@ -82,9 +82,9 @@ static void check_tree(void)
 		check_name(svc->name);
 		check_name(svc->image);
 		check(memchr(svc->args, 0, POL_ARGS_MAX) != NULL);
-		check(svc->nports <= POL_MAX_PORTS && svc->nserves <= POL_MAX_CHANS &&
-		      svc->nopens <= POL_MAX_CHANS);
-		check((svc->irqs & ~POL_IRQS_VALID) == 0);
+		check(svc->nports <= VE_SPAWN_PORTS && svc->nserves <= VE_SPAWN_CHANS &&
+		      svc->nopens <= VE_SPAWN_CHANS);
+		check((svc->irqs & ~VE_IRQS_VALID) == 0);
 		check(svc->backoff_min_ms <= svc->backoff_max_ms);
 	}
 }

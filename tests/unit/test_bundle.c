@@ -699,7 +699,7 @@ static void test_proc_irqs(void **state)
 	expect_payload(p, len, -VE_INVAL, "IRQ granted to two processes");
 
 	p = std_payload(&len);
-	procs_of(p)[0].irqs = (uint16_t)(BUNDLE_IRQS_VALID & ~0x18u);
+	procs_of(p)[0].irqs = (uint16_t)(VE_IRQS_VALID & ~0x18u);
 	expect_payload(p, len, 0, "");
 }
 
@@ -709,21 +709,21 @@ static void test_proc_limits(void **state)
 	uint8_t *p = std_payload(&len);
 
 	(void)state;
-	procs_of(p)[1].queue = BUNDLE_QUEUE_MAX + 1;
+	procs_of(p)[1].queue = VE_CHAN_QUEUE_MAX + 1;
 	expect_payload(p, len, -VE_INVAL, "queue limit out of range");
 
 	p = std_payload(&len);
-	procs_of(p)[1].qbytes = BUNDLE_QBYTES_MAX + 1;
+	procs_of(p)[1].qbytes = VE_CHAN_QBYTES_MAX + 1;
 	expect_payload(p, len, -VE_INVAL, "queue byte limit out of range");
 
 	p = std_payload(&len);
-	procs_of(p)[1].redeliveries = BUNDLE_REDELIVERIES_MAX + 1;
+	procs_of(p)[1].redeliveries = VE_CHAN_REDELIVERIES_MAX + 1;
 	expect_payload(p, len, -VE_INVAL, "redelivery limit out of range");
 
 	p = std_payload(&len);
-	procs_of(p)[1].queue = BUNDLE_QUEUE_MAX;
-	procs_of(p)[1].qbytes = BUNDLE_QBYTES_MAX;
-	procs_of(p)[1].redeliveries = BUNDLE_REDELIVERIES_MAX;
+	procs_of(p)[1].queue = VE_CHAN_QUEUE_MAX;
+	procs_of(p)[1].qbytes = VE_CHAN_QBYTES_MAX;
+	procs_of(p)[1].redeliveries = VE_CHAN_REDELIVERIES_MAX;
 	expect_payload(p, len, 0, "");
 
 	/* uart1 without its channel; init's open of tty1 is not there. */
@@ -740,17 +740,17 @@ static void test_chan_limits_check(void **state)
 
 	(void)state;
 	assert_int_equal(bundle_chan_limits_check(0, 0, 0, false, &why), 0);
-	assert_int_equal(bundle_chan_limits_check(BUNDLE_QUEUE_MAX, BUNDLE_QBYTES_MAX,
-						  BUNDLE_REDELIVERIES_MAX, true, &why),
+	assert_int_equal(bundle_chan_limits_check(VE_CHAN_QUEUE_MAX, VE_CHAN_QBYTES_MAX,
+						  VE_CHAN_REDELIVERIES_MAX, true, &why),
 			 0);
-	assert_int_equal(bundle_chan_limits_check(BUNDLE_QUEUE_MAX + 1, 0, 0, true, &why),
+	assert_int_equal(bundle_chan_limits_check(VE_CHAN_QUEUE_MAX + 1, 0, 0, true, &why),
 			 -VE_INVAL);
 	assert_string_equal(why, "queue limit out of range");
 	assert_int_equal(bundle_chan_limits_check(1000000, 0, 0, true, NULL), -VE_INVAL);
-	assert_int_equal(bundle_chan_limits_check(0, BUNDLE_QBYTES_MAX + 1, 0, true, &why),
+	assert_int_equal(bundle_chan_limits_check(0, VE_CHAN_QBYTES_MAX + 1, 0, true, &why),
 			 -VE_INVAL);
 	assert_string_equal(why, "queue byte limit out of range");
-	assert_int_equal(bundle_chan_limits_check(0, 0, BUNDLE_REDELIVERIES_MAX + 1, true, &why),
+	assert_int_equal(bundle_chan_limits_check(0, 0, VE_CHAN_REDELIVERIES_MAX + 1, true, &why),
 			 -VE_INVAL);
 	assert_string_equal(why, "redelivery limit out of range");
 	assert_int_equal(bundle_chan_limits_check(8, 0, 0, false, &why), -VE_INVAL);

@@ -157,6 +157,24 @@ struct ve_exit {
 #define VE_MSG_CALL 1u
 #define VE_MSG_CAST 2u
 
+/*
+ * Limits on a channel, as the boot table, a policy and spawn_spec give them;
+ * 0 stands for the kernel's default. A bound of 4096 messages held (queued
+ * and in flight together) or 16 MiB queued is already far more than one
+ * appliance service should let pile up; 1000 redeliveries is beyond any
+ * useful retry policy and only bounds the counter.
+ */
+#define VE_CHAN_QUEUE_MAX 4096u
+#define VE_CHAN_QBYTES_MAX (16u * 1024u * 1024u)
+#define VE_CHAN_REDELIVERIES_MAX 1000u
+
+/*
+ * IRQ lines a process can be granted: bit n for ISA line n. Line 0 is the
+ * timer the kernel keeps and line 2 the cascade to the second PIC, which
+ * never raises an interrupt of its own.
+ */
+#define VE_IRQS_VALID 0xfffau
+
 /* What recv() fills in besides the payload. */
 struct ve_msg {
 	uint64_t id;	      /* stable across redelivery: use it for idempotence */
