@@ -20,6 +20,7 @@
 #include "mem.h"
 #include "sched.h"
 #include "share.h"
+#include "vm.h"
 
 static struct chan_registry reg;
 static uint8_t staging[VE_MSG_MAX];
