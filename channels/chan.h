@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define CHAN_NAME_MAX 32 /* incl. NUL; names [A-Za-z0-9_.-], non-empty */
 /* Dead-letter records kept per channel: enough for the console to show the

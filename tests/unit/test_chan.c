@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "chan.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 /* An allocator that counts what is live and can be told to fail, and
  * charges each sender (owner = sender) what its messages take, up to a

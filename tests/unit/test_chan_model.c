@@ -27,7 +27,7 @@
 #include <cmocka.h>
 
 #include "chan.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define NCHANS 3
 #define NCLIENTS 4
