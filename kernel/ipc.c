@@ -627,8 +627,8 @@ void ipc_proc_dying(struct proc *p)
 					 : chan_server_died(hd->ch, on_poison, hd->ch);
 			if (n)
 				emit_chan_event("replay", hd->ch, "count", n, "pid", p->pid);
-			/* In flight no longer counts against room, and dropped
-			 * or poisoned messages free it: senders may go on. */
+			/* A replay keeps the count the bound holds, but what
+			 * was dropped or poisoned frees room: senders may go on. */
 			wake_senders(hd->ch);
 		} else if (chan_client_died(hd->ch, (uint64_t)p->pid)) {
 			wake_senders(hd->ch);
