@@ -233,9 +233,15 @@ static bool fits(const struct chan *c, uint32_t len)
 	return len <= VE_MSG_MAX && len <= c->lim.max_bytes;
 }
 
+/* The count bound is over everything the channel holds, queued and in
+ * flight together: a server that receives and never answers cannot make
+ * the channel hold more than max_msgs. A replay moves messages from in
+ * flight to the queue and keeps the sum. The byte bound is over the queue:
+ * a server holds what it received in its own memory. */
 static bool has_room(const struct chan *c, uint32_t len)
 {
-	return c->queue.n < c->lim.max_msgs && c->queued_bytes <= c->lim.max_bytes - len;
+	return c->queue.n + c->inflight.n < c->lim.max_msgs &&
+	       c->queued_bytes <= c->lim.max_bytes - len;
 }
 
 bool chan_can_send(const struct chan *c, uint32_t len)

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define CHAN_NAME_MAX 32 /* incl. NUL; names [A-Za-z0-9_.-], non-empty */
 /* Dead-letter records kept per channel: enough for the console to show the
@@ -58,8 +58,10 @@ struct chan_env {
 	void (*refund)(void *ctx, uint64_t owner, size_t n);
 };
 
-/* A channel's bounds; 0 in a field means its default (above). The count and
- * byte bounds apply to queued messages only, never to in-flight ones. */
+/* A channel's bounds; 0 in a field means its default (above). max_msgs
+ * bounds the messages the channel holds, queued and in flight together (so
+ * a server that never answers cannot grow it); max_bytes bounds the payload
+ * bytes queued (in-flight ones are in the server's hands). */
 struct chan_limits {
 	uint32_t max_msgs;
 	uint32_t max_bytes;
@@ -168,8 +170,9 @@ uint64_t chan_server(const struct chan *c); /* 0 when none */
  *    a dead letter (stats.poisoned++) and handed to on_poison(ctx, m) so the
  *    kernel can fail its caller with -VE_POISON; the core frees it when the
  *    callback returns (the callback must not). on_poison may be NULL.
- * The requeued messages may take the queue past its bounds: nothing is
- * dropped to fit. The callbacks run after the channel is consistent again,
+ * A replay keeps the number of messages held, so the count bound still
+ * holds; the requeued bytes may take the queue past its byte bound: nothing
+ * is dropped to fit. The callbacks run after the channel is consistent again,
  * oldest message first, so they may call into this channel. The server is
  * unset; the channel and its queue stay. Returns how many were requeued.
  */
@@ -190,8 +193,9 @@ unsigned chan_server_died_idle(struct chan *c, void (*on_poison)(void *ctx, stru
  * NULL) gets its id. Works with or without a server. Never drops anything.
  * Errors (nothing changed): -VE_INVAL kind is not VE_MSG_CALL/VE_MSG_CAST or
  * data is NULL with len > 0; -VE_RANGE len > VE_MSG_MAX, or len > the
- * channel's max_bytes (it could never fit); -VE_AGAIN the queue is full by
- * count or bytes (queued messages only); -VE_NOMEM the env refused to
+ * channel's max_bytes (it could never fit); -VE_AGAIN the channel is full:
+ * it holds max_msgs messages queued and in flight together, or its queued
+ * bytes leave no room for len; -VE_NOMEM the env refused to
  * charge sender for it, or is out of memory.
  */
 int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, uint32_t len,

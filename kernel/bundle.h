@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "uapi/vesta/abi.h"
+#include <vesta/abi.h>
 
 #define BUNDLE_MAGIC "VBUNDLE1" /* 8 bytes, no NUL in the file */
 #define BUNDLE_MAGIC_LEN 8

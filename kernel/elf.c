@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "elf.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 /* The ELF64 file structures, as the System V gABI lays them out. */
 struct elf64_ehdr {

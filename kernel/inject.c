@@ -24,6 +24,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "sched.h"
+#include "vm.h"
 
 /* The trampoline page sits just above the stash window; vm.c keeps it out
  * of vm_alloc's reach. */

@@ -20,6 +20,7 @@
 #include "mem.h"
 #include "sched.h"
 #include "share.h"
+#include "vm.h"
 
 static struct chan_registry reg;
 static uint8_t staging[VE_MSG_MAX];
@@ -263,29 +264,17 @@ long ipc_open(struct proc *p, uint64_t uname)
 	return open_common(p, uname, false);
 }
 
-/* Room for a new message of len bytes: the core's queue bounds, and the
- * message bound over queued and in-flight messages together, so a server
- * that receives and never answers cannot make a channel hold more than
- * max_msgs (the core bounds the queue alone). A replay moves messages from
- * in flight to the queue and keeps the sum. */
-static bool room(struct chan *c, uint32_t len)
-{
-	struct chan_stats st;
-	struct chan_limits lim;
-	chan_stats(c, &st);
-	chan_get_limits(c, &lim);
-	return st.queued + st.inflight < lim.max_msgs && chan_can_send(c, len);
-}
-
-/* Wait for room for len bytes in c, or the deadline. A message larger than
- * the channel's byte bound could never fit: -VE_RANGE at once. */
+/* Wait for room for len bytes in c (the core's bounds: the message bound
+ * over queued and in-flight messages together, the byte bound over the
+ * queue), or the deadline. A message larger than the channel's byte bound
+ * could never fit: -VE_RANGE at once. */
 static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline)
 {
 	struct chan_limits lim;
 	chan_get_limits(c, &lim);
 	if (len > lim.max_bytes)
 		return -VE_RANGE;
-	while (!room(c, len)) {
+	while (!chan_can_send(c, len)) {
 		if (deadline != UINT64_MAX && arch_now_ns() >= deadline)
 			return -VE_TIMEOUT; /* also: deadline 0 = do not block */
 		p->blocked_on = c;
@@ -531,9 +520,9 @@ unsigned ipc_send_to_served(struct proc *p, uint32_t kind, const void *data, uin
 	for (int h = 0; h < VE_HANDLES_MAX; h++) {
 		struct handle *hd = &p->handles[h];
 		/* Sender 0 is nobody: replies to its calls are discarded. A full
-		 * channel is skipped: this never blocks or drops anything. */
-		if (!hd->ch || !hd->server || !room(hd->ch, len) ||
-		    chan_send(hd->ch, 0, kind, data, len, 0, &id))
+		 * channel refuses (-VE_AGAIN) and is skipped: this never blocks
+		 * or drops anything. */
+		if (!hd->ch || !hd->server || chan_send(hd->ch, 0, kind, data, len, 0, &id))
 			continue;
 		wake_server(hd->ch);
 		sent++;
@@ -638,8 +627,8 @@ void ipc_proc_dying(struct proc *p)
 					 : chan_server_died(hd->ch, on_poison, hd->ch);
 			if (n)
 				emit_chan_event("replay", hd->ch, "count", n, "pid", p->pid);
-			/* In flight no longer counts against room, and dropped
-			 * or poisoned messages free it: senders may go on. */
+			/* A replay keeps the count the bound holds, but what
+			 * was dropped or poisoned frees room: senders may go on. */
 			wake_senders(hd->ch);
 		} else if (chan_client_died(hd->ch, (uint64_t)p->pid)) {
 			wake_senders(hd->ch);

@@ -58,7 +58,4 @@ long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo);
  * p serves that has room. Returns on how many it was queued. */
 unsigned ipc_send_to_served(struct proc *p, uint32_t kind, const void *data, uint32_t len);
 
-/* uevent.c: event() */
-long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n);
-
 #endif

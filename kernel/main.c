@@ -13,13 +13,12 @@
 #include "mem.h"
 #include "proc.h"
 #include "sched.h"
+#include "syscall.h"
+#include "unlz4.h"
 
 #define VESTA_VERSION "0.1.0"
 #define MB2_BOOT_MAGIC 0x36d76289u
 #define EVLOG_SCHEMA 1 /* kernel/EVENTS.md; bump on an incompatible change */
-
-void syscall_set_bundle(const struct bundle *b);
-int lz4_decompress(const void *src, size_t src_len, void *dst, size_t dst_cap);
 
 static struct mb2_info mb; /* ~3.5 KiB: too big for the boot stack frame */
 static struct bundle bundle;

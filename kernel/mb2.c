@@ -8,7 +8,7 @@
  * every offset is checked against total_size before it is read.
  */
 #include "mb2.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 /* Tag types from the multiboot2 specification. */
 enum {

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 
 #include "pmm.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define WORD_BITS 64u
 

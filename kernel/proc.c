@@ -13,6 +13,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "sched.h"
+#include "vm.h"
 
 static struct proc *slots[NPROC];
 const struct bundle *proc_boot_bundle; /* set by kmain */

@@ -18,7 +18,6 @@
 #define USTACK_SIZE (64u * 1024) /* user stack, all mapped at creation */
 #define USTACK_TOP 0x00007ff000000000ull
 #define USTACK_GUARD (1u << 20) /* unmapped, never allocatable: overflow */
-#define VM_ALLOC_BASE 0x0000010000000000ull
 
 /* The life of a slot. Transitions: FREE -> RUNNABLE (create) <-> RUNNING;
  * RUNNING -> SLEEPING | WAITING (block) -> RUNNABLE (wake);
@@ -119,7 +118,6 @@ void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc)
 /* The boot bundle, for restarting the root supervisor (set by kmain). */
 extern const struct bundle *proc_boot_bundle;
 
-struct proc *proc_current(void);
 struct proc *proc_by_pid(int pid);
 struct proc *proc_by_slot(int slot); /* NULL if free */
 
@@ -152,22 +150,5 @@ void proc_wake(struct proc *p);
 
 /* sched.c frees a dead process's last resources once off its stack. */
 void proc_reap(struct proc *p);
-
-/* vm.c: the process's user address space. */
-int vm_create(struct proc *p);
-void vm_destroy(struct proc *p);
-int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot);
-/* Map frame, which p's space does not own (a stash frame, the injection
- * trampolines: PTE_STASH), at va with prot; the tables that takes are p's,
- * charged to its share. -VE_NOMEM. */
-int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot);
-int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out);
-int vm_free(struct proc *p, uint64_t addr, uint64_t len);
-int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write);
-int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len);
-int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len);
-int vm_copy_str_in(struct proc *p, char *dst, uint64_t uaddr, uint64_t max);
-uint64_t vm_peek_user(struct proc *p, uint64_t uaddr, void *dst, uint64_t max);
-int vm_load(struct proc *p, uint64_t va, const void *src, uint64_t len);
 
 #endif

@@ -13,6 +13,10 @@
 
 #define SCHED_QUANTUM_TICKS 10 /* 10 ms at 1 kHz: short enough for a console */
 
+/* The process on the CPU, NULL while the scheduler loop runs. The
+ * scheduler owns it: only the loop's switch sets it. */
+struct proc *proc_current(void);
+
 void sched_add(struct proc *p);	   /* make p runnable */
 void sched_remove(struct proc *p); /* take p off its run queue, if on one */
 void sched_block(void);		   /* current has set its state; run another */

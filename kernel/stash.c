@@ -14,6 +14,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "share.h"
+#include "vm.h"
 
 struct stash {
 	char name[VE_NAME_MAX];

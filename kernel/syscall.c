@@ -2,6 +2,8 @@
  * System calls: one table, indexed by number. Each handler validates every
  * argument before it changes anything, and returns >= 0 or -VE_*.
  */
+#include "syscall.h"
+
 #include "arch.h"
 #include "bundle.h"
 #include "inject.h"
@@ -12,6 +14,8 @@
 #include "proc.h"
 #include "sched.h"
 #include "stash.h"
+#include "uevent.h"
+#include "vm.h"
 
 typedef long (*sys_fn)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		       uint64_t a5);

@@ -4,10 +4,13 @@
  * JSON, always carries the writer's pid, and can never pass for one of the
  * kernel's own events.
  */
+#include "uevent.h"
+
 #include "bundle.h"
-#include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
+#include "proc.h"
+#include "vm.h"
 
 #define KEY_MAX 24 /* [a-z0-9_]{1,23} and the NUL */
 

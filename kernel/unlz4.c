@@ -3,12 +3,12 @@
  * freestanding from Debian's source package (fetched at build time into
  * build/deps, never committed), behind the signature bundle_open wants.
  */
+#include "unlz4.h"
+
 #include <limits.h>
 #include <stddef.h>
 
 #include "lz4.h" /* from build/deps/lz4/lib */
-
-int lz4_decompress(const void *src, size_t src_len, void *dst, size_t dst_cap);
 
 int lz4_decompress(const void *src, size_t src_len, void *dst, size_t dst_cap)
 {

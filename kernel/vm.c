@@ -5,6 +5,8 @@
  * writable, and goes through the direct map. So a bad user pointer is an
  * error code, never a kernel page fault, and the current CR3 never matters.
  */
+#include "vm.h"
+
 #include "arch.h"
 #include "lib/string.h"
 #include "mem.h"

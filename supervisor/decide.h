@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 /* Bounds of one tree. 64 nodes is far more than an appliance image holds;
  * depth 8 bounds the recursion (child to parent and back) of one step. */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 #include "decide.h"
 #include "policy.h"
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "fmt.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define FMT_INT_MAX ((int)(~0u >> 1))
 

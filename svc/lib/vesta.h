@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 #include "fmt.h"
 #include "string.h"
 

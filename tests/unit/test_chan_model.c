@@ -6,10 +6,11 @@
  * every step the channels must match the model exactly: the same messages
  * queued and in flight in the same order with the same fields, every
  * message in exactly one state, replies delivered at most once, the queue
- * in send order with replays first, the same counters and dead letters,
- * the allocator holding exactly what the channels hold, and each sender
- * charged for exactly its messages they hold (its orphans' once it died). Some seeds run
- * with an allocator that fails at random.
+ * in send order with replays first, never more than max_msgs messages
+ * queued and in flight together, the same counters and dead letters, the
+ * allocator holding exactly what the channels hold, and each sender charged
+ * for exactly its messages they hold (its orphans' once it died). Some
+ * seeds run with an allocator that fails at random.
  *
  * On a failure the seed and step are printed. Replay one seed with
  * CHAN_MODEL_SEED=n (and CHAN_MODEL_TRACE=1 to print every step);
@@ -26,7 +27,7 @@
 #include <cmocka.h>
 
 #include "chan.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define NCHANS 3
 #define NCLIENTS 4
@@ -328,6 +329,11 @@ static void check_chan(struct model *m, struct mchan *mc, unsigned *held)
 		MCHECK(m, chan_inflight_find(mc->c, got[i]->id) == got[i]);
 	check_stats(m, mc);
 	check_deadletters(m, mc);
+	/* A send needs room under the bound and a replay keeps the sum, so a
+	 * channel never holds more than max_msgs. */
+	struct chan_stats s;
+	chan_stats(mc->c, &s);
+	MCHECK(m, s.queued + s.inflight <= mc->lim.max_msgs);
 	*held += mc->queue.n + mc->inflight.n;
 }
 
@@ -444,7 +450,9 @@ static int expect_send(const struct mchan *mc, uint32_t kind, uint32_t len)
 		return -VE_INVAL;
 	if (len > VE_MSG_MAX || len > mc->lim.max_bytes)
 		return -VE_RANGE;
-	if (mc->queue.n >= mc->lim.max_msgs || (uint64_t)mc->qbytes + len > mc->lim.max_bytes)
+	/* The message bound is over queued and in flight together. */
+	if (mc->queue.n + mc->inflight.n >= mc->lim.max_msgs ||
+	    (uint64_t)mc->qbytes + len > mc->lim.max_bytes)
 		return -VE_AGAIN;
 	return 0;
 }

@@ -28,7 +28,7 @@
 #include <cmocka.h>
 
 #include "decide.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define MS 1000000ull
 #define S 1000000000ull

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "elf.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 /* ELF64 as the System V gABI and the x86-64 psABI define it. */
 typedef struct {

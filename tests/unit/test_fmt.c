@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "fmt.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define OUT_MAX 512
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "mb2.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 /* A multiboot2 info structure under construction. */
 struct blob {

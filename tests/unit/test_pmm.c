@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "pmm.h"
-#include "vesta/abi.h"
+#include <vesta/abi.h>
 
 #define FRAME PMM_FRAME_SIZE
 #define NFRAMES_BIG 4096u

@@ -12,6 +12,7 @@
 #include "klog.h"
 #include "proc.h"
 #include "sched.h"
+#include "vm.h"
 #include <vesta/abi.h>
 
 #define TIMER_VECTOR 0x30

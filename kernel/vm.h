@@ -1,0 +1,43 @@
+/*
+ * A process's user address space (vm.c): made and freed with the process,
+ * mapped by the loader and by vm_alloc(), and the only way the kernel reads
+ * or writes user memory: every access walks the process's page tables, so
+ * a bad user pointer is an error code, never a kernel page fault. Frames
+ * and page tables are charged to the process's share (share.c).
+ */
+#ifndef VESTA_VM_H
+#define VESTA_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Where vm_alloc() looks when it chooses the address. */
+#define VM_ALLOC_BASE 0x0000010000000000ull
+
+struct proc;
+
+/* An empty address space for p. -VE_NOMEM. */
+int vm_create(struct proc *p);
+/* Free it all back to p's share; a space never made is ignored. */
+void vm_destroy(struct proc *p);
+/* Zeroed frames at [va, va+len), all or nothing. -VE_NOMEM. */
+int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot);
+/* Map frame, which p's space does not own (a stash frame, the injection
+ * trampolines: PTE_STASH), at va with prot; the tables that takes are p's,
+ * charged to its share. -VE_NOMEM. */
+int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot);
+/* vm_alloc()/vm_free(): contracts at their definitions in vm.c. */
+int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out);
+int vm_free(struct proc *p, uint64_t addr, uint64_t len);
+/* User memory: -VE_FAULT unless every byte allows the access (nothing is
+ * copied then); vm_copy_str_in also -VE_RANGE when no NUL within max. */
+int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write);
+int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len);
+int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len);
+int vm_copy_str_in(struct proc *p, char *dst, uint64_t uaddr, uint64_t max);
+/* Best effort: how many bytes from uaddr (up to max) were readable. */
+uint64_t vm_peek_user(struct proc *p, uint64_t uaddr, void *dst, uint64_t max);
+/* The loader's write into mapped user pages, whatever their W bit. */
+int vm_load(struct proc *p, uint64_t va, const void *src, uint64_t len);
+
+#endif
