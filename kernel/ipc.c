@@ -613,8 +613,14 @@ static void on_poison(void *ctx, struct chan_msg *m)
 
 void ipc_proc_dying(struct proc *p)
 {
+	bool idle = p->state == PROC_POLLING;
 	if (p->state == PROC_SENDING)
 		senders_blocked--; /* killed while blocked: it never returns */
+	/* Nor does it return from what it was blocked on, so what its clean-up
+	 * wakes below (the senders blocked on a channel it serves, the caller
+	 * of a request it poisons) must never be itself: woken, it would be
+	 * queued to run after its kernel stack is freed. */
+	p->blocked_on = NULL;
 	for (int h = 0; h < VE_HANDLES_MAX; h++) {
 		struct handle *hd = &p->handles[h];
 		if (!hd->ch)
@@ -622,9 +628,8 @@ void ipc_proc_dying(struct proc *p)
 		if (hd->server) {
 			/* Dead while blocked waiting for work, it was processing
 			 * nothing: replay what it held without blaming it. */
-			unsigned n = p->state == PROC_POLLING
-					 ? chan_server_died_idle(hd->ch, on_poison, hd->ch)
-					 : chan_server_died(hd->ch, on_poison, hd->ch);
+			unsigned n = idle ? chan_server_died_idle(hd->ch, on_poison, hd->ch)
+					  : chan_server_died(hd->ch, on_poison, hd->ch);
 			if (n)
 				emit_chan_event("replay", hd->ch, "count", n, "pid", p->pid);
 			/* A replay keeps the count the bound holds, but what
