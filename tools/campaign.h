@@ -54,6 +54,14 @@ struct camp_fault {
 	enum camp_outcome outcome;
 };
 
+/* A service's process as the event log last showed it (campaign_track.c
+ * moves it): whether its next (re)start is a restart of its own. */
+enum camp_svc_life {
+	CAMP_SVC_UP,	  /* running, or being (re)started by its supervisor */
+	CAMP_SVC_DIED,	  /* its process ended by itself: the next start is its own */
+	CAMP_SVC_STOPPED, /* its supervisor stopped it, for a sibling's restart */
+};
+
 /* A service of the tree as the event log shows it. */
 struct camp_svc {
 	char name[CAMP_NAME_MAX];
@@ -62,7 +70,7 @@ struct camp_svc {
 	int restarts_seen; /* its (re)starts after it died by itself */
 	int escalations;   /* `escalate` events naming it (a supervisor) */
 	int own_exits;	   /* its own failures no fault into it explains */
-	bool died;	   /* its process ended, not stopped by its supervisor */
+	enum camp_svc_life life;
 	int tree_restarts; /* restarts= in the final `tree`; -1: not seen */
 	bool tree_up;	   /* the final `tree` says up */
 	bool in_tree;	   /* it appeared in the final `tree` */
