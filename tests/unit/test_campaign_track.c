@@ -249,6 +249,34 @@ static void test_own_exit_during_other_fault(void **state)
 	free(p.r.f);
 }
 
+/* A stop by the supervisor during a fault's window: the kill of the
+ * fault's target that came just before it was the supervisor's (for a
+ * sibling), not the fault's; its restart is the sibling's. */
+static void test_stop_in_window(void **state)
+{
+	struct replay p;
+	const struct camp_fault *leak, *ud2, *block;
+
+	(void)state;
+	replay(&p, "stop_in_window.log");
+	assert_int_equal(p.r.nf, 3);
+	leak = &p.r.f[0];
+	ud2 = &p.r.f[1];
+	block = &p.r.f[2];
+	assert_true(leak->killed && leak->late_exit);
+	assert_string_equal(leak->reason, "hung");
+	assert_false(ud2->killed);
+	assert_string_equal(ud2->reason, "");
+	assert_int_equal(camp_outcome_of(ud2), CAMP_NO_RESTART);
+	assert_true(block->killed && block->recovered);
+	assert_int_equal(camp_outcome_of(block), CAMP_TRANSPARENT);
+	assert_int_equal(svc(&p, "workload")->restarts_seen, 1);
+	assert_int_equal(svc(&p, "kv")->restarts_seen, 1);
+	assert_restarts_balance(&p, "workload");
+	assert_restarts_balance(&p, "kv");
+	free(p.r.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_kv_reset_is_state_lost),
 		cmocka_unit_test(test_late_exit_during_other_fault),
 		cmocka_unit_test(test_own_exit_during_other_fault),
+		cmocka_unit_test(test_stop_in_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
