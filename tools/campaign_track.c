@@ -165,6 +165,7 @@ enum svc_input {
 	SVC_EXITED,  /* its current process ended */
 	SVC_STOPPED, /* its supervisor says it stopped it */
 	SVC_STARTED, /* its supervisor (re)started it */
+	SVC_KERNEL,  /* the kernel restarted it (the root supervisor: sup_restart) */
 };
 
 /*
@@ -176,7 +177,8 @@ enum svc_input {
  * sibling's failure may restart it just as it died by itself) and even as
  * a `start` (its supervisor died before restarting it; the next one found
  * it missing). A child the supervisor stopped restarts for the sibling.
- * Returns true for a restart of its own.
+ * The kernel restarts the root supervisor only when it died: always its
+ * own. Returns true for a restart of its own.
  */
 static bool svc_step(struct camp_svc *s, enum svc_input in)
 {
@@ -191,6 +193,10 @@ static bool svc_step(struct camp_svc *s, enum svc_input in)
 		break;
 	case SVC_STARTED:
 		own = s->life == CAMP_SVC_DIED;
+		s->life = CAMP_SVC_UP;
+		break;
+	case SVC_KERNEL:
+		own = true;
 		s->life = CAMP_SVC_UP;
 		break;
 	}
@@ -555,7 +561,7 @@ static struct camp_news facts(struct camp_track *t, const struct ev *e)
 		break;
 	case EV_SUP_RESTART: /* the kernel's restart of the root supervisor */
 		if ((s = camp_svc_get(t->r, "supervisor")))
-			s->restarts_seen++;
+			svc_step(s, SVC_KERNEL);
 		n.what = CAMP_NEWS_SUP_RESTART;
 		break;
 	case EV_KV_RESET:

@@ -277,6 +277,32 @@ static void test_stop_in_window(void **state)
 	free(p.r.f);
 }
 
+/* A start by a new supervisor after its child died: the child that died
+ * by itself counts that start as its own restart; the one its supervisor
+ * had stopped for a sibling does not. (The fixture's faults were typed
+ * at once, so its two kv kills never see kv serve again: the replay
+ * counts them not recovered, as the campaign never would.) */
+static void test_start_after_sup_death(void **state)
+{
+	struct replay p;
+
+	(void)state;
+	replay(&p, "start_after_sup_death.log");
+	assert_int_equal(p.r.nf, 3);
+	assert_true(p.r.f[0].killed && p.r.f[1].killed);
+	assert_true(p.r.f[2].killed && p.r.f[2].recovered);
+	assert_string_equal(p.r.f[2].target, "supervisor");
+	assert_int_equal(p.news[CAMP_NEWS_SUP_RESTART], 1);
+	assert_int_equal(svc(&p, "kv")->restarts_seen, 2);
+	assert_int_equal(svc(&p, "workload")->restarts_seen, 0);
+	assert_int_equal(svc(&p, "supervisor")->restarts_seen, 1);
+	assert_int_equal(svc(&p, "supervisor")->life, CAMP_SVC_UP);
+	assert_restarts_balance(&p, "kv");
+	assert_restarts_balance(&p, "workload");
+	assert_restarts_balance(&p, "supervisor");
+	free(p.r.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_late_exit_during_other_fault),
 		cmocka_unit_test(test_own_exit_during_other_fault),
 		cmocka_unit_test(test_stop_in_window),
+		cmocka_unit_test(test_start_after_sup_death),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
