@@ -1,9 +1,10 @@
 /*
  * A fault campaign's record, shared by the part that runs it (campaign.c:
- * boots the appliance, injects faults, watches the event log) and the part
- * that judges and reports it (campaign_report.c: the checks, the text and
- * JSON reports, the SVG chart). The record is plain data, filled in as
- * the events arrive, so that the report is a pure function of it.
+ * boots the appliance, injects faults), the part that reads the event log
+ * into it (campaign_track.c) and the part that judges and reports it
+ * (campaign_report.c: the checks, the text and JSON reports, the SVG
+ * chart). The record is plain data, filled in as the events arrive, so
+ * that the report is a pure function of it.
  */
 #ifndef VESTA_TOOLS_CAMPAIGN_H
 #define VESTA_TOOLS_CAMPAIGN_H

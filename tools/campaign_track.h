@@ -20,10 +20,11 @@
 #include "campaign.h"
 #include "jsonline.h"
 
-/* Where the fault being handled is. One transition function (track.c's
- * fault_step) moves it: IDLE -begin-> TYPED -inject-> OBSERVE -exit of the
- * target-> RECOVER -its new process serves-> IDLE; an end (a bound, not
- * injected) goes back to IDLE from anywhere. */
+/* Where the fault being handled is. One transition function
+ * (campaign_track.c's fault_step) moves it: IDLE -begin-> TYPED -inject->
+ * OBSERVE -exit of the target-> RECOVER -its new process serves-> IDLE; an
+ * end (a bound, not injected) goes back to IDLE from anywhere. A `stop`
+ * that explains the exit leaves the phase but takes the kill back. */
 enum camp_fault_phase {
 	CAMP_F_IDLE,	/* no fault being handled */
 	CAMP_F_TYPED,	/* typed; waiting for its inject event */
