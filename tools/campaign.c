@@ -36,7 +36,6 @@
 #include "campaign_pace.h"
 #include "campaign_track.h"
 #include "guest.h"
-#include "jsonline.h"
 #include "util.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
@@ -162,9 +161,8 @@ static bool on_event(void *ctx, const struct scn_event *e)
 	struct camp *c = ctx;
 	double now = util_now();
 	struct camp_news n = camp_track_event(&c->t, &e->obj);
-	const struct jsonline_pair *t_ns = jsonline_find(&e->obj, "t_ns");
 
-	c->last_ns = t_ns ? strtoull(t_ns->value, NULL, 10) : 0;
+	c->last_ns = n.t_ns;
 	c->last_host = now;
 	switch (n.what) {
 	case CAMP_NEWS_PANIC:

@@ -46,7 +46,7 @@ enum camp_news_kind {
 struct camp_news {
 	enum camp_news_kind what;
 	const char *name; /* OWN_RESTART: the service (the event's storage) */
-	uint64_t t_ns;	  /* the event's guest time */
+	uint64_t t_ns;	  /* the event's guest time (every event; 0: none) */
 };
 
 #define CAMP_TRACK_PIDS 256
