@@ -281,7 +281,7 @@ static enum camp_news_kind on_exit_ev(struct camp_track *t, const struct ev *e)
 	if (s && s->pid == e->pid)
 		svc_step(s, SVC_EXITED); /* until a `stop` says its supervisor did it */
 	if (f && e->pid == f->pid && (t->ph == CAMP_F_OBSERVE || t->ph == CAMP_F_TYPED)) {
-		f->killed = true;
+		f->death = CAMP_DIED;
 		f->exit_ns = e->t_ns;
 		set_str(f->reason, sizeof(f->reason), ev_str(e, "reason"));
 		t->cur_by_kill = why == VE_R_KILLED;
@@ -293,9 +293,8 @@ static enum camp_news_kind on_exit_ev(struct camp_track *t, const struct ev *e)
 	if (!e->name || !ev_str(e, "reason") || why == VE_R_KILLED)
 		return CAMP_NEWS_NONE;
 	late = last_fault_into(t, e->name);
-	if (late && late->pid == e->pid && !late->killed && late != f) {
-		late->killed = true;
-		late->late_exit = true;
+	if (late && late->pid == e->pid && late->death == CAMP_SURVIVED && late != f) {
+		late->death = CAMP_DIED_LATE;
 		set_str(late->reason, sizeof(late->reason), ev_str(e, "reason"));
 	} else if (s && s->pid == e->pid) {
 		s->own_exits++;
@@ -318,8 +317,8 @@ static void on_stop(struct camp_track *t, const struct ev *e)
 	if (!e->name || !(s = camp_svc_get(t->r, e->name)))
 		return;
 	svc_step(s, SVC_STOPPED);
-	if (f && f->killed && !f->late_exit && t->cur_by_kill && !strcmp(f->target, e->name)) {
-		f->killed = false;
+	if (f && f->death == CAMP_DIED && t->cur_by_kill && !strcmp(f->target, e->name)) {
+		f->death = CAMP_SURVIVED;
 		f->reason[0] = '\0';
 		t->cur_by_kill = false;
 	}
@@ -590,7 +589,8 @@ struct camp_news camp_track_event(struct camp_track *t, const struct jsonline *o
 	if (n.what == CAMP_NEWS_NONE && t->ph == CAMP_F_RECOVER && is_recovery(t, &e)) {
 		struct camp_fault *f = t->cur;
 
-		f->recovered = true;
+		if (f->death == CAMP_DIED) /* not taken back by a stop */
+			f->death = CAMP_RECOVERED;
 		f->recovery_us = (e.t_ns - f->exit_ns) / 1000;
 		f->detect_us = (f->exit_ns - f->inject_ns) / 1000;
 		n.what = fault_step(t, F_SERVES);

@@ -116,7 +116,7 @@ static void assert_restarts_balance(struct replay *p, const char *name)
 	int kills = 0;
 
 	for (size_t i = 0; i < p->r.nf; i++)
-		kills += p->r.f[i].killed && !strcmp(p->r.f[i].target, name);
+		kills += camp_fault_killed(&p->r.f[i]) && !strcmp(p->r.f[i].target, name);
 	assert_int_equal(s->restarts_seen, kills + s->own_exits);
 }
 
@@ -132,7 +132,7 @@ static void test_plain_kill_restart_serve(void **state)
 	assert_true(p.t.sup_ready && p.t.shell_ready);
 	assert_int_equal(p.r.nf, 2);
 	for (size_t i = 0; i < 2; i++) {
-		assert_true(p.r.f[i].killed && p.r.f[i].recovered);
+		assert_int_equal(p.r.f[i].death, CAMP_RECOVERED);
 		assert_int_equal(camp_outcome_of(&p.r.f[i]), CAMP_TRANSPARENT);
 	}
 	assert_string_equal(p.r.f[0].reason, "hung");
@@ -160,7 +160,7 @@ static void test_no_effect(void **state)
 	(void)state;
 	replay(&p, "no_effect.log");
 	assert_int_equal(p.r.nf, 1);
-	assert_false(p.r.f[0].killed);
+	assert_int_equal(p.r.f[0].death, CAMP_SURVIVED);
 	assert_int_equal(camp_outcome_of(&p.r.f[0]), CAMP_NO_RESTART);
 	assert_int_equal(p.news[CAMP_NEWS_KILLED], 0);
 	assert_int_equal(svc(&p, "supervisor")->restarts_seen, 0);
@@ -177,7 +177,7 @@ static void test_sibling_restart(void **state)
 	(void)state;
 	replay(&p, "sibling_restart.log");
 	assert_int_equal(p.r.nf, 1);
-	assert_true(p.r.f[0].killed && p.r.f[0].recovered);
+	assert_int_equal(p.r.f[0].death, CAMP_RECOVERED);
 	assert_int_equal(camp_outcome_of(&p.r.f[0]), CAMP_TRANSPARENT);
 	assert_int_equal(svc(&p, "kv")->restarts_seen, 1);
 	assert_int_equal(svc(&p, "workload")->restarts_seen, 0);
@@ -196,7 +196,8 @@ static void test_kv_reset_is_state_lost(void **state)
 	(void)state;
 	replay(&p, "kv_reset.log");
 	assert_int_equal(p.r.nf, 1);
-	assert_true(p.r.f[0].killed && p.r.f[0].recovered && p.r.f[0].state_lost);
+	assert_int_equal(p.r.f[0].death, CAMP_RECOVERED);
+	assert_true(p.r.f[0].state_lost);
 	assert_string_equal(p.r.f[0].reason, "exit");
 	assert_int_equal(camp_outcome_of(&p.r.f[0]), CAMP_STATE_LOST);
 	assert_int_equal(p.r.kv_resets, 1);
@@ -220,10 +221,10 @@ static void test_late_exit_during_other_fault(void **state)
 	slow = &p.r.f[0];
 	kv = &p.r.f[2];
 	assert_string_equal(slow->kind, "slow");
-	assert_true(slow->killed && slow->late_exit && !slow->recovered);
+	assert_int_equal(slow->death, CAMP_DIED_LATE);
 	assert_string_equal(slow->reason, "hung");
 	assert_int_equal(camp_outcome_of(slow), CAMP_TRANSPARENT);
-	assert_true(kv->killed && kv->recovered);
+	assert_int_equal(kv->death, CAMP_RECOVERED);
 	assert_int_equal(svc(&p, "workload")->restarts_seen, 1);
 	assert_int_equal(svc(&p, "workload")->own_exits, 0);
 	assert_restarts_balance(&p, "workload");
@@ -241,7 +242,7 @@ static void test_own_exit_during_other_fault(void **state)
 	(void)state;
 	replay(&p, "own_exit.log");
 	assert_int_equal(p.r.nf, 1);
-	assert_true(p.r.f[0].killed && p.r.f[0].recovered);
+	assert_int_equal(p.r.f[0].death, CAMP_RECOVERED);
 	assert_int_equal(svc(&p, "workload")->own_exits, 1);
 	assert_int_equal(svc(&p, "workload")->restarts_seen, 1);
 	assert_restarts_balance(&p, "workload");
@@ -263,12 +264,12 @@ static void test_stop_in_window(void **state)
 	leak = &p.r.f[0];
 	ud2 = &p.r.f[1];
 	block = &p.r.f[2];
-	assert_true(leak->killed && leak->late_exit);
+	assert_int_equal(leak->death, CAMP_DIED_LATE);
 	assert_string_equal(leak->reason, "hung");
-	assert_false(ud2->killed);
+	assert_int_equal(ud2->death, CAMP_SURVIVED);
 	assert_string_equal(ud2->reason, "");
 	assert_int_equal(camp_outcome_of(ud2), CAMP_NO_RESTART);
-	assert_true(block->killed && block->recovered);
+	assert_int_equal(block->death, CAMP_RECOVERED);
 	assert_int_equal(camp_outcome_of(block), CAMP_TRANSPARENT);
 	assert_int_equal(svc(&p, "workload")->restarts_seen, 1);
 	assert_int_equal(svc(&p, "kv")->restarts_seen, 1);
@@ -289,8 +290,9 @@ static void test_start_after_sup_death(void **state)
 	(void)state;
 	replay(&p, "start_after_sup_death.log");
 	assert_int_equal(p.r.nf, 3);
-	assert_true(p.r.f[0].killed && p.r.f[1].killed);
-	assert_true(p.r.f[2].killed && p.r.f[2].recovered);
+	assert_int_equal(p.r.f[0].death, CAMP_DIED);
+	assert_int_equal(p.r.f[1].death, CAMP_DIED);
+	assert_int_equal(p.r.f[2].death, CAMP_RECOVERED);
 	assert_string_equal(p.r.f[2].target, "supervisor");
 	assert_int_equal(p.news[CAMP_NEWS_SUP_RESTART], 1);
 	assert_int_equal(svc(&p, "kv")->restarts_seen, 2);
