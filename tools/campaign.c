@@ -10,8 +10,11 @@
  * command; everything the campaign knows comes from the COM2 event log
  * (the kernel's `inject`, `exit`, `spawn`, `chan_serve`, the supervisor's
  * `restart`, `escalate`, `giveup`, the workload's counters), except the
- * final `tree`, which is read from COM1. The QEMU side is the boot-test
- * runner's (tests/boot/guest.c, com1.c).
+ * final `tree`, which is read from COM1. What the events mean is
+ * campaign_track.c's (pure, tested on real logs); this file drives the
+ * guest: the faults drawn from the seed, the typing, the pacing, the time
+ * bounds, --jobs. The QEMU side is the boot-test runner's
+ * (tests/boot/guest.c, com1.c).
  *
  * One fault at a time: the next is typed only after the previous one has
  * been handled (recovered, survived, or given up on after a bound), so a
@@ -31,8 +34,8 @@
 
 #include "campaign.h"
 #include "campaign_pace.h"
+#include "campaign_track.h"
 #include "guest.h"
-#include "jsonline.h"
 #include "util.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
@@ -64,13 +67,11 @@
 #define MAX_NOT_INJECTED 3
 
 enum phase {
-	PH_BOOT,    /* waiting for the supervisor's ready and the shell */
-	PH_GAP,	    /* waiting for the time of the next fault */
-	PH_TYPED,   /* `fault` typed; waiting for the inject event */
-	PH_OBSERVE, /* injected; waiting for the target's exit or the settle time */
-	PH_RECOVER, /* it died; waiting for it to serve again */
-	PH_QUIET,   /* all faults done; letting the tree settle */
-	PH_TREE,    /* `tree` typed; reading its answer on COM1 */
+	PH_BOOT,  /* waiting for the supervisor's ready and the shell */
+	PH_GAP,	  /* waiting for the time of the next fault */
+	PH_FAULT, /* a fault is being handled: where it is, is c->t.ph */
+	PH_QUIET, /* all faults done; letting the tree settle */
+	PH_TREE,  /* `tree` typed; reading its answer on COM1 */
 	PH_DONE,
 };
 
@@ -89,6 +90,7 @@ struct opts {
 struct camp {
 	struct opts o;
 	struct camp_record r;
+	struct camp_track t; /* reads the event log into r */
 	struct guest g;
 	enum phase ph;
 	double due;	 /* host time: the phase's next step or bound */
@@ -98,34 +100,20 @@ struct camp {
 	int nkinds;
 	char *targets[CAMP_MAX_SVCS];
 	int ntargets;
-	bool sup_ready, shell_ready;
 	double sup_deaths[SUP_DEATHS_MAX]; /* host times of its latest deaths */
 	unsigned nsup_deaths;
-	int not_injected_run;	      /* consecutive faults the shell did not inject */
-	size_t capf;		      /* room in r.f */
-	struct camp_fault *cur;	      /* the fault being handled */
-	struct camp_fault next;	      /* the one after it, drawn */
-	int retypes;		      /* times cur was typed again (target down) */
-	double retype_at;	      /* when to type it again; 0: not waiting */
-	struct camp_pace pace;	      /* its supervisors' recent restarts */
-	char kv_gen[24];	      /* the latest kv table generation */
-	bool kv_made, wl_made;	      /* the first kv table, workload record seen */
-	bool kv_discarded;	      /* kv's stash discarded since its last table */
-	double last_host;	      /* host time of the latest event */
-	uint64_t last_ns;	      /* t_ns of the latest event */
-	uint64_t wl_prev_sum;	      /* workload bad+errors at the previous report */
-	uint64_t wl_prev_to;	      /* workload timeouts at the previous report */
-	struct camp_workload wl_raw;  /* its latest event, as it counts */
-	struct camp_workload wl_base; /* what incarnations before that counted */
-	uint64_t wl_ok_quiet;	      /* workload ok when PH_QUIET began */
-	double quiet_from;	      /* host time PH_QUIET began */
-	off_t tree_from;	      /* com1.log offset where `tree` was typed */
-	off_t typed_from;	      /* com1.log offset where `fault` was typed */
-	struct {
-		int pid;
-		char name[CAMP_NAME_MAX];
-	} pids[256]; /* pid -> name, recent spawns (a ring) */
-	unsigned npids;
+	int not_injected_run;	/* consecutive faults the shell did not inject */
+	size_t capf;		/* room in r.f */
+	struct camp_fault next; /* the one after it, drawn */
+	int retypes;		/* times cur was typed again (target down) */
+	double retype_at;	/* when to type it again; 0: not waiting */
+	struct camp_pace pace;	/* its supervisors' recent restarts */
+	double last_host;	/* host time of the latest event */
+	uint64_t last_ns;	/* t_ns of the latest event */
+	uint64_t wl_ok_quiet;	/* workload ok when PH_QUIET began */
+	double quiet_from;	/* host time PH_QUIET began */
+	off_t tree_from;	/* com1.log offset where `tree` was typed */
+	off_t typed_from;	/* com1.log offset where `fault` was typed */
 };
 
 static struct camp *the_camp; /* for the signal handler only */
@@ -151,73 +139,12 @@ static uint64_t rnd_below(uint64_t *s, uint64_t n)
 
 /* ---------------------------------------------------------------- events */
 
-static const char *ev_str(const struct scn_event *e, const char *key)
-{
-	const struct jsonline_pair *p = jsonline_find(&e->obj, key);
-
-	return p ? p->value : NULL;
-}
-
-static uint64_t ev_u64(const struct scn_event *e, const char *key)
-{
-	const char *v = ev_str(e, key);
-
-	return v ? strtoull(v, NULL, 10) : 0;
-}
-
-static bool ev_is(const struct scn_event *e, const char *name)
-{
-	const char *v = ev_str(e, "ev");
-
-	return v && strcmp(v, name) == 0;
-}
-
-static void remember_pid(struct camp *c, int pid, const char *name)
-{
-	unsigned i = c->npids++ % (sizeof(c->pids) / sizeof(c->pids[0]));
-
-	c->pids[i].pid = pid;
-	snprintf(c->pids[i].name, sizeof(c->pids[i].name), "%s", name);
-}
-
-static const char *name_of(const struct camp *c, int pid)
-{
-	for (unsigned i = 0; i < sizeof(c->pids) / sizeof(c->pids[0]); i++)
-		if (c->pids[i].pid == pid)
-			return c->pids[i].name;
-	return "";
-}
-
-/* Copy a string into a fixed field, cut short if need be. */
-static void set_str(char *dst, size_t n, const char *src)
-{
-	snprintf(dst, n, "%s", src ? src : "");
-}
-
-/* The latest fault into svc, or NULL. */
-static struct camp_fault *last_fault_into(struct camp *c, const char *svc)
-{
-	for (size_t i = c->r.nf; i-- > 0;)
-		if (strcmp(c->r.f[i].target, svc) == 0 && c->r.f[i].pid)
-			return &c->r.f[i];
-	return NULL;
-}
-
-/* The latest fault injected at or before t_ns, or NULL. */
-static struct camp_fault *fault_at(struct camp *c, uint64_t t_ns)
-{
-	for (size_t i = c->r.nf; i-- > 0;)
-		if (c->r.f[i].pid && c->r.f[i].inject_ns <= t_ns)
-			return &c->r.f[i];
-	return NULL;
-}
-
 static void draw_next(struct camp *c);
 
 /* The fault being handled is over: on to the gap before the next one. */
 static void fault_done(struct camp *c, double now)
 {
-	c->cur = NULL;
+	camp_track_end(&c->t);
 	c->ph = PH_GAP;
 	draw_next(c);
 	c->due =
@@ -227,295 +154,39 @@ static void fault_done(struct camp *c, double now)
 		1000.0;
 }
 
-/* A kind whose effect may be nothing: watched for SETTLE_S only. */
-static bool may_survive(const char *kind)
-{
-	return !strcmp(kind, "corrupt") || !strcmp(kind, "leak") || !strcmp(kind, "garbage") ||
-	       !strcmp(kind, "slow");
-}
-
-/* An inject event that came after we gave up waiting for it (a guest too
- * busy to log it in time): the fault happened after all. */
-static void late_inject(struct camp *c, const struct scn_event *e)
-{
-	uint64_t seed = ev_u64(e, "seed");
-
-	for (size_t i = c->r.nf; i-- > 0;) {
-		struct camp_fault *f = &c->r.f[i];
-
-		if (f->seed != seed || f->outcome != CAMP_NOT_INJECTED)
-			continue;
-		f->pid = (int)ev_u64(e, "pid");
-		f->inject_ns = ev_u64(e, "t_ns");
-		f->outcome = CAMP_NO_RESTART;
-		f->answer[0] = '\0';
-		return;
-	}
-}
-
-static void on_inject(struct camp *c, const struct scn_event *e, double now)
-{
-	struct camp_fault *f = c->cur;
-
-	if (c->ph != PH_TYPED || !f) {
-		late_inject(c, e);
-		return;
-	}
-	f->pid = (int)ev_u64(e, "pid");
-	f->inject_ns = ev_u64(e, "t_ns");
-	set_str(f->kind, sizeof(f->kind), ev_str(e, "kind"));
-	set_str(f->target, sizeof(f->target), ev_str(e, "target"));
-	c->not_injected_run = 0;
-	c->ph = PH_OBSERVE;
-	c->due = now + (may_survive(f->kind) ? SETTLE_S + (double)f->arg / 1e9 : RECOVER_BOUND_S);
-}
-
-static void on_exit_ev(struct camp *c, const struct scn_event *e, double now)
-{
-	int pid = (int)ev_u64(e, "pid");
-	const char *name = ev_str(e, "name"), *reason = ev_str(e, "reason");
-	struct camp_fault *f = c->cur, *late;
-	struct camp_svc *s;
-
-	if (name && (s = camp_svc_get(&c->r, name)) && s->pid == pid)
-		s->died = true; /* until a `stop` says its supervisor did it */
-	if (f && pid == f->pid && (c->ph == PH_OBSERVE || c->ph == PH_TYPED)) {
-		f->killed = true;
-		f->exit_ns = ev_u64(e, "t_ns");
-		set_str(f->reason, sizeof(f->reason), reason);
-		c->ph = PH_RECOVER;
-		c->due = now + RECOVER_BOUND_S;
-		return;
-	}
-	/* A service's own failure long after a fault into it (a corruption
-	 * that bit later): that fault killed it after all. */
-	if (!name || !reason || !strcmp(reason, "killed"))
-		return;
-	late = last_fault_into(c, name);
-	if (late && late->pid == pid && !late->killed && late != f) {
-		late->killed = true;
-		late->late_exit = true;
-		set_str(late->reason, sizeof(late->reason), reason);
-	} else if ((s = camp_svc_get(&c->r, name)) && s->pid == pid) {
-		s->own_exits++;
-	}
-}
-
-/*
- * Its supervisor stopped a service (for a sibling's restart, under
- * rest_for_one or one_for_all). An exit just before it was that stop, not
- * a death of its own: even when the fault being handled was into this
- * service and its exit came in the fault's window, the fault did not kill
- * it (the supervisor counts no restart of its own for it).
- */
-static void on_stop(struct camp *c, const struct scn_event *e)
-{
-	const char *name = ev_str(e, "name");
-	struct camp_fault *f = c->cur;
-	struct camp_svc *s;
-
-	if (!name || !(s = camp_svc_get(&c->r, name)))
-		return;
-	s->died = false;
-	if (f && f->killed && !f->late_exit && !strcmp(f->target, name) &&
-	    !strcmp(f->reason, "killed")) {
-		f->killed = false;
-		f->reason[0] = '\0';
-	}
-}
-
-/* Did this event show the fault's target serving (or running) again? */
-static bool is_recovery(struct camp *c, const struct scn_event *e)
-{
-	struct camp_fault *f = c->cur;
-	struct camp_svc *s = camp_svc_get(&c->r, f->target);
-	int pid = (int)ev_u64(e, "pid");
-
-	if (pid == f->pid || strcmp(name_of(c, pid), f->target) != 0)
-		return false;
-	if (s && s->serves)
-		return ev_is(e, "chan_serve");
-	return ev_is(e, "spawn");
-}
-
-static void on_spawn(struct camp *c, const struct scn_event *e)
-{
-	const char *name = ev_str(e, "name");
-	int pid = (int)ev_u64(e, "pid");
-	struct camp_svc *s;
-
-	if (!name)
-		return;
-	remember_pid(c, pid, name);
-	s = camp_svc_get(&c->r, name);
-	if (s)
-		s->pid = pid;
-}
-
-static void on_workload(struct camp *c, const struct scn_event *e)
-{
-	struct camp_workload *w = &c->r.wl, now = {
-		.seen = true,
-		.ok = ev_u64(e, "ok"),
-		.bad = ev_u64(e, "bad"),
-		.errors = ev_u64(e, "errors"),
-		.timeouts = ev_u64(e, "timeouts"),
-		.dups = ev_u64(e, "dups"),
-		.keys_lost = ev_u64(e, "lost"),
-		.kv_resets = ev_u64(e, "kv_resets"),
-	};
-	uint64_t sum, to, t = ev_u64(e, "t_ns");
-	struct camp_fault *f;
-
-	/* Counters that went back: the workload lost its record and counts
-	 * from zero; what it counted before still counts. */
-	if (now.ok < c->wl_raw.ok)
-		camp_workload_add(&c->wl_base, &c->wl_raw);
-	c->wl_raw = now;
-	*w = c->wl_base;
-	camp_workload_add(w, &now);
-	w->seen = true;
-	sum = w->bad + w->errors + w->dups;
-	to = w->timeouts;
-	/* Errors and wrong answers belong to the fault before this report;
-	 * a timeout to the one before the call began (10 s earlier). */
-	if (sum > c->wl_prev_sum && (f = fault_at(c, t)))
-		f->client_errors += sum - c->wl_prev_sum;
-	if (to > c->wl_prev_to && (f = fault_at(c, t > 10000000000ull ? t - 10000000000ull : 0)))
-		f->client_errors += to - c->wl_prev_to;
-	c->wl_prev_sum = sum;
-	c->wl_prev_to = to;
-}
-
-static void on_restart(struct camp *c, const struct scn_event *e)
-{
-	const char *name = ev_str(e, "name"), *cause = ev_str(e, "cause");
-	struct camp_svc *s;
-
-	if (!name || !(s = camp_svc_get(&c->r, name)))
-		return;
-	if (cause && !strcmp(name, cause))
-		camp_pace_restart(&c->pace, name, ev_u64(e, "t_ns"));
-	/* A (re)start of a service whose process ended without its
-	 * supervisor stopping it is its own restart, whatever the restart
-	 * names as cause (under rest_for_one a sibling's failure may restart
-	 * it just as it died by itself), and even as a `start` (its
-	 * supervisor died before restarting it; the next one found it
-	 * missing). A child the supervisor stopped restarts for the sibling. */
-	s->restarts_seen += s->died;
-	s->died = false;
-}
-
-/*
- * kv_reset, stash_discard, workload_reset: state a service kept is gone.
- * Each is a loss for the fault being handled (or the latest), except the
- * first kv table and the first workload record of a boot ("new"), and kv's
- * "new" table right after a discard of its stash (the discard was the
- * loss). A kv table made after a reset whose making was cut short by a
- * death also says "new": that is still a loss. kv may post a reset again
- * when it died just after it (same gen): one table, one loss.
- */
-static void on_state_reset(struct camp *c, const struct scn_event *e)
-{
-	const char *why = ev_str(e, "reason"), *gen = ev_str(e, "gen"), *name = ev_str(e, "name");
-	struct camp_fault *f = c->cur ? c->cur : fault_at(c, ev_u64(e, "t_ns"));
-	bool is_new = why && !strcmp(why, "new"), loss;
-
-	if (ev_is(e, "stash_discard")) {
-		c->r.stash_discards++;
-		c->kv_discarded |= name && !strcmp(name, "kv");
-		loss = true;
-	} else if (ev_is(e, "kv_reset")) {
-		if (gen && !strcmp(gen, c->kv_gen))
-			return;
-		set_str(c->kv_gen, sizeof(c->kv_gen), gen);
-		loss = !(is_new && (!c->kv_made || c->kv_discarded));
-		c->r.kv_resets += loss;
-		c->kv_made = true;
-		c->kv_discarded = false;
-	} else {
-		/* the workload's record: its counters start again from 0 */
-		if (is_new || (why && !strcmp(why, "lost"))) {
-			camp_workload_add(&c->wl_base, &c->wl_raw);
-			memset(&c->wl_raw, 0, sizeof(c->wl_raw));
-		}
-		loss = !(is_new && !c->wl_made);
-		c->r.workload_resets += loss;
-		c->wl_made = true;
-	}
-	if (loss && f)
-		f->state_lost = true;
-}
-
-/* Bookkeeping every event gets, whatever the phase. */
-static void track(struct camp *c, const struct scn_event *e, double now)
-{
-	struct camp_svc *s;
-
-	if (ev_is(e, "spawn"))
-		on_spawn(c, e);
-	else if (ev_is(e, "chan_serve")) {
-		const char *name = name_of(c, (int)ev_u64(e, "pid"));
-
-		if (*name && (s = camp_svc_get(&c->r, name)))
-			s->serves = true;
-	} else if (ev_is(e, "workload"))
-		on_workload(c, e);
-	else if (ev_is(e, "restart") || ev_is(e, "start"))
-		on_restart(c, e);
-	else if (ev_is(e, "stop"))
-		on_stop(c, e);
-	else if (ev_is(e, "exit"))
-		on_exit_ev(c, e, now);
-	else if (ev_is(e, "escalate") || ev_is(e, "giveup")) {
-		c->r.escalations += ev_is(e, "escalate");
-		if (ev_is(e, "escalate") && (s = camp_svc_get(&c->r, ev_str(e, "name") ?: "")))
-			s->escalations++;
-		c->r.giveups += ev_is(e, "giveup");
-		if (c->cur)
-			c->cur->escalated = true;
-	} else if (ev_is(e, "kv_reset") || ev_is(e, "stash_discard")) {
-		on_state_reset(c, e);
-	} else if (ev_is(e, "sup_restart")) {
-		/* the kernel's restart of the root supervisor */
-		if ((s = camp_svc_get(&c->r, "supervisor")))
-			s->restarts_seen++;
-		c->sup_deaths[c->nsup_deaths++ % SUP_DEATHS_MAX] = now;
-	} else if (ev_is(e, "workload_reset")) {
-		on_state_reset(c, e);
-	} else if (ev_is(e, "deadletter")) {
-		c->r.deadletters++;
-		if (c->cur)
-			c->cur->client_errors++;
-	}
-}
-
-/* guest.c calls this for each COM2 event, in order. true: stop the guest. */
+/* guest.c calls this for each COM2 event, in order; the bookkeeping is
+ * campaign_track's, the timing ours. true: stop the guest. */
 static bool on_event(void *ctx, const struct scn_event *e)
 {
 	struct camp *c = ctx;
 	double now = util_now();
+	struct camp_news n = camp_track_event(&c->t, &e->obj);
 
-	c->last_ns = ev_u64(e, "t_ns");
+	c->last_ns = n.t_ns;
 	c->last_host = now;
-	if (ev_is(e, "panic")) {
-		c->r.kernel_panics++;
-		if (c->cur)
-			c->cur->panic = true;
+	switch (n.what) {
+	case CAMP_NEWS_PANIC:
 		return true;
-	}
-	track(c, e, now);
-	if (ev_is(e, "ready") && jsonline_find(&e->obj, "pid"))
-		c->sup_ready = true;
-	if (ev_is(e, "shell_ready"))
-		c->shell_ready = true;
-	if (ev_is(e, "inject"))
-		on_inject(c, e, now);
-	if (c->ph == PH_RECOVER && c->cur && is_recovery(c, e)) {
-		c->cur->recovered = true;
-		c->cur->recovery_us = (ev_u64(e, "t_ns") - c->cur->exit_ns) / 1000;
-		c->cur->detect_us = (c->cur->exit_ns - c->cur->inject_ns) / 1000;
+	case CAMP_NEWS_INJECTED:
+		c->not_injected_run = 0;
+		c->due = now + (camp_kind_may_survive(c->t.cur->kind)
+				    ? SETTLE_S + (double)c->t.cur->arg / 1e9
+				    : RECOVER_BOUND_S);
+		break;
+	case CAMP_NEWS_KILLED:
+		c->due = now + RECOVER_BOUND_S;
+		break;
+	case CAMP_NEWS_RECOVERED:
 		fault_done(c, now);
+		break;
+	case CAMP_NEWS_OWN_RESTART:
+		camp_pace_restart(&c->pace, n.name, n.t_ns);
+		break;
+	case CAMP_NEWS_SUP_RESTART:
+		c->sup_deaths[c->nsup_deaths++ % SUP_DEATHS_MAX] = now;
+		break;
+	case CAMP_NEWS_NONE:
+		break;
 	}
 	return false;
 }
@@ -595,12 +266,12 @@ static void draw_next(struct camp *c)
 	const char *kind;
 
 	memset(f, 0, sizeof(*f));
-	set_str(f->target, sizeof(f->target),
-		c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
+	snprintf(f->target, sizeof(f->target), "%s",
+		 c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
 	do
 		kind = c->kinds[rnd_below(&c->rng, (uint64_t)c->nkinds)];
 	while (!kind_fits(f->target, kind));
-	set_str(f->kind, sizeof(f->kind), kind);
+	snprintf(f->kind, sizeof(f->kind), "%s", kind);
 	f->arg = draw_arg(c, kind);
 	f->seed = rnd(&c->rng) | 1; /* 0 would ask the kernel for its own */
 }
@@ -624,17 +295,18 @@ static bool must_wait(const struct camp *c, double now)
 	return true;
 }
 
-/* Type the fault c->cur at the console and wait for its inject event. */
+/* Type the fault being handled at the console and wait for its inject
+ * event. */
 static void type_fault(struct camp *c, double now)
 {
-	const struct camp_fault *f = c->cur;
+	const struct camp_fault *f = c->t.cur;
 	char cmd[160];
 
 	snprintf(cmd, sizeof(cmd), "fault %s %s %" PRIu64 " %" PRIu64 "\r", f->target, f->kind,
 		 f->arg, f->seed);
 	c->typed_from = com1_size(c);
 	type(c, cmd);
-	c->ph = PH_TYPED;
+	c->ph = PH_FAULT;
 	c->due = now + TYPED_BOUND_S;
 }
 
@@ -647,13 +319,13 @@ static void inject_next(struct camp *c, double now)
 	*f = c->next;
 	f->index = (int)c->r.nf;
 	f->job = c->o.job;
-	c->cur = f;
+	camp_track_begin(&c->t, f);
 	c->retypes = 0;
 	type_fault(c, now);
 }
 
 /*
- * In PH_TYPED: the shell said the target has no live process (it is
+ * While the fault is typed: the shell said the target has no live process (it is
  * between two incarnations, restarting after a fault of its own): type the
  * same fault again a little later, for RETYPE_MAX times. Returns true if
  * it did (or will).
@@ -683,7 +355,7 @@ static bool retype_if_down(struct camp *c, double now)
 /* The shell did not inject: keep its answer, and give up on a dead console. */
 static void not_injected(struct camp *c, double now)
 {
-	struct camp_fault *f = c->cur;
+	struct camp_fault *f = c->t.cur;
 	char *out = com1_since(c, c->typed_from), *line = strstr(out, "fault:");
 
 	if (line) {
@@ -691,7 +363,7 @@ static void not_injected(struct camp *c, double now)
 		util_clean_text(line, strlen(line), f->answer, false);
 		f->answer[sizeof(f->answer) - 1] = '\0';
 	} else {
-		set_str(f->answer, sizeof(f->answer), "(no answer on the console)");
+		snprintf(f->answer, sizeof(f->answer), "(no answer on the console)");
 	}
 	free(out);
 	f->outcome = CAMP_NOT_INJECTED;
@@ -700,7 +372,7 @@ static void not_injected(struct camp *c, double now)
 		snprintf(c->r.why_stopped, sizeof(c->r.why_stopped),
 			 "%d faults in a row were not injected: the console is dead",
 			 MAX_NOT_INJECTED);
-		c->cur = NULL;
+		camp_track_end(&c->t);
 		c->ph = PH_QUIET;
 		c->due = now;
 		c->quiet_from = now;
@@ -713,37 +385,6 @@ static void not_injected(struct camp *c, double now)
 
 /* ---------------------------------------------------------------- the end */
 
-/* Parse `tree`'s answer: "  NAME service STATE pid=P restarts=N ...". */
-static bool parse_tree(struct camp *c, const char *out)
-{
-	const char *p = strstr(out, "root supervisor");
-	char name[64], type[32], state[32];
-	int restarts;
-
-	if (!p || !strstr(p, "vesta> "))
-		return false;
-	while (*p && strncmp(p, "vesta> ", 7) != 0) {
-		const char *rs = strstr(p, "restarts=");
-		const char *nl = strchr(p, '\n');
-
-		if (sscanf(p, " %63s %31s %31s", name, type, state) == 3 &&
-		    !strcmp(type, "service") && rs && (!nl || rs < nl)) {
-			struct camp_svc *s = camp_svc_get(&c->r, name);
-
-			restarts = atoi(rs + 9);
-			if (s) {
-				s->in_tree = true;
-				s->tree_up = !strcmp(state, "up");
-				s->tree_restarts = restarts;
-			}
-		}
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	return true;
-}
-
 /* The campaign's time-driven steps; events drive the rest. */
 static void step(struct camp *c, double now)
 {
@@ -751,12 +392,12 @@ static void step(struct camp *c, double now)
 
 	switch (c->ph) {
 	case PH_BOOT:
-		if (c->sup_ready && c->shell_ready)
+		if (c->t.sup_ready && c->t.shell_ready)
 			fault_done(c, now);
 		else if (now - c->started > 120) {
 			c->r.stopped_early = true;
-			set_str(c->r.why_stopped, sizeof(c->r.why_stopped),
-				"the tree did not come up within 120 s");
+			snprintf(c->r.why_stopped, sizeof(c->r.why_stopped),
+				 "the tree did not come up within 120 s");
 			c->ph = PH_DONE;
 		}
 		break;
@@ -778,22 +419,14 @@ static void step(struct camp *c, double now)
 			inject_next(c, now);
 		}
 		break;
-	case PH_TYPED:
-		if (retype_if_down(c, now))
-			break;
-		if (now >= c->due)
-			not_injected(c, now);
-		break;
-	case PH_OBSERVE:
-		if (now >= c->due) {
-			if (!may_survive(c->cur->kind))
-				c->cur->outcome = CAMP_NOT_RECOVERED; /* never died */
+	case PH_FAULT:
+		if (c->t.ph == CAMP_F_TYPED) {
+			if (!retype_if_down(c, now) && now >= c->due)
+				not_injected(c, now);
+		} else if (now >= c->due) {
+			camp_track_timeout(&c->t); /* not recovered, or never died */
 			fault_done(c, now);
 		}
-		break;
-	case PH_RECOVER:
-		if (now >= c->due)
-			fault_done(c, now); /* recovered stays false */
 		break;
 	case PH_QUIET:
 		/* At least FINAL_QUIET_S, then until the workload has made
@@ -812,7 +445,7 @@ static void step(struct camp *c, double now)
 	case PH_TREE: {
 		char *out = com1_since(c, c->tree_from);
 
-		c->r.tree_checked = parse_tree(c, out);
+		c->r.tree_checked = camp_track_tree(&c->r, out);
 		free(out);
 		if (c->r.tree_checked || now >= c->due)
 			c->ph = PH_DONE;
@@ -965,13 +598,13 @@ static int run(struct camp *c)
 
 		if (news != GUEST_NO_NEWS || c->g.state != GUEST_RUNNING) {
 			c->r.machine_stopped = true;
-			if (c->cur)
-				c->cur->panic = true; /* the machine went down under it */
-			set_str(c->r.why_stopped, sizeof(c->r.why_stopped),
-				c->r.kernel_panics ? "the kernel panicked"
-				: c->r.giveups	   ? "the root supervisor gave up (on_giveup) and "
-						     "the machine went down"
-						   : "QEMU stopped");
+			if (c->t.cur)
+				c->t.cur->panic = true; /* the machine went down under it */
+			snprintf(c->r.why_stopped, sizeof(c->r.why_stopped), "%s",
+				 c->r.kernel_panics ? "the kernel panicked"
+				 : c->r.giveups	    ? "the root supervisor gave up (on_giveup) and "
+						      "the machine went down"
+						    : "QEMU stopped");
 			c->r.stopped_early = true;
 			break;
 		}
@@ -990,6 +623,7 @@ static int one_guest(struct camp *c)
 	bool ok;
 
 	c->rng = c->o.seed;
+	c->t.r = &c->r;
 	for (int i = 0; i < c->ntargets; i++)
 		camp_svc_get(&c->r, c->targets[i]);
 	c->r.seed = c->o.seed;

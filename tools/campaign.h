@@ -1,9 +1,10 @@
 /*
  * A fault campaign's record, shared by the part that runs it (campaign.c:
- * boots the appliance, injects faults, watches the event log) and the part
- * that judges and reports it (campaign_report.c: the checks, the text and
- * JSON reports, the SVG chart). The record is plain data, filled in as
- * the events arrive, so that the report is a pure function of it.
+ * boots the appliance, injects faults), the part that reads the event log
+ * into it (campaign_track.c) and the part that judges and reports it
+ * (campaign_report.c: the checks, the text and JSON reports, the SVG
+ * chart). The record is plain data, filled in as the events arrive, so
+ * that the report is a pure function of it.
  */
 #ifndef VESTA_TOOLS_CAMPAIGN_H
 #define VESTA_TOOLS_CAMPAIGN_H
@@ -30,6 +31,15 @@ enum camp_outcome {
 	CAMP_NOUTCOMES
 };
 
+/* What one fault did to its target (campaign_track.c decides). */
+enum camp_fault_death {
+	CAMP_SURVIVED,	/* its target did not die of it */
+	CAMP_DIED,	/* its target died in its window; not serving again (yet) */
+	CAMP_RECOVERED, /* ... and its next process serves */
+	CAMP_DIED_LATE, /* its target died of it after its window (a corruption
+			   that bit later) */
+};
+
 /* One fault: what was asked, what the kernel did, how the tree answered. */
 struct camp_fault {
 	int index;		    /* from 1, in injection order (in its job) */
@@ -39,19 +49,25 @@ struct camp_fault {
 	uint64_t arg, seed;	    /* as typed; seed replays this fault */
 	int pid;		    /* the target's pid at injection; 0: unknown */
 	uint64_t inject_ns;	    /* the inject event's t_ns */
-	bool killed;		    /* the target pid exited after it */
-	char reason[CAMP_KIND_MAX]; /* the exit's reason, if killed */
-	bool recovered;		    /* serving again (killed) */
+	enum camp_fault_death death;
+	char reason[CAMP_KIND_MAX]; /* the exit's reason, if it died */
 	uint64_t exit_ns;	    /* the target's exit event's t_ns, if killed */
 	uint64_t recovery_us;	    /* its exit to serving again */
 	uint64_t detect_us;	    /* inject to its exit (a hang: the heartbeat) */
 	bool escalated;		    /* escalate or giveup while it was handled */
 	bool state_lost;	    /* kv reset its table (or a stash was discarded) */
 	uint64_t client_errors;	    /* workload errors+timeouts+bad, deadletters */
-	bool late_exit;		    /* it died after the settle window */
 	bool panic;		    /* the kernel panicked while it was handled */
 	char answer[96];	    /* the shell's line, when not injected */
 	enum camp_outcome outcome;
+};
+
+/* A service's process as the event log last showed it (campaign_track.c
+ * moves it): whether its next (re)start is a restart of its own. */
+enum camp_svc_life {
+	CAMP_SVC_UP,	  /* running, or being (re)started by its supervisor */
+	CAMP_SVC_DIED,	  /* its process ended by itself: the next start is its own */
+	CAMP_SVC_STOPPED, /* its supervisor stopped it, for a sibling's restart */
 };
 
 /* A service of the tree as the event log shows it. */
@@ -62,7 +78,7 @@ struct camp_svc {
 	int restarts_seen; /* its (re)starts after it died by itself */
 	int escalations;   /* `escalate` events naming it (a supervisor) */
 	int own_exits;	   /* its own failures no fault into it explains */
-	bool died;	   /* its process ended, not stopped by its supervisor */
+	enum camp_svc_life life;
 	int tree_restarts; /* restarts= in the final `tree`; -1: not seen */
 	bool tree_up;	   /* the final `tree` says up */
 	bool in_tree;	   /* it appeared in the final `tree` */
@@ -120,6 +136,12 @@ bool camp_report(const struct camp_record *r, const char *dir, FILE *say);
  * knows which pid is whose). Before camp_report and camp_record_save;
  * camp_report fails a record that was not closed. */
 void camp_record_finish(struct camp_record *r);
+
+/* Did fault f kill its target (in its window or later)? */
+static inline bool camp_fault_killed(const struct camp_fault *f)
+{
+	return f->death != CAMP_SURVIVED;
+}
 
 /* How fault f ended, as the report counts it. */
 enum camp_outcome camp_outcome_of(const struct camp_fault *f);

@@ -68,7 +68,7 @@ enum camp_outcome camp_outcome_of(const struct camp_fault *f)
 		return CAMP_KERNEL_DOWN;
 	if (f->outcome == CAMP_NOT_INJECTED || f->outcome == CAMP_NOT_RECOVERED)
 		return f->outcome;
-	if (f->killed && !f->recovered && !f->late_exit)
+	if (f->death == CAMP_DIED)
 		return CAMP_NOT_RECOVERED;
 	if (f->escalated)
 		return CAMP_ESCALATED;
@@ -76,7 +76,7 @@ enum camp_outcome camp_outcome_of(const struct camp_fault *f)
 		return CAMP_STATE_LOST;
 	if (f->client_errors)
 		return CAMP_CLIENT_ERROR;
-	return f->killed ? CAMP_TRANSPARENT : CAMP_NO_RESTART;
+	return camp_fault_killed(f) ? CAMP_TRANSPARENT : CAMP_NO_RESTART;
 }
 
 void camp_record_finish(struct camp_record *r)

@@ -131,9 +131,9 @@ static void count_faults(const struct camp_record *r, struct verdict *v)
 		v->outcomes[camp_outcome_of(f)]++;
 		k->lat.faults++;
 		t->lat.faults++;
-		k->lat.killed += f->killed;
-		t->lat.killed += f->killed;
-		if (f->killed && f->recovered) {
+		k->lat.killed += camp_fault_killed(f);
+		t->lat.killed += camp_fault_killed(f);
+		if (f->death == CAMP_RECOVERED) {
 			lat_add(&v->all, f->recovery_us);
 			lat_add(&v->detect, f->detect_us);
 			lat_add(&k->lat, f->recovery_us);
@@ -171,7 +171,7 @@ static void check_restarts(const struct camp_record *r, struct verdict *v)
 		for (size_t j = 0; j < r->nf; j++) {
 			const struct camp_fault *f = &r->f[j];
 
-			if (strcmp(f->target, s->name) || !f->killed)
+			if (strcmp(f->target, s->name) || !camp_fault_killed(f))
 				continue;
 			kills++;
 			esc += f->escalated;
@@ -328,7 +328,7 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 		int kills = 0;
 
 		for (size_t j = 0; j < r->nf; j++)
-			kills += r->f[j].killed && !strcmp(r->f[j].target, s->name);
+			kills += camp_fault_killed(&r->f[j]) && !strcmp(r->f[j].target, s->name);
 		fprintf(o, "%-10s %7d %9d %9d %6s\n", s->name, kills, s->restarts_seen,
 			s->tree_restarts, svc_down(r, s) ? "DOWN" : "up");
 	}
@@ -342,7 +342,8 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 		shown++;
 		fprintf(o, "  #%d.%d fault %s %s %" PRIu64 " %" PRIu64 ": %s%s%s%s\n", f->job,
 			f->index, f->target, f->kind, f->arg, f->seed, outcome_words[oc],
-			f->killed ? ", died: " : "", f->killed ? f->reason : "", f->answer);
+			camp_fault_killed(f) ? ", died: " : "",
+			camp_fault_killed(f) ? f->reason : "", f->answer);
 	}
 	fprintf(o, "\n%s\n", v->pass ? "PASS" : "FAIL");
 	for (int i = 0; i < v->nfail; i++)

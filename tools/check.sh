@@ -69,8 +69,13 @@ run_boot() {
 
 # A bounded fault campaign on the default appliance (tools/campaign): two
 # guests side by side, CHECK_FAULTS faults of every kind into every
-# service, from a fixed seed so that a failure replays. Its verdict is one
-# pass or fail; the report stays in $BUILD/check-campaign/.
+# service, from a fixed seed. The seed fixes which faults are injected and
+# in what order (target, kind, argument and each fault's own seed), not
+# when: the gaps between faults and every wait are host time, so where each
+# fault lands in the guest's work, and so the run itself, differ from one
+# run to the next. A failing fault is replayed alone from the report's
+# `fault SVC KIND ARG SEED` line. Its verdict is one pass or fail; the
+# report stays in $BUILD/check-campaign/.
 run_campaign() {
 	out="$BUILD/check-campaign"
 	if "$BUILD/tools/campaign" --iso "$BUILD/vesta.iso" --faults "${CHECK_FAULTS:-300}" \

@@ -57,8 +57,7 @@ static void kill_kv(struct camp_record *r, int job, int pid, bool recovered)
 	strcpy(f->kind, "kill");
 	strcpy(f->reason, "killed");
 	f->pid = pid;
-	f->killed = true;
-	f->recovered = recovered;
+	f->death = recovered ? CAMP_RECOVERED : CAMP_DIED;
 	f->recovery_us = 1000;
 	f->outcome = recovered ? CAMP_TRANSPARENT : CAMP_NOT_RECOVERED;
 	kv->restarts_seen += recovered;
