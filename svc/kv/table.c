@@ -1,0 +1,247 @@
+/* kv's table in its stash: see table.h. */
+#include "table.h"
+
+/*
+ * Keep the stash stores in program order: a death between two of them
+ * must leave what table.h says. (One CPU writes and later reads the stash;
+ * only the compiler could reorder.) A fence follows every store of a
+ * change, so a death at a fence is a death right after that store. Test
+ * builds replace it with a hook: the unit test looks at the stash there,
+ * and kv's crash hook (svc/kv/hook.h) dies there.
+ */
+#ifdef KV_TEST_FENCE
+void kv_test_fence(void);
+#define KV_ORDERED() kv_test_fence()
+#else
+#define KV_ORDERED() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#endif
+
+const char *const kv_why_names[KV_WHY_N] = {
+	[KV_WHY_NONE] = "none",	      [KV_WHY_NEW] = "new",	      [KV_WHY_MAGIC] = "magic",
+	[KV_WHY_CORRUPT] = "corrupt", [KV_WHY_CHECKSUM] = "checksum", [KV_WHY_COUNT] = "count",
+	[KV_WHY_RUNTIME] = "runtime",
+};
+
+uint64_t kv_slot_hash(uint32_t slot, const struct kv_entry *e)
+{
+	const uint8_t *p = (const uint8_t *)e;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (int i = 0; i < 4; i++) {
+		h ^= (slot >> (8 * i)) & 0xff;
+		h *= 0x100000001b3ull;
+	}
+	for (size_t i = 0; i < sizeof(*e); i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/*
+ * Whether slot e is well formed: used is 0 or 1, a used slot's lengths are
+ * in range, and an unused slot is all zero (a delete writes zeros). Only
+ * lengths checked here are ever used to copy or compare bytes.
+ */
+static bool entry_ok(const struct kv_entry *e)
+{
+	if (e->used == 1)
+		return e->klen >= 1 && e->klen <= KV_KEY_MAX && e->vlen <= KV_VAL_MAX &&
+		       e->pad == 0;
+	return e->used == 0 && e->klen == 0 && e->vlen == 0 && e->pad == 0;
+}
+
+bool kv_slot_ok(const struct kv_stash *st, uint32_t i)
+{
+	return entry_ok(&st->table[i]) && st->hash[i] == kv_slot_hash(i, &st->table[i]);
+}
+
+bool kv_gen_ok(const struct kv_stash *st)
+{
+	return st->gen != 0 && st->gen == ~st->gen_inv;
+}
+
+enum kv_why kv_table_problem(const struct kv_stash *st)
+{
+	uint64_t sum = 0;
+	uint32_t count = 0;
+
+	for (uint32_t i = 0; i < KV_ENTRIES; i++) {
+		if (!kv_slot_ok(st, i))
+			return KV_WHY_CHECKSUM;
+		sum += st->hash[i];
+		count += st->table[i].used;
+	}
+	if (sum != st->sum)
+		return KV_WHY_CHECKSUM;
+	if (count != st->count)
+		return KV_WHY_COUNT;
+	return KV_WHY_NONE;
+}
+
+/* Apply the armed redo record, then disarm it. Idempotent. */
+static void redo_apply(struct kv_stash *st)
+{
+	struct kv_redo *r = &st->redo;
+
+	st->table[r->slot] = r->entry;
+	KV_ORDERED();
+	st->hash[r->slot] = r->hash;
+	KV_ORDERED();
+	st->count = r->count;
+	KV_ORDERED();
+	st->sum = r->sum;
+	KV_ORDERED();
+	st->last_id = r->id;
+	KV_ORDERED();
+	st->last_inv = r->id_inv;
+	KV_ORDERED();
+	r->armed = 0;
+	KV_ORDERED();
+}
+
+void kv_redo_write(struct kv_stash *st, uint32_t slot, const struct kv_entry *e, uint64_t id)
+{
+	struct kv_redo *r = &st->redo;
+	const struct kv_entry *old = &st->table[slot];
+	uint64_t h = kv_slot_hash(slot, e);
+
+	r->id = id;
+	KV_ORDERED();
+	r->id_inv = ~id;
+	KV_ORDERED();
+	r->slot = slot;
+	KV_ORDERED();
+	r->count = st->count + (e->used && !old->used) - (!e->used && old->used);
+	KV_ORDERED();
+	r->sum = st->sum - st->hash[slot] + h;
+	KV_ORDERED();
+	r->hash = h;
+	KV_ORDERED();
+	r->entry = *e;
+	KV_ORDERED();
+}
+
+bool kv_change(struct kv_stash *st, uint32_t slot, const struct kv_entry *e, uint64_t id)
+{
+	if (!kv_slot_ok(st, slot))
+		return false;
+	kv_redo_write(st, slot, e, id);
+	st->redo.armed = 1;
+	KV_ORDERED();
+	redo_apply(st);
+	return true;
+}
+
+/* Whether every slot of the table but `skip` (KV_ENTRIES: none) is well
+ * formed. */
+static bool table_ok(const struct kv_stash *st, uint32_t skip)
+{
+	for (uint32_t i = 0; i < KV_ENTRIES; i++)
+		if (i != skip && !entry_ok(&st->table[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Whether the armed redo record may be applied: its slot and entry are in
+ * range, its hash is its entry's, and the checksum and count it carries
+ * are exactly what the table will have once the slot holds its entry. A
+ * record that fails any of it was not written by kv_change(): applying it
+ * could only make things worse.
+ */
+static bool redo_ok(const struct kv_stash *st)
+{
+	const struct kv_redo *r = &st->redo;
+	uint32_t count = 0;
+	uint64_t sum = 0;
+
+	if (r->armed != 1 || r->id_inv != ~r->id || r->slot >= KV_ENTRIES ||
+	    r->count > KV_ENTRIES || !entry_ok(&r->entry) ||
+	    r->hash != kv_slot_hash(r->slot, &r->entry))
+		return false;
+	for (uint32_t i = 0; i < KV_ENTRIES; i++) {
+		sum += i == r->slot ? r->hash : st->hash[i];
+		count += i == r->slot ? r->entry.used : st->table[i].used;
+	}
+	return sum == r->sum && count == r->count;
+}
+
+enum kv_why kv_stash_check(struct kv_stash *st, bool *redone)
+{
+	*redone = false;
+	if (st->magic == 0)
+		return KV_WHY_NEW;
+	if (st->magic != KV_MAGIC || st->version != KV_VERSION)
+		return KV_WHY_MAGIC;
+	if (st->count > KV_ENTRIES || st->redo.armed > 1 || st->unposted >= KV_WHY_N ||
+	    st->pad != 0 || !kv_gen_ok(st))
+		return KV_WHY_CORRUPT;
+	if (!st->redo.armed)
+		return table_ok(st, KV_ENTRIES) ? kv_table_problem(st) : KV_WHY_CORRUPT;
+	/* The slot an armed record rewrites may be half copied (a death in
+	 * the middle of redo_apply's struct copy): it is replaced, never read. */
+	if (!redo_ok(st) || !table_ok(st, st->redo.slot))
+		return KV_WHY_CORRUPT;
+	redo_apply(st);
+	*redone = true;
+	return kv_table_problem(st);
+}
+
+void kv_stash_init(struct kv_stash *st, uint64_t gen, enum kv_why why)
+{
+	static const struct kv_entry empty;
+	static const struct kv_redo unarmed;
+
+	st->magic = 0;
+	KV_ORDERED();
+	st->redo = unarmed;
+	st->sum = 0;
+	for (uint32_t i = 0; i < KV_ENTRIES; i++) {
+		st->table[i] = empty;
+		st->hash[i] = kv_slot_hash(i, &empty);
+		st->sum += st->hash[i];
+	}
+	st->version = KV_VERSION;
+	st->count = 0;
+	st->last_id = 0;
+	st->gen = gen;
+	st->gen_inv = ~gen;
+	st->unposted = why;
+	st->pad = 0;
+	KV_ORDERED();
+	st->magic = KV_MAGIC;
+	KV_ORDERED();
+}
+
+/* Whether used slot e holds key[0..klen). */
+static bool holds(const struct kv_entry *e, const char *key, size_t klen)
+{
+	if (!e->used || e->klen != klen)
+		return false;
+	for (size_t i = 0; i < klen; i++)
+		if (e->key[i] != key[i])
+			return false;
+	return true;
+}
+
+int kv_find(const struct kv_stash *st, const char *key, size_t klen)
+{
+	for (int i = 0; i < KV_ENTRIES; i++)
+		if (holds(&st->table[i], key, klen))
+			return i;
+	return -1;
+}
+
+int kv_find_free(const struct kv_stash *st)
+{
+	for (int i = 0; i < KV_ENTRIES; i++)
+		if (!st->table[i].used)
+			return i;
+	return -1;
+}
+
+bool kv_replayed(const struct kv_stash *st, uint64_t id)
+{
+	return st->last_id == id && st->last_inv == ~id;
+}
