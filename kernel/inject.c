@@ -70,24 +70,13 @@ static struct trap_frame *user_frame(struct proc *p)
 	return (struct trap_frame *)(uintptr_t)(top - sizeof(struct trap_frame));
 }
 
-/* Make p leave whatever it is blocked in and return to ring 3 soon: as if
- * its deadline had passed (a call it was in is cancelled at once, so the
- * channel never counts it as anything but cancelled). */
+/* Make p leave whatever it is blocked in (wait() too) and return to ring 3
+ * soon: as if its deadline had passed (a call it was in is cancelled at
+ * once, so the channel never counts it as anything but cancelled). */
 static void kick(struct proc *p)
 {
-	switch (p->state) {
-	case PROC_SLEEPING:
-	case PROC_CALLING:
-	case PROC_SENDING:
-	case PROC_POLLING:
+	if (proc_blocked(p))
 		ipc_timeout(p);
-		break;
-	case PROC_WAITING:
-		sched_add(p);
-		break;
-	default:
-		break;
-	}
 }
 
 /* An address in p's user range that nothing maps. */

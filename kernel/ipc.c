@@ -186,15 +186,6 @@ static uint64_t deadline_of(uint64_t timeout_ns)
 	return timeout_ns > UINT64_MAX - now ? UINT64_MAX - 1 : now + timeout_ns;
 }
 
-/* Block the current process in `state` until woken or the deadline. */
-static void block(struct proc *p, enum proc_state state, uint64_t deadline)
-{
-	p->state = state;
-	p->wake_ns = deadline;
-	p->timed_out = false;
-	sched_block();
-}
-
 static void wake_server(struct chan *c)
 {
 	if (!chan_has_server(c))
@@ -204,13 +195,11 @@ static void wake_server(struct chan *c)
 		proc_wake(s);
 }
 
-/* Processes blocked in wait_for_room: the scan below runs only when there
- * are any, which keeps it off the recv/reply/ack path almost always. */
-static unsigned senders_blocked;
-
+/* The scan runs only while some process is SENDING (blocked in
+ * wait_for_room), which keeps it off the recv/reply/ack path almost always. */
 static void wake_senders(struct chan *c)
 {
-	for (int i = 0; senders_blocked && i < NPROC; i++) {
+	for (int i = 0; proc_senders_blocked() && i < NPROC; i++) {
 		struct proc *q = proc_by_slot(i);
 		if (q && q->state == PROC_SENDING && q->blocked_on == c)
 			proc_wake(q);
@@ -278,9 +267,7 @@ static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t 
 		if (deadline != UINT64_MAX && arch_now_ns() >= deadline)
 			return -VE_TIMEOUT; /* also: deadline 0 = do not block */
 		p->blocked_on = c;
-		senders_blocked++;
-		block(p, PROC_SENDING, deadline);
-		senders_blocked--;
+		proc_block(p, PROC_SENDING, deadline);
 		p->blocked_on = NULL;
 		if (p->timed_out)
 			return -VE_TIMEOUT;
@@ -315,7 +302,7 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 	p->call_rep = urep;
 	p->call_cap = cap;
 	p->call_result = -VE_AGAIN;
-	block(p, PROC_CALLING, deadline);
+	proc_block(p, PROC_CALLING, deadline);
 	p->blocked_on = NULL;
 	if (p->timed_out)
 		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
@@ -472,7 +459,7 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 			p->irq_pending = 0;
 			return vm_copy_out(p, uresult, &r, sizeof(r));
 		}
-		block(p, PROC_POLLING, deadline);
+		proc_block(p, PROC_POLLING, deadline);
 		if (p->timed_out)
 			return -VE_TIMEOUT;
 	}
@@ -614,9 +601,8 @@ static void on_poison(void *ctx, struct chan_msg *m)
 void ipc_proc_dying(struct proc *p)
 {
 	bool idle = p->state == PROC_POLLING;
-	if (p->state == PROC_SENDING)
-		senders_blocked--; /* killed while blocked: it never returns */
-	/* Nor does it return from what it was blocked on, so what its clean-up
+	/* Killed while blocked, it never returns from what it was blocked on
+	 * (proc.c takes it straight to ZOMBIE or DEAD), so what its clean-up
 	 * wakes below (the senders blocked on a channel it serves, the caller
 	 * of a request it poisons) must never be itself: woken, it would be
 	 * queued to run after its kernel stack is freed. */

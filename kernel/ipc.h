@@ -34,7 +34,9 @@ void ipc_proc_dying(struct proc *p);
 /* A process was created: take its IRQ lines. */
 void ipc_proc_created(struct proc *p);
 
-/* The timer found p's deadline passed while it was blocked. */
+/* p's deadline passed while it was blocked (any proc_blocked state; the
+ * timer, or a kick from inject.c): a call is cancelled, and p wakes with
+ * p->timed_out set. */
 void ipc_timeout(struct proc *p);
 
 /* IRQ line n fired (called from the trap path, PIC line already masked). */

@@ -88,12 +88,141 @@ static int slot_take(struct proc *p)
 	return -VE_NOMEM;
 }
 
-static void slot_release(struct proc *p)
+/*
+ * The lifecycle (every edge is listed in proc.h). set_state is the one
+ * writer of p->state: it checks the edge and keeps what follows from the
+ * state, so no caller keeps it by hand: a RUNNABLE process is on its run
+ * queue, senders_blocked counts the SENDING ones and a parent's nzombies
+ * its ZOMBIE children.
+ */
+static unsigned senders_blocked; /* lets ipc.c skip its scan for senders */
+
+static const char *const state_names[] = {
+	[PROC_FREE] = "free",	      [PROC_RUNNABLE] = "runnable", [PROC_RUNNING] = "running",
+	[PROC_SLEEPING] = "sleeping", [PROC_WAITING] = "waiting",   [PROC_CALLING] = "calling",
+	[PROC_SENDING] = "sending",   [PROC_POLLING] = "polling",   [PROC_ZOMBIE] = "zombie",
+	[PROC_DEAD] = "dead",
+};
+
+static bool blocked_state(enum proc_state s)
 {
-	if (p->state == PROC_ZOMBIE && p->parent)
-		p->parent->nzombies--;
+	switch (s) {
+	case PROC_SLEEPING:
+	case PROC_WAITING:
+	case PROC_CALLING:
+	case PROC_SENDING:
+	case PROC_POLLING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool live_state(enum proc_state s)
+{
+	return s != PROC_FREE && s != PROC_ZOMBIE && s != PROC_DEAD;
+}
+
+static bool edge_ok(enum proc_state from, enum proc_state to)
+{
+	switch (to) {
+	case PROC_RUNNABLE:
+		return from == PROC_FREE || from == PROC_RUNNING || blocked_state(from);
+	case PROC_RUNNING:
+		return from == PROC_RUNNABLE;
+	case PROC_SLEEPING: /* from RUNNABLE: an injected stall */
+		return from == PROC_RUNNING || from == PROC_RUNNABLE;
+	case PROC_WAITING:
+	case PROC_CALLING:
+	case PROC_SENDING:
+	case PROC_POLLING:
+		return from == PROC_RUNNING;
+	case PROC_ZOMBIE:
+	case PROC_DEAD:
+		return live_state(from);
+	case PROC_FREE:
+		return from == PROC_ZOMBIE || from == PROC_DEAD;
+	}
+	return false;
+}
+
+static void set_state(struct proc *p, enum proc_state to)
+{
+	enum proc_state from = p->state;
+	if (!edge_ok(from, to))
+		panic("%s (pid %d): no lifecycle edge %s -> %s", p->name, p->pid, state_names[from],
+		      state_names[to]);
+	if (from == PROC_RUNNABLE && !live_state(to))
+		sched_remove(p); /* killed while waiting for the CPU */
+	senders_blocked += (to == PROC_SENDING) - (from == PROC_SENDING);
+	if (p->parent)
+		p->parent->nzombies += (to == PROC_ZOMBIE) - (from == PROC_ZOMBIE);
+	p->state = to;
+	if (to == PROC_RUNNABLE)
+		sched_add(p);
+}
+
+/* A new parent for c (NULL: none); a ZOMBIE c moves between the counts. */
+static void set_parent(struct proc *c, struct proc *parent)
+{
+	if (c->state == PROC_ZOMBIE && c->parent)
+		c->parent->nzombies--;
+	c->parent = parent;
+	if (c->state == PROC_ZOMBIE && parent)
+		parent->nzombies++;
+}
+
+unsigned proc_senders_blocked(void)
+{
+	return senders_blocked;
+}
+
+bool proc_blocked(const struct proc *p)
+{
+	return blocked_state(p->state);
+}
+
+void proc_block(struct proc *p, enum proc_state state, uint64_t wake_ns)
+{
+	p->wake_ns = wake_ns;
+	p->timed_out = false;
+	set_state(p, state);
+	sched_block();
+}
+
+void proc_wake(struct proc *p)
+{
+	if (proc_blocked(p))
+		set_state(p, PROC_RUNNABLE);
+}
+
+void proc_run(struct proc *p)
+{
+	set_state(p, PROC_RUNNING);
+}
+
+void proc_yield(struct proc *p)
+{
+	set_state(p, PROC_RUNNABLE);
+}
+
+void proc_stall(struct proc *p, uint64_t until)
+{
+	p->wake_ns = until;
+	set_state(p, PROC_SLEEPING);
+}
+
+static void slot_free(struct proc *p)
+{
 	slots[p->slot] = NULL;
 	kfree(p);
+}
+
+/* Reap: a ZOMBIE or DEAD process's slot is free again. */
+static void slot_release(struct proc *p)
+{
+	set_state(p, PROC_FREE);
+	slot_free(p);
 }
 
 /* Free what a process owns besides its slot and kernel stack. After
@@ -208,7 +337,7 @@ static void destroy_new(struct proc *p)
 	release_resources(p);
 	if (p->kstack)
 		mem_frames_free(p->kstack, KSTACK_PAGES);
-	slot_release(p);
+	slot_free(p); /* never left FREE */
 }
 
 int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, const char **why)
@@ -257,7 +386,7 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	*pid_out = p->pid;
 	emit_spawn(p);
 	ipc_proc_created(p);
-	sched_add(p);
+	set_state(p, PROC_RUNNABLE);
 	return 0;
 fail:
 	destroy_new(p);
@@ -287,7 +416,7 @@ static void orphan_children(struct proc *p)
 		struct proc *c = slots[i];
 		if (!c || c->parent != p)
 			continue;
-		c->parent = NULL;
+		set_parent(c, NULL);
 		if (c->state == PROC_ZOMBIE)
 			slot_release(c);
 	}
@@ -339,8 +468,7 @@ static bool reincarnate(struct proc *p)
 	unsigned adopted = 0;
 	for (int i = 0; i < NPROC; i++) {
 		if (slots[i] && slots[i]->parent == p) {
-			slots[i]->parent = np;
-			np->nzombies += slots[i]->state == PROC_ZOMBIE;
+			set_parent(slots[i], np);
 			adopted++;
 		}
 	}
@@ -371,12 +499,10 @@ static void finish(struct proc *p, const struct ve_exit *how)
 	struct proc *parent = p->parent;
 	if (parent && parent->state == PROC_WAITING && parent->wait_pid == p->pid) {
 		parent->wait_result = p->exit;
-		p->parent = NULL;
-		sched_add(parent);
+		set_parent(p, NULL);
+		proc_wake(parent);
 	}
-	p->state = p->parent ? PROC_ZOMBIE : PROC_DEAD;
-	if (p->parent)
-		p->parent->nzombies++;
+	set_state(p, p->parent ? PROC_ZOMBIE : PROC_DEAD);
 	if (p->parent && p->parent->state == PROC_POLLING)
 		proc_wake(p->parent); /* its wait_any reports the death */
 }
@@ -393,8 +519,6 @@ static void terminate(struct proc *p, const struct ve_exit *how)
 {
 	if (p == proc_current())
 		die(p, how);
-	if (p->state == PROC_RUNNABLE)
-		sched_remove(p);
 	/* Not running: whatever it was blocked in simply never resumes, and
 	 * its kernel stack is not in use, so it goes now. */
 	finish(p, how);
@@ -411,20 +535,6 @@ void proc_force_exit(struct proc *p, int64_t code)
 {
 	struct ve_exit how = { .reason = VE_R_EXIT, .code = code };
 	terminate(p, &how);
-}
-
-void proc_wake(struct proc *p)
-{
-	switch (p->state) {
-	case PROC_SLEEPING:
-	case PROC_CALLING:
-	case PROC_SENDING:
-	case PROC_POLLING:
-		sched_add(p);
-		break;
-	default:
-		break;
-	}
 }
 
 _Noreturn void proc_exit(struct proc *p, int64_t code)
@@ -522,8 +632,7 @@ int proc_wait(struct proc *p, int pid, uint64_t uexit)
 		slot_release(c);
 	} else {
 		p->wait_pid = pid;
-		p->state = PROC_WAITING;
-		sched_block();
+		proc_block(p, PROC_WAITING, UINT64_MAX);
 	}
 	/* The address space cannot have changed while we were blocked. */
 	return uexit ? vm_copy_out(p, uexit, &p->wait_result, sizeof(p->wait_result)) : 0;

@@ -19,10 +19,24 @@
 #define USTACK_TOP 0x00007ff000000000ull
 #define USTACK_GUARD (1u << 20) /* unmapped, never allocatable: overflow */
 
-/* The life of a slot. Transitions: FREE -> RUNNABLE (create) <-> RUNNING;
- * RUNNING -> SLEEPING | WAITING (block) -> RUNNABLE (wake);
- * RUNNING -> ZOMBIE (death, parent alive) -> FREE (parent waited or died);
- * RUNNING -> DEAD (death, no parent) -> FREE (scheduler reaps). */
+/* The life of a slot. proc.c's transition functions are the only writers
+ * of a process's state; any edge not listed here is a kernel bug (panic).
+ *   FREE -> RUNNABLE                   create (proc_create)
+ *   RUNNABLE -> RUNNING                the scheduler runs it (proc_run)
+ *   RUNNABLE -> SLEEPING               an injected stall, before it runs
+ *   RUNNING -> RUNNABLE                yield or preemption (proc_yield)
+ *   RUNNING -> SLEEPING | WAITING | CALLING | SENDING | POLLING
+ *                                      block (proc_block)
+ *   SLEEPING | WAITING | CALLING | SENDING | POLLING -> RUNNABLE
+ *                                      wake (proc_wake: a deadline, a
+ *                                      waker, a child's death, a kick)
+ *   any live state -> ZOMBIE           death, parent alive (waits for it)
+ *   any live state -> DEAD             death, no parent
+ *   ZOMBIE | DEAD -> FREE              reap: the parent waited or died,
+ *                                      or the scheduler freed a DEAD one
+ * RUNNABLE means on a run queue (but between the scheduler's pick and
+ * run). The transitions keep the count of SENDING processes and each
+ * parent's count of ZOMBIE children. */
 enum proc_state {
 	PROC_FREE = 0,
 	PROC_RUNNABLE,
@@ -68,7 +82,7 @@ struct proc {
 	struct proc *parent;		      /* NULL for boot processes */
 	struct proc *next;		      /* run-queue link (sched.c) */
 	unsigned quantum;		      /* ticks left before preemption (sched.c) */
-	uint64_t wake_ns;		      /* SLEEPING: when to wake */
+	uint64_t wake_ns;		      /* blocked: its deadline (UINT64_MAX: none) */
 	int wait_pid;			      /* WAITING: the child waited for */
 	struct ve_exit wait_result;	      /* WAITING: filled in by the dying child */
 	struct ve_exit exit;		      /* ZOMBIE/DEAD: how it died */
@@ -145,8 +159,21 @@ bool proc_has_dead_child(const struct proc *p);
 /* ps(): up to n struct ve_procinfo at ubuf. Returns how many. */
 int proc_list(struct proc *p, uint64_t ubuf, uint64_t n);
 
-/* Wake a process blocked in SLEEPING/CALLING/SENDING/POLLING. */
+/* The lifecycle's transitions (the edges are listed above). */
+/* The current process p blocks in `state` (SLEEPING, WAITING, CALLING,
+ * SENDING or POLLING) until woken; a deadline at wake_ns (UINT64_MAX:
+ * none; WAITING has none) wakes it with p->timed_out set (sched.c). */
+void proc_block(struct proc *p, enum proc_state state, uint64_t wake_ns);
+/* In a blocking call: SLEEPING, WAITING, CALLING, SENDING or POLLING. */
+bool proc_blocked(const struct proc *p);
+/* Make a blocked process runnable; no effect in any other state. */
 void proc_wake(struct proc *p);
+void proc_run(struct proc *p);	 /* the scheduler puts p on the CPU */
+void proc_yield(struct proc *p); /* the running p goes back to its run queue */
+/* A runnable p, just picked, sleeps until `until` instead (injected stall). */
+void proc_stall(struct proc *p, uint64_t until);
+/* How many processes are SENDING (blocked for room in a full queue). */
+unsigned proc_senders_blocked(void);
 
 /* sched.c frees a dead process's last resources once off its stack. */
 void proc_reap(struct proc *p);

@@ -27,7 +27,6 @@ struct proc *proc_current(void)
 void sched_add(struct proc *p)
 {
 	struct runq *q = &runq[p->prio];
-	p->state = PROC_RUNNABLE;
 	p->next = NULL;
 	if (q->tail)
 		q->tail->next = p;
@@ -80,7 +79,7 @@ void sched_block(void)
 
 void sched_yield(void)
 {
-	sched_add(current);
+	proc_yield(current);
 	switch_to_scheduler();
 }
 
@@ -118,13 +117,8 @@ static void wake_sleepers(uint64_t now)
 {
 	for (int slot = 0; slot < NPROC; slot++) {
 		struct proc *p = proc_by_slot(slot);
-		if (!p || p->wake_ns > now)
-			continue;
-		if (p->state == PROC_SLEEPING)
-			sched_add(p);
-		else if (p->state == PROC_CALLING || p->state == PROC_SENDING ||
-			 p->state == PROC_POLLING)
-			ipc_timeout(p);
+		if (p && p->wake_ns <= now && proc_blocked(p))
+			ipc_timeout(p); /* WAITING has no deadline */
 	}
 }
 
@@ -132,13 +126,12 @@ static void run(struct proc *p)
 {
 	if (p->stall_until > arch_now_ns()) {
 		/* An injected stall: sleep it off first, then go on. */
-		p->state = PROC_SLEEPING;
-		p->wake_ns = p->stall_until;
+		proc_stall(p, p->stall_until);
 		p->stall_until = 0;
 		return;
 	}
 	current = p;
-	p->state = PROC_RUNNING;
+	proc_run(p);
 	p->quantum = SCHED_QUANTUM_TICKS;
 	arch_set_kernel_stack((uint64_t)(uintptr_t)phys_to_virt(p->kstack) +
 			      KSTACK_PAGES * PAGE_SIZE);

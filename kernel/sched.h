@@ -17,9 +17,9 @@
  * scheduler owns it: only the loop's switch sets it. */
 struct proc *proc_current(void);
 
-void sched_add(struct proc *p);	   /* make p runnable */
+void sched_add(struct proc *p);	   /* queue p (proc.c, as it becomes RUNNABLE) */
 void sched_remove(struct proc *p); /* take p off its run queue, if on one */
-void sched_block(void);		   /* current has set its state; run another */
+void sched_block(void);		   /* current has blocked (proc_block); run another */
 void sched_yield(void);		   /* current stays runnable */
 void sched_tick(bool from_user);   /* from the timer interrupt */
 /* After a device interrupt: run a higher-priority process it woke. */

@@ -58,9 +58,7 @@ static long sys_sleep(uint64_t ns, uint64_t a1, uint64_t a2, uint64_t a3, uint64
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	struct proc *p = proc_current();
 	uint64_t now = arch_now_ns();
-	p->wake_ns = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
-	p->state = PROC_SLEEPING;
-	sched_block();
+	proc_block(p, PROC_SLEEPING, ns > UINT64_MAX - now ? UINT64_MAX : now + ns);
 	return 0;
 }
 
