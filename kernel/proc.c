@@ -89,76 +89,27 @@ static int slot_take(struct proc *p)
 }
 
 /*
- * The lifecycle (every edge is listed in proc.h). set_state is the one
- * writer of p->state: it checks the edge and keeps what follows from the
- * state, so no caller keeps it by hand: a RUNNABLE process is on its run
- * queue, senders_blocked counts the SENDING ones and a parent's nzombies
- * its ZOMBIE children.
+ * The lifecycle (lifecycle.h lists every edge). set_state is the one writer
+ * of p->state: an edge the lifecycle lacks is a kernel bug, and what
+ * follows from an edge is done here, so no caller keeps it by hand: a
+ * RUNNABLE process is on its run queue, senders_blocked counts the SENDING
+ * ones and a parent's nzombies its ZOMBIE children.
  */
 static unsigned senders_blocked; /* lets ipc.c skip its scan for senders */
 
-static const char *const state_names[] = {
-	[PROC_FREE] = "free",	      [PROC_RUNNABLE] = "runnable", [PROC_RUNNING] = "running",
-	[PROC_SLEEPING] = "sleeping", [PROC_WAITING] = "waiting",   [PROC_CALLING] = "calling",
-	[PROC_SENDING] = "sending",   [PROC_POLLING] = "polling",   [PROC_ZOMBIE] = "zombie",
-	[PROC_DEAD] = "dead",
-};
-
-static bool blocked_state(enum proc_state s)
-{
-	switch (s) {
-	case PROC_SLEEPING:
-	case PROC_WAITING:
-	case PROC_CALLING:
-	case PROC_SENDING:
-	case PROC_POLLING:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool live_state(enum proc_state s)
-{
-	return s != PROC_FREE && s != PROC_ZOMBIE && s != PROC_DEAD;
-}
-
-static bool edge_ok(enum proc_state from, enum proc_state to)
-{
-	switch (to) {
-	case PROC_RUNNABLE:
-		return from == PROC_FREE || from == PROC_RUNNING || blocked_state(from);
-	case PROC_RUNNING:
-		return from == PROC_RUNNABLE;
-	case PROC_SLEEPING: /* from RUNNABLE: an injected stall */
-		return from == PROC_RUNNING || from == PROC_RUNNABLE;
-	case PROC_WAITING:
-	case PROC_CALLING:
-	case PROC_SENDING:
-	case PROC_POLLING:
-		return from == PROC_RUNNING;
-	case PROC_ZOMBIE:
-	case PROC_DEAD:
-		return live_state(from);
-	case PROC_FREE:
-		return from == PROC_ZOMBIE || from == PROC_DEAD;
-	}
-	return false;
-}
-
 static void set_state(struct proc *p, enum proc_state to)
 {
-	enum proc_state from = p->state;
-	if (!edge_ok(from, to))
-		panic("%s (pid %d): no lifecycle edge %s -> %s", p->name, p->pid, state_names[from],
-		      state_names[to]);
-	if (from == PROC_RUNNABLE && !live_state(to))
+	struct lifecycle_step step;
+	if (!lifecycle_step(p->state, to, &step))
+		panic("%s (pid %d): no lifecycle edge %s -> %s", p->name, p->pid,
+		      lifecycle_name(p->state), lifecycle_name(to));
+	if (step.dequeue)
 		sched_remove(p); /* killed while waiting for the CPU */
-	senders_blocked += (to == PROC_SENDING) - (from == PROC_SENDING);
+	senders_blocked += (unsigned)step.senders;
 	if (p->parent)
-		p->parent->nzombies += (to == PROC_ZOMBIE) - (from == PROC_ZOMBIE);
+		p->parent->nzombies += (unsigned)step.zombies;
 	p->state = to;
-	if (to == PROC_RUNNABLE)
+	if (step.enqueue)
 		sched_add(p);
 }
 
@@ -179,7 +130,7 @@ unsigned proc_senders_blocked(void)
 
 bool proc_blocked(const struct proc *p)
 {
-	return blocked_state(p->state);
+	return lifecycle_blocked(p->state);
 }
 
 void proc_block(struct proc *p, enum proc_state state, uint64_t wake_ns)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bundle.h"
+#include "lifecycle.h"
 #include <vesta/abi.h>
 
 #define NPROC 64		 /* process slots; pids carry a generation */
@@ -18,37 +19,6 @@
 #define USTACK_SIZE (64u * 1024) /* user stack, all mapped at creation */
 #define USTACK_TOP 0x00007ff000000000ull
 #define USTACK_GUARD (1u << 20) /* unmapped, never allocatable: overflow */
-
-/* The life of a slot. proc.c's transition functions are the only writers
- * of a process's state; any edge not listed here is a kernel bug (panic).
- *   FREE -> RUNNABLE                   create (proc_create)
- *   RUNNABLE -> RUNNING                the scheduler runs it (proc_run)
- *   RUNNABLE -> SLEEPING               an injected stall, before it runs
- *   RUNNING -> RUNNABLE                yield or preemption (proc_yield)
- *   RUNNING -> SLEEPING | WAITING | CALLING | SENDING | POLLING
- *                                      block (proc_block)
- *   SLEEPING | WAITING | CALLING | SENDING | POLLING -> RUNNABLE
- *                                      wake (proc_wake: a deadline, a
- *                                      waker, a child's death, a kick)
- *   any live state -> ZOMBIE           death, parent alive (waits for it)
- *   any live state -> DEAD             death, no parent
- *   ZOMBIE | DEAD -> FREE              reap: the parent waited or died,
- *                                      or the scheduler freed a DEAD one
- * RUNNABLE means on a run queue (but between the scheduler's pick and
- * run). The transitions keep the count of SENDING processes and each
- * parent's count of ZOMBIE children. */
-enum proc_state {
-	PROC_FREE = 0,
-	PROC_RUNNABLE,
-	PROC_RUNNING,
-	PROC_SLEEPING,
-	PROC_WAITING,
-	PROC_CALLING, /* in call(): waits for its reply (ipc.c) */
-	PROC_SENDING, /* in call()/cast(): waits for room in a full queue */
-	PROC_POLLING, /* in wait_any(): waits for a message or an IRQ */
-	PROC_ZOMBIE,
-	PROC_DEAD,
-};
 
 struct chan;
 
