@@ -1,5 +1,5 @@
 /*
- * Unit tests for the policy language (supervisor/policy.c): every key with
+ * Unit tests for the policy language (supervisor/policy*.c): every key with
  * its values and defaults, the derived fields pol_check() fills in, and
  * every message, word for word, both from parsing one file and from the
  * checks across files.
