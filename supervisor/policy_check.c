@@ -108,15 +108,56 @@ static int check_cycles(struct pol_set *s, struct pol_error *e)
 	return 0;
 }
 
+/* Every definition but the root is a child of some supervisor. */
+static int check_orphans(const struct pol_set *s, struct pol_error *e, uint32_t root)
+{
+	char buf[2 * POL_QUOTE_MAX + 48], expected[POL_QUOTE_MAX + 48];
+	uint32_t i;
+
+	for (i = 0; i < s->nsupervisors + s->nservices; i++) {
+		bool is_sup = i < s->nsupervisors;
+		uint32_t j = is_sup ? i : i - s->nsupervisors;
+		const char *name = is_sup ? s->supervisors[j].name : s->services[j].name;
+		int32_t parent = is_sup ? s->supervisors[j].parent : s->services[j].parent;
+
+		if (parent >= 0 || (is_sup && j == root))
+			continue;
+		fmt_snprintf(expected, sizeof(expected), "'%s' among the children of a supervisor",
+			     name);
+		fmt_snprintf(buf, sizeof(buf), "it in none (the root is '%s')",
+			     s->supervisors[root].name);
+		return fail_at(s, e, is_sup ? s->supervisors[j].pos : s->services[j].pos, expected,
+			       buf);
+	}
+	return 0;
+}
+
+/* Only the root says on_giveup: the tree gives up once, at its top. */
+static int check_giveup(const struct pol_set *s, struct pol_error *e, uint32_t root)
+{
+	char buf[2 * POL_QUOTE_MAX + 48];
+	uint32_t i;
+
+	for (i = 0; i < s->nsupervisors; i++) {
+		if (!s->supervisors[i].has_giveup || i == root)
+			continue;
+		fmt_snprintf(buf, sizeof(buf), "it in '%s', a child of '%s'",
+			     s->supervisors[i].name, s->supervisors[s->supervisors[i].parent].name);
+		return fail_at(s, e, s->supervisors[i].giveup_pos,
+			       "on_giveup only in the root supervisor", buf);
+	}
+	return 0;
+}
+
 /*
  * The first supervisor that is nobody's child is the root; every other
  * definition must be somebody's child, and only the root says on_giveup.
  */
 static int check_root(struct pol_set *s, struct pol_error *e)
 {
-	char buf[2 * POL_QUOTE_MAX + 48], expected[POL_QUOTE_MAX + 48];
 	uint32_t i;
 	int32_t root = -1;
+	int rc;
 
 	for (i = 0; i < s->nsupervisors && root < 0; i++)
 		if (s->supervisors[i].parent < 0)
@@ -128,31 +169,12 @@ static int check_root(struct pol_set *s, struct pol_error *e)
 			return pol_set_error(e, "policy", 0, 0, "a root supervisor", "none");
 		return fail_at(s, e, first, "a root supervisor", "none");
 	}
-	for (i = 0; i < s->nsupervisors + s->nservices; i++) {
-		bool is_sup = i < s->nsupervisors;
-		uint32_t j = is_sup ? i : i - s->nsupervisors;
-		const char *name = is_sup ? s->supervisors[j].name : s->services[j].name;
-		int32_t parent = is_sup ? s->supervisors[j].parent : s->services[j].parent;
-
-		if (parent >= 0 || (is_sup && j == (uint32_t)root))
-			continue;
-		fmt_snprintf(expected, sizeof(expected), "'%s' among the children of a supervisor",
-			     name);
-		fmt_snprintf(buf, sizeof(buf), "it in none (the root is '%s')",
-			     s->supervisors[root].name);
-		return fail_at(s, e, is_sup ? s->supervisors[j].pos : s->services[j].pos, expected,
-			       buf);
-	}
-	for (i = 0; i < s->nsupervisors; i++) {
-		if (!s->supervisors[i].has_giveup || i == (uint32_t)root)
-			continue;
-		fmt_snprintf(buf, sizeof(buf), "it in '%s', a child of '%s'",
-			     s->supervisors[i].name, s->supervisors[s->supervisors[i].parent].name);
-		return fail_at(s, e, s->supervisors[i].giveup_pos,
-			       "on_giveup only in the root supervisor", buf);
-	}
-	s->root = (uint32_t)root;
-	return 0;
+	rc = check_orphans(s, e, (uint32_t)root);
+	if (!rc)
+		rc = check_giveup(s, e, (uint32_t)root);
+	if (!rc)
+		s->root = (uint32_t)root;
+	return rc;
 }
 
 /* Intensity 0 gives up at the first restart: pointless with a permanent child. */
@@ -244,43 +266,44 @@ static const char *range_str(char *buf, const struct pol_ports *r)
 	return buf;
 }
 
+/* Service svc holds no IRQ line and no I/O port that o holds. */
+static int check_pair(const struct pol_set *s, struct pol_error *e, const struct pol_service *svc,
+		      const struct pol_service *o)
+{
+	char buf[POL_QUOTE_MAX + 64], ra[RANGE_BUF], rc[RANGE_BUF];
+	uint16_t both = svc->irqs & o->irqs;
+	uint32_t k, m, irq;
+
+	for (irq = 0; both && !(both & (1u << irq)); irq++)
+		;
+	if (both) {
+		fmt_snprintf(buf, sizeof(buf), "'%u', granted to '%s'", irq, o->name);
+		return fail_at(s, e, svc->irq_pos[irq], "an IRQ line no other service has", buf);
+	}
+	for (k = 0; k < svc->nports; k++) {
+		for (m = 0; m < o->nports; m++) {
+			const struct pol_ports *a = &svc->ports[k], *c = &o->ports[m];
+
+			if (a->last < c->first || c->last < a->first)
+				continue;
+			fmt_snprintf(buf, sizeof(buf), "'%s', overlapping %s of '%s'",
+				     range_str(ra, a), range_str(rc, c), o->name);
+			return fail_at(s, e, a->pos, "ports no other service has", buf);
+		}
+	}
+	return 0;
+}
+
 /* No IRQ line or I/O port is granted to two services. */
 static int check_hardware(struct pol_set *s, struct pol_error *e)
 {
-	char buf[POL_QUOTE_MAX + 64], ra[RANGE_BUF], rc[RANGE_BUF];
-	uint32_t i, j, k, m, irq;
+	uint32_t i, j;
+	int rc;
 
-	for (i = 0; i < s->nservices; i++) {
-		const struct pol_service *svc = &s->services[i];
-
-		for (j = 0; j < i; j++) {
-			const struct pol_service *o = &s->services[j];
-			uint16_t both = svc->irqs & o->irqs;
-
-			for (irq = 0; both && !(both & (1u << irq)); irq++)
-				;
-			if (both) {
-				fmt_snprintf(buf, sizeof(buf), "'%u', granted to '%s'", irq,
-					     o->name);
-				return fail_at(s, e, svc->irq_pos[irq],
-					       "an IRQ line no other service has", buf);
-			}
-			for (k = 0; k < svc->nports; k++) {
-				for (m = 0; m < o->nports; m++) {
-					const struct pol_ports *a = &svc->ports[k],
-							       *c = &o->ports[m];
-
-					if (a->last < c->first || c->last < a->first)
-						continue;
-					fmt_snprintf(buf, sizeof(buf),
-						     "'%s', overlapping %s of '%s'",
-						     range_str(ra, a), range_str(rc, c), o->name);
-					return fail_at(s, e, a->pos, "ports no other service has",
-						       buf);
-				}
-			}
-		}
-	}
+	for (i = 0; i < s->nservices; i++)
+		for (j = 0; j < i; j++)
+			if ((rc = check_pair(s, e, &s->services[i], &s->services[j])))
+				return rc;
 	return 0;
 }
 

@@ -122,6 +122,41 @@ static int key_backoff(struct parser *p)
 	return pol_expect_eol(p);
 }
 
+/* The value of limit word w of a served channel, read from the next word
+ * into *dst: each limit once, each in its own range. */
+static int serve_limit(struct parser *p, struct pol_serve *sv, const struct word *w)
+{
+	uint32_t *dst;
+	struct word v;
+	bool ok;
+
+	if (pol_word_is(w, "max_messages"))
+		dst = &sv->max_messages;
+	else if (pol_word_is(w, "max_bytes"))
+		dst = &sv->max_bytes;
+	else if (pol_word_is(w, "max_redeliveries"))
+		dst = &sv->max_redeliveries;
+	else
+		return pol_fail_word(p, w,
+				     "'max_messages', 'max_bytes', 'max_redeliveries' "
+				     "or end of line");
+	if (*dst)
+		return pol_fail_word(p, w, "each limit once");
+	pol_next_word(p, &v);
+	if (dst == &sv->max_bytes)
+		return v.n && pol_parse_size(&v, dst) ? 0 : pol_fail_word(p, &v, POL_SIZE_RULE);
+	if (dst == &sv->max_messages)
+		ok = pol_parse_num(v.s, v.n, false, VE_CHAN_QUEUE_MAX, dst) && *dst;
+	else
+		ok = pol_parse_num(v.s, v.n, false, VE_CHAN_REDELIVERIES_MAX, dst) && *dst;
+	if (!ok)
+		return pol_fail_word(p, &v,
+				     dst == &sv->max_messages
+					 ? "a number of messages from 1 to 4096"
+					 : "a number from 1 to 1000");
+	return 0;
+}
+
 /* serves NAME [max_messages N] [max_bytes SIZE] [max_redeliveries N] */
 static int key_serves(struct parser *p)
 {
@@ -144,39 +179,9 @@ static int key_serves(struct parser *p)
 			return pol_fail_word(p, &w, "a channel not already in serves");
 	sv->pos = pol_pos_of(p, &w);
 	sv->max_messages = sv->max_bytes = sv->max_redeliveries = 0;
-	while (pol_next_word(p, &w)) {
-		struct word v;
-		uint32_t *dst;
-		bool ok;
-
-		if (pol_word_is(&w, "max_messages"))
-			dst = &sv->max_messages;
-		else if (pol_word_is(&w, "max_bytes"))
-			dst = &sv->max_bytes;
-		else if (pol_word_is(&w, "max_redeliveries"))
-			dst = &sv->max_redeliveries;
-		else
-			return pol_fail_word(p, &w,
-					     "'max_messages', 'max_bytes', 'max_redeliveries' "
-					     "or end of line");
-		if (*dst)
-			return pol_fail_word(p, &w, "each limit once");
-		pol_next_word(p, &v);
-		if (dst == &sv->max_bytes) {
-			if (!v.n || !pol_parse_size(&v, dst))
-				return pol_fail_word(p, &v, POL_SIZE_RULE);
-			continue;
-		}
-		if (dst == &sv->max_messages)
-			ok = pol_parse_num(v.s, v.n, false, VE_CHAN_QUEUE_MAX, dst) && *dst;
-		else
-			ok = pol_parse_num(v.s, v.n, false, VE_CHAN_REDELIVERIES_MAX, dst) && *dst;
-		if (!ok)
-			return pol_fail_word(p, &v,
-					     dst == &sv->max_messages
-						 ? "a number of messages from 1 to 4096"
-						 : "a number from 1 to 1000");
-	}
+	while (pol_next_word(p, &w))
+		if ((rc = serve_limit(p, sv, &w)))
+			return rc;
 	svc->nserves++;
 	return 0;
 }
