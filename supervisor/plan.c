@@ -6,73 +6,25 @@
  */
 #include "plan.h"
 
+#include "fmt.h"
+#include "string.h"
+
 #define NS_PER_MS 1000000ull
 
-/* A message under construction; always NUL-terminated, cut at the end. */
-struct msg {
-	char *buf;
-	size_t cap, len;
-};
-
-static void msg_puts(struct msg *m, const char *s)
-{
-	while (*s && m->len + 1 < m->cap)
-		m->buf[m->len++] = *s++;
-	m->buf[m->len] = '\0';
-}
-
-static void msg_putu(struct msg *m, uint64_t v)
-{
-	char d[24];
-	size_t n = 0;
-
-	do {
-		d[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n && m->len + 1 < m->cap)
-		m->buf[m->len++] = d[--n];
-	m->buf[m->len] = '\0';
-}
-
+/* src into dst[cap], cut to fit; names are checked shorter already. */
 static void copy_name(char *dst, const char *src, size_t cap)
 {
-	size_t i;
-
-	for (i = 0; i + 1 < cap && src[i]; i++)
-		dst[i] = src[i];
-	dst[i] = '\0';
-}
-
-static bool name_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b) {
-		a++;
-		b++;
-	}
-	return *a == *b;
+	fmt_snprintf(dst, cap, "%s", src);
 }
 
 /* "file:line:col: expected what, found found"; returns err. */
 static int fail(const struct pol_set *s, struct pol_error *e, struct pol_pos pos, const char *what,
 		const char *found, int err)
 {
-	struct msg m;
-
 	if (!e)
 		return err;
-	m = (struct msg){ .buf = e->msg, .cap = sizeof(e->msg) };
-	msg_puts(&m, pos.file < s->nfiles ? s->files[pos.file] : "?");
-	msg_puts(&m, ":");
-	msg_putu(&m, pos.line);
-	msg_puts(&m, ":");
-	msg_putu(&m, pos.col);
-	msg_puts(&m, ": expected ");
-	msg_puts(&m, what);
-	msg_puts(&m, ", found ");
-	msg_puts(&m, found);
-	e->line = pos.line;
-	e->col = pos.col;
+	pol_set_error(e, pos.file < s->nfiles ? s->files[pos.file] : "?", pos.line, pos.col, what,
+		      found);
 	return err;
 }
 
@@ -117,12 +69,10 @@ static int plan_supervisor(struct sup_plan *p, size_t i, const struct pol_set *s
 {
 	const struct pol_supervisor *ps = &s->supervisors[idx];
 	struct sup_node_spec *ns = &p->spec[i];
-	struct msg m;
 	char found[16];
 
 	if (ps->intensity > SUP_INTENSITY_MAX) {
-		m = (struct msg){ .buf = found, .cap = sizeof(found) };
-		msg_putu(&m, ps->intensity);
+		fmt_snprintf(found, sizeof(found), "%u", ps->intensity);
 		return fail(s, e, ps->intensity_pos,
 			    "an intensity of at most 32 (the supervisor's limit)", found,
 			    -VE_RANGE);
@@ -167,7 +117,7 @@ static bool plan_spawn(struct ve_spawn *sp, const struct pol_service *sv)
 	}
 	for (k = 0; k < sv->nopens && k < VE_SPAWN_CHANS; k++) {
 		copy_name(sp->open[nopen++], sv->opens[k].name, sizeof(sp->open[0]));
-		has_sup |= name_eq(sv->opens[k].name, POL_SUP_CHANNEL);
+		has_sup |= !strcmp(sv->opens[k].name, POL_SUP_CHANNEL);
 	}
 	if (sv->heartbeat_ms && !has_sup) {
 		if (nopen == VE_SPAWN_CHANS)
@@ -288,7 +238,7 @@ uint16_t sup_plan_find(const struct sup_plan *p, const char *name)
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
-		if (name_eq(p->node[i].name, name))
+		if (!strcmp(p->node[i].name, name))
 			return (uint16_t)i;
 	return SUP_NO_NODE;
 }

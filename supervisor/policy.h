@@ -5,7 +5,8 @@
  *
  * One parser serves two callers: tools/polcheck validates every policy file
  * at build time, and the supervisor parses the same files again at boot from
- * the image. So this file and policy.c are freestanding: they use no libc,
+ * the image. So this file and the parser (policy*.c) are freestanding: they
+ * use kernel/lib (fmt, num, string) and no libc,
  * hold no globals and work in memory the caller provides (a struct pol_set,
  * about 100 KiB, zeroed by pol_init()).
  *
@@ -228,6 +229,14 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
  * Errors: -VE_INVAL for a mistake (message in *e if not NULL) or a NULL s.
  */
 int pol_check(struct pol_set *s, struct pol_error *e);
+
+/*
+ * Fills *e, if not NULL, with the one message every mistake produces:
+ * "file:line:col: expected <expected>, found <found>", cut to fit. For the
+ * parser and for the checks built on a set (plan.c). Returns -VE_INVAL.
+ */
+int pol_set_error(struct pol_error *e, const char *file, uint32_t line, uint32_t col,
+		  const char *expected, const char *found);
 
 /* Index of the service or supervisor named name, or -VE_NOENT (-VE_INVAL for NULL). */
 int pol_service_find(const struct pol_set *s, const char *name);

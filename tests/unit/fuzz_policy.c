@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the policy parser (supervisor/policy.c), which reads
+ * libFuzzer target for the policy parser (supervisor/policy*.c), which reads
  * text from the boot image inside the supervisor and so must never crash,
  * hang or read out of bounds on any input.
  *
@@ -9,9 +9,7 @@
  * file name and holds ": expected ", a failed parse leaves the counts as
  * they were, and a checked set is a tree holding every service once.
  *
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -iquote supervisor \
- *		-Ikernel/uapi -o build/fuzz/fuzz_policy tests/unit/fuzz_policy.c \
- *		supervisor/policy.c
+ *	make build/fuzz/fuzz_policy
  *	build/fuzz/fuzz_policy -max_total_time=60 \
  *		-dict=tests/unit/fuzz_policy.dict build/fuzz/corpus policies
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the policy language (supervisor/policy.c): every key with
+ * Unit tests for the policy language (supervisor/policy*.c): every key with
  * its values and defaults, the derived fields pol_check() fills in, and
  * every message, word for word, both from parsing one file and from the
  * checks across files.
@@ -623,6 +623,28 @@ static void test_long_fname(void **state)
 	assert_string_equal(set.files[1] + POL_FILE_MAX - 1 - 9, "/x.policy");
 }
 
+/* A message quotes unprintable bytes (a NUL too) as '?', and one too long
+ * for err.msg is its first POL_ERR_MAX - 1 bytes. */
+static void test_message_bytes(void **state)
+{
+	static const char text[] = "service a\nimage a\x01"
+				   "b\x7f\0c\n";
+	char name[POL_ERR_MAX + 20], whole[2 * POL_ERR_MAX];
+
+	(void)state;
+	pol_init(&set);
+	assert_int_equal(pol_parse_file(&set, "t.policy", text, sizeof(text) - 1, &err), -VE_INVAL);
+	assert_string_equal(err.msg, "t.policy:2:7: expected " NAME_RULE ", found 'a?b??c'");
+	memset(name, 'd', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	pol_init(&set);
+	assert_int_equal(parse(name, "restart\n"), -VE_INVAL);
+	snprintf(whole, sizeof(whole),
+		 "%s:1:1: expected 'service' or 'supervisor', found 'restart'", name);
+	assert_int_equal(strlen(err.msg), POL_ERR_MAX - 1);
+	assert_int_equal(strncmp(err.msg, whole, POL_ERR_MAX - 1), 0);
+}
+
 static void test_bad_args(void **state)
 {
 	(void)state;
@@ -873,7 +895,7 @@ int main(void)
 		cmocka_unit_test(test_long_fname),     cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_names),	       cmocka_unit_test(test_appliance),
 		cmocka_unit_test(test_check_errors),   cmocka_unit_test(test_sup_channel_open),
-		cmocka_unit_test(test_check_ok),
+		cmocka_unit_test(test_check_ok),       cmocka_unit_test(test_message_bytes),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -1,0 +1,336 @@
+/*
+ * The checks of a policy set that need every file (pol_check, policy.h):
+ * children resolved to definitions, a tree with one root and no cycle,
+ * channels served once and opened only where served, no hardware granted
+ * twice. On success the set's derived fields (parents, child indices,
+ * root) are filled in.
+ */
+#include "policy_impl.h"
+
+#include "fmt.h"
+#include "string.h"
+
+/*
+ * The names in the set were taken by the parser, so they are printable and
+ * shorter than POL_QUOTE_MAX: quoting one is putting it between quotes.
+ */
+
+/* Reports a mistake at pos, a position in one of s's files. */
+static int fail_at(const struct pol_set *s, struct pol_error *e, struct pol_pos pos,
+		   const char *expected, const char *found)
+{
+	return pol_set_error(e, s->files[pos.file], pos.line, pos.col, expected, found);
+}
+
+/* Resolves every child and sets every parent: each named once, and defined. */
+static int check_children(struct pol_set *s, struct pol_error *e)
+{
+	char buf[2 * POL_QUOTE_MAX + 40];
+	uint32_t i, k;
+
+	for (i = 0; i < s->nservices; i++)
+		s->services[i].parent = -1;
+	for (i = 0; i < s->nsupervisors; i++)
+		s->supervisors[i].parent = -1;
+	for (i = 0; i < s->nsupervisors; i++) {
+		struct pol_supervisor *sup = &s->supervisors[i];
+
+		for (k = 0; k < sup->nchildren; k++) {
+			struct pol_child *c = &sup->children[k];
+			int svc = pol_service_find(s, c->name);
+			int sub = pol_supervisor_find(s, c->name);
+			int32_t *parent;
+
+			fmt_snprintf(buf, sizeof(buf), "'%s'", c->name);
+			if (svc < 0 && sub < 0)
+				return fail_at(s, e, c->pos, "a defined service or supervisor",
+					       buf);
+			c->is_supervisor = sub >= 0;
+			c->index = (uint32_t)(sub >= 0 ? sub : svc);
+			parent = sub >= 0 ? &s->supervisors[sub].parent : &s->services[svc].parent;
+			if (*parent >= 0) {
+				fmt_snprintf(buf, sizeof(buf), "'%s', already a child of '%s'",
+					     c->name, s->supervisors[*parent].name);
+				return fail_at(s, e, c->pos, "a child of one supervisor only", buf);
+			}
+			*parent = (int32_t)i;
+		}
+	}
+	return 0;
+}
+
+/* Where supervisor i is written among its parent's children. */
+static struct pol_pos child_pos(const struct pol_set *s, uint32_t i)
+{
+	const struct pol_supervisor *par = &s->supervisors[s->supervisors[i].parent];
+	uint32_t k;
+
+	for (k = 0; k < par->nchildren; k++)
+		if (par->children[k].is_supervisor && par->children[k].index == i)
+			break;
+	return par->children[k].pos;
+}
+
+/* Appends a then b to the string in buf[size], cut to fit. */
+static void append(char *buf, size_t size, const char *a, const char *b)
+{
+	size_t n = strlen(buf);
+
+	fmt_snprintf(buf + n, size - n, "%s%s", a, b);
+}
+
+/* No supervisor contains itself: following parents never comes back. */
+static int check_cycles(struct pol_set *s, struct pol_error *e)
+{
+	uint32_t chain[POL_MAX_SUPERVISORS + 1];
+	char buf[POL_ERR_MAX];
+	uint32_t i, n;
+
+	for (i = 0; i < s->nsupervisors; i++) {
+		chain[0] = i;
+		for (n = 1; n <= s->nsupervisors; n++) {
+			int32_t par = s->supervisors[chain[n - 1]].parent;
+
+			if (par < 0)
+				break;
+			chain[n] = (uint32_t)par;
+			if ((uint32_t)par != i)
+				continue;
+			/* chain[n] contains chain[n-1] ... contains chain[0] */
+			buf[0] = 0;
+			for (; n > 0; n--)
+				append(buf, sizeof(buf), s->supervisors[chain[n]].name, " > ");
+			append(buf, sizeof(buf), s->supervisors[i].name, "");
+			return fail_at(s, e, child_pos(s, i),
+				       "a supervisor that does not contain itself", buf);
+		}
+	}
+	return 0;
+}
+
+/* Every definition but the root is a child of some supervisor. */
+static int check_orphans(const struct pol_set *s, struct pol_error *e, uint32_t root)
+{
+	char buf[2 * POL_QUOTE_MAX + 48], expected[POL_QUOTE_MAX + 48];
+	uint32_t i;
+
+	for (i = 0; i < s->nsupervisors + s->nservices; i++) {
+		bool is_sup = i < s->nsupervisors;
+		uint32_t j = is_sup ? i : i - s->nsupervisors;
+		const char *name = is_sup ? s->supervisors[j].name : s->services[j].name;
+		int32_t parent = is_sup ? s->supervisors[j].parent : s->services[j].parent;
+
+		if (parent >= 0 || (is_sup && j == root))
+			continue;
+		fmt_snprintf(expected, sizeof(expected), "'%s' among the children of a supervisor",
+			     name);
+		fmt_snprintf(buf, sizeof(buf), "it in none (the root is '%s')",
+			     s->supervisors[root].name);
+		return fail_at(s, e, is_sup ? s->supervisors[j].pos : s->services[j].pos, expected,
+			       buf);
+	}
+	return 0;
+}
+
+/* Only the root says on_giveup: the tree gives up once, at its top. */
+static int check_giveup(const struct pol_set *s, struct pol_error *e, uint32_t root)
+{
+	char buf[2 * POL_QUOTE_MAX + 48];
+	uint32_t i;
+
+	for (i = 0; i < s->nsupervisors; i++) {
+		if (!s->supervisors[i].has_giveup || i == root)
+			continue;
+		fmt_snprintf(buf, sizeof(buf), "it in '%s', a child of '%s'",
+			     s->supervisors[i].name, s->supervisors[s->supervisors[i].parent].name);
+		return fail_at(s, e, s->supervisors[i].giveup_pos,
+			       "on_giveup only in the root supervisor", buf);
+	}
+	return 0;
+}
+
+/*
+ * The first supervisor that is nobody's child is the root; every other
+ * definition must be somebody's child, and only the root says on_giveup.
+ */
+static int check_root(struct pol_set *s, struct pol_error *e)
+{
+	uint32_t i;
+	int32_t root = -1;
+	int rc;
+
+	for (i = 0; i < s->nsupervisors && root < 0; i++)
+		if (s->supervisors[i].parent < 0)
+			root = (int32_t)i;
+	if (root < 0) {
+		struct pol_pos first = { 0, 1, 1 };
+
+		if (s->nfiles == 0)
+			return pol_set_error(e, "policy", 0, 0, "a root supervisor", "none");
+		return fail_at(s, e, first, "a root supervisor", "none");
+	}
+	rc = check_orphans(s, e, (uint32_t)root);
+	if (!rc)
+		rc = check_giveup(s, e, (uint32_t)root);
+	if (!rc)
+		s->root = (uint32_t)root;
+	return rc;
+}
+
+/* Intensity 0 gives up at the first restart: pointless with a permanent child. */
+static int check_intensity(struct pol_set *s, struct pol_error *e)
+{
+	char buf[POL_QUOTE_MAX + 40];
+	uint32_t i, k;
+
+	for (i = 0; i < s->nsupervisors; i++) {
+		const struct pol_supervisor *sup = &s->supervisors[i];
+
+		if (sup->intensity > 0)
+			continue;
+		for (k = 0; k < sup->nchildren; k++) {
+			const struct pol_child *c = &sup->children[k];
+
+			if (!c->is_supervisor && s->services[c->index].restart != POL_PERMANENT)
+				continue;
+			fmt_snprintf(buf, sizeof(buf), "0 (child '%s' is permanent)", c->name);
+			return fail_at(
+			    s, e, sup->intensity_pos,
+			    "an intensity above 0 for a supervisor with a permanent child", buf);
+		}
+	}
+	return 0;
+}
+
+/* Index of the service serving channel name among services[0..below), or -1. */
+static int32_t server_of(const struct pol_set *s, const char *name, uint32_t below)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < below; i++)
+		for (k = 0; k < s->services[i].nserves; k++)
+			if (!strcmp(s->services[i].serves[k].name, name))
+				return (int32_t)i;
+	return -1;
+}
+
+static int check_channels(struct pol_set *s, struct pol_error *e)
+{
+	char buf[2 * POL_QUOTE_MAX + 40];
+	uint32_t i, k;
+
+	for (i = 0; i < s->nservices; i++) {
+		const struct pol_service *svc = &s->services[i];
+
+		for (k = 0; k < svc->nserves; k++) {
+			int32_t other = server_of(s, svc->serves[k].name, i);
+			bool sup = !strcmp(svc->serves[k].name, POL_SUP_CHANNEL);
+
+			if (other < 0 && !sup)
+				continue;
+			if (sup)
+				fmt_snprintf(buf, sizeof(buf), "'%s', served by the supervisor",
+					     svc->serves[k].name);
+			else
+				fmt_snprintf(buf, sizeof(buf), "'%s', served by '%s'",
+					     svc->serves[k].name, s->services[other].name);
+			return fail_at(s, e, svc->serves[k].pos,
+				       "a channel no other service serves", buf);
+		}
+	}
+	for (i = 0; i < s->nservices; i++) {
+		const struct pol_service *svc = &s->services[i];
+
+		for (k = 0; k < svc->nopens; k++) {
+			if (!strcmp(svc->opens[k].name, POL_SUP_CHANNEL) ||
+			    server_of(s, svc->opens[k].name, s->nservices) >= 0)
+				continue;
+			fmt_snprintf(buf, sizeof(buf), "'%s'", svc->opens[k].name);
+			return fail_at(s, e, svc->opens[k].pos, "a channel some service serves",
+				       buf);
+		}
+	}
+	return 0;
+}
+
+/* Room for a port range as range_str writes it: "0xffff-0xffff". */
+#define RANGE_BUF 16
+
+/* r as written in messages: 0xN, or 0xN-0xM. Returns buf[RANGE_BUF]. */
+static const char *range_str(char *buf, const struct pol_ports *r)
+{
+	if (r->last == r->first)
+		fmt_snprintf(buf, RANGE_BUF, "0x%x", r->first);
+	else
+		fmt_snprintf(buf, RANGE_BUF, "0x%x-0x%x", r->first, r->last);
+	return buf;
+}
+
+/* Service svc holds no IRQ line and no I/O port that o holds. */
+static int check_pair(const struct pol_set *s, struct pol_error *e, const struct pol_service *svc,
+		      const struct pol_service *o)
+{
+	char buf[POL_QUOTE_MAX + 64], ra[RANGE_BUF], rc[RANGE_BUF];
+	uint16_t both = svc->irqs & o->irqs;
+	uint32_t k, m, irq;
+
+	for (irq = 0; both && !(both & (1u << irq)); irq++)
+		;
+	if (both) {
+		fmt_snprintf(buf, sizeof(buf), "'%u', granted to '%s'", irq, o->name);
+		return fail_at(s, e, svc->irq_pos[irq], "an IRQ line no other service has", buf);
+	}
+	for (k = 0; k < svc->nports; k++) {
+		for (m = 0; m < o->nports; m++) {
+			const struct pol_ports *a = &svc->ports[k], *c = &o->ports[m];
+
+			if (a->last < c->first || c->last < a->first)
+				continue;
+			fmt_snprintf(buf, sizeof(buf), "'%s', overlapping %s of '%s'",
+				     range_str(ra, a), range_str(rc, c), o->name);
+			return fail_at(s, e, a->pos, "ports no other service has", buf);
+		}
+	}
+	return 0;
+}
+
+/* No IRQ line or I/O port is granted to two services. */
+static int check_hardware(struct pol_set *s, struct pol_error *e)
+{
+	uint32_t i, j;
+	int rc;
+
+	for (i = 0; i < s->nservices; i++)
+		for (j = 0; j < i; j++)
+			if ((rc = check_pair(s, e, &s->services[i], &s->services[j])))
+				return rc;
+	return 0;
+}
+
+int pol_check(struct pol_set *s, struct pol_error *e)
+{
+	int rc;
+
+	if (e) {
+		e->msg[0] = 0;
+		e->line = e->col = 0;
+	}
+	if (!s)
+		return -VE_INVAL;
+	s->checked = false;
+	rc = check_children(s, e);
+	if (!rc)
+		rc = check_cycles(s, e);
+	if (!rc)
+		rc = check_root(s, e);
+	if (!rc)
+		rc = check_intensity(s, e);
+	if (!rc)
+		rc = check_channels(s, e);
+	if (!rc)
+		rc = check_hardware(s, e);
+	if (rc)
+		return rc;
+	s->checked = true;
+	return 0;
+}
