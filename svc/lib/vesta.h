@@ -127,12 +127,14 @@ int ve_kill_hung(int pid);
 /* --- Channels ---
  *
  * A channel is a named kernel object ("echo", "console"). It exists from
- * boot for every name that the boot table lets some process serve, and it
- * outlives its server: the queue, its blocked callers and the messages in
- * flight are kept when the server dies. The boot table says who may serve
- * (serve=) or open (open=) which name, and sizes each channel (queue=
- * messages it holds, queued and in flight together; qbytes= queued payload
- * bytes) and its redelivery limit (redeliveries=).
+ * boot for every name that the boot table lets some process serve, or from
+ * the first ve_spawn_spec that lets one serve it, and it outlives its
+ * server: the queue, its blocked callers and the messages in flight are
+ * kept when the server dies. The boot table (or the spawn spec, which a
+ * supervisor builds from a policy) says who may serve (serve=) or open
+ * (open=) which name, and sizes each channel (queue= messages it holds,
+ * queued and in flight together; qbytes= queued payload bytes) and its
+ * redelivery limit (redeliveries=).
  *
  * A process reaches a channel through a small integer handle, at most
  * VE_HANDLES_MAX of them. A server handle (ve_chan_serve) receives; a
@@ -166,7 +168,8 @@ int ve_kill_hung(int pid);
  * Messages left in flight by a dead earlier server are received first.
  * A process started by spawn() gets the serve/open rights of the boot-table
  * entry of the same name (see kernel/syscall.c), if there is one.
- * Errors: -VE_PERM (the boot table does not let the caller serve name),
+ * Errors: -VE_PERM (the caller's boot-table entry or spawn spec does not
+ * let it serve name),
  * -VE_BUSY (another live process serves it), -VE_NOENT (no such channel),
  * -VE_INVAL (name longer than a channel name can be), -VE_FAULT (name not
  * readable), -VE_RANGE (handle table full).
