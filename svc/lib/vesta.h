@@ -82,8 +82,10 @@ uint64_t ve_clock_ns(void);
  */
 long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
 
-/* Unmap [addr, addr + len). Returns 0. Errors: -VE_INVAL (len 0, addr
- * unaligned, a page not mapped, the stash, or outside the user range). */
+/* Unmap [addr, addr + len), len rounded up to whole pages. Returns 0.
+ * Errors: -VE_INVAL (len 0, addr unaligned, a page not mapped, the stash
+ * or the fault-injection page, or outside the user range); nothing is
+ * unmapped then. */
 int ve_vm_free(uint64_t addr, uint64_t len);
 
 /* Fill *info with the kernel's frame counts. Returns 0. Errors: -VE_FAULT. */
