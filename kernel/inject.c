@@ -8,7 +8,8 @@
  * space (it calls vm_alloc itself, from a trampoline, until refused, then
  * holds it all), garbage is malformed messages on the channels it serves, a stall
  * keeps it off the CPU. Every random choice comes from `seed`, and each
- * injection is an `inject` event, so a campaign can be replayed exactly.
+ * injection is an `inject` event, so one fault can be replayed exactly (a
+ * whole campaign cannot: when its faults land is host time).
  * The kernel is not preemptible, so what a call does in it is bounded: an
  * arg past its kind's maximum (VE_INJ_*_MAX in abi.h) is refused, and
  * whatever takes long (a hang, a leak) runs in the target, at its own

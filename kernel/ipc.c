@@ -1,10 +1,10 @@
 /*
  * Channels in the kernel. The channel core (channels/) keeps queues,
  * in-flight messages, replay and dead letters; this file connects it to
- * processes: handles, permission from the boot table, copying between user
- * memory and messages, blocking (call waits for its reply, a full queue
- * blocks the sender, wait_any blocks a server) and waking, IRQ lines as
- * notifications, and the channel events on the log.
+ * processes: handles, permission from the boot table or a spawn_spec,
+ * copying between user memory and messages, blocking (call waits for its
+ * reply, a full queue blocks the sender, wait_any blocks a server) and
+ * waking, IRQ lines as notifications, and the channel events on the log.
  *
  * Waiting is by state, not by wait queue: a blocked process records what it
  * waits for (state + blocked_on + call_id), and a waker scans the process

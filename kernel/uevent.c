@@ -38,8 +38,8 @@ static int copy_word(struct proc *p, char *dst, uint64_t uaddr)
 }
 
 /* event(ev, kv, n). Errors: -VE_INVAL (bad or reserved event name, bad key,
- * "pid" as a key), -VE_RANGE (n or a string too long), -VE_FAULT. Nothing is
- * written unless everything checks. */
+ * "pid", "ev" or "t_ns" as a key), -VE_RANGE (n or a string too long),
+ * -VE_FAULT. Nothing is written unless everything checks. */
 long uevent_post(struct proc *p, uint64_t uev, uint64_t ukv, uint64_t n)
 {
 	char ev[KEY_MAX], keys[VE_EVENT_FIELDS_MAX][KEY_MAX];

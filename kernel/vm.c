@@ -124,12 +124,12 @@ static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
 	return 0;
 }
 
-/* vm_alloc(addr, len, prot): zeroed anonymous memory, charged to p's share
- * (share.c) with the page tables it takes. addr 0 lets the kernel choose.
- * Errors: -VE_INVAL (len 0, unaligned or taken addr, unknown prot bits, no
- * read permission, or outside the user range: svc/lib/vesta.h's "bad
- * alignment, range or prot"), -VE_NOMEM (not that much free, or past the
- * process's share). */
+/* vm_alloc(addr, len, prot): zeroed anonymous memory, len rounded up to
+ * pages, charged to p's share (share.c) with the page tables it takes.
+ * addr 0 lets the kernel choose. Errors (as svc/lib/vesta.h lists them):
+ * -VE_INVAL (len 0, unaligned or taken addr, unknown prot bits, no read
+ * permission, or outside the user range), -VE_NOMEM (not that much free,
+ * no free range that large, or past the process's share). */
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out)
 {
 	if (len == 0 || (prot & ~(VE_PROT_READ | VE_PROT_WRITE | VE_PROT_EXEC)) ||

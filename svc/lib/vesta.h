@@ -67,21 +67,25 @@ int ve_getpid(void);
 uint64_t ve_clock_ns(void);
 
 /*
- * Map len bytes (a multiple of 4096) of zeroed memory with prot (VE_PROT_*
- * bits) at addr, page aligned, or where the kernel chooses if addr is 0.
+ * Map len bytes (rounded up to whole 4096-byte pages) of zeroed memory with
+ * prot (VE_PROT_* bits, VE_PROT_READ among them) at addr, page aligned, or
+ * where the kernel chooses if addr is 0.
  * Returns the address. A process may hold at most a quarter of the
  * machine's memory, so that one that leaks cannot starve the rest: its
  * share counts its image, stack and vm_alloc memory with the page tables
  * they take, its stash while mapped, and the messages it has sent that the
  * kernel still holds (see ve_chan_cast). ve_vm_free gives all of it back.
- * Errors: -VE_INVAL (bad alignment or prot, addr taken, or addr or len
- * outside [VE_USER_LO, VE_USER_HI)), -VE_NOMEM (not that much free, or
- * past its quarter).
+ * Errors: -VE_INVAL (len 0, addr not page aligned, unknown prot bits or
+ * no VE_PROT_READ, addr taken, or addr or len outside [VE_USER_LO,
+ * VE_USER_HI)), -VE_NOMEM (not that much free, no free range that large
+ * when addr is 0, or past its quarter).
  */
 long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
 
-/* Unmap [addr, addr + len). Returns 0. Errors: -VE_INVAL (len 0, addr
- * unaligned, a page not mapped, the stash, or outside the user range). */
+/* Unmap [addr, addr + len), len rounded up to whole pages. Returns 0.
+ * Errors: -VE_INVAL (len 0, addr unaligned, a page not mapped, the stash
+ * or the fault-injection page, or outside the user range); nothing is
+ * unmapped then. */
 int ve_vm_free(uint64_t addr, uint64_t len);
 
 /* Fill *info with the kernel's frame counts. Returns 0. Errors: -VE_FAULT. */
@@ -91,8 +95,10 @@ int ve_meminfo(struct ve_meminfo *info);
  * Start the boot image named image with the argument string args.
  * Returns the child's pid.
  * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image),
- * -VE_FAULT, -VE_INVAL (image longer than VE_NAME_MAX - 1 bytes, or args
- * longer than VE_ARGS_MAX - 1), -VE_NOMEM.
+ * -VE_FAULT, -VE_INVAL (image longer than VE_NAME_MAX - 1 bytes, args
+ * longer than VE_ARGS_MAX - 1, or an image that is not a valid static
+ * ELF64 executable, such as a policy file), -VE_RANGE (an image with more
+ * loadable segments than the kernel loads), -VE_NOMEM.
  */
 int ve_spawn(const char *image, const char *args);
 
@@ -106,8 +112,8 @@ int ve_wait(int pid, struct ve_exit *ex);
 int ve_halt(int code);
 
 /*
- * End process pid: a child of the caller, or any process if the caller
- * holds the kill grant. The victim dies at once with reason VE_R_KILLED
+ * End process pid: a child of the caller, the caller itself, or any
+ * process if the caller holds the kill grant. The victim dies at once with reason VE_R_KILLED
  * ("killed" in the event log); a parent still collects it with ve_wait.
  * Returns 0.
  * Errors: -VE_NOENT (no such live process; a dead child not yet waited
@@ -123,12 +129,14 @@ int ve_kill_hung(int pid);
 /* --- Channels ---
  *
  * A channel is a named kernel object ("echo", "console"). It exists from
- * boot for every name that the boot table lets some process serve, and it
- * outlives its server: the queue, its blocked callers and the messages in
- * flight are kept when the server dies. The boot table says who may serve
- * (serve=) or open (open=) which name, and sizes each channel (queue=
- * messages it holds, queued and in flight together; qbytes= queued payload
- * bytes) and its redelivery limit (redeliveries=).
+ * boot for every name that the boot table lets some process serve, or from
+ * the first ve_spawn_spec that lets one serve it, and it outlives its
+ * server: the queue, its blocked callers and the messages in flight are
+ * kept when the server dies. The boot table (or the spawn spec, which a
+ * supervisor builds from a policy) says who may serve (serve=) or open
+ * (open=) which name, and sizes each channel (queue= messages it holds,
+ * queued and in flight together; qbytes= queued payload bytes) and its
+ * redelivery limit (redeliveries=).
  *
  * A process reaches a channel through a small integer handle, at most
  * VE_HANDLES_MAX of them. A server handle (ve_chan_serve) receives; a
@@ -162,7 +170,8 @@ int ve_kill_hung(int pid);
  * Messages left in flight by a dead earlier server are received first.
  * A process started by spawn() gets the serve/open rights of the boot-table
  * entry of the same name (see kernel/syscall.c), if there is one.
- * Errors: -VE_PERM (the boot table does not let the caller serve name),
+ * Errors: -VE_PERM (the caller's boot-table entry or spawn spec does not
+ * let it serve name),
  * -VE_BUSY (another live process serves it), -VE_NOENT (no such channel),
  * -VE_INVAL (name longer than a channel name can be), -VE_FAULT (name not
  * readable), -VE_RANGE (handle table full).
@@ -264,10 +273,12 @@ int ve_chan_ack(int h, uint64_t id);
 
 /*
  * Block until one of the n handles has a message queued, or one of the
- * caller's granted IRQ lines has fired, or timeout_ns has passed (0: no
- * limit). Client handles may be in the list; they are never ready. With
- * n == 0 it waits for IRQs only. Fills *r: r->handle is a ready handle or
- * -1, r->irqs has bit k set for each IRQ line k that fired. A line that
+ * caller's granted IRQ lines has fired, or a child of the caller has died
+ * and is not yet reaped, or timeout_ns has passed (0: no limit). Client
+ * handles may be in the list; they are never ready. With n == 0 it waits
+ * for IRQs and children only. Fills *r: r->handle is a ready handle or
+ * -1, r->irqs has bit k set for each IRQ line k that fired, r->exited is
+ * nonzero while a dead child waits for ve_reap. A line that
  * fired stays masked until ve_irq_ack(k). Returns 0.
  * Errors: -VE_TIMEOUT, -VE_BADHANDLE (a handle that is not the caller's),
  * -VE_RANGE (n > VE_HANDLES_MAX), -VE_FAULT (handles or r not accessible).
@@ -289,7 +300,9 @@ int ve_irq_ack(unsigned irq);
  *   {"ev":EV,"t_ns":...,"pid":<caller>,KEY:VALUE,...}
  * with the n fields kv[0..n-1], each a string (kv.str) or a number. ev and
  * the keys are [a-z0-9_]{1,23}; ev must not be one of the kernel's event
- * names, and no key may be "ev", "t_ns" or "pid". Returns 0; nothing is
+ * names (kernel/EVENTS.md; only a process with the supervisor grant may
+ * write "ready", the whole tree is up), and no key may be "ev", "t_ns" or
+ * "pid". Returns 0; nothing is
  * written unless every field checks.
  * Errors: -VE_INVAL (a bad name or key, or ev is a kernel event's name),
  * -VE_RANGE (n > VE_EVENT_FIELDS_MAX, or a string longer than
@@ -309,7 +322,7 @@ int ve_event_str(const char *ev, const char *key, const char *str);
 
 /* --- Supervision: processes, stashes, the boot bundle ---
  *
- * These calls serve the supervisor (supervisor/main.c) and the shell; a
+ * These calls serve the supervisor (svc/supervisor) and the shell; a
  * service needs only ve_stash.
  */
 
@@ -444,8 +457,10 @@ long ve_bundle_read(const char *name, void *buf, size_t cap);
  * process pid), -VE_INVAL (kind is not an enum ve_inject value, or arg is
  * past the kind's maximum above: nothing is done and no event written),
  * -VE_BUSY (pid is the root supervisor and kind is hang, block, leak or
- * corrupt: nothing watches it for being stuck). A process may fault
- * itself.
+ * corrupt: nothing watches it for being stuck), -VE_NOMEM (a crash, hang,
+ * block or leak runs from a trampoline page the kernel maps into pid, and
+ * there was no memory to map it: nothing is done and no event written). A
+ * process may fault itself.
  */
 int ve_inject(int pid, unsigned kind, uint64_t arg, uint64_t seed);
 

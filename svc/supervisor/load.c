@@ -2,8 +2,9 @@
  * The supervisor's policies, read from the boot bundle at start. The
  * process cannot list the bundle, so the manifest carries a file
  * "policies.list" naming the policy files, one per line. They are parsed
- * with the same parser the build's polcheck uses, so a mistake reads the
- * same at boot: `file:line:col: expected X, found Y` on the console and a
+ * and checked (supervisor/policy.c, then sup_plan_check of
+ * supervisor/plan.c) exactly as the build's polcheck does, so a set that
+ * passed the build boots and a mistake reads the same at boot: `file:line:col: expected X, found Y` on the console and a
  * policy_error event; then the supervisor refuses to run: it halts the
  * machine with failure (halt grant), or exits 1.
  */

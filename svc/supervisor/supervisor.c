@@ -1,9 +1,11 @@
 /*
  * supervisor: the root supervisor process. It reads the policies from the
- * boot bundle (load.c), serves the channel "sup" (control.c), and runs the
- * supervision tree: the decisions come from the pure state machine of
- * supervisor/decide.h, and this file turns kernel events into machine
- * events and the machine's actions into system calls and event-log lines.
+ * boot bundle (load.c), which supervisor/plan.c checks and turns into the
+ * machine's tree and each service's spawn spec; it serves the channel "sup"
+ * (control.c), and runs the supervision tree: the decisions come from the
+ * pure state machine of supervisor/decide.h, and this file turns kernel
+ * events into machine events and the machine's actions into system calls
+ * and event-log lines.
  *
  * The loop: wait on "sup" until the machine's next deadline (or a short
  * poll while a service is starting and not yet serving its channels), then
