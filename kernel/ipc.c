@@ -600,13 +600,11 @@ static void on_poison(void *ctx, struct chan_msg *m)
 
 void ipc_proc_dying(struct proc *p)
 {
+	/* Taken before the loop: what the clean-up below wakes (the senders
+	 * blocked on a channel it serves, the caller of a request it poisons)
+	 * may be p itself. That is harmless: its death, the next edge, takes a
+	 * RUNNABLE process off the run queue (lifecycle.c). */
 	bool idle = p->state == PROC_POLLING;
-	/* Killed while blocked, it never returns from what it was blocked on
-	 * (proc.c takes it straight to ZOMBIE or DEAD), so what its clean-up
-	 * wakes below (the senders blocked on a channel it serves, the caller
-	 * of a request it poisons) must never be itself: woken, it would be
-	 * queued to run after its kernel stack is freed. */
-	p->blocked_on = NULL;
 	for (int h = 0; h < VE_HANDLES_MAX; h++) {
 		struct handle *hd = &p->handles[h];
 		if (!hd->ch)
