@@ -213,6 +213,15 @@ int ve_chan_info(uint32_t index, struct ve_chaninfo *info)
 	return (int)ve_syscall(SYS_CHAN_INFO, (long)index, (long)info, 0, 0, 0, 0);
 }
 
+int ve_chan_info_named(const char *name, struct ve_chaninfo *info)
+{
+	int r;
+	for (uint32_t i = 0; (r = ve_chan_info(i, info)) == 0; i++)
+		if (strcmp(info->name, name) == 0)
+			return 0;
+	return r;
+}
+
 int ve_spawn_spec(const struct ve_spawn *sp)
 {
 	return (int)ve_syscall(SYS_SPAWN_SPEC, (long)sp, 0, 0, 0, 0, 0);

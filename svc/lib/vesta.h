@@ -386,6 +386,10 @@ int ve_ps_state(int pid);
  */
 int ve_chan_info(uint32_t index, struct ve_chaninfo *info);
 
+/* ve_chan_info of the channel called name. Returns 0; -VE_NOENT if there
+ * is none. */
+int ve_chan_info_named(const char *name, struct ve_chaninfo *info);
+
 /*
  * Start image sp->image as the process sp->name with exactly the grants in
  * *sp: priority, grants, IRQ lines, port ranges, the channels it may serve

@@ -41,9 +41,8 @@ static void expect(const char *what, long got, long want)
 static struct ve_chaninfo bd_info(void)
 {
 	struct ve_chaninfo ci = { 0 };
-	for (uint32_t i = 0; ve_chan_info(i, &ci) == 0; i++)
-		if (strcmp(ci.name, "bd") == 0)
-			return ci;
+	if (ve_chan_info_named("bd", &ci) == 0)
+		return ci;
 	bad++;
 	return (struct ve_chaninfo){ 0 };
 }

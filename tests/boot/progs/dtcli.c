@@ -26,9 +26,8 @@ static unsigned bad;
 static struct ve_chaninfo dt_info(void)
 {
 	struct ve_chaninfo ci = { 0 };
-	for (uint32_t i = 0; ve_chan_info(i, &ci) == 0; i++)
-		if (strcmp(ci.name, "dt") == 0)
-			return ci;
+	if (ve_chan_info_named("dt", &ci) == 0)
+		return ci;
 	bad++;
 	return (struct ve_chaninfo){ 0 };
 }

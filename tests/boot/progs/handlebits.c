@@ -22,9 +22,8 @@ static unsigned checks, bad;
 static struct ve_chaninfo info_of(const char *name)
 {
 	struct ve_chaninfo ci = { 0 };
-	for (uint32_t i = 0; ve_chan_info(i, &ci) == 0; i++)
-		if (strcmp(ci.name, name) == 0)
-			return ci;
+	if (ve_chan_info_named(name, &ci) == 0)
+		return ci;
 	ve_printf("handlebits: no channel %s\n", name);
 	bad++;
 	return (struct ve_chaninfo){ 0 };

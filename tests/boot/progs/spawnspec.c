@@ -25,10 +25,7 @@ static unsigned checks, bad;
 
 static bool find_chan(const char *name, struct ve_chaninfo *ci)
 {
-	for (uint32_t i = 0; ve_chan_info(i, ci) == 0; i++)
-		if (strcmp(ci->name, name) == 0)
-			return true;
-	return false;
+	return ve_chan_info_named(name, ci) == 0;
 }
 
 /* A spec that starts this program as "child", serving chan. */
