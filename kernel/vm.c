@@ -1,9 +1,11 @@
 /*
- * User address spaces and user memory access. The kernel never touches a
- * user address through the CPU: every access walks the process's page
- * tables, checks the page is present, user-accessible and (for writes)
- * writable, and goes through the direct map. So a bad user pointer is an
- * error code, never a kernel page fault, and the current CR3 never matters.
+ * User address spaces and user memory access. A bad user pointer is an
+ * error code, never a kernel fault. In the space that is loaded (the
+ * current process's: a system call's own arguments) the kernel reads and
+ * writes user memory with ordinary loads and stores, the MMU checks them,
+ * and usercopy.asm turns a fault into -VE_FAULT; any other space is reached
+ * by walking its page tables (present, user, writable for writes) and the
+ * direct map.
  */
 #include "vm.h"
 
@@ -11,6 +13,7 @@
 #include "lib/string.h"
 #include "mem.h"
 #include "proc.h"
+#include "sched.h"
 #include "share.h"
 
 #define PAGE_MASK (PAGE_SIZE - 1)
@@ -200,6 +203,15 @@ static uint8_t *user_byte(struct proc *p, uint64_t uaddr, bool write)
 	return (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + (uaddr & PAGE_MASK);
 }
 
+/* Is p's space the one loaded? Then the MMU checks user accesses (every
+ * page of the user half is a user page, so it allows exactly what the
+ * walk would), and usercopy.asm turns its faults into -VE_FAULT. Any other
+ * space is reached by walking its tables. */
+static bool loaded(const struct proc *p)
+{
+	return p == proc_current();
+}
+
 int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write)
 {
 	if (len == 0)
@@ -207,14 +219,17 @@ int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write)
 	if (!range_ok(uaddr, len))
 		return -VE_FAULT;
 	uint64_t end = uaddr + len;
-	for (uint64_t va = uaddr & ~PAGE_MASK; va < end; va += PAGE_SIZE)
-		if (!user_byte(p, va, write))
+	for (uint64_t va = uaddr & ~PAGE_MASK; va < end; va += PAGE_SIZE) {
+		uint64_t at = va < uaddr ? uaddr : va; /* a byte of the range */
+		if (loaded(p) ? arch_user_touch(at, write) : !user_byte(p, at, write))
 			return -VE_FAULT;
+	}
 	return 0;
 }
 
-/* Copy between kernel memory and user pages, one page piece at a time. */
-static int copy_user(struct proc *p, uint64_t uaddr, void *kbuf, uint64_t len, bool to_user)
+/* Copy between kernel memory and user pages of a space not loaded, one
+ * page piece at a time through the direct map. */
+static int copy_walk(struct proc *p, uint64_t uaddr, void *kbuf, uint64_t len, bool to_user)
 {
 	int err = vm_check(p, uaddr, len, to_user);
 	if (err)
@@ -238,12 +253,20 @@ static int copy_user(struct proc *p, uint64_t uaddr, void *kbuf, uint64_t len, b
 
 int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len)
 {
-	return copy_user(p, uaddr, dst, len, false);
+	if (!loaded(p))
+		return copy_walk(p, uaddr, dst, len, false);
+	if (len && !range_ok(uaddr, len))
+		return -VE_FAULT;
+	return (int)arch_user_copy(dst, (const void *)(uintptr_t)uaddr, len);
 }
 
 int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len)
 {
-	return copy_user(p, uaddr, (void *)src, len, true);
+	if (!loaded(p))
+		return copy_walk(p, uaddr, (void *)src, len, true);
+	if (len && !range_ok(uaddr, len))
+		return -VE_FAULT;
+	return (int)arch_user_copy((void *)(uintptr_t)uaddr, src, len);
 }
 
 /* A NUL-terminated string of at most max bytes including the NUL.
@@ -252,6 +275,14 @@ int vm_copy_str_in(struct proc *p, char *dst, uint64_t uaddr, uint64_t max)
 {
 	if (!range_ok(uaddr, 1))
 		return -VE_FAULT; /* also keeps uaddr + i below from wrapping */
+	if (loaded(p)) {
+		uint64_t room = VE_USER_HI - uaddr; /* bytes left in the user half */
+		long n =
+		    arch_user_strcpy(dst, (const char *)(uintptr_t)uaddr, max < room ? max : room);
+		if (n == -1)
+			return max <= room ? -VE_RANGE : -VE_FAULT;
+		return n < 0 ? (int)n : 0;
+	}
 	for (uint64_t i = 0; i < max; i++) {
 		if (!range_ok(uaddr + i, 1))
 			return -VE_FAULT;

@@ -115,6 +115,16 @@ void arch_fpu_init_area(void *area);
 
 /* control registers and misc */
 uint64_t arch_read_cr2(void);
+
+/* User memory through the MMU (usercopy.asm), for the current address space
+ * only, on a range the caller has checked lies in the user half. A page
+ * fault there returns -VE_FAULT instead of panicking (arch_user_fixup). */
+extern uint8_t arch_smap_on;
+long arch_user_copy(void *dst, const void *src, uint64_t n);
+long arch_user_touch(uint64_t uaddr, int write); /* one byte; write: rewritten as is */
+long arch_user_strcpy(char *dst, const char *usrc, uint64_t max); /* length, -1: no NUL */
+struct trap_frame;
+bool arch_user_fixup(struct trap_frame *f); /* a kernel fault in those: resume at -VE_FAULT */
 uint64_t arch_read_cr3(void);
 void arch_irq_enable_and_wait(void); /* sti; hlt; cli */
 void arch_irq_disable(void);

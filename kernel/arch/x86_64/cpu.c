@@ -150,10 +150,11 @@ static void control_regs_init(void)
 	if (cpu_has(7, REG_EBX, 7))
 		cr4 |= CR4_SMEP; /* ring 0 never executes a user page */
 	if (cpu_has(7, REG_EBX, 20))
-		cr4 |= CR4_SMAP; /* ring 0 never touches a user page (vm.c uses the direct map) */
+		cr4 |= CR4_SMAP; /* ring 0 touches a user page only in usercopy.asm */
 	if (cpu_has(7, REG_ECX, 2))
 		cr4 |= CR4_UMIP; /* sgdt, sidt, sldt, smsw, str are #GP in ring 3 */
 	write_cr4(cr4);
+	arch_smap_on = (cr4 & CR4_SMAP) != 0; /* usercopy.asm's stac/clac */
 }
 
 /* EFER: long mode, syscall and NX; everything else (FFXSR, whose fast

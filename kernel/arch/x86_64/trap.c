@@ -165,6 +165,19 @@ _Noreturn void syscall_compat_dispatch(struct trap_frame *f)
 	proc_fault(proc_current(), VE_R_GP, 13, f->rip, 0);
 }
 
+/* usercopy.asm's (faulting rip, resume rip) pairs. */
+extern const uint64_t user_fixups[], user_fixups_end[];
+
+bool arch_user_fixup(struct trap_frame *f)
+{
+	for (const uint64_t *e = user_fixups; e < user_fixups_end; e += 2)
+		if (f->rip == e[0]) {
+			f->rip = e[1];
+			return true;
+		}
+	return false;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == TIMER_VECTOR) {
@@ -187,6 +200,8 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	if (f->vector < 32) {
+		if ((f->cs & 3) == 0 && (f->vector == 14 || f->vector == 13) && arch_user_fixup(f))
+			return; /* a bad user address in usercopy.asm: -VE_FAULT */
 		if ((f->cs & 3) == 0 || f->vector == 8 || f->vector == 18)
 			panic_trap(f);
 		user_fault(f);
