@@ -93,10 +93,27 @@ static void msg_enter(struct chan *c, struct chan_msg *m, enum chan_msg_where to
 	c->queued_bytes += m->len;
 }
 
-/* The bytes a message was charged for: what its allocation asked for. */
+/* The bytes a message of len takes, and is charged for: a slot, or its
+ * exact size when it is larger than a slot holds. */
+size_t chan_msg_size(uint32_t len)
+{
+	return len <= CHAN_SLOT_PAYLOAD ? CHAN_SLOT_SIZE : sizeof(struct chan_msg) + len;
+}
+
 static size_t msg_size(const struct chan_msg *m)
 {
-	return sizeof(*m) + m->len;
+	return chan_msg_size(m->len);
+}
+
+/* Memory for a message of n bytes: a spare slot when there is one. */
+static struct chan_msg *msg_alloc(struct chan_registry *r, size_t n)
+{
+	struct chan_msg *m = r->spare;
+	if (n != CHAN_SLOT_SIZE || !m)
+		return r->env.alloc(r->env.ctx, n);
+	r->spare = m->next;
+	r->nspare--;
+	return m;
 }
 
 /* Its sender died and m stays: the env says whom it is charged to now
@@ -109,12 +126,20 @@ static void msg_disown(struct chan *c, struct chan_msg *m)
 	m->disowned = true;
 }
 
+/* Refund it and free it, or keep it as a spare slot. */
 static void msg_free(struct chan *c, struct chan_msg *m)
 {
-	const struct chan_env *e = &c->reg->env;
+	struct chan_registry *r = c->reg;
+	size_t n = msg_size(m);
 	if (m->owner)
-		e->refund(e->ctx, m->owner, msg_size(m));
-	e->free(e->ctx, m);
+		r->env.refund(r->env.ctx, m->owner, n);
+	if (n != CHAN_SLOT_SIZE || r->nspare >= CHAN_SPARES) {
+		r->env.free(r->env.ctx, m);
+		return;
+	}
+	m->next = r->spare;
+	r->spare = m;
+	r->nspare++;
 }
 
 void chan_msg_free(struct chan *c, struct chan_msg *m)
@@ -266,11 +291,11 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 	if (!has_room(c, len))
 		return -VE_AGAIN;
 	const struct chan_env *e = &c->reg->env;
-	size_t n = sizeof(struct chan_msg) + len;
+	size_t n = chan_msg_size(len);
 	uint64_t owner = 0;
 	if (e->charge && e->charge(e->ctx, sender, n, &owner))
 		return -VE_NOMEM;
-	struct chan_msg *m = e->alloc(e->ctx, n);
+	struct chan_msg *m = msg_alloc(c->reg, n);
 	if (!m) {
 		if (owner)
 			e->refund(e->ctx, owner, n);
@@ -286,9 +311,8 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 		.where = CHAN_MSG_DETACHED,
 		.owner = owner,
 	};
-	const uint8_t *src = data;
-	for (uint32_t i = 0; i < len; i++)
-		m->data[i] = src[i];
+	if (len)
+		__builtin_memcpy(m->data, data, len); /* the kernel's or libc's memcpy */
 	msg_enter(c, m, CHAN_MSG_QUEUED, false);
 	c->st.sent++;
 	if (id_out)

@@ -32,6 +32,14 @@
  * counting. */
 #define CHAN_DEADLETTER_KEEP 16
 
+/* A message of at most CHAN_SLOT_PAYLOAD bytes takes a slot of
+ * CHAN_SLOT_SIZE bytes (header included); up to CHAN_SPARES freed slots are
+ * kept by the registry for the next send, so the common path of small
+ * messages allocates nothing. A larger message takes exactly its size. */
+#define CHAN_SLOT_SIZE 512u
+#define CHAN_SLOT_PAYLOAD (CHAN_SLOT_SIZE - (uint32_t)sizeof(struct chan_msg))
+#define CHAN_SPARES 64u
+
 /* Defaults for a zero field of struct chan_limits. 64 messages of a typical
  * few hundred bytes fit in 64 KiB; 3 deaths in a row on one request is
  * past bad luck. */
@@ -118,6 +126,8 @@ struct chan_registry {
 	struct chan *first, *last; /* in creation order */
 	uint64_t next_id;	   /* the next message id; 0 never names one */
 	uint32_t nchans;
+	struct chan_msg *spare; /* freed slots, linked by next; charged to nobody */
+	uint32_t nspare;	/* at most CHAN_SPARES */
 };
 
 /* ---- the registry (channels/registry.c) ---- */
@@ -187,6 +197,9 @@ unsigned chan_server_died_idle(struct chan *c, void (*on_poison)(void *ctx, stru
 			       void *ctx);
 
 /* ---- messages (channels/chan.c) ---- */
+
+/* The bytes a message of len payload bytes takes, and is charged for. */
+size_t chan_msg_size(uint32_t len);
 
 /*
  * Queue a copy of data[0..len) from sender at the tail. *id_out (may be

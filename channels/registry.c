@@ -43,6 +43,8 @@ void chan_registry_init(struct chan_registry *r, const struct chan_env *env)
 	r->first = r->last = NULL;
 	r->next_id = 1;
 	r->nchans = 0;
+	r->spare = NULL;
+	r->nspare = 0;
 }
 
 static void chan_unlink(struct chan *c)
@@ -67,6 +69,12 @@ void chan_registry_fini(struct chan_registry *r)
 		chan_unlink(c);
 		r->env.free(r->env.ctx, c);
 	}
+	while (r->spare) {
+		struct chan_msg *m = r->spare;
+		r->spare = m->next;
+		r->env.free(r->env.ctx, m);
+	}
+	r->nspare = 0;
 }
 
 struct chan *chan_find(struct chan_registry *r, const char *name)

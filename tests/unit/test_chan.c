@@ -93,6 +93,12 @@ struct fix {
 	struct chan_registry r;
 };
 
+/* Blocks in use: the registry's spare slots are free memory it keeps. */
+static long live(const struct fix *f)
+{
+	return f->t.live - (long)f->r.nspare;
+}
+
 static struct fix *fix_new(void)
 {
 	struct fix *f = calloc(1, sizeof(*f));
@@ -117,7 +123,7 @@ static void fix_done(struct fix *f)
 	for (struct chan *c = chan_first(&f->r); c; c = chan_next(c))
 		check_invariant(c);
 	chan_registry_fini(&f->r);
-	assert_int_equal(f->t.live, 0);
+	assert_int_equal(live(f), 0);
 	assert_int_equal(held_total(&f->t), 0); /* every charge refunded */
 	assert_null(chan_first(&f->r));
 	free(f);
@@ -235,7 +241,7 @@ static void test_create_twice(void **state)
 	assert_null(b);
 	assert_ptr_equal(chan_find(&f->r, "kv"), a);
 	assert_int_equal(f->r.nchans, 1);
-	assert_int_equal(f->t.live, 1);
+	assert_int_equal(live(f), 1);
 	fix_done(f);
 }
 
@@ -300,7 +306,7 @@ static void test_iterate_and_destroy(void **state)
 	assert_int_equal(chan_destroy(a), 0);
 	assert_int_equal(chan_destroy(c), 0);
 	assert_null(chan_first(&f->r));
-	assert_int_equal(f->t.live, 0);
+	assert_int_equal(live(f), 0);
 	/* The name is free again. */
 	mk(f, "b", 0, 0, 0);
 	fix_done(f);
@@ -430,7 +436,7 @@ static void test_send_recv_ack(void **state)
 	struct chan_stats s = stats(c);
 	assert_int_equal(s.acked, 1);
 	assert_int_equal(s.replied, 0);
-	assert_int_equal(f->t.live, 1);
+	assert_int_equal(live(f), 1);
 	fix_done(f);
 }
 
@@ -472,7 +478,7 @@ static void test_send_bad_args(void **state)
 	assert_int_equal(chan_send(c, 1, VE_MSG_CALL, big, VE_MSG_MAX + 1, 0, &id), -VE_RANGE);
 	assert_int_equal(id, 77);
 	assert_int_equal(stats(c).sent, 0);
-	assert_int_equal(f->t.live, 1);
+	assert_int_equal(live(f), 1);
 	assert_int_equal(chan_send(c, 1, VE_MSG_CALL, big, VE_MSG_MAX, 0, &id), 0);
 	assert_int_equal(chan_send(c, 1, VE_MSG_CAST, NULL, 0, 0, NULL), 0);
 	assert_false(chan_can_send(c, VE_MSG_MAX + 1));
@@ -616,7 +622,7 @@ static void test_poison_default(void **state)
 	assert_int_equal(dl[0].sender, 7);
 	assert_int_equal(dl[0].kind, VE_MSG_CALL);
 	assert_int_equal(dl[0].len, 3);
-	assert_int_equal(f->t.live, 1); /* freed after the callback */
+	assert_int_equal(live(f), 1); /* freed after the callback */
 	fix_done(f);
 }
 
@@ -778,7 +784,7 @@ static void test_reply_to_gone_sender_discarded(void **state)
 	assert_int_equal(s.discarded, 1);
 	assert_int_equal(s.replied, 0);
 	assert_int_equal(s.cancelled, 0);
-	assert_int_equal(f->t.live, 1);
+	assert_int_equal(live(f), 1);
 	fix_done(f);
 }
 
@@ -869,7 +875,7 @@ static void test_client_died(void **state)
 	(void)a2;
 	(void)a3;
 	assert_true(f->t.held[1] > 0);
-	size_t a1a2 = 2 * sizeof(struct chan_msg) + 4;
+	size_t a1a2 = 2 * chan_msg_size(2);
 	assert_int_equal(chan_client_died(c, 1), 2); /* a1, a3: calls only */
 	assert_int_equal(f->t.held[1], 0);	     /* a1 and a2 stay, disowned */
 	assert_int_equal(f->t.held[ORPHAN + 1], a1a2);
@@ -1051,6 +1057,45 @@ static void test_deadletter_ring_keeps_newest(void **state)
 	fix_done(f);
 }
 
+/* A small message's slot is kept for the next send, up to CHAN_SPARES of
+ * them; a large message is freed. So a steady stream allocates nothing. */
+static void test_spare_slots(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 4096, 1 << 24, 0);
+	assert_int_equal(chan_serve(c, 10), 0);
+	long blocks = f->t.live;
+	uint64_t id = send(c, 1, VE_MSG_CAST, "a1");
+	assert_int_equal(f->t.live, blocks + 1);
+	recv_expect(c, 10, id, 0);
+	assert_int_equal(chan_ack(c, 10, id), 0);
+	assert_int_equal(f->r.nspare, 1);
+	assert_int_equal(f->t.held[1], 0); /* a spare is charged to nobody */
+	for (int i = 0; i < 100; i++) {
+		id = send(c, 1, VE_MSG_CAST, "a2");
+		recv_expect(c, 10, id, 0);
+		assert_int_equal(chan_ack(c, 10, id), 0);
+	}
+	assert_int_equal(f->t.live, blocks + 1); /* the one slot, over and over */
+	static char big[CHAN_SLOT_PAYLOAD + 1];
+	assert_int_equal(chan_send(c, 1, VE_MSG_CAST, big, sizeof(big), 0, &id), 0);
+	assert_int_equal(f->t.held[1], chan_msg_size(sizeof(big)));
+	recv_expect(c, 10, id, 0);
+	assert_int_equal(chan_ack(c, 10, id), 0);
+	assert_int_equal(f->t.live, blocks + 1); /* not kept */
+	uint64_t ids[CHAN_SPARES + 8];
+	for (unsigned i = 0; i < CHAN_SPARES + 8; i++)
+		ids[i] = send(c, 1, VE_MSG_CAST, "b");
+	for (unsigned i = 0; i < CHAN_SPARES + 8; i++) {
+		recv_expect(c, 10, ids[i], 0);
+		assert_int_equal(chan_ack(c, 10, ids[i]), 0);
+	}
+	assert_int_equal(f->r.nspare, CHAN_SPARES);
+	assert_int_equal(live(f), blocks);
+	fix_done(f);
+}
+
 /* --------------------------------------------------------------- memory */
 
 static void test_send_nomem_changes_nothing(void **state)
@@ -1060,14 +1105,14 @@ static void test_send_nomem_changes_nothing(void **state)
 	struct chan *c = mk(f, "kv", 0, 0, 0);
 	uint64_t a = send(c, 1, VE_MSG_CALL, "a");
 	struct chan_stats before = stats(c);
-	long live = f->t.live;
+	long live0 = live(f);
 	f->t.fail_after = 0;
 	uint64_t id = 0;
 	assert_int_equal(chan_send(c, 1, VE_MSG_CALL, "b", 1, 0, &id), -VE_NOMEM);
 	assert_int_equal(id, 0);
 	struct chan_stats after = stats(c);
 	assert_memory_equal(&before, &after, sizeof(before));
-	assert_int_equal(f->t.live, live);
+	assert_int_equal(live(f), live0);
 	assert_int_equal(chan_check(c), 0);
 	f->t.fail_after = -1;
 	/* No id was used up. */
@@ -1083,20 +1128,20 @@ static void test_send_charge_refused(void **state)
 	(void)state;
 	struct fix *f = fix_new();
 	struct chan *c = mk(f, "kv", 0, 0, 0);
-	size_t one = sizeof(struct chan_msg) + 2;
+	size_t one = chan_msg_size(2);
 	f->t.limit = 2 * one;
 	assert_int_equal(chan_serve(c, 10), 0);
 	uint64_t a = send(c, 1, VE_MSG_CAST, "a1");
 	send(c, 1, VE_MSG_CALL, "a2");
 	assert_int_equal(f->t.held[1], 2 * one);
 	struct chan_stats before = stats(c);
-	long live = f->t.live;
+	long live0 = live(f);
 	uint64_t id = 0;
 	assert_int_equal(chan_send(c, 1, VE_MSG_CAST, "a3", 2, 0, &id), -VE_NOMEM);
 	assert_int_equal(id, 0);
 	struct chan_stats after = stats(c);
 	assert_memory_equal(&before, &after, sizeof(before));
-	assert_int_equal(f->t.live, live);
+	assert_int_equal(live(f), live0);
 	assert_int_equal(f->t.held[1], 2 * one);
 	send(c, 2, VE_MSG_CAST, "b1"); /* another sender has its own share */
 	recv_expect(c, 10, a, 0);
@@ -1157,6 +1202,7 @@ int main(void)
 		cmocka_unit_test(test_send_nomem_changes_nothing),
 		cmocka_unit_test(test_send_charge_refused),
 		cmocka_unit_test(test_send_nomem_refunds),
+		cmocka_unit_test(test_spare_slots),
 	};
 	return cmocka_run_group_tests_name("chan", tests, NULL, NULL);
 }
