@@ -103,10 +103,11 @@ static void *large_alloc(struct heap *h, size_t n)
 /* The size class of an n-byte allocation; HEAP_NCLASSES: a large one. */
 static unsigned class_of(size_t n)
 {
-	unsigned cls = 0;
-	while (cls < HEAP_NCLASSES && class_size(cls) < n)
-		cls++;
-	return cls;
+	if (n <= class_size(0))
+		return 0;
+	/* The smallest cls with 16 << cls >= n: the bit length of n - 1, less 4. */
+	unsigned cls = (unsigned)(64 - __builtin_clzll((unsigned long long)(n - 1))) - 4;
+	return cls < HEAP_NCLASSES ? cls : HEAP_NCLASSES;
 }
 
 size_t heap_footprint(size_t n)

@@ -24,6 +24,10 @@
 
 static struct chan_registry reg;
 static uint8_t staging[VE_MSG_MAX];
+/* A reply waits here for its caller, who copies it out in its own space
+ * when it runs again (a copy into a space not loaded would walk its page
+ * tables): one per process slot, as a caller has one call at a time. */
+static uint8_t reply_buf[NPROC][VE_MSG_MAX];
 static struct proc *irq_owner[16];
 
 static void *env_alloc(void *ctx, size_t n)
@@ -299,13 +303,15 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 	wake_server(c);
 	p->blocked_on = c;
 	p->call_id = id;
-	p->call_rep = urep;
 	p->call_cap = cap;
 	p->call_result = -VE_AGAIN;
 	proc_block(p, PROC_CALLING, deadline);
 	p->blocked_on = NULL;
 	if (p->timed_out)
 		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
+	if (p->call_result > 0 &&
+	    vm_copy_out(p, urep, reply_buf[p->slot], (uint64_t)p->call_result))
+		return -VE_FAULT;
 	return p->call_result;
 }
 
@@ -341,6 +347,36 @@ static struct handle *server_handle(struct proc *p, uint64_t h, long *err)
 	return *err ? NULL : hd;
 }
 
+/* Receive the head of hd's queue: its payload to ubuf (at most cap bytes),
+ * its header to *out. The payload is copied before the message moves, so a
+ * bad buffer leaves it queued. -VE_AGAIN empty, -VE_RANGE longer than cap
+ * (out->len says how long), -VE_FAULT. */
+static long recv_head(struct proc *p, struct handle *hd, struct ve_msg *out, uint64_t ubuf,
+		      uint64_t cap)
+{
+	const struct chan_msg *head;
+	if (chan_list_queued(hd->ch, &head, 1) == 0)
+		return -VE_AGAIN;
+	out->len = head->len;
+	if (cap < head->len)
+		return -VE_RANGE;
+	if (vm_copy_out(p, ubuf, head->data, head->len))
+		return -VE_FAULT;
+	struct chan_msg *m;
+	long err = chan_recv(hd->ch, (uint64_t)p->pid, &m);
+	if (err)
+		return err;
+	*out = (struct ve_msg){
+		.id = m->id,
+		.sender = (int32_t)m->sender,
+		.kind = m->kind,
+		.len = m->len,
+		.redelivered = m->redelivered,
+	};
+	wake_senders(hd->ch);
+	return (long)out->len;
+}
+
 long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t cap)
 {
 	long err;
@@ -349,27 +385,11 @@ long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t
 		return err;
 	if (vm_check(p, umsg, sizeof(struct ve_msg), true))
 		return -VE_FAULT;
-	const struct chan_msg *head;
-	if (chan_list_queued(hd->ch, &head, 1) == 0)
-		return -VE_AGAIN;
-	if (cap < head->len)
-		return -VE_RANGE;
-	if (vm_check(p, ubuf, head->len, true))
-		return -VE_FAULT;
-	struct chan_msg *m;
-	if ((err = chan_recv(hd->ch, (uint64_t)p->pid, &m)))
-		return err;
-	struct ve_msg out = {
-		.id = m->id,
-		.sender = (int32_t)m->sender,
-		.kind = m->kind,
-		.len = m->len,
-		.redelivered = m->redelivered,
-	};
-	vm_copy_out(p, umsg, &out, sizeof(out));
-	vm_copy_out(p, ubuf, m->data, m->len);
-	wake_senders(hd->ch);
-	return (long)out.len;
+	struct ve_msg out;
+	long len = recv_head(p, hd, &out, ubuf, cap);
+	if (len >= 0)
+		vm_copy_out(p, umsg, &out, sizeof(out)); /* checked above */
+	return len;
 }
 
 /* Is the caller of in-flight call m still blocked waiting for it? */
@@ -380,35 +400,44 @@ static bool caller_waits(struct chan *c, const struct chan_msg *m)
 	       caller->blocked_on == c;
 }
 
-/* Hand a reply to the caller blocked on it (ipc_reply checked it waits). */
-static void deliver_reply(struct chan *c, struct chan_msg *m, uint64_t len)
+/* Wake the caller blocked on in-flight call m, its reply of len bytes in
+ * its reply buffer (answer checked that it waits). */
+static void deliver_reply(struct chan_msg *m, uint64_t len)
 {
 	struct proc *caller = proc_by_pid((int)m->cookie);
-	(void)c;
-	if (len > caller->call_cap)
-		caller->call_result = -VE_RANGE;
-	else if (vm_copy_out(caller, caller->call_rep, staging, len))
-		caller->call_result = -VE_FAULT;
-	else
-		caller->call_result = (int64_t)len;
+	caller->call_result = len > caller->call_cap ? -VE_RANGE : (int64_t)len;
 	proc_wake(caller);
 }
 
-long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len)
+static long ack(struct proc *p, struct handle *hd, uint64_t id)
 {
-	long err;
-	struct handle *hd = server_handle(p, h, &err);
-	if (!hd)
+	long err = chan_ack(hd->ch, (uint64_t)p->pid, id);
+	if (err)
 		return err;
+	wake_senders(hd->ch);
+	return 0;
+}
+
+/* Reply to the in-flight call id on hd with ubuf[0..len), copied straight
+ * into its waiting caller's reply buffer; or, with acks, ack the cast id.
+ * 0, VE_REPLY_DISCARDED (nobody waits for it), or -VE_*: nothing changed. */
+static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf, uint64_t len,
+		   bool acks)
+{
 	if (len > VE_MSG_MAX)
 		return -VE_RANGE;
-	if (vm_copy_in(p, staging, ubuf, len))
-		return -VE_FAULT;
-	struct chan_msg *m;
 	const struct chan_msg *held = chan_inflight_find(hd->ch, id);
-	if (held && held->kind == VE_MSG_CALL && !caller_waits(hd->ch, held))
+	if (acks && held && held->kind == VE_MSG_CAST)
+		return ack(p, hd, id);
+	bool call = held && held->kind == VE_MSG_CALL, waits = call && caller_waits(hd->ch, held);
+	uint8_t *dst = waits ? reply_buf[proc_by_pid((int)held->cookie)->slot] : staging;
+	if (vm_copy_in(p, dst, ubuf, len))
+		return -VE_FAULT;
+	if (call && !waits)
 		chan_cancel(hd->ch, id); /* nobody waits: injected, from sender 0 */
-	if ((err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m)))
+	struct chan_msg *m;
+	long err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m);
+	if (err)
 		return err;
 	/* Either way the message is gone, which makes room under the bound. */
 	wake_senders(hd->ch);
@@ -416,53 +445,98 @@ long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t 
 		emit_chan_event("discard", hd->ch, "id", (int64_t)id, NULL, 0);
 		return VE_REPLY_DISCARDED;
 	}
-	deliver_reply(hd->ch, m, len);
+	deliver_reply(m, len);
 	chan_msg_free(hd->ch, m);
 	return 0;
+}
+
+long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len)
+{
+	long err;
+	struct handle *hd = server_handle(p, h, &err);
+	return hd ? answer(p, hd, id, ubuf, len, false) : err;
 }
 
 long ipc_ack(struct proc *p, uint64_t h, uint64_t id)
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
-	if (!hd)
-		return err;
-	if ((err = chan_ack(hd->ch, (uint64_t)p->pid, id)))
-		return err;
-	wake_senders(hd->ch);
+	return hd ? ack(p, hd, id) : err;
+}
+
+/* Read the n handles a wait names from uhandles into hs, each checked. */
+static long wait_handles(struct proc *p, int32_t *hs, uint64_t uhandles, uint64_t n)
+{
+	if (n > VE_HANDLES_MAX)
+		return -VE_RANGE;
+	if (n && vm_copy_in(p, hs, uhandles, n * sizeof(hs[0])))
+		return -VE_FAULT;
+	for (uint64_t i = 0; i < n; i++)
+		if (!handle_get(p, (uint64_t)(int64_t)hs[i]))
+			return -VE_BADHANDLE;
 	return 0;
+}
+
+/* Block until a server handle among hs[0..n) has a message, a child has
+ * died or an IRQ came (*r says which), or the deadline: -VE_TIMEOUT. */
+static long wait_ready(struct proc *p, const int32_t *hs, uint64_t n, uint64_t deadline,
+		       struct ve_wait_result *r)
+{
+	for (;;) {
+		*r = (struct ve_wait_result){ .handle = -1,
+					      .exited = proc_has_dead_child(p),
+					      .irqs = p->irq_pending };
+		for (uint64_t i = 0; i < n && r->handle < 0; i++) {
+			struct handle *hd = &p->handles[hs[i]];
+			if (hd->server && chan_pending(hd->ch))
+				r->handle = hs[i];
+		}
+		if (r->handle >= 0 || r->irqs || r->exited) {
+			p->irq_pending = 0;
+			return 0;
+		}
+		proc_block(p, PROC_POLLING, deadline);
+		if (p->timed_out)
+			return -VE_TIMEOUT;
+	}
 }
 
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult)
 {
 	int32_t hs[VE_HANDLES_MAX];
-	if (n > VE_HANDLES_MAX)
-		return -VE_RANGE;
-	if ((n && vm_copy_in(p, hs, uhandles, n * sizeof(hs[0]))) ||
-	    vm_check(p, uresult, sizeof(struct ve_wait_result), true))
+	struct ve_wait_result r;
+	long err = wait_handles(p, hs, uhandles, n);
+	if (err)
+		return err;
+	if (vm_check(p, uresult, sizeof(r), true))
 		return -VE_FAULT;
-	for (uint64_t i = 0; i < n; i++)
-		if (!handle_get(p, (uint64_t)(int64_t)hs[i]))
-			return -VE_BADHANDLE;
-	uint64_t deadline = deadline_of(timeout_ns);
-	for (;;) {
-		struct ve_wait_result r = { .handle = -1,
-					    .exited = proc_has_dead_child(p),
-					    .irqs = p->irq_pending };
-		for (uint64_t i = 0; i < n && r.handle < 0; i++) {
-			struct handle *hd = &p->handles[hs[i]];
-			if (hd->server && chan_pending(hd->ch))
-				r.handle = hs[i];
-		}
-		if (r.handle >= 0 || r.irqs || r.exited) {
-			p->irq_pending = 0;
-			return vm_copy_out(p, uresult, &r, sizeof(r));
-		}
-		proc_block(p, PROC_POLLING, deadline);
-		if (p->timed_out)
-			return -VE_TIMEOUT;
+	if ((err = wait_ready(p, hs, n, deadline_of(timeout_ns), &r)))
+		return err;
+	return vm_copy_out(p, uresult, &r, sizeof(r));
+}
+
+/* The server loop's one call: answer id, wait, receive (abi.h, ve_next). */
+long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len, uint64_t unext)
+{
+	int32_t hs[VE_HANDLES_MAX];
+	struct ve_next nx;
+	long err;
+	if (vm_copy_in(p, &nx, unext, sizeof(nx)) || vm_check(p, unext, sizeof(nx), true))
+		return -VE_FAULT;
+	if ((err = wait_handles(p, hs, (uint64_t)(uintptr_t)nx.handles, nx.n)))
+		return err;
+	nx.msg = (struct ve_msg){ 0 };
+	if (id) {
+		struct handle *hd = server_handle(p, h, &err);
+		if (!hd || (err = answer(p, hd, id, ubuf, len, true)) < 0)
+			return err;
 	}
+	err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result);
+	if (!err && nx.result.handle >= 0)
+		err = recv_head(p, &p->handles[nx.result.handle], &nx.msg, ubuf, nx.cap);
+	vm_copy_out(p, unext, &nx, sizeof(nx)); /* checked above */
+	return err;
 }
 
 long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo)

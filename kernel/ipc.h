@@ -52,6 +52,7 @@ long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t 
 long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t cap);
 long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len);
 long ipc_ack(struct proc *p, uint64_t h, uint64_t id);
+long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len, uint64_t unext);
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);

@@ -4,6 +4,8 @@
  */
 #include "lifecycle.h"
 
+#include <stdint.h>
+
 static const char *const names[] = {
 	[PROC_FREE] = "free",	      [PROC_RUNNABLE] = "runnable", [PROC_RUNNING] = "running",
 	[PROC_SLEEPING] = "sleeping", [PROC_WAITING] = "waiting",   [PROC_CALLING] = "calling",
@@ -16,46 +18,46 @@ const char *lifecycle_name(enum proc_state s)
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+/* Sets of states as bit masks: every IPC operation takes two edges, so
+ * the edge test is one table lookup. */
+#define S(x) (1u << (x))
+#define BLOCKED                                                                                    \
+	(S(PROC_SLEEPING) | S(PROC_WAITING) | S(PROC_CALLING) | S(PROC_SENDING) | S(PROC_POLLING))
+#define LIVE (S(PROC_RUNNABLE) | S(PROC_RUNNING) | BLOCKED)
+
+/* The states each state may be entered from. */
+static const uint16_t entered_from[] = {
+	[PROC_RUNNABLE] = S(PROC_FREE) | S(PROC_RUNNING) | BLOCKED,
+	[PROC_RUNNING] = S(PROC_RUNNABLE),
+	[PROC_SLEEPING] = S(PROC_RUNNING) | S(PROC_RUNNABLE), /* RUNNABLE: an injected stall */
+	[PROC_WAITING] = S(PROC_RUNNING),
+	[PROC_CALLING] = S(PROC_RUNNING),
+	[PROC_SENDING] = S(PROC_RUNNING),
+	[PROC_POLLING] = S(PROC_RUNNING),
+	[PROC_ZOMBIE] = LIVE,
+	[PROC_DEAD] = LIVE,
+	[PROC_FREE] = S(PROC_ZOMBIE) | S(PROC_DEAD),
+};
+
+static bool in(enum proc_state s, unsigned set)
+{
+	return (unsigned)s < 16 && (set & S(s));
+}
+
 bool lifecycle_blocked(enum proc_state s)
 {
-	switch (s) {
-	case PROC_SLEEPING:
-	case PROC_WAITING:
-	case PROC_CALLING:
-	case PROC_SENDING:
-	case PROC_POLLING:
-		return true;
-	default:
-		return false;
-	}
+	return in(s, BLOCKED);
 }
 
 static bool live(enum proc_state s)
 {
-	return s == PROC_RUNNABLE || s == PROC_RUNNING || lifecycle_blocked(s);
+	return in(s, LIVE);
 }
 
 static bool edge(enum proc_state from, enum proc_state to)
 {
-	switch (to) {
-	case PROC_RUNNABLE:
-		return from == PROC_FREE || from == PROC_RUNNING || lifecycle_blocked(from);
-	case PROC_RUNNING:
-		return from == PROC_RUNNABLE;
-	case PROC_SLEEPING: /* from RUNNABLE: an injected stall */
-		return from == PROC_RUNNING || from == PROC_RUNNABLE;
-	case PROC_WAITING:
-	case PROC_CALLING:
-	case PROC_SENDING:
-	case PROC_POLLING:
-		return from == PROC_RUNNING;
-	case PROC_ZOMBIE:
-	case PROC_DEAD:
-		return live(from);
-	case PROC_FREE:
-		return from == PROC_ZOMBIE || from == PROC_DEAD;
-	}
-	return false;
+	return (unsigned)to < sizeof(entered_from) / sizeof(entered_from[0]) &&
+	       in(from, entered_from[to]);
 }
 
 bool lifecycle_step(enum proc_state from, enum proc_state to, struct lifecycle_step *step)

@@ -66,7 +66,6 @@ struct proc {
 	bool timed_out;		 /* a blocking call's deadline passed (sched.c) */
 	struct chan *blocked_on; /* CALLING/SENDING: the channel */
 	uint64_t call_id;	 /* CALLING: the request's message id */
-	uint64_t call_rep;	 /* CALLING: user address for the reply */
 	uint64_t call_cap;	 /* CALLING: its capacity */
 	int64_t call_result;	 /* CALLING: reply length or -VE_*, set by the waker */
 	uint64_t vm_next;	 /* where vm_alloc looks next */

@@ -26,6 +26,7 @@ static struct orphans {
 	char name[VE_NAME_MAX];
 	uint64_t held;
 } orphans[SHARE_ORPHANS];
+static unsigned orphans_live; /* slots with held > 0: none, no search */
 
 /* The slot of name, or -1. */
 static int orphans_find(const char *name)
@@ -38,15 +39,22 @@ static int orphans_find(const char *name)
 
 static uint64_t orphans_of(const char *name)
 {
+	if (!orphans_live)
+		return 0; /* every charge asks: the common answer without a search */
 	int i = orphans_find(name);
 	return i < 0 ? 0 : orphans[i].held;
 }
 
+/* Physical memory does not change after boot: computed once. */
 static uint64_t limit_bytes(void)
 {
-	struct ve_meminfo mi;
-	mem_info(&mi);
-	return mi.total_frames / SHARE_DIVISOR * PAGE_SIZE;
+	static uint64_t limit;
+	if (!limit) {
+		struct ve_meminfo mi;
+		mem_info(&mi);
+		limit = mi.total_frames / SHARE_DIVISOR * PAGE_SIZE;
+	}
+	return limit;
 }
 
 bool share_fits(const struct proc *p, uint64_t bytes)
@@ -84,8 +92,10 @@ uint64_t share_disown(struct proc *p, uint64_t bytes)
 		     p->name, (unsigned long long)bytes);
 		return 0;
 	}
-	if (!orphans[i].held)
+	if (!orphans[i].held) {
 		strlcpy(orphans[i].name, p->name, sizeof(orphans[i].name));
+		orphans_live += bytes != 0;
+	}
 	orphans[i].held += bytes;
 	return SHARE_ORPHAN_BASE + (uint64_t)i;
 }
@@ -97,6 +107,8 @@ void share_refund_orphan(uint64_t owner, uint64_t bytes)
 		panic("orphan owner %#llx refunded %llu bytes", (unsigned long long)owner,
 		      (unsigned long long)bytes);
 	orphans[i].held -= bytes; /* at 0 the slot is free */
+	if (!orphans[i].held)
+		orphans_live--;
 }
 
 uint64_t share_mark(void)

@@ -259,6 +259,12 @@ static long sys_wait_any(SYS_ARGS)
 	return ipc_wait_any(proc_current(), a0, a1, a2, a3);
 }
 
+static long sys_chan_next(SYS_ARGS)
+{
+	(void)a5;
+	return ipc_next(proc_current(), a0, a1, a2, a3, a4);
+}
+
 static long sys_irq_ack(SYS_ARGS)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
@@ -445,6 +451,7 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_SPAWN_SPEC] = sys_spawn_spec,
 	[SYS_BUNDLE_READ] = sys_bundle_read,
 	[SYS_INJECT] = sys_inject,
+	[SYS_CHAN_NEXT] = sys_chan_next,
 };
 
 void syscall_dispatch(struct trap_frame *f)

@@ -137,6 +137,11 @@ int ve_chan_ack(int h, uint64_t id)
 	return (int)ve_syscall(SYS_CHAN_ACK, h, (long)id, 0, 0, 0, 0);
 }
 
+long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx)
+{
+	return ve_syscall(SYS_CHAN_NEXT, h, (long)id, (long)buf, (long)len, (long)nx, 0);
+}
+
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r)
 {
 	return (int)ve_syscall(SYS_WAIT_ANY, (long)handles, (long)n, (long)timeout_ns, (long)r, 0,

@@ -161,8 +161,11 @@ int ve_kill_hung(int pid);
  * error to its sender or a dead letter. A reply to a caller that has died
  * or given up is discarded and counted (event "discard").
  *
- * A server's main loop is one ve_wait_any over its server handles (and its
- * IRQ lines), then ve_chan_recv until -VE_AGAIN.
+ * A server's main loop is one ve_chan_next per message: it answers the
+ * message just handled, waits over the server handles (and IRQ lines and
+ * children), and receives the next message, in one system call. The
+ * pieces (ve_wait_any, ve_chan_recv, ve_chan_reply, ve_chan_ack) remain
+ * for loops that need them apart.
  */
 
 /*
@@ -286,6 +289,21 @@ int ve_chan_ack(int h, uint64_t id);
  * the process starts.
  */
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r);
+
+/*
+ * A server loop's step (struct ve_next in abi.h has the contract): if id is
+ * not 0, answer the in-flight message id on server handle h (reply to a
+ * call with buf[0..len), ack a cast); then wait as ve_wait_any on
+ * nx->handles[0..nx->n) for up to nx->timeout_ns; then receive the first
+ * ready handle's next message into buf (nx->cap bytes) and nx->msg.
+ * Returns the payload length (nx->result.handle >= 0), or 0 with
+ * nx->result.handle == -1 when it woke for nx->result.irqs or
+ * nx->result.exited, which it also reports beside a message.
+ * Errors: the answer's (as ve_chan_reply/ve_chan_ack; then nothing was
+ * waited for), ve_wait_any's, -VE_RANGE (the message is longer than
+ * nx->cap: it stays queued, nx->msg.len says how long), -VE_FAULT.
+ */
+long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx);
 
 /*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device

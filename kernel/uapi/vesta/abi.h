@@ -70,6 +70,7 @@ enum ve_sys {
 	SYS_SPAWN_SPEC = 28,  /* spawn_spec(const struct ve_spawn *) -> pid */
 	SYS_BUNDLE_READ = 29, /* bundle_read(name, buf, cap) -> size of a data file */
 	SYS_INJECT = 30,      /* inject(pid, kind, arg, seed) -> 0: a fault (grant inject) */
+	SYS_CHAN_NEXT = 31,   /* next(h, id, buf, len, struct ve_next *): answer, wait, recv */
 	SYS_NCALLS
 };
 
@@ -191,6 +192,30 @@ struct ve_wait_result {
 	int32_t handle;
 	uint32_t exited; /* nonzero: a child died; reap() it */
 	uint64_t irqs;
+};
+
+/*
+ * A server loop's one system call, SYS_CHAN_NEXT(h, id, buf, len, next):
+ * first, if id is not 0, answer the in-flight message id on handle h (a
+ * call is replied with buf[0..len), a cast is acked); then wait as
+ * wait_any on handles[0..n) for up to timeout_ns, and receive the head of
+ * the first handle with a message into buf[0..cap) and msg, as recv.
+ * Returns the payload length with result.handle >= 0; or 0 with
+ * result.handle = -1 when it woke for result.irqs or result.exited; or an
+ * error, with nothing received: an answer's error (nothing waited for),
+ * -VE_RANGE (the message is longer than cap: result.handle names the
+ * handle, msg.len the length; it stays queued), -VE_TIMEOUT, or wait_any's
+ * and recv's errors. A discarded reply (its caller is gone) is not an
+ * error: the loop goes on. buf serves both: the answer is taken from it
+ * before the next message is written into it.
+ */
+struct ve_next {
+	const int32_t *handles;	      /* in: the handles to wait on */
+	uint32_t n;		      /* in: how many */
+	uint32_t cap;		      /* in: bytes buf can take */
+	uint64_t timeout_ns;	      /* in: VE_TIMEOUT_NONE: wait forever */
+	struct ve_msg msg;	      /* out: the message received */
+	struct ve_wait_result result; /* out: what woke it */
 };
 
 /* One field of a user event: a string if str is non-NULL, else num. */

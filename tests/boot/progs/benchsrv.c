@@ -1,7 +1,8 @@
 /*
  * benchsrv: the server side of `make bench`'s call round trips. It serves
  * the channel "bcall" and answers each call with its own bytes, as cheaply
- * as a server can: one wait_any, then recv/reply until the queue is empty.
+ * as a server can: one ve_chan_next per call, which answers the last call
+ * and receives the next.
  *
  * A request "CRASH" seen for the first time (redelivered == 0) makes it die
  * with that request in flight (a null-pointer write, reason page_fault), so
@@ -19,28 +20,13 @@ static _Noreturn void crash(void)
 	__builtin_trap();
 }
 
-/* Answer everything queued on h. Returns 0 once it is empty, or an error. */
-static long drain(int h)
-{
-	static char buf[VE_MSG_MAX];
-	struct ve_msg m;
-	long len, r;
-
-	while ((len = ve_chan_recv(h, &m, buf, sizeof(buf))) >= 0) {
-		if (len == 5 && memcmp(buf, "CRASH", 5) == 0 && m.redelivered == 0)
-			crash();
-		r = ve_chan_reply(h, m.id, buf, (size_t)len);
-		if (r < 0)
-			return r;
-	}
-	return len == -VE_AGAIN ? 0 : len;
-}
-
 int main(const char *args)
 {
-	struct ve_wait_result wr;
+	static char buf[VE_MSG_MAX];
+	struct ve_next nx = { .n = 1, .cap = sizeof(buf), .timeout_ns = VE_TIMEOUT_NONE };
+	uint64_t id = 0; /* the call to answer with buf[0..len) */
+	long len = 0;
 	int32_t h;
-	long r;
 
 	(void)args;
 	h = ve_chan_serve_wait("bcall");
@@ -48,13 +34,15 @@ int main(const char *args)
 		ve_printf("benchsrv: serve bcall: %s\n", ve_strerror(h));
 		return 1;
 	}
+	nx.handles = &h;
 	for (;;) {
-		r = ve_wait_any(&h, 1, VE_TIMEOUT_NONE, &wr);
-		if (r == 0)
-			r = drain(h);
-		if (r < 0) {
-			ve_printf("benchsrv: %s\n", ve_strerror(r));
+		len = ve_chan_next(h, id, buf, (size_t)len, &nx);
+		if (len < 0) {
+			ve_printf("benchsrv: %s\n", ve_strerror(len));
 			return 1;
 		}
+		id = nx.result.handle >= 0 ? nx.msg.id : 0;
+		if (id && len == 5 && memcmp(buf, "CRASH", 5) == 0 && nx.msg.redelivered == 0)
+			crash();
 	}
 }

@@ -14,6 +14,10 @@
  *     range get -VE_INVAL (svc/lib/vesta.h: "bad alignment, range or
  *     prot").
  *  4. spawn with an image name or argument string too long gets -VE_INVAL.
+ *  5. ve_chan_next's errors: a bad struct, too many or foreign handles, an
+ *     answer to no message (nothing waited for then), a timeout, and a
+ *     message longer than cap (it stays queued, msg.len says how long);
+ *     then it receives that message, and its next call acks it.
  *
  * Writes {"ev":"bounds","max_held":N,"bad":N}; each failure prints a line.
  * Exit 0 iff bad is 0.
@@ -112,6 +116,38 @@ static void spawn_bounds(void)
 	expect("spawn with an over-long image name", ve_spawn(image, ""), -VE_INVAL);
 }
 
+/* Part 5; "bd" is empty. */
+static void next_bounds(int s, int c)
+{
+	int32_t hs[VE_HANDLES_MAX + 1] = { s };
+	struct ve_next nx = { .handles = hs, .n = 1, .cap = sizeof(big), .timeout_ns = 1000000 };
+	expect("next with a bad struct", ve_chan_next(s, 0, big, 0, (struct ve_next *)8),
+	       -VE_FAULT);
+	nx.n = VE_HANDLES_MAX + 1;
+	expect("next on too many handles", ve_chan_next(s, 0, big, 0, &nx), -VE_RANGE);
+	nx.n = 1;
+	hs[0] = 12345;
+	expect("next on a foreign handle", ve_chan_next(s, 0, big, 0, &nx), -VE_BADHANDLE);
+	hs[0] = s;
+	expect("next answering no message", ve_chan_next(s, 999999, big, 0, &nx), -VE_NOENT);
+	expect("next on an empty channel", ve_chan_next(s, 0, big, 0, &nx), -VE_TIMEOUT);
+	expect("... result.handle", nx.result.handle, -1);
+	hs[0] = c;
+	expect("next on a client handle", ve_chan_next(s, 0, big, 0, &nx), -VE_TIMEOUT);
+	hs[0] = s;
+	expect("cast of 100 bytes", ve_chan_cast(c, big, 100, VE_NONBLOCK), 0);
+	nx.cap = 10;
+	expect("next with cap 10", ve_chan_next(s, 0, big, 0, &nx), -VE_RANGE);
+	expect("... msg.len", nx.msg.len, 100);
+	expect("... result.handle", nx.result.handle, s);
+	nx.cap = sizeof(big);
+	expect("next with room", ve_chan_next(s, 0, big, 0, &nx), 100);
+	expect("... its kind", nx.msg.kind, VE_MSG_CAST);
+	expect("next acking it", ve_chan_next(s, nx.msg.id, big, 0, &nx), -VE_TIMEOUT);
+	struct ve_chaninfo ci = bd_info();
+	expect("in flight after the ack", ci.inflight, 0);
+}
+
 int main(const char *args)
 {
 	uint64_t ids[4 * BOUND];
@@ -131,6 +167,7 @@ int main(const char *args)
 		ve_chan_ack(s, ids[i]);
 	vm_bounds();
 	spawn_bounds();
+	next_bounds(s, c);
 
 	struct ve_kv kv[] = { VE_KV_NUM("max_held", max_held), VE_KV_NUM("bad", bad) };
 	ve_event("bounds", kv, 2);

@@ -42,29 +42,24 @@ static int parse_args(const char *args, uint64_t *every)
 	return 0;
 }
 
-/* Handle one received message. Returns 0 or the reply/ack error. */
-static int handle(int h, const struct ve_msg *m, const char *buf, long len, struct ve_rng *rng,
-		  uint64_t every)
+/* Crash, if this message says so, with it in flight. */
+static void maybe_crash(const struct ve_msg *m, const char *buf, long len, struct ve_rng *rng,
+			uint64_t every)
 {
 	if (is_poison(buf, len))
 		crash();
 	if (every > 0 && m->redelivered == 0 && ve_rng_below(rng, every) == 0)
 		crash();
-	if (m->kind == VE_MSG_CAST)
-		return ve_chan_ack(h, m->id);
-	return ve_chan_reply(h, m->id, buf, (size_t)len);
 }
 
 int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_wait_result wr;
+	struct ve_next nx = { .n = 1, .cap = sizeof(buf), .timeout_ns = VE_TIMEOUT_NONE };
 	struct ve_rng rng;
-	struct ve_msg m;
-	uint64_t every;
+	uint64_t every, id = 0; /* id: the message to answer, with buf[0..len) */
 	int32_t h;
-	long len;
-	int r;
+	long len = 0;
 
 	if (parse_args(args, &every) < 0) {
 		ve_printf("echosrv: bad args '%s' (want \"crash=N\")\n", args);
@@ -76,23 +71,20 @@ int main(const char *args)
 		ve_printf("echosrv: serve echo: %s\n", ve_strerror(h));
 		return 1;
 	}
+	nx.handles = &h;
 	for (;;) {
-		r = ve_wait_any(&h, 1, VE_TIMEOUT_NONE, &wr);
-		if (r < 0) {
-			ve_printf("echosrv: wait_any: %s\n", ve_strerror(r));
+		/* Answers the last message (a call with its own bytes, a cast
+		 * with an ack), then receives the next. */
+		len = ve_chan_next(h, id, buf, (size_t)len, &nx);
+		if (len < 0) {
+			ve_printf("echosrv: next (answering %llu): %s\n", (unsigned long long)id,
+				  ve_strerror(len));
 			return 1;
 		}
-		while ((len = ve_chan_recv(h, &m, buf, sizeof(buf))) >= 0) {
-			r = handle(h, &m, buf, len, &rng, every);
-			if (r < 0) {
-				ve_printf("echosrv: answer %llu: %s\n", (unsigned long long)m.id,
-					  ve_strerror(r));
-				return 1;
-			}
-		}
-		if (len != -VE_AGAIN) {
-			ve_printf("echosrv: recv: %s\n", ve_strerror(len));
-			return 1;
-		}
+		id = 0;
+		if (nx.result.handle < 0)
+			continue;
+		maybe_crash(&nx.msg, buf, len, &rng, every);
+		id = nx.msg.id;
 	}
 }
