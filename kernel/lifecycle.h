@@ -8,6 +8,7 @@
 #define VESTA_LIFECYCLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The life of a slot. proc.c's transition functions are the only writers
  * of a process's state; any edge not listed here is a kernel bug (panic).
@@ -49,11 +50,42 @@ struct lifecycle_step {
 	int zombies;  /* change in its parent's count of ZOMBIE children */
 };
 
-/* The edge from -> to: false if the lifecycle has no such edge (a kernel
- * bug), else true with *step filled in. */
-bool lifecycle_step(enum proc_state from, enum proc_state to, struct lifecycle_step *step);
+/* Sets of states as bit masks. Every IPC operation takes two edges, so the
+ * transition function is inline and its edge test one table lookup. */
+#define LC_SET(s) (1u << (s))
+#define LC_BLOCKED                                                                                 \
+	(LC_SET(PROC_SLEEPING) | LC_SET(PROC_WAITING) | LC_SET(PROC_CALLING) |                     \
+	 LC_SET(PROC_SENDING) | LC_SET(PROC_POLLING))
+#define LC_LIVE (LC_SET(PROC_RUNNABLE) | LC_SET(PROC_RUNNING) | LC_BLOCKED)
+extern const uint16_t lifecycle_entered_from[PROC_DEAD + 1]; /* lifecycle.c */
+
+static inline bool lifecycle_in(enum proc_state s, unsigned set)
+{
+	return (unsigned)s <= PROC_DEAD && (set & LC_SET(s));
+}
+
 /* SLEEPING, WAITING, CALLING, SENDING or POLLING: in a blocking call. */
-bool lifecycle_blocked(enum proc_state s);
+static inline bool lifecycle_blocked(enum proc_state s)
+{
+	return lifecycle_in(s, LC_BLOCKED);
+}
+
+/* The edge from -> to: false if the lifecycle has no such edge (a kernel
+ * bug), else true with *step filled in. Pure. */
+static inline bool lifecycle_step(enum proc_state from, enum proc_state to,
+				  struct lifecycle_step *step)
+{
+	if ((unsigned)to > PROC_DEAD || !lifecycle_in(from, lifecycle_entered_from[to]))
+		return false;
+	*step = (struct lifecycle_step){
+		.enqueue = to == PROC_RUNNABLE,
+		.dequeue = from == PROC_RUNNABLE && !lifecycle_in(to, LC_LIVE),
+		.senders = (to == PROC_SENDING) - (from == PROC_SENDING),
+		.zombies = (to == PROC_ZOMBIE) - (from == PROC_ZOMBIE),
+	};
+	return true;
+}
+
 const char *lifecycle_name(enum proc_state s); /* "?" if out of range */
 
 #endif

@@ -1,9 +1,12 @@
 /*
- * The scheduler loop runs on the boot stack. A process gives up the CPU by
- * switching back to it (sched_block / sched_yield / preemption in
- * sched_tick); the loop then saves that process's FPU state, reaps it if it
- * died, and picks the next: the head of the highest-priority non-empty run
- * queue. With nothing to run it halts until the next interrupt.
+ * The scheduler. The next process is always the head of the highest-priority
+ * non-empty run queue. A process that blocks switches straight to it
+ * (sched_block): a call wakes its server and blocks, so the switch from
+ * client to server and back costs no detour. Everything else goes through
+ * the scheduler loop, which runs on the boot stack: a process that yields,
+ * is preempted (sched_tick) or dies switches back to it, and the loop saves
+ * its FPU state or reaps it, starts an injected stall, picks the next, and
+ * with nothing to run halts until the next interrupt.
  */
 #include "sched.h"
 
@@ -50,6 +53,15 @@ void sched_remove(struct proc *p)
 	}
 }
 
+/* The head of the highest-priority non-empty queue, left there. */
+static struct proc *peek(void)
+{
+	for (int i = 0; i < VE_NPRIO; i++)
+		if (runq[i].head)
+			return runq[i].head;
+	return NULL;
+}
+
 static struct proc *pick(void)
 {
 	for (int i = 0; i < VE_NPRIO; i++) {
@@ -72,9 +84,33 @@ static void switch_to_scheduler(void)
 	arch_switch(&p->ksp, scheduler_ksp);
 }
 
+/* Make p the process on the CPU: its state, stack, ports, space and FPU. */
+static void load(struct proc *p)
+{
+	current = p;
+	proc_run(p);
+	p->quantum = SCHED_QUANTUM_TICKS;
+	arch_set_kernel_stack((uint64_t)(uintptr_t)phys_to_virt(p->kstack) +
+			      KSTACK_PAGES * PAGE_SIZE);
+	arch_load_iomap(p->iomap);
+	arch_switch_pml4(p->pml4);
+	arch_fpu_restore(p->fpu);
+}
+
+/* The current process has blocked (a dying one has not: the loop must
+ * reap it off its stack). Switch straight to the next, unless there is none
+ * or it has an injected stall to serve: those take the loop. */
 void sched_block(void)
 {
-	switch_to_scheduler();
+	struct proc *p = current, *next = peek();
+	if (!next || next->stall_until || !proc_blocked(p)) {
+		switch_to_scheduler();
+		return;
+	}
+	pick();
+	arch_fpu_save(p->fpu);
+	load(next);
+	arch_switch(&p->ksp, next->ksp);
 }
 
 void sched_yield(void)
@@ -130,21 +166,17 @@ static void run(struct proc *p)
 		p->stall_until = 0;
 		return;
 	}
-	current = p;
-	proc_run(p);
-	p->quantum = SCHED_QUANTUM_TICKS;
-	arch_set_kernel_stack((uint64_t)(uintptr_t)phys_to_virt(p->kstack) +
-			      KSTACK_PAGES * PAGE_SIZE);
-	arch_load_iomap(p->iomap);
-	arch_switch_pml4(p->pml4);
-	arch_fpu_restore(p->fpu);
+	load(p);
 	arch_switch(&scheduler_ksp, p->ksp);
+	/* Back from whichever process switched to the loop: p, or one that
+	 * p's blocking switched to (sched_block), or one after that. */
+	struct proc *q = current;
 	current = NULL;
-	if (p->state == PROC_ZOMBIE || p->state == PROC_DEAD) {
+	if (q->state == PROC_ZOMBIE || q->state == PROC_DEAD) {
 		arch_switch_pml4(arch_kernel_pml4());
-		proc_reap(p);
+		proc_reap(q);
 	} else {
-		arch_fpu_save(p->fpu);
+		arch_fpu_save(q->fpu);
 	}
 }
 
