@@ -46,7 +46,7 @@ enum ve_sys {
 	SYS_GETPID = 4,	      /* getpid() -> pid */
 	SYS_CLOCK = 5,	      /* clock() -> monotonic ns since boot */
 	SYS_VM_ALLOC = 6,     /* vm_alloc(addr, len, prot) -> address */
-	SYS_VM_FREE = 7,      /* vm_free(addr, len) -> 0 */
+	SYS_VM_FREE = 7,      /* vm_free(addr, len) -> 0: only vm_alloc memory */
 	SYS_MEMINFO = 8,      /* meminfo(struct ve_meminfo *) -> 0 */
 	SYS_SPAWN = 9,	      /* spawn(name, args) -> pid (needs the spawn grant) */
 	SYS_WAIT = 10,	      /* wait(pid, struct ve_exit *) -> 0, blocks */

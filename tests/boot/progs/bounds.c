@@ -14,6 +14,11 @@
  *     range get -VE_INVAL (svc/lib/vesta.h: "bad alignment, range or
  *     prot").
  *  4. spawn with an image name or argument string too long gets -VE_INVAL.
+ *  5. vm_free frees only what vm_alloc gave: a page of its stack, of its
+ *     image (code, data) or of its stash gets -VE_PERM, a range that runs
+ *     from vm_alloc memory into its image or into an unmapped page gets
+ *     -VE_PERM or -VE_INVAL, and each time nothing is unmapped (the pages
+ *     are still there to read and write); then the vm_alloc pages free.
  *
  * Writes {"ev":"bounds","max_held":N,"bad":N}; each failure prints a line.
  * Exit 0 iff bad is 0.
@@ -26,6 +31,9 @@
 #define SMALL 16    /* bytes of each cast in part 1 */
 
 static unsigned bad;
+static char image_page[4096] __attribute__((aligned(4096))); /* in the bss */
+static volatile unsigned image_data = 1;		     /* in .data */
+extern const char __image_ro_start[];			     /* user.ld: code */
 static uint32_t max_held;
 static char big[VE_MSG_MAX];
 
@@ -112,6 +120,57 @@ static void spawn_bounds(void)
 	expect("spawn with an over-long image name", ve_spawn(image, ""), -VE_INVAL);
 }
 
+/* Page-aligned address of a. */
+static uint64_t page_of(const void *a)
+{
+	return (uint64_t)(uintptr_t)a & ~(VE_PAGE_SIZE - 1);
+}
+
+/* Part 5: what vm_free refuses, and that a refusal unmapped nothing. */
+static void vm_free_only_alloc(void)
+{
+	const unsigned rw = VE_PROT_READ | VE_PROT_WRITE;
+	volatile char here = 1;
+	/* Eight pages below this frame: inside the 64 KiB stack, not in use. */
+	volatile char *stack =
+	    (volatile char *)(uintptr_t)(page_of((const void *)&here) - 8 * VE_PAGE_SIZE);
+	expect("vm_free of a stack page", ve_vm_free((uint64_t)(uintptr_t)stack, 4096), -VE_PERM);
+	stack[0] = 5; /* still mapped: a fault here kills the test */
+	expect("vm_free of an image bss page", ve_vm_free(page_of(image_page), 4096), -VE_PERM);
+	image_page[0] = 5;
+	expect("vm_free of an image data page",
+	       ve_vm_free(page_of((const void *)&image_data), 4096), -VE_PERM);
+	image_data = 5;
+	long st = ve_stash(4096);
+	if (st > 0) {
+		expect("vm_free of the stash", ve_vm_free((uint64_t)st, 4096), -VE_PERM);
+		*(volatile char *)(uintptr_t)st = 5;
+	} else {
+		expect("stash(4096)", st, (long)VE_STASH_BASE);
+	}
+	/* vm_alloc memory next to an unmapped page: the range is refused whole. */
+	long a = ve_vm_alloc(0, 2 * 4096, rw);
+	if (a < 0) {
+		expect("vm_alloc of two pages", a, 0);
+		return;
+	}
+	expect("vm_free of one page of it", ve_vm_free((uint64_t)a + 4096, 4096), 0);
+	expect("vm_free into an unmapped page", ve_vm_free((uint64_t)a, 2 * 4096), -VE_INVAL);
+	*(volatile char *)(uintptr_t)a = 5;
+	expect("vm_free of the rest", ve_vm_free((uint64_t)a, 4096), 0);
+	/* vm_alloc memory right below the image's first code page: a range
+	 * over both is refused whole (last: were the code page unmapped, the
+	 * test would die here). */
+	uint64_t below = page_of(__image_ro_start) - 4096;
+	a = ve_vm_alloc(below, 4096, rw);
+	expect("vm_alloc right below the image", a, (long)below);
+	if (a != (long)below)
+		return;
+	expect("vm_free into the image's code", ve_vm_free(below, 2 * 4096), -VE_PERM);
+	*(volatile char *)(uintptr_t)below = 5;
+	expect("vm_free of the page below the image", ve_vm_free(below, 4096), 0);
+}
+
 int main(const char *args)
 {
 	uint64_t ids[4 * BOUND];
@@ -131,6 +190,7 @@ int main(const char *args)
 		ve_chan_ack(s, ids[i]);
 	vm_bounds();
 	spawn_bounds();
+	vm_free_only_alloc();
 
 	struct ve_kv kv[] = { VE_KV_NUM("max_held", max_held), VE_KV_NUM("bad", bad) };
 	ve_event("bounds", kv, 2);
