@@ -25,7 +25,7 @@ static const char *const reason_names[VE_NREASONS] = VE_REASON_NAMES;
 
 const char *proc_reason_name(enum ve_reason r)
 {
-	return r < VE_NREASONS ? reason_names[r] : "?";
+	return r < VE_NREASONS && reason_names[r] ? reason_names[r] : "?";
 }
 
 void proc_spec_from_bundle(const struct bundle *b, const struct bundle_proc *bp,

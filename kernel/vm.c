@@ -127,6 +127,30 @@ static uint64_t find_free(struct proc *p, uint64_t from, uint64_t len)
 	return 0;
 }
 
+/* Mark [va, va+len), just mapped, as vm_alloc memory: what vm_free may
+ * unmap (never the image, the stack, the stash or the injection page). */
+static void mark_alloc(struct proc *p, uint64_t va, uint64_t len)
+{
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
+		*user_pte(p, va + off) |= PTE_ALLOC;
+}
+
+/* Whether vm_free may unmap [va, va+len): 0 if every page is vm_alloc
+ * memory; else -VE_INVAL if a page is not mapped, or -VE_PERM if one is
+ * mapped but not by vm_alloc. */
+static int freeable(struct proc *p, uint64_t va, uint64_t len)
+{
+	int err = 0;
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *pte = user_pte(p, va + off);
+		if (!pte)
+			return -VE_INVAL;
+		if (!(*pte & PTE_ALLOC))
+			err = -VE_PERM;
+	}
+	return err;
+}
+
 /* vm_alloc(addr, len, prot): zeroed anonymous memory, len rounded up to
  * pages, charged to p's share (share.c) with the page tables it takes.
  * addr 0 lets the kernel choose. Errors (as svc/lib/vesta.h lists them):
@@ -162,14 +186,21 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 	int err = vm_map_new(p, addr, len, prot);
 	if (err)
 		return err;
+	mark_alloc(p, addr, len);
 	if (addr + len > p->vm_next && addr >= p->vm_next)
 		p->vm_next = addr + len;
 	*out = addr;
 	return 0;
 }
 
-/* Unmap [addr, addr+len), which must be page-aligned, in range and fully
- * mapped: -VE_INVAL otherwise, with nothing changed. */
+/* vm_free(addr, len): unmap [addr, addr+len), len rounded up to pages,
+ * which must all be memory vm_alloc gave (any part of it: a range may be
+ * freed piece by piece). Errors (as svc/lib/vesta.h lists them), with
+ * nothing unmapped: -VE_INVAL (len 0, addr unaligned, outside the user
+ * range, or a page not mapped), -VE_PERM (a page mapped but not by
+ * vm_alloc: the process's image, its stack, its stash or the injection
+ * page; unmapping them would free what the kernel keeps or leave the
+ * process to fault). */
 int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 {
 	if (len == 0 || (addr & PAGE_MASK))
@@ -179,11 +210,9 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 	len = (len + PAGE_MASK) & ~PAGE_MASK;
 	if (!range_ok(addr, len))
 		return -VE_INVAL;
-	if (addr < WINDOW_END && VE_STASH_BASE < addr + len)
-		return -VE_INVAL; /* the stash and the injection page are not its to free */
-	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
-		if (!user_pte(p, addr + off))
-			return -VE_INVAL;
+	int err = freeable(p, addr, len);
+	if (err)
+		return err;
 	/* Refunded what it gave back, the tables left empty included: so
 	 * mapping and unmapping forever costs nothing. */
 	uint64_t mark = share_mark();

@@ -281,9 +281,14 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 	fprintf(o, "Vesta fault campaign: %zu of %d faults, seed %" PRIu64 ", %s, %.0f s\n", r->nf,
 		r->faults_asked, r->seed, r->accel, r->wall_s);
 	fprintf(o, "kinds %s; targets %s\n", r->kinds, r->targets);
+	/* A seed fixes the faults, not the run (tools/check.sh says the
+	 * same): what can be repeated is said, and nothing more. */
 	fprintf(o,
-		"replay: tools/campaign --faults %d --seed %" PRIu64
-		" --jobs %d --kinds %s --targets %s\n",
+		"same faults: tools/campaign --faults %d --seed %" PRIu64
+		" --jobs %d --kinds %s --targets %s\n"
+		"  (the seed fixes which faults come and in what order, not when: the gaps\n"
+		"  between them are host time, so a rerun may end differently; a fault\n"
+		"  replays alone from its `fault SVC KIND ARG SEED` line)\n",
 		r->faults_asked, r->seed, r->jobs, r->kinds, r->targets);
 	if (r->jobs > 1)
 		fprintf(o,

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The body of `make check` (and of `make unit`, `make format-check`,
-# `make boot`): runs the host unit tests, the format check, the QEMU boot
-# scenarios and a bounded fault campaign, and ends with one summary line
-# "check: N passed, N failed" (unit suites + format + fuzzing + boot
-# scenario runs + the campaign).
+# `make boot`): runs the host unit tests with the exit-reason check, the
+# format check, the QEMU boot scenarios and a bounded fault campaign, and
+# ends with one summary line "check: N passed, N failed" (unit suites +
+# reasons + format + fuzzing + boot scenario runs + the campaign).
 #
 # usage: BUILD=build tools/check.sh all|unit|format|boot|campaign [SCENARIO.scn...]
 set -u
@@ -23,6 +23,33 @@ run_unit() {
 		[ -x "$t" ] || continue
 		if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $t"; fi
 	done
+}
+
+# The exit reasons are one list: every VE_R_* of the ABI is given by some
+# kernel code (a reason that nothing gives is a promise the ABI does not
+# keep), and README.md and kernel/EVENTS.md name exactly the names of
+# VE_REASON_NAMES.
+run_reasons() {
+	abi=kernel/uapi/vesta/abi.h
+	bad=""
+	for r in $(sed -n '/^enum ve_reason {/,/^};/p' "$abi" | grep -o '^[[:space:]]*VE_R_[A-Z_]*'); do
+		grep -rqw --include='*.c' "$r" kernel || bad="$bad; $r is given by no kernel code"
+	done
+	want=$(sed -n '/define VE_REASON_NAMES/,/^[[:space:]]*}/p' "$abi" | grep -o '"[a-z_]*"' |
+		tr -d '"' | sort | tr '\n' ' ')
+	readme=$(sed -n '/It dies with a reason/,/ —$/p' README.md |
+		grep -o '`[a-z_]*`' | tr -d '`' | sort | tr '\n' ' ')
+	events=$(grep '^| `reason` |' kernel/EVENTS.md | sed 's/([^)]*)//g' | grep -o '`[a-z_]*`' |
+		tr -d '`' | grep -vx reason | sort | tr '\n' ' ')
+	[ "$readme" = "$want" ] || bad="$bad; README.md lists $readme"
+	[ "$events" = "$want" ] || bad="$bad; kernel/EVENTS.md lists $events"
+	if [ -z "$bad" ]; then
+		echo "reasons: ${want}given by the kernel, listed in README.md and EVENTS.md"
+		passed=$((passed + 1))
+	else
+		echo "reasons: FAILED (the ABI has ${want})$bad"
+		failed=$((failed + 1))
+	fi
 }
 
 run_format() {
@@ -89,11 +116,11 @@ run_campaign() {
 }
 
 case $mode in
-unit) run_unit ;;
+unit) run_unit; run_reasons ;;
 format) run_format ;;
 boot) run_boot "$@" ;;
 campaign) run_campaign ;;
-all) run_unit; run_format; run_fuzz; run_boot "$@"; run_campaign ;;
+all) run_unit; run_reasons; run_format; run_fuzz; run_boot "$@"; run_campaign ;;
 *) echo "usage: $0 all|unit|format|boot|campaign [scenarios]" >&2; exit 2 ;;
 esac
 echo "check: $passed passed, $failed failed"

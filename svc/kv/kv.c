@@ -135,14 +135,14 @@ static void post_gen(const char *ev, const char *why, uint64_t gen, const struct
  */
 static void announce(struct kv *kv)
 {
-	enum kv_why why = kv->st->unposted;
+	enum kv_why why = kv_unposted(kv->st);
 
 	if (why == KV_WHY_NONE || why >= KV_WHY_N)
 		return;
 	post_gen("kv_reset", kv_why_names[why], kv->st->gen, NULL, 0);
 	ve_printf("kv: table reset (%s)\n", kv_why_names[why]);
 	ordered();
-	kv->st->unposted = KV_WHY_NONE;
+	kv_posted(kv->st);
 	ordered();
 }
 

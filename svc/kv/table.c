@@ -22,6 +22,30 @@ const char *const kv_why_names[KV_WHY_N] = {
 	[KV_WHY_RUNTIME] = "runtime",
 };
 
+/* unposted's word for why: why in each of its four bytes. */
+#define UNPOSTED(why) ((uint32_t)(why)*0x01010101u)
+
+enum kv_why kv_unposted(const struct kv_stash *st)
+{
+	uint32_t w = st->unposted;
+
+	/* If three of the four bytes agree, byte 0 or byte 1 is one of them. */
+	for (int i = 0; i < 2; i++) {
+		uint32_t c = (w >> (8 * i)) & 0xff, n = 0;
+
+		for (int b = 0; b < 4; b++)
+			n += ((w >> (8 * b)) & 0xff) == c;
+		if (n >= 3)
+			return c < KV_WHY_N ? (enum kv_why)c : KV_WHY_N;
+	}
+	return KV_WHY_N;
+}
+
+void kv_posted(struct kv_stash *st)
+{
+	st->unposted = UNPOSTED(KV_WHY_NONE);
+}
+
 uint64_t kv_slot_hash(uint32_t slot, const struct kv_entry *e)
 {
 	const uint8_t *p = (const uint8_t *)e;
@@ -174,9 +198,12 @@ enum kv_why kv_stash_check(struct kv_stash *st, bool *redone)
 		return KV_WHY_NEW;
 	if (st->magic != KV_MAGIC || st->version != KV_VERSION)
 		return KV_WHY_MAGIC;
-	if (st->count > KV_ENTRIES || st->redo.armed > 1 || st->unposted >= KV_WHY_N ||
-	    st->pad != 0 || !kv_gen_ok(st))
+	enum kv_why unposted = kv_unposted(st);
+	if (st->count > KV_ENTRIES || st->redo.armed > 1 || unposted == KV_WHY_N || st->pad != 0 ||
+	    !kv_gen_ok(st))
 		return KV_WHY_CORRUPT;
+	/* One store, and either word means the same: a death here is harmless. */
+	st->unposted = UNPOSTED(unposted);
 	if (!st->redo.armed)
 		return table_ok(st, KV_ENTRIES) ? kv_table_problem(st) : KV_WHY_CORRUPT;
 	/* The slot an armed record rewrites may be half copied (a death in
@@ -207,7 +234,7 @@ void kv_stash_init(struct kv_stash *st, uint64_t gen, enum kv_why why)
 	st->last_id = 0;
 	st->gen = gen;
 	st->gen_inv = ~gen;
-	st->unposted = why;
+	st->unposted = UNPOSTED(why);
 	st->pad = 0;
 	KV_ORDERED();
 	st->magic = KV_MAGIC;

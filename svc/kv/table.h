@@ -31,7 +31,8 @@
 #define KV_ENTRIES 512
 #define KV_STASH_SIZE (128u * 1024)    /* the table and its header, rounded up */
 #define KV_MAGIC 0x31766b6174736576ull /* "vestakv1" */
-#define KV_VERSION 3u		       /* 2: generations, slot hashes; 3: checked ids */
+/* 2: generations, slot hashes; 3: checked ids; 4: unposted once per byte */
+#define KV_VERSION 4u
 
 /* One slot. An unused slot is all zero, so its hash is fixed. */
 struct kv_entry {
@@ -65,7 +66,7 @@ struct kv_stash {
 	uint64_t last_inv; /* ~last_id, or anything else: no replay is recognised */
 	uint64_t gen;	   /* the table's generation, never 0 */
 	uint64_t gen_inv;  /* ~gen: a flipped bit in either shows */
-	uint32_t unposted; /* enum kv_why of this table's kv_reset if not yet posted */
+	uint32_t unposted; /* kv_unposted(): set by kv_stash_init, cleared by kv_posted */
 	uint32_t pad;
 	struct kv_redo redo;
 	struct kv_entry table[KV_ENTRIES];
@@ -108,12 +109,25 @@ enum kv_why kv_table_problem(const struct kv_stash *st);
 /*
  * Why the stash cannot be used as it is, or KV_WHY_NONE if it can,
  * applying an armed redo record first if it checks out (*redone says
- * whether one was). Every number read from the stash is range-checked
+ * whether one was), and setting unposted right if one of its bits flipped
+ * (kv_unposted). Every number read from the stash is range-checked
  * before it indexes, sizes or bounds anything, and every loop runs over
  * KV_ENTRIES, never over a count from the stash, so a stash with any bits
  * flipped ends in a reason, never a hang or a fault.
  */
 enum kv_why kv_stash_check(struct kv_stash *st, bool *redone);
+
+/*
+ * Why this table was made, if its kv_reset is still to be posted, else
+ * KV_WHY_NONE; KV_WHY_N if unposted is beyond repair (two or more flipped
+ * bits). The reason is kept once in each byte of unposted, so one flipped
+ * bit is outvoted: a flip there neither discards a table that is whole nor
+ * posts a kv_reset for a table kv kept.
+ */
+enum kv_why kv_unposted(const struct kv_stash *st);
+
+/* The table's kv_reset has been posted (one store). */
+void kv_posted(struct kv_stash *st);
 
 /*
  * Make st an empty table of generation gen (nonzero), made because of why,

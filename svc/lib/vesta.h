@@ -82,10 +82,12 @@ uint64_t ve_clock_ns(void);
  */
 long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
 
-/* Unmap [addr, addr + len), len rounded up to whole pages. Returns 0.
- * Errors: -VE_INVAL (len 0, addr unaligned, a page not mapped, the stash
- * or the fault-injection page, or outside the user range); nothing is
- * unmapped then. */
+/* Unmap [addr, addr + len), len rounded up to whole pages, all of them
+ * memory ve_vm_alloc gave (any part of what it gave). Returns 0.
+ * Errors, with nothing unmapped: -VE_INVAL (len 0, addr unaligned, a page
+ * not mapped, or outside the user range), -VE_PERM (a page that
+ * ve_vm_alloc did not give: the caller's image, its stack, its stash or
+ * the fault-injection page). */
 int ve_vm_free(uint64_t addr, uint64_t len);
 
 /* Fill *info with the kernel's frame counts. Returns 0. Errors: -VE_FAULT. */

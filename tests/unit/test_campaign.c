@@ -81,6 +81,23 @@ static long json_num(const char *key)
 	return v;
 }
 
+/* The line of report.txt that starts with prefix, in line (cap bytes);
+ * false if there is none. */
+static bool text_line(const char *prefix, char *line, size_t cap)
+{
+	char path[96];
+	FILE *in;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/report.txt", dir);
+	in = fopen(path, "r");
+	assert_non_null(in);
+	while (!found && fgets(line, (int)cap, in))
+		found = strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(in);
+	return found;
+}
+
 /* Judge r as the tool does once a guest's campaign ended. */
 static bool judge_guest(struct camp_record *r)
 {
@@ -213,6 +230,30 @@ static void test_merged_pids_are_per_guest(void **state)
 	free(all.f);
 }
 
+/* The report promises what a seed gives and no more: the same faults in
+ * the same order, not the same run (when each lands is host time), so it
+ * has no "replay:" line, and the command it gives is said to repeat the
+ * faults. */
+static void test_report_promises_the_faults_only(void **state)
+{
+	struct camp_record r;
+	char line[512];
+
+	(void)state;
+	guest(&r, 0);
+	r.faults_asked = 2;
+	r.seed = 7;
+	kill_kv(&r, 0, 18, true);
+	assert_true(judge_guest(&r));
+	assert_false(text_line("replay:", line, sizeof(line)));
+	assert_true(
+	    text_line("same faults: tools/campaign --faults 2 --seed 7 ", line, sizeof(line)));
+	assert_non_null(strstr(line, "--kinds kill --targets kv"));
+	assert_true(text_line("  (", line, sizeof(line)));
+	assert_non_null(strstr(line, "not when"));
+	free(r.f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +262,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lost_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merged_stuck_is_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merged_pids_are_per_guest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_promises_the_faults_only, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,9 @@
 
 #include "table.h"
 
-/* The stash format as kv has written it since KV_VERSION 3: these may
- * only change together with the version. */
+/* The stash format as kv has written it since KV_VERSION 3 (4 changed
+ * only what unposted holds): these may only change together with the
+ * version. */
 _Static_assert(sizeof(struct kv_entry) == 164, "entry layout");
 _Static_assert(sizeof(struct kv_redo) == 216, "redo layout");
 _Static_assert(offsetof(struct kv_redo, slot) == 40 && offsetof(struct kv_redo, entry) == 48,
@@ -114,7 +115,7 @@ static void test_layout_and_hash(void **state)
 
 	(void)state;
 	memset(&e, 0, sizeof(e));
-	/* kv_slot_hash is part of the format too: values of KV_VERSION 3. */
+	/* kv_slot_hash is part of the format too: values of KV_VERSION 3 and 4. */
 	assert_true(kv_slot_hash(0, &e) == 0x35da762063936645ull);
 	e.used = 1;
 	e.klen = 3;
@@ -122,7 +123,7 @@ static void test_layout_and_hash(void **state)
 	memcpy(e.key, "abc", 3);
 	memcpy(e.val, "xy", 2);
 	assert_true(kv_slot_hash(7, &e) == 0xc36158bba3c44667ull);
-	assert_true(KV_MAGIC == 0x31766b6174736576ull && KV_VERSION == 3);
+	assert_true(KV_MAGIC == 0x31766b6174736576ull && KV_VERSION == 4);
 }
 
 static struct kv_stash st, t;
@@ -135,7 +136,9 @@ static void test_new_init_and_magic(void **state)
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(kv_stash_check(&st, &redone), KV_WHY_NEW);
 	kv_stash_init(&st, GEN, KV_WHY_NEW);
-	assert_int_equal(st.unposted, KV_WHY_NEW);
+	assert_int_equal(kv_unposted(&st), KV_WHY_NEW);
+	kv_posted(&st);
+	assert_int_equal(kv_unposted(&st), KV_WHY_NONE);
 	assert_int_equal(kv_stash_check(&st, &redone), KV_WHY_NONE);
 	assert_false(redone);
 	assert_int_equal(st.count, 0);
@@ -345,8 +348,8 @@ static void test_death_in_delete(void **state)
 /*
  * Whether a flipped bit at byte `at` of a stash may leave it usable: it is
  * in a field that no answer rests on. last_id/last_inv: only replays are
- * no longer recognised (table.h). unposted: kv posts a kv_reset, with the
- * same gen, for a table it kept. An unarmed redo record is not read; an
+ * no longer recognised (table.h). unposted: one flip is outvoted
+ * (test_unposted_flip_is_outvoted checks it is set right). An unarmed redo record is not read; an
  * armed one overwrites its slot, that slot's hash, the count, the sum and
  * the ids, and its tail padding is not read.
  */
@@ -460,14 +463,59 @@ static void test_every_flip_armed(void **state)
 	flip_all(&clean, &before);
 }
 
+/*
+ * A flipped bit in `unposted` (whether the table's kv_reset is still to be
+ * posted) is outvoted and repaired at start: the table is kept, and the
+ * event is posted exactly when it was due, never for a table kv kept.
+ */
+static void check_unposted_flips(enum kv_why why)
+{
+	static struct kv_stash clean;
+	size_t at = offsetof(struct kv_stash, unposted);
+	bool redone;
+
+	kv_stash_init(&clean, GEN, why);
+	for (unsigned k = 0; k < FILLED; k++) {
+		struct kv_entry e = entry_of(k, 9);
+
+		assert_true(kv_change(&clean, slot_of(k), &e, k + 1));
+	}
+	for (size_t bit = at * 8; bit < (at + sizeof(clean.unposted)) * 8; bit++) {
+		t = clean;
+		((uint8_t *)&t)[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_equal(kv_unposted(&t), why); /* as kv reads it while serving */
+		assert_int_equal(kv_stash_check(&t, &redone), KV_WHY_NONE);
+		assert_true(same_table(&t, &clean));
+		assert_int_equal(t.unposted, clean.unposted); /* repaired */
+	}
+}
+
+static void test_unposted_flip_is_outvoted(void **state)
+{
+	bool redone;
+
+	(void)state;
+	check_unposted_flips(KV_WHY_NONE);
+	check_unposted_flips(KV_WHY_CHECKSUM);
+	/* Two flips in two bytes leave no majority: a corruption, reported. */
+	t.unposted ^= 0x0404;
+	assert_int_equal(kv_unposted(&t), KV_WHY_N);
+	assert_int_equal(kv_stash_check(&t, &redone), KV_WHY_CORRUPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout_and_hash),	 cmocka_unit_test(test_new_init_and_magic),
-		cmocka_unit_test(test_death_in_init),	 cmocka_unit_test(test_changes),
-		cmocka_unit_test(test_death_in_insert),	 cmocka_unit_test(test_death_in_overwrite),
-		cmocka_unit_test(test_death_in_delete),	 cmocka_unit_test(test_every_flip),
+		cmocka_unit_test(test_layout_and_hash),
+		cmocka_unit_test(test_new_init_and_magic),
+		cmocka_unit_test(test_death_in_init),
+		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_death_in_insert),
+		cmocka_unit_test(test_death_in_overwrite),
+		cmocka_unit_test(test_death_in_delete),
+		cmocka_unit_test(test_every_flip),
 		cmocka_unit_test(test_every_flip_armed),
+		cmocka_unit_test(test_unposted_flip_is_outvoted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,7 @@ void arch_timer_eoi(void);
 #define PTE_U 0x4ull
 #define PTE_PS 0x80ull
 #define PTE_STASH 0x200ull /* software bit: a stash frame, not owned by the space */
+#define PTE_ALLOC 0x400ull /* software bit: a vm_alloc page, the process's to vm_free */
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 /* Build and load the kernel's tables; alloc gives zeroable frames. */

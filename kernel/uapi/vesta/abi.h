@@ -46,7 +46,7 @@ enum ve_sys {
 	SYS_GETPID = 4,	      /* getpid() -> pid */
 	SYS_CLOCK = 5,	      /* clock() -> monotonic ns since boot */
 	SYS_VM_ALLOC = 6,     /* vm_alloc(addr, len, prot) -> address */
-	SYS_VM_FREE = 7,      /* vm_free(addr, len) -> 0 */
+	SYS_VM_FREE = 7,      /* vm_free(addr, len) -> 0: only vm_alloc memory */
 	SYS_MEMINFO = 8,      /* meminfo(struct ve_meminfo *) -> 0 */
 	SYS_SPAWN = 9,	      /* spawn(name, args) -> pid (needs the spawn grant) */
 	SYS_WAIT = 10,	      /* wait(pid, struct ve_exit *) -> 0, blocks */
@@ -105,20 +105,21 @@ enum ve_reason {
 	VE_R_UD = 6,	     /* invalid opcode */
 	VE_R_DE = 7,	     /* divide error */
 	VE_R_FAULT = 8,	     /* any other CPU exception; see vector */
-	VE_R_NOMEM = 9,	     /* the kernel could not give it memory it needed */
-	VE_R_HUNG = 10,	     /* killed by its supervisor for missing its heartbeat */
+	/* 9 is no reason: it was `nomem`, which no kernel gave. Nothing is
+	 * mapped on demand, so no fault needs memory; a call that cannot get
+	 * memory returns -VE_NOMEM and changes nothing. Never reused. */
+	VE_R_HUNG = 10, /* killed by its supervisor for missing its heartbeat */
 	VE_NREASONS
 };
 
 /* The name of each reason, as the event log writes it: an initializer for
  * `static const char *const names[VE_NREASONS]`, one list for the kernel
- * and svc/lib. */
+ * and svc/lib (NULL for the unused 9). */
 #define VE_REASON_NAMES                                                                            \
 	{                                                                                          \
 		[VE_R_EXIT] = "exit", [VE_R_KILLED] = "killed", [VE_R_PAGE_FAULT] = "page_fault",  \
 		[VE_R_STACK] = "stack_overflow", [VE_R_GP] = "gp", [VE_R_PRIV] = "priv",           \
-		[VE_R_UD] = "ud", [VE_R_DE] = "de", [VE_R_FAULT] = "fault",                        \
-		[VE_R_NOMEM] = "nomem", [VE_R_HUNG] = "hung",                                      \
+		[VE_R_UD] = "ud", [VE_R_DE] = "de", [VE_R_FAULT] = "fault", [VE_R_HUNG] = "hung",  \
 	}
 
 /* The exit code of a process that found its own code or constants changed

@@ -466,12 +466,11 @@ static const char *case_label(const struct attack *a, uint64_t arg)
 
 static void post(const char *ev, const struct attack *a, uint64_t arg, const struct ve_exit *ex)
 {
-	static const char *const reasons[VE_NREASONS] = VE_REASON_NAMES;
 	struct ve_kv kv[] = {
 		VE_KV_STR("case", a->name),
 		VE_KV_NUM("arg", arg),
 		VE_KV_STR("what", case_label(a, arg)),
-		VE_KV_STR("reason", ex->reason < VE_NREASONS ? reasons[ex->reason] : "?"),
+		VE_KV_STR("reason", ve_reason_name(ex->reason)),
 		VE_KV_NUM("code", ex->code),
 		VE_KV_NUM("vector", ex->vector),
 	};

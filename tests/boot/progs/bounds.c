@@ -14,7 +14,12 @@
  *     range get -VE_INVAL (svc/lib/vesta.h: "bad alignment, range or
  *     prot").
  *  4. spawn with an image name or argument string too long gets -VE_INVAL.
- *  5. ve_chan_next's errors: a bad struct, too many or foreign handles, an
+ *  5. vm_free frees only what vm_alloc gave: a page of its stack, of its
+ *     image (code, data) or of its stash gets -VE_PERM, a range that runs
+ *     from vm_alloc memory into its image or into an unmapped page gets
+ *     -VE_PERM or -VE_INVAL, and each time nothing is unmapped (the pages
+ *     are still there to read and write); then the vm_alloc pages free.
+ *  6. ve_chan_next's errors: a bad struct, too many or foreign handles, an
  *     answer to no message (nothing waited for then), a timeout, and a
  *     message longer than cap (it stays queued, msg.len says how long);
  *     then it receives that message, and its next call acks it.
@@ -30,6 +35,9 @@
 #define SMALL 16    /* bytes of each cast in part 1 */
 
 static unsigned bad;
+static char image_page[4096] __attribute__((aligned(4096))); /* in the bss */
+static volatile unsigned image_data = 1;		     /* in .data */
+extern const char __image_ro_start[];			     /* user.ld: code */
 static uint32_t max_held;
 static char big[VE_MSG_MAX];
 
@@ -116,7 +124,58 @@ static void spawn_bounds(void)
 	expect("spawn with an over-long image name", ve_spawn(image, ""), -VE_INVAL);
 }
 
-/* Part 5; "bd" is empty. */
+/* Page-aligned address of a. */
+static uint64_t page_of(const void *a)
+{
+	return (uint64_t)(uintptr_t)a & ~(VE_PAGE_SIZE - 1);
+}
+
+/* Part 5: what vm_free refuses, and that a refusal unmapped nothing. */
+static void vm_free_only_alloc(void)
+{
+	const unsigned rw = VE_PROT_READ | VE_PROT_WRITE;
+	volatile char here = 1;
+	/* Eight pages below this frame: inside the 64 KiB stack, not in use. */
+	volatile char *stack =
+	    (volatile char *)(uintptr_t)(page_of((const void *)&here) - 8 * VE_PAGE_SIZE);
+	expect("vm_free of a stack page", ve_vm_free((uint64_t)(uintptr_t)stack, 4096), -VE_PERM);
+	stack[0] = 5; /* still mapped: a fault here kills the test */
+	expect("vm_free of an image bss page", ve_vm_free(page_of(image_page), 4096), -VE_PERM);
+	image_page[0] = 5;
+	expect("vm_free of an image data page",
+	       ve_vm_free(page_of((const void *)&image_data), 4096), -VE_PERM);
+	image_data = 5;
+	long st = ve_stash(4096);
+	if (st > 0) {
+		expect("vm_free of the stash", ve_vm_free((uint64_t)st, 4096), -VE_PERM);
+		*(volatile char *)(uintptr_t)st = 5;
+	} else {
+		expect("stash(4096)", st, (long)VE_STASH_BASE);
+	}
+	/* vm_alloc memory next to an unmapped page: the range is refused whole. */
+	long a = ve_vm_alloc(0, 2 * 4096, rw);
+	if (a < 0) {
+		expect("vm_alloc of two pages", a, 0);
+		return;
+	}
+	expect("vm_free of one page of it", ve_vm_free((uint64_t)a + 4096, 4096), 0);
+	expect("vm_free into an unmapped page", ve_vm_free((uint64_t)a, 2 * 4096), -VE_INVAL);
+	*(volatile char *)(uintptr_t)a = 5;
+	expect("vm_free of the rest", ve_vm_free((uint64_t)a, 4096), 0);
+	/* vm_alloc memory right below the image's first code page: a range
+	 * over both is refused whole (last: were the code page unmapped, the
+	 * test would die here). */
+	uint64_t below = page_of(__image_ro_start) - 4096;
+	a = ve_vm_alloc(below, 4096, rw);
+	expect("vm_alloc right below the image", a, (long)below);
+	if (a != (long)below)
+		return;
+	expect("vm_free into the image's code", ve_vm_free(below, 2 * 4096), -VE_PERM);
+	*(volatile char *)(uintptr_t)below = 5;
+	expect("vm_free of the page below the image", ve_vm_free(below, 4096), 0);
+}
+
+/* Part 6; "bd" is empty. */
 static void next_bounds(int s, int c)
 {
 	int32_t hs[VE_HANDLES_MAX + 1] = { s };
@@ -167,6 +226,7 @@ int main(const char *args)
 		ve_chan_ack(s, ids[i]);
 	vm_bounds();
 	spawn_bounds();
+	vm_free_only_alloc();
 	next_bounds(s, c);
 
 	struct ve_kv kv[] = { VE_KV_NUM("max_held", max_held), VE_KV_NUM("bad", bad) };

@@ -49,15 +49,14 @@ static uint32_t kill_and_wait(int pid)
 
 int main(const char *args)
 {
-	static const char *const reasons[VE_NREASONS] = VE_REASON_NAMES;
 	if (strcmp(args, "sender") == 0)
 		return sender();
 	int first = start(), second = start();
 	uint32_t r1 = kill_and_wait(first), r2 = kill_and_wait(second);
 	ve_sleep_ms(5);
 	struct ve_kv kv[] = {
-		VE_KV_STR("first", r1 < VE_NREASONS ? reasons[r1] : "?"),
-		VE_KV_STR("second", r2 < VE_NREASONS ? reasons[r2] : "?"),
+		VE_KV_STR("first", ve_reason_name(r1)),
+		VE_KV_STR("second", ve_reason_name(r2)),
 	};
 	ve_event("selfsend", kv, 2);
 	return r1 == VE_R_KILLED && r2 == VE_R_KILLED ? 0 : 1;
