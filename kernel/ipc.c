@@ -478,9 +478,10 @@ static long wait_handles(struct proc *p, int32_t *hs, uint64_t uhandles, uint64_
 }
 
 /* Block until a server handle among hs[0..n) has a message, a child has
- * died or an IRQ came (*r says which), or the deadline: -VE_TIMEOUT. */
+ * died or an IRQ came (*r says which), or the deadline: -VE_TIMEOUT.
+ * *waited (may be NULL) is set if it had to block. */
 static long wait_ready(struct proc *p, const int32_t *hs, uint64_t n, uint64_t deadline,
-		       struct ve_wait_result *r)
+		       struct ve_wait_result *r, uint32_t *waited)
 {
 	for (;;) {
 		*r = (struct ve_wait_result){ .handle = -1,
@@ -495,6 +496,8 @@ static long wait_ready(struct proc *p, const int32_t *hs, uint64_t n, uint64_t d
 			p->irq_pending = 0;
 			return 0;
 		}
+		if (waited)
+			*waited = 1;
 		proc_block(p, PROC_POLLING, deadline);
 		if (p->timed_out)
 			return -VE_TIMEOUT;
@@ -511,7 +514,7 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 		return err;
 	if (vm_check(p, uresult, sizeof(r), true))
 		return -VE_FAULT;
-	if ((err = wait_ready(p, hs, n, deadline_of(timeout_ns), &r)))
+	if ((err = wait_ready(p, hs, n, deadline_of(timeout_ns), &r, NULL)))
 		return err;
 	return vm_copy_out(p, uresult, &r, sizeof(r));
 }
@@ -527,12 +530,13 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 	if ((err = wait_handles(p, hs, (uint64_t)(uintptr_t)nx.handles, nx.n)))
 		return err;
 	nx.msg = (struct ve_msg){ 0 };
+	nx.waited = 0;
 	if (id) {
 		struct handle *hd = server_handle(p, h, &err);
 		if (!hd || (err = answer(p, hd, id, ubuf, len, true)) < 0)
 			return err;
 	}
-	err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result);
+	err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result, &nx.waited);
 	if (!err && nx.result.handle >= 0)
 		err = recv_head(p, &p->handles[nx.result.handle], &nx.msg, ubuf, nx.cap);
 	vm_copy_out(p, unext, &nx, sizeof(nx)); /* checked above */

@@ -19,13 +19,8 @@ struct runq {
 };
 
 static struct runq runq[VE_NPRIO];
-static struct proc *current;   /* the process on the CPU, NULL in the loop */
+struct proc *sched_current;    /* the process on the CPU, NULL in the loop */
 static uint64_t scheduler_ksp; /* the loop's saved rsp while a process runs */
-
-struct proc *proc_current(void)
-{
-	return current;
-}
 
 void sched_add(struct proc *p)
 {
@@ -80,14 +75,14 @@ static struct proc *pick(void)
 /* Back to the scheduler loop; returns when this process is picked again. */
 static void switch_to_scheduler(void)
 {
-	struct proc *p = current;
+	struct proc *p = sched_current;
 	arch_switch(&p->ksp, scheduler_ksp);
 }
 
 /* Make p the process on the CPU: its state, stack, ports, space and FPU. */
 static void load(struct proc *p)
 {
-	current = p;
+	sched_current = p;
 	proc_run(p);
 	p->quantum = SCHED_QUANTUM_TICKS;
 	arch_set_kernel_stack((uint64_t)(uintptr_t)phys_to_virt(p->kstack) +
@@ -102,7 +97,7 @@ static void load(struct proc *p)
  * or it has an injected stall to serve: those take the loop. */
 void sched_block(void)
 {
-	struct proc *p = current, *next = peek();
+	struct proc *p = sched_current, *next = peek();
 	if (!next || next->stall_until || !proc_blocked(p)) {
 		switch_to_scheduler();
 		return;
@@ -115,7 +110,7 @@ void sched_block(void)
 
 void sched_yield(void)
 {
-	proc_yield(current);
+	proc_yield(sched_current);
 	switch_to_scheduler();
 }
 
@@ -132,7 +127,7 @@ static bool higher_waiting(const struct proc *p)
 void sched_tick(bool from_user)
 {
 	wake_sleepers(arch_now_ns());
-	struct proc *p = current;
+	struct proc *p = sched_current;
 	if (!p || !from_user)
 		return;
 	if (p->quantum > 0)
@@ -143,7 +138,7 @@ void sched_tick(bool from_user)
 
 void sched_preempt_check(bool from_user)
 {
-	if (current && from_user && higher_waiting(current))
+	if (sched_current && from_user && higher_waiting(sched_current))
 		sched_yield();
 }
 
@@ -170,8 +165,8 @@ static void run(struct proc *p)
 	arch_switch(&scheduler_ksp, p->ksp);
 	/* Back from whichever process switched to the loop: p, or one that
 	 * p's blocking switched to (sched_block), or one after that. */
-	struct proc *q = current;
-	current = NULL;
+	struct proc *q = sched_current;
+	sched_current = NULL;
 	if (q->state == PROC_ZOMBIE || q->state == PROC_DEAD) {
 		arch_switch_pml4(arch_kernel_pml4());
 		proc_reap(q);

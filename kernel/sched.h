@@ -14,8 +14,13 @@
 #define SCHED_QUANTUM_TICKS 10 /* 10 ms at 1 kHz: short enough for a console */
 
 /* The process on the CPU, NULL while the scheduler loop runs. The
- * scheduler owns it: only the loop's switch sets it. */
-struct proc *proc_current(void);
+ * scheduler owns it: only its switches set it. Read on every copy to or
+ * from user memory, so inline. */
+extern struct proc *sched_current;
+static inline struct proc *proc_current(void)
+{
+	return sched_current;
+}
 
 void sched_add(struct proc *p);	   /* queue p (proc.c, as it becomes RUNNABLE) */
 void sched_remove(struct proc *p); /* take p off its run queue, if on one */

@@ -217,6 +217,8 @@ struct ve_next {
 	uint64_t timeout_ns;	      /* in: VE_TIMEOUT_NONE: wait forever */
 	struct ve_msg msg;	      /* out: the message received */
 	struct ve_wait_result result; /* out: what woke it */
+	uint32_t waited;	      /* out: 1 if it blocked (nothing was ready), else 0 */
+	uint32_t reserved;
 };
 
 /* One field of a user event: a string if str is non-NULL, else num. */

@@ -1,9 +1,10 @@
 /*
  * benchsink: the receiving end of `make bench`'s one-way casts. Args
- * "CHANNEL": it serves CHANNEL and acks every cast. Each time wait_any
- * returns it drains the whole queue (recv until -VE_AGAIN), so how many
- * casts it takes per wakeup depends only on how many the channel let pile
- * up: the manifest's queue= sets the batch size (queue=1: no batching).
+ * "CHANNEL": it serves CHANNEL and acks every cast, one ve_chan_next per
+ * message (the ack of one and the receipt of the next). It blocks only when
+ * the queue is empty, so how many casts it takes per wakeup depends only on
+ * how many the channel let pile up: the manifest's queue= sets the batch
+ * size (queue=1: no batching).
  *
  * A call is a report request: it is answered with a struct bench_sink_report
  * (casts and wakeups since the previous report), then both counts restart.
@@ -16,37 +17,19 @@
 /* The reply to a report request; bench.c has the same layout. */
 struct bench_sink_report {
 	uint64_t casts;	  /* casts acked since the last report */
-	uint64_t wakeups; /* wait_any returns that found work, same period,
+	uint64_t wakeups; /* times it blocked and woke to work, same period,
 			     the one that brought the report call included */
 };
 
 static struct bench_sink_report rep;
 
-/* Deal with everything queued on h. Returns 0 once it is empty, or an error. */
-static long drain(int h)
-{
-	static char buf[VE_MSG_MAX];
-	struct ve_msg m;
-	long len, r;
-
-	while ((len = ve_chan_recv(h, &m, buf, sizeof(buf))) >= 0) {
-		if (m.kind == VE_MSG_CAST) {
-			rep.casts++;
-			r = ve_chan_ack(h, m.id);
-		} else {
-			r = ve_chan_reply(h, m.id, &rep, sizeof(rep));
-			rep.casts = rep.wakeups = 0;
-		}
-		if (r < 0)
-			return r;
-	}
-	return len == -VE_AGAIN ? 0 : len;
-}
-
 int main(const char *args)
 {
+	static char buf[VE_MSG_MAX];
 	const char *name = ve_skip_space(args);
-	struct ve_wait_result wr;
+	struct ve_next nx = { .n = 1, .cap = sizeof(buf), .timeout_ns = VE_TIMEOUT_NONE };
+	uint64_t id = 0; /* the message to answer: ack a cast, reply to a call */
+	size_t len = 0;
 	int32_t h;
 	long r;
 
@@ -59,15 +42,27 @@ int main(const char *args)
 		ve_printf("benchsink: serve %s: %s\n", name, ve_strerror(h));
 		return 1;
 	}
+	nx.handles = &h;
 	for (;;) {
-		r = ve_wait_any(&h, 1, VE_TIMEOUT_NONE, &wr);
-		if (r == 0) {
-			rep.wakeups++;
-			r = drain(h);
-		}
+		/* buf is the reply when there is one: the report is copied there. */
+		if (len)
+			memcpy(buf, &rep, sizeof(rep));
+		r = ve_chan_next(h, id, buf, len, &nx);
 		if (r < 0) {
 			ve_printf("benchsink %s: %s\n", name, ve_strerror(r));
 			return 1;
 		}
+		if (len)
+			rep.casts = rep.wakeups = 0; /* the report went out */
+		id = 0;
+		len = 0;
+		if (nx.result.handle < 0)
+			continue;
+		rep.wakeups += nx.waited;
+		id = nx.msg.id;
+		if (nx.msg.kind == VE_MSG_CAST)
+			rep.casts++;
+		else
+			len = sizeof(rep);
 	}
 }
