@@ -216,10 +216,25 @@ int sup_plan_build(struct sup_plan *p, const struct pol_set *s, struct pol_error
 	return check_depth(p, s, e);
 }
 
+/* A supervisor starts services; a process is the kernel's to start. */
+static int no_processes(const struct pol_set *s, struct pol_error *e)
+{
+	char found[POL_NAME_MAX + 16];
+
+	if (!s->nprocesses)
+		return 0;
+	fmt_snprintf(found, sizeof(found), "process '%s'", s->processes[0].name);
+	return fail(s, e, s->processes[0].pos,
+		    "a service or supervisor (the kernel starts a process, from a manifest)", found,
+		    -VE_INVAL);
+}
+
 int sup_plan_check(struct sup_plan *p, struct pol_set *s, struct sup_tree *t, uint64_t now,
 		   struct pol_error *e)
 {
 	int err = pol_check(s, e);
+	if (!err)
+		err = no_processes(s, e);
 	if (!err)
 		err = sup_plan_build(p, s, e);
 	if (err)

@@ -15,6 +15,7 @@ const char *const pol_strategy_names[3] = { "one_for_one", "one_for_all", "rest_
 const char *const pol_giveup_names[3] = { "halt", "reboot", "panic" };
 const char *const pol_state_names[2] = { "discard", "keep" };
 const char *const pol_prio_names[VE_NPRIO] = VE_PRIO_NAMES;
+const char *const pol_start_names[2] = { "boot", "spawn" };
 
 int pol_init(struct pol_set *s)
 {
@@ -76,4 +77,9 @@ const char *pol_state_name(enum pol_state st)
 const char *pol_prio_name(enum ve_prio p)
 {
 	return name_of(pol_prio_names, VE_NPRIO, (unsigned)p);
+}
+
+const char *pol_start_name(enum pol_start st)
+{
+	return name_of(pol_start_names, 2, (unsigned)st);
 }

@@ -1,7 +1,9 @@
 /*
- * The policy language: the files a person writes to say which services run,
- * with what restart policy and hardware grants, and how supervisors compose
- * them into a tree. policies/README.md describes the language for people.
+ * The policy language: the files a person writes to describe processes --
+ * which services run, with what restart policy and hardware grants, and how
+ * supervisors compose them into a tree; and which processes the kernel
+ * itself starts from the boot table (`process` sections, written in a boot
+ * image's manifest). policies/README.md describes the language for people.
  *
  * One parser serves two callers: tools/polcheck validates every policy file
  * at build time, and the supervisor parses the same files again at boot from
@@ -15,6 +17,10 @@
  *	pol_init(&set);
  *	for each file:  pol_parse_file(&set, name, text, len, &err);
  *	pol_check(&set, &err);
+ *
+ * tools/mkbundle reads a manifest with pol_parse_manifest() instead: the
+ * same language, whose file may also start with `image NAME PATH` lines
+ * and holds only `process` sections.
  *
  * pol_parse_file() checks everything that can be checked inside one file;
  * pol_check() checks what needs every file (names used before they are
@@ -40,12 +46,15 @@
  */
 #define POL_MAX_SERVICES 64u
 #define POL_MAX_SUPERVISORS 16u
-#define POL_MAX_CHILDREN 32u /* children of one supervisor */
-#define POL_MAX_FILES 64u    /* files in one set */
-#define POL_NAME_MAX 32u     /* names, including the NUL; == VE_NAME_MAX */
-#define POL_ARGS_MAX 96u     /* the argument string, including the NUL; == VE_ARGS_MAX */
-#define POL_FILE_MAX 96u     /* a file name as kept for messages, including the NUL */
-#define POL_ERR_MAX 256u     /* any message fits, including the NUL */
+#define POL_MAX_PROCESSES 64u /* == BUNDLE_MAX_PROCS, the kernel's boot table */
+#define POL_MAX_IMAGES 64u    /* image lines of a manifest; == BUNDLE_MAX_IMAGES */
+#define POL_PATH_MAX 1024u    /* an image line's path, including the NUL */
+#define POL_MAX_CHILDREN 32u  /* children of one supervisor */
+#define POL_MAX_FILES 64u     /* files in one set */
+#define POL_NAME_MAX 32u      /* names, including the NUL; == VE_NAME_MAX */
+#define POL_ARGS_MAX 96u      /* the argument string, including the NUL; == VE_ARGS_MAX */
+#define POL_FILE_MAX 96u      /* a file name as kept for messages, including the NUL */
+#define POL_ERR_MAX 256u      /* any message fits, including the NUL */
 
 /* Value limits. A duration is kept in milliseconds. */
 #define POL_DURATION_MAX_MS (60u * 60u * 1000u) /* 60m: longer is a typo */
@@ -91,6 +100,12 @@ enum pol_state {
 	POL_STATE_KEEP = 1,
 };
 
+/* Whether the kernel starts a process at boot (process sections only). */
+enum pol_start {
+	POL_START_BOOT = 0,  /* at boot, in the order of the sections (the default) */
+	POL_START_SPAWN = 1, /* never by itself: a template that spawn(NAME) starts */
+};
+
 /*
  * Where a word was written: files[file] of the set, line and column from 1
  * (a column counts bytes; a tab is one). Kept so pol_check() can point at
@@ -124,10 +139,17 @@ struct pol_open {
 	struct pol_pos pos;
 };
 
-/* One `service` section. Every name is NUL-terminated and valid. */
+/*
+ * One `service` section, or one `process` section: a process is described
+ * by the keys a service has, without those only a supervisor acts on
+ * (restart, shutdown, heartbeat, backoff, state keep their defaults), plus
+ * `start`; and it may hold the `supervisor` grant. Every name is
+ * NUL-terminated and valid.
+ */
 struct pol_service {
-	char name[POL_NAME_MAX];  /* unique among services and supervisors */
+	char name[POL_NAME_MAX];  /* unique among services, supervisors and processes */
 	char image[POL_NAME_MAX]; /* default: the name */
+	struct pol_pos image_pos; /* of the image key's value, or pos */
 	char args[POL_ARGS_MAX];  /* words joined by single spaces; may be empty */
 	enum pol_restart restart;
 	uint32_t shutdown_ms;	 /* 0 = brutal_kill */
@@ -145,8 +167,9 @@ struct pol_service {
 	uint32_t nserves;
 	struct pol_open opens[VE_SPAWN_CHANS];
 	uint32_t nopens;
-	struct pol_pos pos; /* of the name in `service NAME` */
-	int32_t parent;	    /* set by pol_check(): index of its supervisor */
+	enum pol_start start; /* processes only */
+	struct pol_pos pos;   /* of the name in `service NAME` or `process NAME` */
+	int32_t parent;	      /* set by pol_check(): index of its supervisor */
 };
 
 /* A child of a supervisor, in start order. */
@@ -186,8 +209,23 @@ struct pol_set {
 	uint32_t nservices;
 	struct pol_supervisor supervisors[POL_MAX_SUPERVISORS];
 	uint32_t nsupervisors;
+	struct pol_service processes[POL_MAX_PROCESSES]; /* the kernel's boot table */
+	uint32_t nprocesses;
 	uint32_t root;
 	bool checked;
+};
+
+/* An `image NAME PATH` line of a manifest: a file the boot bundle carries. */
+struct pol_image {
+	char name[POL_NAME_MAX];
+	char path[POL_PATH_MAX]; /* as written, not yet resolved */
+	struct pol_pos pos;	 /* of the path, for messages about the file */
+};
+
+/* The image lines of a manifest, in order. About 68 KiB. */
+struct pol_images {
+	struct pol_image image[POL_MAX_IMAGES];
+	uint32_t n;
 };
 
 /*
@@ -217,6 +255,17 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
 		   struct pol_error *e);
 
 /*
+ * Parses a manifest (the len bytes at text, named fname in messages) as
+ * pol_parse_file() parses a policy file, into *s (which should be empty)
+ * and *im: `image NAME PATH` lines, each image name once, before the first
+ * section; then `process` sections only, each naming (by its image key or
+ * its name) an image of an image line. Errors: as pol_parse_file(); *im is
+ * then incomplete.
+ */
+int pol_parse_manifest(struct pol_set *s, struct pol_images *im, const char *fname,
+		       const char *text, size_t len, struct pol_error *e);
+
+/*
  * Checks the set as a whole once every file is parsed: every child names a
  * defined service or supervisor, no supervisor contains itself, there is
  * exactly one root (a supervisor that is nobody's child) and only it says
@@ -224,8 +273,12 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
  * supervisor, no supervisor with intensity 0 has a permanent child (a
  * supervisor child counts as permanent), no channel is served twice, every
  * opened channel is served, and no two services hold the same IRQ line or
- * overlapping I/O ports. Then fills in the derived fields and sets
- * s->checked. Stops at the first mistake, in that order.
+ * overlapping I/O ports. Processes count with services for channels and
+ * hardware, except that a process may open only what a process serves (the
+ * kernel's boot table holds no services) and serves every channel with the
+ * same limits (the table holds one set); a set of processes alone has no
+ * tree to check. Then fills in the derived fields and sets s->checked.
+ * Stops at the first mistake, in that order.
  * Errors: -VE_INVAL for a mistake (message in *e if not NULL) or a NULL s.
  */
 int pol_check(struct pol_set *s, struct pol_error *e);
@@ -248,5 +301,6 @@ const char *pol_strategy_name(enum pol_strategy st);
 const char *pol_giveup_name(enum pol_giveup g);
 const char *pol_state_name(enum pol_state st);
 const char *pol_prio_name(enum ve_prio p);
+const char *pol_start_name(enum pol_start st);
 
 #endif

@@ -24,6 +24,7 @@ extern const char *const pol_strategy_names[3];
 extern const char *const pol_giveup_names[3];
 extern const char *const pol_state_names[2];
 extern const char *const pol_prio_names[VE_NPRIO];
+extern const char *const pol_start_names[2];
 
 /* A word of the line being parsed; s is not NUL-terminated. n == 0: none. */
 struct word {
@@ -32,7 +33,8 @@ struct word {
 	uint32_t col;
 };
 
-enum sect { SECT_NONE, SECT_SERVICE, SECT_SUPERVISOR };
+/* The kinds of section, as bits: a key lists those it may be written in. */
+enum sect { SECT_NONE = 0, SECT_SERVICE = 1, SECT_SUPERVISOR = 2, SECT_PROCESS = 4 };
 
 /* Keys that may be written once per section, as bits of parser.seen. */
 #define NKEYS 32
@@ -50,7 +52,8 @@ struct parser {
 	size_t pos;	   /* next byte to split */
 	uint32_t line;
 	enum sect sect;
-	struct pol_service *svc; /* the open section, by sect */
+	struct pol_images *images; /* a manifest's image lines; NULL in a policy file */
+	struct pol_service *svc;   /* the open section, by sect (a process's too) */
 	struct pol_supervisor *sup;
 	uint32_t seen_line[NKEYS]; /* line a once-only key was on, 0 = not yet */
 };

@@ -322,9 +322,10 @@ static const struct {
 	const char *msg;
 } parse_errors[] = {
 	/* sections and keys */
-	{ "image kv\n", "t.policy:1:1: expected 'service' or 'supervisor', found 'image'" },
+	{ "image kv\n",
+	  "t.policy:1:1: expected 'service', 'supervisor' or 'process', found 'image'" },
 	{ "  # c\n\tstrategy x\n",
-	  "t.policy:2:2: expected 'service' or 'supervisor', found 'strategy'" },
+	  "t.policy:2:2: expected 'service', 'supervisor' or 'process', found 'strategy'" },
 	{ "service\n", "t.policy:1:8: expected " NAME_RULE ", found end of line" },
 	{ "service # c\n", "t.policy:1:9: expected " NAME_RULE ", found end of line" },
 	{ "service k/v\n", "t.policy:1:9: expected " NAME_RULE ", found 'k/v'" },
@@ -640,7 +641,7 @@ static void test_message_bytes(void **state)
 	pol_init(&set);
 	assert_int_equal(parse(name, "restart\n"), -VE_INVAL);
 	snprintf(whole, sizeof(whole),
-		 "%s:1:1: expected 'service' or 'supervisor', found 'restart'", name);
+		 "%s:1:1: expected 'service', 'supervisor' or 'process', found 'restart'", name);
 	assert_int_equal(strlen(err.msg), POL_ERR_MAX - 1);
 	assert_int_equal(strncmp(err.msg, whole, POL_ERR_MAX - 1), 0);
 }
