@@ -621,8 +621,8 @@ static int not_a_key(struct parser *p, const struct word *w)
 	for (k = 0; k < NKEYS_USED; k++)
 		if (keys[k].sects == SECT_SERVICE && pol_word_is(w, keys[k].name))
 			return pol_fail_word(p, w,
-					     "a process key (the kernel does not restart, stop "
-					     "or watch a process: a service's key)");
+					     "a process key (the kernel neither restarts, stops "
+					     "nor watches a process)");
 	return pol_fail_word(p, w, "a process key");
 }
 

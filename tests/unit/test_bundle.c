@@ -1035,11 +1035,11 @@ static const struct bad_case bad_cases[] = {
 		    "(first on line 3)" },
 	{ IMG "process a\n\tfoo 1\n", FILE_NAME ":3:2: expected a process key, found 'foo'" },
 	{ IMG "process a\n\trestart permanent\n",
-	  FILE_NAME ":3:2: expected a process key (the kernel does not restart, stop or watch "
-		    "a process: a service's key), found 'restart'" },
+	  FILE_NAME ":3:2: expected a process key (the kernel neither restarts, stops nor "
+		    "watches a process), found 'restart'" },
 	{ IMG "process a\n\theartbeat 1s\n",
-	  FILE_NAME ":3:2: expected a process key (the kernel does not restart, stop or watch "
-		    "a process: a service's key), found 'heartbeat'" },
+	  FILE_NAME ":3:2: expected a process key (the kernel neither restarts, stops nor "
+		    "watches a process), found 'heartbeat'" },
 	{ IMG "process a\n\tstrategy one_for_one\n",
 	  FILE_NAME ":3:2: expected a process key, found 'strategy'" },
 	{ IMG "process a\n\tgrants spawn reboot\n",

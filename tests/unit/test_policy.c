@@ -885,6 +885,171 @@ static void test_check_ok(void **state)
 	assert_int_equal(set.services[0].parent, 1);
 }
 
+/* ---- process sections ---- */
+
+/* A process: the keys that describe a process, its defaults, and start. */
+static void test_process_keys(void **state)
+{
+	const struct pol_service *p, *q;
+
+	(void)state;
+	parse_ok("process p\n"
+		 "\timage img\n\tpriority driver\n\tgrants spawn kill halt supervisor inject\n"
+		 "\tserves c max_messages 8 max_bytes 1KiB max_redeliveries 2\n"
+		 "\tserves d max_messages 8 max_bytes 1KiB max_redeliveries 2\n"
+		 "\topens c\n\tports 0x60 0x64-0x65\n\tirqs 1 12\n\targs a  b\n\tstart spawn\n"
+		 "process q\n");
+	assert_int_equal(set.nprocesses, 2);
+	assert_int_equal(set.nservices, 0);
+	p = &set.processes[0];
+	q = &set.processes[1];
+	assert_string_equal(p->image, "img");
+	assert_int_equal(p->image_pos.line, 2);
+	assert_int_equal(p->image_pos.col, 8);
+	assert_int_equal(p->prio, VE_PRIO_DRIVER);
+	assert_int_equal(p->grants, VE_GRANT_SPAWN | VE_GRANT_KILL | VE_GRANT_HALT |
+					VE_GRANT_SUPERVISOR | VE_GRANT_INJECT);
+	assert_int_equal(p->nserves, 2);
+	assert_int_equal(p->serves[1].max_bytes, 1024);
+	assert_int_equal(p->nopens, 1);
+	assert_int_equal(p->nports, 2);
+	assert_int_equal(p->irqs, (1u << 1) | (1u << 12));
+	assert_string_equal(p->args, "a b");
+	assert_int_equal(p->start, POL_START_SPAWN);
+	assert_string_equal(pol_start_name(p->start), "spawn");
+	/* defaults: image = name, service priority, started at boot */
+	assert_string_equal(q->image, "q");
+	assert_int_equal(q->image_pos.line, 12);
+	assert_int_equal(q->prio, VE_PRIO_SERVICE);
+	assert_int_equal(q->grants, 0);
+	assert_int_equal(q->start, POL_START_BOOT);
+	assert_string_equal(pol_start_name(POL_START_BOOT), "boot");
+	assert_string_equal(pol_start_name((enum pol_start)2), "?");
+	/* processes alone: no tree to check */
+	assert_int_equal(pol_check(&set, &err), 0);
+}
+
+static const struct {
+	const char *text;
+	const char *msg;
+} process_errors[] = {
+	{ "process p\n\trestart permanent\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'restart'" },
+	{ "process p\n\tshutdown 1s\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'shutdown'" },
+	{ "process p\n\tbackoff 1s\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'backoff'" },
+	{ "process p\n\tstate keep\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'state'" },
+	{ "process p\n\tchildren a\n", "t.policy:2:2: expected a process key, found 'children'" },
+	{ "process p\n\tstart\n", "t.policy:2:7: expected 'boot' or 'spawn', found end of line" },
+	{ "process p\n\tstart spawn boot\n", "t.policy:2:14: expected end of line, found 'boot'" },
+	{ "process p\n\tstart boot\n\tstart spawn\n",
+	  "t.policy:3:2: expected each key at most once in a section, found 'start' again (first "
+	  "on line 2)" },
+	{ "process p\n\tgrants supervisor supervisor\n",
+	  "t.policy:2:20: expected a grant not already in grants, found 'supervisor'" },
+	{ "process p\n\topens a b c d e\n",
+	  "t.policy:2:16: expected at most 4 opened channels per process, found 'e'" },
+	/* a service may not hold the supervisor grant, nor say start */
+	{ "service s\n\tgrants spawn supervisor\n",
+	  "t.policy:2:15: expected 'spawn', 'halt', 'kill' or 'inject', found 'supervisor'" },
+	{ "service s\n\tstart spawn\n", "t.policy:2:2: expected a service key, found 'start'" },
+	/* one name space for services, supervisors and processes */
+	{ "service s\nprocess s\n",
+	  "t.policy:2:9: expected a name not yet defined, found 's', already defined at "
+	  "t.policy:1:9" },
+	{ "process s\nsupervisor s\n",
+	  "t.policy:2:12: expected a name not yet defined, found 's', already defined at "
+	  "t.policy:1:9" },
+	/* a manifest's image line in a policy file */
+	{ "image a a.elf\n",
+	  "t.policy:1:1: expected 'service', 'supervisor' or 'process', found 'image'" },
+};
+
+static void test_process_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(process_errors) / sizeof(process_errors[0]); i++) {
+		pol_init(&set);
+		assert_int_equal(parse("t.policy", process_errors[i].text), -VE_INVAL);
+		if (strcmp(err.msg, process_errors[i].msg) != 0)
+			fail_msg("case %zu:\n  got  %s\n  want %s", i, err.msg,
+				 process_errors[i].msg);
+		assert_int_equal(set.nprocesses, 0); /* rolled back */
+	}
+}
+
+/* Processes and services in one set: channels and hardware are checked
+ * across both (what polcheck -m checks of a manifest beside its policies). */
+static const struct {
+	const char *text;
+	const char *msg;
+} mixed_errors[] = {
+	{ TREE "service a\nserves log\nservice b\nprocess p\nserves log\n",
+	  "t.policy:7:8: expected a channel no other service or process serves, found 'log', "
+	  "served by 'a'" },
+	{ TREE "service a\nservice b\nprocess p\nserves log\nprocess q\nserves log\n",
+	  "t.policy:8:8: expected a channel no other process serves, found 'log', served by "
+	  "'p'" },
+	/* the boot table holds no services: a process opens what a process serves */
+	{ TREE "service a\nserves log\nservice b\nprocess p\nopens log\n",
+	  "t.policy:7:7: expected a channel some process serves, found 'log'" },
+	{ TREE "service a\nirqs 4\nservice b\nprocess p\nirqs 3 4\n",
+	  "t.policy:7:8: expected an IRQ line no other service or process has, found '4', "
+	  "granted to 'a'" },
+	{ TREE "service a\nports 0x60\nservice b\nprocess p\nports 0x50-0x60\n",
+	  "t.policy:7:7: expected ports no other service or process has, found '0x50-0x60', "
+	  "overlapping 0x60 of 'a'" },
+	{ "process p\nserves x max_bytes 4KiB\nserves y max_bytes 8KiB\n",
+	  "t.policy:3:8: expected the limits of 'x' (a process serves every channel with the "
+	  "same limits), found 'y' with others" },
+	/* a set with a tree still needs its root */
+	{ "service a\nprocess p\n", "t.policy:1:1: expected a root supervisor, found none" },
+};
+
+static void test_process_check(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(mixed_errors) / sizeof(mixed_errors[0]); i++) {
+		parse_ok(mixed_errors[i].text);
+		assert_int_equal(pol_check(&set, &err), -VE_INVAL);
+		if (strcmp(err.msg, mixed_errors[i].msg) != 0)
+			fail_msg("case %zu:\n  got  %s\n  want %s", i, err.msg,
+				 mixed_errors[i].msg);
+	}
+	/* a service may open what a process serves; a process may serve "sup" */
+	parse_ok(TREE "service a\nopens log\nservice b\nopens sup\nprocess p\nserves log\n"
+		      "process supervisor\nserves sup\n");
+	assert_int_equal(pol_check(&set, &err), 0);
+}
+
+/* A manifest: image lines, then processes that name them. */
+static void test_manifest(void **state)
+{
+	static struct pol_images im;
+	const char *text = "image a a.elf\nimage b /x/b.elf\nprocess a\nprocess c\n\timage b\n";
+
+	(void)state;
+	pol_init(&set);
+	assert_int_equal(pol_parse_manifest(&set, &im, "m", text, strlen(text), &err), 0);
+	assert_int_equal(im.n, 2);
+	assert_string_equal(im.image[1].path, "/x/b.elf");
+	assert_int_equal(im.image[1].pos.line, 2);
+	assert_int_equal(im.image[1].pos.col, 9);
+	assert_int_equal(set.nprocesses, 2);
+	assert_string_equal(set.processes[1].image, "b");
+	/* a process whose image no line names; the set is left as it was */
+	text = "image a a.elf\nprocess b\n";
+	assert_int_equal(pol_parse_manifest(&set, &im, "n", text, strlen(text), &err), -VE_INVAL);
+	assert_string_equal(err.msg, "n:2:9: expected the name of an image line, found 'b'");
+	assert_int_equal(set.nprocesses, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +1062,8 @@ int main(void)
 		cmocka_unit_test(test_names),	       cmocka_unit_test(test_appliance),
 		cmocka_unit_test(test_check_errors),   cmocka_unit_test(test_sup_channel_open),
 		cmocka_unit_test(test_check_ok),       cmocka_unit_test(test_message_bytes),
+		cmocka_unit_test(test_process_keys),   cmocka_unit_test(test_process_errors),
+		cmocka_unit_test(test_process_check),  cmocka_unit_test(test_manifest),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
