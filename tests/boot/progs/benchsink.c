@@ -3,7 +3,7 @@
  * "CHANNEL": it serves CHANNEL and acks every cast. Each time wait_any
  * returns it drains the whole queue (recv until -VE_AGAIN), so how many
  * casts it takes per wakeup depends only on how many the channel let pile
- * up: the manifest's queue= sets the batch size (queue=1: no batching).
+ * up: the manifest's max_messages sets the batch size (1: no batching).
  *
  * A call is a report request: it is answered with a struct bench_sink_report
  * (casts and wakeups since the previous report), then both counts restart.
