@@ -38,6 +38,8 @@
 
 #include <vesta/abi.h>
 
+#include "decide.h" /* the OTP enums: restart types, strategies, stash, give-up */
+
 /*
  * Limits. They match what the boot bundle can carry per process (names,
  * args, 8 port ranges, 4 served and 4 opened channels), so a valid policy
@@ -73,32 +75,12 @@
  */
 #define POL_SUP_CHANNEL "sup"
 
-/* When a service that exits is started again (OTP's restart types). */
-enum pol_restart {
-	POL_PERMANENT = 0, /* always */
-	POL_TRANSIENT = 1, /* only after an abnormal exit (not exit(0)) */
-	POL_TEMPORARY = 2, /* never */
-};
-
-/* What a supervisor restarts when one child dies (OTP's strategies). */
-enum pol_strategy {
-	POL_ONE_FOR_ONE = 0,  /* that child */
-	POL_ONE_FOR_ALL = 1,  /* every child */
-	POL_REST_FOR_ONE = 2, /* that child and those started after it */
-};
-
-/* What the root does when it gives up. */
-enum pol_giveup {
-	POL_GIVEUP_HALT = 0, /* stop the machine (the default) */
-	POL_GIVEUP_REBOOT = 1,
-	POL_GIVEUP_PANIC = 2, /* a kernel panic, with its dump */
-};
-
-/* Whether a service's stash survives its death. */
-enum pol_state {
-	POL_STATE_DISCARD = 0, /* start clean (the default) */
-	POL_STATE_KEEP = 1,
-};
+/*
+ * A service's `restart`, a supervisor's `strategy` and `on_giveup` and a
+ * service's `state` are the decision machine's own enums (decide.h:
+ * sup_restart, sup_strategy, sup_giveup, sup_stash), so a checked set runs
+ * as written, with no mapping between two numberings.
+ */
 
 /* Whether the kernel starts a process at boot (process sections only). */
 enum pol_start {
@@ -151,12 +133,12 @@ struct pol_service {
 	char image[POL_NAME_MAX]; /* default: the name */
 	struct pol_pos image_pos; /* of the image key's value, or pos */
 	char args[POL_ARGS_MAX];  /* words joined by single spaces; may be empty */
-	enum pol_restart restart;
+	enum sup_restart restart;
 	uint32_t shutdown_ms;	 /* 0 = brutal_kill */
 	uint32_t heartbeat_ms;	 /* 0 = no heartbeat */
 	uint32_t backoff_min_ms; /* 0 = restart at once (then max is 0 too) */
 	uint32_t backoff_max_ms; /* doubling from min, capped here; >= min */
-	enum pol_state state;
+	enum sup_stash state;	 /* the `state` key: keep or discard the stash */
 	enum ve_prio prio;
 	uint16_t grants; /* VE_GRANT_* */
 	uint16_t irqs;	 /* bit n = IRQ line n, within VE_IRQS_VALID */
@@ -183,10 +165,10 @@ struct pol_child {
 /* One `supervisor` section. */
 struct pol_supervisor {
 	char name[POL_NAME_MAX];
-	enum pol_strategy strategy;
+	enum sup_strategy strategy;
 	uint32_t intensity; /* more than this many restarts ... */
 	uint32_t period_ms; /* ... within this window: give up */
-	enum pol_giveup on_giveup;
+	enum sup_giveup on_giveup;
 	struct pol_child children[POL_MAX_CHILDREN];
 	uint32_t nchildren;
 	struct pol_pos pos;	      /* of the name in `supervisor NAME` */
@@ -295,11 +277,13 @@ int pol_set_error(struct pol_error *e, const char *file, uint32_t line, uint32_t
 int pol_service_find(const struct pol_set *s, const char *name);
 int pol_supervisor_find(const struct pol_set *s, const char *name);
 
-/* The words the language uses for a value, for logs and the console; "?" if out of range. */
-const char *pol_restart_name(enum pol_restart r);
-const char *pol_strategy_name(enum pol_strategy st);
-const char *pol_giveup_name(enum pol_giveup g);
-const char *pol_state_name(enum pol_state st);
+/* The words the language uses for a value, for logs and the console; "?"
+ * if out of range. (The decision machine's sup_strategy_name() and
+ * sup_giveup_name() read the same tables, SUP_*_NAMES in decide.h.) */
+const char *pol_restart_name(enum sup_restart r);
+const char *pol_strategy_name(enum sup_strategy st);
+const char *pol_giveup_name(enum sup_giveup g);
+const char *pol_state_name(enum sup_stash st);
 const char *pol_prio_name(enum ve_prio p);
 const char *pol_start_name(enum pol_start st);
 

@@ -191,7 +191,7 @@ static int check_intensity(struct pol_set *s, struct pol_error *e)
 		for (k = 0; k < sup->nchildren; k++) {
 			const struct pol_child *c = &sup->children[k];
 
-			if (!c->is_supervisor && s->services[c->index].restart != POL_PERMANENT)
+			if (!c->is_supervisor && s->services[c->index].restart != SUP_PERMANENT)
 				continue;
 			fmt_snprintf(buf, sizeof(buf), "0 (child '%s' is permanent)", c->name);
 			return fail_at(

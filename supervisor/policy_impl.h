@@ -18,11 +18,13 @@
 #define POL_DURATION_RULE "a duration from 1ms to 60m (like 500ms, 10s or 1m)"
 #define POL_SIZE_RULE "a size from 1 to 16MiB (like 4096, 64KiB or 1MiB)"
 
-/* The words of the language's enums, indexed by the enum (policy.c). */
-extern const char *const pol_restart_names[3];
-extern const char *const pol_strategy_names[3];
-extern const char *const pol_giveup_names[3];
-extern const char *const pol_state_names[2];
+/* The words of the language's enums, indexed by the enum (policy.c), from
+ * the one table of each: VE_PRIO_NAMES (abi.h) and the SUP_*_NAMES of the
+ * decision machine's enums (decide.h). */
+extern const char *const pol_restart_names[SUP_NRESTARTS];
+extern const char *const pol_strategy_names[SUP_NSTRATEGIES];
+extern const char *const pol_giveup_names[SUP_NGIVEUPS];
+extern const char *const pol_state_names[SUP_NSTASH];
 extern const char *const pol_prio_names[VE_NPRIO];
 extern const char *const pol_start_names[2];
 

@@ -57,10 +57,10 @@ static int key_restart(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_restart_names, 3, "'permanent', 'transient' or 'temporary'",
-				 &v, &w);
+	int rc = pol_need_choice(p, pol_restart_names, SUP_NRESTARTS,
+				 "'permanent', 'transient' or 'temporary'", &v, &w);
 
-	p->svc->restart = (enum pol_restart)v;
+	p->svc->restart = (enum sup_restart)v;
 	return rc;
 }
 
@@ -68,9 +68,9 @@ static int key_state(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_state_names, 2, "'keep' or 'discard'", &v, &w);
+	int rc = pol_need_choice(p, pol_state_names, SUP_NSTASH, "'keep' or 'discard'", &v, &w);
 
-	p->svc->state = (enum pol_state)v;
+	p->svc->state = (enum sup_stash)v;
 	return rc;
 }
 
@@ -348,10 +348,10 @@ static int key_strategy(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_strategy_names, 3,
+	int rc = pol_need_choice(p, pol_strategy_names, SUP_NSTRATEGIES,
 				 "'one_for_one', 'one_for_all' or 'rest_for_one'", &v, &w);
 
-	p->sup->strategy = (enum pol_strategy)v;
+	p->sup->strategy = (enum sup_strategy)v;
 	return rc;
 }
 
@@ -377,9 +377,10 @@ static int key_on_giveup(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_giveup_names, 3, "'reboot', 'halt' or 'panic'", &v, &w);
+	int rc = pol_need_choice(p, pol_giveup_names, SUP_NGIVEUPS, "'reboot', 'halt' or 'panic'",
+				 &v, &w);
 
-	p->sup->on_giveup = (enum pol_giveup)v;
+	p->sup->on_giveup = (enum sup_giveup)v;
 	p->sup->giveup_pos = pol_pos_of(p, &w);
 	p->sup->has_giveup = true;
 	return rc;
@@ -482,9 +483,9 @@ static void init_service(struct pol_service *svc, const char *name, struct pol_p
 	memset(svc, 0, sizeof(*svc));
 	for (i = 0; name[i]; i++)
 		svc->name[i] = svc->image[i] = name[i];
-	svc->restart = POL_PERMANENT;
+	svc->restart = SUP_PERMANENT;
 	svc->shutdown_ms = POL_DEFAULT_SHUTDOWN_MS;
-	svc->state = POL_STATE_DISCARD;
+	svc->state = SUP_STASH_DISCARD;
 	svc->prio = VE_PRIO_SERVICE;
 	svc->start = POL_START_BOOT;
 	svc->pos = pos;
@@ -499,10 +500,10 @@ static void init_supervisor(struct pol_supervisor *sup, const char *name, struct
 	memset(sup, 0, sizeof(*sup));
 	for (i = 0; name[i]; i++)
 		sup->name[i] = name[i];
-	sup->strategy = POL_ONE_FOR_ONE;
+	sup->strategy = SUP_ONE_FOR_ONE;
 	sup->intensity = POL_DEFAULT_INTENSITY;
 	sup->period_ms = POL_DEFAULT_PERIOD_MS;
-	sup->on_giveup = POL_GIVEUP_HALT;
+	sup->on_giveup = SUP_GIVEUP_HALT;
 	sup->pos = pos;
 	sup->intensity_pos = pos;
 	sup->parent = -1;

@@ -56,12 +56,12 @@ static void test_defaults(void **state)
 	assert_string_equal(a->name, "a");
 	assert_string_equal(a->image, "a");
 	assert_string_equal(a->args, "");
-	assert_int_equal(a->restart, POL_PERMANENT);
+	assert_int_equal(a->restart, SUP_PERMANENT);
 	assert_int_equal(a->shutdown_ms, 5000);
 	assert_int_equal(a->heartbeat_ms, 0);
 	assert_int_equal(a->backoff_min_ms, 0);
 	assert_int_equal(a->backoff_max_ms, 0);
-	assert_int_equal(a->state, POL_STATE_DISCARD);
+	assert_int_equal(a->state, SUP_STASH_DISCARD);
 	assert_int_equal(a->prio, VE_PRIO_SERVICE);
 	assert_int_equal(a->grants, 0);
 	assert_int_equal(a->irqs, 0);
@@ -72,10 +72,10 @@ static void test_defaults(void **state)
 	assert_int_equal(a->pos.col, 9);
 	assert_int_equal(a->parent, 0);
 	r = &set.supervisors[0];
-	assert_int_equal(r->strategy, POL_ONE_FOR_ONE);
+	assert_int_equal(r->strategy, SUP_ONE_FOR_ONE);
 	assert_int_equal(r->intensity, 1);
 	assert_int_equal(r->period_ms, 5000);
-	assert_int_equal(r->on_giveup, POL_GIVEUP_HALT);
+	assert_int_equal(r->on_giveup, SUP_GIVEUP_HALT);
 	assert_false(r->has_giveup);
 	assert_int_equal(r->parent, -1);
 	assert_int_equal(set.root, 0);
@@ -108,12 +108,12 @@ static void test_service_keys(void **state)
 	a = &set.services[0];
 	assert_int_equal(set.nservices, 1);
 	assert_string_equal(a->image, "a-img.1");
-	assert_int_equal(a->restart, POL_TRANSIENT);
+	assert_int_equal(a->restart, SUP_TRANSIENT);
 	assert_int_equal(a->shutdown_ms, 2000);
 	assert_int_equal(a->heartbeat_ms, 500);
 	assert_int_equal(a->backoff_min_ms, 100);
 	assert_int_equal(a->backoff_max_ms, 60000);
-	assert_int_equal(a->state, POL_STATE_KEEP);
+	assert_int_equal(a->state, SUP_STASH_KEEP);
 	assert_int_equal(a->prio, VE_PRIO_DRIVER);
 	assert_int_equal(a->nserves, 2);
 	assert_string_equal(a->serves[0].name, "kv");
@@ -151,14 +151,14 @@ static void test_service_values(void **state)
 	(void)state;
 	parse_ok("service a\nrestart temporary\nshutdown brutal_kill\nbackoff 1s\n"
 		 "priority besteffort\nstate discard\n");
-	assert_int_equal(set.services[0].restart, POL_TEMPORARY);
+	assert_int_equal(set.services[0].restart, SUP_TEMPORARY);
 	assert_int_equal(set.services[0].shutdown_ms, 0);
 	assert_int_equal(set.services[0].backoff_min_ms, 1000);
 	assert_int_equal(set.services[0].backoff_max_ms, 1000);
 	assert_int_equal(set.services[0].prio, VE_PRIO_BESTEFFORT);
-	assert_int_equal(set.services[0].state, POL_STATE_DISCARD);
+	assert_int_equal(set.services[0].state, SUP_STASH_DISCARD);
 	parse_ok("service a\nrestart permanent\npriority service\ngrants halt\n");
-	assert_int_equal(set.services[0].restart, POL_PERMANENT);
+	assert_int_equal(set.services[0].restart, SUP_PERMANENT);
 	assert_int_equal(set.services[0].prio, VE_PRIO_SERVICE);
 	assert_int_equal(set.services[0].grants, VE_GRANT_HALT);
 	parse_ok("service a\ngrants inject kill\n");
@@ -186,12 +186,12 @@ static void test_supervisor_keys(void **state)
 	assert_int_equal(pol_check(&set, &err), 0);
 	r = &set.supervisors[0];
 	sub = &set.supervisors[1];
-	assert_int_equal(r->strategy, POL_REST_FOR_ONE);
+	assert_int_equal(r->strategy, SUP_REST_FOR_ONE);
 	assert_int_equal(r->intensity, 2);
 	assert_int_equal(r->period_ms, 60000);
 	assert_int_equal(r->intensity_pos.line, 3);
 	assert_int_equal(r->intensity_pos.col, 13);
-	assert_int_equal(r->on_giveup, POL_GIVEUP_PANIC);
+	assert_int_equal(r->on_giveup, SUP_GIVEUP_PANIC);
 	assert_true(r->has_giveup);
 	assert_int_equal(r->nchildren, 3);
 	assert_string_equal(r->children[0].name, "a");
@@ -203,7 +203,7 @@ static void test_supervisor_keys(void **state)
 	assert_int_equal(r->children[2].index, 1);
 	assert_int_equal(r->children[1].pos.line, 6);
 	assert_int_equal(r->children[1].pos.col, 12);
-	assert_int_equal(sub->strategy, POL_ONE_FOR_ALL);
+	assert_int_equal(sub->strategy, SUP_ONE_FOR_ALL);
 	assert_int_equal(sub->intensity, 1000);
 	assert_int_equal(sub->period_ms, 250);
 	assert_int_equal(sub->parent, 0);
@@ -211,9 +211,9 @@ static void test_supervisor_keys(void **state)
 	assert_int_equal(set.root, 0);
 
 	parse_ok("supervisor r\non_giveup reboot\nstrategy one_for_one\n");
-	assert_int_equal(set.supervisors[0].on_giveup, POL_GIVEUP_REBOOT);
+	assert_int_equal(set.supervisors[0].on_giveup, SUP_GIVEUP_REBOOT);
 	parse_ok("supervisor r\non_giveup halt\n");
-	assert_int_equal(set.supervisors[0].on_giveup, POL_GIVEUP_HALT);
+	assert_int_equal(set.supervisors[0].on_giveup, SUP_GIVEUP_HALT);
 }
 
 /* Units and limits of durations and sizes, accepted and refused. */
@@ -298,8 +298,8 @@ static void test_layout(void **state)
 	assert_int_equal(set.nservices, 0);
 	parse_ok("service a\r\n\trestart temporary\r\n\r\nservice b\n  state keep");
 	assert_int_equal(set.nservices, 2);
-	assert_int_equal(set.services[0].restart, POL_TEMPORARY);
-	assert_int_equal(set.services[1].state, POL_STATE_KEEP);
+	assert_int_equal(set.services[0].restart, SUP_TEMPORARY);
+	assert_int_equal(set.services[1].state, SUP_STASH_KEEP);
 	/* '#' only starts a comment where a word would start: */
 	pol_init(&set);
 	assert_int_equal(parse("t.policy", "service a\nopens b#c\n"), -VE_INVAL);
@@ -672,20 +672,20 @@ static void test_names(void **state)
 	assert_int_equal(pol_service_find(&set, "r"), -VE_NOENT);
 	assert_int_equal(pol_supervisor_find(&set, "r"), 0);
 	assert_int_equal(pol_supervisor_find(&set, "a"), -VE_NOENT);
-	assert_string_equal(pol_restart_name(POL_PERMANENT), "permanent");
-	assert_string_equal(pol_restart_name(POL_TRANSIENT), "transient");
-	assert_string_equal(pol_restart_name(POL_TEMPORARY), "temporary");
-	assert_string_equal(pol_restart_name((enum pol_restart)3), "?");
-	assert_string_equal(pol_strategy_name(POL_ONE_FOR_ONE), "one_for_one");
-	assert_string_equal(pol_strategy_name(POL_ONE_FOR_ALL), "one_for_all");
-	assert_string_equal(pol_strategy_name(POL_REST_FOR_ONE), "rest_for_one");
-	assert_string_equal(pol_strategy_name((enum pol_strategy)9), "?");
-	assert_string_equal(pol_giveup_name(POL_GIVEUP_HALT), "halt");
-	assert_string_equal(pol_giveup_name(POL_GIVEUP_REBOOT), "reboot");
-	assert_string_equal(pol_giveup_name(POL_GIVEUP_PANIC), "panic");
-	assert_string_equal(pol_state_name(POL_STATE_KEEP), "keep");
-	assert_string_equal(pol_state_name(POL_STATE_DISCARD), "discard");
-	assert_string_equal(pol_state_name((enum pol_state)2), "?");
+	assert_string_equal(pol_restart_name(SUP_PERMANENT), "permanent");
+	assert_string_equal(pol_restart_name(SUP_TRANSIENT), "transient");
+	assert_string_equal(pol_restart_name(SUP_TEMPORARY), "temporary");
+	assert_string_equal(pol_restart_name((enum sup_restart)3), "?");
+	assert_string_equal(pol_strategy_name(SUP_ONE_FOR_ONE), "one_for_one");
+	assert_string_equal(pol_strategy_name(SUP_ONE_FOR_ALL), "one_for_all");
+	assert_string_equal(pol_strategy_name(SUP_REST_FOR_ONE), "rest_for_one");
+	assert_string_equal(pol_strategy_name((enum sup_strategy)9), "?");
+	assert_string_equal(pol_giveup_name(SUP_GIVEUP_HALT), "halt");
+	assert_string_equal(pol_giveup_name(SUP_GIVEUP_REBOOT), "reboot");
+	assert_string_equal(pol_giveup_name(SUP_GIVEUP_PANIC), "panic");
+	assert_string_equal(pol_state_name(SUP_STASH_KEEP), "keep");
+	assert_string_equal(pol_state_name(SUP_STASH_DISCARD), "discard");
+	assert_string_equal(pol_state_name((enum sup_stash)2), "?");
 	assert_string_equal(pol_prio_name(VE_PRIO_DRIVER), "driver");
 	assert_string_equal(pol_prio_name(VE_PRIO_SERVICE), "service");
 	assert_string_equal(pol_prio_name(VE_PRIO_BESTEFFORT), "besteffort");
@@ -725,7 +725,7 @@ static void test_appliance(void **state)
 	assert_true(set.checked);
 	root = &set.supervisors[set.root];
 	assert_string_equal(root->name, "root");
-	assert_int_equal(root->on_giveup, POL_GIVEUP_REBOOT);
+	assert_int_equal(root->on_giveup, SUP_GIVEUP_REBOOT);
 	assert_int_equal(root->nchildren, 4);
 	assert_true(root->children[2].is_supervisor);
 	storage = &set.supervisors[root->children[2].index];
