@@ -396,7 +396,7 @@ static const char *name_of(const char *const *names, uint32_t n, uint32_t v)
 
 const char *sup_strategy_name(uint32_t v)
 {
-	static const char *const names[] = { "one_for_one", "one_for_all", "rest_for_one" };
+	static const char *const names[SUP_NSTRATEGIES] = SUP_STRATEGY_NAMES;
 	return name_of(names, SUP_NSTRATEGIES, v);
 }
 
@@ -425,6 +425,6 @@ const char *sup_log_name(uint32_t v)
 
 const char *sup_giveup_name(uint32_t v)
 {
-	static const char *const names[] = { "reboot", "halt", "panic" };
+	static const char *const names[SUP_NGIVEUPS] = SUP_GIVEUP_NAMES;
 	return name_of(names, SUP_NGIVEUPS, v);
 }

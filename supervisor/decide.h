@@ -68,6 +68,12 @@ enum sup_kind {
 	SUP_SUPERVISOR = 1, /* a node of the tree with children */
 };
 
+/*
+ * The OTP vocabulary: a child's restart type, a supervisor's strategy, the
+ * fate of a service's stash and the root's give-up action. Defined once,
+ * here: the policy language (policy.h) parses its words straight into
+ * these, with the name tables below (sup_*_names, indexed by the enum).
+ */
 enum sup_strategy {
 	SUP_ONE_FOR_ONE = 0,  /* restart only the child that failed */
 	SUP_ONE_FOR_ALL = 1,  /* stop all children, restart all */
@@ -90,6 +96,30 @@ enum sup_stash {
 
 /* What the root does when its intensity is exceeded. */
 enum sup_giveup { SUP_GIVEUP_REBOOT = 0, SUP_GIVEUP_HALT = 1, SUP_GIVEUP_PANIC = 2, SUP_NGIVEUPS };
+
+/* The words of the OTP vocabulary, as the policy language writes them and
+ * the event log and the shell print them: one table each, indexed by the
+ * enum (an initializer, like VE_PRIO_NAMES, for tables in both the
+ * machine and the parser). */
+#define SUP_STRATEGY_NAMES                                                                         \
+	{                                                                                          \
+		[SUP_ONE_FOR_ONE] = "one_for_one", [SUP_ONE_FOR_ALL] = "one_for_all",              \
+		[SUP_REST_FOR_ONE] = "rest_for_one",                                               \
+	}
+#define SUP_RESTART_NAMES                                                                          \
+	{                                                                                          \
+		[SUP_PERMANENT] = "permanent", [SUP_TRANSIENT] = "transient",                      \
+		[SUP_TEMPORARY] = "temporary",                                                     \
+	}
+#define SUP_STASH_NAMES                                                                            \
+	{                                                                                          \
+		[SUP_STASH_DISCARD] = "discard", [SUP_STASH_KEEP] = "keep"                         \
+	}
+#define SUP_GIVEUP_NAMES                                                                           \
+	{                                                                                          \
+		[SUP_GIVEUP_REBOOT] = "reboot", [SUP_GIVEUP_HALT] = "halt",                        \
+		[SUP_GIVEUP_PANIC] = "panic",                                                      \
+	}
 
 /* Why a node went down. NORMAL and SHUTDOWN are normal exits (a transient
  * child is not restarted after one); everything else is abnormal. */

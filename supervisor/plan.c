@@ -1,8 +1,8 @@
 /*
  * A checked policy set turned into the decision machine's tree spec and
- * the spawn requests of its services (plan.h). The policy language and the
- * machine number their enums differently, so every value is mapped by
- * name, never cast.
+ * the spawn requests of its services (plan.h). The policy language parses
+ * into the machine's own enums (restart, strategy, give-up, stash), so
+ * they are copied as they are.
  */
 #include "plan.h"
 
@@ -28,42 +28,6 @@ static int fail(const struct pol_set *s, struct pol_error *e, struct pol_pos pos
 	return err;
 }
 
-static uint32_t map_restart(enum pol_restart r)
-{
-	switch (r) {
-	case POL_TRANSIENT:
-		return SUP_TRANSIENT;
-	case POL_TEMPORARY:
-		return SUP_TEMPORARY;
-	default:
-		return SUP_PERMANENT;
-	}
-}
-
-static uint32_t map_strategy(enum pol_strategy st)
-{
-	switch (st) {
-	case POL_ONE_FOR_ALL:
-		return SUP_ONE_FOR_ALL;
-	case POL_REST_FOR_ONE:
-		return SUP_REST_FOR_ONE;
-	default:
-		return SUP_ONE_FOR_ONE;
-	}
-}
-
-static uint32_t map_giveup(enum pol_giveup g)
-{
-	switch (g) {
-	case POL_GIVEUP_REBOOT:
-		return SUP_GIVEUP_REBOOT;
-	case POL_GIVEUP_PANIC:
-		return SUP_GIVEUP_PANIC;
-	default:
-		return SUP_GIVEUP_HALT;
-	}
-}
-
 static int plan_supervisor(struct sup_plan *p, size_t i, const struct pol_set *s, uint32_t idx,
 			   struct pol_error *e)
 {
@@ -79,10 +43,10 @@ static int plan_supervisor(struct sup_plan *p, size_t i, const struct pol_set *s
 	}
 	ns->kind = SUP_SUPERVISOR;
 	ns->restart = SUP_PERMANENT; /* a supervisor child counts as permanent */
-	ns->sup.strategy = map_strategy(ps->strategy);
+	ns->sup.strategy = ps->strategy;
 	ns->sup.intensity = ps->intensity;
 	ns->sup.period_ns = (uint64_t)ps->period_ms * NS_PER_MS;
-	ns->sup.giveup = map_giveup(ps->on_giveup);
+	ns->sup.giveup = ps->on_giveup;
 	copy_name(p->node[i].name, ps->name, sizeof(p->node[i].name));
 	p->node[i].is_supervisor = true;
 	p->node[i].index = idx;
@@ -138,12 +102,12 @@ static int plan_service(struct sup_plan *p, size_t i, const struct pol_set *s, u
 			    "at most 3 opened channels for a service with a heartbeat",
 			    "4 (it also opens 'sup' to beat)", -VE_RANGE);
 	p->spec[i].kind = SUP_SERVICE;
-	p->spec[i].restart = map_restart(sv->restart);
+	p->spec[i].restart = sv->restart;
 	ss->shutdown_ns = (uint64_t)sv->shutdown_ms * NS_PER_MS;
 	ss->heartbeat_ns = (uint64_t)sv->heartbeat_ms * NS_PER_MS;
 	ss->backoff_initial_ns = (uint64_t)sv->backoff_min_ms * NS_PER_MS;
 	ss->backoff_max_ns = (uint64_t)sv->backoff_max_ms * NS_PER_MS;
-	ss->stash = sv->state == POL_STATE_KEEP ? SUP_STASH_KEEP : SUP_STASH_DISCARD;
+	ss->stash = sv->state;
 	copy_name(p->node[i].name, sv->name, sizeof(p->node[i].name));
 	p->node[i].is_supervisor = false;
 	p->node[i].index = idx;
@@ -216,10 +180,25 @@ int sup_plan_build(struct sup_plan *p, const struct pol_set *s, struct pol_error
 	return check_depth(p, s, e);
 }
 
+/* A supervisor starts services; a process is the kernel's to start. */
+static int no_processes(const struct pol_set *s, struct pol_error *e)
+{
+	char found[POL_NAME_MAX + 16];
+
+	if (!s->nprocesses)
+		return 0;
+	fmt_snprintf(found, sizeof(found), "process '%s'", s->processes[0].name);
+	return fail(s, e, s->processes[0].pos,
+		    "a service or supervisor (the kernel starts a process, from a manifest)", found,
+		    -VE_INVAL);
+}
+
 int sup_plan_check(struct sup_plan *p, struct pol_set *s, struct sup_tree *t, uint64_t now,
 		   struct pol_error *e)
 {
 	int err = pol_check(s, e);
+	if (!err)
+		err = no_processes(s, e);
 	if (!err)
 		err = sup_plan_build(p, s, e);
 	if (err)

@@ -54,7 +54,8 @@ int sup_plan_build(struct sup_plan *p, const struct pol_set *s, struct pol_error
 
 /*
  * Everything the supervisor checks before it runs a policy set, in the
- * order it does: the set as a whole (pol_check), the plan (sup_plan_build)
+ * order it does: the set as a whole (pol_check), that it holds no `process`
+ * section (the kernel starts those, from a manifest), the plan (sup_plan_build)
  * and the decision machine's own validation of the planned tree (sup_init
  * on *t, due at now). tools/polcheck runs exactly this at build time, so a
  * set that passes the build boots. On success *p and *t are ready to run.

@@ -10,11 +10,12 @@
 
 #include "string.h"
 
-const char *const pol_restart_names[3] = { "permanent", "transient", "temporary" };
-const char *const pol_strategy_names[3] = { "one_for_one", "one_for_all", "rest_for_one" };
-const char *const pol_giveup_names[3] = { "halt", "reboot", "panic" };
-const char *const pol_state_names[2] = { "discard", "keep" };
+const char *const pol_restart_names[SUP_NRESTARTS] = SUP_RESTART_NAMES;
+const char *const pol_strategy_names[SUP_NSTRATEGIES] = SUP_STRATEGY_NAMES;
+const char *const pol_giveup_names[SUP_NGIVEUPS] = SUP_GIVEUP_NAMES;
+const char *const pol_state_names[SUP_NSTASH] = SUP_STASH_NAMES;
 const char *const pol_prio_names[VE_NPRIO] = VE_PRIO_NAMES;
+const char *const pol_start_names[2] = { "boot", "spawn" };
 
 int pol_init(struct pol_set *s)
 {
@@ -53,27 +54,32 @@ static const char *name_of(const char *const *names, size_t n, unsigned v)
 	return v < n ? names[v] : "?";
 }
 
-const char *pol_restart_name(enum pol_restart r)
+const char *pol_restart_name(enum sup_restart r)
 {
-	return name_of(pol_restart_names, 3, (unsigned)r);
+	return name_of(pol_restart_names, SUP_NRESTARTS, (unsigned)r);
 }
 
-const char *pol_strategy_name(enum pol_strategy st)
+const char *pol_strategy_name(enum sup_strategy st)
 {
-	return name_of(pol_strategy_names, 3, (unsigned)st);
+	return name_of(pol_strategy_names, SUP_NSTRATEGIES, (unsigned)st);
 }
 
-const char *pol_giveup_name(enum pol_giveup g)
+const char *pol_giveup_name(enum sup_giveup g)
 {
-	return name_of(pol_giveup_names, 3, (unsigned)g);
+	return name_of(pol_giveup_names, SUP_NGIVEUPS, (unsigned)g);
 }
 
-const char *pol_state_name(enum pol_state st)
+const char *pol_state_name(enum sup_stash st)
 {
-	return name_of(pol_state_names, 2, (unsigned)st);
+	return name_of(pol_state_names, SUP_NSTASH, (unsigned)st);
 }
 
 const char *pol_prio_name(enum ve_prio p)
 {
 	return name_of(pol_prio_names, VE_NPRIO, (unsigned)p);
+}
+
+const char *pol_start_name(enum pol_start st)
+{
+	return name_of(pol_start_names, 2, (unsigned)st);
 }

@@ -1,7 +1,9 @@
 /*
- * The policy language: the files a person writes to say which services run,
- * with what restart policy and hardware grants, and how supervisors compose
- * them into a tree. policies/README.md describes the language for people.
+ * The policy language: the files a person writes to describe processes --
+ * which services run, with what restart policy and hardware grants, and how
+ * supervisors compose them into a tree; and which processes the kernel
+ * itself starts from the boot table (`process` sections, written in a boot
+ * image's manifest). policies/README.md describes the language for people.
  *
  * One parser serves two callers: tools/polcheck validates every policy file
  * at build time, and the supervisor parses the same files again at boot from
@@ -15,6 +17,10 @@
  *	pol_init(&set);
  *	for each file:  pol_parse_file(&set, name, text, len, &err);
  *	pol_check(&set, &err);
+ *
+ * tools/mkbundle reads a manifest with pol_parse_manifest() instead: the
+ * same language, whose file may also start with `image NAME PATH` lines
+ * and holds only `process` sections.
  *
  * pol_parse_file() checks everything that can be checked inside one file;
  * pol_check() checks what needs every file (names used before they are
@@ -32,6 +38,8 @@
 
 #include <vesta/abi.h>
 
+#include "decide.h" /* the OTP enums: restart types, strategies, stash, give-up */
+
 /*
  * Limits. They match what the boot bundle can carry per process (names,
  * args, 8 port ranges, 4 served and 4 opened channels), so a valid policy
@@ -40,12 +48,15 @@
  */
 #define POL_MAX_SERVICES 64u
 #define POL_MAX_SUPERVISORS 16u
-#define POL_MAX_CHILDREN 32u /* children of one supervisor */
-#define POL_MAX_FILES 64u    /* files in one set */
-#define POL_NAME_MAX 32u     /* names, including the NUL; == VE_NAME_MAX */
-#define POL_ARGS_MAX 96u     /* the argument string, including the NUL; == VE_ARGS_MAX */
-#define POL_FILE_MAX 96u     /* a file name as kept for messages, including the NUL */
-#define POL_ERR_MAX 256u     /* any message fits, including the NUL */
+#define POL_MAX_PROCESSES 64u /* == BUNDLE_MAX_PROCS, the kernel's boot table */
+#define POL_MAX_IMAGES 64u    /* image lines of a manifest; == BUNDLE_MAX_IMAGES */
+#define POL_PATH_MAX 1024u    /* an image line's path, including the NUL */
+#define POL_MAX_CHILDREN 32u  /* children of one supervisor */
+#define POL_MAX_FILES 64u     /* files in one set */
+#define POL_NAME_MAX 32u      /* names, including the NUL; == VE_NAME_MAX */
+#define POL_ARGS_MAX 96u      /* the argument string, including the NUL; == VE_ARGS_MAX */
+#define POL_FILE_MAX 96u      /* a file name as kept for messages, including the NUL */
+#define POL_ERR_MAX 256u      /* any message fits, including the NUL */
 
 /* Value limits. A duration is kept in milliseconds. */
 #define POL_DURATION_MAX_MS (60u * 60u * 1000u) /* 60m: longer is a typo */
@@ -64,31 +75,17 @@
  */
 #define POL_SUP_CHANNEL "sup"
 
-/* When a service that exits is started again (OTP's restart types). */
-enum pol_restart {
-	POL_PERMANENT = 0, /* always */
-	POL_TRANSIENT = 1, /* only after an abnormal exit (not exit(0)) */
-	POL_TEMPORARY = 2, /* never */
-};
+/*
+ * A service's `restart`, a supervisor's `strategy` and `on_giveup` and a
+ * service's `state` are the decision machine's own enums (decide.h:
+ * sup_restart, sup_strategy, sup_giveup, sup_stash), so a checked set runs
+ * as written, with no mapping between two numberings.
+ */
 
-/* What a supervisor restarts when one child dies (OTP's strategies). */
-enum pol_strategy {
-	POL_ONE_FOR_ONE = 0,  /* that child */
-	POL_ONE_FOR_ALL = 1,  /* every child */
-	POL_REST_FOR_ONE = 2, /* that child and those started after it */
-};
-
-/* What the root does when it gives up. */
-enum pol_giveup {
-	POL_GIVEUP_HALT = 0, /* stop the machine (the default) */
-	POL_GIVEUP_REBOOT = 1,
-	POL_GIVEUP_PANIC = 2, /* a kernel panic, with its dump */
-};
-
-/* Whether a service's stash survives its death. */
-enum pol_state {
-	POL_STATE_DISCARD = 0, /* start clean (the default) */
-	POL_STATE_KEEP = 1,
+/* Whether the kernel starts a process at boot (process sections only). */
+enum pol_start {
+	POL_START_BOOT = 0,  /* at boot, in the order of the sections (the default) */
+	POL_START_SPAWN = 1, /* never by itself: a template that spawn(NAME) starts */
 };
 
 /*
@@ -124,17 +121,24 @@ struct pol_open {
 	struct pol_pos pos;
 };
 
-/* One `service` section. Every name is NUL-terminated and valid. */
+/*
+ * One `service` section, or one `process` section: a process is described
+ * by the keys a service has, without those only a supervisor acts on
+ * (restart, shutdown, heartbeat, backoff, state keep their defaults), plus
+ * `start`; and it may hold the `supervisor` grant. Every name is
+ * NUL-terminated and valid.
+ */
 struct pol_service {
-	char name[POL_NAME_MAX];  /* unique among services and supervisors */
+	char name[POL_NAME_MAX];  /* unique among services, supervisors and processes */
 	char image[POL_NAME_MAX]; /* default: the name */
+	struct pol_pos image_pos; /* of the image key's value, or pos */
 	char args[POL_ARGS_MAX];  /* words joined by single spaces; may be empty */
-	enum pol_restart restart;
+	enum sup_restart restart;
 	uint32_t shutdown_ms;	 /* 0 = brutal_kill */
 	uint32_t heartbeat_ms;	 /* 0 = no heartbeat */
 	uint32_t backoff_min_ms; /* 0 = restart at once (then max is 0 too) */
 	uint32_t backoff_max_ms; /* doubling from min, capped here; >= min */
-	enum pol_state state;
+	enum sup_stash state;	 /* the `state` key: keep or discard the stash */
 	enum ve_prio prio;
 	uint16_t grants; /* VE_GRANT_* */
 	uint16_t irqs;	 /* bit n = IRQ line n, within VE_IRQS_VALID */
@@ -145,8 +149,9 @@ struct pol_service {
 	uint32_t nserves;
 	struct pol_open opens[VE_SPAWN_CHANS];
 	uint32_t nopens;
-	struct pol_pos pos; /* of the name in `service NAME` */
-	int32_t parent;	    /* set by pol_check(): index of its supervisor */
+	enum pol_start start; /* processes only */
+	struct pol_pos pos;   /* of the name in `service NAME` or `process NAME` */
+	int32_t parent;	      /* set by pol_check(): index of its supervisor */
 };
 
 /* A child of a supervisor, in start order. */
@@ -160,10 +165,10 @@ struct pol_child {
 /* One `supervisor` section. */
 struct pol_supervisor {
 	char name[POL_NAME_MAX];
-	enum pol_strategy strategy;
+	enum sup_strategy strategy;
 	uint32_t intensity; /* more than this many restarts ... */
 	uint32_t period_ms; /* ... within this window: give up */
-	enum pol_giveup on_giveup;
+	enum sup_giveup on_giveup;
 	struct pol_child children[POL_MAX_CHILDREN];
 	uint32_t nchildren;
 	struct pol_pos pos;	      /* of the name in `supervisor NAME` */
@@ -186,8 +191,23 @@ struct pol_set {
 	uint32_t nservices;
 	struct pol_supervisor supervisors[POL_MAX_SUPERVISORS];
 	uint32_t nsupervisors;
+	struct pol_service processes[POL_MAX_PROCESSES]; /* the kernel's boot table */
+	uint32_t nprocesses;
 	uint32_t root;
 	bool checked;
+};
+
+/* An `image NAME PATH` line of a manifest: a file the boot bundle carries. */
+struct pol_image {
+	char name[POL_NAME_MAX];
+	char path[POL_PATH_MAX]; /* as written, not yet resolved */
+	struct pol_pos pos;	 /* of the path, for messages about the file */
+};
+
+/* The image lines of a manifest, in order. About 68 KiB. */
+struct pol_images {
+	struct pol_image image[POL_MAX_IMAGES];
+	uint32_t n;
 };
 
 /*
@@ -217,6 +237,17 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
 		   struct pol_error *e);
 
 /*
+ * Parses a manifest (the len bytes at text, named fname in messages) as
+ * pol_parse_file() parses a policy file, into *s (which should be empty)
+ * and *im: `image NAME PATH` lines, each image name once, before the first
+ * section; then `process` sections only, each naming (by its image key or
+ * its name) an image of an image line. Errors: as pol_parse_file(); *im is
+ * then incomplete.
+ */
+int pol_parse_manifest(struct pol_set *s, struct pol_images *im, const char *fname,
+		       const char *text, size_t len, struct pol_error *e);
+
+/*
  * Checks the set as a whole once every file is parsed: every child names a
  * defined service or supervisor, no supervisor contains itself, there is
  * exactly one root (a supervisor that is nobody's child) and only it says
@@ -224,8 +255,12 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
  * supervisor, no supervisor with intensity 0 has a permanent child (a
  * supervisor child counts as permanent), no channel is served twice, every
  * opened channel is served, and no two services hold the same IRQ line or
- * overlapping I/O ports. Then fills in the derived fields and sets
- * s->checked. Stops at the first mistake, in that order.
+ * overlapping I/O ports. Processes count with services for channels and
+ * hardware, except that a process may open only what a process serves (the
+ * kernel's boot table holds no services) and serves every channel with the
+ * same limits (the table holds one set); a set of processes alone has no
+ * tree to check. Then fills in the derived fields and sets s->checked.
+ * Stops at the first mistake, in that order.
  * Errors: -VE_INVAL for a mistake (message in *e if not NULL) or a NULL s.
  */
 int pol_check(struct pol_set *s, struct pol_error *e);
@@ -242,11 +277,14 @@ int pol_set_error(struct pol_error *e, const char *file, uint32_t line, uint32_t
 int pol_service_find(const struct pol_set *s, const char *name);
 int pol_supervisor_find(const struct pol_set *s, const char *name);
 
-/* The words the language uses for a value, for logs and the console; "?" if out of range. */
-const char *pol_restart_name(enum pol_restart r);
-const char *pol_strategy_name(enum pol_strategy st);
-const char *pol_giveup_name(enum pol_giveup g);
-const char *pol_state_name(enum pol_state st);
+/* The words the language uses for a value, for logs and the console; "?"
+ * if out of range. (The decision machine's sup_strategy_name() and
+ * sup_giveup_name() read the same tables, SUP_*_NAMES in decide.h.) */
+const char *pol_restart_name(enum sup_restart r);
+const char *pol_strategy_name(enum sup_strategy st);
+const char *pol_giveup_name(enum sup_giveup g);
+const char *pol_state_name(enum sup_stash st);
 const char *pol_prio_name(enum ve_prio p);
+const char *pol_start_name(enum pol_start st);
 
 #endif

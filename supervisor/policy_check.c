@@ -2,8 +2,8 @@
  * The checks of a policy set that need every file (pol_check, policy.h):
  * children resolved to definitions, a tree with one root and no cycle,
  * channels served once and opened only where served, no hardware granted
- * twice. On success the set's derived fields (parents, child indices,
- * root) are filled in.
+ * twice -- the last two over services and processes together. On success
+ * the set's derived fields (parents, child indices, root) are filled in.
  */
 #include "policy_impl.h"
 
@@ -191,7 +191,7 @@ static int check_intensity(struct pol_set *s, struct pol_error *e)
 		for (k = 0; k < sup->nchildren; k++) {
 			const struct pol_child *c = &sup->children[k];
 
-			if (!c->is_supervisor && s->services[c->index].restart != POL_PERMANENT)
+			if (!c->is_supervisor && s->services[c->index].restart != SUP_PERMANENT)
 				continue;
 			fmt_snprintf(buf, sizeof(buf), "0 (child '%s' is permanent)", c->name);
 			return fail_at(
@@ -202,55 +202,138 @@ static int check_intensity(struct pol_set *s, struct pol_error *e)
 	return 0;
 }
 
-/* Index of the service serving channel name among services[0..below), or -1. */
-static int32_t server_of(const struct pol_set *s, const char *name, uint32_t below)
+/*
+ * Channels and hardware are checked over the services, then the
+ * processes, as one list of descriptions: entry i of it.
+ */
+static uint32_t ndescs(const struct pol_set *s)
+{
+	return s->nservices + s->nprocesses;
+}
+
+static const struct pol_service *desc(const struct pol_set *s, uint32_t i)
+{
+	return i < s->nservices ? &s->services[i] : &s->processes[i - s->nservices];
+}
+
+/* What entries i and j are, for "no other X has": one word if they agree. */
+static const char *kinds(const struct pol_set *s, uint32_t i, uint32_t j)
+{
+	bool pi = i >= s->nservices, pj = j >= s->nservices;
+
+	if (pi != pj)
+		return "service or process";
+	return pi ? "process" : "service";
+}
+
+/* Index of the entry serving channel name among entries [from, below), or -1. */
+static int32_t server_of(const struct pol_set *s, const char *name, uint32_t from, uint32_t below)
 {
 	uint32_t i, k;
 
-	for (i = 0; i < below; i++)
-		for (k = 0; k < s->services[i].nserves; k++)
-			if (!strcmp(s->services[i].serves[k].name, name))
+	for (i = from; i < below; i++)
+		for (k = 0; k < desc(s, i)->nserves; k++)
+			if (!strcmp(desc(s, i)->serves[k].name, name))
 				return (int32_t)i;
 	return -1;
 }
 
-static int check_channels(struct pol_set *s, struct pol_error *e)
+/* No channel is served twice; no service serves the supervisor's own. */
+static int check_served(struct pol_set *s, struct pol_error *e)
 {
-	char buf[2 * POL_QUOTE_MAX + 40];
+	char buf[2 * POL_QUOTE_MAX + 40], expected[64];
 	uint32_t i, k;
 
-	for (i = 0; i < s->nservices; i++) {
-		const struct pol_service *svc = &s->services[i];
+	for (i = 0; i < ndescs(s); i++) {
+		const struct pol_service *d = desc(s, i);
 
-		for (k = 0; k < svc->nserves; k++) {
-			int32_t other = server_of(s, svc->serves[k].name, i);
-			bool sup = !strcmp(svc->serves[k].name, POL_SUP_CHANNEL);
+		for (k = 0; k < d->nserves; k++) {
+			int32_t other = server_of(s, d->serves[k].name, 0, i);
+			bool sup = i < s->nservices && !strcmp(d->serves[k].name, POL_SUP_CHANNEL);
 
 			if (other < 0 && !sup)
 				continue;
 			if (sup)
 				fmt_snprintf(buf, sizeof(buf), "'%s', served by the supervisor",
-					     svc->serves[k].name);
+					     d->serves[k].name);
 			else
 				fmt_snprintf(buf, sizeof(buf), "'%s', served by '%s'",
-					     svc->serves[k].name, s->services[other].name);
-			return fail_at(s, e, svc->serves[k].pos,
-				       "a channel no other service serves", buf);
+					     d->serves[k].name, desc(s, (uint32_t)other)->name);
+			fmt_snprintf(expected, sizeof(expected), "a channel no other %s serves",
+				     kinds(s, i, sup ? i : (uint32_t)other));
+			return fail_at(s, e, d->serves[k].pos, expected, buf);
 		}
 	}
-	for (i = 0; i < s->nservices; i++) {
-		const struct pol_service *svc = &s->services[i];
+	return 0;
+}
 
-		for (k = 0; k < svc->nopens; k++) {
-			if (!strcmp(svc->opens[k].name, POL_SUP_CHANNEL) ||
-			    server_of(s, svc->opens[k].name, s->nservices) >= 0)
+/*
+ * Every opened channel is served: a service's by a service or a process
+ * (or it is the supervisor's own); a process's by a process, as the
+ * kernel's boot table holds no services.
+ */
+static int check_opened(struct pol_set *s, struct pol_error *e)
+{
+	char buf[POL_QUOTE_MAX + 8];
+	uint32_t i, k;
+
+	for (i = 0; i < ndescs(s); i++) {
+		const struct pol_service *d = desc(s, i);
+		bool proc = i >= s->nservices;
+
+		for (k = 0; k < d->nopens; k++) {
+			if ((!proc && !strcmp(d->opens[k].name, POL_SUP_CHANNEL)) ||
+			    server_of(s, d->opens[k].name, proc ? s->nservices : 0, ndescs(s)) >= 0)
 				continue;
-			fmt_snprintf(buf, sizeof(buf), "'%s'", svc->opens[k].name);
-			return fail_at(s, e, svc->opens[k].pos, "a channel some service serves",
+			fmt_snprintf(buf, sizeof(buf), "'%s'", d->opens[k].name);
+			return fail_at(s, e, d->opens[k].pos,
+				       proc ? "a channel some process serves"
+					    : "a channel some service serves",
 				       buf);
 		}
 	}
 	return 0;
+}
+
+static bool same_limits(const struct pol_serve *a, const struct pol_serve *b)
+{
+	return a->max_messages == b->max_messages && a->max_bytes == b->max_bytes &&
+	       a->max_redeliveries == b->max_redeliveries;
+}
+
+/* A process serves every channel with the same limits: its entry in the
+ * kernel's boot table holds one set. */
+static int check_process_limits(struct pol_set *s, struct pol_error *e)
+{
+	char expected[POL_QUOTE_MAX + 80], buf[POL_QUOTE_MAX + 40];
+	uint32_t i, k;
+
+	for (i = 0; i < s->nprocesses; i++) {
+		const struct pol_service *pr = &s->processes[i];
+
+		for (k = 1; k < pr->nserves; k++) {
+			if (same_limits(&pr->serves[0], &pr->serves[k]))
+				continue;
+			fmt_snprintf(expected, sizeof(expected),
+				     "the limits of '%s' (a process serves every channel with "
+				     "the same limits)",
+				     pr->serves[0].name);
+			fmt_snprintf(buf, sizeof(buf), "'%s' with others", pr->serves[k].name);
+			return fail_at(s, e, pr->serves[k].pos, expected, buf);
+		}
+	}
+	return 0;
+}
+
+static int check_channels(struct pol_set *s, struct pol_error *e)
+{
+	int rc = check_served(s, e);
+
+	if (!rc)
+		rc = check_opened(s, e);
+	if (!rc)
+		rc = check_process_limits(s, e);
+	return rc;
 }
 
 /* Room for a port range as range_str writes it: "0xffff-0xffff". */
@@ -266,11 +349,11 @@ static const char *range_str(char *buf, const struct pol_ports *r)
 	return buf;
 }
 
-/* Service svc holds no IRQ line and no I/O port that o holds. */
-static int check_pair(const struct pol_set *s, struct pol_error *e, const struct pol_service *svc,
-		      const struct pol_service *o)
+/* Entry i holds no IRQ line and no I/O port that entry j holds. */
+static int check_pair(const struct pol_set *s, struct pol_error *e, uint32_t i, uint32_t j)
 {
-	char buf[POL_QUOTE_MAX + 64], ra[RANGE_BUF], rc[RANGE_BUF];
+	const struct pol_service *svc = desc(s, i), *o = desc(s, j);
+	char buf[POL_QUOTE_MAX + 64], ra[RANGE_BUF], rc[RANGE_BUF], expected[48];
 	uint16_t both = svc->irqs & o->irqs;
 	uint32_t k, m, irq;
 
@@ -278,7 +361,9 @@ static int check_pair(const struct pol_set *s, struct pol_error *e, const struct
 		;
 	if (both) {
 		fmt_snprintf(buf, sizeof(buf), "'%u', granted to '%s'", irq, o->name);
-		return fail_at(s, e, svc->irq_pos[irq], "an IRQ line no other service has", buf);
+		fmt_snprintf(expected, sizeof(expected), "an IRQ line no other %s has",
+			     kinds(s, i, j));
+		return fail_at(s, e, svc->irq_pos[irq], expected, buf);
 	}
 	for (k = 0; k < svc->nports; k++) {
 		for (m = 0; m < o->nports; m++) {
@@ -288,23 +373,32 @@ static int check_pair(const struct pol_set *s, struct pol_error *e, const struct
 				continue;
 			fmt_snprintf(buf, sizeof(buf), "'%s', overlapping %s of '%s'",
 				     range_str(ra, a), range_str(rc, c), o->name);
-			return fail_at(s, e, a->pos, "ports no other service has", buf);
+			fmt_snprintf(expected, sizeof(expected), "ports no other %s has",
+				     kinds(s, i, j));
+			return fail_at(s, e, a->pos, expected, buf);
 		}
 	}
 	return 0;
 }
 
-/* No IRQ line or I/O port is granted to two services. */
+/* No IRQ line or I/O port is granted to two services or processes. */
 static int check_hardware(struct pol_set *s, struct pol_error *e)
 {
 	uint32_t i, j;
 	int rc;
 
-	for (i = 0; i < s->nservices; i++)
+	for (i = 0; i < ndescs(s); i++)
 		for (j = 0; j < i; j++)
-			if ((rc = check_pair(s, e, &s->services[i], &s->services[j])))
+			if ((rc = check_pair(s, e, i, j)))
 				return rc;
 	return 0;
+}
+
+/* Whether the set describes a supervision tree: not a manifest's
+ * processes alone (an empty set is a tree without its root). */
+static bool has_tree(const struct pol_set *s)
+{
+	return s->nservices || s->nsupervisors || !s->nprocesses;
 }
 
 int pol_check(struct pol_set *s, struct pol_error *e)
@@ -318,13 +412,16 @@ int pol_check(struct pol_set *s, struct pol_error *e)
 	if (!s)
 		return -VE_INVAL;
 	s->checked = false;
-	rc = check_children(s, e);
-	if (!rc)
-		rc = check_cycles(s, e);
-	if (!rc)
-		rc = check_root(s, e);
-	if (!rc)
-		rc = check_intensity(s, e);
+	rc = 0;
+	if (has_tree(s)) {
+		rc = check_children(s, e);
+		if (!rc)
+			rc = check_cycles(s, e);
+		if (!rc)
+			rc = check_root(s, e);
+		if (!rc)
+			rc = check_intensity(s, e);
+	}
 	if (!rc)
 		rc = check_channels(s, e);
 	if (!rc)

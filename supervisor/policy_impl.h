@@ -18,12 +18,15 @@
 #define POL_DURATION_RULE "a duration from 1ms to 60m (like 500ms, 10s or 1m)"
 #define POL_SIZE_RULE "a size from 1 to 16MiB (like 4096, 64KiB or 1MiB)"
 
-/* The words of the language's enums, indexed by the enum (policy.c). */
-extern const char *const pol_restart_names[3];
-extern const char *const pol_strategy_names[3];
-extern const char *const pol_giveup_names[3];
-extern const char *const pol_state_names[2];
+/* The words of the language's enums, indexed by the enum (policy.c), from
+ * the one table of each: VE_PRIO_NAMES (abi.h) and the SUP_*_NAMES of the
+ * decision machine's enums (decide.h). */
+extern const char *const pol_restart_names[SUP_NRESTARTS];
+extern const char *const pol_strategy_names[SUP_NSTRATEGIES];
+extern const char *const pol_giveup_names[SUP_NGIVEUPS];
+extern const char *const pol_state_names[SUP_NSTASH];
 extern const char *const pol_prio_names[VE_NPRIO];
+extern const char *const pol_start_names[2];
 
 /* A word of the line being parsed; s is not NUL-terminated. n == 0: none. */
 struct word {
@@ -32,7 +35,8 @@ struct word {
 	uint32_t col;
 };
 
-enum sect { SECT_NONE, SECT_SERVICE, SECT_SUPERVISOR };
+/* The kinds of section, as bits: a key lists those it may be written in. */
+enum sect { SECT_NONE = 0, SECT_SERVICE = 1, SECT_SUPERVISOR = 2, SECT_PROCESS = 4 };
 
 /* Keys that may be written once per section, as bits of parser.seen. */
 #define NKEYS 32
@@ -50,7 +54,8 @@ struct parser {
 	size_t pos;	   /* next byte to split */
 	uint32_t line;
 	enum sect sect;
-	struct pol_service *svc; /* the open section, by sect */
+	struct pol_images *images; /* a manifest's image lines; NULL in a policy file */
+	struct pol_service *svc;   /* the open section, by sect (a process's too) */
 	struct pol_supervisor *sup;
 	uint32_t seen_line[NKEYS]; /* line a once-only key was on, 0 = not yet */
 };

@@ -1,8 +1,10 @@
 /*
  * The keys of the policy language and the parse of one file (policy.h,
- * policies/README.md). A line starting with `service NAME` or
- * `supervisor NAME` opens a section; every other line is one key of the
- * open section with its values, parsed by the key's function in keys[].
+ * policies/README.md). A line starting with `service NAME`,
+ * `supervisor NAME` or `process NAME` opens a section; every other line is
+ * one key of the open section with its values, parsed by the key's
+ * function in keys[]. A manifest (pol_parse_manifest) is the same language
+ * with `image NAME PATH` lines before its first section.
  * Every mistake stops the parse with one message pointing at the word
  * that is wrong and saying what was expected there. What needs every file
  * is left to pol_check() (policy_check.c).
@@ -24,19 +26,29 @@ static int key_image(struct parser *p)
 
 	pol_next_word(p, &w);
 	rc = pol_take_name(p, &w, p->svc->image);
+	p->svc->image_pos = pol_pos_of(p, &w);
 	return rc ? rc : pol_expect_eol(p);
 }
 
-/* The grants key's words: the ABI's names, but for `supervisor`, which only
- * the boot table gives (the kernel restarts that one process). */
+/* What a limit message says the limit is per: a service or a process. */
+static const char *per(const struct parser *p, const char *service, const char *process)
+{
+	return p->sect == SECT_PROCESS ? process : service;
+}
+
+/* The grants key's words: the ABI's names, but `supervisor` only in a
+ * process (the kernel restarts that one process; a service has a
+ * supervisor of its own). */
 static const char *const grant_names[VE_NGRANT_BITS] = VE_GRANT_NAMES;
 #define GRANT_RULE "'spawn', 'halt', 'kill' or 'inject'"
+#define PROCESS_GRANT_RULE "'spawn', 'halt', 'kill', 'supervisor' or 'inject'"
 
-/* The grant bit named by w, or 0 if none a policy may give. */
-static uint16_t grant_bit(const struct word *w)
+/* The grant bit named by w, or 0 if none this section may give. */
+static uint16_t grant_bit(const struct parser *p, const struct word *w)
 {
 	for (unsigned bit = 0; bit < VE_NGRANT_BITS; bit++)
-		if ((1u << bit) != VE_GRANT_SUPERVISOR && pol_word_is(w, grant_names[bit]))
+		if ((p->sect == SECT_PROCESS || (1u << bit) != VE_GRANT_SUPERVISOR) &&
+		    pol_word_is(w, grant_names[bit]))
 			return (uint16_t)(1u << bit);
 	return 0;
 }
@@ -45,10 +57,10 @@ static int key_restart(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_restart_names, 3, "'permanent', 'transient' or 'temporary'",
-				 &v, &w);
+	int rc = pol_need_choice(p, pol_restart_names, SUP_NRESTARTS,
+				 "'permanent', 'transient' or 'temporary'", &v, &w);
 
-	p->svc->restart = (enum pol_restart)v;
+	p->svc->restart = (enum sup_restart)v;
 	return rc;
 }
 
@@ -56,9 +68,9 @@ static int key_state(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_state_names, 2, "'keep' or 'discard'", &v, &w);
+	int rc = pol_need_choice(p, pol_state_names, SUP_NSTASH, "'keep' or 'discard'", &v, &w);
 
-	p->svc->state = (enum pol_state)v;
+	p->svc->state = (enum sup_stash)v;
 	return rc;
 }
 
@@ -169,7 +181,9 @@ static int key_serves(struct parser *p)
 	if (!pol_next_word(p, &w))
 		return pol_fail_word(p, &w, "a channel name");
 	if (svc->nserves == VE_SPAWN_CHANS)
-		return pol_fail_word(p, &w, "at most 4 served channels per service");
+		return pol_fail_word(p, &w,
+				     per(p, "at most 4 served channels per service",
+					 "at most 4 served channels per process"));
 	sv = &svc->serves[svc->nserves];
 	rc = pol_take_name(p, &w, sv->name);
 	if (rc)
@@ -199,7 +213,9 @@ static int key_opens(struct parser *p)
 		struct pol_open *op;
 
 		if (svc->nopens == VE_SPAWN_CHANS)
-			return pol_fail_word(p, &w, "at most 4 opened channels per service");
+			return pol_fail_word(p, &w,
+					     per(p, "at most 4 opened channels per service",
+						 "at most 4 opened channels per process"));
 		op = &svc->opens[svc->nopens];
 		rc = pol_take_name(p, &w, op->name);
 		if (rc)
@@ -226,7 +242,9 @@ static int key_ports(struct parser *p)
 		size_t dash = 0;
 
 		if (svc->nports == VE_SPAWN_PORTS)
-			return pol_fail_word(p, &w, "at most 8 port ranges per service");
+			return pol_fail_word(p, &w,
+					     per(p, "at most 8 port ranges per service",
+						 "at most 8 port ranges per process"));
 		r = &svc->ports[svc->nports];
 		while (dash < w.n && w.s[dash] != '-')
 			dash++;
@@ -268,14 +286,15 @@ static int key_irqs(struct parser *p)
 
 static int key_grants(struct parser *p)
 {
+	const char *rule = per(p, GRANT_RULE, PROCESS_GRANT_RULE);
 	struct word w;
 	uint16_t bit;
 
 	if (!pol_next_word(p, &w))
-		return pol_fail_word(p, &w, GRANT_RULE);
+		return pol_fail_word(p, &w, rule);
 	do {
-		if (!(bit = grant_bit(&w)))
-			return pol_fail_word(p, &w, GRANT_RULE);
+		if (!(bit = grant_bit(p, &w)))
+			return pol_fail_word(p, &w, rule);
 		if (p->svc->grants & bit)
 			return pol_fail_word(p, &w, "a grant not already in grants");
 		p->svc->grants |= bit;
@@ -310,16 +329,29 @@ static int key_args(struct parser *p)
 	return 0;
 }
 
+/* ---- process keys ---- */
+
+/* start boot|spawn: started at boot, or only a template for spawn(NAME). */
+static int key_start(struct parser *p)
+{
+	struct word w;
+	unsigned v = 0;
+	int rc = pol_need_choice(p, pol_start_names, 2, "'boot' or 'spawn'", &v, &w);
+
+	p->svc->start = (enum pol_start)v;
+	return rc;
+}
+
 /* ---- supervisor keys ---- */
 
 static int key_strategy(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_strategy_names, 3,
+	int rc = pol_need_choice(p, pol_strategy_names, SUP_NSTRATEGIES,
 				 "'one_for_one', 'one_for_all' or 'rest_for_one'", &v, &w);
 
-	p->sup->strategy = (enum pol_strategy)v;
+	p->sup->strategy = (enum sup_strategy)v;
 	return rc;
 }
 
@@ -345,9 +377,10 @@ static int key_on_giveup(struct parser *p)
 {
 	struct word w;
 	unsigned v = 0;
-	int rc = pol_need_choice(p, pol_giveup_names, 3, "'reboot', 'halt' or 'panic'", &v, &w);
+	int rc = pol_need_choice(p, pol_giveup_names, SUP_NGIVEUPS, "'reboot', 'halt' or 'panic'",
+				 &v, &w);
 
-	p->sup->on_giveup = (enum pol_giveup)v;
+	p->sup->on_giveup = (enum sup_giveup)v;
 	p->sup->giveup_pos = pol_pos_of(p, &w);
 	p->sup->has_giveup = true;
 	return rc;
@@ -386,25 +419,29 @@ static int key_children(struct parser *p)
 
 struct key {
 	const char *name;
-	enum sect sect;
-	bool repeats; /* may be written on several lines of one section */
+	unsigned sects; /* the enum sect bits of the sections it belongs to */
+	bool repeats;	/* may be written on several lines of one section */
 	int (*parse)(struct parser *p);
 };
 
+/* A process is described by the keys of a service that describe a process. */
+#define SECT_DESC (SECT_SERVICE | SECT_PROCESS)
+
 static const struct key keys[] = {
-	{ "image", SECT_SERVICE, false, key_image },
+	{ "image", SECT_DESC, false, key_image },
 	{ "restart", SECT_SERVICE, false, key_restart },
 	{ "shutdown", SECT_SERVICE, false, key_shutdown },
 	{ "heartbeat", SECT_SERVICE, false, key_heartbeat },
 	{ "backoff", SECT_SERVICE, false, key_backoff },
 	{ "state", SECT_SERVICE, false, key_state },
-	{ "priority", SECT_SERVICE, false, key_priority },
-	{ "serves", SECT_SERVICE, true, key_serves },
-	{ "opens", SECT_SERVICE, true, key_opens },
-	{ "ports", SECT_SERVICE, true, key_ports },
-	{ "irqs", SECT_SERVICE, true, key_irqs },
-	{ "grants", SECT_SERVICE, false, key_grants },
-	{ "args", SECT_SERVICE, false, key_args },
+	{ "priority", SECT_DESC, false, key_priority },
+	{ "serves", SECT_DESC, true, key_serves },
+	{ "opens", SECT_DESC, true, key_opens },
+	{ "ports", SECT_DESC, true, key_ports },
+	{ "irqs", SECT_DESC, true, key_irqs },
+	{ "grants", SECT_DESC, false, key_grants },
+	{ "args", SECT_DESC, false, key_args },
+	{ "start", SECT_PROCESS, false, key_start },
 	{ "strategy", SECT_SUPERVISOR, false, key_strategy },
 	{ "intensity", SECT_SUPERVISOR, false, key_intensity },
 	{ "on_giveup", SECT_SUPERVISOR, false, key_on_giveup },
@@ -424,6 +461,12 @@ static bool find_def(const struct pol_set *s, const char *name, struct pol_pos *
 			return true;
 		}
 	}
+	for (i = 0; i < s->nprocesses; i++) {
+		if (!strcmp(s->processes[i].name, name)) {
+			*pos = s->processes[i].pos;
+			return true;
+		}
+	}
 	for (i = 0; i < s->nsupervisors; i++) {
 		if (!strcmp(s->supervisors[i].name, name)) {
 			*pos = s->supervisors[i].pos;
@@ -440,11 +483,13 @@ static void init_service(struct pol_service *svc, const char *name, struct pol_p
 	memset(svc, 0, sizeof(*svc));
 	for (i = 0; name[i]; i++)
 		svc->name[i] = svc->image[i] = name[i];
-	svc->restart = POL_PERMANENT;
+	svc->restart = SUP_PERMANENT;
 	svc->shutdown_ms = POL_DEFAULT_SHUTDOWN_MS;
-	svc->state = POL_STATE_DISCARD;
+	svc->state = SUP_STASH_DISCARD;
 	svc->prio = VE_PRIO_SERVICE;
+	svc->start = POL_START_BOOT;
 	svc->pos = pos;
+	svc->image_pos = pos;
 	svc->parent = -1;
 }
 
@@ -455,16 +500,30 @@ static void init_supervisor(struct pol_supervisor *sup, const char *name, struct
 	memset(sup, 0, sizeof(*sup));
 	for (i = 0; name[i]; i++)
 		sup->name[i] = name[i];
-	sup->strategy = POL_ONE_FOR_ONE;
+	sup->strategy = SUP_ONE_FOR_ONE;
 	sup->intensity = POL_DEFAULT_INTENSITY;
 	sup->period_ms = POL_DEFAULT_PERIOD_MS;
-	sup->on_giveup = POL_GIVEUP_HALT;
+	sup->on_giveup = SUP_GIVEUP_HALT;
 	sup->pos = pos;
 	sup->intensity_pos = pos;
 	sup->parent = -1;
 }
 
-/* `service NAME` or `supervisor NAME`: opens a new section. */
+/* Whether the set is full for one more section of kind sect. */
+static int full(struct parser *p, enum sect sect, const struct word *w)
+{
+	const struct pol_set *s = p->s;
+
+	if (sect == SECT_SERVICE && s->nservices == POL_MAX_SERVICES)
+		return pol_fail_word(p, w, "at most 64 services");
+	if (sect == SECT_SUPERVISOR && s->nsupervisors == POL_MAX_SUPERVISORS)
+		return pol_fail_word(p, w, "at most 16 supervisors");
+	if (sect == SECT_PROCESS && s->nprocesses == POL_MAX_PROCESSES)
+		return pol_fail_word(p, w, "at most 64 processes");
+	return 0;
+}
+
+/* `service NAME`, `supervisor NAME` or `process NAME`: opens a new section. */
 static int open_section(struct parser *p, enum sect sect)
 {
 	struct pol_set *s = p->s;
@@ -475,10 +534,8 @@ static int open_section(struct parser *p, enum sect sect)
 	int rc;
 
 	pol_next_word(p, &w);
-	if (sect == SECT_SERVICE && s->nservices == POL_MAX_SERVICES)
-		return pol_fail_word(p, &w, "at most 64 services");
-	if (sect == SECT_SUPERVISOR && s->nsupervisors == POL_MAX_SUPERVISORS)
-		return pol_fail_word(p, &w, "at most 16 supervisors");
+	if ((rc = full(p, sect, &w)))
+		return rc;
 	rc = pol_take_name(p, &w, name);
 	if (rc)
 		return rc;
@@ -495,8 +552,9 @@ static int open_section(struct parser *p, enum sect sect)
 	p->sect = sect;
 	for (i = 0; i < NKEYS; i++)
 		p->seen_line[i] = 0;
-	if (sect == SECT_SERVICE) {
-		p->svc = &s->services[s->nservices++];
+	if (sect == SECT_SERVICE || sect == SECT_PROCESS) {
+		p->svc = sect == SECT_SERVICE ? &s->services[s->nservices++]
+					      : &s->processes[s->nprocesses++];
 		init_service(p->svc, name, pol_pos_of(p, &w));
 	} else {
 		p->sup = &s->supervisors[s->nsupervisors++];
@@ -505,24 +563,112 @@ static int open_section(struct parser *p, enum sect sect)
 	return 0;
 }
 
+/* image NAME PATH, in a manifest before its first section. */
+static int image_line(struct parser *p)
+{
+	struct pol_images *im = p->images;
+	struct pol_image *img;
+	struct word w;
+	uint32_t i;
+	int rc;
+
+	pol_next_word(p, &w);
+	if (im->n == POL_MAX_IMAGES)
+		return pol_fail_word(p, &w, "at most 64 images");
+	img = &im->image[im->n];
+	if ((rc = pol_take_name(p, &w, img->name)))
+		return rc;
+	for (i = 0; i < im->n; i++)
+		if (!strcmp(im->image[i].name, img->name))
+			return pol_fail_word(p, &w, "a unique image name");
+	pol_next_word(p, &w);
+	for (i = 0; i < w.n; i++)
+		if ((unsigned char)w.s[i] < 0x20 || w.s[i] == 0x7f)
+			return pol_fail_word(p, &w, "a path");
+	if (w.n == 0 || w.n >= POL_PATH_MAX)
+		return pol_fail_word(p, &w, w.n ? "a path of at most 1023 bytes" : "a path");
+	memcpy(img->path, w.s, w.n);
+	img->path[w.n] = 0;
+	img->pos = pol_pos_of(p, &w);
+	if ((rc = pol_expect_eol(p)))
+		return rc;
+	im->n++;
+	return 0;
+}
+
+/* The section word w opens, or SECT_NONE; what a manifest may hold. */
+static enum sect section_of(const struct parser *p, const struct word *w)
+{
+	if (pol_word_is(w, "process"))
+		return SECT_PROCESS;
+	if (p->images)
+		return SECT_NONE;
+	if (pol_word_is(w, "service"))
+		return SECT_SERVICE;
+	if (pol_word_is(w, "supervisor"))
+		return SECT_SUPERVISOR;
+	return SECT_NONE;
+}
+
+/* A word that is no key of the open section: say what would be. */
+static int not_a_key(struct parser *p, const struct word *w)
+{
+	size_t k;
+
+	if (p->sect == SECT_SERVICE)
+		return pol_fail_word(p, w, "a service key");
+	if (p->sect == SECT_SUPERVISOR)
+		return pol_fail_word(p, w, "a supervisor key");
+	for (k = 0; k < NKEYS_USED; k++)
+		if (keys[k].sects == SECT_SERVICE && pol_word_is(w, keys[k].name))
+			return pol_fail_word(p, w,
+					     "a process key (the kernel neither restarts, stops "
+					     "nor watches a process)");
+	return pol_fail_word(p, w, "a process key");
+}
+
+/* In a manifest's section, `image NAME PATH` is an image line written
+ * after the first process: say so rather than "end of line". */
+static int late_image_line(struct parser *p)
+{
+	size_t pos = p->pos;
+	struct word name, path;
+
+	pol_next_word(p, &name);
+	if (pol_next_word(p, &path))
+		return pol_fail_word(p, &path,
+				     "end of line (a manifest's image lines come before its "
+				     "first process)");
+	p->pos = pos;
+	return 0;
+}
+
 /* One non-empty line whose first word is w. */
 static int parse_line(struct parser *p, const struct word *w)
 {
 	char buf[POL_QUOTE_MAX + 40], q[POL_QUOTE_BUF];
+	enum sect sect = section_of(p, w);
 	size_t k;
 
-	if (pol_word_is(w, "service"))
-		return open_section(p, SECT_SERVICE);
-	if (pol_word_is(w, "supervisor"))
-		return open_section(p, SECT_SUPERVISOR);
+	if (sect != SECT_NONE)
+		return open_section(p, sect);
+	if (p->images && (pol_word_is(w, "service") || pol_word_is(w, "supervisor")))
+		return pol_fail_word(p, w,
+				     "'image' or 'process' (a manifest holds what the kernel "
+				     "starts; a supervisor's tree is in policy files)");
+	if (p->images && p->sect == SECT_NONE && pol_word_is(w, "image"))
+		return image_line(p);
 	if (p->sect == SECT_NONE)
-		return pol_fail_word(p, w, "'service' or 'supervisor'");
+		return pol_fail_word(p, w,
+				     p->images ? "'image' or 'process'"
+					       : "'service', 'supervisor' or 'process'");
+	if (p->images && pol_word_is(w, "image") && late_image_line(p))
+		return -VE_INVAL;
 	for (k = 0; k < NKEYS_USED; k++)
-		if (keys[k].sect == p->sect && pol_word_is(w, keys[k].name))
+		if ((keys[k].sects & p->sect) && pol_word_is(w, keys[k].name))
 			break;
 	if (k == NKEYS_USED)
-		return pol_fail_word(
-		    p, w, p->sect == SECT_SERVICE ? "a service key" : "a supervisor key");
+		return not_a_key(p, w);
 	if (!keys[k].repeats && p->seen_line[k]) {
 		fmt_snprintf(buf, sizeof(buf), "%s again (first on line %u)",
 			     pol_quote(q, w->s, w->n), p->seen_line[k]);
@@ -566,11 +712,34 @@ static int parse_text(struct parser *p)
 	}
 	return 0;
 }
-int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_t len,
-		   struct pol_error *e)
+
+/* In a manifest, every process names an image of an image line. */
+static int check_images(struct parser *p, uint32_t from)
+{
+	const struct pol_set *s = p->s;
+	uint32_t i, k;
+
+	for (i = from; i < s->nprocesses; i++) {
+		const struct pol_service *pr = &s->processes[i];
+		char q[POL_QUOTE_BUF];
+
+		for (k = 0; k < p->images->n && strcmp(p->images->image[k].name, pr->image); k++)
+			;
+		if (k < p->images->n)
+			continue;
+		pol_quote(q, pr->image, strlen(pr->image));
+		return pol_set_error(p->e, p->fname, pr->image_pos.line, pr->image_pos.col,
+				     "the name of an image line", q);
+	}
+	return 0;
+}
+
+/* A policy file if images is NULL (pol_parse_file), else a manifest. */
+int pol_parse_manifest(struct pol_set *s, struct pol_images *images, const char *fname,
+		       const char *text, size_t len, struct pol_error *e)
 {
 	struct parser p = { 0 };
-	uint32_t nservices, nsupervisors;
+	uint32_t nservices, nsupervisors, nprocesses;
 	int rc;
 
 	if (e) {
@@ -579,6 +748,8 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
 	}
 	if (!s || !fname || (!text && len))
 		return -VE_INVAL;
+	if (images)
+		images->n = 0;
 	s->checked = false;
 	if (s->nfiles == POL_MAX_FILES) {
 		pol_set_error(e, fname, 0, 0, "at most 64 policy files", "one more");
@@ -586,7 +757,9 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
 	}
 	nservices = s->nservices;
 	nsupervisors = s->nsupervisors;
+	nprocesses = s->nprocesses;
 	p.s = s;
+	p.images = images;
 	p.e = e;
 	p.fname = fname;
 	p.file = s->nfiles;
@@ -594,11 +767,20 @@ int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_
 	p.len = len;
 	keep_fname(s->files[p.file], fname);
 	rc = parse_text(&p);
+	if (!rc && images)
+		rc = check_images(&p, nprocesses);
 	if (rc) {
 		s->nservices = nservices;
 		s->nsupervisors = nsupervisors;
+		s->nprocesses = nprocesses;
 		return rc;
 	}
 	s->nfiles++;
 	return 0;
+}
+
+int pol_parse_file(struct pol_set *s, const char *fname, const char *text, size_t len,
+		   struct pol_error *e)
+{
+	return pol_parse_manifest(s, NULL, fname, text, len, e);
 }

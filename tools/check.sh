@@ -74,7 +74,7 @@ run_fuzz() {
 	[ -x "$f" ] || { echo "fuzz: $f not built"; failed=$((failed + 1)); return; }
 	mkdir -p "$BUILD/fuzz/corpus"
 	if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -dict=tests/unit/fuzz_policy.dict \
-		-artifact_prefix="$BUILD/fuzz/" "$BUILD/fuzz/corpus" policies >"$BUILD/fuzz/fuzz.log" 2>&1; then
+		-artifact_prefix="$BUILD/fuzz/" "$BUILD/fuzz/corpus" tests/boot/images policies >"$BUILD/fuzz/fuzz.log" 2>&1; then
 		echo "fuzz: policy parser, $(grep -o 'Done [0-9]* runs' "$BUILD/fuzz/fuzz.log" | tail -1), no crash"
 		passed=$((passed + 1))
 	else

@@ -1,6 +1,7 @@
 /*
  * mkbundle: builds the boot bundle (the one GRUB module the kernel unpacks)
- * from a manifest, or lists what a bundle holds.
+ * from a manifest (image lines and process sections in the policy
+ * language, tools/manifest.h), or lists what a bundle holds.
  *
  *   mkbundle [-I DIR]... -o OUT MANIFEST
  *   mkbundle -l BUNDLE
@@ -133,7 +134,7 @@ static int read_in(const char *dir, const char *path, uint8_t **data, size_t *le
  * Finds and reads image im: absolute as is, else in mdir, then in each -I
  * directory. Prints a manifest-located message on failure.
  */
-static int load_image(const struct options *o, const char *mdir, const struct manifest_image *im,
+static int load_image(const struct options *o, const char *mdir, const struct pol_image *im,
 		      uint8_t **data, size_t *len)
 {
 	int err, first;
@@ -151,15 +152,15 @@ static int load_image(const struct options *o, const char *mdir, const struct ma
 		fprintf(stderr,
 			"%s:%u:%u: expected a file of at most 64 MiB, "
 			"found '%s'\n",
-			o->manifest, im->line, im->col, im->path);
+			o->manifest, im->pos.line, im->pos.col, im->path);
 	else if (err < 0)
 		fprintf(stderr, "%s:%u:%u: expected a readable file, found '%s' (%s)\n",
-			o->manifest, im->line, im->col, im->path, strerror(-err));
+			o->manifest, im->pos.line, im->pos.col, im->path, strerror(-err));
 	else if (*len == 0) {
 		free(*data);
 		*data = NULL;
 		fprintf(stderr, "%s:%u:%u: expected a non-empty file, found '%s'\n", o->manifest,
-			im->line, im->col, im->path);
+			im->pos.line, im->pos.col, im->path);
 		err = -VE_INVAL;
 	}
 	return err;
@@ -172,8 +173,8 @@ static int load_images(const struct options *o, const struct manifest *m, struct
 
 	if (!mdir)
 		return -VE_NOMEM;
-	for (size_t i = 0; i < m->nimages && !err; i++)
-		err = load_image(o, mdir, &m->images[i], &l->data[i], &l->size[i]);
+	for (size_t i = 0; i < m->images.n && !err; i++)
+		err = load_image(o, mdir, &m->images.image[i], &l->data[i], &l->size[i]);
 	free(mdir);
 	return err;
 }
@@ -252,12 +253,12 @@ static int emit(const struct options *o, const struct manifest *m, const struct 
 	void *buf = NULL;
 	int err;
 
-	for (size_t i = 0; i < m->nimages; i++) {
-		ims[i].name = m->images[i].name;
+	for (size_t i = 0; i < m->images.n; i++) {
+		ims[i].name = m->images.image[i].name;
 		ims[i].data = l->data[i];
 		ims[i].size = l->size[i];
 	}
-	err = bundle_write_payload(m->procs, m->nprocs, ims, m->nimages, &payload, &plen);
+	err = bundle_write_payload(m->procs, m->nprocs, ims, m->images.n, &payload, &plen);
 	if (err == -VE_RANGE)
 		fprintf(stderr,
 			"mkbundle: %s: images add up to more than "

@@ -3,15 +3,18 @@
  * policies/README.md) with the supervisor's own parser, so a mistake is
  * found at build time with the message the supervisor would give at boot.
  *
- *	polcheck [-v] FILE...
+ *	polcheck [-v] [-m MANIFEST] FILE...
  *
  * Parses every file (reporting the first mistake of each), then, if all
  * parsed, checks the set exactly as the supervisor does at boot
  * (sup_plan_check: the set as a whole, the plan of the tree and the
- * decision machine's limits), so a set that passes boots. Messages go to
- * stderr as
- * "file:line:col: expected X, found Y". Exits 0 if the set is valid, 1 on
- * any mistake or I/O error. -v prints the tree on stdout once it is valid.
+ * decision machine's limits), so a set that passes boots. With -m, it then
+ * checks the set once more together with the processes of the boot image's
+ * manifest (the kernel starts those beside the tree): no channel served by
+ * both a process and a service, no IRQ line or I/O port granted to both.
+ * Messages go to stderr as "file:line:col: expected X, found Y". Exits 0 if
+ * the set is valid, 1 on any mistake or I/O error. -v prints the tree on
+ * stdout once it is valid.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #define FILE_MAX (1024 * 1024)
 
 static struct pol_set set;
+static struct pol_images images;
 static struct sup_plan plan;
 static struct sup_tree tree;
 
@@ -117,35 +121,74 @@ static void print_tree(const struct pol_set *s, uint32_t sup_idx, int depth)
 	}
 }
 
+/*
+ * Parses path into set: a manifest if manifest, else a policy file.
+ * Returns 0, or 1 after printing why.
+ */
+static int parse(const char *path, bool manifest)
+{
+	struct pol_error err;
+	size_t len;
+	char *text = read_file(path, &len);
+	int rc;
+
+	if (!text)
+		return 1;
+	if (manifest)
+		rc = pol_parse_manifest(&set, &images, path, text, len, &err);
+	else
+		rc = pol_parse_file(&set, path, text, len, &err);
+	free(text);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err.msg);
+	return rc < 0;
+}
+
+/* The files from argv[first] on, parsed into set; 0 if all parsed. */
+static int parse_all(int argc, char **argv, int first)
+{
+	int bad = 0;
+
+	for (int i = first; i < argc; i++)
+		bad |= parse(argv[i], false);
+	return bad;
+}
+
+/* The policies again, after the manifest's processes: checked together. */
+static int check_with_manifest(const char *manifest, int argc, char **argv, int first)
+{
+	struct pol_error err;
+
+	pol_init(&set);
+	if (parse(manifest, true) || parse_all(argc, argv, first))
+		return 1;
+	if (pol_check(&set, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct pol_error err;
-	int i = 1, verbose = 0, bad = 0;
+	const char *manifest = NULL;
+	int i = 1, verbose = 0;
 
-	if (argc > 1 && strcmp(argv[1], "-v") == 0) {
-		verbose = 1;
-		i++;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v"))
+			verbose = 1;
+		else if (!strcmp(argv[i], "-m") && i + 1 < argc)
+			manifest = argv[++i];
+		else
+			break;
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: polcheck [-v] FILE...\n");
+	if (i >= argc || argv[i][0] == '-') {
+		fprintf(stderr, "usage: polcheck [-v] [-m MANIFEST] FILE...\n");
 		return 1;
 	}
 	pol_init(&set);
-	for (; i < argc; i++) {
-		size_t len;
-		char *text = read_file(argv[i], &len);
-
-		if (!text) {
-			bad = 1;
-			continue;
-		}
-		if (pol_parse_file(&set, argv[i], text, len, &err) < 0) {
-			fprintf(stderr, "%s\n", err.msg);
-			bad = 1;
-		}
-		free(text);
-	}
-	if (bad)
+	if (parse_all(argc, argv, i))
 		return 1;
 	if (sup_plan_check(&plan, &set, &tree, 0, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
@@ -153,5 +196,7 @@ int main(int argc, char **argv)
 	}
 	if (verbose)
 		print_tree(&set, set.root, 0);
+	if (manifest)
+		return check_with_manifest(manifest, argc, argv, i);
 	return 0;
 }

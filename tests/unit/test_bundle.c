@@ -1,7 +1,7 @@
 /*
  * Unit tests for the boot bundle: kernel/bundle.c (opening and validating),
- * tools/bundle_write.c (building) and tools/manifest.c (the manifest
- * language and its messages).
+ * tools/bundle_write.c (building) and tools/manifest.c (a manifest, in the
+ * policy language, turned into the boot table; its messages).
  *
  * Bundles are built in memory with the writer, then one thing at a time is
  * broken (in the file, or in the payload before it is packed) and
@@ -859,22 +859,36 @@ static void test_manifest_ok(void **state)
 		  "\n"
 		  "image init   bin/init.elf   # trailing comment\n"
 		  "\timage uart /abs/uart.elf\r\n"
-		  "proc init init grant=spawn,halt -- -v  root\n"
-		  "proc uart0 uart prio=driver ports=0x3f8-0x3FF,0x2e8,96-100\n"
-		  "proc idle.1 init prio=besteffort --\n"
-		  "proc svc_2 uart ports=0x1000-0xffff -- a#b",
+		  "process init\n"
+		  "\tgrants spawn halt\n"
+		  "\targs -v  root\n"
+		  "process uart0\n"
+		  "\timage uart\n"
+		  "\tpriority driver\n"
+		  "\tports 0x3f8-0x3FF 0x2e8\n"
+		  "\tports 96-100\n"
+		  "process idle.1\n"
+		  "\timage init\n"
+		  "\tpriority besteffort\n"
+		  "process svc_2\n"
+		  "\timage uart\n"
+		  "\tports 0x1000-0xffff\n"
+		  "\targs a#b\n",
 		  0, msg);
-	assert_int_equal(m->nimages, 2);
-	assert_string_equal(m->images[0].name, "init");
-	assert_string_equal(m->images[0].path, "bin/init.elf");
-	assert_int_equal(m->images[0].line, 3);
-	assert_int_equal(m->images[0].col, 14);
-	assert_string_equal(m->images[1].path, "/abs/uart.elf");
+	assert_int_equal(m->images.n, 2);
+	assert_string_equal(m->images.image[0].name, "init");
+	assert_string_equal(m->images.image[0].path, "bin/init.elf");
+	assert_int_equal(m->images.image[0].pos.line, 3);
+	assert_int_equal(m->images.image[0].pos.col, 14);
+	assert_string_equal(m->images.image[1].path, "/abs/uart.elf");
 
 	assert_int_equal(m->nprocs, 4);
+	assert_string_equal(m->procs[0].name, "init");
+	assert_string_equal(m->procs[0].image, "init"); /* the name by default */
 	assert_string_equal(m->procs[0].args, "-v root");
 	assert_int_equal(m->procs[0].prio, VE_PRIO_SERVICE);
 	assert_int_equal(m->procs[0].grants, 3);
+	assert_string_equal(m->procs[1].image, "uart");
 	assert_int_equal(m->procs[1].prio, VE_PRIO_DRIVER);
 	assert_int_equal(m->procs[1].nports, 3);
 	assert_int_equal(m->procs[1].ports[0].first, 0x3f8);
@@ -888,6 +902,7 @@ static void test_manifest_ok(void **state)
 	assert_string_equal(m->procs[2].args, "");
 	assert_int_equal(m->procs[3].ports[0].first, 0x1000);
 	assert_int_equal(m->procs[3].ports[0].last, 0xffff);
+	/* '#' starts a comment only where a word would start */
 	assert_string_equal(m->procs[3].args, "a#b");
 
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -896,15 +911,35 @@ static void test_manifest_ok(void **state)
 		assert_int_equal(m->procs[i].irqs, 0);
 		assert_int_equal(m->procs[i].queue + m->procs[i].qbytes, 0);
 		assert_int_equal(m->procs[i].redeliveries, 0);
+		assert_int_equal(m->procs[i].flags, 0);
 	}
 
 	/* Exactly 95 bytes of arguments fit. */
-	snprintf(text, sizeof(text), "image a a\nproc p a -- %095d\n", 7);
+	snprintf(text, sizeof(text), "image p a\nprocess p\n\targs %095d\n", 7);
 	m = parse(text, 0, msg);
 	assert_int_equal(strlen(m->procs[0].args), 95);
+
+	/* Images alone: a bundle whose table is empty. */
+	m = parse("image a a.elf\n", 0, msg);
+	assert_int_equal(m->images.n, 1);
+	assert_int_equal(m->nprocs, 0);
 }
 
-/* The v2 keys: channels, IRQs, limits and the kill grant. */
+/* An entry's bytes after each string's NUL are 0: a bundle depends only
+ * on what its manifest says (a name overwritten by a shorter image). */
+static void test_manifest_zero_padding(void **state)
+{
+	char msg[MANIFEST_ERR_MAX];
+	struct manifest *m;
+
+	(void)state;
+	m = parse("image a a.elf\nprocess longername\n\timage a\n", 0, msg);
+	assert_string_equal(m->procs[0].image, "a");
+	for (size_t i = 1; i < sizeof(m->procs[0].image); i++)
+		assert_int_equal(m->procs[0].image[i], 0);
+}
+
+/* Channels, IRQs, limits and the grants only a process may hold. */
 static void test_manifest_v2_keys(void **state)
 {
 	char msg[MANIFEST_ERR_MAX];
@@ -912,18 +947,23 @@ static void test_manifest_v2_keys(void **state)
 
 	(void)state;
 	m = parse("image a a.elf\n"
-		  "proc init a grant=spawn,kill,halt open=tty0,log.1 serve=log.1\n"
-		  "proc com1 a prio=driver irq=4,3 ports=0x3f8-0x3ff serve=tty0,tty0-ctl,a,b "
-		  "queue=4096 qbytes=16MiB redeliveries=1000 open=log.1\n"
-		  "proc kbd a irq=1,15,12 ports=0x60,0x64 qbytes=64KiB serve=kbd\n"
-		  "proc net a ports=0x3f0-0x3f7,0x400 open=kbd qbytes=1 serve=net queue=1 "
-		  "redeliveries=1 -- x\n"
-		  "proc big a qbytes=16384KiB serve=big\n"
-		  "proc max a qbytes=16777216 serve=max\n",
+		  "process init\n\timage a\n\tgrants spawn kill halt supervisor\n"
+		  "\topens tty0 log.1\n\tserves log.1\n"
+		  "process com1\n\timage a\n\tpriority driver\n\tirqs 4 3\n\tports 0x3f8-0x3ff\n"
+		  "\tserves tty0 max_messages 4096 max_bytes 16MiB max_redeliveries 1000\n"
+		  "\tserves tty0-ctl max_messages 4096 max_bytes 16MiB max_redeliveries 1000\n"
+		  "\topens log.1\n"
+		  "process kbd\n\timage a\n\tirqs 1 15 12\n\tports 0x60 0x64\n"
+		  "\tserves kbd max_bytes 64KiB\n"
+		  "process net\n\timage a\n\tports 0x3f0-0x3f7 0x400\n\topens kbd\n"
+		  "\tserves net max_bytes 1 max_messages 1 max_redeliveries 1\n\targs x\n"
+		  "process big\n\timage a\n\tserves big max_bytes 16384KiB\n"
+		  "process max\n\timage a\n\tserves max max_bytes 16777216\n\tgrants inject\n",
 		  0, msg);
 	assert_int_equal(m->nprocs, 6);
-	assert_int_equal(m->procs[0].grants, VE_GRANT_SPAWN | VE_GRANT_HALT | VE_GRANT_KILL);
-	assert_string_equal(m->procs[0].open[0], "tty0"); /* served on a later line */
+	assert_int_equal(m->procs[0].grants,
+			 VE_GRANT_SPAWN | VE_GRANT_HALT | VE_GRANT_KILL | VE_GRANT_SUPERVISOR);
+	assert_string_equal(m->procs[0].open[0], "tty0"); /* served in a later section */
 	assert_string_equal(m->procs[0].open[1], "log.1");
 	assert_string_equal(m->procs[0].open[2], "");
 	assert_string_equal(m->procs[0].serve[0], "log.1");
@@ -932,7 +972,7 @@ static void test_manifest_v2_keys(void **state)
 
 	assert_int_equal(m->procs[1].irqs, (1u << 4) | (1u << 3));
 	assert_string_equal(m->procs[1].serve[1], "tty0-ctl");
-	assert_string_equal(m->procs[1].serve[3], "b");
+	assert_string_equal(m->procs[1].serve[2], "");
 	assert_int_equal(m->procs[1].queue, 4096);
 	assert_int_equal(m->procs[1].qbytes, 16u << 20);
 	assert_int_equal(m->procs[1].redeliveries, 1000);
@@ -940,12 +980,14 @@ static void test_manifest_v2_keys(void **state)
 
 	assert_int_equal(m->procs[2].irqs, 0x9002);
 	assert_int_equal(m->procs[2].qbytes, 64 * 1024);
+	assert_int_equal(m->procs[2].queue, 0);
 	assert_int_equal(m->procs[3].qbytes, 1);
 	assert_int_equal(m->procs[3].queue, 1);
 	assert_int_equal(m->procs[3].redeliveries, 1);
 	assert_string_equal(m->procs[3].args, "x");
 	assert_int_equal(m->procs[4].qbytes, 16u << 20);
 	assert_int_equal(m->procs[5].qbytes, 16u << 20);
+	assert_int_equal(m->procs[5].grants, VE_GRANT_INJECT);
 }
 
 struct bad_case {
@@ -953,163 +995,102 @@ struct bad_case {
 	const char *msg;
 };
 
+#define IMG "image a a.elf\n"
+#define NAME_RULE "a name of 1-31 characters from [A-Za-z0-9_.-]"
+
 static const struct bad_case bad_cases[] = {
-	{ "imgae init init.elf\n", FILE_NAME ":1:1: expected 'image' or 'proc', found 'imgae'" },
-	{ "# c\n\n  procs p a\n", FILE_NAME ":3:3: expected 'image' or 'proc', found 'procs'" },
-	{ "image a a.elf\nproc p a prio=fast\n",
-	  FILE_NAME ":2:15: expected 'driver', 'service' or 'besteffort', "
-		    "found 'fast'" },
-	{ "image a a.elf\nproc p a prio=\n",
-	  FILE_NAME ":2:15: expected 'driver', 'service' or 'besteffort', "
-		    "found nothing" },
-	{ "image a a.elf\nproc p a ports=0x3f8-0x3ff,10-5\n",
-	  FILE_NAME ":2:28: expected a port range N or N-M with N <= M <= "
-		    "0xffff, found '10-5'" },
-	{ "image a a.elf\nproc p a ports=0x10000\n",
-	  FILE_NAME ":2:16: expected a port range N or N-M with N <= M <= "
-		    "0xffff, found '0x10000'" },
-	{ "image a a.elf\nproc p a ports=1,,2\n",
-	  FILE_NAME ":2:18: expected a port range N or N-M with N <= M <= "
-		    "0xffff, found nothing" },
-	{ "image a a.elf\nproc p a ports=0x-1\n",
-	  FILE_NAME ":2:16: expected a port range N or N-M with N <= M <= "
-		    "0xffff, found '0x-1'" },
-	{ "image a a.elf\nproc p a ports=1,2,3,4,5,6,7,8,9\n",
-	  FILE_NAME ":2:32: expected at most 8 port ranges, found range 9" },
-	{ "image a a.elf\nproc p a\nproc p a\n",
-	  FILE_NAME ":3:6: expected a unique process name, found 'p'" },
+	/* the file's lines */
+	{ "imgae init init.elf\n", FILE_NAME ":1:1: expected 'image' or 'process', found 'imgae'" },
+	{ "# c\n\n  proc p a\n", FILE_NAME ":3:3: expected 'image' or 'process', found 'proc'" },
+	{ IMG "service s\n",
+	  FILE_NAME ":2:1: expected 'image' or 'process' (a manifest holds what the kernel "
+		    "starts; a supervisor's tree is in policy files), found 'service'" },
+	{ IMG "process p\n\timage a\nsupervisor root\n",
+	  FILE_NAME ":4:1: expected 'image' or 'process' (a manifest holds what the kernel "
+		    "starts; a supervisor's tree is in policy files), found 'supervisor'" },
+	/* image lines */
 	{ "image a a.elf\nimage a b.elf\n",
 	  FILE_NAME ":2:7: expected a unique image name, found 'a'" },
-	{ "image a a.elf\nproc p b\n",
-	  FILE_NAME ":2:8: expected the name of an earlier image, found 'b'" },
-	{ "proc p a\nimage a a.elf\n",
-	  FILE_NAME ":1:8: expected the name of an earlier image, found 'a'" },
-	{ "image a a.elf\nproc p a -- "
-	  "0123456789012345678901234567890123456789012345678901234567890123456789"
-	  " 01234567890123456789012345678\n",
-	  FILE_NAME ":2:13: expected arguments of at most 95 bytes, found "
-		    "100 bytes" },
-	{ "image bad/name x\n", FILE_NAME ":1:7: expected a name of 1-31 characters from "
-					  "[A-Za-z0-9_.-], found 'bad/name'" },
+	{ "image bad/name x\n", FILE_NAME ":1:7: expected " NAME_RULE ", found 'bad/name'" },
 	{ "image abcdefghijabcdefghijabcdefghijab x\n",
-	  FILE_NAME ":1:7: expected a name of 1-31 characters from "
-		    "[A-Za-z0-9_.-], found 'abcdefghijabcdefghijabcdefghijab'" },
+	  FILE_NAME ":1:7: expected " NAME_RULE ", found 'abcdefghijabcdefghijabcdefghijab'" },
 	{ "image a\n", FILE_NAME ":1:8: expected a path, found end of line" },
-	{ "image\n", FILE_NAME ":1:6: expected an image name, found end of line" },
-	{ "image a a.elf\nproc p\n", FILE_NAME ":2:7: expected an image name, found end of line" },
+	{ "image\n", FILE_NAME ":1:6: expected " NAME_RULE ", found end of line" },
 	{ "image a a.elf extra\n", FILE_NAME ":1:15: expected end of line, found 'extra'" },
-	{ "image a a.elf\nproc p a foo=1\n",
-	  FILE_NAME ":2:10: expected 'prio', 'ports', 'irq', 'grant', 'serve', 'open', "
-		    "'queue', 'qbytes' or 'redeliveries', found 'foo'" },
-	{ "image a a.elf\nproc p a fast\n",
-	  FILE_NAME ":2:10: expected key=value or '--', found 'fast'" },
-	{ "image a a.elf\nproc p a grant=spawn,reboot\n",
-	  FILE_NAME ":2:22: expected 'spawn', 'halt', 'kill', 'supervisor' or 'inject', "
+	{ "image a a\x01 b\n", FILE_NAME ":1:9: expected a path, found 'a?'" },
+	{ IMG "process p\n\timage a\nimage b b.elf\n",
+	  FILE_NAME ":4:9: expected end of line (a manifest's image lines come before its "
+		    "first process), found 'b.elf'" },
+	/* process sections */
+	{ IMG "process p\n\timage b\n", FILE_NAME ":3:8: expected the name of an image line, "
+						  "found 'b'" },
+	{ IMG "process p\n", FILE_NAME ":2:9: expected the name of an image line, found 'p'" },
+	{ IMG "process a\nprocess a\n",
+	  FILE_NAME ":3:9: expected a name not yet defined, found 'a', already defined at "
+		    "m.txt:2:9" },
+	{ IMG "process a\n\tpriority fast\n",
+	  FILE_NAME ":3:11: expected 'driver', 'service' or 'besteffort', found 'fast'" },
+	{ IMG "process a\n\tpriority driver\n\tpriority service\n",
+	  FILE_NAME ":4:2: expected each key at most once in a section, found 'priority' again "
+		    "(first on line 3)" },
+	{ IMG "process a\n\tfoo 1\n", FILE_NAME ":3:2: expected a process key, found 'foo'" },
+	{ IMG "process a\n\trestart permanent\n",
+	  FILE_NAME ":3:2: expected a process key (the kernel neither restarts, stops nor "
+		    "watches a process), found 'restart'" },
+	{ IMG "process a\n\theartbeat 1s\n",
+	  FILE_NAME ":3:2: expected a process key (the kernel neither restarts, stops nor "
+		    "watches a process), found 'heartbeat'" },
+	{ IMG "process a\n\tstrategy one_for_one\n",
+	  FILE_NAME ":3:2: expected a process key, found 'strategy'" },
+	{ IMG "process a\n\tgrants spawn reboot\n",
+	  FILE_NAME ":3:15: expected 'spawn', 'halt', 'kill', 'supervisor' or 'inject', "
 		    "found 'reboot'" },
-	{ "image a a.elf\nproc p a prio=driver prio=service\n",
-	  FILE_NAME ":2:22: expected each key at most once, found 'prio'" },
-	{ "image a\x01 b\n", FILE_NAME ":1:8: expected text, found byte 0x01" },
-	/* serve= and open= */
-	{ "image a a.elf\nproc p a serve=x,bad/1\n",
-	  FILE_NAME ":2:18: expected a name of 1-31 characters from "
-		    "[A-Za-z0-9_.-], found 'bad/1'" },
-	{ "image a a.elf\nproc p a serve=\n",
-	  FILE_NAME ":2:16: expected a name of 1-31 characters from "
-		    "[A-Za-z0-9_.-], found nothing" },
-	{ "image a a.elf\nproc p a serve=a,b,c,d,e\n",
-	  FILE_NAME ":2:24: expected at most 4 channels, found channel 5" },
-	{ "image a a.elf\nproc p a serve=a,b,a\n",
-	  FILE_NAME ":2:20: expected a channel not already listed, found 'a'" },
-	{ "image a a.elf\nproc p a serve=log\nproc q a serve=x,log\n",
-	  FILE_NAME ":3:18: expected a channel no other proc serves, found 'log', "
-		    "served by 'p'" },
-	{ "image a a.elf\nproc p a serve=x serve=y\n",
-	  FILE_NAME ":2:18: expected each key at most once, found 'serve'" },
-	{ "image a a.elf\nproc p a open=log\n",
-	  FILE_NAME ":2:15: expected a channel some proc serves, found 'log'" },
-	{ "image a a.elf\nproc p a open=x,log\nproc q a serve=x\n# end\n",
-	  FILE_NAME ":2:17: expected a channel some proc serves, found 'log'" },
-	{ "image a a.elf\nproc p a open=x,lo,g serve=x,log\n",
-	  FILE_NAME ":2:17: expected a channel some proc serves, found 'lo'" },
-	{ "image a a.elf\nproc p a open=a,a\n",
-	  FILE_NAME ":2:17: expected a channel not already listed, found 'a'" },
-	{ "image a a.elf\nproc p a open=a,b,c,d,e\n",
-	  FILE_NAME ":2:23: expected at most 4 channels, found channel 5" },
-	{ "image a a.elf\nproc p a open=a,,b\n",
-	  FILE_NAME ":2:17: expected a name of 1-31 characters from "
-		    "[A-Za-z0-9_.-], found nothing" },
-	/* irq= */
-	{ "image a a.elf\nproc p a irq=2\n",
-	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found '2'" },
-	{ "image a a.elf\nproc p a irq=0\n",
-	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found '0'" },
-	{ "image a a.elf\nproc p a irq=1,16\n",
-	  FILE_NAME ":2:16: expected an IRQ line 1-15 other than 2, found '16'" },
-	{ "image a a.elf\nproc p a irq=0x3\n",
-	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found '0x3'" },
-	{ "image a a.elf\nproc p a irq=\n",
-	  FILE_NAME ":2:14: expected an IRQ line 1-15 other than 2, found nothing" },
-	{ "image a a.elf\nproc p a irq=4,4\n",
-	  FILE_NAME ":2:16: expected an IRQ line not already listed, found '4'" },
-	{ "image a a.elf\nproc p a irq=4\nproc q a irq=3,04\n",
-	  FILE_NAME ":3:16: expected an IRQ line no other proc has, found '04', "
-		    "granted to 'p'" },
-	/* ports shared between procs */
-	{ "image a a.elf\nproc p a ports=0x3f8-0x3ff\nproc q a ports=0x2f8,0x3f0-0x3f8\n",
-	  FILE_NAME ":3:22: expected ports no other proc has, found '0x3f0-0x3f8', "
-		    "overlapping 'p'" },
-	{ "image a a.elf\nproc p a ports=10-20\nproc q a\nproc r a ports=0-0xffff\n",
-	  FILE_NAME ":4:16: expected ports no other proc has, found '0-0xffff', "
-		    "overlapping 'p'" },
-	/* queue=, qbytes=, redeliveries= */
-	{ "image a a.elf\nproc p a serve=c queue=0\n",
-	  FILE_NAME ":2:24: expected a queue length of 1-4096 messages, found '0'" },
-	{ "image a a.elf\nproc p a serve=c queue=4097\n",
-	  FILE_NAME ":2:24: expected a queue length of 1-4096 messages, found '4097'" },
-	{ "image a a.elf\nproc p a serve=c queue=99999999999999999999\n",
-	  FILE_NAME ":2:24: expected a queue length of 1-4096 messages, "
-		    "found '99999999999999999999'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=0KiB\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found '0KiB'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=17MiB\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found '17MiB'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=16777217\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found '16777217'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=16385KiB\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found '16385KiB'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=1GiB\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found '1GiB'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=MiB\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found 'MiB'" },
-	{ "image a a.elf\nproc p a serve=c qbytes=4kib\n",
-	  FILE_NAME ":2:25: expected a size of 1 byte to 16 MiB (N, NKiB or NMiB), "
-		    "found '4kib'" },
-	{ "image a a.elf\nproc p a serve=c redeliveries=0\n",
-	  FILE_NAME ":2:31: expected a redelivery count of 1-1000, found '0'" },
-	{ "image a a.elf\nproc p a serve=c redeliveries=1001\n",
-	  FILE_NAME ":2:31: expected a redelivery count of 1-1000, found '1001'" },
-	{ "image a a.elf\nproc p a queue=8 redeliveries=2\n",
-	  FILE_NAME ":2:10: expected queue=, qbytes= and redeliveries= only with "
-		    "serve=, found 'queue=8'" },
-	{ "image a a.elf\nproc p a open=c redeliveries=2\nproc q a serve=c\n",
-	  FILE_NAME ":2:17: expected queue=, qbytes= and redeliveries= only with "
-		    "serve=, found 'redeliveries=2'" },
-	{ "image a a.elf\nproc p a start=later\n",
-	  FILE_NAME ":2:16: expected 'boot' or 'spawn', found 'later'" },
+	{ IMG "process a\n\tstart later\n", FILE_NAME ":3:8: expected 'boot' or 'spawn', "
+						      "found 'later'" },
+	{ IMG "process a\n\tports 1 2 3 4 5 6 7 8 9\n",
+	  FILE_NAME ":3:24: expected at most 8 port ranges per process, found '9'" },
+	{ IMG "process a\n\targs "
+	      "0123456789012345678901234567890123456789012345678901234567890123456789"
+	      " 01234567890123456789012345678\n",
+	  FILE_NAME ":3:7: expected arguments of at most 95 bytes, found 100 bytes" },
+	{ IMG "process a\n\tserves a\n\tserves b\n\tserves c\n\tserves d\n\tserves e\n",
+	  FILE_NAME ":7:9: expected at most 4 served channels per process, found 'e'" },
+	/* across processes */
+	{ IMG "process a\n\tserves log\nprocess b\n\timage a\n\tserves x\n\tserves log\n",
+	  FILE_NAME ":7:9: expected a channel no other process serves, found 'log', served "
+		    "by 'a'" },
+	{ IMG "process a\n\topens log\n", FILE_NAME ":3:8: expected a channel some process "
+						    "serves, found 'log'" },
+	{ IMG "process a\n\topens x log\nprocess b\n\timage a\n\tserves x\n# end\n",
+	  FILE_NAME ":3:10: expected a channel some process serves, found 'log'" },
+	{ IMG "process a\n\tirqs 4\nprocess b\n\timage a\n\tirqs 3 4\n",
+	  FILE_NAME ":6:9: expected an IRQ line no other process has, found '4', granted to "
+		    "'a'" },
+	{ IMG "process a\n\tports 0x3f8-0x3ff\nprocess b\n\timage a\n\tports 0x2f8 0x3f0-0x3f8\n",
+	  FILE_NAME ":6:14: expected ports no other process has, found '0x3f0-0x3f8', "
+		    "overlapping 0x3f8-0x3ff of 'a'" },
+	/* one set of limits per process */
+	{ IMG "process a\n\tserves x max_messages 8\n\tserves y max_messages 9\n",
+	  FILE_NAME ":4:9: expected the limits of 'x' (a process serves every channel with "
+		    "the same limits), found 'y' with others" },
+	{ IMG "process a\n\tserves x max_messages 8\n\tserves y\n",
+	  FILE_NAME ":4:9: expected the limits of 'x' (a process serves every channel with "
+		    "the same limits), found 'y' with others" },
+	{ IMG "process a\n\tserves x max_messages 0\n",
+	  FILE_NAME ":3:24: expected a number of messages from 1 to 4096, found '0'" },
+	{ IMG "process a\n\tserves x max_bytes 17MiB\n",
+	  FILE_NAME ":3:21: expected a size from 1 to 16MiB (like 4096, 64KiB or 1MiB), found "
+		    "'17MiB'" },
 };
 
 static void test_manifest_start(void **state)
 {
 	char msg[MANIFEST_ERR_MAX];
 	(void)state;
-	struct manifest *m = parse("image a a.elf\nproc p a start=spawn\nproc q a start=boot\n"
-				   "proc r a\n",
+	struct manifest *m = parse("image a a.elf\n"
+				   "process p\n\timage a\n\tstart spawn\n"
+				   "process q\n\timage a\n\tstart boot\n"
+				   "process r\n\timage a\n",
 				   0, msg);
 	assert_int_equal(m->procs[0].flags, BUNDLE_PROC_SPAWN_ONLY);
 	assert_int_equal(m->procs[1].flags, 0);
@@ -1137,14 +1118,13 @@ static void test_manifest_limits(void **state)
 	for (int i = 0; i < 65; i++)
 		n += (size_t)sprintf(text + n, "image i%d x\n", i);
 	parse(text, -VE_INVAL, msg);
-	assert_string_equal(msg, FILE_NAME ":65:1: expected at most 64 images, found image 65");
+	assert_string_equal(msg, FILE_NAME ":65:7: expected at most 64 images, found 'i64'");
 
 	n = (size_t)sprintf(text, "image a x\n");
 	for (int i = 0; i < 65; i++)
-		n += (size_t)sprintf(text + n, "proc p%d a\n", i);
+		n += (size_t)sprintf(text + n, "process p%d\n\timage a\n", i);
 	parse(text, -VE_INVAL, msg);
-	assert_string_equal(msg, FILE_NAME ":66:1: expected at most 64 "
-					   "processes, found process 65");
+	assert_string_equal(msg, FILE_NAME ":130:9: expected at most 64 processes, found 'p64'");
 	free(text);
 }
 
@@ -1176,9 +1156,10 @@ static void test_manifest_to_bundle(void **state)
 	static const char text[] =
 	    "image true /bin/true\n"
 	    "image false /bin/false\n"
-	    "proc init true prio=service grant=spawn,kill open=tty -- --root\n"
-	    "proc com1 false prio=driver ports=0x3f8-0x3ff irq=4 serve=tty "
-	    "queue=32 qbytes=8KiB redeliveries=2\n";
+	    "process init\n\timage true\n\tpriority service\n\tgrants spawn kill\n"
+	    "\topens tty\n\targs --root\n"
+	    "process com1\n\timage false\n\tpriority driver\n\tports 0x3f8-0x3ff\n\tirqs 4\n"
+	    "\tserves tty max_messages 32 max_bytes 8KiB max_redeliveries 2\n";
 	char msg[MANIFEST_ERR_MAX];
 	struct bundle_write_image ims[2];
 	uint8_t *data[2], *payload, *file;
@@ -1190,10 +1171,10 @@ static void test_manifest_to_bundle(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
-		data[i] = slurp(m->images[i].path, &size[i]);
+		data[i] = slurp(m->images.image[i].path, &size[i]);
 		if (!data[i])
 			skip();
-		ims[i] = (struct bundle_write_image){ m->images[i].name, data[i], size[i] };
+		ims[i] = (struct bundle_write_image){ m->images.image[i].name, data[i], size[i] };
 	}
 	assert_int_equal(bundle_write_payload(m->procs, m->nprocs, ims, 2, &payload, &plen), 0);
 	file = pack(payload, plen, &flen);
@@ -1210,7 +1191,7 @@ static void test_manifest_to_bundle(void **state)
 	assert_int_equal(b.procs[1].qbytes, 8192);
 	assert_int_equal(b.procs[1].redeliveries, 2);
 	for (size_t i = 0; i < 2; i++) {
-		im = bundle_image_find(&b, m->images[i].name);
+		im = bundle_image_find(&b, m->images.image[i].name);
 		assert_non_null(im);
 		assert_int_equal(im->size, size[i]);
 		assert_memory_equal(bundle_image_data(&b, im), data[i], size[i]);
@@ -1260,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_writer_limits),
 		cmocka_unit_test(test_manifest_ok),
+		cmocka_unit_test(test_manifest_zero_padding),
 		cmocka_unit_test(test_manifest_v2_keys),
 		cmocka_unit_test(test_manifest_errors),
 		cmocka_unit_test(test_manifest_start),

@@ -222,6 +222,12 @@ static void test_boot_check(void **state)
 	assert_int_equal(e.line, 2);
 	assert_int_equal(boot_check(&e, "t.policy", "supervisor root\n  children nobody\n", NULL),
 			 -VE_INVAL); /* pol_check's own: an unknown child */
+	/* a process section: the kernel's to start, never the supervisor's */
+	assert_int_equal(boot_check(&e, "t.policy",
+				    "supervisor root\n  children a\nservice a\nprocess p\n", NULL),
+			 -VE_INVAL);
+	assert_string_equal(e.msg, "t.policy:4:9: expected a service or supervisor (the kernel "
+				   "starts a process, from a manifest), found process 'p'");
 	assert_int_equal(boot_check(&e, "tree.policy", tree_text, "svc.policy", svc_text, NULL), 0);
 	assert_int_equal(plan.n, 5);
 	assert_int_equal(tree.n, plan.n);

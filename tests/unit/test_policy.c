@@ -56,12 +56,12 @@ static void test_defaults(void **state)
 	assert_string_equal(a->name, "a");
 	assert_string_equal(a->image, "a");
 	assert_string_equal(a->args, "");
-	assert_int_equal(a->restart, POL_PERMANENT);
+	assert_int_equal(a->restart, SUP_PERMANENT);
 	assert_int_equal(a->shutdown_ms, 5000);
 	assert_int_equal(a->heartbeat_ms, 0);
 	assert_int_equal(a->backoff_min_ms, 0);
 	assert_int_equal(a->backoff_max_ms, 0);
-	assert_int_equal(a->state, POL_STATE_DISCARD);
+	assert_int_equal(a->state, SUP_STASH_DISCARD);
 	assert_int_equal(a->prio, VE_PRIO_SERVICE);
 	assert_int_equal(a->grants, 0);
 	assert_int_equal(a->irqs, 0);
@@ -72,10 +72,10 @@ static void test_defaults(void **state)
 	assert_int_equal(a->pos.col, 9);
 	assert_int_equal(a->parent, 0);
 	r = &set.supervisors[0];
-	assert_int_equal(r->strategy, POL_ONE_FOR_ONE);
+	assert_int_equal(r->strategy, SUP_ONE_FOR_ONE);
 	assert_int_equal(r->intensity, 1);
 	assert_int_equal(r->period_ms, 5000);
-	assert_int_equal(r->on_giveup, POL_GIVEUP_HALT);
+	assert_int_equal(r->on_giveup, SUP_GIVEUP_HALT);
 	assert_false(r->has_giveup);
 	assert_int_equal(r->parent, -1);
 	assert_int_equal(set.root, 0);
@@ -108,12 +108,12 @@ static void test_service_keys(void **state)
 	a = &set.services[0];
 	assert_int_equal(set.nservices, 1);
 	assert_string_equal(a->image, "a-img.1");
-	assert_int_equal(a->restart, POL_TRANSIENT);
+	assert_int_equal(a->restart, SUP_TRANSIENT);
 	assert_int_equal(a->shutdown_ms, 2000);
 	assert_int_equal(a->heartbeat_ms, 500);
 	assert_int_equal(a->backoff_min_ms, 100);
 	assert_int_equal(a->backoff_max_ms, 60000);
-	assert_int_equal(a->state, POL_STATE_KEEP);
+	assert_int_equal(a->state, SUP_STASH_KEEP);
 	assert_int_equal(a->prio, VE_PRIO_DRIVER);
 	assert_int_equal(a->nserves, 2);
 	assert_string_equal(a->serves[0].name, "kv");
@@ -151,14 +151,14 @@ static void test_service_values(void **state)
 	(void)state;
 	parse_ok("service a\nrestart temporary\nshutdown brutal_kill\nbackoff 1s\n"
 		 "priority besteffort\nstate discard\n");
-	assert_int_equal(set.services[0].restart, POL_TEMPORARY);
+	assert_int_equal(set.services[0].restart, SUP_TEMPORARY);
 	assert_int_equal(set.services[0].shutdown_ms, 0);
 	assert_int_equal(set.services[0].backoff_min_ms, 1000);
 	assert_int_equal(set.services[0].backoff_max_ms, 1000);
 	assert_int_equal(set.services[0].prio, VE_PRIO_BESTEFFORT);
-	assert_int_equal(set.services[0].state, POL_STATE_DISCARD);
+	assert_int_equal(set.services[0].state, SUP_STASH_DISCARD);
 	parse_ok("service a\nrestart permanent\npriority service\ngrants halt\n");
-	assert_int_equal(set.services[0].restart, POL_PERMANENT);
+	assert_int_equal(set.services[0].restart, SUP_PERMANENT);
 	assert_int_equal(set.services[0].prio, VE_PRIO_SERVICE);
 	assert_int_equal(set.services[0].grants, VE_GRANT_HALT);
 	parse_ok("service a\ngrants inject kill\n");
@@ -186,12 +186,12 @@ static void test_supervisor_keys(void **state)
 	assert_int_equal(pol_check(&set, &err), 0);
 	r = &set.supervisors[0];
 	sub = &set.supervisors[1];
-	assert_int_equal(r->strategy, POL_REST_FOR_ONE);
+	assert_int_equal(r->strategy, SUP_REST_FOR_ONE);
 	assert_int_equal(r->intensity, 2);
 	assert_int_equal(r->period_ms, 60000);
 	assert_int_equal(r->intensity_pos.line, 3);
 	assert_int_equal(r->intensity_pos.col, 13);
-	assert_int_equal(r->on_giveup, POL_GIVEUP_PANIC);
+	assert_int_equal(r->on_giveup, SUP_GIVEUP_PANIC);
 	assert_true(r->has_giveup);
 	assert_int_equal(r->nchildren, 3);
 	assert_string_equal(r->children[0].name, "a");
@@ -203,7 +203,7 @@ static void test_supervisor_keys(void **state)
 	assert_int_equal(r->children[2].index, 1);
 	assert_int_equal(r->children[1].pos.line, 6);
 	assert_int_equal(r->children[1].pos.col, 12);
-	assert_int_equal(sub->strategy, POL_ONE_FOR_ALL);
+	assert_int_equal(sub->strategy, SUP_ONE_FOR_ALL);
 	assert_int_equal(sub->intensity, 1000);
 	assert_int_equal(sub->period_ms, 250);
 	assert_int_equal(sub->parent, 0);
@@ -211,9 +211,9 @@ static void test_supervisor_keys(void **state)
 	assert_int_equal(set.root, 0);
 
 	parse_ok("supervisor r\non_giveup reboot\nstrategy one_for_one\n");
-	assert_int_equal(set.supervisors[0].on_giveup, POL_GIVEUP_REBOOT);
+	assert_int_equal(set.supervisors[0].on_giveup, SUP_GIVEUP_REBOOT);
 	parse_ok("supervisor r\non_giveup halt\n");
-	assert_int_equal(set.supervisors[0].on_giveup, POL_GIVEUP_HALT);
+	assert_int_equal(set.supervisors[0].on_giveup, SUP_GIVEUP_HALT);
 }
 
 /* Units and limits of durations and sizes, accepted and refused. */
@@ -298,8 +298,8 @@ static void test_layout(void **state)
 	assert_int_equal(set.nservices, 0);
 	parse_ok("service a\r\n\trestart temporary\r\n\r\nservice b\n  state keep");
 	assert_int_equal(set.nservices, 2);
-	assert_int_equal(set.services[0].restart, POL_TEMPORARY);
-	assert_int_equal(set.services[1].state, POL_STATE_KEEP);
+	assert_int_equal(set.services[0].restart, SUP_TEMPORARY);
+	assert_int_equal(set.services[1].state, SUP_STASH_KEEP);
 	/* '#' only starts a comment where a word would start: */
 	pol_init(&set);
 	assert_int_equal(parse("t.policy", "service a\nopens b#c\n"), -VE_INVAL);
@@ -322,9 +322,10 @@ static const struct {
 	const char *msg;
 } parse_errors[] = {
 	/* sections and keys */
-	{ "image kv\n", "t.policy:1:1: expected 'service' or 'supervisor', found 'image'" },
+	{ "image kv\n",
+	  "t.policy:1:1: expected 'service', 'supervisor' or 'process', found 'image'" },
 	{ "  # c\n\tstrategy x\n",
-	  "t.policy:2:2: expected 'service' or 'supervisor', found 'strategy'" },
+	  "t.policy:2:2: expected 'service', 'supervisor' or 'process', found 'strategy'" },
 	{ "service\n", "t.policy:1:8: expected " NAME_RULE ", found end of line" },
 	{ "service # c\n", "t.policy:1:9: expected " NAME_RULE ", found end of line" },
 	{ "service k/v\n", "t.policy:1:9: expected " NAME_RULE ", found 'k/v'" },
@@ -640,7 +641,7 @@ static void test_message_bytes(void **state)
 	pol_init(&set);
 	assert_int_equal(parse(name, "restart\n"), -VE_INVAL);
 	snprintf(whole, sizeof(whole),
-		 "%s:1:1: expected 'service' or 'supervisor', found 'restart'", name);
+		 "%s:1:1: expected 'service', 'supervisor' or 'process', found 'restart'", name);
 	assert_int_equal(strlen(err.msg), POL_ERR_MAX - 1);
 	assert_int_equal(strncmp(err.msg, whole, POL_ERR_MAX - 1), 0);
 }
@@ -671,20 +672,20 @@ static void test_names(void **state)
 	assert_int_equal(pol_service_find(&set, "r"), -VE_NOENT);
 	assert_int_equal(pol_supervisor_find(&set, "r"), 0);
 	assert_int_equal(pol_supervisor_find(&set, "a"), -VE_NOENT);
-	assert_string_equal(pol_restart_name(POL_PERMANENT), "permanent");
-	assert_string_equal(pol_restart_name(POL_TRANSIENT), "transient");
-	assert_string_equal(pol_restart_name(POL_TEMPORARY), "temporary");
-	assert_string_equal(pol_restart_name((enum pol_restart)3), "?");
-	assert_string_equal(pol_strategy_name(POL_ONE_FOR_ONE), "one_for_one");
-	assert_string_equal(pol_strategy_name(POL_ONE_FOR_ALL), "one_for_all");
-	assert_string_equal(pol_strategy_name(POL_REST_FOR_ONE), "rest_for_one");
-	assert_string_equal(pol_strategy_name((enum pol_strategy)9), "?");
-	assert_string_equal(pol_giveup_name(POL_GIVEUP_HALT), "halt");
-	assert_string_equal(pol_giveup_name(POL_GIVEUP_REBOOT), "reboot");
-	assert_string_equal(pol_giveup_name(POL_GIVEUP_PANIC), "panic");
-	assert_string_equal(pol_state_name(POL_STATE_KEEP), "keep");
-	assert_string_equal(pol_state_name(POL_STATE_DISCARD), "discard");
-	assert_string_equal(pol_state_name((enum pol_state)2), "?");
+	assert_string_equal(pol_restart_name(SUP_PERMANENT), "permanent");
+	assert_string_equal(pol_restart_name(SUP_TRANSIENT), "transient");
+	assert_string_equal(pol_restart_name(SUP_TEMPORARY), "temporary");
+	assert_string_equal(pol_restart_name((enum sup_restart)3), "?");
+	assert_string_equal(pol_strategy_name(SUP_ONE_FOR_ONE), "one_for_one");
+	assert_string_equal(pol_strategy_name(SUP_ONE_FOR_ALL), "one_for_all");
+	assert_string_equal(pol_strategy_name(SUP_REST_FOR_ONE), "rest_for_one");
+	assert_string_equal(pol_strategy_name((enum sup_strategy)9), "?");
+	assert_string_equal(pol_giveup_name(SUP_GIVEUP_HALT), "halt");
+	assert_string_equal(pol_giveup_name(SUP_GIVEUP_REBOOT), "reboot");
+	assert_string_equal(pol_giveup_name(SUP_GIVEUP_PANIC), "panic");
+	assert_string_equal(pol_state_name(SUP_STASH_KEEP), "keep");
+	assert_string_equal(pol_state_name(SUP_STASH_DISCARD), "discard");
+	assert_string_equal(pol_state_name((enum sup_stash)2), "?");
 	assert_string_equal(pol_prio_name(VE_PRIO_DRIVER), "driver");
 	assert_string_equal(pol_prio_name(VE_PRIO_SERVICE), "service");
 	assert_string_equal(pol_prio_name(VE_PRIO_BESTEFFORT), "besteffort");
@@ -724,7 +725,7 @@ static void test_appliance(void **state)
 	assert_true(set.checked);
 	root = &set.supervisors[set.root];
 	assert_string_equal(root->name, "root");
-	assert_int_equal(root->on_giveup, POL_GIVEUP_REBOOT);
+	assert_int_equal(root->on_giveup, SUP_GIVEUP_REBOOT);
 	assert_int_equal(root->nchildren, 4);
 	assert_true(root->children[2].is_supervisor);
 	storage = &set.supervisors[root->children[2].index];
@@ -884,6 +885,171 @@ static void test_check_ok(void **state)
 	assert_int_equal(set.services[0].parent, 1);
 }
 
+/* ---- process sections ---- */
+
+/* A process: the keys that describe a process, its defaults, and start. */
+static void test_process_keys(void **state)
+{
+	const struct pol_service *p, *q;
+
+	(void)state;
+	parse_ok("process p\n"
+		 "\timage img\n\tpriority driver\n\tgrants spawn kill halt supervisor inject\n"
+		 "\tserves c max_messages 8 max_bytes 1KiB max_redeliveries 2\n"
+		 "\tserves d max_messages 8 max_bytes 1KiB max_redeliveries 2\n"
+		 "\topens c\n\tports 0x60 0x64-0x65\n\tirqs 1 12\n\targs a  b\n\tstart spawn\n"
+		 "process q\n");
+	assert_int_equal(set.nprocesses, 2);
+	assert_int_equal(set.nservices, 0);
+	p = &set.processes[0];
+	q = &set.processes[1];
+	assert_string_equal(p->image, "img");
+	assert_int_equal(p->image_pos.line, 2);
+	assert_int_equal(p->image_pos.col, 8);
+	assert_int_equal(p->prio, VE_PRIO_DRIVER);
+	assert_int_equal(p->grants, VE_GRANT_SPAWN | VE_GRANT_KILL | VE_GRANT_HALT |
+					VE_GRANT_SUPERVISOR | VE_GRANT_INJECT);
+	assert_int_equal(p->nserves, 2);
+	assert_int_equal(p->serves[1].max_bytes, 1024);
+	assert_int_equal(p->nopens, 1);
+	assert_int_equal(p->nports, 2);
+	assert_int_equal(p->irqs, (1u << 1) | (1u << 12));
+	assert_string_equal(p->args, "a b");
+	assert_int_equal(p->start, POL_START_SPAWN);
+	assert_string_equal(pol_start_name(p->start), "spawn");
+	/* defaults: image = name, service priority, started at boot */
+	assert_string_equal(q->image, "q");
+	assert_int_equal(q->image_pos.line, 12);
+	assert_int_equal(q->prio, VE_PRIO_SERVICE);
+	assert_int_equal(q->grants, 0);
+	assert_int_equal(q->start, POL_START_BOOT);
+	assert_string_equal(pol_start_name(POL_START_BOOT), "boot");
+	assert_string_equal(pol_start_name((enum pol_start)2), "?");
+	/* processes alone: no tree to check */
+	assert_int_equal(pol_check(&set, &err), 0);
+}
+
+static const struct {
+	const char *text;
+	const char *msg;
+} process_errors[] = {
+	{ "process p\n\trestart permanent\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'restart'" },
+	{ "process p\n\tshutdown 1s\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'shutdown'" },
+	{ "process p\n\tbackoff 1s\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'backoff'" },
+	{ "process p\n\tstate keep\n",
+	  "t.policy:2:2: expected a process key (the kernel neither restarts, stops nor watches "
+	  "a process), found 'state'" },
+	{ "process p\n\tchildren a\n", "t.policy:2:2: expected a process key, found 'children'" },
+	{ "process p\n\tstart\n", "t.policy:2:7: expected 'boot' or 'spawn', found end of line" },
+	{ "process p\n\tstart spawn boot\n", "t.policy:2:14: expected end of line, found 'boot'" },
+	{ "process p\n\tstart boot\n\tstart spawn\n",
+	  "t.policy:3:2: expected each key at most once in a section, found 'start' again (first "
+	  "on line 2)" },
+	{ "process p\n\tgrants supervisor supervisor\n",
+	  "t.policy:2:20: expected a grant not already in grants, found 'supervisor'" },
+	{ "process p\n\topens a b c d e\n",
+	  "t.policy:2:16: expected at most 4 opened channels per process, found 'e'" },
+	/* a service may not hold the supervisor grant, nor say start */
+	{ "service s\n\tgrants spawn supervisor\n",
+	  "t.policy:2:15: expected 'spawn', 'halt', 'kill' or 'inject', found 'supervisor'" },
+	{ "service s\n\tstart spawn\n", "t.policy:2:2: expected a service key, found 'start'" },
+	/* one name space for services, supervisors and processes */
+	{ "service s\nprocess s\n",
+	  "t.policy:2:9: expected a name not yet defined, found 's', already defined at "
+	  "t.policy:1:9" },
+	{ "process s\nsupervisor s\n",
+	  "t.policy:2:12: expected a name not yet defined, found 's', already defined at "
+	  "t.policy:1:9" },
+	/* a manifest's image line in a policy file */
+	{ "image a a.elf\n",
+	  "t.policy:1:1: expected 'service', 'supervisor' or 'process', found 'image'" },
+};
+
+static void test_process_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(process_errors) / sizeof(process_errors[0]); i++) {
+		pol_init(&set);
+		assert_int_equal(parse("t.policy", process_errors[i].text), -VE_INVAL);
+		if (strcmp(err.msg, process_errors[i].msg) != 0)
+			fail_msg("case %zu:\n  got  %s\n  want %s", i, err.msg,
+				 process_errors[i].msg);
+		assert_int_equal(set.nprocesses, 0); /* rolled back */
+	}
+}
+
+/* Processes and services in one set: channels and hardware are checked
+ * across both (what polcheck -m checks of a manifest beside its policies). */
+static const struct {
+	const char *text;
+	const char *msg;
+} mixed_errors[] = {
+	{ TREE "service a\nserves log\nservice b\nprocess p\nserves log\n",
+	  "t.policy:7:8: expected a channel no other service or process serves, found 'log', "
+	  "served by 'a'" },
+	{ TREE "service a\nservice b\nprocess p\nserves log\nprocess q\nserves log\n",
+	  "t.policy:8:8: expected a channel no other process serves, found 'log', served by "
+	  "'p'" },
+	/* the boot table holds no services: a process opens what a process serves */
+	{ TREE "service a\nserves log\nservice b\nprocess p\nopens log\n",
+	  "t.policy:7:7: expected a channel some process serves, found 'log'" },
+	{ TREE "service a\nirqs 4\nservice b\nprocess p\nirqs 3 4\n",
+	  "t.policy:7:8: expected an IRQ line no other service or process has, found '4', "
+	  "granted to 'a'" },
+	{ TREE "service a\nports 0x60\nservice b\nprocess p\nports 0x50-0x60\n",
+	  "t.policy:7:7: expected ports no other service or process has, found '0x50-0x60', "
+	  "overlapping 0x60 of 'a'" },
+	{ "process p\nserves x max_bytes 4KiB\nserves y max_bytes 8KiB\n",
+	  "t.policy:3:8: expected the limits of 'x' (a process serves every channel with the "
+	  "same limits), found 'y' with others" },
+	/* a set with a tree still needs its root */
+	{ "service a\nprocess p\n", "t.policy:1:1: expected a root supervisor, found none" },
+};
+
+static void test_process_check(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(mixed_errors) / sizeof(mixed_errors[0]); i++) {
+		parse_ok(mixed_errors[i].text);
+		assert_int_equal(pol_check(&set, &err), -VE_INVAL);
+		if (strcmp(err.msg, mixed_errors[i].msg) != 0)
+			fail_msg("case %zu:\n  got  %s\n  want %s", i, err.msg,
+				 mixed_errors[i].msg);
+	}
+	/* a service may open what a process serves; a process may serve "sup" */
+	parse_ok(TREE "service a\nopens log\nservice b\nopens sup\nprocess p\nserves log\n"
+		      "process supervisor\nserves sup\n");
+	assert_int_equal(pol_check(&set, &err), 0);
+}
+
+/* A manifest: image lines, then processes that name them. */
+static void test_manifest(void **state)
+{
+	static struct pol_images im;
+	const char *text = "image a a.elf\nimage b /x/b.elf\nprocess a\nprocess c\n\timage b\n";
+
+	(void)state;
+	pol_init(&set);
+	assert_int_equal(pol_parse_manifest(&set, &im, "m", text, strlen(text), &err), 0);
+	assert_int_equal(im.n, 2);
+	assert_string_equal(im.image[1].path, "/x/b.elf");
+	assert_int_equal(im.image[1].pos.line, 2);
+	assert_int_equal(im.image[1].pos.col, 9);
+	assert_int_equal(set.nprocesses, 2);
+	assert_string_equal(set.processes[1].image, "b");
+	/* a process whose image no line names; the set is left as it was */
+	text = "image a a.elf\nprocess b\n";
+	assert_int_equal(pol_parse_manifest(&set, &im, "n", text, strlen(text), &err), -VE_INVAL);
+	assert_string_equal(err.msg, "n:2:9: expected the name of an image line, found 'b'");
+	assert_int_equal(set.nprocesses, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -896,6 +1062,8 @@ int main(void)
 		cmocka_unit_test(test_names),	       cmocka_unit_test(test_appliance),
 		cmocka_unit_test(test_check_errors),   cmocka_unit_test(test_sup_channel_open),
 		cmocka_unit_test(test_check_ok),       cmocka_unit_test(test_message_bytes),
+		cmocka_unit_test(test_process_keys),   cmocka_unit_test(test_process_errors),
+		cmocka_unit_test(test_process_check),  cmocka_unit_test(test_manifest),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -7,7 +7,7 @@
  *   1. call+reply round trips on "bcall" (benchsrv, another process), one
  *      rdtsc pair per call, CALLS of them: the channel has never seen a
  *      server death ("before");
- *   2. CASTS one-way casts to "bcast1" (queue=1: each cast waits until the
+ *   2. CASTS one-way casts to "bcast1" (max_messages 1: each cast waits until the
  *      sink took the previous one, so no batching) and to "bcastn" (a deep
  *      queue: the sink drains many casts per wakeup), timed as a whole,
  *      up to the reply of a report call that follows them in the FIFO;

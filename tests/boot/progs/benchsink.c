@@ -3,8 +3,8 @@
  * "CHANNEL": it serves CHANNEL and acks every cast, one ve_chan_next per
  * message (the ack of one and the receipt of the next). It blocks only when
  * the queue is empty, so how many casts it takes per wakeup depends only on
- * how many the channel let pile up: the manifest's queue= sets the batch
- * size (queue=1: no batching).
+ * how many the channel let pile up: the manifest's max_messages sets the
+ * batch size (1: no batching).
  *
  * A call is a report request: it is answered with a struct bench_sink_report
  * (casts and wakeups since the previous report), then both counts restart.

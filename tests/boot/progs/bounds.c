@@ -3,12 +3,12 @@
  * ones.
  *
  *  1. A channel's message bound holds queued and in-flight messages
- *     together: it serves and opens "bd" (queue=8) itself, casts without
+ *     together: it serves and opens "bd" (max_messages 8) itself, casts without
  *     blocking until -VE_AGAIN, then receives one without acking it, and
  *     again, until nothing is queued. queued + inflight must never pass
  *     max_msgs and must reach it; every cast is 0 or -VE_AGAIN.
  *  2. Into the full channel, a non-blocking cast of any size the channel
- *     can hold gets -VE_AGAIN; one larger than its byte bound (qbytes=1024)
+ *     can hold gets -VE_AGAIN; one larger than its byte bound (max_bytes 1024)
  *     gets -VE_RANGE, since it could never be queued.
  *  3. vm_alloc and vm_free with an address or a length beyond the user
  *     range get -VE_INVAL (svc/lib/vesta.h: "bad alignment, range or
@@ -29,8 +29,8 @@
  */
 #include "vesta.h"
 
-#define BOUND 8	    /* queue= in bounds.manifest */
-#define QBYTES 1024 /* qbytes= in bounds.manifest */
+#define BOUND 8	    /* max_messages in bounds.manifest */
+#define QBYTES 1024 /* max_bytes in bounds.manifest */
 #define ROUNDS 100  /* far more than the bound needs */
 #define SMALL 16    /* bytes of each cast in part 1 */
 

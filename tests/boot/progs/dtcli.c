@@ -5,7 +5,7 @@
  * letter), or -VE_POISON with it counted poisoned (a dead letter) -- never
  * -VE_TIMEOUT for a request the channel says was poisoned.
  *
- * Two rounds on "dt" (redeliveries=1, so the first death poisons), each
+ * Two rounds on "dt" (max_redeliveries 1, so the first death poisons), each
  * with a fresh dtsrv:
  *   race    call "spin" with a 100 ms timeout: dtsrv holds it until the
  *           deadline has woken us, then dies before we run again;

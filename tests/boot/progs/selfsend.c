@@ -6,7 +6,7 @@
  * its kernel stack is freed.
  *
  * As "parent" (the boot process, spawn grant): starts "selfsend sender"
- * twice as the boot-table template ss (serves and opens "ss", queue=1),
+ * twice as the boot-table template ss (serves and opens "ss", max_messages 1),
  * waits until ps shows both blocked, kills the first, waits for it (reason
  * killed), then kills and waits for the second, sleeps so that the
  * scheduler runs whatever it holds (a wrongly woken dead process would run
@@ -14,7 +14,7 @@
  * {"ev":"selfsend","first":REASON,"second":REASON}. Exit 0 when both died
  * killed; 3 for a setup failure.
  * As "sender": serves "ss" if nobody does yet, opens it, and casts until a
- * cast blocks (queue=1: the second).
+ * cast blocks (max_messages 1: the second).
  */
 #include "vesta.h"
 
