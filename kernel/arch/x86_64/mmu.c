@@ -134,10 +134,24 @@ int arch_new_space(uint64_t *pml4_out)
 	return 0;
 }
 
+/* The index of the first nonzero entry of t at or after i, or 512: one
+ * repe scasq over the empty run (unmapped entries are 0), since a freed
+ * space's tables are mostly empty. */
+static int next_used(const uint64_t *t, int i)
+{
+	const uint64_t *p = t + i;
+	uint64_t n = (uint64_t)(512 - i);
+	bool found;
+	if (!n)
+		return 512;
+	__asm__ volatile("repe scasq" : "+D"(p), "+c"(n), "=@ccnz"(found) : "a"(0ull) : "memory");
+	return found ? (int)(p - t) - 1 : 512;
+}
+
 static void free_level(uint64_t tphys, int level, void (*free_frame)(uint64_t phys))
 {
 	uint64_t *t = phys_to_virt(tphys);
-	for (int i = 0; i < 512; i++) {
+	for (int i = next_used(t, 0); i < 512; i = next_used(t, i + 1)) {
 		if (!(t[i] & PTE_P))
 			continue;
 		if (level > 1)
