@@ -50,9 +50,23 @@ static bool put_cstr(struct evlog_line *l, const char *s)
 }
 
 /* Append n bytes of s escaped for a JSON string (see ev_str). */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 static bool put_escaped(struct evlog_line *l, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		size_t run = 0;
+		while (i + run < n && plain((unsigned char)s[i + run]))
+			run++;
+		if (run) { /* the common case: a run that needs no escaping, at once */
+			if (!put(l, s + i, run))
+				return false;
+			i += run - 1;
+			continue;
+		}
 		unsigned char c = (unsigned char)s[i];
 		char esc[6] = { '\\', 'u', '0', '0', ev_hexdigits[c >> 4], ev_hexdigits[c & 0xf] };
 		bool ok;

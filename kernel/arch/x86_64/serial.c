@@ -8,6 +8,10 @@
 
 static const uint16_t com_base[2] = { 0x3f8, 0x2f8 };
 static bool com_present[2];
+/* Bytes the transmitter takes each time its holding register shows empty:
+ * 16 with a 16550A's FIFO, else 1. COM1 always 1: the console driver owns
+ * that UART's setup once it runs, the kernel only borrows it. */
+static unsigned com_burst[2];
 
 static bool uart_init(uint16_t base)
 {
@@ -25,25 +29,43 @@ static bool uart_init(uint16_t base)
 
 void arch_serial_init(void)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		com_present[i] = uart_init(com_base[i]);
+		bool fifo = (inb(com_base[i] + 2) & 0xc0) == 0xc0; /* IIR: a 16550A's FIFO is on */
+		com_burst[i] = i == COM2 && fifo ? 16 : 1;
+	}
+}
+
+/* Bounded wait for an empty holding register: a wedged UART must not hang
+ * the kernel. */
+static void uart_wait(uint16_t base)
+{
+	for (int i = 0; i < 1000000 && !(inb(base + 5) & 0x20); i++)
+		cpu_pause();
 }
 
 static void uart_putc(uint16_t base, char c)
 {
-	/* Bounded wait: a wedged UART must not hang the kernel. */
-	for (int i = 0; i < 1000000 && !(inb(base + 5) & 0x20); i++)
-		cpu_pause();
+	uart_wait(base);
 	outb(base, (uint8_t)c);
 }
 
 void arch_serial_write(enum arch_com port, const char *s, size_t n)
 {
+	uint16_t base = com_base[port];
 	if (!com_present[port])
 		return;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n' && port == COM1)
-			uart_putc(com_base[port], '\r');
-		uart_putc(com_base[port], s[i]);
+	if (port == COM1) {
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '\n')
+				uart_putc(base, '\r');
+			uart_putc(base, s[i]);
+		}
+		return;
+	}
+	for (size_t i = 0; i < n;) {
+		uart_wait(base);
+		for (unsigned room = com_burst[port]; room && i < n; room--)
+			outb(base, (uint8_t)s[i++]);
 	}
 }
