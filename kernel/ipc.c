@@ -261,7 +261,8 @@ long ipc_open(struct proc *p, uint64_t uname)
  * over queued and in-flight messages together, the byte bound over the
  * queue), or the deadline. A message larger than the channel's byte bound
  * could never fit: -VE_RANGE at once. */
-static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline)
+static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline,
+			 bool *waited)
 {
 	struct chan_limits lim;
 	chan_get_limits(c, &lim);
@@ -271,6 +272,7 @@ static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t 
 		if (deadline != UINT64_MAX && arch_now_ns() >= deadline)
 			return -VE_TIMEOUT; /* also: deadline 0 = do not block */
 		p->blocked_on = c;
+		*waited = true;
 		proc_block(p, PROC_SENDING, deadline);
 		p->blocked_on = NULL;
 		if (p->timed_out)
@@ -289,14 +291,18 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 		return -VE_RANGE;
 	if (cap > VE_MSG_MAX)
 		cap = VE_MSG_MAX;
-	if (vm_check(p, ureq, len, false) || vm_check(p, urep, cap, true))
+	/* The copy checks the request; staging is shared, so a call that
+	 * had to wait for room copies it again. */
+	if (vm_copy_in(p, staging, ureq, len) || vm_check(p, urep, cap, true))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
 	uint64_t deadline = deadline_of(timeout_ns), id;
-	int err = wait_for_room(p, c, (uint32_t)len, deadline);
+	bool waited = false;
+	int err = wait_for_room(p, c, (uint32_t)len, deadline, &waited);
 	if (err)
 		return err;
-	vm_copy_in(p, staging, ureq, len);
+	if (waited && vm_copy_in(p, staging, ureq, len))
+		return -VE_FAULT; /* it unmapped the request while it waited */
 	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CALL, staging, (uint32_t)len,
 			     (uint64_t)p->pid, &id)))
 		return err;
@@ -325,15 +331,18 @@ long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t 
 		return -VE_INVAL;
 	if (len > VE_MSG_MAX)
 		return -VE_RANGE;
-	if (vm_check(p, ubuf, len, false))
+	if (vm_copy_in(p, staging, ubuf, len)) /* checks it; again if it waits */
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
-	int err = wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
+	bool waited = false;
+	int err =
+	    wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX, &waited);
 	if (err == -VE_TIMEOUT)
 		return -VE_AGAIN; /* non-blocking and full */
 	if (err)
 		return err;
-	vm_copy_in(p, staging, ubuf, len);
+	if (waited && vm_copy_in(p, staging, ubuf, len))
+		return -VE_FAULT;
 	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, staging, (uint32_t)len, 0, &id)))
 		return err;
 	wake_server(c);
@@ -392,19 +401,20 @@ long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t
 	return len;
 }
 
-/* Is the caller of in-flight call m still blocked waiting for it? */
-static bool caller_waits(struct chan *c, const struct chan_msg *m)
+/* The caller of in-flight call m (cookie: its pid), if it still waits for
+ * it: a caller that gave up or died is gone or waits for something else. */
+static struct proc *waiting_caller(struct chan *c, const struct chan_msg *m)
 {
 	struct proc *caller = proc_by_pid((int)m->cookie);
-	return caller && caller->state == PROC_CALLING && caller->call_id == m->id &&
-	       caller->blocked_on == c;
+	bool waits = caller && caller->state == PROC_CALLING && caller->call_id == m->id &&
+		     caller->blocked_on == c;
+	return waits ? caller : NULL;
 }
 
-/* Wake the caller blocked on in-flight call m, its reply of len bytes in
- * its reply buffer (answer checked that it waits). */
-static void deliver_reply(struct chan_msg *m, uint64_t len)
+/* Wake the caller blocked on a call, its reply of len bytes in its reply
+ * buffer. */
+static void deliver_reply(struct proc *caller, uint64_t len)
 {
-	struct proc *caller = proc_by_pid((int)m->cookie);
 	caller->call_result = len > caller->call_cap ? -VE_RANGE : (int64_t)len;
 	proc_wake(caller);
 }
@@ -429,11 +439,12 @@ static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf
 	const struct chan_msg *held = chan_inflight_find(hd->ch, id);
 	if (acks && held && held->kind == VE_MSG_CAST)
 		return ack(p, hd, id);
-	bool call = held && held->kind == VE_MSG_CALL, waits = call && caller_waits(hd->ch, held);
-	uint8_t *dst = waits ? reply_buf[proc_by_pid((int)held->cookie)->slot] : staging;
+	bool call = held && held->kind == VE_MSG_CALL;
+	struct proc *caller = call ? waiting_caller(hd->ch, held) : NULL;
+	uint8_t *dst = caller ? reply_buf[caller->slot] : staging;
 	if (vm_copy_in(p, dst, ubuf, len))
 		return -VE_FAULT;
-	if (call && !waits)
+	if (call && !caller)
 		chan_cancel(hd->ch, id); /* nobody waits: injected, from sender 0 */
 	struct chan_msg *m;
 	long err = chan_reply(hd->ch, (uint64_t)p->pid, id, &m);
@@ -445,7 +456,7 @@ static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf
 		emit_chan_event("discard", hd->ch, "id", (int64_t)id, NULL, 0);
 		return VE_REPLY_DISCARDED;
 	}
-	deliver_reply(m, len);
+	deliver_reply(caller, len); /* m came back, so its caller waits */
 	chan_msg_free(hd->ch, m);
 	return 0;
 }
@@ -668,9 +679,8 @@ static void on_poison(void *ctx, struct chan_msg *m)
 	ev_send(&l);
 	klog("channel %s: message %llu from pid %lld is poison, dead-lettered", chan_name(c),
 	     (unsigned long long)m->id, (long long)m->sender);
-	struct proc *caller = proc_by_pid((int)m->sender);
-	if (m->kind == VE_MSG_CALL && caller && caller->state == PROC_CALLING &&
-	    caller->call_id == m->id && caller->blocked_on == c) {
+	struct proc *caller = m->kind == VE_MSG_CALL ? waiting_caller(c, m) : NULL;
+	if (caller) {
 		caller->call_result = -VE_POISON;
 		proc_wake(caller);
 	}
