@@ -51,7 +51,7 @@
 #define BUNDLE_IMAGE_ALIGN 16u /* alignment of each image's data */
 #define BUNDLE_BUF_ALIGN 8u    /* alignment bundle_open needs of its buffer */
 
-#define BUNDLE_PROC_SPAWN_ONLY 0x1u /* start=spawn: a template for spawn() */
+#define BUNDLE_PROC_SPAWN_ONLY 0x1u /* `start spawn`: a template for spawn() */
 #define BUNDLE_PROC_FLAGS_KNOWN BUNDLE_PROC_SPAWN_ONLY
 
 /* IRQ grants (bundle_proc.irqs) within VE_IRQS_VALID; channel limits

@@ -25,7 +25,7 @@ int ipc_create_served(const struct proc_chans *pc, unsigned *created);
  * anything used them: the undo of a spawn that failed after making them. */
 void ipc_uncreate_served(const struct proc_chans *pc, unsigned created);
 
-/* Create every channel the boot table names in a serve= list. */
+/* Create every channel a boot-table process serves (`serves`). */
 int ipc_init(const struct bundle *b, const char **why);
 
 /* A process is dying: cancel what it sent, replay what it served, fail

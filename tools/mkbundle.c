@@ -308,49 +308,59 @@ static const char *prio_name(unsigned prio)
 	return prio < VE_NPRIO ? names[prio] : "?";
 }
 
-/* Prints the used names of a serve[] or open[] list as " key=a,b". */
-static void print_chans(const char *key, const char (*list)[BUNDLE_NAME_MAX])
-{
-	for (unsigned k = 0; k < VE_SPAWN_CHANS && list[k][0]; k++)
-		printf("%s%s", k ? "," : key, list[k]);
-}
-
-/* Prints the set bits of mask, named by names[bit], as " key=a,b". */
+/* Prints the set bits of mask, named by names[bit] (or numbered), as
+ * "\tkey  a b" on a line of its own; nothing when mask is 0. */
 static void print_bits(const char *key, unsigned mask, const char *const *names, unsigned nbits)
 {
-	const char *sep = key;
-
+	if (!mask)
+		return;
+	printf("\t%-9s", key);
 	for (unsigned bit = 0; bit < nbits; bit++) {
 		if (!(mask & (1u << bit)))
 			continue;
 		if (names)
-			printf("%s%s", sep, names[bit]);
+			printf(" %s", names[bit]);
 		else
-			printf("%s%u", sep, bit);
-		sep = ",";
+			printf(" %u", bit);
 	}
+	printf("\n");
 }
 
+/* Prints one process as the manifest's process section that describes it
+ * (tools/BUNDLE.md), every key written out. */
 static void print_proc(const struct bundle_proc *p)
 {
 	static const char *const grants[VE_NGRANT_BITS] = VE_GRANT_NAMES;
 
-	printf("proc  %-31s image=%s prio=%s", p->name, p->image, prio_name(p->prio));
-	for (unsigned k = 0; k < p->nports; k++)
-		printf("%s0x%x-0x%x", k ? "," : " ports=", p->ports[k].first, p->ports[k].last);
-	print_bits(" irq=", p->irqs, NULL, 16);
-	print_bits(" grant=", p->grants, grants, VE_NGRANT_BITS);
-	print_chans(" serve=", p->serve);
-	print_chans(" open=", p->open);
-	if (p->queue)
-		printf(" queue=%u", p->queue);
-	if (p->qbytes)
-		printf(" qbytes=%u", p->qbytes);
-	if (p->redeliveries)
-		printf(" redeliveries=%u", p->redeliveries);
+	printf("process %s\n\timage     %s\n\tpriority  %s\n", p->name, p->image,
+	       prio_name(p->prio));
+	if (p->nports) {
+		printf("\tports    ");
+		for (unsigned k = 0; k < p->nports; k++)
+			printf(" 0x%x-0x%x", p->ports[k].first, p->ports[k].last);
+		printf("\n");
+	}
+	print_bits("irqs", p->irqs, NULL, 16);
+	print_bits("grants", p->grants, grants, VE_NGRANT_BITS);
+	for (unsigned k = 0; k < VE_SPAWN_CHANS && p->serve[k][0]; k++) {
+		printf("\tserves    %s", p->serve[k]);
+		if (p->queue)
+			printf(" max_messages %u", p->queue);
+		if (p->qbytes)
+			printf(" max_bytes %u", p->qbytes);
+		if (p->redeliveries)
+			printf(" max_redeliveries %u", p->redeliveries);
+		printf("\n");
+	}
+	if (p->open[0][0]) {
+		printf("\topens    ");
+		for (unsigned k = 0; k < VE_SPAWN_CHANS && p->open[k][0]; k++)
+			printf(" %s", p->open[k]);
+		printf("\n");
+	}
+	printf("\tstart     %s\n", p->flags & BUNDLE_PROC_SPAWN_ONLY ? "spawn" : "boot");
 	if (p->args[0])
-		printf(" -- %s", p->args);
-	printf("\n");
+		printf("\targs      %s\n", p->args);
 }
 
 /* mkbundle -l: decodes a bundle with the kernel's code and prints it. */

@@ -135,10 +135,11 @@ int ve_kill_hung(int pid);
  * the first ve_spawn_spec that lets one serve it, and it outlives its
  * server: the queue, its blocked callers and the messages in flight are
  * kept when the server dies. The boot table (or the spawn spec, which a
- * supervisor builds from a policy) says who may serve (serve=) or open
- * (open=) which name, and sizes each channel (queue= messages it holds,
- * queued and in flight together; qbytes= queued payload bytes) and its
- * redelivery limit (redeliveries=).
+ * supervisor builds from a policy; both are written in the policy
+ * language, policies/README.md) says who may serve (`serves`) or open
+ * (`opens`) which name, and sizes each channel (`max_messages` it holds,
+ * queued and in flight together; `max_bytes` of queued payload) and its
+ * redelivery limit (`max_redeliveries`).
  *
  * A process reaches a channel through a small integer handle, at most
  * VE_HANDLES_MAX of them. A server handle (ve_chan_serve) receives; a
@@ -193,7 +194,7 @@ int ve_chan_serve_wait(const char *name);
 /*
  * Open the channel name as a client. Returns a client handle (>= 0). The
  * channel need not have a server yet: calls wait in the queue for one.
- * Errors: -VE_PERM (not granted by open=), -VE_NOENT (no such channel),
+ * Errors: -VE_PERM (not granted by `opens`), -VE_NOENT (no such channel),
  * -VE_INVAL (name too long), -VE_FAULT (name not readable), -VE_RANGE
  * (handle table full).
  */
@@ -287,7 +288,7 @@ int ve_chan_ack(int h, uint64_t id);
  * fired stays masked until ve_irq_ack(k). Returns 0.
  * Errors: -VE_TIMEOUT, -VE_BADHANDLE (a handle that is not the caller's),
  * -VE_RANGE (n > VE_HANDLES_MAX), -VE_FAULT (handles or r not accessible).
- * IRQ lines come from the boot table (irq=); the kernel unmasks them when
+ * IRQ lines come from the boot table (`irqs`); the kernel unmasks them when
  * the process starts.
  */
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r);
