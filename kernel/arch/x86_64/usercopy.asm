@@ -2,8 +2,8 @@
 ; half; these routines then touch it with ordinary loads and stores in the
 ; current address space, and a page fault on one of their marked
 ; instructions does not panic: trap.c (arch_user_fixup) finds the faulting
-; rip in user_fixups below and resumes at the routine's fault label, which
-; returns -VE_FAULT. Under SMAP the kernel may touch a user page only with
+; rip in user_fixups below and resumes at user_fault, which returns
+; -VE_FAULT from the routine (none has pushed anything on the stack). Under SMAP the kernel may touch a user page only with
 ; rflags.AC set: each routine sets it (stac) for exactly its own accesses,
 ; and on every way out clears it again (clac). stac/clac exist only on CPUs
 ; with SMAP (#UD elsewhere), so they run only when cpu.c switched SMAP on.
@@ -53,10 +53,6 @@ arch_user_copy:
 	CLAC
 	xor eax, eax
 	ret
-.fault:
-	CLAC
-	mov rax, -VE_FAULT
-	ret
 
 ; long arch_user_touch(uint64_t uaddr, int write)
 ; Read the byte at uaddr, or (write != 0) rewrite it unchanged with a
@@ -71,10 +67,6 @@ arch_user_touch:
 .done:
 	CLAC
 	xor eax, eax
-	ret
-.fault:
-	CLAC
-	mov rax, -VE_FAULT
 	ret
 
 ; long arch_user_strcpy(char *dst, const char *usrc, uint64_t max)
@@ -96,7 +88,9 @@ arch_user_strcpy:
 .done:
 	CLAC
 	ret
-.fault:
+
+; Where a fault in any of the three resumes: their return, with -VE_FAULT.
+user_fault:
 	CLAC
 	mov rax, -VE_FAULT
 	ret
@@ -105,9 +99,9 @@ section .rodata
 ; (faulting rip, where to resume) pairs.
 align 8
 user_fixups:
-	dq arch_user_copy.words, arch_user_copy.fault
-	dq arch_user_copy.bytes, arch_user_copy.fault
-	dq arch_user_touch.read, arch_user_touch.fault
-	dq arch_user_touch.write, arch_user_touch.fault
-	dq arch_user_strcpy.load, arch_user_strcpy.fault
+	dq arch_user_copy.words, user_fault
+	dq arch_user_copy.bytes, user_fault
+	dq arch_user_touch.read, user_fault
+	dq arch_user_touch.write, user_fault
+	dq arch_user_strcpy.load, user_fault
 user_fixups_end:
