@@ -398,30 +398,33 @@ static int parse_args(const char *args, bool *beat)
 	return 0;
 }
 
-/* Receive and answer until the queue is empty. Returns 0 or an error. */
-static int drain(struct kv *kv, int h)
+/* Wait for the next message (beating on time) and answer it. Returns 0,
+ * or an error. The wait and the receipt are one ve_chan_next; the answer
+ * is handle's own, after the effect is done. */
+static int serve_one(struct kv *kv, int32_t *h)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_msg m;
+	struct ve_next nx = { .handles = h, .n = 1, .cap = sizeof(buf) };
 	long len;
 	int r;
 
-	while ((len = ve_chan_recv(h, &m, buf, sizeof(buf))) >= 0) {
-		r = handle(kv, h, &m, buf, (size_t)len);
-		if (r < 0) {
-			ve_printf("kv: answer %llu: %s\n", (unsigned long long)m.id,
-				  ve_strerror(r));
-			return r;
-		}
-		ve_heartbeat_due(&kv->hb);
+	nx.timeout_ns = ve_heartbeat_due(&kv->hb);
+	len = ve_chan_next(*h, 0, buf, 0, &nx);
+	if (len == -VE_TIMEOUT || (len >= 0 && nx.result.handle < 0))
+		return 0; /* a beat is due, or nothing for kv */
+	if (len < 0) {
+		ve_printf("kv: next: %s\n", ve_strerror(len));
+		return (int)len;
 	}
-	return len == -VE_AGAIN ? 0 : (int)len;
+	r = handle(kv, *h, &nx.msg, buf, (size_t)len);
+	if (r < 0)
+		ve_printf("kv: answer %llu: %s\n", (unsigned long long)nx.msg.id, ve_strerror(r));
+	return r < 0 ? r : 0;
 }
 
 int main(const char *args)
 {
 	struct kv kv = { 0 };
-	struct ve_wait_result wr;
 	int32_t h;
 	bool beat;
 	int r;
@@ -444,14 +447,7 @@ int main(const char *args)
 		ve_printf("kv: serve kv: %s\n", ve_strerror(h));
 		return 1;
 	}
-	for (;;) {
-		r = ve_wait_any(&h, 1, ve_heartbeat_due(&kv.hb), &wr);
-		if (r < 0 && r != -VE_TIMEOUT) {
-			ve_printf("kv: wait_any: %s\n", ve_strerror(r));
+	for (;;)
+		if (serve_one(&kv, &h) < 0)
 			return 1;
-		}
-		ve_heartbeat_due(&kv.hb);
-		if ((r = drain(&kv, h)) < 0)
-			return 1;
-	}
 }

@@ -177,10 +177,9 @@ static long stash_open(struct log_stash **stp)
 int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_wait_result wr;
+	struct ve_next nx = { .n = 1, .cap = sizeof(buf) };
 	struct ve_heartbeat hb;
 	struct log_stash *st;
-	struct ve_msg m;
 	int32_t h;
 	long len;
 	int r;
@@ -199,23 +198,22 @@ int main(const char *args)
 		return 1;
 	}
 	ve_event1("log_ready", "lines", (int64_t)st->lines);
+	nx.handles = &h;
 	for (;;) {
-		r = ve_wait_any(&h, 1, ve_heartbeat_due(&hb), &wr);
-		if (r < 0 && r != -VE_TIMEOUT) {
-			ve_printf("log: wait_any: %s\n", ve_strerror(r));
+		/* The beat is checked before every message: a long queue is no
+		 * reason to miss one. */
+		nx.timeout_ns = ve_heartbeat_due(&hb);
+		len = ve_chan_next(h, 0, buf, 0, &nx);
+		if (len == -VE_TIMEOUT || (len >= 0 && nx.result.handle < 0))
+			continue;
+		if (len < 0) {
+			ve_printf("log: next: %s\n", ve_strerror(len));
 			return 1;
 		}
-		while ((len = ve_chan_recv(h, &m, buf, sizeof(buf))) >= 0) {
-			r = handle(st, h, &m, buf, (size_t)len);
-			if (r < 0) {
-				ve_printf("log: answer %llu: %s\n", (unsigned long long)m.id,
-					  ve_strerror(r));
-				return 1;
-			}
-			ve_heartbeat_due(&hb); /* a long queue is no reason to miss one */
-		}
-		if (len != -VE_AGAIN) {
-			ve_printf("log: recv: %s\n", ve_strerror(len));
+		r = handle(st, h, &nx.msg, buf, (size_t)len);
+		if (r < 0) {
+			ve_printf("log: answer %llu: %s\n", (unsigned long long)nx.msg.id,
+				  ve_strerror(r));
 			return 1;
 		}
 	}
