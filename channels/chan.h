@@ -5,7 +5,8 @@
  * tested on the host: it knows nothing of processes, blocking or user memory.
  * The kernel passes opaque ids (a pid for a sender or a server, a cookie for
  * whom to wake) and is told, through return values and one callback, what
- * happened. Memory comes from the allocator in struct chan_env.
+ * happened. Memory comes from the allocator in struct chan_env; freed small
+ * messages are kept as spare slots (CHAN_SLOT_SIZE) for the next send.
  *
  * Every message ends as exactly one of: replied, acked, poisoned (a dead
  * letter, and an error to a waiting caller), cancelled (its sender died or
@@ -48,9 +49,12 @@
 #define CHAN_DEFAULT_MAX_REDELIVERIES 3u
 
 /*
- * Where the core's memory comes from. alloc returns NULL when out.
+ * Where the core's memory comes from. alloc returns NULL when out. A small
+ * message takes a spare slot when the registry has one, allocating nothing;
+ * spare slots are charged to nobody and freed by chan_registry_fini.
  * A message is charged to an owner the env names (0: nobody):
- *   charge(ctx, sender, n, &owner) before its n bytes are allocated; nonzero
+ *   charge(ctx, sender, n, &owner) before it takes its n bytes
+ *     (chan_msg_size: a whole slot, or its exact size when larger); nonzero
  *     refuses the send with -VE_NOMEM (nothing charged).
  *   disown(ctx, owner, n) when its sender dies (chan_client_died) and it
  *     stays: returns whom it is charged to from then on (may be 0).

@@ -3,13 +3,17 @@
  * in-flight messages, replay and dead letters; this file connects it to
  * processes: handles, permission from the boot table or a spawn_spec,
  * copying between user memory and messages, blocking (call waits for its
- * reply, a full queue blocks the sender, wait_any blocks a server) and
- * waking, IRQ lines as notifications, and the channel events on the log.
+ * reply, a full queue blocks the sender, wait_any and next block a server)
+ * and waking, IRQ lines as notifications, and the channel events on the log.
  *
  * Waiting is by state, not by wait queue: a blocked process records what it
- * waits for (state + blocked_on + call_id), and a waker scans the process
- * table (NPROC is small). The kernel is not preemptible, so a staging
- * buffer filled and consumed without blocking in between can be static.
+ * waits for (state + blocked_on + call_id). A waker finds a caller by the
+ * pid its message carries and a server by its channel's server pid; only
+ * senders blocked on a full channel are found by scanning the process
+ * table (NPROC is small), and only while there are some. The kernel is not
+ * preemptible, so a staging buffer filled and consumed without blocking in
+ * between can be static; a reply waits in its caller's reply buffer until
+ * the caller runs and copies it out in its own space.
  */
 #include "ipc.h"
 

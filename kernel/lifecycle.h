@@ -37,7 +37,7 @@ enum proc_state {
 	PROC_WAITING,
 	PROC_CALLING, /* in call(): waits for its reply (ipc.c) */
 	PROC_SENDING, /* in call()/cast(): waits for room in a full queue */
-	PROC_POLLING, /* in wait_any(): waits for a message or an IRQ */
+	PROC_POLLING, /* in wait_any() or next(): a message, an IRQ or a dead child */
 	PROC_ZOMBIE,
 	PROC_DEAD,
 };

@@ -2,7 +2,9 @@
  * The scheduler: strict priority between drivers, services and best-effort
  * processes, round robin within a priority, preemption on the LAPIC tick.
  * The kernel is not preemptible: it runs with interrupts off and gives the
- * CPU up only in sched_block/sched_yield (xv6-style, one scheduler context).
+ * CPU up only in sched_block/sched_yield. A process that blocks switches
+ * straight to the next one (sched_block); every other switch goes through
+ * the one scheduler loop (xv6-style, on the boot stack).
  */
 #ifndef VESTA_SCHED_H
 #define VESTA_SCHED_H

@@ -95,7 +95,11 @@ int ve_meminfo(struct ve_meminfo *info);
 
 /*
  * Start the boot image named image with the argument string args.
- * Returns the child's pid.
+ * If the boot table has a process called image (such as a `start spawn`
+ * section of the manifest), the child gets that entry's image, priority,
+ * grants and channels, and args, if not NULL, replace its arguments;
+ * otherwise it runs the image called image at service priority, with no
+ * grants. Returns the child's pid.
  * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image),
  * -VE_FAULT, -VE_INVAL (image longer than VE_NAME_MAX - 1 bytes, args
  * longer than VE_ARGS_MAX - 1, or an image that is not a valid static
@@ -232,7 +236,8 @@ long ve_chan_call(int h, const void *req, size_t len, void *rep, size_t cap, uin
  * handled; a crash replays it.
  * A message is its sender's memory, in its share (see ve_vm_alloc), from
  * the send until it is replied, acked or cancelled (a 2 KiB message takes
- * a 4 KiB page, a short one a slot of a shared page). Once the sender has
+ * a 4 KiB page; one of up to 432 bytes a 512-byte slot of a shared page,
+ * charged its part of that page). Once the sender has
  * died, what it sent that is still held counts in the share of every
  * process of its name (its restart), until handled. A send that would
  * take the caller past its share is refused at once, blocking or not.

@@ -119,7 +119,8 @@ uint64_t arch_read_cr2(void);
 
 /* User memory through the MMU (usercopy.asm), for the current address space
  * only, on a range the caller has checked lies in the user half. A page
- * fault there returns -VE_FAULT instead of panicking (arch_user_fixup). */
+ * fault (or #GP) there returns -VE_FAULT instead of panicking
+ * (arch_user_fixup). */
 extern uint8_t arch_smap_on;
 long arch_user_copy(void *dst, const void *src, uint64_t n);
 long arch_user_touch(uint64_t uaddr, int write); /* one byte; write: rewritten as is */

@@ -1,12 +1,13 @@
 ; User memory through the MMU. vm.c checks that a range lies in the user
 ; half; these routines then touch it with ordinary loads and stores in the
-; current address space, and a page fault on one of their marked
+; current address space, and a page fault (or #GP) on one of their marked
 ; instructions does not panic: trap.c (arch_user_fixup) finds the faulting
 ; rip in user_fixups below and resumes at user_fault, which returns
-; -VE_FAULT from the routine (none has pushed anything on the stack). Under SMAP the kernel may touch a user page only with
-; rflags.AC set: each routine sets it (stac) for exactly its own accesses,
-; and on every way out clears it again (clac). stac/clac exist only on CPUs
-; with SMAP (#UD elsewhere), so they run only when cpu.c switched SMAP on.
+; -VE_FAULT from the routine (none has pushed anything on the stack).
+; Under SMAP the kernel may touch a user page only with rflags.AC set: each
+; routine sets it (stac) for exactly its own accesses, and on every way out
+; clears it again (clac). stac/clac exist only on CPUs with SMAP (#UD
+; elsewhere), so they run only when cpu.c switched SMAP on.
 
 bits 64
 default rel

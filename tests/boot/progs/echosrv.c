@@ -5,8 +5,8 @@
  * flight, so the kernel must replay that message to the next incarnation.
  *
  * Args: "" or "crash=N". With N > 0, each message seen for the first time
- * (redelivered == 0) crashes the server with probability 1/N, after recv
- * and before the reply. A payload starting with "POISON" crashes it every
+ * (redelivered == 0) crashes the server with probability 1/N, once
+ * received and before it is answered. A payload starting with "POISON" crashes it every
  * time, replayed or not: the kernel must turn it into a dead letter.
  * Crashes are null-pointer writes (reason page_fault).
  *
