@@ -49,12 +49,13 @@ static bool put_cstr(struct evlog_line *l, const char *s)
 	return put(l, s, strlen(s));
 }
 
-/* Append n bytes of s escaped for a JSON string (see ev_str). */
+/* A byte that goes into a JSON string as it is. */
 static bool plain(unsigned char c)
 {
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
+/* Append n bytes of s escaped for a JSON string (see ev_str). */
 static bool put_escaped(struct evlog_line *l, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -47,7 +47,8 @@ static void env_free(void *ctx, void *p)
 }
 
 /* A message is its sender's memory: charged to its share (share.c) by the
- * heap it takes, owner = its pid, until it is freed; if the sender dies
+ * heap its size takes (a slot reused from the channels' spares is charged
+ * as a new one), owner = its pid, until it is freed; if the sender dies
  * first, the channel core disowns what stays and it is charged to the
  * sender's name (an orphan owner), so no refund ever looks for a dead pid.
  * The kernel's own messages (sender 0: fault injection) are charged to
