@@ -435,7 +435,9 @@ static long ack(struct proc *p, struct handle *hd, uint64_t id)
 
 /* Reply to the in-flight call id on hd with ubuf[0..len), copied straight
  * into its waiting caller's reply buffer; or, with acks, ack the cast id.
- * 0, VE_REPLY_DISCARDED (nobody waits for it), or -VE_*: nothing changed. */
+ * 0, VE_REPLY_DISCARDED (nobody waits for it), or -VE_*: nothing changed
+ * (once the copy has succeeded and id is a call in flight on hd's channel,
+ * whose server p is, chan_reply cannot fail). */
 static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf, uint64_t len,
 		   bool acks)
 {

@@ -107,8 +107,8 @@ void share_refund_orphan(uint64_t owner, uint64_t bytes)
 		panic("orphan owner %#llx refunded %llu bytes", (unsigned long long)owner,
 		      (unsigned long long)bytes);
 	orphans[i].held -= bytes; /* at 0 the slot is free */
-	if (!orphans[i].held)
-		orphans_live--;
+	if (bytes && !orphans[i].held)
+		orphans_live--; /* it held some: the disown that made it counted it */
 }
 
 uint64_t share_mark(void)
