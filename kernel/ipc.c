@@ -545,14 +545,20 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 	long err;
 	if (vm_copy_in(p, &nx, unext, sizeof(nx)) || vm_check(p, unext, sizeof(nx), true))
 		return -VE_FAULT;
-	if ((err = wait_handles(p, hs, (uint64_t)(uintptr_t)nx.handles, nx.n)))
-		return err;
 	nx.msg = (struct ve_msg){ 0 };
+	nx.result = (struct ve_wait_result){ .handle = -1 };
 	nx.waited = 0;
-	if (id) {
+	nx.answered = VE_NEXT_NONE;
+	err = wait_handles(p, hs, (uint64_t)(uintptr_t)nx.handles, nx.n);
+	if (!err && id) {
 		struct handle *hd = server_handle(p, h, &err);
-		if (!hd || (err = answer(p, hd, id, ubuf, len, true)) < 0)
-			return err;
+		if (hd && (err = answer(p, hd, id, ubuf, len, true)) >= 0)
+			nx.answered =
+			    err == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
+	}
+	if (err < 0) {
+		vm_copy_out(p, unext, &nx, sizeof(nx)); /* checked above */
+		return err;				/* not answered: nothing waited for */
 	}
 	err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result, &nx.waited);
 	if (!err && nx.result.handle >= 0)

@@ -155,10 +155,11 @@ static void wake_sleepers(uint64_t now)
 
 static void run(struct proc *p)
 {
-	if (p->stall_until > arch_now_ns()) {
+	uint64_t stall = p->stall_until;
+	p->stall_until = 0; /* once, served or expired: later switches may be direct */
+	if (stall > arch_now_ns()) {
 		/* An injected stall: sleep it off first, then go on. */
-		proc_stall(p, p->stall_until);
-		p->stall_until = 0;
+		proc_stall(p, stall);
 		return;
 	}
 	load(p);

@@ -307,6 +307,9 @@ int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve
  * Returns the payload length (nx->result.handle >= 0), or 0 with
  * nx->result.handle == -1 when it woke for nx->result.irqs or
  * nx->result.exited, which it also reports beside a message.
+ * nx->answered says, whatever the return, whether the answer was made
+ * (VE_NEXT_ANSWERED, VE_NEXT_DISCARDED) or not (VE_NEXT_NONE): after an
+ * error with the answer made, do not answer again.
  * Errors: the answer's (as ve_chan_reply/ve_chan_ack; then nothing was
  * waited for), ve_wait_any's, -VE_RANGE (the message is longer than
  * nx->cap: it stays queued, nx->msg.len says how long), -VE_FAULT.

@@ -33,6 +33,7 @@ section .boot.text
 global _start
 _start:
 	cli
+	cld                             ; multiboot2 leaves DF undefined: string ops run forward
 	mov edi, eax                    ; multiboot2 magic
 	mov esi, ebx                    ; physical address of the boot info
 	rdtsc
@@ -139,6 +140,8 @@ section .text
 	mov rsp, boot_stack_top
 	xor ebp, ebp
 	; rdi = magic, rsi = info physical address (zero-extended by the 32-bit movs)
+	push qword 2                    ; rflags all clear (AC too: SMAP stays armed)
+	popfq
 	extern kmain
 	call kmain
 .hang:

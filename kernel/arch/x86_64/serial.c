@@ -65,7 +65,10 @@ void arch_serial_write(enum arch_com port, const char *s, size_t n)
 	}
 	for (size_t i = 0; i < n;) {
 		uart_wait(base);
-		for (unsigned room = com_burst[port]; room && i < n; room--)
+		/* A process granted the port may have turned the FIFO off since:
+		 * ask the UART (IIR) before each burst, never lose a byte. */
+		unsigned room = com_burst[port] > 1 && (inb(base + 2) & 0xc0) == 0xc0 ? 16 : 1;
+		for (; room && i < n; room--)
 			outb(base, (uint8_t)s[i++]);
 	}
 }

@@ -170,6 +170,10 @@ extern const uint64_t user_fixups[], user_fixups_end[];
 
 bool arch_user_fixup(struct trap_frame *f)
 {
+	/* Only a page fault on a user address: a fault on the kernel side of
+	 * a copy is a kernel bug, and must panic like any other. */
+	if (f->vector == 14 && arch_read_cr2() >= VE_USER_HI)
+		return false;
 	for (const uint64_t *e = user_fixups; e < user_fixups_end; e += 2)
 		if (f->rip == e[0]) {
 			f->rip = e[1];

@@ -203,13 +203,22 @@ struct ve_wait_result {
  * the first handle with a message into buf[0..cap) and msg, as recv.
  * Returns the payload length with result.handle >= 0; or 0 with
  * result.handle = -1 when it woke for result.irqs or result.exited; or an
- * error, with nothing received: an answer's error (nothing waited for),
- * -VE_RANGE (the message is longer than cap: result.handle names the
- * handle, msg.len the length; it stays queued), -VE_TIMEOUT, or wait_any's
- * and recv's errors. A discarded reply (its caller is gone) is not an
- * error: the loop goes on. buf serves both: the answer is taken from it
- * before the next message is written into it.
+ * error, with nothing received. answered says whether the answer was made,
+ * whatever the return: an answer's own error leaves it VE_NEXT_NONE and
+ * nothing is waited for; an error after it (-VE_RANGE: the message is
+ * longer than cap, result.handle names the handle, msg.len the length, it
+ * stays queued; -VE_TIMEOUT; wait_any's and recv's errors) comes with
+ * VE_NEXT_ANSWERED or VE_NEXT_DISCARDED, so the answer must not be
+ * repeated. A discarded reply (its caller is gone) is not an error. buf
+ * serves both: the answer is taken from it before the next message is
+ * written into it. Only a bad next pointer (-VE_FAULT) leaves next as it
+ * was.
  */
+enum ve_next_answer {
+	VE_NEXT_NONE = 0,      /* id was 0, or the answer failed */
+	VE_NEXT_ANSWERED = 1,  /* replied or acked */
+	VE_NEXT_DISCARDED = 2, /* a reply nobody waits for any more: discarded */
+};
 struct ve_next {
 	const int32_t *handles;	      /* in: the handles to wait on */
 	uint32_t n;		      /* in: how many */
@@ -218,7 +227,7 @@ struct ve_next {
 	struct ve_msg msg;	      /* out: the message received */
 	struct ve_wait_result result; /* out: what woke it */
 	uint32_t waited;	      /* out: 1 if it blocked (nothing was ready), else 0 */
-	uint32_t reserved;
+	uint32_t answered;	      /* out: enum ve_next_answer */
 };
 
 /* One field of a user event: a string if str is non-NULL, else num. */

@@ -189,6 +189,8 @@ static void next_bounds(int s, int c)
 	expect("next on a foreign handle", ve_chan_next(s, 0, big, 0, &nx), -VE_BADHANDLE);
 	hs[0] = s;
 	expect("next answering no message", ve_chan_next(s, 999999, big, 0, &nx), -VE_NOENT);
+	expect("... answered", nx.answered, VE_NEXT_NONE);
+	expect("... result.handle", nx.result.handle, -1);
 	expect("next on an empty channel", ve_chan_next(s, 0, big, 0, &nx), -VE_TIMEOUT);
 	expect("... result.handle", nx.result.handle, -1);
 	hs[0] = c;
@@ -202,9 +204,17 @@ static void next_bounds(int s, int c)
 	nx.cap = sizeof(big);
 	expect("next with room", ve_chan_next(s, 0, big, 0, &nx), 100);
 	expect("... its kind", nx.msg.kind, VE_MSG_CAST);
+	/* An answer made, then a receive that fails: answered says so. */
+	expect("another cast of 100 bytes", ve_chan_cast(c, big, 100, VE_NONBLOCK), 0);
+	nx.cap = 10;
+	expect("next acking it, cap 10", ve_chan_next(s, nx.msg.id, big, 0, &nx), -VE_RANGE);
+	expect("... answered", nx.answered, VE_NEXT_ANSWERED);
+	nx.cap = sizeof(big);
+	expect("next with room again", ve_chan_next(s, 0, big, 0, &nx), 100);
 	expect("next acking it", ve_chan_next(s, nx.msg.id, big, 0, &nx), -VE_TIMEOUT);
+	expect("... answered", nx.answered, VE_NEXT_ANSWERED);
 	struct ve_chaninfo ci = bd_info();
-	expect("in flight after the ack", ci.inflight, 0);
+	expect("in flight after the acks", ci.inflight, 0);
 }
 
 int main(const char *args)
