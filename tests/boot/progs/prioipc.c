@@ -1,42 +1,91 @@
 /*
- * prioipc: the two sides of a test that the switch a blocking call makes
- * keeps strict priority (tests/boot/scenarios/prioipc.scn).
+ * prioipc: the processes of a test that the switch a blocking call makes
+ * keeps strict priority (tests/boot/scenarios/prioipc.scn). Each step waits
+ * for the one before it by looking at the channels, never by the clock:
  *
- *   "spin MS"  sleep MS milliseconds, then spin forever;
- *   "call MS"  sleep MS milliseconds, then call "echo" once and write
- *              {"ev":"prioipc_reply","len":N} when the reply comes.
+ *   "spin"      once "echo" has a server, serve "spinning" (the sign that
+ *               it spins from now on) and spin forever;
+ *   "call"      once "spinning" has a server, write {"ev":"prioipc_call"},
+ *               call "echo" once, and write {"ev":"prioipc_reply"} if the
+ *               reply ever comes;
+ *   "watch MS"  once "echo" has been sent a message, sleep MS milliseconds
+ *               (time for a wrongly woken server to answer), then write
+ *               {"ev":"prioipc_watch"} and exit 0.
  *
  * With a service-priority spinner runnable, a service-priority caller of a
  * best-effort server must never get its reply: the call wakes the server,
  * but the caller's blocking has to switch to the spinner (the higher
  * priority), not to the process it just woke.
- * Exit 2 for bad args, 1 if the call fails.
+ * Exit 2 for bad args, 1 if a channel call fails.
  */
 #include "vesta.h"
 
-int main(const char *args)
+/* Sleep a millisecond at a time until the channel name satisfies ok. */
+static void wait_for(const char *name, bool (*ok)(const struct ve_chaninfo *))
 {
-	const char *p = ve_skip_space(args);
-	size_t n = ve_word_len(p);
-	bool spin = ve_word_is(p, n, "spin"), call = ve_word_is(p, n, "call");
-	uint64_t ms;
+	struct ve_chaninfo ci;
+	while (ve_chan_info_named(name, &ci) < 0 || !ok(&ci))
+		ve_sleep_ms(1);
+}
 
-	p += n;
-	if ((!spin && !call) || ve_parse_u64(&p, &ms) < 0 || *ve_skip_space(p) != '\0') {
-		ve_printf("prioipc: bad args '%s' (want \"spin MS\" or \"call MS\")\n", args);
-		return 2;
-	}
-	ve_sleep_ms(ms);
-	if (spin)
-		for (;;)
-			__asm__ volatile("" ::: "memory");
-	int h = ve_chan_open("echo");
+static bool served(const struct ve_chaninfo *ci)
+{
+	return ci->server != 0;
+}
+
+static bool was_sent(const struct ve_chaninfo *ci)
+{
+	return ci->sent > 0;
+}
+
+static int spin(void)
+{
+	wait_for("echo", served);
+	if (ve_chan_serve("spinning") < 0)
+		return 1;
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
+static int call(void)
+{
 	char rep[8];
-	long r = h < 0 ? h : ve_chan_call(h, "ping", 4, rep, sizeof(rep), VE_TIMEOUT_NONE);
+	wait_for("spinning", served);
+	int h = ve_chan_open("echo");
+	if (h < 0)
+		return 1;
+	ve_event1("prioipc_call", "h", h);
+	long r = ve_chan_call(h, "ping", 4, rep, sizeof(rep), VE_TIMEOUT_NONE);
 	if (r < 0) {
 		ve_printf("prioipc: call echo: %s\n", ve_strerror(r));
 		return 1;
 	}
 	ve_event1("prioipc_reply", "len", r);
 	return 0;
+}
+
+static int watch(uint64_t ms)
+{
+	wait_for("echo", was_sent);
+	ve_sleep_ms(ms);
+	ve_event1("prioipc_watch", "ms", (int64_t)ms);
+	return 0;
+}
+
+int main(const char *args)
+{
+	const char *p = ve_skip_space(args);
+	size_t n = ve_word_len(p);
+	const char *rest = p + n;
+	uint64_t ms = 0;
+
+	if (ve_word_is(p, n, "spin") && *ve_skip_space(rest) == '\0')
+		return spin();
+	if (ve_word_is(p, n, "call") && *ve_skip_space(rest) == '\0')
+		return call();
+	if (ve_word_is(p, n, "watch") && ve_parse_u64(&rest, &ms) == 0 &&
+	    *ve_skip_space(rest) == '\0')
+		return watch(ms);
+	ve_printf("prioipc: bad args '%s' (want \"spin\", \"call\" or \"watch MS\")\n", args);
+	return 2;
 }
