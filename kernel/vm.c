@@ -1,15 +1,16 @@
 /*
  * User address spaces and user memory access. A bad user pointer is an
- * error code, never a kernel fault. In the space that is loaded (the
- * current process's: a system call's own arguments) the kernel reads and
- * writes user memory with ordinary loads and stores, the MMU checks them,
- * and usercopy.asm turns a fault into -VE_FAULT; any other space is reached
- * by walking its page tables (present, user, writable for writes) and the
- * direct map.
+ * error code, never a kernel fault. The kernel reads and writes only the
+ * user memory of the process whose system call it runs, whose space is the
+ * one loaded (a reply waits in the kernel until its caller copies it out):
+ * with ordinary loads and stores, the MMU checking them, and usercopy.asm
+ * turning a fault into -VE_FAULT. Only the loader (vm_load) and the fault
+ * report (vm_peek_user) walk a space's page tables through the direct map.
  */
 #include "vm.h"
 
 #include "arch.h"
+#include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
 #include "proc.h"
@@ -223,119 +224,75 @@ int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 	return 0;
 }
 
-/* The direct-map address of user byte uaddr, if that page allows the access. */
-static uint8_t *user_byte(struct proc *p, uint64_t uaddr, bool write)
+/* p's space must be the one loaded: then the MMU checks user accesses
+ * (every page of the user half is a user page, so it allows exactly what
+ * the process itself may do). Anything else is a kernel bug. */
+static void must_be_loaded(const struct proc *p)
 {
-	uint64_t *pte = user_pte(p, uaddr & ~PAGE_MASK);
-	if (!pte || !(*pte & PTE_U) || (write && !(*pte & PTE_W)))
-		return NULL;
-	return (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + (uaddr & PAGE_MASK);
-}
-
-/* Is p's space the one loaded? Then the MMU checks user accesses (every
- * page of the user half is a user page, so it allows exactly what the
- * walk would), and usercopy.asm turns its faults into -VE_FAULT. Any other
- * space is reached by walking its tables. */
-static bool loaded(const struct proc *p)
-{
-	return p == proc_current();
+	if (p != proc_current())
+		panic("user memory of %s (pid %d) reached from another space", p->name, p->pid);
 }
 
 int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write)
 {
+	must_be_loaded(p);
 	if (len == 0)
 		return 0;
 	if (!range_ok(uaddr, len))
 		return -VE_FAULT;
 	uint64_t end = uaddr + len;
-	for (uint64_t va = uaddr & ~PAGE_MASK; va < end; va += PAGE_SIZE) {
-		uint64_t at = va < uaddr ? uaddr : va; /* a byte of the range */
-		if (loaded(p) ? arch_user_touch(at, write) : !user_byte(p, at, write))
+	for (uint64_t va = uaddr & ~PAGE_MASK; va < end; va += PAGE_SIZE)
+		if (arch_user_touch(va < uaddr ? uaddr : va, write)) /* a byte of each page */
 			return -VE_FAULT;
-	}
 	return 0;
 }
 
-/* Copy between kernel memory and user pages of a space not loaded, one
- * page piece at a time through the direct map. */
-static int copy_walk(struct proc *p, uint64_t uaddr, void *kbuf, uint64_t len, bool to_user)
+/* Copy n bytes between kernel memory and the user range at uaddr. */
+static int copy_user(struct proc *p, void *dst, const void *src, uint64_t uaddr, uint64_t n)
 {
-	int err = vm_check(p, uaddr, len, to_user);
-	if (err)
-		return err;
-	uint8_t *k = kbuf;
-	while (len) {
-		uint64_t chunk = PAGE_SIZE - (uaddr & PAGE_MASK);
-		if (chunk > len)
-			chunk = len;
-		uint8_t *u = user_byte(p, uaddr, to_user);
-		if (to_user)
-			memcpy(u, k, chunk);
-		else
-			memcpy(k, u, chunk);
-		uaddr += chunk;
-		k += chunk;
-		len -= chunk;
-	}
-	return 0;
+	must_be_loaded(p);
+	if (n && !range_ok(uaddr, n))
+		return -VE_FAULT;
+	return (int)arch_user_copy(dst, src, n);
 }
 
 int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len)
 {
-	if (!loaded(p))
-		return copy_walk(p, uaddr, dst, len, false);
-	if (len && !range_ok(uaddr, len))
-		return -VE_FAULT;
-	return (int)arch_user_copy(dst, (const void *)(uintptr_t)uaddr, len);
+	return copy_user(p, dst, (const void *)(uintptr_t)uaddr, uaddr, len);
 }
 
 int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len)
 {
-	if (!loaded(p))
-		return copy_walk(p, uaddr, (void *)src, len, true);
-	if (len && !range_ok(uaddr, len))
-		return -VE_FAULT;
-	return (int)arch_user_copy((void *)(uintptr_t)uaddr, src, len);
+	return copy_user(p, (void *)(uintptr_t)uaddr, src, uaddr, len);
 }
 
 /* A NUL-terminated string of at most max bytes including the NUL.
  * -VE_FAULT on an unreadable byte, -VE_RANGE if no NUL within max. */
 int vm_copy_str_in(struct proc *p, char *dst, uint64_t uaddr, uint64_t max)
 {
+	must_be_loaded(p);
 	if (!range_ok(uaddr, 1))
-		return -VE_FAULT; /* also keeps uaddr + i below from wrapping */
-	if (loaded(p)) {
-		uint64_t room = VE_USER_HI - uaddr; /* bytes left in the user half */
-		long n =
-		    arch_user_strcpy(dst, (const char *)(uintptr_t)uaddr, max < room ? max : room);
-		if (n == -1)
-			return max <= room ? -VE_RANGE : -VE_FAULT;
-		return n < 0 ? (int)n : 0;
-	}
-	for (uint64_t i = 0; i < max; i++) {
-		if (!range_ok(uaddr + i, 1))
-			return -VE_FAULT;
-		uint8_t *b = user_byte(p, uaddr + i, false);
-		if (!b)
-			return -VE_FAULT;
-		dst[i] = (char)*b;
-		if (!*b)
-			return 0;
-	}
-	return -VE_RANGE;
+		return -VE_FAULT;
+	uint64_t room = VE_USER_HI - uaddr; /* bytes left in the user half */
+	long n = arch_user_strcpy(dst, (const char *)(uintptr_t)uaddr, max < room ? max : room);
+	if (n == -1) /* no NUL: within max, or the user half ended first */
+		return max <= room ? -VE_RANGE : -VE_FAULT;
+	return n < 0 ? (int)n : 0;
 }
 
-/* Best effort: as many bytes as are readable from uaddr, up to max. */
+/* Best effort: as many bytes as are readable from uaddr, up to max, by a
+ * walk of p's tables (the fault report reads the faulting instruction). */
 uint64_t vm_peek_user(struct proc *p, uint64_t uaddr, void *dst, uint64_t max)
 {
 	uint64_t i;
 	if (!range_ok(uaddr, 1))
 		return 0;
 	for (i = 0; i < max && range_ok(uaddr + i, 1); i++) {
-		uint8_t *b = user_byte(p, uaddr + i, false);
-		if (!b)
+		uint64_t *pte = user_pte(p, (uaddr + i) & ~PAGE_MASK);
+		if (!pte || !(*pte & PTE_U))
 			break;
-		((uint8_t *)dst)[i] = *b;
+		((uint8_t *)dst)[i] =
+		    *((uint8_t *)phys_to_virt(*pte & PTE_ADDR) + ((uaddr + i) & PAGE_MASK));
 	}
 	return i;
 }

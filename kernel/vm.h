@@ -1,10 +1,9 @@
 /*
  * A process's user address space (vm.c): made and freed with the process,
  * mapped by the loader and by vm_alloc(), and the only way the kernel reads
- * or writes user memory: through the MMU in the loaded space, by a table
- * walk in another, and a bad user pointer is an error code, never a kernel
- * fault. Frames
- * and page tables are charged to the process's share (share.c).
+ * or writes user memory: its own caller's, through the MMU, and a bad user
+ * pointer is an error code, never a kernel fault. Frames and page tables
+ * are charged to the process's share (share.c).
  */
 #ifndef VESTA_VM_H
 #define VESTA_VM_H
@@ -30,10 +29,11 @@ int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot);
 /* vm_alloc()/vm_free(): contracts at their definitions in vm.c. */
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out);
 int vm_free(struct proc *p, uint64_t addr, uint64_t len);
-/* User memory: -VE_FAULT unless every byte allows the access (then some
- * bytes may have been copied already, when p is the current process);
- * vm_copy_str_in also -VE_RANGE when no NUL within max. vm_check touches
- * one byte of each page (a write check rewrites it unchanged). */
+/* User memory of p, which must be the current process (any other is a
+ * kernel bug: panic): -VE_FAULT unless every byte allows the access (some
+ * bytes may have been copied then); vm_copy_str_in also -VE_RANGE when no
+ * NUL within max. vm_check touches one byte of each page (a write check
+ * rewrites it unchanged). */
 int vm_check(struct proc *p, uint64_t uaddr, uint64_t len, bool write);
 int vm_copy_in(struct proc *p, void *dst, uint64_t uaddr, uint64_t len);
 int vm_copy_out(struct proc *p, uint64_t uaddr, const void *src, uint64_t len);
