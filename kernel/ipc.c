@@ -10,10 +10,10 @@
  * waits for (state + blocked_on + call_id). A waker finds a caller by the
  * pid its message carries and a server by its channel's server pid; only
  * senders blocked on a full channel are found by scanning the process
- * table (NPROC is small), and only while there are some. The kernel is not
- * preemptible, so a staging buffer filled and consumed without blocking in
- * between can be static; a reply waits in its caller's reply buffer until
- * the caller runs and copies it out in its own space.
+ * table (NPROC is small), and only while there are some. Each process has
+ * one message buffer in the kernel (msg_buf): its request, copied in once,
+ * while it waits for room; then, while it waits for the reply, the reply,
+ * which the server copies in and the caller copies out in its own space.
  */
 #include "ipc.h"
 
@@ -27,11 +27,10 @@
 #include "vm.h"
 
 static struct chan_registry reg;
-static uint8_t staging[VE_MSG_MAX];
-/* A reply waits here for its caller, who copies it out in its own space
- * when it runs again (a copy into a space not loaded would walk its page
- * tables): one per process slot, as a caller has one call at a time. */
-static uint8_t reply_buf[NPROC][VE_MSG_MAX];
+/* Per process slot: a process is in one call at a time, and its request
+ * is sent before a reply can be written here (only a caller waiting for
+ * its reply gets one), so the two uses never overlap. */
+static uint8_t msg_buf[NPROC][VE_MSG_MAX];
 static struct proc *irq_owner[16];
 
 static void *env_alloc(void *ctx, size_t n)
@@ -266,8 +265,7 @@ long ipc_open(struct proc *p, uint64_t uname)
  * over queued and in-flight messages together, the byte bound over the
  * queue), or the deadline. A message larger than the channel's byte bound
  * could never fit: -VE_RANGE at once. */
-static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline,
-			 bool *waited)
+static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t deadline)
 {
 	struct chan_limits lim;
 	chan_get_limits(c, &lim);
@@ -277,7 +275,6 @@ static int wait_for_room(struct proc *p, struct chan *c, uint32_t len, uint64_t 
 		if (deadline != UINT64_MAX && arch_now_ns() >= deadline)
 			return -VE_TIMEOUT; /* also: deadline 0 = do not block */
 		p->blocked_on = c;
-		*waited = true;
 		proc_block(p, PROC_SENDING, deadline);
 		p->blocked_on = NULL;
 		if (p->timed_out)
@@ -296,20 +293,16 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 		return -VE_RANGE;
 	if (cap > VE_MSG_MAX)
 		cap = VE_MSG_MAX;
-	/* The copy checks the request; staging is shared, so a call that
-	 * had to wait for room copies it again. */
-	if (vm_copy_in(p, staging, ureq, len) || vm_check(p, urep, cap, true))
+	uint8_t *buf = msg_buf[p->slot];
+	if (vm_copy_in(p, buf, ureq, len) || vm_check(p, urep, cap, true))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
 	uint64_t deadline = deadline_of(timeout_ns), id;
-	bool waited = false;
-	int err = wait_for_room(p, c, (uint32_t)len, deadline, &waited);
+	int err = wait_for_room(p, c, (uint32_t)len, deadline);
 	if (err)
 		return err;
-	if (waited && vm_copy_in(p, staging, ureq, len))
-		return -VE_FAULT; /* it unmapped the request while it waited */
-	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CALL, staging, (uint32_t)len,
-			     (uint64_t)p->pid, &id)))
+	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CALL, buf, (uint32_t)len, (uint64_t)p->pid,
+			     &id)))
 		return err;
 	wake_server(c);
 	p->blocked_on = c;
@@ -320,8 +313,7 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 	p->blocked_on = NULL;
 	if (p->timed_out)
 		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
-	if (p->call_result > 0 &&
-	    vm_copy_out(p, urep, reply_buf[p->slot], (uint64_t)p->call_result))
+	if (p->call_result > 0 && vm_copy_out(p, urep, buf, (uint64_t)p->call_result))
 		return -VE_FAULT;
 	return p->call_result;
 }
@@ -336,19 +328,16 @@ long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t 
 		return -VE_INVAL;
 	if (len > VE_MSG_MAX)
 		return -VE_RANGE;
-	if (vm_copy_in(p, staging, ubuf, len)) /* checks it; again if it waits */
+	uint8_t *buf = msg_buf[p->slot];
+	if (vm_copy_in(p, buf, ubuf, len))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
-	bool waited = false;
-	int err =
-	    wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX, &waited);
+	int err = wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
 	if (err == -VE_TIMEOUT)
 		return -VE_AGAIN; /* non-blocking and full */
 	if (err)
 		return err;
-	if (waited && vm_copy_in(p, staging, ubuf, len))
-		return -VE_FAULT;
-	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, staging, (uint32_t)len, 0, &id)))
+	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, buf, (uint32_t)len, 0, &id)))
 		return err;
 	wake_server(c);
 	return 0;
@@ -434,7 +423,8 @@ static long ack(struct proc *p, struct handle *hd, uint64_t id)
 }
 
 /* Reply to the in-flight call id on hd with ubuf[0..len), copied straight
- * into its waiting caller's reply buffer; or, with acks, ack the cast id.
+ * into its waiting caller's msg_buf (or, if nobody waits, into the
+ * server's own, only to check it); or, with acks, ack the cast id.
  * 0, VE_REPLY_DISCARDED (nobody waits for it), or -VE_*: nothing changed
  * (once the copy has succeeded and id is a call in flight on hd's channel,
  * whose server p is, chan_reply cannot fail). */
@@ -448,7 +438,7 @@ static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf
 		return ack(p, hd, id);
 	bool call = held && held->kind == VE_MSG_CALL;
 	struct proc *caller = call ? waiting_caller(hd->ch, held) : NULL;
-	uint8_t *dst = caller ? reply_buf[caller->slot] : staging;
+	uint8_t *dst = msg_buf[caller ? caller->slot : p->slot];
 	if (vm_copy_in(p, dst, ubuf, len))
 		return -VE_FAULT;
 	if (call && !caller)
@@ -556,11 +546,8 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 			nx.answered =
 			    err == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
 	}
-	if (err < 0) {
-		vm_copy_out(p, unext, &nx, sizeof(nx)); /* checked above */
-		return err;				/* not answered: nothing waited for */
-	}
-	err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result, &nx.waited);
+	if (err >= 0) /* else not answered, and nothing waited for */
+		err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result, &nx.waited);
 	if (!err && nx.result.handle >= 0)
 		err = recv_head(p, &p->handles[nx.result.handle], &nx.msg, ubuf, nx.cap);
 	vm_copy_out(p, unext, &nx, sizeof(nx)); /* checked above */
