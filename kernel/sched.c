@@ -57,19 +57,22 @@ static struct proc *peek(void)
 	return NULL;
 }
 
+/* Take p, the head of its queue, off it. */
+static void dequeue_head(struct proc *p)
+{
+	struct runq *q = &runq[p->prio];
+	q->head = p->next;
+	if (!q->head)
+		q->tail = NULL;
+	p->next = NULL;
+}
+
 static struct proc *pick(void)
 {
-	for (int i = 0; i < VE_NPRIO; i++) {
-		struct proc *p = runq[i].head;
-		if (!p)
-			continue;
-		runq[i].head = p->next;
-		if (!runq[i].head)
-			runq[i].tail = NULL;
-		p->next = NULL;
-		return p;
-	}
-	return NULL;
+	struct proc *p = peek();
+	if (p)
+		dequeue_head(p);
+	return p;
 }
 
 /* Back to the scheduler loop; returns when this process is picked again. */
@@ -102,7 +105,7 @@ void sched_block(void)
 		switch_to_scheduler();
 		return;
 	}
-	pick();
+	dequeue_head(next);
 	arch_fpu_save(p->fpu);
 	load(next);
 	arch_switch(&p->ksp, next->ksp);
@@ -118,10 +121,8 @@ static void wake_sleepers(uint64_t now);
 
 static bool higher_waiting(const struct proc *p)
 {
-	for (int i = 0; i < (int)p->prio; i++)
-		if (runq[i].head)
-			return true;
-	return false;
+	struct proc *next = peek();
+	return next && next->prio < p->prio;
 }
 
 void sched_tick(bool from_user)
