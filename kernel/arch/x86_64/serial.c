@@ -8,10 +8,6 @@
 
 static const uint16_t com_base[2] = { 0x3f8, 0x2f8 };
 static bool com_present[2];
-/* Bytes the transmitter takes each time its holding register shows empty:
- * 16 with a 16550A's FIFO, else 1. COM1 always 1: the console driver owns
- * that UART's setup once it runs, the kernel only borrows it. */
-static unsigned com_burst[2];
 
 static bool uart_init(uint16_t base)
 {
@@ -29,11 +25,8 @@ static bool uart_init(uint16_t base)
 
 void arch_serial_init(void)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		com_present[i] = uart_init(com_base[i]);
-		bool fifo = (inb(com_base[i] + 2) & 0xc0) == 0xc0; /* IIR: a 16550A's FIFO is on */
-		com_burst[i] = i == COM2 && fifo ? 16 : 1;
-	}
 }
 
 /* Bounded wait for an empty holding register: a wedged UART must not hang
@@ -63,11 +56,14 @@ void arch_serial_write(enum arch_com port, const char *s, size_t n)
 		}
 		return;
 	}
+	/* COM2, the event log, is the kernel's alone (COM1's setup belongs to
+	 * the console driver once it runs): an empty holding register means 16
+	 * bytes of room when its FIFO is on, which the UART itself says (IIR
+	 * bits 7:6) before each burst, so none is lost if a process granted
+	 * the port turned it off. */
 	for (size_t i = 0; i < n;) {
 		uart_wait(base);
-		/* A process granted the port may have turned the FIFO off since:
-		 * ask the UART (IIR) before each burst, never lose a byte. */
-		unsigned room = com_burst[port] > 1 && (inb(base + 2) & 0xc0) == 0xc0 ? 16 : 1;
+		unsigned room = (inb(base + 2) & 0xc0) == 0xc0 ? 16 : 1;
 		for (; room && i < n; room--)
 			outb(base, (uint8_t)s[i++]);
 	}
