@@ -110,15 +110,6 @@ static unsigned class_of(size_t n)
 	return cls < HEAP_NCLASSES ? cls : HEAP_NCLASSES;
 }
 
-/* A slot of class cls takes its share of the slab page, header included. */
-#define SLOTS(cls) ((HEAP_PAGE - HDR_SIZE) / (16u << (cls)))
-#define FOOTPRINT(cls) ((HEAP_PAGE + SLOTS(cls) - 1) / SLOTS(cls))
-static const uint32_t footprint[HEAP_NCLASSES] = {
-	FOOTPRINT(0), FOOTPRINT(1), FOOTPRINT(2), FOOTPRINT(3),
-	FOOTPRINT(4), FOOTPRINT(5), FOOTPRINT(6), FOOTPRINT(7),
-};
-_Static_assert(HEAP_NCLASSES == 8, "one footprint per class");
-
 size_t heap_footprint(size_t n)
 {
 	if (n == 0)
@@ -126,7 +117,7 @@ size_t heap_footprint(size_t n)
 	unsigned cls = class_of(n);
 	if (cls == HEAP_NCLASSES)
 		return large_pages(n) * HEAP_PAGE;
-	return footprint[cls];
+	return (HEAP_PAGE + slots_per_slab(cls) - 1) / slots_per_slab(cls);
 }
 
 void *heap_alloc(struct heap *h, size_t n)
