@@ -28,6 +28,13 @@ static struct orphans {
 } orphans[SHARE_ORPHANS];
 static unsigned orphans_live; /* slots with held > 0: none, no search */
 
+/* The one writer of a slot's held, which keeps orphans_live with it. */
+static void orphans_set(int i, uint64_t held)
+{
+	orphans_live += (held != 0) - (orphans[i].held != 0);
+	orphans[i].held = held;
+}
+
 /* The slot of name, or -1. */
 static int orphans_find(const char *name)
 {
@@ -92,11 +99,9 @@ uint64_t share_disown(struct proc *p, uint64_t bytes)
 		     p->name, (unsigned long long)bytes);
 		return 0;
 	}
-	if (!orphans[i].held) {
+	if (!orphans[i].held)
 		strlcpy(orphans[i].name, p->name, sizeof(orphans[i].name));
-		orphans_live += bytes != 0;
-	}
-	orphans[i].held += bytes;
+	orphans_set(i, orphans[i].held + bytes);
 	return SHARE_ORPHAN_BASE + (uint64_t)i;
 }
 
@@ -106,9 +111,7 @@ void share_refund_orphan(uint64_t owner, uint64_t bytes)
 	if (owner < SHARE_ORPHAN_BASE || i >= SHARE_ORPHANS || bytes > orphans[i].held)
 		panic("orphan owner %#llx refunded %llu bytes", (unsigned long long)owner,
 		      (unsigned long long)bytes);
-	orphans[i].held -= bytes; /* at 0 the slot is free */
-	if (bytes && !orphans[i].held)
-		orphans_live--; /* it held some: the disown that made it counted it */
+	orphans_set((int)i, orphans[i].held - bytes); /* at 0 the slot is free */
 }
 
 uint64_t share_mark(void)
