@@ -95,15 +95,17 @@ struct fds {
 	int to_child[2], to_parent[2];
 };
 
-static int rw1(int fd, int wr)
+/* Write (wr) or read exactly n bytes, at most 8, on fd: one byte through a
+ * pipe, one 8-byte counter through an eventfd. */
+static int xfer(int fd, int wr, size_t n)
 {
-	char c = 'x';
+	uint64_t v = 1;
 	ssize_t r;
 
 	do
-		r = wr ? write(fd, &c, 1) : read(fd, &c, 1);
+		r = wr ? write(fd, &v, n) : read(fd, &v, n);
 	while (r < 0 && errno == EINTR);
-	return r == 1 ? 0 : -1;
+	return r == (ssize_t)n ? 0 : -1;
 }
 
 static int pipe_ping(void *ctx, uint64_t i)
@@ -111,7 +113,7 @@ static int pipe_ping(void *ctx, uint64_t i)
 	struct fds *f = ctx;
 
 	(void)i;
-	return rw1(f->to_child[1], 1) || rw1(f->to_parent[0], 0) ? -1 : 0;
+	return xfer(f->to_child[1], 1, 1) || xfer(f->to_parent[0], 0, 1) ? -1 : 0;
 }
 
 static int pipe_pong(void *ctx, uint64_t i)
@@ -119,28 +121,17 @@ static int pipe_pong(void *ctx, uint64_t i)
 	struct fds *f = ctx;
 
 	(void)i;
-	return rw1(f->to_child[0], 0) || rw1(f->to_parent[1], 1) ? -1 : 0;
+	return xfer(f->to_child[0], 0, 1) || xfer(f->to_parent[1], 1, 1) ? -1 : 0;
 }
 
 /* ------------------------------------------------------------- eventfd */
-
-static int ev_rw(int fd, int wr)
-{
-	uint64_t v = 1;
-	ssize_t r;
-
-	do
-		r = wr ? write(fd, &v, 8) : read(fd, &v, 8);
-	while (r < 0 && errno == EINTR);
-	return r == 8 ? 0 : -1;
-}
 
 static int efd_ping(void *ctx, uint64_t i)
 {
 	struct fds *f = ctx;
 
 	(void)i;
-	return ev_rw(f->to_child[0], 1) || ev_rw(f->to_parent[0], 0) ? -1 : 0;
+	return xfer(f->to_child[0], 1, 8) || xfer(f->to_parent[0], 0, 8) ? -1 : 0;
 }
 
 static int efd_pong(void *ctx, uint64_t i)
@@ -148,7 +139,7 @@ static int efd_pong(void *ctx, uint64_t i)
 	struct fds *f = ctx;
 
 	(void)i;
-	return ev_rw(f->to_child[0], 0) || ev_rw(f->to_parent[0], 1) ? -1 : 0;
+	return xfer(f->to_child[0], 0, 8) || xfer(f->to_parent[0], 1, 8) ? -1 : 0;
 }
 
 /* ------------------------------------------------------------- futex */
