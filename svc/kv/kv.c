@@ -398,20 +398,17 @@ static int parse_args(const char *args, bool *beat)
 	return 0;
 }
 
-/* Wait for the next message (beating on time) and answer it. Returns 0,
- * or an error. The wait and the receipt are one ve_chan_next; the answer
- * is handle's own, after the effect is done. */
+/* Wait for the next message (beating on time) and answer it: handle
+ * answers once the effect is done. Returns 0, or an error. */
 static int serve_one(struct kv *kv, int32_t *h)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_next nx = { .handles = h, .n = 1, .cap = sizeof(buf) };
-	long len;
+	struct ve_next nx;
+	long len = ve_serve_next(h, &kv->hb, buf, sizeof(buf), &nx);
 	int r;
 
-	nx.timeout_ns = ve_heartbeat_due(&kv->hb);
-	len = ve_chan_next(*h, 0, buf, 0, &nx);
-	if (len == -VE_TIMEOUT || (len >= 0 && nx.result.handle < 0))
-		return 0; /* a beat is due, or nothing for kv */
+	if (len == -VE_AGAIN)
+		return 0;
 	if (len < 0) {
 		ve_printf("kv: next: %s\n", ve_strerror(len));
 		return (int)len;

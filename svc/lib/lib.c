@@ -525,6 +525,17 @@ void ve_image_check(const struct ve_heartbeat *hb)
 	}
 }
 
+long ve_serve_next(int32_t *h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_next *nx)
+{
+	*nx = (struct ve_next){
+		.handles = h, .n = 1, .cap = (uint32_t)cap, .timeout_ns = ve_heartbeat_due(hb)
+	};
+	long len = ve_chan_next(*h, 0, buf, 0, nx);
+	if (len == -VE_TIMEOUT || (len >= 0 && nx->result.handle < 0))
+		return -VE_AGAIN;
+	return len;
+}
+
 uint64_t ve_heartbeat_due(struct ve_heartbeat *hb)
 {
 	uint64_t now;

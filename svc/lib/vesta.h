@@ -553,6 +553,17 @@ int ve_heartbeat_init(struct ve_heartbeat *hb, uint64_t every_ns);
 uint64_t ve_heartbeat_due(struct ve_heartbeat *hb);
 
 /*
+ * The loop of a service that serves one channel and beats: wait for the
+ * next message on server handle *h, beating on time (the beat is checked
+ * before each message, so a long queue is no reason to miss one), with one
+ * ve_chan_next. The answer stays the caller's (reply or ack once the
+ * effect is done). Returns the payload length with nx->msg filled; or
+ * -VE_AGAIN when there is no message to handle yet (a beat was due, or it
+ * woke for a child or an IRQ): call again; or ve_chan_next's errors.
+ */
+long ve_serve_next(int32_t *h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_next *nx);
+
+/*
  * The check ve_heartbeat_due makes before each beat, on its own: if the
  * program's code or constants changed since ve_heartbeat_init (whether or
  * not heartbeats are on), post {"ev":"image_corrupt"} and exit with

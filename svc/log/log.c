@@ -177,7 +177,7 @@ static long stash_open(struct log_stash **stp)
 int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_next nx = { .n = 1, .cap = sizeof(buf) };
+	struct ve_next nx;
 	struct ve_heartbeat hb;
 	struct log_stash *st;
 	int32_t h;
@@ -198,13 +198,9 @@ int main(const char *args)
 		return 1;
 	}
 	ve_event1("log_ready", "lines", (int64_t)st->lines);
-	nx.handles = &h;
 	for (;;) {
-		/* The beat is checked before every message: a long queue is no
-		 * reason to miss one. */
-		nx.timeout_ns = ve_heartbeat_due(&hb);
-		len = ve_chan_next(h, 0, buf, 0, &nx);
-		if (len == -VE_TIMEOUT || (len >= 0 && nx.result.handle < 0))
+		len = ve_serve_next(&h, &hb, buf, sizeof(buf), &nx);
+		if (len == -VE_AGAIN)
 			continue;
 		if (len < 0) {
 			ve_printf("log: next: %s\n", ve_strerror(len));
