@@ -64,13 +64,6 @@ static int map_tramp(struct proc *p)
 	return vm_map_borrowed(p, TRAMP_VA, tramp_frame, VE_PROT_READ | VE_PROT_EXEC);
 }
 
-/* The saved user context of a process that is not running. */
-static struct trap_frame *user_frame(struct proc *p)
-{
-	uint64_t top = (uint64_t)(uintptr_t)phys_to_virt(p->kstack) + KSTACK_PAGES * PAGE_SIZE;
-	return (struct trap_frame *)(uintptr_t)(top - sizeof(struct trap_frame));
-}
-
 /* Make p leave whatever it is blocked in (wait() too) and return to ring 3
  * soon: as if its deadline had passed (a call it was in is cancelled at
  * once, so the channel never counts it as anything but cancelled). */
@@ -110,7 +103,7 @@ static void redirect(struct proc *p, enum ve_inject kind, uint64_t *rng, char *d
 		{ VE_INJ_CRASH_STACK, inject_off_stack }, { VE_INJ_HANG, inject_off_hang },
 		{ VE_INJ_BLOCK, inject_off_block },	  { VE_INJ_LEAK, inject_off_leak },
 	};
-	struct trap_frame *f = user_frame(p);
+	struct trap_frame *f = proc_user_frame(p);
 	for (unsigned i = 0; i < sizeof(stubs) / sizeof(stubs[0]); i++) {
 		if (stubs[i].kind != kind)
 			continue;

@@ -554,6 +554,38 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 	return err;
 }
 
+/* Block until hd's channel has a message queued, or the deadline. Only a
+ * message ends it: an IRQ or a child's death wakes p, which finds nothing
+ * and waits again, leaving them pending for wait_any. */
+static long wait_one(struct proc *p, struct handle *hd, uint64_t deadline)
+{
+	while (!chan_pending(hd->ch)) {
+		proc_block(p, PROC_POLLING, deadline);
+		if (p->timed_out)
+			return -VE_TIMEOUT;
+	}
+	return 0;
+}
+
+/* next on one channel, the header back in *rr (abi.h: reply_recv). */
+long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t lens,
+		    uint64_t timeout_ns, struct ipc_rr *rr)
+{
+	long err;
+	*rr = (struct ipc_rr){ 0 };
+	struct handle *hd = server_handle(p, h, &err);
+	if (!hd)
+		return err;
+	if (id) {
+		if ((err = answer(p, hd, id, ubuf, lens & UINT32_MAX, true)) < 0)
+			return err;
+		rr->answered = err == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
+	}
+	if ((err = wait_one(p, hd, deadline_of(timeout_ns))))
+		return err;
+	return recv_head(p, hd, &rr->msg, ubuf, lens >> 32);
+}
+
 long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo)
 {
 	struct chan *c = chan_first(&reg);

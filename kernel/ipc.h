@@ -53,6 +53,13 @@ long ipc_recv(struct proc *p, uint64_t h, uint64_t umsg, uint64_t ubuf, uint64_t
 long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len);
 long ipc_ack(struct proc *p, uint64_t h, uint64_t id);
 long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len, uint64_t unext);
+/* What reply_recv returns besides the length (syscall.c: in registers). */
+struct ipc_rr {
+	struct ve_msg msg;
+	uint32_t answered; /* enum ve_next_answer */
+};
+long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t lens,
+		    uint64_t timeout_ns, struct ipc_rr *rr);
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);

@@ -253,12 +253,17 @@ static int setup_iomap(struct proc *p, const struct proc_spec *s)
 	return 0;
 }
 
+struct trap_frame *proc_user_frame(struct proc *p)
+{
+	uint64_t top = (uint64_t)(uintptr_t)phys_to_virt(p->kstack) + KSTACK_PAGES * PAGE_SIZE;
+	return (struct trap_frame *)(uintptr_t)(top - sizeof(struct trap_frame));
+}
+
 /* The kernel stack of a new process: a trap frame that "returns" to the
  * entry point in ring 3, under a switch frame that returns into it. */
 static void setup_kstack(struct proc *p, uint64_t entry, uint64_t rsp, uint64_t uargs)
 {
-	uint64_t top = (uint64_t)(uintptr_t)phys_to_virt(p->kstack) + KSTACK_PAGES * PAGE_SIZE;
-	struct trap_frame *f = (struct trap_frame *)(uintptr_t)(top - sizeof(*f));
+	struct trap_frame *f = proc_user_frame(p);
 	memset(f, 0, sizeof(*f));
 	f->rip = entry;
 	f->cs = SEL_UCODE;

@@ -102,6 +102,9 @@ void proc_chans_from_bundle(const struct bundle_proc *bp, struct proc_chans *pc)
 extern const struct bundle *proc_boot_bundle;
 
 struct proc *proc_by_pid(int pid);
+/* p's saved user registers: the trap frame at the top of its kernel stack,
+ * which its entry from ring 3 pushed and its return to ring 3 pops. */
+struct trap_frame *proc_user_frame(struct proc *p);
 struct proc *proc_by_slot(int slot); /* NULL if free */
 
 /* Kill p (any state but dead) with reason why (killed or hung). If p is

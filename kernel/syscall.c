@@ -265,6 +265,27 @@ static long sys_chan_next(SYS_ARGS)
 	return ipc_next(proc_current(), a0, a1, a2, a3, a4);
 }
 
+/* The header goes back in the registers abi.h names, written into the
+ * frame the return to ring 3 pops (rax is syscall_dispatch's); unless fault
+ * injection pointed the process elsewhere while it waited: the registers
+ * are then its trampoline's. */
+static long sys_chan_reply_recv(SYS_ARGS)
+{
+	(void)a5;
+	struct proc *p = proc_current();
+	struct trap_frame *f = proc_user_frame(p);
+	uint64_t rip = f->rip;
+	struct ipc_rr rr;
+	long ret = ipc_reply_recv(p, a0, a1, a2, a3, a4, &rr);
+	if (f->rip != rip)
+		return ret;
+	f->rdx = rr.msg.id;
+	f->rsi = (uint32_t)rr.msg.sender | (uint64_t)rr.msg.kind << 32;
+	f->rdi = rr.msg.len | (uint64_t)rr.msg.redelivered << 32;
+	f->r8 = rr.answered;
+	return ret;
+}
+
 static long sys_irq_ack(SYS_ARGS)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
@@ -452,6 +473,7 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_BUNDLE_READ] = sys_bundle_read,
 	[SYS_INJECT] = sys_inject,
 	[SYS_CHAN_NEXT] = sys_chan_next,
+	[SYS_CHAN_REPLY_RECV] = sys_chan_reply_recv,
 };
 
 void syscall_dispatch(struct trap_frame *f)

@@ -403,8 +403,8 @@ static int parse_args(const char *args, bool *beat)
 static int serve_one(struct kv *kv, int32_t *h)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_next nx;
-	long len = ve_serve_next(h, &kv->hb, buf, sizeof(buf), &nx);
+	struct ve_msg msg;
+	long len = ve_serve_next(*h, &kv->hb, buf, sizeof(buf), &msg);
 	int r;
 
 	if (len == -VE_AGAIN)
@@ -413,9 +413,9 @@ static int serve_one(struct kv *kv, int32_t *h)
 		ve_printf("kv: next: %s\n", ve_strerror(len));
 		return (int)len;
 	}
-	r = handle(kv, *h, &nx.msg, buf, (size_t)len);
+	r = handle(kv, *h, &msg, buf, (size_t)len);
 	if (r < 0)
-		ve_printf("kv: answer %llu: %s\n", (unsigned long long)nx.msg.id, ve_strerror(r));
+		ve_printf("kv: answer %llu: %s\n", (unsigned long long)msg.id, ve_strerror(r));
 	return r < 0 ? r : 0;
 }
 

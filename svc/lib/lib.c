@@ -142,6 +142,30 @@ long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx)
 	return ve_syscall(SYS_CHAN_NEXT, h, (long)id, (long)buf, (long)len, (long)nx, 0);
 }
 
+long ve_syscall_reply_recv(long h, long id, long buf, long lens, long timeout_ns,
+			   uint64_t out[4]); /* syscall.asm */
+
+long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, uint64_t timeout_ns,
+			struct ve_msg *msg, uint32_t *answered)
+{
+	uint64_t out[4];
+
+	if (len > UINT32_MAX)
+		return -VE_RANGE;
+	if (cap > UINT32_MAX)
+		cap = UINT32_MAX;
+	long r = ve_syscall_reply_recv(h, (long)id, (long)buf, (long)(len | (uint64_t)cap << 32),
+				       (long)timeout_ns, out);
+	*msg = (struct ve_msg){ .id = out[0],
+				.sender = (int32_t)(uint32_t)out[1],
+				.kind = (uint32_t)(out[1] >> 32),
+				.len = (uint32_t)out[2],
+				.redelivered = (uint32_t)(out[2] >> 32) };
+	if (answered)
+		*answered = (uint32_t)out[3];
+	return r;
+}
+
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r)
 {
 	return (int)ve_syscall(SYS_WAIT_ANY, (long)handles, (long)n, (long)timeout_ns, (long)r, 0,
@@ -525,15 +549,10 @@ void ve_image_check(const struct ve_heartbeat *hb)
 	}
 }
 
-long ve_serve_next(int32_t *h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_next *nx)
+long ve_serve_next(int32_t h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_msg *msg)
 {
-	*nx = (struct ve_next){
-		.handles = h, .n = 1, .cap = (uint32_t)cap, .timeout_ns = ve_heartbeat_due(hb)
-	};
-	long len = ve_chan_next(*h, 0, buf, 0, nx);
-	if (len == -VE_TIMEOUT || (len >= 0 && nx->result.handle < 0))
-		return -VE_AGAIN;
-	return len;
+	long len = ve_chan_reply_recv(h, 0, buf, 0, cap, ve_heartbeat_due(hb), msg, NULL);
+	return len == -VE_TIMEOUT ? -VE_AGAIN : len;
 }
 
 uint64_t ve_heartbeat_due(struct ve_heartbeat *hb)

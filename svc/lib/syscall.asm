@@ -23,4 +23,20 @@ ve_syscall:
 	syscall
 	ret
 
+; long ve_syscall_reply_recv(long h, long id, long buf, long lens,
+;                            long timeout_ns, uint64_t out[4])
+;
+; SYS_CHAN_REPLY_RECV, whose header comes back in registers (abi.h):
+; stores rdx, rsi, rdi and r8 into out[0..4). r9 (out) survives the call.
+global ve_syscall_reply_recv
+ve_syscall_reply_recv:
+	mov eax, 38                     ; SYS_CHAN_REPLY_RECV
+	mov r10, rcx                    ; lens
+	syscall
+	mov [r9], rdx
+	mov [r9 + 8], rsi
+	mov [r9 + 16], rdi
+	mov [r9 + 24], r8
+	ret
+
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -317,6 +317,20 @@ int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve
 long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx);
 
 /*
+ * The step of a server that waits on one handle: ve_chan_next on h alone,
+ * with the header coming back in registers instead of through a struct
+ * (the kernel's fast path). Answers id as ve_chan_next does, waits up to
+ * timeout_ns for a message on h (IRQs and dead children do not end the
+ * wait: they stay pending for ve_wait_any), and receives it into
+ * buf[0..cap) and *msg. *answered (may be NULL) as nx->answered.
+ * Returns the payload length. Errors as ve_chan_next's: the answer's
+ * (nothing waited for), -VE_TIMEOUT, -VE_RANGE (longer than cap: it stays
+ * queued, msg->len says how long), -VE_FAULT (a bad buf).
+ */
+long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, uint64_t timeout_ns,
+			struct ve_msg *msg, uint32_t *answered);
+
+/*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device
  * no longer asserts it). Returns 0.
  * Errors: -VE_INVAL (irq > 15), -VE_PERM (irq is not granted to the
@@ -556,12 +570,12 @@ uint64_t ve_heartbeat_due(struct ve_heartbeat *hb);
  * The loop of a service that serves one channel and beats: wait for the
  * next message on server handle *h, beating on time (the beat is checked
  * before each message, so a long queue is no reason to miss one), with one
- * ve_chan_next. The answer stays the caller's (reply or ack once the
- * effect is done). Returns the payload length with nx->msg filled; or
- * -VE_AGAIN when there is no message to handle yet (a beat was due, or it
- * woke for a child or an IRQ): call again; or ve_chan_next's errors.
+ * ve_chan_reply_recv. The answer stays the caller's (reply or ack once the
+ * effect is done). Returns the payload length with *msg filled; or
+ * -VE_AGAIN when there is no message to handle yet (a beat was due): call
+ * again; or ve_chan_reply_recv's errors.
  */
-long ve_serve_next(int32_t *h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_next *nx);
+long ve_serve_next(int32_t h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_msg *msg);
 
 /*
  * The check ve_heartbeat_due makes before each beat, on its own: if the

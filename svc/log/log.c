@@ -177,7 +177,7 @@ static long stash_open(struct log_stash **stp)
 int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_next nx;
+	struct ve_msg msg;
 	struct ve_heartbeat hb;
 	struct log_stash *st;
 	int32_t h;
@@ -199,16 +199,16 @@ int main(const char *args)
 	}
 	ve_event1("log_ready", "lines", (int64_t)st->lines);
 	for (;;) {
-		len = ve_serve_next(&h, &hb, buf, sizeof(buf), &nx);
+		len = ve_serve_next(h, &hb, buf, sizeof(buf), &msg);
 		if (len == -VE_AGAIN)
 			continue;
 		if (len < 0) {
 			ve_printf("log: next: %s\n", ve_strerror(len));
 			return 1;
 		}
-		r = handle(st, h, &nx.msg, buf, (size_t)len);
+		r = handle(st, h, &msg, buf, (size_t)len);
 		if (r < 0) {
-			ve_printf("log: answer %llu: %s\n", (unsigned long long)nx.msg.id,
+			ve_printf("log: answer %llu: %s\n", (unsigned long long)msg.id,
 				  ve_strerror(r));
 			return 1;
 		}

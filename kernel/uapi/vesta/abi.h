@@ -71,6 +71,9 @@ enum ve_sys {
 	SYS_BUNDLE_READ = 29, /* bundle_read(name, buf, cap) -> size of a data file */
 	SYS_INJECT = 30,      /* inject(pid, kind, arg, seed) -> 0: a fault (grant inject) */
 	SYS_CHAN_NEXT = 31,   /* next(h, id, buf, len, struct ve_next *): answer, wait, recv */
+	/* 32 to 37: the PCI device calls */
+	SYS_CHAN_REPLY_RECV = 38, /* reply_recv(h, id, buf, len | cap << 32, timeout_ns): next on h
+				     alone, the header in registers (below) */
 	SYS_NCALLS
 };
 
@@ -229,6 +232,17 @@ struct ve_next {
 	uint32_t waited;	      /* out: 1 if it blocked (nothing was ready), else 0 */
 	uint32_t answered;	      /* out: enum ve_next_answer */
 };
+
+/*
+ * The one-channel form of next, SYS_CHAN_REPLY_RECV(h, id, buf,
+ * len | cap << 32, timeout_ns): answer id on h as next does, then wait for
+ * a message on h alone (IRQs and dead children do not end the wait; they
+ * stay pending for wait_any) and receive it into buf[0..cap). Returns and
+ * errors as next's. Nothing crosses through memory but the payloads: the
+ * header comes back in registers, rdx = msg.id, rsi = msg.sender |
+ * msg.kind << 32, rdi = msg.len | msg.redelivered << 32, r8 = answered
+ * (all 0 where next leaves them 0); the other registers are preserved.
+ */
 
 /* One field of a user event: a string if str is non-NULL, else num. */
 struct ve_kv {

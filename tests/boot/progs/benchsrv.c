@@ -1,8 +1,8 @@
 /*
  * benchsrv: the server side of `make bench`'s call round trips. It serves
  * the channel "bcall" and answers each call with its own bytes, as cheaply
- * as a server can: one ve_chan_next per call, which answers the last call
- * and receives the next.
+ * as a server can: one ve_chan_reply_recv per call, which answers the last
+ * call and receives the next.
  *
  * A request "CRASH" seen for the first time (redelivered == 0) makes it die
  * with that request in flight (a write to an unmapped address, reason
@@ -38,7 +38,7 @@ static _Noreturn void crash(void)
 int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_next nx = { .n = 1, .cap = sizeof(buf), .timeout_ns = VE_TIMEOUT_NONE };
+	struct ve_msg m;
 	uint64_t id = 0; /* the call to answer with buf[0..len) */
 	long len = 0;
 	int32_t h;
@@ -49,15 +49,15 @@ int main(const char *args)
 		ve_printf("benchsrv: serve bcall: %s\n", ve_strerror(h));
 		return 1;
 	}
-	nx.handles = &h;
 	for (;;) {
-		len = ve_chan_next(h, id, buf, (size_t)len, &nx);
+		len = ve_chan_reply_recv(h, id, buf, (size_t)len, sizeof(buf), VE_TIMEOUT_NONE, &m,
+					 NULL);
 		if (len < 0) {
 			ve_printf("benchsrv: %s\n", ve_strerror(len));
 			return 1;
 		}
-		id = nx.result.handle >= 0 ? nx.msg.id : 0;
-		if (id && len == 5 && memcmp(buf, "CRASH", 5) == 0 && nx.msg.redelivered == 0)
+		id = m.id;
+		if (len == 5 && memcmp(buf, "CRASH", 5) == 0 && m.redelivered == 0)
 			crash();
 	}
 }

@@ -23,6 +23,11 @@
  *     answer to no message (nothing waited for then), a timeout, and a
  *     message longer than cap (it stays queued, msg.len says how long);
  *     then it receives that message, and its next call acks it.
+ *  7. The same for ve_chan_reply_recv, the fast path, whose header comes
+ *     back in registers: a foreign or client handle, no such message, a
+ *     reply too long, a timeout, a message longer than cap and a bad
+ *     buffer (it stays queued either way), the header of a received cast,
+ *     and `answered` after an answer followed by a failed receive.
  *
  * Writes {"ev":"bounds","max_held":N,"bad":N}; each failure prints a line.
  * Exit 0 iff bad is 0.
@@ -217,6 +222,54 @@ static void next_bounds(int s, int c)
 	expect("in flight after the acks", ci.inflight, 0);
 }
 
+/* Part 7; "bd" is empty, and c holds a client handle. */
+static void reply_recv_bounds(int s, int c)
+{
+	struct ve_msg m = { .id = 77 };
+	uint32_t answered = 9;
+	expect("reply_recv on a foreign handle",
+	       ve_chan_reply_recv(12345, 0, big, 0, sizeof(big), 1000000, &m, &answered),
+	       -VE_BADHANDLE);
+	expect("... msg.id", (long)m.id, 0);
+	expect("... answered", answered, VE_NEXT_NONE);
+	expect("reply_recv on a client handle",
+	       ve_chan_reply_recv(c, 0, big, 0, sizeof(big), 1000000, &m, NULL), -VE_PERM);
+	expect("reply_recv answering no message",
+	       ve_chan_reply_recv(s, 999999, big, 0, sizeof(big), 1000000, &m, &answered),
+	       -VE_NOENT);
+	expect("reply_recv with a reply too long",
+	       ve_chan_reply_recv(s, 999999, big, VE_MSG_MAX + 1, sizeof(big), 1000000, &m, NULL),
+	       -VE_RANGE);
+	expect("reply_recv on an empty channel",
+	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 1000000, &m, NULL), -VE_TIMEOUT);
+	expect("cast of 100 bytes", ve_chan_cast(c, big, 100, VE_NONBLOCK), 0);
+	expect("reply_recv with cap 10", ve_chan_reply_recv(s, 0, big, 0, 10, 0, &m, NULL),
+	       -VE_RANGE);
+	expect("... msg.len", m.len, 100);
+	expect("reply_recv into a bad buffer",
+	       ve_chan_reply_recv(s, 0, (void *)8, 0, sizeof(big), 0, &m, NULL), -VE_FAULT);
+	expect("... in flight", bd_info().inflight, 0);
+	expect("reply_recv with room", ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 0, &m, NULL),
+	       100);
+	expect("... its kind", m.kind, VE_MSG_CAST);
+	expect("... its sender", m.sender, ve_getpid());
+	expect("... not redelivered", m.redelivered, 0);
+	/* An answer made, then a receive that fails: answered says so. */
+	expect("another cast of 100 bytes", ve_chan_cast(c, big, 100, VE_NONBLOCK), 0);
+	uint64_t first = m.id;
+	expect("reply_recv acking it, cap 10",
+	       ve_chan_reply_recv(s, first, big, 0, 10, 0, &m, &answered), -VE_RANGE);
+	expect("... answered", answered, VE_NEXT_ANSWERED);
+	expect("reply_recv with room again",
+	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 0, &m, NULL), 100);
+	expect("... a new id", m.id > first, 1);
+	expect("reply_recv acking it",
+	       ve_chan_reply_recv(s, m.id, big, 0, sizeof(big), 1000000, &m, &answered),
+	       -VE_TIMEOUT);
+	expect("... answered", answered, VE_NEXT_ANSWERED);
+	expect("in flight after the acks", bd_info().inflight, 0);
+}
+
 int main(const char *args)
 {
 	uint64_t ids[4 * BOUND];
@@ -238,6 +291,7 @@ int main(const char *args)
 	spawn_bounds();
 	vm_free_only_alloc();
 	next_bounds(s, c);
+	reply_recv_bounds(s, c);
 
 	struct ve_kv kv[] = { VE_KV_NUM("max_held", max_held), VE_KV_NUM("bad", bad) };
 	ve_event("bounds", kv, 2);

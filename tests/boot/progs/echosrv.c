@@ -4,11 +4,13 @@
  * their server: it can be told to crash at random, always with a message in
  * flight, so the kernel must replay that message to the next incarnation.
  *
- * Args: "" or "crash=N". With N > 0, each message seen for the first time
+ * Args: "[crash=N] [next]". With N > 0, each message seen for the first time
  * (redelivered == 0) crashes the server with probability 1/N, once
  * received and before it is answered. A payload starting with "POISON" crashes it every
  * time, replayed or not: the kernel must turn it into a dead letter.
- * Crashes are null-pointer writes (reason page_fault).
+ * Crashes are null-pointer writes (reason page_fault). It waits with
+ * ve_chan_reply_recv, the kernel's fast path; with "next", with the general
+ * ve_chan_next, so that boot tests cover both.
  *
  * Exit codes: 1 a channel call failed, 2 bad args.
  */
@@ -26,20 +28,39 @@ static bool is_poison(const char *buf, long len)
 	return len >= 6 && memcmp(buf, "POISON", 6) == 0;
 }
 
-/* Parse "crash=N" (or nothing) into *every. Returns 0 or -VE_INVAL. */
-static int parse_args(const char *args, uint64_t *every)
+/* Parse "[crash=N] [next]" into *every and *general. 0 or -VE_INVAL. */
+static int parse_args(const char *args, uint64_t *every, bool *general)
 {
 	const char *p = ve_skip_space(args);
 
 	*every = 0;
-	if (*p == '\0')
-		return 0;
-	if (strncmp(p, "crash=", 6) != 0)
-		return -VE_INVAL;
-	p += 6;
-	if (ve_parse_u64(&p, every) < 0 || *ve_skip_space(p) != '\0')
-		return -VE_INVAL;
-	return 0;
+	*general = false;
+	if (strncmp(p, "crash=", 6) == 0) {
+		p += 6;
+		if (ve_parse_u64(&p, every) < 0)
+			return -VE_INVAL;
+		p = ve_skip_space(p);
+	}
+	if (strncmp(p, "next", 4) == 0) {
+		*general = true;
+		p = ve_skip_space(p + 4);
+	}
+	return *p == '\0' ? 0 : -VE_INVAL;
+}
+
+/* Answer id with buf[0..len) and receive the next message on h into buf
+ * and *m, by the fast path or the general one. Returns the payload length,
+ * 0 with m->id == 0 when it woke for nothing, or an error. */
+static long step(int32_t *h, bool general, uint64_t id, char *buf, long len, struct ve_msg *m)
+{
+	struct ve_next nx = { .handles = h, .n = 1, .cap = VE_MSG_MAX };
+
+	if (!general)
+		return ve_chan_reply_recv(*h, id, buf, (size_t)len, VE_MSG_MAX, VE_TIMEOUT_NONE, m,
+					  NULL);
+	len = ve_chan_next(*h, id, buf, (size_t)len, &nx);
+	*m = nx.result.handle >= 0 ? nx.msg : (struct ve_msg){ 0 };
+	return len;
 }
 
 /* Crash, if this message says so, with it in flight. */
@@ -55,14 +76,15 @@ static void maybe_crash(const struct ve_msg *m, const char *buf, long len, struc
 int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
-	struct ve_next nx = { .n = 1, .cap = sizeof(buf), .timeout_ns = VE_TIMEOUT_NONE };
+	struct ve_msg m;
 	struct ve_rng rng;
+	bool general;
 	uint64_t every, id = 0; /* id: the message to answer, with buf[0..len) */
 	int32_t h;
 	long len = 0;
 
-	if (parse_args(args, &every) < 0) {
-		ve_printf("echosrv: bad args '%s' (want \"crash=N\")\n", args);
+	if (parse_args(args, &every, &general) < 0) {
+		ve_printf("echosrv: bad args '%s' (want \"[crash=N] [next]\")\n", args);
 		return 2;
 	}
 	ve_rng_seed(&rng, (uint64_t)ve_getpid() * 0x100000001b3ull + ve_clock_ns());
@@ -71,20 +93,17 @@ int main(const char *args)
 		ve_printf("echosrv: serve echo: %s\n", ve_strerror(h));
 		return 1;
 	}
-	nx.handles = &h;
 	for (;;) {
 		/* Answers the last message (a call with its own bytes, a cast
 		 * with an ack), then receives the next. */
-		len = ve_chan_next(h, id, buf, (size_t)len, &nx);
+		len = step(&h, general, id, buf, len, &m);
 		if (len < 0) {
 			ve_printf("echosrv: next (answering %llu): %s\n", (unsigned long long)id,
 				  ve_strerror(len));
 			return 1;
 		}
-		id = 0;
-		if (nx.result.handle < 0)
-			continue;
-		maybe_crash(&nx.msg, buf, len, &rng, every);
-		id = nx.msg.id;
+		id = m.id;
+		if (id)
+			maybe_crash(&m, buf, len, &rng, every);
 	}
 }
