@@ -194,12 +194,17 @@ static uint64_t deadline_of(uint64_t timeout_ns)
 	return timeout_ns > UINT64_MAX - now ? UINT64_MAX - 1 : now + timeout_ns;
 }
 
+/* c's server if it is POLLING: waiting for a message, which c now has. */
+static struct proc *polling_server(struct chan *c)
+{
+	struct proc *s = chan_has_server(c) ? proc_by_pid((int)chan_server(c)) : NULL;
+	return s && s->state == PROC_POLLING ? s : NULL;
+}
+
 static void wake_server(struct chan *c)
 {
-	if (!chan_has_server(c))
-		return;
-	struct proc *s = proc_by_pid((int)chan_server(c));
-	if (s && s->state == PROC_POLLING)
+	struct proc *s = polling_server(c);
+	if (s)
 		proc_wake(s);
 }
 
@@ -304,12 +309,15 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CALL, buf, (uint32_t)len, (uint64_t)p->pid,
 			     &id)))
 		return err;
-	wake_server(c);
+	struct proc *s = polling_server(c);
 	p->blocked_on = c;
 	p->call_id = id;
 	p->call_cap = cap;
 	p->call_result = -VE_AGAIN;
-	proc_block(p, PROC_CALLING, deadline);
+	if (s) /* the fast path: straight to the server, without the run queues */
+		proc_block_to(p, PROC_CALLING, deadline, s);
+	else
+		proc_block(p, PROC_CALLING, deadline);
 	p->blocked_on = NULL;
 	if (p->timed_out)
 		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
@@ -557,9 +565,10 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 /* Block until hd's channel has a message queued, or the deadline. Only a
  * message ends it: an IRQ or a child's death wakes p, which finds nothing
  * and waits again, leaving them pending for wait_any. */
-static long wait_one(struct proc *p, struct handle *hd, uint64_t deadline)
+static long wait_one(struct proc *p, struct handle *hd, uint64_t deadline, uint32_t *waited)
 {
 	while (!chan_pending(hd->ch)) {
+		*waited = 1;
 		proc_block(p, PROC_POLLING, deadline);
 		if (p->timed_out)
 			return -VE_TIMEOUT;
@@ -581,7 +590,7 @@ long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint
 			return err;
 		rr->answered = err == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
 	}
-	if ((err = wait_one(p, hd, deadline_of(timeout_ns))))
+	if ((err = wait_one(p, hd, deadline_of(timeout_ns), &rr->waited)))
 		return err;
 	return recv_head(p, hd, &rr->msg, ubuf, lens >> 32);
 }

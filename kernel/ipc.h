@@ -57,6 +57,7 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 struct ipc_rr {
 	struct ve_msg msg;
 	uint32_t answered; /* enum ve_next_answer */
+	uint32_t waited;   /* 1 if it blocked (nothing was ready) */
 };
 long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t lens,
 		    uint64_t timeout_ns, struct ipc_rr *rr);

@@ -21,6 +21,9 @@
  *   SLEEPING | WAITING | CALLING | SENDING | POLLING -> RUNNABLE
  *                                      wake (proc_wake: a deadline, a
  *                                      waker, a child's death, a kick)
+ *   POLLING -> RUNNING                 a handoff: a caller blocks and
+ *                                      switches straight to the server
+ *                                      its call woke (sched_handoff)
  *   any live state -> ZOMBIE           death, parent alive (waits for it)
  *   any live state -> DEAD             death, no parent
  *   ZOMBIE | DEAD -> FREE              reap: the parent waited or died,

@@ -143,6 +143,14 @@ void proc_block(struct proc *p, enum proc_state state, uint64_t wake_ns)
 	sched_block();
 }
 
+void proc_block_to(struct proc *p, enum proc_state state, uint64_t wake_ns, struct proc *to)
+{
+	p->wake_ns = wake_ns;
+	p->timed_out = false;
+	set_state(p, state);
+	sched_handoff(to);
+}
+
 void proc_wake(struct proc *p)
 {
 	if (proc_blocked(p))

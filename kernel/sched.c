@@ -111,6 +111,29 @@ void sched_block(void)
 	arch_switch(&p->ksp, next->ksp);
 }
 
+/* The current process has blocked, and its call woke to, a server that was
+ * POLLING: switch straight to it, without the run queues, when it may run
+ * now (nothing of a higher class is runnable, and it has no injected stall
+ * to serve). It runs on the rest of the caller's quantum, so a pair that
+ * calls back and forth cannot keep the CPU from a runnable process of its
+ * class past one quantum. Else it is woken onto its queue, and this is
+ * sched_block. */
+void sched_handoff(struct proc *to)
+{
+	struct proc *p = sched_current, *head = peek();
+	if (to->state != PROC_POLLING || to->stall_until || (head && head->prio < to->prio) ||
+	    !proc_blocked(p)) {
+		proc_wake(to);
+		sched_block();
+		return;
+	}
+	unsigned quantum = p->quantum;
+	arch_fpu_save(p->fpu);
+	load(to);
+	to->quantum = quantum;
+	arch_switch(&p->ksp, to->ksp);
+}
+
 void sched_yield(void)
 {
 	proc_yield(sched_current);

@@ -24,11 +24,12 @@ static inline struct proc *proc_current(void)
 	return sched_current;
 }
 
-void sched_add(struct proc *p);	   /* queue p (proc.c, as it becomes RUNNABLE) */
-void sched_remove(struct proc *p); /* take p off its run queue, if on one */
-void sched_block(void);		   /* current has blocked (proc_block); run another */
-void sched_yield(void);		   /* current stays runnable */
-void sched_tick(bool from_user);   /* from the timer interrupt */
+void sched_add(struct proc *p);	     /* queue p (proc.c, as it becomes RUNNABLE) */
+void sched_remove(struct proc *p);   /* take p off its run queue, if on one */
+void sched_block(void);		     /* current has blocked (proc_block); run another */
+void sched_handoff(struct proc *to); /* current has blocked and woke `to`: run it at once */
+void sched_yield(void);		     /* current stays runnable */
+void sched_tick(bool from_user);     /* from the timer interrupt */
 /* After a device interrupt: run a higher-priority process it woke. */
 void sched_preempt_check(bool from_user);
 _Noreturn void sched_run(void); /* the scheduler loop; never returns */

@@ -282,7 +282,7 @@ static long sys_chan_reply_recv(SYS_ARGS)
 	f->rdx = rr.msg.id;
 	f->rsi = (uint32_t)rr.msg.sender | (uint64_t)rr.msg.kind << 32;
 	f->rdi = rr.msg.len | (uint64_t)rr.msg.redelivered << 32;
-	f->r8 = rr.answered;
+	f->r8 = rr.answered | (uint64_t)rr.waited << 32;
 	return ret;
 }
 

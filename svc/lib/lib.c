@@ -146,7 +146,7 @@ long ve_syscall_reply_recv(long h, long id, long buf, long lens, long timeout_ns
 			   uint64_t out[4]); /* syscall.asm */
 
 long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, uint64_t timeout_ns,
-			struct ve_msg *msg, uint32_t *answered)
+			struct ve_msg *msg, uint32_t *answered, uint32_t *waited)
 {
 	uint64_t out[4];
 
@@ -163,6 +163,8 @@ long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, u
 				.redelivered = (uint32_t)(out[2] >> 32) };
 	if (answered)
 		*answered = (uint32_t)out[3];
+	if (waited)
+		*waited = (uint32_t)(out[3] >> 32);
 	return r;
 }
 
@@ -551,7 +553,7 @@ void ve_image_check(const struct ve_heartbeat *hb)
 
 long ve_serve_next(int32_t h, struct ve_heartbeat *hb, void *buf, size_t cap, struct ve_msg *msg)
 {
-	long len = ve_chan_reply_recv(h, 0, buf, 0, cap, ve_heartbeat_due(hb), msg, NULL);
+	long len = ve_chan_reply_recv(h, 0, buf, 0, cap, ve_heartbeat_due(hb), msg, NULL, NULL);
 	return len == -VE_TIMEOUT ? -VE_AGAIN : len;
 }
 

@@ -322,13 +322,14 @@ long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx)
  * (the kernel's fast path). Answers id as ve_chan_next does, waits up to
  * timeout_ns for a message on h (IRQs and dead children do not end the
  * wait: they stay pending for ve_wait_any), and receives it into
- * buf[0..cap) and *msg. *answered (may be NULL) as nx->answered.
+ * buf[0..cap) and *msg. *answered (may be NULL) as nx->answered, and
+ * *waited (may be NULL) as nx->waited.
  * Returns the payload length. Errors as ve_chan_next's: the answer's
  * (nothing waited for), -VE_TIMEOUT, -VE_RANGE (longer than cap: it stays
  * queued, msg->len says how long), -VE_FAULT (a bad buf).
  */
 long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, uint64_t timeout_ns,
-			struct ve_msg *msg, uint32_t *answered);
+			struct ve_msg *msg, uint32_t *answered, uint32_t *waited);
 
 /*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device

@@ -240,8 +240,9 @@ struct ve_next {
  * stay pending for wait_any) and receive it into buf[0..cap). Returns and
  * errors as next's. Nothing crosses through memory but the payloads: the
  * header comes back in registers, rdx = msg.id, rsi = msg.sender |
- * msg.kind << 32, rdi = msg.len | msg.redelivered << 32, r8 = answered
- * (all 0 where next leaves them 0); the other registers are preserved.
+ * msg.kind << 32, rdi = msg.len | msg.redelivered << 32, r8 = answered |
+ * waited << 32 (all 0 where next leaves them 0); the other registers are
+ * preserved.
  */
 
 /* One field of a user event: a string if str is non-NULL, else num. */

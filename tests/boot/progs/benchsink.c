@@ -1,6 +1,6 @@
 /*
  * benchsink: the receiving end of `make bench`'s one-way casts. Args
- * "CHANNEL": it serves CHANNEL and acks every cast, one ve_chan_next per
+ * "CHANNEL": it serves CHANNEL and acks every cast, one ve_chan_reply_recv per
  * message (the ack of one and the receipt of the next). It blocks only when
  * the queue is empty, so how many casts it takes per wakeup depends only on
  * how many the channel let pile up: the manifest's max_messages sets the
@@ -27,7 +27,8 @@ int main(const char *args)
 {
 	static char buf[VE_MSG_MAX];
 	const char *name = ve_skip_space(args);
-	struct ve_next nx = { .n = 1, .cap = sizeof(buf), .timeout_ns = VE_TIMEOUT_NONE };
+	struct ve_msg m;
+	uint32_t waited;
 	uint64_t id = 0; /* the message to answer: ack a cast, reply to a call */
 	size_t len = 0;
 	int32_t h;
@@ -42,25 +43,22 @@ int main(const char *args)
 		ve_printf("benchsink: serve %s: %s\n", name, ve_strerror(h));
 		return 1;
 	}
-	nx.handles = &h;
 	for (;;) {
 		/* buf is the reply when there is one: the report is copied there. */
 		if (len)
 			memcpy(buf, &rep, sizeof(rep));
-		r = ve_chan_next(h, id, buf, len, &nx);
+		r = ve_chan_reply_recv(h, id, buf, len, sizeof(buf), VE_TIMEOUT_NONE, &m, NULL,
+				       &waited);
 		if (r < 0) {
 			ve_printf("benchsink %s: %s\n", name, ve_strerror(r));
 			return 1;
 		}
 		if (len)
 			rep.casts = rep.wakeups = 0; /* the report went out */
-		id = 0;
 		len = 0;
-		if (nx.result.handle < 0)
-			continue;
-		rep.wakeups += nx.waited;
-		id = nx.msg.id;
-		if (nx.msg.kind == VE_MSG_CAST)
+		rep.wakeups += waited;
+		id = m.id;
+		if (m.kind == VE_MSG_CAST)
 			rep.casts++;
 		else
 			len = sizeof(rep);

@@ -51,7 +51,7 @@ int main(const char *args)
 	}
 	for (;;) {
 		len = ve_chan_reply_recv(h, id, buf, (size_t)len, sizeof(buf), VE_TIMEOUT_NONE, &m,
-					 NULL);
+					 NULL, NULL);
 		if (len < 0) {
 			ve_printf("benchsrv: %s\n", ve_strerror(len));
 			return 1;

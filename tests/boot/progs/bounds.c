@@ -228,29 +228,30 @@ static void reply_recv_bounds(int s, int c)
 	struct ve_msg m = { .id = 77 };
 	uint32_t answered = 9;
 	expect("reply_recv on a foreign handle",
-	       ve_chan_reply_recv(12345, 0, big, 0, sizeof(big), 1000000, &m, &answered),
+	       ve_chan_reply_recv(12345, 0, big, 0, sizeof(big), 1000000, &m, &answered, NULL),
 	       -VE_BADHANDLE);
 	expect("... msg.id", (long)m.id, 0);
 	expect("... answered", answered, VE_NEXT_NONE);
 	expect("reply_recv on a client handle",
-	       ve_chan_reply_recv(c, 0, big, 0, sizeof(big), 1000000, &m, NULL), -VE_PERM);
+	       ve_chan_reply_recv(c, 0, big, 0, sizeof(big), 1000000, &m, NULL, NULL), -VE_PERM);
 	expect("reply_recv answering no message",
-	       ve_chan_reply_recv(s, 999999, big, 0, sizeof(big), 1000000, &m, &answered),
+	       ve_chan_reply_recv(s, 999999, big, 0, sizeof(big), 1000000, &m, &answered, NULL),
 	       -VE_NOENT);
 	expect("reply_recv with a reply too long",
-	       ve_chan_reply_recv(s, 999999, big, VE_MSG_MAX + 1, sizeof(big), 1000000, &m, NULL),
+	       ve_chan_reply_recv(s, 999999, big, VE_MSG_MAX + 1, sizeof(big), 1000000, &m, NULL,
+				  NULL),
 	       -VE_RANGE);
 	expect("reply_recv on an empty channel",
-	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 1000000, &m, NULL), -VE_TIMEOUT);
+	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 1000000, &m, NULL, NULL), -VE_TIMEOUT);
 	expect("cast of 100 bytes", ve_chan_cast(c, big, 100, VE_NONBLOCK), 0);
-	expect("reply_recv with cap 10", ve_chan_reply_recv(s, 0, big, 0, 10, 0, &m, NULL),
+	expect("reply_recv with cap 10", ve_chan_reply_recv(s, 0, big, 0, 10, 0, &m, NULL, NULL),
 	       -VE_RANGE);
 	expect("... msg.len", m.len, 100);
 	expect("reply_recv into a bad buffer",
-	       ve_chan_reply_recv(s, 0, (void *)8, 0, sizeof(big), 0, &m, NULL), -VE_FAULT);
+	       ve_chan_reply_recv(s, 0, (void *)8, 0, sizeof(big), 0, &m, NULL, NULL), -VE_FAULT);
 	expect("... in flight", bd_info().inflight, 0);
-	expect("reply_recv with room", ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 0, &m, NULL),
-	       100);
+	expect("reply_recv with room",
+	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 0, &m, NULL, NULL), 100);
 	expect("... its kind", m.kind, VE_MSG_CAST);
 	expect("... its sender", m.sender, ve_getpid());
 	expect("... not redelivered", m.redelivered, 0);
@@ -258,13 +259,13 @@ static void reply_recv_bounds(int s, int c)
 	expect("another cast of 100 bytes", ve_chan_cast(c, big, 100, VE_NONBLOCK), 0);
 	uint64_t first = m.id;
 	expect("reply_recv acking it, cap 10",
-	       ve_chan_reply_recv(s, first, big, 0, 10, 0, &m, &answered), -VE_RANGE);
+	       ve_chan_reply_recv(s, first, big, 0, 10, 0, &m, &answered, NULL), -VE_RANGE);
 	expect("... answered", answered, VE_NEXT_ANSWERED);
 	expect("reply_recv with room again",
-	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 0, &m, NULL), 100);
+	       ve_chan_reply_recv(s, 0, big, 0, sizeof(big), 0, &m, NULL, NULL), 100);
 	expect("... a new id", m.id > first, 1);
 	expect("reply_recv acking it",
-	       ve_chan_reply_recv(s, m.id, big, 0, sizeof(big), 1000000, &m, &answered),
+	       ve_chan_reply_recv(s, m.id, big, 0, sizeof(big), 1000000, &m, &answered, NULL),
 	       -VE_TIMEOUT);
 	expect("... answered", answered, VE_NEXT_ANSWERED);
 	expect("in flight after the acks", bd_info().inflight, 0);

@@ -57,7 +57,7 @@ static long step(int32_t *h, bool general, uint64_t id, char *buf, long len, str
 
 	if (!general)
 		return ve_chan_reply_recv(*h, id, buf, (size_t)len, VE_MSG_MAX, VE_TIMEOUT_NONE, m,
-					  NULL);
+					  NULL, NULL);
 	len = ve_chan_next(*h, id, buf, (size_t)len, &nx);
 	*m = nx.result.handle >= 0 ? nx.msg : (struct ve_msg){ 0 };
 	return len;
