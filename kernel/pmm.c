@@ -229,9 +229,19 @@ static uint64_t free_check(const struct pmm *p, uint64_t phys, uint64_t n)
 	return f;
 }
 
+/* pmm_free_contig's checks for one frame, on its one bit: a process's
+ * death frees each of its tens of frames this way. */
 int pmm_free(struct pmm *p, uint64_t phys)
 {
-	return pmm_free_contig(p, phys, 1);
+	uint64_t f = phys / PMM_FRAME_SIZE, bit = 1ull << (f % WORD_BITS);
+
+	if (phys % PMM_FRAME_SIZE || f == 0 || f >= p->nframes)
+		return -VE_INVAL;
+	if (!(p->bits[f / WORD_BITS] & bit) || p->nfree >= p->ntotal)
+		return -VE_INVAL; /* already free, or nothing is allocated */
+	p->bits[f / WORD_BITS] &= ~bit;
+	p->nfree++;
+	return 0;
 }
 
 int pmm_free_contig(struct pmm *p, uint64_t phys, uint64_t n)
