@@ -63,8 +63,9 @@ void arch_serial_write(enum arch_com port, const char *s, size_t n)
 	 * the port turned it off. */
 	for (size_t i = 0; i < n;) {
 		uart_wait(base);
-		unsigned room = (inb(base + 2) & 0xc0) == 0xc0 ? 16 : 1;
-		for (; room && i < n; room--)
-			outb(base, (uint8_t)s[i++]);
+		size_t room = (inb(base + 2) & 0xc0) == 0xc0 ? 16 : 1;
+		size_t k = n - i < room ? n - i : room;
+		outsb(base, s + i, k);
+		i += k;
 	}
 }

@@ -2,11 +2,17 @@
 #ifndef VESTA_X86_H
 #define VESTA_X86_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 static inline void outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+/* n bytes of s to one port, one rep outsb (DF is clear in the kernel). */
+static inline void outsb(uint16_t port, const void *s, size_t n)
+{
+	__asm__ volatile("rep outsb" : "+S"(s), "+c"(n) : "d"(port) : "memory");
 }
 static inline uint8_t inb(uint16_t port)
 {
