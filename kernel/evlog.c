@@ -49,18 +49,21 @@ static bool put_cstr(struct evlog_line *l, const char *s)
 	return put(l, s, strlen(s));
 }
 
-/* A byte that goes into a JSON string as it is. */
-static bool plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
+/* The bytes that go into a JSON string as they are: printable ASCII but
+ * the quote and the backslash. A table: every byte of every string field
+ * is looked up. */
+static const bool plain[256] = {
+	[0x20 ... '"' - 1] = true,
+	['"' + 1 ... '\\' - 1] = true,
+	['\\' + 1 ... 0x7e] = true,
+};
 
 /* Append n bytes of s escaped for a JSON string (see ev_str). */
 static bool put_escaped(struct evlog_line *l, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t run = 0;
-		while (i + run < n && plain((unsigned char)s[i + run]))
+		while (i + run < n && plain[(unsigned char)s[i + run]])
 			run++;
 		if (run) { /* the common case: a run that needs no escaping, at once */
 			if (!put(l, s + i, run))

@@ -2,6 +2,12 @@
  * Physical memory and the kernel heap, glued to the boot information.
  * The frame bitmap is placed in the first usable RAM above the kernel that
  * the boot page tables reach (the first 4 GiB).
+ *
+ * Frames are zeroed ahead while the CPU idles (mem_zero_ahead), into a
+ * pool that zeroed allocations take first: a process's start maps tens of
+ * zeroed pages (its stack, tables, data), and a restart is the path that
+ * recovery waits on. Pool frames are free memory: meminfo counts them, and
+ * any allocation that finds the allocator short takes them back.
  */
 #include "mem.h"
 
@@ -13,6 +19,21 @@
 
 static struct pmm pmm;
 static struct heap heap;
+
+#define ZPOOL_MAX 256 /* 1 MiB: a few process starts */
+static uint64_t zpool[ZPOOL_MAX];
+static unsigned nzpool;
+
+/* Give every pooled frame back to the allocator: an allocation that needs
+ * what the bitmap lacks (contiguous runs, the last frames) gets them. */
+static bool zpool_drain(void)
+{
+	if (!nzpool)
+		return false;
+	while (nzpool)
+		pmm_free(&pmm, zpool[--nzpool]);
+	return true;
+}
 
 extern char __kernel_phys_start[], __kernel_phys_end[];
 
@@ -53,7 +74,8 @@ static void *heap_pages_alloc(void *ctx, size_t npages)
 {
 	uint64_t phys;
 	(void)ctx;
-	if (pmm_alloc_contig(&pmm, npages, 1, &phys))
+	if (pmm_alloc_contig(&pmm, npages, 1, &phys) &&
+	    (!zpool_drain() || pmm_alloc_contig(&pmm, npages, 1, &phys)))
 		return NULL;
 	return phys_to_virt(phys);
 }
@@ -103,7 +125,7 @@ int mem_init(const struct mb2_info *mb, uint64_t info_phys, uint64_t *top_out, c
 	for (unsigned i = 0; i < nbusy; i++)
 		pmm_reserve(&pmm, busy[i].base, busy[i].len);
 
-	if (arch_mmu_init(top, mem_frame_alloc)) {
+	if (arch_mmu_init(top, mem_frame_alloc_zero)) {
 		*why = "out of memory building the kernel page tables";
 		return -VE_NOMEM;
 	}
@@ -114,15 +136,34 @@ int mem_init(const struct mb2_info *mb, uint64_t info_phys, uint64_t *top_out, c
 
 int mem_frame_alloc(uint64_t *phys)
 {
-	return pmm_alloc(&pmm, phys);
+	if (pmm_alloc(&pmm, phys) == 0)
+		return 0;
+	if (!nzpool)
+		return -VE_NOMEM;
+	*phys = zpool[--nzpool];
+	return 0;
 }
 
 int mem_frame_alloc_zero(uint64_t *phys)
 {
+	if (nzpool) {
+		*phys = zpool[--nzpool];
+		return 0;
+	}
 	int err = pmm_alloc(&pmm, phys);
 	if (!err)
 		memset(phys_to_virt(*phys), 0, PAGE_SIZE);
 	return err;
+}
+
+bool mem_zero_ahead(void)
+{
+	uint64_t phys;
+	if (nzpool == ZPOOL_MAX || pmm_alloc(&pmm, &phys))
+		return false;
+	memset(phys_to_virt(phys), 0, PAGE_SIZE);
+	zpool[nzpool++] = phys;
+	return true;
 }
 
 void mem_frame_free(uint64_t phys)
@@ -133,7 +174,9 @@ void mem_frame_free(uint64_t phys)
 
 int mem_frames_alloc(uint64_t n, uint64_t *phys)
 {
-	return pmm_alloc_contig(&pmm, n, 1, phys);
+	if (pmm_alloc_contig(&pmm, n, 1, phys) == 0)
+		return 0;
+	return zpool_drain() ? pmm_alloc_contig(&pmm, n, 1, phys) : -VE_NOMEM;
 }
 
 void mem_frames_free(uint64_t phys, uint64_t n)
@@ -146,7 +189,7 @@ void mem_frames_free(uint64_t phys, uint64_t n)
 void mem_info(struct ve_meminfo *out)
 {
 	out->total_frames = pmm.ntotal;
-	out->free_frames = pmm.nfree;
+	out->free_frames = pmm.nfree + nzpool;
 }
 
 void *kmalloc(size_t n)
