@@ -2,12 +2,6 @@
  * Physical memory and the kernel heap, glued to the boot information.
  * The frame bitmap is placed in the first usable RAM above the kernel that
  * the boot page tables reach (the first 4 GiB).
- *
- * Frames are zeroed ahead while the CPU idles (mem_zero_ahead), into a
- * pool that zeroed allocations take first: a process's start maps tens of
- * zeroed pages (its stack, tables, data), and a restart is the path that
- * recovery waits on. Pool frames are free memory: meminfo counts them, and
- * any allocation that finds the allocator short takes them back.
  */
 #include "mem.h"
 
@@ -19,21 +13,6 @@
 
 static struct pmm pmm;
 static struct heap heap;
-
-#define ZPOOL_MAX 256 /* 1 MiB: a few process starts */
-static uint64_t zpool[ZPOOL_MAX];
-static unsigned nzpool;
-
-/* Give every pooled frame back to the allocator: an allocation that needs
- * what the bitmap lacks (contiguous runs, the last frames) gets them. */
-static bool zpool_drain(void)
-{
-	if (!nzpool)
-		return false;
-	while (nzpool)
-		pmm_free(&pmm, zpool[--nzpool]);
-	return true;
-}
 
 extern char __kernel_phys_start[], __kernel_phys_end[];
 
@@ -74,8 +53,7 @@ static void *heap_pages_alloc(void *ctx, size_t npages)
 {
 	uint64_t phys;
 	(void)ctx;
-	if (pmm_alloc_contig(&pmm, npages, 1, &phys) &&
-	    (!zpool_drain() || pmm_alloc_contig(&pmm, npages, 1, &phys)))
+	if (pmm_alloc_contig(&pmm, npages, 1, &phys))
 		return NULL;
 	return phys_to_virt(phys);
 }
@@ -125,7 +103,7 @@ int mem_init(const struct mb2_info *mb, uint64_t info_phys, uint64_t *top_out, c
 	for (unsigned i = 0; i < nbusy; i++)
 		pmm_reserve(&pmm, busy[i].base, busy[i].len);
 
-	if (arch_mmu_init(top, mem_frame_alloc_zero)) {
+	if (arch_mmu_init(top, mem_frame_alloc)) {
 		*why = "out of memory building the kernel page tables";
 		return -VE_NOMEM;
 	}
@@ -136,34 +114,15 @@ int mem_init(const struct mb2_info *mb, uint64_t info_phys, uint64_t *top_out, c
 
 int mem_frame_alloc(uint64_t *phys)
 {
-	if (pmm_alloc(&pmm, phys) == 0)
-		return 0;
-	if (!nzpool)
-		return -VE_NOMEM;
-	*phys = zpool[--nzpool];
-	return 0;
+	return pmm_alloc(&pmm, phys);
 }
 
 int mem_frame_alloc_zero(uint64_t *phys)
 {
-	if (nzpool) {
-		*phys = zpool[--nzpool];
-		return 0;
-	}
 	int err = pmm_alloc(&pmm, phys);
 	if (!err)
 		memset(phys_to_virt(*phys), 0, PAGE_SIZE);
 	return err;
-}
-
-bool mem_zero_ahead(void)
-{
-	uint64_t phys;
-	if (nzpool == ZPOOL_MAX || pmm_alloc(&pmm, &phys))
-		return false;
-	memset(phys_to_virt(phys), 0, PAGE_SIZE);
-	zpool[nzpool++] = phys;
-	return true;
 }
 
 void mem_frame_free(uint64_t phys)
@@ -174,9 +133,7 @@ void mem_frame_free(uint64_t phys)
 
 int mem_frames_alloc(uint64_t n, uint64_t *phys)
 {
-	if (pmm_alloc_contig(&pmm, n, 1, phys) == 0)
-		return 0;
-	return zpool_drain() ? pmm_alloc_contig(&pmm, n, 1, phys) : -VE_NOMEM;
+	return pmm_alloc_contig(&pmm, n, 1, phys);
 }
 
 void mem_frames_free(uint64_t phys, uint64_t n)
@@ -189,7 +146,7 @@ void mem_frames_free(uint64_t phys, uint64_t n)
 void mem_info(struct ve_meminfo *out)
 {
 	out->total_frames = pmm.ntotal;
-	out->free_frames = pmm.nfree + nzpool;
+	out->free_frames = pmm.nfree;
 }
 
 void *kmalloc(size_t n)

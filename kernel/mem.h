@@ -18,9 +18,6 @@ int mem_init(const struct mb2_info *mb, uint64_t info_phys, uint64_t *top_out, c
 
 int mem_frame_alloc(uint64_t *phys);	  /* -VE_NOMEM */
 int mem_frame_alloc_zero(uint64_t *phys); /* zero-filled */
-/* Zero one free frame ahead into the pool zeroed allocations take first;
- * false when the pool is full or no frame is free. For the idle loop. */
-bool mem_zero_ahead(void);
 void mem_frame_free(uint64_t phys);
 int mem_frames_alloc(uint64_t n, uint64_t *phys); /* contiguous */
 void mem_frames_free(uint64_t phys, uint64_t n);

@@ -3,18 +3,17 @@
  * non-empty run queue. A process that blocks switches straight to it
  * (sched_block), or, when its call woke a waiting server, straight to that
  * server (sched_handoff), so the switch from client to server and back
- * costs no detour. Everything else goes through the scheduler loop, which
- * runs on the boot stack: a process that yields, is preempted (sched_tick)
- * or dies switches back to it, and the loop saves its FPU state or reaps
- * it, starts an injected stall, picks the next, and with nothing to run
- * zeroes frames ahead (mem_zero_ahead) or halts until the next interrupt.
+ * costs no detour. Everything else goes through
+ * the scheduler loop, which runs on the boot stack: a process that yields,
+ * is preempted (sched_tick) or dies switches back to it, and the loop saves
+ * its FPU state or reaps it, starts an injected stall, picks the next, and
+ * with nothing to run halts until the next interrupt.
  */
 #include "sched.h"
 
 #include "arch.h"
 #include "ipc.h"
 #include "klog.h"
-#include "mem.h"
 
 struct runq {
 	struct proc *head, *tail;
@@ -208,8 +207,6 @@ _Noreturn void sched_run(void)
 		struct proc *p = pick();
 		if (p)
 			run(p);
-		else if (mem_zero_ahead())
-			arch_irq_window(); /* a frame at a time: an interrupt may bring work */
 		else
 			arch_irq_enable_and_wait();
 	}

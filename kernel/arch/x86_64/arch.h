@@ -79,7 +79,7 @@ void arch_timer_eoi(void);
 #define PTE_ALLOC 0x400ull /* software bit: a vm_alloc page, the process's to vm_free */
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
-/* Build and load the kernel's tables; alloc gives zeroed frames. */
+/* Build and load the kernel's tables; alloc gives zeroable frames. */
 int arch_mmu_init(uint64_t top_phys, int (*alloc)(uint64_t *phys));
 uint64_t arch_kernel_pml4(void);
 int arch_new_space(uint64_t *pml4_out); /* kernel half shared, user half empty */
@@ -129,7 +129,6 @@ struct trap_frame;
 bool arch_user_fixup(struct trap_frame *f); /* a kernel fault in those: resume at -VE_FAULT */
 uint64_t arch_read_cr3(void);
 void arch_irq_enable_and_wait(void); /* sti; hlt; cli */
-void arch_irq_window(void);	     /* sti; nop; cli: take pending interrupts */
 void arch_irq_disable(void);
 /* Print the frame-pointer chain from rbp to COM1 (range-checked). */
 void arch_stack_trace(uint64_t rbp, uint64_t rip);

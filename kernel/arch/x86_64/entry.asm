@@ -216,15 +216,6 @@ arch_irq_enable_and_wait:
 	cli
 	ret
 
-; Let pending interrupts in, then shut them out again: sti takes effect
-; after the next instruction, so they are taken at the nop.
-global arch_irq_window
-arch_irq_window:
-	sti
-	nop
-	cli
-	ret
-
 global arch_irq_disable
 arch_irq_disable:
 	cli

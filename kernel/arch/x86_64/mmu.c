@@ -28,7 +28,11 @@ static uint64_t *table(uint64_t entry)
 
 static int new_table(uint64_t *phys)
 {
-	return frame_alloc(phys); /* zeroed */
+	int err = frame_alloc(phys);
+	if (err)
+		return err;
+	memset(phys_to_virt(*phys), 0, PAGE_SIZE);
+	return 0;
 }
 
 /* Walk to the entry for va at the given level (3 = PDPT entry's table is
