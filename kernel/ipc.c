@@ -60,12 +60,24 @@ static struct proc *charged_proc(uint64_t pid)
 	return p;
 }
 
+/* What a message of n bytes takes from the heap: a slot's footprint is
+ * found once, as nearly every message takes one. */
+static size_t footprint(size_t n)
+{
+	static size_t slot;
+	if (n != CHAN_SLOT_SIZE)
+		return kmalloc_footprint(n);
+	if (!slot)
+		slot = kmalloc_footprint(CHAN_SLOT_SIZE);
+	return slot;
+}
+
 static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 {
 	(void)ctx;
 	if (!sender)
 		return 0;
-	int err = share_charge(charged_proc(sender), kmalloc_footprint(n));
+	int err = share_charge(charged_proc(sender), footprint(n));
 	if (!err)
 		*owner = sender;
 	return err;
@@ -74,16 +86,16 @@ static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 static uint64_t env_disown(void *ctx, uint64_t owner, size_t n)
 {
 	(void)ctx;
-	return share_disown(charged_proc(owner), kmalloc_footprint(n));
+	return share_disown(charged_proc(owner), footprint(n));
 }
 
 static void env_refund(void *ctx, uint64_t owner, size_t n)
 {
 	(void)ctx;
 	if (owner >= SHARE_ORPHAN_BASE)
-		share_refund_orphan(owner, kmalloc_footprint(n));
+		share_refund_orphan(owner, footprint(n));
 	else
-		share_refund(charged_proc(owner), kmalloc_footprint(n));
+		share_refund(charged_proc(owner), footprint(n));
 }
 
 static const struct chan_env env = {
