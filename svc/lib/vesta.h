@@ -170,9 +170,12 @@ int ve_kill_hung(int pid);
  *
  * A server's main loop is one ve_chan_next per message: it answers the
  * message just handled, waits over the server handles (and IRQ lines and
- * children), and receives the next message, in one system call. The
- * pieces (ve_wait_any, ve_chan_recv, ve_chan_reply, ve_chan_ack) remain
- * for loops that need them apart.
+ * children), and receives the next message, in one system call. A server
+ * that waits on one handle uses ve_chan_reply_recv, the same step with the
+ * message's header in registers: the kernel's fast path, where a call to
+ * a waiting server switches straight to it. The pieces (ve_wait_any,
+ * ve_chan_recv, ve_chan_reply, ve_chan_ack) remain for loops that need
+ * them apart.
  */
 
 /*
