@@ -87,7 +87,8 @@ static void emit_pci(const struct ve_pciinfo *f)
 		if (f->bar[i].kind == VE_BAR_NONE)
 			continue;
 		fmt_snprintf(v, sizeof(v), "%s:%#llx+%#llx", kinds[f->bar[i].kind],
-			     (unsigned long long)f->bar[i].base, (unsigned long long)f->bar[i].size);
+			     (unsigned long long)f->bar[i].base,
+			     (unsigned long long)f->bar[i].size);
 		ev_str(&l, keys[i], v);
 	}
 	ev_send(&l);

@@ -25,7 +25,8 @@ void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PC
 			uint32_t am = m & ~3u;
 			if (!(am & 0xffff0000u))
 				am |= 0xffff0000u;
-			out[i] = (struct ve_bar){ .base = o & ~3u, .size = (uint32_t)(~am + 1),
+			out[i] = (struct ve_bar){ .base = o & ~3u,
+						  .size = (uint32_t)(~am + 1),
 						  .kind = VE_BAR_IO };
 			continue;
 		}
@@ -43,8 +44,9 @@ void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PC
 		}
 		if ((am & ~0xfull) == 0)
 			continue;
-		out[i] = (struct ve_bar){ .base = base, .size = ~am + 1, .kind = kind,
-					  .prefetchable = (o >> 3) & 1 };
+		out[i] = (struct ve_bar){
+			.base = base, .size = ~am + 1, .kind = kind, .prefetchable = (o >> 3) & 1
+		};
 		if (kind == VE_BAR_MEM64)
 			i++; /* its upper half stays NONE */
 	}

@@ -95,14 +95,16 @@ static void test_match(void **state)
 	assert_int_equal(pci_devsel_match(fns, 4, &s), 2);
 	s.index = 2;
 	assert_int_equal(pci_devsel_match(fns, 4, &s), -VE_NOENT);
-	s = (struct ve_devsel){ .vendor = 0x1af4, .device = 0x1000, .bus = 1, .devfn = 0x09,
-				.flags = VE_DEVSEL_AT };
+	s = (struct ve_devsel){
+		.vendor = 0x1af4, .device = 0x1000, .bus = 1, .devfn = 0x09, .flags = VE_DEVSEL_AT
+	};
 	assert_int_equal(pci_devsel_match(fns, 4, &s), 3);
 	s.devfn = 0x08; /* nothing there */
 	assert_int_equal(pci_devsel_match(fns, 4, &s), -VE_NOENT);
 	/* The address must hold that vendor:device too. */
-	s = (struct ve_devsel){ .vendor = 0x1af4, .device = 0x1000, .devfn = 0x18,
-				.flags = VE_DEVSEL_AT };
+	s = (struct ve_devsel){
+		.vendor = 0x1af4, .device = 0x1000, .devfn = 0x18, .flags = VE_DEVSEL_AT
+	};
 	assert_int_equal(pci_devsel_match(fns, 4, &s), -VE_NOENT);
 	assert_int_equal(pci_devsel_match(fns, 0, &s), -VE_NOENT);
 }
@@ -119,8 +121,9 @@ static void test_devsel_check(void **state)
 	assert_int_equal(pci_devsel_check(s), 0);
 	s[1].index = 0; /* the same device twice */
 	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
-	s[1] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e, .devfn = 0x18,
-				   .flags = VE_DEVSEL_AT };
+	s[1] = (struct ve_devsel){
+		.vendor = 0x8086, .device = 0x100e, .devfn = 0x18, .flags = VE_DEVSEL_AT
+	};
 	assert_int_equal(pci_devsel_check(s), 0);
 	s[1].index = 1; /* index with an address */
 	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
@@ -148,8 +151,9 @@ static void test_devsel_same(void **state)
 	assert_true(pci_devsel_same(&a, &b));
 	b.index = 1;
 	assert_false(pci_devsel_same(&a, &b));
-	a = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e, .devfn = 0x18,
-				.flags = VE_DEVSEL_AT };
+	a = (struct ve_devsel){
+		.vendor = 0x8086, .device = 0x100e, .devfn = 0x18, .flags = VE_DEVSEL_AT
+	};
 	b = a;
 	b.vendor = 0x1af4; /* the same address, whatever it is said to hold */
 	assert_true(pci_devsel_same(&a, &b));
@@ -172,8 +176,8 @@ static void test_cfg_filter(void **state)
 	assert_int_equal(pci_cfg_access_check(UINT64_MAX - 3, 4, false), -VE_INVAL);
 	/* Reads of BARs are fine; writes are not, in any width. */
 	assert_int_equal(pci_cfg_access_check(0x10, 4, false), 0);
-	assert_int_equal(pci_cfg_access_check(0x04, 2, true), 0);  /* command */
-	assert_int_equal(pci_cfg_access_check(0x0c, 4, true), 0);  /* up to 0x0f */
+	assert_int_equal(pci_cfg_access_check(0x04, 2, true), 0); /* command */
+	assert_int_equal(pci_cfg_access_check(0x0c, 4, true), 0); /* up to 0x0f */
 	assert_int_equal(pci_cfg_access_check(0x10, 4, true), -VE_PERM);
 	assert_int_equal(pci_cfg_access_check(0x27, 1, true), -VE_PERM);
 	assert_int_equal(pci_cfg_access_check(0x26, 2, true), -VE_PERM);
