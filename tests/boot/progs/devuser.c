@@ -10,6 +10,8 @@
  *   dma PAGES  take PAGES of DMA memory, turn bus mastering on, then die
  *              writing through a null pointer (page_fault): the kernel must
  *              stop the device before it frees the memory.
+ *   crash MS   as dma 16, but sleep MS first (a supervised driver that
+ *              keeps crashing: supdev.scn).
  *   check      exit 0 if the device's bus-master bit is clear, 2 if set.
  *   hold       sleep until killed (holding the device).
  *   cfg        (not granted) every device call must say -VE_PERM: exit 0.
@@ -125,8 +127,8 @@ static void check_dma(void)
 	check(a1 > 0 && a2 > 0, "dma alloc", a1 > 0 ? a2 : a1);
 	if (a1 <= 0 || a2 <= 0)
 		return;
-	ve_printf("devuser: dma %#lx phys %#llx, %#lx phys %#llx\n", a1, (unsigned long long)p1,
-		  a2, (unsigned long long)p2);
+	ve_printf("devuser: dma %#lx phys %#llx, %#lx phys %#llx\n", a1, (unsigned long long)p1, a2,
+		  (unsigned long long)p2);
 	check(p1 % PAGE == 0 && p2 % PAGE == 0 && p1 && p2, "dma page-aligned", 0);
 	check(p1 + PAGE <= p2 || p2 + 4 * PAGE <= p1, "dma distinct", 0);
 	const volatile uint8_t *b = (const volatile uint8_t *)a2;
@@ -150,21 +152,21 @@ static int full(void)
 	return bad;
 }
 
-static int dma_and_die(const char *args)
+static int dma_and_die(const char *mode, uint64_t pages, uint64_t sleep_ms)
 {
-	uint64_t pages = 0, phys;
+	uint64_t phys;
 	struct ve_meminfo before, after;
-	if (ve_parse_u64(&args, &pages) || pages == 0)
-		return 1;
 	ve_meminfo(&before);
 	long a = ve_dma_alloc(pages * PAGE, &phys);
 	ve_meminfo(&after);
 	long cmd = ve_dev_cfg_read(0, 4, 2);
 	ve_dev_cfg_write(0, 4, 2, (uint32_t)cmd | 4); /* bus master on */
-	struct ve_kv kv[] = { VE_KV_STR("mode", "dma"), VE_KV_NUM("addr", a),
+	struct ve_kv kv[] = { VE_KV_STR("mode", mode), VE_KV_NUM("addr", a),
 			      VE_KV_NUM("taken", (int64_t)(before.free_frames - after.free_frames)),
 			      VE_KV_NUM("master", (ve_dev_cfg_read(0, 4, 2) >> 2) & 1) };
 	ve_event("devuser", kv, 4);
+	if (sleep_ms)
+		ve_sleep_ms(sleep_ms);
 	*(volatile int *)0 = 1;
 	return 1;
 }
@@ -186,8 +188,6 @@ int main(const char *args)
 
 	if (ve_word_is(args, n, "full"))
 		return full();
-	if (ve_word_is(args, n, "dma"))
-		return dma_and_die(rest);
 	if (ve_word_is(args, n, "check")) {
 		long cmd = ve_dev_cfg_read(0, 4, 2);
 		ve_event1("devuser_check", "command", cmd);
@@ -205,6 +205,10 @@ int main(const char *args)
 	}
 	if (ve_parse_u64(&rest, &v))
 		return 1;
+	if (ve_word_is(args, n, "dma"))
+		return v ? dma_and_die("dma", v, 0) : 1;
+	if (ve_word_is(args, n, "crash"))
+		return dma_and_die("crash", 16, v);
 	if (ve_word_is(args, n, "io"))
 		return (int)port_in((uint16_t)v) & 1 ? 1 : 1;
 	if (ve_word_is(args, n, "mmio"))
