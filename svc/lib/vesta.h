@@ -86,8 +86,9 @@ long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
  * memory ve_vm_alloc gave (any part of what it gave). Returns 0.
  * Errors, with nothing unmapped: -VE_INVAL (len 0, addr unaligned, a page
  * not mapped, or outside the user range), -VE_PERM (a page that
- * ve_vm_alloc did not give: the caller's image, its stack, its stash or
- * the fault-injection page). */
+ * ve_vm_alloc did not give: the caller's image, its stack, its stash,
+ * the fault-injection page, a device's registers from ve_dev_map or DMA
+ * memory from ve_dma_alloc, which stay until the process dies). */
 int ve_vm_free(uint64_t addr, uint64_t len);
 
 /* Fill *info with the kernel's frame counts. Returns 0. Errors: -VE_FAULT. */

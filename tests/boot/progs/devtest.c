@@ -2,10 +2,11 @@
  * devtest: the kernel side of PCI device grants, end to end (pci.scn). It
  * lists the PCI functions and finds QEMU's e1000, then runs devuser (see
  * devuser.c) from the boot table's templates: `devuser`, granted the
- * e1000, and `devrogue`, granted nothing.
+ * e1000 and a virtio-net, and `devrogue`, granted nothing.
  *   1. pci_info lists the e1000 with no holder; past the end is -VE_NOENT.
- *   2. spawn_spec of a device no machine has is -VE_NOENT, a malformed
- *      grant -VE_INVAL; while a devuser holds the e1000, granting it again
+ *   2. spawn_spec by bus address works, and is -VE_NOENT if the IDs there
+ *      differ; a device no machine has is -VE_NOENT, a malformed grant
+ *      -VE_INVAL; while a devuser holds the e1000, granting it again
  *      (spawn_spec, or spawn of the template) is -VE_BUSY.
  *   3. devuser full: every device call, right and wrong (exit 0).
  *   4. devuser dma: takes DMA memory, turns bus mastering on and crashes.
@@ -67,6 +68,27 @@ static uint64_t free_frames(void)
 	return mi.free_frames;
 }
 
+/* spawn_spec naming the e1000 f by its bus address: granted; the same
+ * address with another vendor:device is -VE_NOENT. */
+static void spawn_at(const struct ve_pciinfo *f)
+{
+	struct ve_spawn sp = { .name = "devat", .image = "devuser", .args = "hold" };
+	struct ve_exit ex;
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x8086,
+					 .device = 0x100e,
+					 .bus = f->bus,
+					 .devfn = f->devfn,
+					 .flags = VE_DEVSEL_AT };
+	int pid = ve_spawn_spec(&sp);
+	check(pid > 0, "spawn_spec at the e1000's address", pid);
+	if (pid > 0) {
+		ve_kill(pid);
+		ve_wait(pid, &ex);
+	}
+	sp.devs[0].device = 0x1000;
+	check(ve_spawn_spec(&sp) == -VE_NOENT, "spawn_spec at an address, wrong IDs", 0);
+}
+
 static void spawn_errors(void)
 {
 	struct ve_spawn sp = { .name = "devx", .image = "devuser", .args = "check" };
@@ -102,6 +124,7 @@ int main(const char *args)
 	if (e < 0)
 		goto out;
 	ve_pci_info((uint32_t)e, &f);
+	spawn_at(&f);
 	spawn_errors();
 
 	check(run("devuser", "full", &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0,
