@@ -18,6 +18,7 @@
 #include "vm.h"
 
 static struct ve_pciinfo fns[PCI_MAX_FNS];
+static uint8_t header_type[PCI_MAX_FNS]; /* for the write filter */
 static unsigned nfns;
 
 unsigned pci_count(void)
@@ -102,6 +103,7 @@ static void add_fn(uint8_t bus, uint8_t devfn, uint32_t id, uint8_t header)
 		     devfn >> 3, devfn & 7);
 		return;
 	}
+	header_type[nfns] = header;
 	struct ve_pciinfo *f = &fns[nfns++];
 	memset(f, 0, sizeof(*f));
 	f->bus = bus;
@@ -248,7 +250,7 @@ long pci_sys_cfg_read(struct proc *p, uint64_t dev, uint64_t off, uint64_t width
 	int err;
 	if (!f)
 		return -VE_PERM;
-	if ((err = pci_cfg_access_check(off, width, false)))
+	if ((err = pci_cfg_access_check(off, width, false, header_type[f - fns])))
 		return err;
 	return (long)cfg_read(f, (uint16_t)off, (unsigned)width);
 }
@@ -259,7 +261,7 @@ long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t widt
 	int err;
 	if (!f)
 		return -VE_PERM;
-	if ((err = pci_cfg_access_check(off, width, true)))
+	if ((err = pci_cfg_access_check(off, width, true, header_type[f - fns])))
 		return err;
 	if (width < 4 && v >> (8 * width))
 		return -VE_INVAL;
