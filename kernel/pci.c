@@ -147,7 +147,8 @@ void pci_init(void)
 			}
 		}
 	}
-	klog("pci: %u function%s", nfns, nfns == 1 ? "" : "s");
+	klog("pci: %u function%s, level-triggered IRQ lines %#x", nfns, nfns == 1 ? "" : "s",
+	     arch_irq_level_lines());
 }
 
 /* A holder is recorded by pid and released at its death; a pid that names
@@ -187,6 +188,8 @@ void pci_claim(struct proc *p)
 		uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
 		if (cmd & PCI_CMD_INTX_OFF)
 			cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_INTX_OFF);
+		if (f->irq != VE_PCI_NOIRQ)
+			arch_irq_set_level(f->irq); /* PCI INTx is level-triggered */
 		struct evlog_line l;
 		ev_start(&l, "dev_grant");
 		ev_i64(&l, "pid", p->pid);
@@ -194,6 +197,8 @@ void pci_claim(struct proc *p)
 		ev_u64(&l, "dev", k);
 		ev_fn(&l, f);
 		ev_u64(&l, "irq", f->irq);
+		if (f->irq != VE_PCI_NOIRQ)
+			ev_bool(&l, "level", arch_irq_level_lines() & (1u << f->irq));
 		ev_send(&l);
 	}
 }

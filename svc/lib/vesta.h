@@ -294,8 +294,8 @@ int ve_chan_ack(int h, uint64_t id);
  * fired stays masked until ve_irq_ack(k). Returns 0.
  * Errors: -VE_TIMEOUT, -VE_BADHANDLE (a handle that is not the caller's),
  * -VE_RANGE (n > VE_HANDLES_MAX), -VE_FAULT (handles or r not accessible).
- * IRQ lines come from the boot table (`irqs`); the kernel unmasks them when
- * the process starts.
+ * IRQ lines come from the boot table or policy (`irqs`, and a granted PCI
+ * device's line); the kernel unmasks them when the process starts.
  */
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r);
 

@@ -5,7 +5,8 @@
  * and `devrogue` (the same image, granted nothing).
  * Args, the first word a mode:
  *   full       every device call, right and wrong: the granted function's
- *              config space, its BAR0 mapped, its I/O BAR and IRQ, DMA memory,
+ *              config space, its BAR0 mapped, its I/O BAR, an interrupt it
+ *              raises delivered to wait_any, DMA memory,
  *              the virtio-net's 64-bit BAR mapped (above 4 GiB under
  *              UEFI), and an error for every bad argument. Event devuser mode=full
  *              bad=N (first=CHECK: the first that failed); exits N.
@@ -117,6 +118,31 @@ static void check_bars(const struct ve_pciinfo *f)
 		check(ve_irq_ack(f->irq) == 0, "irq_ack of its line", ve_irq_ack(f->irq));
 }
 
+/* The e1000's interrupt, end to end: the driver makes the device raise
+ * one (IMS, then ICS: a TX-done cause), and its line fires in wait_any;
+ * reading ICR clears it, and the line is acked. */
+static void check_irq(const struct ve_pciinfo *f)
+{
+	struct ve_wait_result w;
+	long a = ve_dev_map(0, 0);
+	if (f->irq == VE_PCI_NOIRQ || a <= 0)
+		return;
+	volatile uint32_t *r = (volatile uint32_t *)a;
+	(void)r[0xc0 / 4];		   /* ICR: old causes cleared */
+	ve_wait_any(NULL, 0, 1000000, &w); /* and any IRQ pending */
+	ve_irq_ack(f->irq);
+	r[0xd0 / 4] = 1;				   /* IMS: TXDW enabled */
+	r[0xc8 / 4] = 1;				   /* ICS: raise it */
+	long rc = ve_wait_any(NULL, 0, 2000000000ull, &w); /* 2 s */
+	check(rc == 0 && (w.irqs & (1u << f->irq)), "e1000 interrupt delivered", rc);
+	uint32_t icr = r[0xc0 / 4];
+	check(icr & 1, "ICR holds the cause", (long)icr);
+	r[0xd8 / 4] = 0xffffffffu; /* IMC: all masked again */
+	check(ve_irq_ack(f->irq) == 0, "irq_ack after it", 0);
+	if (rc == 0 && (w.irqs & (1u << f->irq)))
+		ve_event1("devuser_irq", "irq", f->irq);
+}
+
 /* The second grant, the virtio-net: its own config space, and its 64-bit
  * memory BAR (the modern virtio registers) mapped. */
 static void check_second(void)
@@ -176,6 +202,7 @@ static int full(void)
 	struct ve_pciinfo f;
 	check_info_and_cfg(&f);
 	check_bars(&f);
+	check_irq(&f);
 	check_second();
 	check_dma();
 	struct ve_kv kv[] = { VE_KV_STR("mode", "full"), VE_KV_NUM("bad", bad),
