@@ -319,7 +319,9 @@ long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx)
 
 /*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device
- * no longer asserts it). Returns 0.
+ * no longer asserts it). A PCI line shared by the holders of several
+ * devices fires to each of them and is unmasked once each has acked it
+ * (or died). Returns 0.
  * Errors: -VE_INVAL (irq > 15), -VE_PERM (irq is not granted to the
  * caller).
  */

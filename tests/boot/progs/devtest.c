@@ -8,7 +8,9 @@
  *      differ; a device no machine has is -VE_NOENT, a malformed grant
  *      -VE_INVAL; while a devuser holds the e1000, granting it again
  *      (spawn_spec, or spawn of the template) is -VE_BUSY.
- *   3. devuser full: every device call, right and wrong (exit 0).
+ *   3. devuser full: every device call, right and wrong (exit 0), while
+ *      devshare holds a second virtio-net: if its line is the e1000's,
+ *      the interrupt devuser makes its e1000 raise reaches devshare too.
  *   4. devuser dma: takes DMA memory, turns bus mastering on and crashes.
  *      Afterwards the e1000 has no holder, the free frame count is what it
  *      was before (measured after an earlier incarnation, so the kernel's
@@ -48,6 +50,16 @@ static int find_e1000(struct ve_pciinfo *f, uint32_t *n)
 	if (found >= 0)
 		ve_pci_info((uint32_t)found, f);
 	return found;
+}
+
+/* The second virtio-net (1af4:1000, index 1) in *v: its index, or -1. */
+static int find_second_virtio(struct ve_pciinfo *v)
+{
+	int seen = 0;
+	for (uint32_t i = 0; ve_pci_info(i, v) == 0; i++)
+		if (v->vendor == 0x1af4 && v->device == 0x1000 && seen++ == 1)
+			return (int)i;
+	return -1;
 }
 
 /* Spawn template name with args and wait: its ve_exit in *ex. */
@@ -127,8 +139,26 @@ int main(const char *args)
 	spawn_at(&f);
 	spawn_errors();
 
+	/* devshare holds the second virtio-net and waits for its line; when
+	 * that is the e1000's line too, devuser's interrupt reaches both. */
+	struct ve_pciinfo v;
+	int share = find_second_virtio(&v), sharer = -1;
+	if (share >= 0) {
+		sharer = ve_spawn("devshare", "irqwait");
+		check(sharer > 0, "spawn devshare", sharer);
+	}
 	check(run("devuser", "full", &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0,
 	      "devuser full", (long)ex.code);
+	if (sharer > 0) {
+		ve_wait(sharer, &ex);
+		bool same = v.irq == f.irq && f.irq != VE_PCI_NOIRQ;
+		ve_printf("devtest: e1000 irq %u, second virtio irq %u: %s\n", f.irq, v.irq,
+			  same ? "shared" : "not shared");
+		ve_event1("devtest_share", "shared", same);
+		if (same)
+			check(ex.reason == VE_R_EXIT && ex.code == 0, "shared line fired to both",
+			      (long)ex.code);
+	}
 	uint64_t f1 = free_frames();
 	check(run("devuser", "dma 64", &ex) == 0 && ex.reason == VE_R_PAGE_FAULT, "devuser dma",
 	      (long)ex.reason);

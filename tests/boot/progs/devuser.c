@@ -18,6 +18,10 @@
  *   check      exit 0 if the device's bus-master bit is clear and its
  *              interrupts enabled (INTx disable, bit 10, clear), 2 if not.
  *   hold       sleep until killed (holding the device).
+ *   irqwait    (devshare: granted a second virtio-net) wait up to 5 s for
+ *              its device's line to fire, ack it; exit 0 if it fired, 3 if
+ *              not. Where the line is the e1000's too, devuser full's
+ *              interrupt reaches this holder as well.
  *   cfg        (not granted) every device call must say -VE_PERM: exit 0.
  *   io PORT    (not granted) read a port of the device: dies with gp.
  *   cf8        (not granted) select a config register by port 0xcf8: gp.
@@ -258,6 +262,18 @@ int main(const char *args)
 	}
 	if (ve_word_is(args, n, "cfg"))
 		return rogue_cfg();
+	if (ve_word_is(args, n, "irqwait")) {
+		struct ve_pciinfo f;
+		struct ve_wait_result w;
+		if (ve_dev_info(0, &f) || f.irq == VE_PCI_NOIRQ)
+			return 1;
+		ve_event1("devshare_waiting", "irq", f.irq);
+		long rc = ve_wait_any(NULL, 0, 5000000000ull, &w);
+		bool fired = rc == 0 && (w.irqs & (1u << f.irq));
+		if (fired)
+			ve_event1("devshare_irq", "irq", f.irq);
+		return fired && ve_irq_ack(f.irq) == 0 ? 0 : 3;
+	}
 	if (ve_word_is(args, n, "cf8")) {
 		port_out(0xcf8, 0x80000000u);
 		return 1;
