@@ -71,7 +71,12 @@ enum ve_sys {
 	SYS_BUNDLE_READ = 29, /* bundle_read(name, buf, cap) -> size of a data file */
 	SYS_INJECT = 30,      /* inject(pid, kind, arg, seed) -> 0: a fault (grant inject) */
 	SYS_CHAN_NEXT = 31,   /* next(h, id, buf, len, struct ve_next *): answer, wait, recv */
-	/* 32 to 37: the PCI device calls */
+	SYS_PCI_INFO = 32, /* pci_info(index, struct ve_pciinfo *) -> 0: a function found at boot */
+	SYS_DEV_INFO = 33, /* dev_info(dev, struct ve_pciinfo *) -> 0: a granted device */
+	SYS_DEV_CFG_READ = 34,	/* dev_cfg_read(dev, off, width) -> value */
+	SYS_DEV_CFG_WRITE = 35, /* dev_cfg_write(dev, off, width, value) -> 0 */
+	SYS_DEV_MAP = 36,	/* dev_map(dev, bar) -> address of the BAR, uncached */
+	SYS_DMA_ALLOC = 37,	/* dma_alloc(len, uint64_t *phys) -> address: pinned, contiguous */
 	SYS_CHAN_REPLY_RECV = 38, /* reply_recv(h, id, buf, len | cap << 32, timeout_ns): next on h
 				     alone, the header in registers (below) */
 	SYS_NCALLS
@@ -292,6 +297,58 @@ struct ve_chaninfo {
 	uint32_t max_msgs, max_bytes, max_redeliveries, deadletters;
 };
 
+/*
+ * PCI devices. The kernel enumerates every PCI function at boot;
+ * pci_info(index) lists them, with the pid that holds each. A process is
+ * granted devices by its policy or boot table (`device VVVV:DDDD`, with
+ * `index N` or `at BB:DD.F` where several match); its k-th grant is device
+ * number k (`dev`) in the calls below. A granted device's I/O BARs are among
+ * its ports, its interrupt line among its IRQs (wait_any, irq_ack), and its
+ * memory BARs can be mapped with dev_map(). Its configuration space is
+ * reachable only through dev_cfg_read/dev_cfg_write, and only its own:
+ * writes that would move a BAR or the expansion ROM are refused (-VE_PERM).
+ * dma_alloc() gives pinned, physically contiguous, zeroed memory and its
+ * bus address, counted against the caller's memory share. When the process
+ * dies, the kernel clears the device's bus-master bit before any of its DMA
+ * memory is freed, so a device never writes into memory given to another.
+ */
+#define VE_SPAWN_DEVS 2	   /* devices one process can be granted */
+#define VE_DEVSEL_AT 0x1u  /* ve_devsel.flags: select by bus address */
+#define VE_PCI_NOIRQ 0xffu /* ve_pciinfo.irq: no interrupt line */
+#define VE_PCI_BARS 6
+#define VE_PCI_CFG_SIZE 256 /* configuration bytes a driver can reach */
+
+/* Which device a grant names: vendor:device and the index-th match in bus
+ * order, or (VE_DEVSEL_AT) the function at bus:devfn, which must have that
+ * vendor:device. vendor 0 marks an unused slot; unused slots come last. */
+struct ve_devsel {
+	uint16_t vendor;
+	uint16_t device;
+	uint8_t index; /* 0 = the first match; 0 with VE_DEVSEL_AT */
+	uint8_t bus;   /* with VE_DEVSEL_AT */
+	uint8_t devfn; /* with VE_DEVSEL_AT: slot << 3 | function */
+	uint8_t flags; /* VE_DEVSEL_* */
+};
+
+enum ve_bar_kind { VE_BAR_NONE = 0, VE_BAR_IO = 1, VE_BAR_MEM32 = 2, VE_BAR_MEM64 = 3 };
+struct ve_bar {
+	uint64_t base; /* port or physical address */
+	uint64_t size; /* bytes (ports for VE_BAR_IO) */
+	uint32_t kind; /* enum ve_bar_kind; a 64-bit BAR's upper half is NONE */
+	uint32_t prefetchable;
+};
+
+/* One PCI function as pci_info() and dev_info() report it. */
+struct ve_pciinfo {
+	uint8_t bus, devfn; /* devfn = slot << 3 | function */
+	uint16_t vendor, device;
+	uint8_t class_code, subclass, prog_if;
+	uint8_t irq; /* ISA interrupt line, or VE_PCI_NOIRQ */
+	uint8_t pad[2];
+	int32_t holder; /* pid of the process granted it, 0 if none */
+	struct ve_bar bar[VE_PCI_BARS];
+};
+
 /* spawn_spec(): start `image` as process `name` with exactly these grants.
  * Needs the spawn grant, and can grant only what the boot table allows the
  * caller to hand out (the supervisor: anything). */
@@ -311,6 +368,7 @@ struct ve_spawn {
 	char serve[VE_SPAWN_CHANS][32]; /* "" = unused */
 	char open[VE_SPAWN_CHANS][32];
 	uint32_t queue, qbytes, redeliveries; /* for channels it creates by serving */
+	struct ve_devsel devs[VE_SPAWN_DEVS]; /* PCI devices; vendor 0 = unused */
 };
 
 /* Grants other than hardware ones: bits of ve_spawn.grants, of the boot
