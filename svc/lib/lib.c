@@ -232,6 +232,37 @@ int ve_spawn_spec(const struct ve_spawn *sp)
 	return (int)ve_syscall(SYS_SPAWN_SPEC, (long)sp, 0, 0, 0, 0, 0);
 }
 
+int ve_pci_info(uint32_t index, struct ve_pciinfo *info)
+{
+	return (int)ve_syscall(SYS_PCI_INFO, (long)index, (long)info, 0, 0, 0, 0);
+}
+
+int ve_dev_info(unsigned dev, struct ve_pciinfo *info)
+{
+	return (int)ve_syscall(SYS_DEV_INFO, (long)dev, (long)info, 0, 0, 0, 0);
+}
+
+long ve_dev_cfg_read(unsigned dev, uint32_t off, unsigned width)
+{
+	return ve_syscall(SYS_DEV_CFG_READ, (long)dev, (long)off, (long)width, 0, 0, 0);
+}
+
+int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value)
+{
+	return (int)ve_syscall(SYS_DEV_CFG_WRITE, (long)dev, (long)off, (long)width, (long)value,
+			       0, 0);
+}
+
+long ve_dev_map(unsigned dev, unsigned bar)
+{
+	return ve_syscall(SYS_DEV_MAP, (long)dev, (long)bar, 0, 0, 0, 0);
+}
+
+long ve_dma_alloc(size_t len, uint64_t *phys)
+{
+	return ve_syscall(SYS_DMA_ALLOC, (long)len, (long)phys, 0, 0, 0, 0);
+}
+
 long ve_bundle_read(const char *name, void *buf, size_t cap)
 {
 	return ve_syscall(SYS_BUNDLE_READ, (long)name, (long)buf, (long)cap, 0, 0, 0);

@@ -429,17 +429,80 @@ int ve_chan_info_named(const char *name, struct ve_chaninfo *info);
  * ranges a boot table allows; 0 is the kernel's default, and all three
  * must be 0 if serve[] is empty. The new process is a child of the caller
  * (reap it with ve_reap). Needs the spawn grant, which is the power to
- * grant anything. Returns its pid. The whole spec is checked before
- * anything is made: a call that fails leaves no process and no channel.
- * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image), -VE_INVAL
+ * grant anything (devs[] included: PCI devices, vendor 0 = unused slot).
+ * Returns its pid. The whole spec is checked before anything is made: a
+ * call that fails leaves no process and no channel.
+ * Errors: -VE_PERM (no spawn grant), -VE_NOENT (no such image, or no PCI
+ * function matches a device grant), -VE_BUSY (a live process holds a
+ * device it grants), -VE_INVAL
  * (a name or string not NUL-terminated, an empty name, a bad prio, grant,
- * IRQ line or port range, a channel name not 1..31 of [A-Za-z0-9_.-], a
+ * IRQ line, port range or device grant (abi.h's struct ve_devsel rules),
+ * a channel name not 1..31 of [A-Za-z0-9_.-], a
  * used slot after an empty one, a limit out of its range or given with
  * nothing served, an image that is not a valid ELF executable), -VE_RANGE
  * (an image with more loadable segments than the kernel loads), -VE_NOMEM,
  * -VE_FAULT.
  */
 int ve_spawn_spec(const struct ve_spawn *sp);
+
+/* --- PCI devices (abi.h: struct ve_pciinfo, ve_devsel) ---
+ *
+ * `dev` is the number of a grant: 0 for the first device of the process's
+ * policy or boot table entry, 1 for the second. A device not granted
+ * (dev >= VE_SPAWN_DEVS, or that slot unused) is -VE_PERM in every call.
+ */
+
+/*
+ * Describe PCI function number index (0, 1, ... in bus order, as found at
+ * boot) in *info: address, IDs, class, BARs, interrupt line (VE_PCI_NOIRQ:
+ * none) and the pid that holds it (0: none). Any process may ask.
+ * Errors: -VE_NOENT (past the last function), -VE_FAULT.
+ */
+int ve_pci_info(uint32_t index, struct ve_pciinfo *info);
+
+/* ve_pci_info of the caller's device dev. Errors: -VE_PERM, -VE_FAULT. */
+int ve_dev_info(unsigned dev, struct ve_pciinfo *info);
+
+/*
+ * Read width (1, 2 or 4) bytes at off of device dev's configuration space.
+ * Returns the value (>= 0).
+ * Errors: -VE_PERM, -VE_INVAL (width not 1, 2 or 4, off not a multiple of
+ * it, or off >= VE_PCI_CFG_SIZE).
+ */
+long ve_dev_cfg_read(unsigned dev, uint32_t off, unsigned width);
+
+/*
+ * Write value (which fits in width bytes) at off of device dev's
+ * configuration space. Returns 0.
+ * Errors: -VE_PERM (not granted, or the write touches a BAR, 0x10-0x27,
+ * or the expansion ROM, 0x30-0x33), -VE_INVAL (as for ve_dev_cfg_read, or
+ * a value wider than width).
+ */
+int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value);
+
+/*
+ * Map memory BAR bar (0..5) of device dev into the caller, uncached and
+ * not executable, at an address the kernel chooses. Returns the address
+ * of the BAR's first byte (the same address on every call). The mapping
+ * lasts until the process dies; vm_free refuses it (-VE_PERM).
+ * Errors: -VE_PERM, -VE_INVAL (bar >= 6, or an I/O or empty BAR: I/O BARs
+ * are among the caller's ports already), -VE_RANGE (a BAR over 256 MiB),
+ * -VE_NOMEM (no room, or past the memory share for the page tables).
+ */
+long ve_dev_map(unsigned dev, unsigned bar);
+
+/*
+ * len bytes (rounded up to pages) of zeroed, physically contiguous memory
+ * for a device to reach by DMA, mapped read-write (not executable).
+ * Returns its address; its physical (bus) address goes to *phys. Charged to the caller's memory
+ * share, pinned until the caller dies: vm_free refuses it (-VE_PERM).
+ * When the caller dies, its devices stop mastering the bus before this
+ * memory is freed. No device needs to be granted to call it.
+ * Errors: -VE_INVAL (len 0 or beyond the user range), -VE_NOMEM (past the
+ * share, or no contiguous run that large free), -VE_FAULT (phys not
+ * writable; nothing allocated).
+ */
+long ve_dma_alloc(size_t len, uint64_t *phys);
 
 /*
  * Copy the file name carried in the boot bundle (an `image NAME PATH` of
