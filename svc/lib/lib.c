@@ -249,8 +249,8 @@ long ve_dev_cfg_read(unsigned dev, uint32_t off, unsigned width)
 
 int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value)
 {
-	return (int)ve_syscall(SYS_DEV_CFG_WRITE, (long)dev, (long)off, (long)width, (long)value,
-			       0, 0);
+	return (int)ve_syscall(SYS_DEV_CFG_WRITE, (long)dev, (long)off, (long)width, (long)value, 0,
+			       0);
 }
 
 long ve_dev_map(unsigned dev, unsigned bar)
