@@ -12,6 +12,8 @@
  */
 #include "bundle.h"
 
+#include "pci.h"
+
 /* The payload tables are read in place, so the byte order must match. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the bundle payload is little-endian and read in place"
@@ -260,6 +262,8 @@ static int check_limits(const struct bundle_proc *p, const char **why)
 {
 	if (p->irqs & ~VE_IRQS_VALID)
 		return fail(why, "bad IRQ bits", -VE_INVAL);
+	if (pci_devsel_check(p->devs))
+		return fail(why, "malformed device grants", -VE_INVAL);
 	return bundle_chan_limits_check(p->queue, p->qbytes, p->redeliveries,
 					p->serve[0][0] != '\0', why);
 }
@@ -308,6 +312,11 @@ static int check_exclusive(const struct bundle *b, uint32_t i, const char **why)
 			return fail(why, "IRQ granted to two processes", -VE_INVAL);
 		if (ports_overlap(p, q))
 			return fail(why, "port ranges of two processes overlap", -VE_INVAL);
+		for (uint32_t k = 0; k < VE_SPAWN_DEVS && p->devs[k].vendor; k++)
+			for (uint32_t l = 0; l < VE_SPAWN_DEVS && q->devs[l].vendor; l++)
+				if (pci_devsel_same(&p->devs[k], &q->devs[l]))
+					return fail(why, "device granted to two processes",
+						    -VE_INVAL);
 	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The boot bundle: the one GRUB module that carries every image the kernel
  * may start (static ELF64 files) and the table of processes it starts at
- * boot, with each one's priority, I/O port and IRQ grants, other grants, the
+ * boot, with each one's priority, I/O port, IRQ and PCI device grants, other grants, the
  * channels it serves and opens (and the queue limits of those it serves) and
  * argument string. tools/mkbundle builds it from a manifest; tools/BUNDLE.md describes
  * the format for people.
@@ -35,7 +35,7 @@
 
 #define BUNDLE_MAGIC "VBUNDLE1" /* 8 bytes, no NUL in the file */
 #define BUNDLE_MAGIC_LEN 8
-#define BUNDLE_VERSION 2u
+#define BUNDLE_VERSION 3u
 #define BUNDLE_HEADER_SIZE 32u
 
 /*
@@ -85,7 +85,8 @@ struct bundle_ports {
  * One process started at boot, in table order. A channel name has the same
  * form as a process name; in serve[] and open[] an empty string marks an
  * unused slot, and unused slots come after the used ones. No two processes
- * serve the same channel, hold the same IRQ line or share an I/O port, and
+ * serve the same channel, hold the same IRQ line, share an I/O port or
+ * name the same PCI device for certain (pci_devsel_same), and
  * every opened channel is served by some process of the table. queue,
  * qbytes and redeliveries apply to each channel the process serves, 0 means
  * the kernel's default, and all three are 0 if it serves none.
@@ -106,6 +107,7 @@ struct bundle_proc {
 	uint32_t queue;	       /* max queued + in flight per served channel, 0 or 1..4096 */
 	uint32_t qbytes;       /* max queued bytes per served channel, 0 or 1..16 MiB */
 	uint32_t redeliveries; /* per message on a served channel, 0 or 1..1000 */
+	struct ve_devsel devs[VE_SPAWN_DEVS]; /* PCI devices granted; vendor 0 = unused */
 };
 
 /* One image: a name and where its bytes lie in the payload. */
@@ -118,10 +120,11 @@ struct bundle_image {
 _Static_assert(sizeof(struct bundle_header) == BUNDLE_HEADER_SIZE, "bundle header is 32 bytes");
 _Static_assert(sizeof(struct bundle_payload) == 8, "payload head is 8 bytes");
 _Static_assert(sizeof(struct bundle_ports) == 4, "port range is 4 bytes");
-_Static_assert(sizeof(struct bundle_proc) == 472, "proc entry is 472 bytes");
+_Static_assert(sizeof(struct bundle_proc) == 488, "proc entry is 488 bytes");
 _Static_assert(offsetof(struct bundle_proc, serve) == 200, "serve[] follows ports[]");
 _Static_assert(offsetof(struct bundle_proc, irqs) == 456, "irqs follows open[]");
-_Static_assert(offsetof(struct bundle_proc, redeliveries) == 468, "no padding at the end");
+_Static_assert(offsetof(struct bundle_proc, devs) == 472, "devs[] follows redeliveries");
+_Static_assert(sizeof(struct ve_devsel) == 8, "a device grant is 8 bytes");
 _Static_assert(sizeof(struct bundle_image) == 40, "image entry is 40 bytes");
 _Static_assert(BUNDLE_NAME_MAX == VE_NAME_MAX, "names match the ABI");
 _Static_assert(BUNDLE_ARGS_MAX == VE_ARGS_MAX, "args match the ABI");

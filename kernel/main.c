@@ -11,6 +11,7 @@
 #include "lib/string.h"
 #include "mb2.h"
 #include "mem.h"
+#include "pci.h"
 #include "proc.h"
 #include "sched.h"
 #include "syscall.h"
@@ -131,6 +132,7 @@ void kmain(uint64_t magic, uint64_t info_phys)
 		panic("memory: %s", why);
 	arch_time_init();
 	emit_boot(top);
+	pci_init();
 
 	struct ve_meminfo mi;
 	mem_info(&mi);

@@ -143,6 +143,14 @@ void mem_frames_free(uint64_t phys, uint64_t n)
 		      (unsigned long long)n);
 }
 
+int dma_pages_alloc(uint64_t n, uint64_t *phys)
+{
+	int err = pmm_alloc_contig(&pmm, n, 1, phys);
+	if (!err)
+		memset(phys_to_virt(*phys), 0, n * PAGE_SIZE);
+	return err;
+}
+
 void mem_info(struct ve_meminfo *out)
 {
 	out->total_frames = pmm.ntotal;

@@ -22,6 +22,11 @@ void mem_frame_free(uint64_t phys);
 int mem_frames_alloc(uint64_t n, uint64_t *phys); /* contiguous */
 void mem_frames_free(uint64_t phys, uint64_t n);
 void mem_info(struct ve_meminfo *out);
+/* n zeroed, physically contiguous frames for a device to reach by DMA: the
+ * one place DMA memory comes from, so an IOMMU (VT-d) can map them into
+ * the device's domain here later. Freed frame by frame with
+ * mem_frame_free. -VE_NOMEM. */
+int dma_pages_alloc(uint64_t n, uint64_t *phys);
 
 void *kmalloc(size_t n);	    /* 16-byte aligned, or NULL */
 size_t kmalloc_footprint(size_t n); /* what kmalloc(n) takes (heap_footprint) */

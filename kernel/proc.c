@@ -12,6 +12,7 @@
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
+#include "pci.h"
 #include "sched.h"
 #include "vm.h"
 
@@ -45,6 +46,7 @@ void proc_spec_from_bundle(const struct bundle *b, const struct bundle_proc *bp,
 		.irqs = bp->irqs,
 		.chans = pc,
 		.boot_entry = bp,
+		.devs = bp->devs,
 	};
 }
 
@@ -183,6 +185,7 @@ static void slot_release(struct proc *p)
  * leaves nothing charged to it: the accounting is exact, or a bug. */
 static void release_resources(struct proc *p)
 {
+	pci_proc_dying(p); /* its devices stop mastering before its memory is freed */
 	if (arch_read_cr3() == p->pml4)
 		arch_switch_pml4(arch_kernel_pml4());
 	stash_release(p);
@@ -239,10 +242,32 @@ static int setup_stack(struct proc *p, const char *args, uint64_t *rsp, uint64_t
 	return 0;
 }
 
+/* The I/O BARs of p's devices, each in [0, 0x10000): allowed if map, else
+ * counted. */
+static unsigned device_ports(struct proc *p, uint8_t *map)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
+		const struct ve_pciinfo *f =
+		    p->devs[k].fn >= 0 ? pci_fn((unsigned)p->devs[k].fn) : 0;
+		for (unsigned b = 0; f && b < VE_PCI_BARS; b++) {
+			const struct ve_bar *r = &f->bar[b];
+			if (r->kind != VE_BAR_IO || !r->size || r->base + r->size > 0x10000)
+				continue;
+			if (map)
+				arch_iomap_allow(map, (uint16_t)r->base,
+						 (uint16_t)(r->base + r->size - 1));
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Its port grants and its devices' I/O BARs, in its own TSS bitmap. */
 static int setup_iomap(struct proc *p, const struct proc_spec *s)
 {
 	uint64_t phys;
-	if (s->nports == 0)
+	if (s->nports == 0 && device_ports(p, NULL) == 0)
 		return 0;
 	if (mem_frames_alloc(IOMAP_BYTES / PAGE_SIZE, &phys))
 		return -VE_NOMEM;
@@ -250,6 +275,31 @@ static int setup_iomap(struct proc *p, const struct proc_spec *s)
 	memset(p->iomap, 0xff, IOMAP_BYTES);
 	for (unsigned i = 0; i < s->nports; i++)
 		arch_iomap_allow(p->iomap, s->ports[i].first, s->ports[i].last);
+	device_ports(p, p->iomap);
+	return 0;
+}
+
+/* Resolve the device grants of s into p (claimed only once p exists): the
+ * functions, and their interrupt lines among p's IRQs. */
+static int setup_devs(struct proc *p, const struct proc_spec *s, const char **why)
+{
+	int16_t fn[VE_SPAWN_DEVS];
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++)
+		p->devs[k].fn = -1;
+	if (!s->devs)
+		return 0;
+	int err = pci_resolve(s->devs, fn);
+	if (err) {
+		*why = err == -VE_BUSY ? "a PCI device it is granted is held by another process"
+				       : "no PCI device matches a device grant";
+		return err;
+	}
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
+		p->devs[k].fn = fn[k];
+		uint8_t irq = fn[k] >= 0 ? pci_fn((unsigned)fn[k])->irq : VE_PCI_NOIRQ;
+		if (irq < 16 && (VE_IRQS_VALID & (1u << irq)))
+			p->irqs |= (uint16_t)(1u << irq);
+	}
 	return 0;
 }
 
@@ -326,6 +376,8 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	p->boot_entry = s->boot_entry;
 	p->parent = parent;
 	memcpy(p->fpu, fpu_initial, sizeof(p->fpu));
+	if ((err = setup_devs(p, s, why)))
+		goto fail;
 	if ((err = mem_frames_alloc(KSTACK_PAGES, &p->kstack))) {
 		p->kstack = 0;
 		goto fail;
@@ -338,6 +390,7 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	setup_kstack(p, entry, rsp, uargs);
 	*pid_out = p->pid;
 	emit_spawn(p);
+	pci_claim(p);
 	ipc_proc_created(p);
 	set_state(p, PROC_RUNNABLE);
 	return 0;

@@ -36,6 +36,12 @@ struct handle {
 	bool server;	 /* served (recv/reply/ack) or opened (call/cast) */
 };
 
+/* A PCI function a process was granted: its k-th device (pci.c). */
+struct proc_dev {
+	int16_t fn;		      /* index among pci_fn(); -1: unused slot */
+	uint64_t bar_va[VE_PCI_BARS]; /* where dev_map mapped each BAR; 0: not yet */
+};
+
 struct proc {
 	uint8_t fpu[512] __attribute__((aligned(16))); /* user FPU/SSE state */
 	int pid;				       /* generation * NPROC + slot, always > 0 */
@@ -60,17 +66,18 @@ struct proc {
 	const struct bundle_proc *boot_entry; /* the boot-table entry it was started from */
 	bool stash_mapped;		      /* its stash is mapped at VE_STASH_BASE */
 	struct handle handles[VE_HANDLES_MAX];
-	uint16_t irqs;		 /* granted IRQ lines (bit n = IRQ n) */
-	uint16_t irq_pending;	 /* fired, not yet reported by wait_any */
-	uint64_t stall_until;	 /* injected stall: not run before this (sched.c) */
-	bool timed_out;		 /* a blocking call's deadline passed (sched.c) */
-	struct chan *blocked_on; /* CALLING/SENDING: the channel */
-	uint64_t call_id;	 /* CALLING: the request's message id */
-	uint64_t call_cap;	 /* CALLING: its capacity */
-	int64_t call_result;	 /* CALLING: reply length or -VE_*, set by the waker */
-	uint64_t vm_next;	 /* where vm_alloc looks next */
-	uint64_t mem_held;	 /* bytes the kernel holds on its behalf (share.c) */
-	uint64_t stack_lo;	 /* user stack [stack_lo, USTACK_TOP) */
+	uint16_t irqs;			     /* granted IRQ lines (bit n = IRQ n) */
+	uint16_t irq_pending;		     /* fired, not yet reported by wait_any */
+	uint64_t stall_until;		     /* injected stall: not run before this (sched.c) */
+	bool timed_out;			     /* a blocking call's deadline passed (sched.c) */
+	struct chan *blocked_on;	     /* CALLING/SENDING: the channel */
+	uint64_t call_id;		     /* CALLING: the request's message id */
+	uint64_t call_cap;		     /* CALLING: its capacity */
+	int64_t call_result;		     /* CALLING: reply length or -VE_*, set by the waker */
+	uint64_t vm_next;		     /* where vm_alloc looks next */
+	uint64_t mem_held;		     /* bytes the kernel holds on its behalf (share.c) */
+	uint64_t stack_lo;		     /* user stack [stack_lo, USTACK_TOP) */
+	struct proc_dev devs[VE_SPAWN_DEVS]; /* PCI functions granted */
 };
 
 struct proc_spec {
@@ -85,11 +92,14 @@ struct proc_spec {
 	uint16_t irqs;
 	const struct proc_chans *chans;	      /* NULL: none */
 	const struct bundle_proc *boot_entry; /* started from this boot-table entry */
+	const struct ve_devsel *devs;	      /* VE_SPAWN_DEVS grants, or NULL: none */
 };
 
 /* Create a process and make it runnable. Errors: -VE_NOMEM (no slot,
  * frames or heap), -VE_INVAL (bad ELF image; *why says which check),
- * -VE_RANGE (name or args too long). Nothing is left behind on failure. */
+ * -VE_RANGE (name or args too long), -VE_NOENT (no PCI function matches a
+ * device grant), -VE_BUSY (a live process holds one). Nothing is left
+ * behind on failure. */
 int proc_create(const struct proc_spec *spec, struct proc *parent, int *pid_out, const char **why);
 
 /* A boot-table entry as a process spec (bundle_open checked its image). */

@@ -11,6 +11,7 @@
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
+#include "pci.h"
 #include "proc.h"
 #include "sched.h"
 #include "stash.h"
@@ -328,7 +329,7 @@ static int spawn_spec_check(const struct ve_spawn *sp)
 		if (!terminated(sp->serve[k], sizeof(sp->serve[k])) ||
 		    !terminated(sp->open[k], sizeof(sp->open[k])))
 			return -VE_INVAL;
-	return 0;
+	return pci_devsel_check(sp->devs);
 }
 
 /* spawn_spec(spec): what a supervisor starts from a policy. Needs the spawn
@@ -337,7 +338,10 @@ static int spawn_spec_check(const struct ve_spawn *sp)
  * process cannot be made: a failure leaves nothing behind. Errors:
  * -VE_PERM, -VE_FAULT, -VE_INVAL (a malformed spec, a bad channel name or
  * limit, an image that is not a valid ELF executable), -VE_NOENT (no such
- * image), -VE_NOMEM, -VE_RANGE (an image with too many segments). */
+ * image, or no PCI function matches a device grant), -VE_BUSY (a live
+ * process holds a device it grants), -VE_NOMEM, -VE_RANGE (an image with
+ * too many segments). As with ports and IRQs, the spawn grant is the power
+ * to grant any device. */
 static long sys_spawn_spec(SYS_ARGS)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
@@ -381,6 +385,7 @@ static long sys_spawn_spec(SYS_ARGS)
 		.grants = (uint16_t)sp.grants,
 		.irqs = sp.irqs,
 		.chans = &pc,
+		.devs = sp.devs,
 	};
 	if ((err = proc_create(&spec, p, &pid, &why))) {
 		ipc_uncreate_served(&pc, created);
@@ -419,6 +424,42 @@ static long sys_inject(SYS_ARGS)
 	return inject_fault(proc_current(), (int)a0, a1, a2, a3);
 }
 
+static long sys_pci_info(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return pci_sys_info(proc_current(), a0, a1);
+}
+
+static long sys_dev_info(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return pci_sys_dev_info(proc_current(), a0, a1);
+}
+
+static long sys_dev_cfg_read(SYS_ARGS)
+{
+	(void)a3, (void)a4, (void)a5;
+	return pci_sys_cfg_read(proc_current(), a0, a1, a2);
+}
+
+static long sys_dev_cfg_write(SYS_ARGS)
+{
+	(void)a4, (void)a5;
+	return pci_sys_cfg_write(proc_current(), a0, a1, a2, a3);
+}
+
+static long sys_dev_map(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return pci_sys_map(proc_current(), a0, a1);
+}
+
+static long sys_dma_alloc(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return pci_sys_dma_alloc(proc_current(), a0, a1);
+}
+
 static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_EXIT] = sys_exit,
 	[SYS_WRITE] = sys_write,
@@ -452,6 +493,12 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_BUNDLE_READ] = sys_bundle_read,
 	[SYS_INJECT] = sys_inject,
 	[SYS_CHAN_NEXT] = sys_chan_next,
+	[SYS_PCI_INFO] = sys_pci_info,
+	[SYS_DEV_INFO] = sys_dev_info,
+	[SYS_DEV_CFG_READ] = sys_dev_cfg_read,
+	[SYS_DEV_CFG_WRITE] = sys_dev_cfg_write,
+	[SYS_DEV_MAP] = sys_dev_map,
+	[SYS_DMA_ALLOC] = sys_dma_alloc,
 };
 
 void syscall_dispatch(struct trap_frame *f)

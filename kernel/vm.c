@@ -194,6 +194,62 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 	return 0;
 }
 
+/* Map [phys, phys+len) at a free range of p's with PTE flags; the frames
+ * are not p's (PTE_STASH: the space does not free them) unless owned. All
+ * or nothing. */
+static int map_frames(struct proc *p, uint64_t phys, uint64_t len, uint64_t flags, bool owned,
+		      uint64_t *out)
+{
+	uint64_t va = find_free(p, VM_ALLOC_BASE, len), mark = share_mark();
+	if (!va)
+		return -VE_NOMEM;
+	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+		uint64_t *pte = arch_pte(p->pml4, va + off, true);
+		if (!pte) {
+			for (uint64_t o = 0; o < off; o += PAGE_SIZE)
+				arch_unmap_user(p->pml4, va + o, mem_frame_free);
+			share_settle(p, mark);
+			return -VE_NOMEM;
+		}
+		*pte = (phys + off) | flags | (owned ? 0 : PTE_STASH);
+	}
+	share_settle(p, mark);
+	*out = va;
+	return 0;
+}
+
+int vm_map_device(struct proc *p, uint64_t phys, uint64_t len, uint64_t *out)
+{
+	/* The tables it may take: one per 2 MiB, and the ones above. */
+	if (!share_fits(p, (len / (512 * PAGE_SIZE) + 3) * PAGE_SIZE))
+		return -VE_NOMEM;
+	uint64_t flags = arch_pte_flags(VE_PROT_READ | VE_PROT_WRITE, true) | PTE_PCD | PTE_PWT;
+	return map_frames(p, phys, len, flags, false, out);
+}
+
+int vm_map_dma(struct proc *p, uint64_t len, uint64_t *va, uint64_t *phys)
+{
+	len = (len + PAGE_MASK) & ~PAGE_MASK;
+	struct ve_meminfo mi;
+	mem_info(&mi);
+	if (len / PAGE_SIZE > mi.free_frames || !share_fits(p, len))
+		return -VE_NOMEM;
+	uint64_t mark = share_mark();
+	if (dma_pages_alloc(len / PAGE_SIZE, phys))
+		return -VE_NOMEM;
+	share_settle(p, mark);
+	/* Owned by the space: freed frame by frame with it, after the
+	 * device was stopped (pci_proc_dying comes first). */
+	uint64_t flags = arch_pte_flags(VE_PROT_READ | VE_PROT_WRITE, true) | PTE_DMA;
+	int err = map_frames(p, *phys, len, flags, true, va);
+	if (err) {
+		mark = share_mark();
+		mem_frames_free(*phys, len / PAGE_SIZE);
+		share_settle(p, mark);
+	}
+	return err;
+}
+
 /* vm_free(addr, len): unmap [addr, addr+len), len rounded up to pages,
  * which must all be memory vm_alloc gave (any part of it: a range may be
  * freed piece by piece). Errors (as svc/lib/vesta.h lists them), with
@@ -289,8 +345,8 @@ uint64_t vm_peek_user(struct proc *p, uint64_t uaddr, void *dst, uint64_t max)
 		return 0;
 	for (i = 0; i < max && range_ok(uaddr + i, 1); i++) {
 		uint64_t *pte = user_pte(p, (uaddr + i) & ~PAGE_MASK);
-		if (!pte || !(*pte & PTE_U))
-			break;
+		if (!pte || !(*pte & PTE_U) || (*pte & PTE_PCD))
+			break; /* device registers are never read for a report */
 		((uint8_t *)dst)[i] =
 		    *((uint8_t *)phys_to_virt(*pte & PTE_ADDR) + ((uaddr + i) & PAGE_MASK));
 	}

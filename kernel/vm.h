@@ -26,6 +26,16 @@ int vm_map_new(struct proc *p, uint64_t va, uint64_t len, uint32_t prot);
  * trampolines: PTE_STASH), at va with prot; the tables that takes are p's,
  * charged to its share. -VE_NOMEM. */
 int vm_map_borrowed(struct proc *p, uint64_t va, uint64_t frame, uint32_t prot);
+/* Map the device memory [phys, phys+len) (page-aligned; not RAM the
+ * kernel manages) uncached, no-execute, at an address the kernel chooses;
+ * never freed with the space. -VE_NOMEM (no room, or past the share for
+ * the tables). */
+int vm_map_device(struct proc *p, uint64_t phys, uint64_t len, uint64_t *out);
+/* dma_alloc(): len (rounded up to pages) of zeroed, physically contiguous
+ * memory from dma_pages_alloc, mapped read-write at *va, its bus address in
+ * *phys; pinned until p dies (vm_free refuses it: -VE_PERM), charged to
+ * p's share. -VE_NOMEM past the share or with no such run free. */
+int vm_map_dma(struct proc *p, uint64_t len, uint64_t *va, uint64_t *phys);
 /* vm_alloc()/vm_free(): contracts at their definitions in vm.c. */
 int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_t *out);
 int vm_free(struct proc *p, uint64_t addr, uint64_t len);

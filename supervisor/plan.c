@@ -67,6 +67,8 @@ static bool plan_spawn(struct ve_spawn *sp, const struct pol_service *sv)
 	sp->prio = (uint32_t)sv->prio;
 	sp->grants = sv->grants; /* the ABI's bits; the parser gives no others */
 	sp->irqs = sv->irqs;
+	for (k = 0; k < sv->ndevices && k < VE_SPAWN_DEVS; k++)
+		sp->devs[k] = sv->devices[k].sel;
 	sp->nports = (uint16_t)sv->nports;
 	for (k = 0; k < sv->nports && k < VE_SPAWN_PORTS; k++) {
 		sp->ports[k].first = sv->ports[k].first;

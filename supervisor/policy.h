@@ -106,6 +106,24 @@ struct pol_ports {
 	struct pol_pos pos;
 };
 
+/* A PCI device granted by `device VVVV:DDDD [index N | at BB:DD.F]`: a
+ * well-formed ve_devsel (kernel/pci.h's rules), where it was written. */
+struct pol_device {
+	struct ve_devsel sel;
+	struct pol_pos pos;
+};
+
+/* Whether a and b name the same function on every machine: the same
+ * vendor:device and index, or the same bus address (polcheck and the
+ * kernel's bundle check agree on this). */
+static inline bool pol_device_same(const struct ve_devsel *a, const struct ve_devsel *b)
+{
+	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;
+	if (a_at || b_at)
+		return a_at && b_at && a->bus == b->bus && a->devfn == b->devfn;
+	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
+}
+
 /* A channel a service serves, with its limits; 0 = the kernel's default. */
 struct pol_serve {
 	char name[POL_NAME_MAX];
@@ -145,6 +163,8 @@ struct pol_service {
 	struct pol_pos irq_pos[16];
 	struct pol_ports ports[VE_SPAWN_PORTS];
 	uint32_t nports;
+	struct pol_device devices[VE_SPAWN_DEVS]; /* PCI devices, one `device` line each */
+	uint32_t ndevices;
 	struct pol_serve serves[VE_SPAWN_CHANS];
 	uint32_t nserves;
 	struct pol_open opens[VE_SPAWN_CHANS];

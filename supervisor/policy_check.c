@@ -349,7 +349,7 @@ static const char *range_str(char *buf, const struct pol_ports *r)
 	return buf;
 }
 
-/* Entry i holds no IRQ line and no I/O port that entry j holds. */
+/* Entry i holds no IRQ line, I/O port or PCI device that entry j holds. */
 static int check_pair(const struct pol_set *s, struct pol_error *e, uint32_t i, uint32_t j)
 {
 	const struct pol_service *svc = desc(s, i), *o = desc(s, j);
@@ -378,10 +378,24 @@ static int check_pair(const struct pol_set *s, struct pol_error *e, uint32_t i, 
 			return fail_at(s, e, a->pos, expected, buf);
 		}
 	}
+	for (k = 0; k < svc->ndevices; k++) {
+		for (m = 0; m < o->ndevices; m++) {
+			const struct ve_devsel *a = &svc->devices[k].sel;
+
+			if (!pol_device_same(a, &o->devices[m].sel))
+				continue;
+			fmt_snprintf(buf, sizeof(buf), "'%04x:%04x', granted to '%s'", a->vendor,
+				     a->device, o->name);
+			fmt_snprintf(expected, sizeof(expected), "a device no other %s has",
+				     kinds(s, i, j));
+			return fail_at(s, e, svc->devices[k].pos, expected, buf);
+		}
+	}
 	return 0;
 }
 
-/* No IRQ line or I/O port is granted to two services or processes. */
+/* No IRQ line, I/O port or PCI device is granted to two services or
+ * processes. */
 static int check_hardware(struct pol_set *s, struct pol_error *e)
 {
 	uint32_t i, j;

@@ -284,6 +284,101 @@ static int key_irqs(struct parser *p)
 	return 0;
 }
 
+#define DEVICE_RULE "a device like 8086:100e (vendor:device, 1-4 hex digits each)"
+#define DEVICE_AT_RULE "a bus address BB:DD.F (hex bus and slot up to 0x1f, function 0-7)"
+
+/* 1 to 4 hex digits, no 0x, at most max. */
+static bool parse_hex(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	if (n == 0 || n > 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		uint32_t d = c >= '0' && c <= '9'   ? (uint32_t)(c - '0')
+			     : c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10)
+			     : c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10)
+						    : 16;
+		if (d == 16)
+			return false;
+		v = v * 16 + d;
+	}
+	*out = v;
+	return v <= max;
+}
+
+/* w is "A<sep>B" with A and B hex (parse_hex): the position of sep, or 0. */
+static size_t find_sep(const struct word *w, size_t from, char sep)
+{
+	for (size_t i = from; i < w->n; i++)
+		if (w->s[i] == sep)
+			return i;
+	return 0;
+}
+
+/* `at BB:DD.F` after a device's IDs. */
+static bool parse_at(const struct word *w, struct ve_devsel *d)
+{
+	size_t colon = find_sep(w, 0, ':'), dot = colon ? find_sep(w, colon, '.') : 0;
+	uint32_t bus, slot, fn;
+
+	if (!colon || !dot || !parse_hex(w->s, colon, 0xff, &bus) ||
+	    !parse_hex(w->s + colon + 1, dot - colon - 1, 0x1f, &slot) ||
+	    !parse_hex(w->s + dot + 1, w->n - dot - 1, 7, &fn))
+		return false;
+	d->bus = (uint8_t)bus;
+	d->devfn = (uint8_t)(slot << 3 | fn);
+	d->flags = VE_DEVSEL_AT;
+	return true;
+}
+
+/* device VVVV:DDDD [index N | at BB:DD.F]: one PCI device per line. */
+static int key_device(struct parser *p)
+{
+	struct pol_service *svc = p->svc;
+	struct ve_devsel d = { 0 };
+	struct word w;
+	uint32_t vendor, device, index;
+	size_t colon;
+
+	pol_next_word(p, &w);
+	if (svc->ndevices == VE_SPAWN_DEVS)
+		return pol_fail_word(
+		    p, &w,
+		    per(p, "at most 2 devices per service", "at most 2 devices per process"));
+	colon = find_sep(&w, 0, ':');
+	if (!colon || !parse_hex(w.s, colon, 0xfffe, &vendor) || vendor == 0 ||
+	    !parse_hex(w.s + colon + 1, w.n - colon - 1, 0xffff, &device))
+		return pol_fail_word(p, &w, DEVICE_RULE);
+	d.vendor = (uint16_t)vendor;
+	d.device = (uint16_t)device;
+	struct pol_pos pos = pol_pos_of(p, &w);
+	if (pol_next_word(p, &w)) {
+		if (pol_word_is(&w, "index")) {
+			pol_next_word(p, &w);
+			if (!pol_parse_num(w.s, w.n, false, 255, &index))
+				return pol_fail_word(p, &w, "an index 0-255");
+			d.index = (uint8_t)index;
+		} else if (pol_word_is(&w, "at")) {
+			pol_next_word(p, &w);
+			if (!parse_at(&w, &d))
+				return pol_fail_word(p, &w, DEVICE_AT_RULE);
+		} else {
+			return pol_fail_word(p, &w, "'index' or 'at', or the end of the line");
+		}
+		int rc = pol_expect_eol(p);
+		if (rc)
+			return rc;
+	}
+	for (uint32_t i = 0; i < svc->ndevices; i++)
+		if (pol_device_same(&svc->devices[i].sel, &d))
+			return pol_fail(p, pos.col, "a device not already granted",
+					"the same device");
+	svc->devices[svc->ndevices++] = (struct pol_device){ .sel = d, .pos = pos };
+	return 0;
+}
+
 static int key_grants(struct parser *p)
 {
 	const char *rule = per(p, GRANT_RULE, PROCESS_GRANT_RULE);
@@ -439,6 +534,7 @@ static const struct key keys[] = {
 	{ "opens", SECT_DESC, true, key_opens },
 	{ "ports", SECT_DESC, true, key_ports },
 	{ "irqs", SECT_DESC, true, key_irqs },
+	{ "device", SECT_DESC, true, key_device },
 	{ "grants", SECT_DESC, false, key_grants },
 	{ "args", SECT_DESC, false, key_args },
 	{ "start", SECT_PROCESS, false, key_start },

@@ -34,6 +34,8 @@ static void to_bundle(const struct pol_service *pr, struct bundle_proc *b)
 	b->prio = (uint8_t)pr->prio;
 	b->grants = pr->grants;
 	b->irqs = pr->irqs;
+	for (k = 0; k < pr->ndevices && k < VE_SPAWN_DEVS; k++)
+		b->devs[k] = pr->devices[k].sel;
 	b->flags = pr->start == POL_START_SPAWN ? BUNDLE_PROC_SPAWN_ONLY : 0;
 	b->nports = (uint8_t)pr->nports;
 	for (k = 0; k < pr->nports; k++)

@@ -12,7 +12,7 @@
  * The process commands (tree, kill, stop, start, restart) are text calls
  * to the supervisor on "sup"; the shell prints its answer as it comes. The
  * others read the kernel directly: ps, chans (every channel's queue and
- * outcome counters), stats, halt (needs the halt grant) and fault (inject a
+ * outcome counters), pci (every PCI function and who holds it), stats, halt (needs the halt grant) and fault (inject a
  * fault into a service; needs the inject grant). A line that is no command
  * gets one line of error.
  *
@@ -161,6 +161,40 @@ static void cmd_ps(const char *rest)
 		ve_printf("%5d %6d %-7s %-10s %5llu %s\n", (int)ps[i].pid, (int)ps[i].parent,
 			  state_name(ps[i].state), prio_name(ps[i].prio),
 			  (unsigned long long)ps[i].frames * 4, ps[i].name);
+}
+
+/* The name of pid, from a ps listing of n entries, or "?". */
+static const char *name_of(const struct ve_procinfo *ps, int n, int pid)
+{
+	for (int i = 0; i < n; i++)
+		if (ps[i].pid == pid)
+			return ps[i].name;
+	return "?";
+}
+
+static void cmd_pci(const char *rest)
+{
+	static struct ve_procinfo ps[NPROCS];
+	struct ve_pciinfo f;
+	int n = ve_ps(ps, NPROCS), r;
+	uint32_t i;
+
+	(void)rest;
+	ve_printf("ADDR     VENDOR:DEV CLASS IRQ HOLDER\n");
+	for (i = 0; (r = ve_pci_info(i, &f)) == 0; i++) {
+		ve_printf("%02x:%02x.%u  %04x:%04x  %02x%02x  ", f.bus, f.devfn >> 3, f.devfn & 7,
+			  f.vendor, f.device, f.class_code, f.subclass);
+		if (f.irq == VE_PCI_NOIRQ)
+			ve_printf("-   ");
+		else
+			ve_printf("%-3u ", f.irq);
+		if (f.holder)
+			ve_printf("%s (%d)\n", name_of(ps, n, f.holder), (int)f.holder);
+		else
+			ve_printf("-\n");
+	}
+	if (r != -VE_NOENT)
+		ve_printf("pci: %s\n", ve_strerror(r));
 }
 
 static void cmd_chans(const char *rest)
@@ -378,6 +412,7 @@ static const struct command commands[] = {
 	{ "ps", "processes: pid, parent, state, priority, memory", cmd_ps },
 	{ "tree", "the supervision tree, with restarts and last exits", cmd_tree },
 	{ "chans", "channels: queue, in flight, outcomes, dead letters", cmd_chans },
+	{ "pci", "PCI functions: address, IDs, class, IRQ, holder", cmd_pci },
 	{ "stats", "uptime, memory, message totals", cmd_stats },
 	{ "kill", "kill SVC: kill it (restarted under its policy)", cmd_kill },
 	{ "stop", "stop SVC: stop it and keep it down", cmd_stop },

@@ -785,6 +785,34 @@ static void test_proc_ports_overlap(void **state)
 	expect_payload(p, len, 0, "");
 }
 
+static void test_proc_devices(void **state)
+{
+	size_t len;
+	uint8_t *p = std_payload(&len);
+	const struct ve_devsel e1000 = { .vendor = 0x8086, .device = 0x100e };
+
+	(void)state;
+	procs_of(p)[1].devs[0] = e1000;
+	procs_of(p)[2].devs[0] = e1000;
+	expect_payload(p, len, -VE_INVAL, "device granted to two processes");
+
+	/* The second e1000 is another device. */
+	p = std_payload(&len);
+	procs_of(p)[1].devs[0] = e1000;
+	procs_of(p)[2].devs[0] = e1000;
+	procs_of(p)[2].devs[0].index = 1;
+	expect_payload(p, len, 0, "");
+
+	p = std_payload(&len);
+	procs_of(p)[1].devs[1] = e1000; /* after an unused slot */
+	expect_payload(p, len, -VE_INVAL, "malformed device grants");
+
+	p = std_payload(&len);
+	procs_of(p)[1].devs[0] = e1000;
+	procs_of(p)[1].devs[0].flags = 0x80;
+	expect_payload(p, len, -VE_INVAL, "malformed device grants");
+}
+
 static void test_proc_missing_image(void **state)
 {
 	size_t len;
@@ -1237,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_proc_limits),
 		cmocka_unit_test(test_chan_limits_check),
 		cmocka_unit_test(test_proc_ports_overlap),
+		cmocka_unit_test(test_proc_devices),
 		cmocka_unit_test(test_proc_missing_image),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_writer_limits),

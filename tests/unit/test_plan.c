@@ -73,6 +73,8 @@ static const char svc_text[] = "service uart\n"
 			       "  shutdown brutal_kill\n"
 			       "  ports 0x3f8-0x3ff 0x60\n"
 			       "  irqs 4\n"
+			       "  device 8086:100e index 1\n"
+			       "  device 1af4:1000 at 00:1f.7\n"
 			       "  serves console max_messages 64 max_bytes 16KiB\n"
 			       "service kv\n"
 			       "  restart transient\n"
@@ -140,6 +142,15 @@ static void test_spawn_grants(void **state)
 	assert_string_equal(u->image, "uart");
 	assert_int_equal(u->prio, 0);
 	assert_int_equal(u->irqs, 1u << 4);
+	assert_int_equal(u->devs[0].vendor, 0x8086);
+	assert_int_equal(u->devs[0].device, 0x100e);
+	assert_int_equal(u->devs[0].index, 1);
+	assert_int_equal(u->devs[0].flags, 0);
+	assert_int_equal(u->devs[1].vendor, 0x1af4);
+	assert_int_equal(u->devs[1].bus, 0);
+	assert_int_equal(u->devs[1].devfn, 0x1f << 3 | 7);
+	assert_int_equal(u->devs[1].flags, VE_DEVSEL_AT);
+	assert_int_equal(k->devs[0].vendor, 0); /* none */
 	assert_int_equal(u->nports, 2);
 	assert_int_equal(u->ports[0].first, 0x3f8);
 	assert_int_equal(u->ports[0].last, 0x3ff);

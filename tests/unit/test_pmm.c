@@ -236,6 +236,31 @@ static void test_contig_alignment(void **state)
 	assert_int_equal(pmm_free_contig(&p, b, 768), 0);
 }
 
+/* DMA memory (kernel/mem.c dma_pages_alloc) is one contiguous run given
+ * back frame by frame, as a dead driver's address space is freed: every
+ * frame is free again after, and a second free of one is refused. */
+static void test_contig_freed_by_frame(void **state)
+{
+	struct pmm p;
+	uint64_t a, b;
+	unsigned i;
+
+	(void)state;
+	setup_pmm(&p, 256);
+	pmm_release(&p, 0, 256 * FRAME);
+	assert_int_equal(pmm_alloc_contig(&p, 16, 1, &a), 0);
+	assert_int_equal(pmm_alloc_contig(&p, 16, 1, &b), 0);
+	assert_true(b >= a + 16 * FRAME || b + 16 * FRAME <= a); /* distinct runs */
+	assert_int_equal(p.nfree, 255 - 32);
+	for (i = 16; i-- > 0;)
+		assert_int_equal(pmm_free(&p, a + i * FRAME), 0);
+	assert_int_equal(pmm_free(&p, a), -VE_INVAL);
+	assert_int_equal(p.nfree, 255 - 16);
+	/* The same run is whole again. */
+	assert_int_equal(pmm_alloc_contig(&p, 16, 1, &b), 0);
+	assert_int_equal(b, a);
+}
+
 static void test_contig_fragmented(void **state)
 {
 	struct pmm p;
@@ -364,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_free_errors),
 		cmocka_unit_test(test_contig_alignment),
 		cmocka_unit_test(test_contig_fragmented),
+		cmocka_unit_test(test_contig_freed_by_frame),
 		cmocka_unit_test(test_random_consistency),
 	};
 

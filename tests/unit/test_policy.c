@@ -21,6 +21,8 @@
 #define SIZE_RULE "a size from 1 to 16MiB (like 4096, 64KiB or 1MiB)"
 #define RANGE_RULE "a port range N or N-M with N <= M <= 0xffff"
 #define IRQ_RULE "an IRQ line 1-15 other than 2"
+#define DEVICE_RULE "a device like 8086:100e (vendor:device, 1-4 hex digits each)"
+#define DEVICE_AT_RULE "a bus address BB:DD.F (hex bus and slot up to 0x1f, function 0-7)"
 
 /* A tree that holds services a and b, for tests of one service's keys. */
 #define TREE "supervisor r\n\tchildren a b\n"
@@ -455,6 +457,36 @@ static const struct {
 	{ "service a\nirqs 4 x\n", "t.policy:2:8: expected " IRQ_RULE ", found 'x'" },
 	{ "service a\nirqs 4\nirqs 3 4\n",
 	  "t.policy:3:8: expected an IRQ line not already in irqs, found '4'" },
+	/* device */
+	{ "service a\ndevice\n", "t.policy:2:7: expected " DEVICE_RULE ", found end of line" },
+	{ "service a\ndevice 8086\n", "t.policy:2:8: expected " DEVICE_RULE ", found '8086'" },
+	{ "service a\ndevice 0:100e\n", "t.policy:2:8: expected " DEVICE_RULE ", found '0:100e'" },
+	{ "service a\ndevice ffff:100e\n",
+	  "t.policy:2:8: expected " DEVICE_RULE ", found 'ffff:100e'" },
+	{ "service a\ndevice 8086:1000e\n",
+	  "t.policy:2:8: expected " DEVICE_RULE ", found '8086:1000e'" },
+	{ "service a\ndevice 0x8086:100e\n",
+	  "t.policy:2:8: expected " DEVICE_RULE ", found '0x8086:100e'" },
+	{ "service a\ndevice 8086:100g\n",
+	  "t.policy:2:8: expected " DEVICE_RULE ", found '8086:100g'" },
+	{ "service a\ndevice 8086:100e slot 1\n",
+	  "t.policy:2:18: expected 'index' or 'at', or the end of the line, found 'slot'" },
+	{ "service a\ndevice 8086:100e index\n",
+	  "t.policy:2:23: expected an index 0-255, found end of line" },
+	{ "service a\ndevice 8086:100e index 256\n",
+	  "t.policy:2:24: expected an index 0-255, found '256'" },
+	{ "service a\ndevice 8086:100e at 0:3\n",
+	  "t.policy:2:21: expected " DEVICE_AT_RULE ", found '0:3'" },
+	{ "service a\ndevice 8086:100e at 0:20.0\n",
+	  "t.policy:2:21: expected " DEVICE_AT_RULE ", found '0:20.0'" },
+	{ "service a\ndevice 8086:100e at 0:3.8\n",
+	  "t.policy:2:21: expected " DEVICE_AT_RULE ", found '0:3.8'" },
+	{ "service a\ndevice 8086:100e index 1 x\n",
+	  "t.policy:2:26: expected end of line, found 'x'" },
+	{ "service a\ndevice 8086:100e\ndevice 8086:100e index 0\n",
+	  "t.policy:3:8: expected a device not already granted, found the same device" },
+	{ "service a\ndevice 8086:100e\ndevice 1af4:1000\ndevice 8086:100e index 1\n",
+	  "t.policy:4:8: expected at most 2 devices per service, found '8086:100e'" },
 	/* grants */
 	{ "service a\ngrants\n",
 	  "t.policy:2:7: expected 'spawn', 'halt', 'kill' or 'inject', found end of line" },
@@ -806,6 +838,16 @@ static const struct {
 	    { "b.policy", "service b\nirqs 5\nirqs 4\n" } },
 	  "b.policy:3:6: expected an IRQ line no other service has, found '4', granted to 'a'" },
 	{ { { "t.policy", TREE },
+	    { "a.policy", "service a\ndevice 8086:100e\n" },
+	    { "b.policy", "service b\ndevice 1af4:1000\ndevice 8086:100e index 0\n" } },
+	  "b.policy:3:8: expected a device no other service has, found '8086:100e', granted to "
+	  "'a'" },
+	{ { { "t.policy", TREE },
+	    { "a.policy", "service a\ndevice 8086:100e at 00:03.0\n" },
+	    { "b.policy", "service b\ndevice 1af4:1000 at 0:3.0\n" } },
+	  "b.policy:2:8: expected a device no other service has, found '1af4:1000', granted to "
+	  "'a'" },
+	{ { { "t.policy", TREE },
 	    { "a.policy", "service a\nports 0x3f8-0x3ff\n" },
 	    { "b.policy", "service b\nports 0x60 0x3fc\n" } },
 	  "b.policy:2:12: expected ports no other service has, found '0x3fc', overlapping "
@@ -1001,6 +1043,10 @@ static const struct {
 	  "t.policy:7:7: expected a channel some process serves, found 'log'" },
 	{ TREE "service a\nirqs 4\nservice b\nprocess p\nirqs 3 4\n",
 	  "t.policy:7:8: expected an IRQ line no other service or process has, found '4', "
+	  "granted to 'a'" },
+	{ TREE
+	  "service a\ndevice 8086:100e index 1\nservice b\nprocess p\ndevice 8086:100e index 1\n",
+	  "t.policy:7:8: expected a device no other service or process has, found '8086:100e', "
 	  "granted to 'a'" },
 	{ TREE "service a\nports 0x60\nservice b\nprocess p\nports 0x50-0x60\n",
 	  "t.policy:7:7: expected ports no other service or process has, found '0x50-0x60', "

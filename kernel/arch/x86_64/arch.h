@@ -77,6 +77,9 @@ void arch_timer_eoi(void);
 #define PTE_PS 0x80ull
 #define PTE_STASH 0x200ull /* software bit: a stash frame, not owned by the space */
 #define PTE_ALLOC 0x400ull /* software bit: a vm_alloc page, the process's to vm_free */
+#define PTE_DMA 0x800ull   /* software bit: a dma_alloc page (pinned until death) */
+#define PTE_PWT 0x8ull	   /* write-through */
+#define PTE_PCD 0x10ull	   /* cache disabled: device registers */
 #define PTE_NX (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
 /* Build and load the kernel's tables; alloc gives zeroable frames. */
@@ -105,6 +108,12 @@ bool arch_irq_begin(unsigned irq); /* false: spurious */
 void arch_irq_mask(unsigned irq);
 void arch_irq_unmask(unsigned irq);
 void arch_switch_pml4(uint64_t pml4_phys);
+
+/* pcicfg.c: PCI configuration space through mechanism #1 (ports 0xcf8 and
+ * 0xcfc). off is aligned to width (1, 2 or 4) and below 256; the caller
+ * checks. A function that is not there reads as all ones. */
+uint32_t arch_pci_cfg_read(uint8_t bus, uint8_t devfn, uint16_t off, unsigned width);
+void arch_pci_cfg_write(uint8_t bus, uint8_t devfn, uint16_t off, unsigned width, uint32_t v);
 void arch_invlpg(uint64_t va);
 
 /* entry.asm / switch */

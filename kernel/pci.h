@@ -1,0 +1,94 @@
+/*
+ * PCI functions and the processes granted them. pci.c enumerates every
+ * function at boot (configuration mechanism #1), records which process
+ * holds each, serves the device system calls and stops a dead holder's
+ * device from mastering the bus. pcicore.c is the part that needs no
+ * hardware (BAR decoding, matching a grant against the functions, the
+ * configuration-write filter): freestanding and host-tested (test_pci).
+ */
+#ifndef VESTA_PCI_H
+#define VESTA_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vesta/abi.h>
+
+#define PCI_MAX_FNS 64 /* functions the kernel keeps; more are logged and left out */
+
+/* Configuration-space registers the kernel uses. */
+#define PCI_CFG_VENDOR 0x00
+#define PCI_CFG_COMMAND 0x04
+#define PCI_CFG_CLASS 0x08 /* revision, prog_if, subclass, class */
+#define PCI_CFG_HEADER 0x0e
+#define PCI_CFG_BAR0 0x10
+#define PCI_CFG_ROM 0x30
+#define PCI_CFG_IRQ_LINE 0x3c
+#define PCI_CMD_IO 0x1u
+#define PCI_CMD_MEM 0x2u
+#define PCI_CMD_MASTER 0x4u
+
+/* ---- pcicore.c: no hardware ---- */
+
+/*
+ * The BARs of a function from what sizing read: orig[i] the register as
+ * the firmware left it, mask[i] what it read back after all ones were
+ * written. nbars registers (6 for an endpoint, 2 for a bridge, at most
+ * VE_PCI_BARS); the rest of out is VE_BAR_NONE. A 64-bit BAR takes two
+ * registers: the first gets the 64-bit base and size, the second NONE. A
+ * register that reads back 0 is unimplemented; a 64-bit BAR in the last
+ * register is malformed and left NONE.
+ */
+void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PCI_BARS],
+		     unsigned nbars, struct ve_bar out[VE_PCI_BARS]);
+
+/* A grant list (ve_spawn.devs, bundle_proc.devs) is well formed: known
+ * flags, index 0 with VE_DEVSEL_AT, unused slots (vendor 0) zero and after
+ * the used ones, vendor not 0xffff, and no function named twice (same
+ * vendor:device and index, or same bus address). -VE_INVAL if not. */
+int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS]);
+/* Would a and b (used, well formed) name the same function for certain:
+ * the same vendor:device and index, or the same bus address. */
+bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b);
+
+/* The index in fns[0..n) (bus order) of the function sel names, or
+ * -VE_NOENT: the index-th with sel's vendor:device, or (VE_DEVSEL_AT) the
+ * one at sel's bus address if it has that vendor:device. */
+int pci_devsel_match(const struct ve_pciinfo *fns, unsigned n, const struct ve_devsel *sel);
+
+/* May a driver read (write false) or write this part of its function's
+ * configuration space? width 1, 2 or 4, off aligned to it and below
+ * VE_PCI_CFG_SIZE (else -VE_INVAL); a write that touches a BAR
+ * (0x10-0x27) or the expansion ROM (0x30-0x33) is -VE_PERM. */
+int pci_cfg_access_check(uint64_t off, uint64_t width, bool write);
+
+/* ---- pci.c: the machine's functions ---- */
+
+struct proc;
+
+/* Enumerate every function, size its BARs and log a `pci` event each. */
+void pci_init(void);
+unsigned pci_count(void);
+/* The i-th function found (i < pci_count()). */
+const struct ve_pciinfo *pci_fn(unsigned i);
+
+/* Resolve p's grants (spawn): fn[k] is the index of sel[k]'s function, -1
+ * for an unused slot. -VE_NOENT: none matches; -VE_BUSY: a live process
+ * holds it. Claims nothing. */
+int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_DEVS]);
+/* p, now created, holds the functions pci_resolve gave. */
+void pci_claim(struct proc *p);
+/* p is dying: before its memory is freed, each device it holds stops
+ * mastering the bus (command bit 2 cleared) and is released (a
+ * `dev_release` event each). */
+void pci_proc_dying(struct proc *p);
+
+/* The system calls (contracts in svc/lib/vesta.h). */
+long pci_sys_info(struct proc *p, uint64_t index, uint64_t uinfo);
+long pci_sys_dev_info(struct proc *p, uint64_t dev, uint64_t uinfo);
+long pci_sys_cfg_read(struct proc *p, uint64_t dev, uint64_t off, uint64_t width);
+long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t width, uint64_t v);
+long pci_sys_map(struct proc *p, uint64_t dev, uint64_t bar);
+long pci_sys_dma_alloc(struct proc *p, uint64_t len, uint64_t uphys);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * The part of PCI support that needs no hardware: decoding sized BARs,
+ * matching a device grant against the functions found, and the filter on
+ * a driver's configuration writes. Freestanding; test_pci runs it on the
+ * host.
+ */
+#include "pci.h"
+
+#include <stddef.h>
+
+void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PCI_BARS],
+		     unsigned nbars, struct ve_bar out[VE_PCI_BARS])
+{
+	for (unsigned i = 0; i < VE_PCI_BARS; i++)
+		out[i] = (struct ve_bar){ .kind = VE_BAR_NONE };
+	if (nbars > VE_PCI_BARS)
+		nbars = VE_PCI_BARS;
+	for (unsigned i = 0; i < nbars; i++) {
+		uint32_t o = orig[i], m = mask[i];
+		if (m == 0)
+			continue; /* unimplemented */
+		if (o & 1) {
+			/* I/O: bits 31..2 address; a 16-bit decoder reads its
+			 * upper half back as 0. */
+			uint32_t am = m & ~3u;
+			if (!(am & 0xffff0000u))
+				am |= 0xffff0000u;
+			out[i] = (struct ve_bar){ .base = o & ~3u,
+						  .size = (uint32_t)(~am + 1),
+						  .kind = VE_BAR_IO };
+			continue;
+		}
+		unsigned type = (o >> 1) & 3;
+		uint64_t base = o & ~0xfu, am = m & ~0xfu;
+		uint32_t kind = VE_BAR_MEM32;
+		if (type == 2) {
+			if (i + 1 >= nbars)
+				continue; /* a 64-bit BAR needs the next register */
+			base |= (uint64_t)orig[i + 1] << 32;
+			am |= (uint64_t)mask[i + 1] << 32;
+			kind = VE_BAR_MEM64;
+		} else {
+			am |= 0xffffffff00000000ull;
+		}
+		if ((am & ~0xfull) == 0)
+			continue;
+		out[i] = (struct ve_bar){
+			.base = base, .size = ~am + 1, .kind = kind, .prefetchable = (o >> 3) & 1
+		};
+		if (kind == VE_BAR_MEM64)
+			i++; /* its upper half stays NONE */
+	}
+}
+
+bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
+{
+	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;
+	if (a_at && b_at)
+		return a->bus == b->bus && a->devfn == b->devfn;
+	if (a_at || b_at)
+		return false; /* not for certain: it depends on the machine */
+	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
+}
+
+int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS])
+{
+	bool ended = false;
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
+		const struct ve_devsel *s = &sel[k];
+		if (s->vendor == 0) {
+			if (s->device || s->index || s->bus || s->devfn || s->flags)
+				return -VE_INVAL;
+			ended = true;
+			continue;
+		}
+		if (ended || s->vendor == 0xffff || (s->flags & ~VE_DEVSEL_AT))
+			return -VE_INVAL;
+		if (!(s->flags & VE_DEVSEL_AT) && (s->bus || s->devfn))
+			return -VE_INVAL;
+		if ((s->flags & VE_DEVSEL_AT) && s->index)
+			return -VE_INVAL;
+		for (unsigned j = 0; j < k; j++)
+			if (pci_devsel_same(&sel[j], s))
+				return -VE_INVAL;
+	}
+	return 0;
+}
+
+int pci_devsel_match(const struct ve_pciinfo *fns, unsigned n, const struct ve_devsel *sel)
+{
+	unsigned seen = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct ve_pciinfo *f = &fns[i];
+		if (f->vendor != sel->vendor || f->device != sel->device)
+			continue;
+		if (sel->flags & VE_DEVSEL_AT) {
+			if (f->bus == sel->bus && f->devfn == sel->devfn)
+				return (int)i;
+		} else if (seen++ == sel->index) {
+			return (int)i;
+		}
+	}
+	return -VE_NOENT;
+}
+
+/* Does [off, off+width) meet [lo, hi)? */
+static bool meets(uint64_t off, uint64_t width, uint64_t lo, uint64_t hi)
+{
+	return off < hi && lo < off + width;
+}
+
+int pci_cfg_access_check(uint64_t off, uint64_t width, bool write)
+{
+	if ((width != 1 && width != 2 && width != 4) || off >= VE_PCI_CFG_SIZE ||
+	    (off & (width - 1)))
+		return -VE_INVAL;
+	/* Moving a BAR or the ROM would let the device decode over memory
+	 * the driver was never given. */
+	if (write && (meets(off, width, 0x10, 0x28) || meets(off, width, 0x30, 0x34)))
+		return -VE_PERM;
+	return 0;
+}

@@ -1,0 +1,206 @@
+/*
+ * Unit tests for kernel/pcicore.c: BAR decoding from sizing reads, device
+ * grant checks and matching, and the configuration-write filter.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pci.h"
+
+static void test_bar_io_and_mem32(void **state)
+{
+	/* e1000 on QEMU's pc: BAR0 128 KiB MMIO, BAR1 64 ports at 0xc000. */
+	uint32_t orig[6] = { 0xfebc0000u, 0xc001u, 0, 0, 0, 0 };
+	uint32_t mask[6] = { 0xfffe0000u, 0xffffffc1u, 0, 0, 0, 0 };
+	struct ve_bar b[6];
+
+	(void)state;
+	pci_bars_decode(orig, mask, 6, b);
+	assert_int_equal(b[0].kind, VE_BAR_MEM32);
+	assert_int_equal(b[0].base, 0xfebc0000u);
+	assert_int_equal(b[0].size, 0x20000);
+	assert_int_equal(b[0].prefetchable, 0);
+	assert_int_equal(b[1].kind, VE_BAR_IO);
+	assert_int_equal(b[1].base, 0xc000);
+	assert_int_equal(b[1].size, 64);
+	for (int i = 2; i < 6; i++)
+		assert_int_equal(b[i].kind, VE_BAR_NONE);
+}
+
+static void test_bar_io_16bit_decoder(void **state)
+{
+	/* A decoder of 16 address bits reads its upper half back as 0. */
+	uint32_t orig[6] = { 0x1001u }, mask[6] = { 0x0000fff1u };
+	struct ve_bar b[6];
+
+	(void)state;
+	pci_bars_decode(orig, mask, 6, b);
+	assert_int_equal(b[0].kind, VE_BAR_IO);
+	assert_int_equal(b[0].base, 0x1000);
+	assert_int_equal(b[0].size, 16);
+}
+
+static void test_bar_mem64(void **state)
+{
+	/* virtio-net: BAR4 a 16 KiB prefetchable 64-bit BAR above 4 GiB. */
+	uint32_t orig[6] = { 0, 0, 0, 0, 0x0000000cu, 0x00000008u };
+	uint32_t mask[6] = { 0, 0, 0, 0, 0xffffc00cu, 0xffffffffu };
+	struct ve_bar b[6];
+
+	(void)state;
+	pci_bars_decode(orig, mask, 6, b);
+	assert_int_equal(b[4].kind, VE_BAR_MEM64);
+	assert_int_equal(b[4].base, 0x800000000ull);
+	assert_int_equal(b[4].size, 0x4000);
+	assert_int_equal(b[4].prefetchable, 1);
+	assert_int_equal(b[5].kind, VE_BAR_NONE); /* its upper half */
+	assert_int_equal(b[0].kind, VE_BAR_NONE);
+}
+
+static void test_bar_mem64_in_last_register(void **state)
+{
+	uint32_t orig[6] = { 0, 0, 0, 0, 0, 0x4u }, mask[6] = { 0, 0, 0, 0, 0, 0xfff00004u };
+	struct ve_bar b[6];
+
+	(void)state;
+	pci_bars_decode(orig, mask, 6, b);
+	assert_int_equal(b[5].kind, VE_BAR_NONE);
+	/* A bridge has two BARs: registers past nbars are never decoded. */
+	uint32_t o2[6] = { 0xfe000000u, 0, 0xfd000000u }, m2[6] = { 0xfff00000u, 0, 0xfff00000u };
+	pci_bars_decode(o2, m2, 2, b);
+	assert_int_equal(b[0].kind, VE_BAR_MEM32);
+	assert_int_equal(b[0].size, 1 << 20);
+	assert_int_equal(b[2].kind, VE_BAR_NONE);
+}
+
+static const struct ve_pciinfo fns[] = {
+	{ .bus = 0, .devfn = 0x00, .vendor = 0x8086, .device = 0x1237 },
+	{ .bus = 0, .devfn = 0x18, .vendor = 0x8086, .device = 0x100e },
+	{ .bus = 0, .devfn = 0x20, .vendor = 0x8086, .device = 0x100e },
+	{ .bus = 1, .devfn = 0x09, .vendor = 0x1af4, .device = 0x1000 },
+};
+
+static void test_match(void **state)
+{
+	struct ve_devsel s = { .vendor = 0x8086, .device = 0x100e };
+
+	(void)state;
+	assert_int_equal(pci_devsel_match(fns, 4, &s), 1);
+	s.index = 1;
+	assert_int_equal(pci_devsel_match(fns, 4, &s), 2);
+	s.index = 2;
+	assert_int_equal(pci_devsel_match(fns, 4, &s), -VE_NOENT);
+	s = (struct ve_devsel){
+		.vendor = 0x1af4, .device = 0x1000, .bus = 1, .devfn = 0x09, .flags = VE_DEVSEL_AT
+	};
+	assert_int_equal(pci_devsel_match(fns, 4, &s), 3);
+	s.devfn = 0x08; /* nothing there */
+	assert_int_equal(pci_devsel_match(fns, 4, &s), -VE_NOENT);
+	/* The address must hold that vendor:device too. */
+	s = (struct ve_devsel){
+		.vendor = 0x1af4, .device = 0x1000, .devfn = 0x18, .flags = VE_DEVSEL_AT
+	};
+	assert_int_equal(pci_devsel_match(fns, 4, &s), -VE_NOENT);
+	assert_int_equal(pci_devsel_match(fns, 0, &s), -VE_NOENT);
+}
+
+static void test_devsel_check(void **state)
+{
+	struct ve_devsel s[VE_SPAWN_DEVS];
+
+	(void)state;
+	memset(s, 0, sizeof(s));
+	assert_int_equal(pci_devsel_check(s), 0);
+	s[0] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e };
+	s[1] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e, .index = 1 };
+	assert_int_equal(pci_devsel_check(s), 0);
+	s[1].index = 0; /* the same device twice */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+	s[1] = (struct ve_devsel){
+		.vendor = 0x8086, .device = 0x100e, .devfn = 0x18, .flags = VE_DEVSEL_AT
+	};
+	assert_int_equal(pci_devsel_check(s), 0);
+	s[1].index = 1; /* index with an address */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+	s[1].index = 0;
+	s[1].flags = 0x2; /* unknown flag */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+	s[1].flags = 0; /* an address without the flag */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+	memset(s, 0, sizeof(s));
+	s[1].vendor = 0x8086; /* a used slot after an unused one */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+	memset(s, 0, sizeof(s));
+	s[0].device = 1; /* an unused slot not zero */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+	s[0].vendor = 0xffff; /* no such vendor */
+	assert_int_equal(pci_devsel_check(s), -VE_INVAL);
+}
+
+static void test_devsel_same(void **state)
+{
+	struct ve_devsel a = { .vendor = 0x8086, .device = 0x100e };
+	struct ve_devsel b = a;
+
+	(void)state;
+	assert_true(pci_devsel_same(&a, &b));
+	b.index = 1;
+	assert_false(pci_devsel_same(&a, &b));
+	a = (struct ve_devsel){
+		.vendor = 0x8086, .device = 0x100e, .devfn = 0x18, .flags = VE_DEVSEL_AT
+	};
+	b = a;
+	b.vendor = 0x1af4; /* the same address, whatever it is said to hold */
+	assert_true(pci_devsel_same(&a, &b));
+	b = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e };
+	assert_false(pci_devsel_same(&a, &b)); /* depends on the machine */
+}
+
+static void test_cfg_filter(void **state)
+{
+	(void)state;
+	assert_int_equal(pci_cfg_access_check(0, 4, false), 0);
+	assert_int_equal(pci_cfg_access_check(0xfc, 4, false), 0);
+	assert_int_equal(pci_cfg_access_check(0xff, 1, false), 0);
+	assert_int_equal(pci_cfg_access_check(0x100, 1, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(2, 4, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(1, 2, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 3, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 8, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 0, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(UINT64_MAX - 3, 4, false), -VE_INVAL);
+	/* Reads of BARs are fine; writes are not, in any width. */
+	assert_int_equal(pci_cfg_access_check(0x10, 4, false), 0);
+	assert_int_equal(pci_cfg_access_check(0x04, 2, true), 0); /* command */
+	assert_int_equal(pci_cfg_access_check(0x0c, 4, true), 0); /* up to 0x0f */
+	assert_int_equal(pci_cfg_access_check(0x10, 4, true), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x27, 1, true), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x26, 2, true), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true), 0); /* cardbus CIS */
+	assert_int_equal(pci_cfg_access_check(0x30, 4, true), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x33, 1, true), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x34, 1, true), 0);
+	assert_int_equal(pci_cfg_access_check(0x3c, 1, true), 0);
+	assert_int_equal(pci_cfg_access_check(0x100, 4, true), -VE_INVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bar_io_and_mem32),
+		cmocka_unit_test(test_bar_io_16bit_decoder),
+		cmocka_unit_test(test_bar_mem64),
+		cmocka_unit_test(test_bar_mem64_in_last_register),
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_devsel_check),
+		cmocka_unit_test(test_devsel_same),
+		cmocka_unit_test(test_cfg_filter),
+	};
+
+	return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
+}
