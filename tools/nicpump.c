@@ -302,6 +302,8 @@ static unsigned bursts(const struct pump *p, unsigned window, uint64_t *out, uns
 			if (n == cap)
 				break;
 			out[n++] = 0;
+			fprintf(stderr, "nicpump: a loss burst from frame %llu, sent at %.3f s\n",
+				(unsigned long long)s, p->sent_at[s] - p->sent_at[0]);
 		}
 		out[n - 1]++;
 		last = s;

@@ -143,15 +143,30 @@ static int read_mac(struct e1k *e, uint8_t mac[6])
 	return 0;
 }
 
-/* Reset the device, interrupts masked and cleared. */
+/*
+ * Reset the device, interrupts masked and cleared, and make sure it points
+ * at no ring: a device reset need not clear the ring registers (QEMU's
+ * does not), and the dead incarnation's rings are memory that may be
+ * someone else's by now, so receive and transmit go off and every ring
+ * register to 0 before bus mastering is turned back on.
+ */
 static int reset(struct e1k *e)
 {
+	static const uint32_t rings[] = { R_RDBAL, R_RDBAH, R_RDLEN, R_RDH, R_RDT,
+					  R_TDBAL, R_TDBAH, R_TDLEN, R_TDH, R_TDT };
+
 	wr(e, R_IMC, ~0u);
+	wr(e, R_RCTL, 0);
+	wr(e, R_TCTL, 0);
 	wr(e, R_CTRL, rd(e, R_CTRL) | CTRL_RST);
 	for (int i = 0; rd(e, R_CTRL) & CTRL_RST; i++)
 		if (i == SPINS)
 			return -VE_TIMEOUT;
 	wr(e, R_IMC, ~0u);
+	wr(e, R_RCTL, 0);
+	wr(e, R_TCTL, 0);
+	for (size_t i = 0; i < sizeof(rings) / sizeof(rings[0]); i++)
+		wr(e, rings[i], 0);
 	(void)rd(e, R_ICR);
 	return 0;
 }
@@ -194,10 +209,27 @@ static int tx_setup(struct e1k *e)
 	return 0;
 }
 
-/* Map, enable and reset the device, read its MAC, set up the rings. */
+/* Set the command register's decode and bus-master bits. */
+static int command(uint32_t set, uint32_t clear)
+{
+	long cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2);
+	int r = cmd < 0 ? (int)cmd
+			: ve_dev_cfg_write(0, PCI_COMMAND, 2, ((uint32_t)cmd | set) & ~clear);
+
+	if (r < 0)
+		ve_printf("e1000: command register: %s\n", ve_strerror(r));
+	return r;
+}
+
+/*
+ * Map and reset the device, read its MAC, set up the rings. Bus mastering
+ * goes on only after the reset: until then the device's registers still
+ * point at the rings of the dead incarnation, memory that may be someone
+ * else's by now.
+ */
 static int e1k_start(struct e1k *e, uint8_t mac[6])
 {
-	long a, cmd;
+	long a;
 	int r;
 
 	if ((a = ve_dev_map(0, 0)) < 0) {
@@ -205,15 +237,14 @@ static int e1k_start(struct e1k *e, uint8_t mac[6])
 		return (int)a;
 	}
 	e->regs = (volatile uint8_t *)a;
-	if ((cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2)) < 0 ||
-	    (r = ve_dev_cfg_write(0, PCI_COMMAND, 2, (uint32_t)cmd | CMD_MEM | CMD_MASTER)) < 0) {
-		ve_printf("e1000: enable: %s\n", ve_strerror(cmd < 0 ? cmd : r));
-		return cmd < 0 ? (int)cmd : r;
-	}
+	if ((r = command(CMD_MEM, CMD_MASTER)) < 0)
+		return r;
 	if ((r = reset(e)) < 0 || (r = read_mac(e, mac)) < 0) {
 		ve_printf("e1000: reset: %s\n", ve_strerror(r));
 		return r;
 	}
+	if ((r = command(CMD_MASTER, 0)) < 0)
+		return r;
 	wr(e, R_CTRL, rd(e, R_CTRL) | CTRL_SLU | CTRL_ASDE);
 	for (uint32_t i = 0; i < 128; i++)
 		wr(e, R_MTA + 4 * i, 0);

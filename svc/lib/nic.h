@@ -47,8 +47,9 @@
  *
  * A driver that comes up (or back) writes the event
  *   {"ev":"nic_up","if":IF,"mac":"52:54:00:12:34:56","link":1,"rx_ring":N,"tx_ring":M}
- * and the first time a frame it sent is taken by the device, {"ev":"nic_pass","if":IF}
- * (a restart's latency is from the death to that event).
+ * and, once it has both cast a received frame to IF.rx and had a frame
+ * taken by the device, {"ev":"nic_pass","if":IF}: frames pass both ways
+ * again (a restart's latency is from the death to that event).
  */
 #ifndef VESTA_SVC_LIB_NIC_H
 #define VESTA_SVC_LIB_NIC_H

@@ -71,6 +71,16 @@ int nicsrv_init(struct nicsrv *s, const char *name, const char *args)
 	return 0;
 }
 
+/* nic_pass, once: this incarnation has both received a frame and had one
+ * taken by the device, so frames pass again both ways. */
+static void note_pass(struct nicsrv *s)
+{
+	if (!s->passed && s->info.rx_frames && s->info.tx_frames) {
+		s->passed = true;
+		ve_event_str("nic_pass", "if", s->ifname);
+	}
+}
+
 void nicsrv_rx(struct nicsrv *s, const uint8_t *frame, size_t len)
 {
 	static uint8_t msg[NIC_MSG_MAX];
@@ -87,6 +97,7 @@ void nicsrv_rx(struct nicsrv *s, const uint8_t *frame, size_t len)
 		s->info.rx_dropped++;
 	else
 		s->info.rx_frames++;
+	note_pass(s);
 }
 
 int nicsrv_tx_done(struct nicsrv *s, uint32_t token)
@@ -101,10 +112,7 @@ int nicsrv_tx_done(struct nicsrv *s, uint32_t token)
 		r = ve_chan_ack(s->h, s->tx_id[token]);
 	s->tx_free[s->ntx_free++] = token;
 	s->info.tx_frames++;
-	if (!s->passed) {
-		s->passed = true;
-		ve_event_str("nic_pass", "if", s->ifname);
-	}
+	note_pass(s);
 	return r < 0 ? r : 0;
 }
 

@@ -112,11 +112,27 @@ static void rx_post(struct vnet *v, uint32_t i)
 	vq_add(&v->rx.vq, &s, 1, i);
 }
 
-/* Reset the device and bring it up. Returns 0 or an error. */
+/* Set the command register's decode and bus-master bits. */
+static int command(uint32_t set, uint32_t clear)
+{
+	long cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2);
+	int r = cmd < 0 ? (int)cmd
+			: ve_dev_cfg_write(0, PCI_COMMAND, 2, ((uint32_t)cmd | set) & ~clear);
+
+	if (r < 0)
+		ve_printf("virtio-net: command register: %s\n", ve_strerror(r));
+	return r;
+}
+
+/*
+ * Reset the device and bring it up. Bus mastering goes on only after the
+ * reset: until then the device's queues still point at the dead
+ * incarnation's rings, memory that may be someone else's by now.
+ * Returns 0 or an error.
+ */
 static int vnet_start(struct vnet *v)
 {
 	struct ve_pciinfo pi;
-	long cmd;
 	int r;
 
 	if ((r = ve_dev_info(0, &pi)) < 0) {
@@ -128,13 +144,12 @@ static int vnet_start(struct vnet *v)
 		return -VE_INVAL;
 	}
 	v->io = (uint16_t)pi.bar[0].base;
-	if ((cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2)) < 0 ||
-	    (r = ve_dev_cfg_write(0, PCI_COMMAND, 2, (uint32_t)cmd | CMD_IO | CMD_MASTER)) < 0) {
-		ve_printf("virtio-net: enable: %s\n", ve_strerror(cmd < 0 ? cmd : r));
-		return cmd < 0 ? (int)cmd : r;
-	}
+	if ((r = command(CMD_IO, CMD_MASTER)) < 0)
+		return r;
 	nic_outb(v->io + VIO_STATUS, 0); /* reset */
 	(void)nic_inb(v->io + VIO_ISR);
+	if ((r = command(CMD_MASTER, 0)) < 0)
+		return r;
 	nic_outb(v->io + VIO_STATUS, ST_ACK);
 	nic_outb(v->io + VIO_STATUS, ST_ACK | ST_DRIVER);
 	v->features = nic_inl(v->io + VIO_DEV_FEATURES) & (F_MAC | F_STATUS);
