@@ -161,6 +161,9 @@ static bool apply_flips(void *ctx, uint64_t n, uint64_t va, uint64_t *pte)
 	struct flip_walk *w = ctx;
 	for (; w->next < w->n && flips_drawn[w->next] >> FLIP_BIT_BITS == n; w->next++) {
 		uint64_t bit = flips_drawn[w->next] & FLIP_BIT_MASK;
+		if (*pte & PTE_PCD)
+			continue; /* a device's registers (dev_map): not memory, and
+				     maybe not in the direct map at all */
 		uint8_t *byte = (uint8_t *)phys_to_virt(*pte & PTE_ADDR) + bit / 8;
 		*byte ^= (uint8_t)(1u << (bit % 8));
 	}
@@ -196,9 +199,10 @@ static void sort_u64(uint64_t *a, size_t n)
 }
 
 /* Flip `flips` (1..VE_INJ_CORRUPT_MAX) random bits in p's mapped user
- * pages (code, data, heap, stack, stash alike: whatever they hit is the
- * effect, including none); the shared trampolines are not p's, and a draw
- * that lands on them flips nothing. */
+ * pages (code, data, heap, stack, stash, DMA memory alike: whatever they
+ * hit is the effect, including none); the shared trampolines are not p's,
+ * and a draw that lands on them, or on a device's mapped registers, flips
+ * nothing. */
 static void corrupt(struct proc *p, uint64_t flips, uint64_t *rng, char *details, size_t n)
 {
 	struct flip_walk w = { .tramp = UINT64_MAX };

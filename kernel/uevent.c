@@ -15,8 +15,9 @@
 #define KEY_MAX 24 /* [a-z0-9_]{1,23} and the NUL */
 
 static const char *const kernel_events[] = {
-	"boot",	      "spawn",	"exit",	      "ready",	 "halt",	"panic",
-	"chan_serve", "replay", "deadletter", "discard", "sup_restart", "inject",
+	"boot",	       "spawn",	     "exit",   "ready",	     "halt",
+	"panic",       "chan_serve", "replay", "deadletter", "discard",
+	"sup_restart", "inject",     "pci",    "dev_grant",  "dev_release",
 };
 
 static bool word_ok(const char *s)

@@ -212,6 +212,26 @@ static void argv_add(struct argv *a, const char *fmt, ...)
 	a->v[a->n] = NULL;
 }
 
+/* arg with each "{dir}" replaced by dir (a socket or file of the boot's
+ * own, e.g. for a netdev). */
+static void argv_add_dir(struct argv *a, const char *arg, const char *dir)
+{
+	char buf[4096];
+	size_t n = 0, dl = strlen(dir);
+
+	for (const char *p = arg; *p && n + 1 < sizeof(buf);) {
+		if (strncmp(p, "{dir}", 5) == 0 && n + dl + 1 < sizeof(buf)) {
+			memcpy(buf + n, dir, dl);
+			n += dl;
+			p += 5;
+		} else {
+			buf[n++] = *p++;
+		}
+	}
+	buf[n] = 0;
+	argv_add(a, "%s", buf);
+}
+
 static void argv_free(struct argv *a)
 {
 	for (size_t i = 0; i < a->n; i++)
@@ -260,6 +280,12 @@ static void qemu_argv(const struct guest *g, const char *iso, struct argv *a)
 		argv_add(a, "-bios");
 		argv_add(a, "%s", env_or("VESTA_OVMF", GUEST_DEFAULT_OVMF));
 	}
+	if (g->cfg.machine) {
+		argv_add(a, "-machine");
+		argv_add(a, "%s", g->cfg.machine);
+	}
+	for (size_t i = 0; i < g->cfg.nextra; i++)
+		argv_add_dir(a, g->cfg.extra[i], g->cfg.dir);
 }
 
 /*

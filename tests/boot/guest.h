@@ -25,11 +25,15 @@
 
 /* What to boot and how; owned by the caller, which keeps it alive. */
 struct guest_config {
-	const char *iso;   /* the image: -cdrom */
-	const char *dir;   /* output folder: com1.log, com1.sock, com2.log, qemu.log */
-	long memory_mib;   /* -m */
-	bool uefi;	   /* boot OVMF instead of the BIOS */
-	const char *cpu;   /* -cpu MODEL, or NULL for QEMU's default */
+	const char *iso;     /* the image: -cdrom */
+	const char *dir;     /* output folder: com1.log, com1.sock, com2.log, qemu.log */
+	long memory_mib;     /* -m */
+	bool uefi;	     /* boot OVMF instead of the BIOS */
+	const char *cpu;     /* -cpu MODEL, or NULL for QEMU's default */
+	const char *machine; /* -machine TYPE, or NULL for QEMU's default (pc) */
+	char *const *extra;  /* appended to the command line; "{dir}" in one
+				stands for dir */
+	size_t nextra;
 	long timeout_s;	   /* then stop the guest: guest_poll says GUEST_TIMED_OUT */
 	const char *label; /* "NAME [FW]", for -v output */
 	bool verbose;	   /* print the QEMU command line and every COM2 line */

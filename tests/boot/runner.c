@@ -45,9 +45,11 @@ static volatile sig_atomic_t interrupted; /* SIGINT/SIGTERM/SIGHUP seen */
 struct job {
 	const struct scn *sc;
 	enum scn_firmware fw;
-	char *dir;   /* OUTDIR/<scenario>-<firmware> */
+	enum scn_machine machine;
+	char *dir;   /* OUTDIR/<scenario>-<firmware>[-q35] */
 	char *iso;   /* ISODIR/<image>.iso */
-	char *label; /* "<scenario> [<firmware>]" */
+	char *label; /* "<scenario> [<firmware>[ q35]]" */
+	char *tag;   /* "<firmware>[ q35]" */
 	struct guest g;
 	bool done; /* QEMU reaped (or never started), result printed */
 	long until_hits;
@@ -215,8 +217,7 @@ static void print_tail(const char *dir, const char *name)
 
 static void report(struct job *j)
 {
-	printf("%s %s [%s] %.1fs", j->nfail ? "FAIL" : "PASS", j->sc->name, scn_fw_name[j->fw],
-	       j->g.elapsed);
+	printf("%s %s [%s] %.1fs", j->nfail ? "FAIL" : "PASS", j->sc->name, j->tag, j->g.elapsed);
 	if (!j->nfail) {
 		printf("\n");
 		return;
@@ -245,6 +246,9 @@ static void start_job(struct job *j)
 		.memory_mib = j->sc->memory_mib,
 		.uefi = j->fw == SCN_UEFI,
 		.cpu = j->sc->cpu,
+		.machine = j->machine == SCN_PC ? NULL : scn_machine_name[j->machine],
+		.extra = j->sc->qemu_args,
+		.nextra = j->sc->nqemu_args,
 		.timeout_s = j->sc->timeout_s,
 		.label = j->label,
 		.verbose = verbose,
@@ -301,6 +305,7 @@ static void job_free(struct job *j)
 	free(j->dir);
 	free(j->iso);
 	free(j->label);
+	free(j->tag);
 }
 
 /*
@@ -503,16 +508,20 @@ static size_t load_all(const struct options *o, struct scn **sc, int *failed)
 	return n;
 }
 
-/* Paths and names of the job that boots scenario sc under firmware fw. */
-static void job_init(struct job *j, const struct scn *sc, enum scn_firmware fw,
+/* Paths and names of the job that boots scenario sc under firmware fw on
+ * machine m. pc, the default, adds nothing to the names, so a scenario
+ * without `machine` keeps its folder and label. */
+static void job_init(struct job *j, const struct scn *sc, enum scn_firmware fw, enum scn_machine m,
 		     const struct options *o)
 {
-	const char *fwn = scn_fw_name[fw];
 	char *iso_name = util_realloc(NULL, strlen(sc->image) + 5);
-	char name[512];
+	char name[512], fwn[32];
 
+	snprintf(fwn, sizeof(fwn), "%s%s%s", scn_fw_name[fw], m == SCN_PC ? "" : "-",
+		 m == SCN_PC ? "" : scn_machine_name[m]);
 	j->sc = sc;
 	j->fw = fw;
+	j->machine = m;
 	j->send_hits = util_realloc(NULL, (sc->nsends ? sc->nsends : 1) * sizeof(long));
 	memset(j->send_hits, 0, (sc->nsends ? sc->nsends : 1) * sizeof(long));
 	snprintf(name, sizeof(name), "%s-%s", sc->name, fwn);
@@ -520,8 +529,11 @@ static void job_init(struct job *j, const struct scn *sc, enum scn_firmware fw,
 	sprintf(iso_name, "%s.iso", sc->image);
 	j->iso = util_path_join(o->isodir, iso_name);
 	free(iso_name);
+	j->tag = util_strdup(fwn);
+	if (m != SCN_PC)
+		j->tag[strlen(scn_fw_name[fw])] = ' ';
 	j->label = util_realloc(NULL, strlen(sc->name) + strlen(fwn) + 4);
-	sprintf(j->label, "%s [%s]", sc->name, fwn);
+	sprintf(j->label, "%s [%s]", sc->name, j->tag);
 }
 
 /* One job per scenario and firmware, in the order given. */
@@ -531,13 +543,15 @@ static struct job *make_jobs(struct scn **sc, size_t nsc, const struct options *
 	size_t n = 0;
 
 	for (size_t i = 0; i < nsc; i++)
-		n += sc[i]->nfw;
+		n += sc[i]->nfw * sc[i]->nmachine;
 	jobs = util_realloc(NULL, n * sizeof(*jobs));
 	memset(jobs, 0, n * sizeof(*jobs));
 	*njobs = 0;
 	for (size_t i = 0; i < nsc; i++)
-		for (size_t f = 0; f < sc[i]->nfw; f++)
-			job_init(&jobs[(*njobs)++], sc[i], sc[i]->fw[f], o);
+		for (size_t m = 0; m < sc[i]->nmachine; m++)
+			for (size_t f = 0; f < sc[i]->nfw; f++)
+				job_init(&jobs[(*njobs)++], sc[i], sc[i]->fw[f], sc[i]->machine[m],
+					 o);
 	return jobs;
 }
 

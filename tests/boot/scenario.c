@@ -24,6 +24,7 @@
 #define DEFAULT_MEMORY_MIB 128
 
 const char *const scn_fw_name[SCN_NFW] = { "bios", "uefi" };
+const char *const scn_machine_name[SCN_NMACHINE] = { "pc", "q35" };
 
 /* ---- matchers: KEY OP VALUE ------------------------------------------ */
 
@@ -466,6 +467,52 @@ static int d_firmware(struct parse_ctx *c, const struct token *t, size_t n)
 	return 0;
 }
 
+static int d_machine(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	struct scn *sc = c->sc;
+
+	if (n == 0 || n > SCN_NMACHINE) {
+		perr(c, "usage: machine pc|q35 [pc|q35]");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum scn_machine m = strcmp(t[i].s, "q35") == 0 ? SCN_Q35 : SCN_PC;
+
+		if (t[i].sep || (m == SCN_PC && strcmp(t[i].s, "pc") != 0)) {
+			perr(c, "unknown machine `%s` (pc or q35)", t[i].s);
+			return -1;
+		}
+		if (i == 1 && sc->machine[0] == m) {
+			perr(c, "machine `%s` listed twice", t[i].s);
+			return -1;
+		}
+		sc->machine[i] = m;
+	}
+	sc->nmachine = n;
+	return 0;
+}
+
+/* Words for QEMU's command line, e.g. `qemu-args -device e1000`. */
+static int d_qemu_args(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	struct scn *sc = c->sc;
+
+	if (n == 0) {
+		perr(c, "usage: qemu-args WORD...");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].sep || !*t[i].s) {
+			perr(c, "qemu-args takes words, not `;` or empty strings");
+			return -1;
+		}
+	}
+	sc->qemu_args = util_realloc(sc->qemu_args, (sc->nqemu_args + n) * sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		sc->qemu_args[sc->nqemu_args++] = util_strdup(t[i].s);
+	return 0;
+}
+
 static int d_timeout(struct parse_ctx *c, const struct token *t, size_t n)
 {
 	if (n != 1) {
@@ -648,6 +695,8 @@ static const struct directive {
 	{ "image", 0, d_image, true },
 	{ "firmware", 0, d_firmware, true },
 	{ "cpu", 0, d_cpu, true },
+	{ "machine", 0, d_machine, true },
+	{ "qemu-args", 0, d_qemu_args, false },
 	{ "timeout", 0, d_timeout, true },
 	{ "memory", 0, d_memory, true },
 	{ "allow-panic", 0, d_allow_panic, true },
@@ -736,6 +785,9 @@ void scn_free(struct scn *sc)
 	free(sc->name);
 	free(sc->image);
 	free(sc->cpu);
+	for (size_t i = 0; i < sc->nqemu_args; i++)
+		free(sc->qemu_args[i]);
+	free(sc->qemu_args);
 	free(sc);
 }
 
@@ -784,6 +836,10 @@ struct scn *scn_load(const char *path)
 	if (!sc->image) {
 		printf("%s: no `image NAME` directive (it is required)\n", path);
 		c.nerr++;
+	}
+	if (sc->nmachine == 0) {
+		sc->machine[0] = SCN_PC;
+		sc->nmachine = 1;
 	}
 	if (sc->nfw == 0) {
 		sc->fw[0] = SCN_BIOS;

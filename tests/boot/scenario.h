@@ -58,6 +58,10 @@ struct scn_send {
 enum scn_firmware { SCN_BIOS, SCN_UEFI, SCN_NFW };
 extern const char *const scn_fw_name[SCN_NFW]; /* "bios", "uefi" */
 
+/* QEMU's machine type: pc (i440FX, QEMU's default) or q35. */
+enum scn_machine { SCN_PC, SCN_Q35, SCN_NMACHINE };
+extern const char *const scn_machine_name[SCN_NMACHINE]; /* "pc", "q35" */
+
 /* A parsed scenario file. */
 struct scn {
 	char *path;
@@ -66,6 +70,10 @@ struct scn {
 	char *cpu;   /* QEMU -cpu model, or NULL for QEMU's default */
 	enum scn_firmware fw[SCN_NFW];
 	size_t nfw;
+	enum scn_machine machine[SCN_NMACHINE];
+	size_t nmachine;
+	char **qemu_args; /* appended to QEMU's command line, in order */
+	size_t nqemu_args;
 	long timeout_s;
 	long memory_mib;
 	bool allow_panic;

@@ -1,0 +1,132 @@
+/*
+ * devtest: the kernel side of PCI device grants, end to end (pci.scn). It
+ * lists the PCI functions and finds QEMU's e1000, then runs devuser (see
+ * devuser.c) from the boot table's templates: `devuser`, granted the
+ * e1000, and `devrogue`, granted nothing.
+ *   1. pci_info lists the e1000 with no holder; past the end is -VE_NOENT.
+ *   2. spawn_spec of a device no machine has is -VE_NOENT, a malformed
+ *      grant -VE_INVAL; while a devuser holds the e1000, granting it again
+ *      (spawn_spec, or spawn of the template) is -VE_BUSY.
+ *   3. devuser full: every device call, right and wrong (exit 0).
+ *   4. devuser dma: takes DMA memory, turns bus mastering on and crashes.
+ *      Afterwards the e1000 has no holder, the free frame count is what it
+ *      was before (measured after an earlier incarnation, so the kernel's
+ *      heap is warm), and the next incarnation (devuser check) finds the
+ *      bus-master bit clear.
+ *   5. devrogue touches the e1000's I/O port (gp), the config address port
+ *      (gp) and its registers at their physical address (page_fault), and
+ *      gets -VE_PERM from every device call.
+ * Event devtest bad=N; exits N. Needs the spawn grant.
+ */
+#include "fmt.h"
+#include "vesta.h"
+
+static int bad;
+
+static void check(bool ok, const char *what, long got)
+{
+	if (ok)
+		return;
+	ve_printf("devtest: FAILED %s (got %ld)\n", what, got);
+	bad++;
+}
+
+/* The e1000's index among pci_info's functions, or -1; *n: how many. */
+static int find_e1000(struct ve_pciinfo *f, uint32_t *n)
+{
+	int found = -1;
+	uint32_t i;
+	for (i = 0; ve_pci_info(i, f) == 0; i++) {
+		ve_printf("devtest: %02x:%02x.%u %04x:%04x class %02x irq %u holder %d\n", f->bus,
+			  f->devfn >> 3, f->devfn & 7, f->vendor, f->device, f->class_code, f->irq,
+			  (int)f->holder);
+		if (found < 0 && f->vendor == 0x8086 && f->device == 0x100e)
+			found = (int)i;
+	}
+	*n = i;
+	if (found >= 0)
+		ve_pci_info((uint32_t)found, f);
+	return found;
+}
+
+/* Spawn template name with args and wait: its ve_exit in *ex. */
+static int run(const char *name, const char *args, struct ve_exit *ex)
+{
+	int pid = ve_spawn(name, args);
+	if (pid < 0) {
+		ve_printf("devtest: spawn %s %s: %s\n", name, args, ve_strerror(pid));
+		return pid;
+	}
+	return ve_wait(pid, ex);
+}
+
+static uint64_t free_frames(void)
+{
+	struct ve_meminfo mi;
+	ve_meminfo(&mi);
+	return mi.free_frames;
+}
+
+static void spawn_errors(void)
+{
+	struct ve_spawn sp = { .name = "devx", .image = "devuser", .args = "check" };
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x1234, .device = 0x5678 };
+	check(ve_spawn_spec(&sp) == -VE_NOENT, "spawn_spec no such device", ve_spawn_spec(&sp));
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e, .index = 5 };
+	check(ve_spawn_spec(&sp) == -VE_NOENT, "spawn_spec index 5", ve_spawn_spec(&sp));
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e, .flags = 0x80 };
+	check(ve_spawn_spec(&sp) == -VE_INVAL, "spawn_spec bad flags", ve_spawn_spec(&sp));
+
+	int holder = ve_spawn("devuser", "hold");
+	check(holder > 0, "spawn holder", holder);
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e };
+	check(ve_spawn_spec(&sp) == -VE_BUSY, "spawn_spec held device", ve_spawn_spec(&sp));
+	check(ve_spawn("devuser", "check") == -VE_BUSY, "spawn held device", 0);
+	struct ve_exit ex;
+	ve_kill(holder);
+	ve_wait(holder, &ex);
+}
+
+int main(const char *args)
+{
+	struct ve_pciinfo f;
+	struct ve_exit ex;
+	uint32_t n;
+	char a[48];
+
+	(void)args;
+	int e = find_e1000(&f, &n);
+	check(e >= 0 && f.holder == 0, "e1000 listed, free", e);
+	check(ve_pci_info(n, &f) == -VE_NOENT, "pci_info past the end", 0);
+	check(ve_pci_info(0, NULL) == -VE_FAULT, "pci_info null", 0);
+	if (e < 0)
+		goto out;
+	ve_pci_info((uint32_t)e, &f);
+	spawn_errors();
+
+	check(run("devuser", "full", &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0,
+	      "devuser full", (long)ex.code);
+	uint64_t f1 = free_frames();
+	check(run("devuser", "dma 64", &ex) == 0 && ex.reason == VE_R_PAGE_FAULT, "devuser dma",
+	      (long)ex.reason);
+	uint64_t f2 = free_frames();
+	struct ve_pciinfo g;
+	ve_pci_info((uint32_t)e, &g);
+	check(g.holder == 0, "released at death", g.holder);
+	check(f1 == f2, "frames back to the baseline", (long)(f1 - f2));
+	check(run("devuser", "check", &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0,
+	      "bus master clear for the next incarnation", (long)ex.code);
+
+	check(run("devrogue", "cfg", &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0,
+	      "rogue device calls", (long)ex.code);
+	fmt_snprintf(a, sizeof(a), "io %llu", (unsigned long long)f.bar[1].base);
+	check(run("devrogue", a, &ex) == 0 && ex.reason == VE_R_GP, "rogue port", ex.reason);
+	check(run("devrogue", "cf8", &ex) == 0 && ex.reason == VE_R_GP, "rogue cf8", ex.reason);
+	fmt_snprintf(a, sizeof(a), "mmio %llu", (unsigned long long)f.bar[0].base);
+	check(run("devrogue", a, &ex) == 0 && ex.reason == VE_R_PAGE_FAULT, "rogue mmio",
+	      ex.reason);
+out:
+	ve_printf("devtest: %d failed, frames %llu\n", bad, (unsigned long long)free_frames());
+	ve_event1("devtest", "bad", bad);
+	return bad;
+}

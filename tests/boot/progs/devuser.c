@@ -1,0 +1,217 @@
+/*
+ * devuser: one PCI device driver's view of the kernel's device calls, run
+ * by devtest (pci.scn) as the boot-table templates `devuser` (granted QEMU's
+ * e1000, 8086:100e) and `devrogue` (the same image, granted nothing).
+ * Args, the first word a mode:
+ *   full       every device call, right and wrong: the granted function's
+ *              config space, its BAR0 mapped, its I/O BAR and IRQ, DMA memory,
+ *              and an error for every bad argument. Event devuser mode=full
+ *              bad=N (first=CHECK: the first that failed); exits N.
+ *   dma PAGES  take PAGES of DMA memory, turn bus mastering on, then die
+ *              writing through a null pointer (page_fault): the kernel must
+ *              stop the device before it frees the memory.
+ *   crash MS   as dma 16, but sleep MS first (a supervised driver that
+ *              keeps crashing: supdev.scn).
+ *   check      exit 0 if the device's bus-master bit is clear, 2 if set.
+ *   hold       sleep until killed (holding the device).
+ *   cfg        (not granted) every device call must say -VE_PERM: exit 0.
+ *   io PORT    (not granted) read a port of the device: dies with gp.
+ *   cf8        (not granted) select a config register by port 0xcf8: gp.
+ *   mmio ADDR  (not granted) read the device's registers at their physical
+ *              address, which nothing mapped: dies with page_fault.
+ */
+#include "vesta.h"
+
+#define E1000_VENDOR 0x8086
+#define E1000_DEVICE 0x100e
+#define PAGE 4096ull
+
+static int bad;
+static const char *first_bad = "";
+
+/* Count a failed check, naming the first. */
+static void check(bool ok, const char *what, long got)
+{
+	if (ok)
+		return;
+	ve_printf("devuser: FAILED %s (got %ld)\n", what, got);
+	if (!bad++)
+		first_bad = what;
+}
+
+static uint32_t port_in(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static void port_out(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+/* The granted function's own description and its config space. */
+static void check_info_and_cfg(struct ve_pciinfo *f)
+{
+	long r = ve_dev_info(0, f);
+	check(r == 0 && f->vendor == E1000_VENDOR && f->device == E1000_DEVICE, "dev_info", r);
+	check(f->holder == ve_getpid(), "holder is me", f->holder);
+	check(ve_dev_info(1, f) == -VE_PERM, "dev_info 1", ve_dev_info(1, f));
+	check(ve_dev_info(99, f) == -VE_PERM, "dev_info 99", 0);
+	check(ve_dev_info(0, NULL) == -VE_FAULT, "dev_info null", 0);
+	ve_dev_info(0, f);
+
+	check(ve_dev_cfg_read(0, 0, 2) == E1000_VENDOR, "cfg vendor", ve_dev_cfg_read(0, 0, 2));
+	check(ve_dev_cfg_read(0, 2, 2) == E1000_DEVICE, "cfg device", ve_dev_cfg_read(0, 2, 2));
+	check(ve_dev_cfg_read(0, 0, 4) == 0x100e8086, "cfg dword", ve_dev_cfg_read(0, 0, 4));
+	check(ve_dev_cfg_read(0, 0xb, 1) == 2, "cfg class", ve_dev_cfg_read(0, 0xb, 1));
+	check(ve_dev_cfg_read(0, 256, 1) == -VE_INVAL, "cfg off 256", 0);
+	check(ve_dev_cfg_read(0, 2, 4) == -VE_INVAL, "cfg unaligned", 0);
+	check(ve_dev_cfg_read(0, 0, 3) == -VE_INVAL, "cfg width 3", 0);
+	check(ve_dev_cfg_read(0, 0, 0) == -VE_INVAL, "cfg width 0", 0);
+	check(ve_dev_cfg_read(1, 0, 4) == -VE_PERM, "cfg dev 1", 0);
+
+	long bar0 = ve_dev_cfg_read(0, 0x10, 4), rom = ve_dev_cfg_read(0, 0x30, 4);
+	check(ve_dev_cfg_write(0, 0x10, 4, 0xffffffffu) == -VE_PERM, "write BAR0", 0);
+	check(ve_dev_cfg_write(0, 0x24, 4, 0) == -VE_PERM, "write BAR5", 0);
+	check(ve_dev_cfg_write(0, 0x12, 2, 0) == -VE_PERM, "write BAR0 half", 0);
+	check(ve_dev_cfg_write(0, 0x30, 4, 0xfffff800u) == -VE_PERM, "write ROM", 0);
+	check(ve_dev_cfg_read(0, 0x10, 4) == bar0 && ve_dev_cfg_read(0, 0x30, 4) == rom,
+	      "BARs unmoved", 0);
+	long cmd = ve_dev_cfg_read(0, 4, 2);
+	check(cmd >= 0 && ve_dev_cfg_write(0, 4, 2, (uint32_t)cmd) == 0, "write command", cmd);
+	check(ve_dev_cfg_write(0, 4, 2, 0x10000) == -VE_INVAL, "write too wide", 0);
+	check(ve_dev_cfg_write(0, 0x3d, 2, 0) == -VE_INVAL, "write unaligned", 0);
+	check(ve_dev_cfg_write(0, 0x100, 4, 0) == -VE_INVAL, "write off 256", 0);
+	check(ve_dev_cfg_write(1, 4, 2, 0) == -VE_PERM, "write dev 1", 0);
+}
+
+/* BAR0 (registers) mapped uncached, the I/O BAR in our ports, the IRQ. */
+static void check_bars(const struct ve_pciinfo *f)
+{
+	long a = ve_dev_map(0, 0);
+	check(a > 0 && (uint64_t)a % PAGE == f->bar[0].base % PAGE, "map BAR0", a);
+	check(ve_dev_map(0, 0) == a, "map BAR0 again, same address", ve_dev_map(0, 0));
+	if (a > 0) {
+		volatile uint32_t *regs = (volatile uint32_t *)a;
+		uint32_t status = regs[2]; /* STATUS */
+		ve_printf("devuser: BAR0 at %#lx, STATUS %#x\n", a, status);
+		check(ve_vm_free((uint64_t)a & ~(PAGE - 1), PAGE) == -VE_PERM, "vm_free BAR", 0);
+	}
+	check(ve_dev_map(0, 6) == -VE_INVAL, "map bar 6", 0);
+	check(ve_dev_map(0, 1000) == -VE_INVAL, "map bar 1000", 0);
+	check(ve_dev_map(0, 1) == -VE_INVAL, "map I/O BAR", ve_dev_map(0, 1));
+	check(ve_dev_map(0, 2) == -VE_INVAL, "map empty BAR", ve_dev_map(0, 2));
+	check(ve_dev_map(1, 0) == -VE_PERM, "map dev 1", 0);
+	check(f->bar[1].kind == VE_BAR_IO, "BAR1 is I/O", (long)f->bar[1].kind);
+	if (f->bar[1].kind == VE_BAR_IO) {
+		uint32_t v = port_in((uint16_t)f->bar[1].base); /* gp if not granted */
+		ve_printf("devuser: I/O BAR at %#llx reads %#x\n",
+			  (unsigned long long)f->bar[1].base, v);
+	}
+	if (f->irq != VE_PCI_NOIRQ)
+		check(ve_irq_ack(f->irq) == 0, "irq_ack of its line", ve_irq_ack(f->irq));
+}
+
+/* DMA memory: contiguous, page-aligned, zeroed, distinct, pinned. */
+static void check_dma(void)
+{
+	uint64_t p1 = 1, p2 = 1, p3 = 1;
+	check(ve_dma_alloc(0, &p1) == -VE_INVAL, "dma len 0", 0);
+	check(ve_dma_alloc(PAGE, NULL) == -VE_FAULT, "dma phys null", 0);
+	check(ve_dma_alloc(64ull << 20, &p3) == -VE_NOMEM, "dma past the share",
+	      ve_dma_alloc(64ull << 20, &p3));
+	check(ve_dma_alloc(1ull << 60, &p3) == -VE_INVAL, "dma huge", 0);
+	long a1 = ve_dma_alloc(PAGE, &p1), a2 = ve_dma_alloc(3 * PAGE + 1, &p2);
+	check(a1 > 0 && a2 > 0, "dma alloc", a1 > 0 ? a2 : a1);
+	if (a1 <= 0 || a2 <= 0)
+		return;
+	ve_printf("devuser: dma %#lx phys %#llx, %#lx phys %#llx\n", a1, (unsigned long long)p1, a2,
+		  (unsigned long long)p2);
+	check(p1 % PAGE == 0 && p2 % PAGE == 0 && p1 && p2, "dma page-aligned", 0);
+	check(p1 + PAGE <= p2 || p2 + 4 * PAGE <= p1, "dma distinct", 0);
+	const volatile uint8_t *b = (const volatile uint8_t *)a2;
+	uint64_t nonzero = 0;
+	for (uint64_t i = 0; i < 4 * PAGE; i++)
+		nonzero += b[i] != 0;
+	check(nonzero == 0, "dma zeroed", (long)nonzero);
+	((volatile uint8_t *)a2)[4 * PAGE - 1] = 0x5a; /* writable to its end */
+	check(ve_vm_free((uint64_t)a1, PAGE) == -VE_PERM, "vm_free dma", 0);
+}
+
+static int full(void)
+{
+	struct ve_pciinfo f;
+	check_info_and_cfg(&f);
+	check_bars(&f);
+	check_dma();
+	struct ve_kv kv[] = { VE_KV_STR("mode", "full"), VE_KV_NUM("bad", bad),
+			      VE_KV_STR("first", first_bad) };
+	ve_event("devuser", kv, 3);
+	return bad;
+}
+
+static int dma_and_die(const char *mode, uint64_t pages, uint64_t sleep_ms)
+{
+	uint64_t phys;
+	struct ve_meminfo before, after;
+	ve_meminfo(&before);
+	long a = ve_dma_alloc(pages * PAGE, &phys);
+	ve_meminfo(&after);
+	long cmd = ve_dev_cfg_read(0, 4, 2);
+	ve_dev_cfg_write(0, 4, 2, (uint32_t)cmd | 4); /* bus master on */
+	struct ve_kv kv[] = { VE_KV_STR("mode", mode), VE_KV_NUM("addr", a),
+			      VE_KV_NUM("taken", (int64_t)(before.free_frames - after.free_frames)),
+			      VE_KV_NUM("master", (ve_dev_cfg_read(0, 4, 2) >> 2) & 1) };
+	ve_event("devuser", kv, 4);
+	if (sleep_ms)
+		ve_sleep_ms(sleep_ms);
+	*(volatile int *)0 = 1;
+	return 1;
+}
+
+static int rogue_cfg(void)
+{
+	struct ve_pciinfo f;
+	int n = (ve_dev_info(0, &f) == -VE_PERM) + (ve_dev_cfg_read(0, 0, 4) == -VE_PERM) +
+		(ve_dev_cfg_write(0, 4, 2, 0) == -VE_PERM) + (ve_dev_map(0, 0) == -VE_PERM);
+	ve_event1("devrogue_cfg", "perm", n);
+	return n == 4 ? 0 : 1;
+}
+
+int main(const char *args)
+{
+	size_t n = ve_word_len(args);
+	const char *rest = args + n;
+	uint64_t v = 0;
+
+	if (ve_word_is(args, n, "full"))
+		return full();
+	if (ve_word_is(args, n, "check")) {
+		long cmd = ve_dev_cfg_read(0, 4, 2);
+		ve_event1("devuser_check", "command", cmd);
+		return cmd < 0 ? 1 : (cmd & 4) ? 2 : 0;
+	}
+	if (ve_word_is(args, n, "hold")) {
+		for (;;)
+			ve_sleep_ms(1000);
+	}
+	if (ve_word_is(args, n, "cfg"))
+		return rogue_cfg();
+	if (ve_word_is(args, n, "cf8")) {
+		port_out(0xcf8, 0x80000000u);
+		return 1;
+	}
+	if (ve_parse_u64(&rest, &v))
+		return 1;
+	if (ve_word_is(args, n, "dma"))
+		return v ? dma_and_die("dma", v, 0) : 1;
+	if (ve_word_is(args, n, "crash"))
+		return dma_and_die("crash", 16, v);
+	if (ve_word_is(args, n, "io"))
+		return (int)port_in((uint16_t)v) & 1 ? 1 : 1;
+	if (ve_word_is(args, n, "mmio"))
+		return (int)*(volatile uint32_t *)(uintptr_t)v ? 1 : 1;
+	return 1;
+}
