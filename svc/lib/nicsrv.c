@@ -81,20 +81,41 @@ static void note_pass(struct nicsrv *s)
 	}
 }
 
+/* A received frame could not be handed on (err): count it, and say so on
+ * the first drop of an incarnation and every 1000th after. */
+static void rx_dropped(struct nicsrv *s, int err)
+{
+	if (s->info.rx_dropped++ % 1000 == 0) {
+		struct ve_chaninfo ci = { 0 };
+
+		ve_chan_info_named(s->rxname, &ci);
+		struct ve_kv kv[6] = { VE_KV_STR("if", s->ifname),
+				       VE_KV_STR("err", ve_strerror(err)),
+				       VE_KV_NUM("dropped", s->info.rx_dropped),
+				       VE_KV_NUM("queued", ci.queued),
+				       VE_KV_NUM("inflight", ci.inflight),
+				       VE_KV_NUM("max", ci.max_msgs) };
+
+		ve_event("nic_rx_drop", kv, 6);
+	}
+}
+
 void nicsrv_rx(struct nicsrv *s, const uint8_t *frame, size_t len)
 {
 	static uint8_t msg[NIC_MSG_MAX];
+	int r;
 
 	if (len < NIC_FRAME_MIN || len > NIC_FRAME_MAX) {
-		s->info.rx_dropped++;
+		rx_dropped(s, -VE_RANGE);
 		return;
 	}
 	if (s->rxh < 0)
 		s->rxh = ve_chan_open(s->rxname);
 	msg[0] = NIC_OP_RX;
 	memcpy(msg + 1, frame, len);
-	if (s->rxh < 0 || ve_chan_cast(s->rxh, msg, 1 + len, VE_NONBLOCK) < 0)
-		s->info.rx_dropped++;
+	r = s->rxh < 0 ? s->rxh : ve_chan_cast(s->rxh, msg, 1 + len, VE_NONBLOCK);
+	if (r < 0)
+		rx_dropped(s, r);
 	else
 		s->info.rx_frames++;
 	note_pass(s);
