@@ -182,6 +182,9 @@ void pci_claim(struct proc *p)
 			continue;
 		struct ve_pciinfo *f = &fns[p->devs[k].fn];
 		f->holder = p->pid;
+		uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
+		if (cmd & PCI_CMD_INTX_OFF)
+			cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_INTX_OFF);
 		struct evlog_line l;
 		ev_start(&l, "dev_grant");
 		ev_i64(&l, "pid", p->pid);
@@ -202,7 +205,7 @@ void pci_proc_dying(struct proc *p)
 			continue; /* a failed creation claims nothing */
 		struct ve_pciinfo *f = &fns[i];
 		uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
-		cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_MASTER);
+		cfg_write(f, PCI_CFG_COMMAND, 2, (cmd & ~PCI_CMD_MASTER) | PCI_CMD_INTX_OFF);
 		uint16_t now = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
 		f->holder = 0;
 		struct evlog_line l;

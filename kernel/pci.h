@@ -27,6 +27,7 @@
 #define PCI_CMD_IO 0x1u
 #define PCI_CMD_MEM 0x2u
 #define PCI_CMD_MASTER 0x4u
+#define PCI_CMD_INTX_OFF 0x400u /* interrupt disable: the function asserts no INTx */
 
 /* ---- pcicore.c: no hardware ---- */
 
@@ -76,11 +77,13 @@ const struct ve_pciinfo *pci_fn(unsigned i);
  * for an unused slot. -VE_NOENT: none matches; -VE_BUSY: a live process
  * holds it. Claims nothing. */
 int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_DEVS]);
-/* p, now created, holds the functions pci_resolve gave. */
+/* p, now created, holds the functions pci_resolve gave; their INTx is
+ * enabled again (a holder's death disabled it). */
 void pci_claim(struct proc *p);
 /* p is dying: before its memory is freed, each device it holds stops
- * mastering the bus (command bit 2 cleared) and is released (a
- * `dev_release` event each). */
+ * mastering the bus (command bit 2 cleared) and asserting its interrupt
+ * line (bit 10 set: a line another holder may share stays quiet), and is
+ * released (a `dev_release` event each). */
 void pci_proc_dying(struct proc *p);
 
 /* The system calls (contracts in svc/lib/vesta.h). */

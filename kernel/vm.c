@@ -200,7 +200,7 @@ int vm_alloc(struct proc *p, uint64_t addr, uint64_t len, uint32_t prot, uint64_
 static int map_frames(struct proc *p, uint64_t phys, uint64_t len, uint64_t flags, bool owned,
 		      uint64_t *out)
 {
-	uint64_t va = find_free(p, VM_ALLOC_BASE, len), mark = share_mark();
+	uint64_t va = find_free(p, VM_DEVICE_BASE, len), mark = share_mark();
 	if (!va)
 		return -VE_NOMEM;
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {

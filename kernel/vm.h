@@ -13,6 +13,9 @@
 
 /* Where vm_alloc() looks when it chooses the address. */
 #define VM_ALLOC_BASE 0x0000010000000000ull
+/* Where device registers (dev_map) and DMA memory go: apart from vm_alloc's
+ * range, so they never take an address a process expects to stay free. */
+#define VM_DEVICE_BASE 0x0000200000000000ull
 
 struct proc;
 

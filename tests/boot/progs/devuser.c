@@ -12,7 +12,8 @@
  *              stop the device before it frees the memory.
  *   crash MS   as dma 16, but sleep MS first (a supervised driver that
  *              keeps crashing: supdev.scn).
- *   check      exit 0 if the device's bus-master bit is clear, 2 if set.
+ *   check      exit 0 if the device's bus-master bit is clear and its
+ *              interrupts enabled (INTx disable, bit 10, clear), 2 if not.
  *   hold       sleep until killed (holding the device).
  *   cfg        (not granted) every device call must say -VE_PERM: exit 0.
  *   io PORT    (not granted) read a port of the device: dies with gp.
@@ -191,7 +192,7 @@ int main(const char *args)
 	if (ve_word_is(args, n, "check")) {
 		long cmd = ve_dev_cfg_read(0, 4, 2);
 		ve_event1("devuser_check", "command", cmd);
-		return cmd < 0 ? 1 : (cmd & 4) ? 2 : 0;
+		return cmd < 0 ? 1 : (cmd & 0x404) ? 2 : 0;
 	}
 	if (ve_word_is(args, n, "hold")) {
 		for (;;)
