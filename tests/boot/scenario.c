@@ -691,12 +691,15 @@ static int d_host(struct parse_ctx *c, const struct token *t, size_t n)
 	struct scn *sc = c->sc;
 	struct scn_send s = { .line = c->line, .n = 1 };
 
-	if (parse_send(c, t, n, &s) || s.every_ms) {
-		if (s.every_ms)
-			perr(c, "usage: host [N] MATCH... : \"COMMAND\"");
+	if (parse_send(c, t, n, &s) || s.every_ms || memchr(s.bytes, 0, s.len)) {
+		if (s.every_ms || (s.bytes && memchr(s.bytes, 0, s.len)))
+			perr(c, "usage: host [N] MATCH... : \"COMMAND\" (no NUL in it)");
 		send_free(&s);
 		return -1;
 	}
+	/* A command is a C string; TEXT's bytes are not NUL-terminated. */
+	s.bytes = util_realloc(s.bytes, s.len + 1);
+	s.bytes[s.len] = 0;
 	s.text = util_strdup(c->text + strspn(c->text, " \t"));
 	sc->host = s;
 	sc->has_host = true;
