@@ -33,9 +33,7 @@
  * It passes (exit 0) when: some frames came back, nothing was corrupt,
  * there were at least D deaths (default 0), there are no more bursts than
  * deaths, and no burst is larger than the receive ring and K frames
- * (default 4: besides its ring, the emulated device holds a frame or two
- * of its own, QEMU's queue of what it took from the socket but could not
- * deliver; a driver that hung with its ring full once lost ring + 2). It
+ * (default 0; for a device that holds frames of its own beside its ring). It
  * prints one summary line of key=value words; exit 1 on failure, 2 for
  * bad usage.
  */
@@ -333,7 +331,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			    .window = 256,
 			    .loss_s = 5,
 			    .driver = "virtio-net",
-			    .max_s = 600 };
+			    .max_s = 600,
+			    .slack = 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 

@@ -185,8 +185,12 @@ static int rx_setup(struct e1k *e)
 	wr(e, R_RDBAH, (uint32_t)(ring_phys >> 32));
 	wr(e, R_RDLEN, RX_SLOTS * sizeof(struct erx_desc));
 	wr(e, R_RDH, 0);
-	wr(e, R_RDT, (uint32_t)tail);
+	wr(e, R_RDT, 0);
+	/* Receive on before the tail gives the ring: QEMU hands the device the
+	 * frames it queued while the ring was full as soon as the tail moves,
+	 * and drops them if receive is still off. */
 	wr(e, R_RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC);
+	wr(e, R_RDT, (uint32_t)tail);
 	return 0;
 }
 
@@ -223,9 +227,9 @@ static int command(uint32_t set, uint32_t clear)
 
 /*
  * Map and reset the device, read its MAC, set up the rings. Bus mastering
- * goes on only after the reset: until then the device's registers still
- * point at the rings of the dead incarnation, memory that may be someone
- * else's by now.
+ * goes on only once the new rings are in place: until the reset the
+ * device's registers still point at the rings of the dead incarnation,
+ * memory that may be someone else's by now.
  */
 static int e1k_start(struct e1k *e, uint8_t mac[6])
 {
@@ -243,12 +247,14 @@ static int e1k_start(struct e1k *e, uint8_t mac[6])
 		ve_printf("e1000: reset: %s\n", ve_strerror(r));
 		return r;
 	}
-	if ((r = command(CMD_MASTER, 0)) < 0)
-		return r;
 	wr(e, R_CTRL, rd(e, R_CTRL) | CTRL_SLU | CTRL_ASDE);
 	for (uint32_t i = 0; i < 128; i++)
 		wr(e, R_MTA + 4 * i, 0);
 	if ((r = rx_setup(e)) < 0 || (r = tx_setup(e)) < 0)
+		return r;
+	/* Last: QEMU hands the device the frames it queued meanwhile when bus
+	 * mastering comes on, and drops them unless receive is on by then. */
+	if ((r = command(CMD_MASTER, 0)) < 0)
 		return r;
 	wr(e, R_IMS, INT_RXT0 | INT_RXO | INT_RXDMT0 | INT_LSC | INT_TXDW);
 	return 0;
