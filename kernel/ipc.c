@@ -31,7 +31,27 @@ static struct chan_registry reg;
  * is sent before a reply can be written here (only a caller waiting for
  * its reply gets one), so the two uses never overlap. */
 static uint8_t msg_buf[NPROC][VE_MSG_MAX];
-static struct proc *irq_owner[16];
+/*
+ * Who an IRQ line is delivered to. A line granted by `irqs` has one owner.
+ * A PCI device's line may be shared by the holders of several devices (PCI
+ * INTx lines are shared by design), up to IRQ_SHARERS: it fires to each,
+ * stays masked until each has acked it, then is unmasked.
+ */
+#define IRQ_SHARERS 4
+static struct irq_line {
+	struct proc *owner[IRQ_SHARERS];
+	uint8_t unacked; /* owner slots that have not acked since it fired */
+	bool shared;	 /* held through device grants: more may join */
+} lines[16];
+
+/* p's slot among line n's owners, or -1. */
+static int line_slot(const struct irq_line *l, const struct proc *p)
+{
+	for (int k = 0; k < IRQ_SHARERS; k++)
+		if (l->owner[k] == p)
+			return k;
+	return -1;
+}
 
 static void *env_alloc(void *ctx, size_t n)
 {
@@ -610,20 +630,29 @@ long ipc_irq_ack(struct proc *p, uint64_t irq)
 {
 	if (irq > 15)
 		return -VE_INVAL;
-	if (!(p->irqs & (1u << irq)) || irq_owner[irq] != p)
+	int k = line_slot(&lines[irq], p);
+	if (!(p->irqs & (1u << irq)) || k < 0)
 		return -VE_PERM;
-	arch_irq_unmask((unsigned)irq);
+	lines[irq].unacked &= (uint8_t) ~(1u << k);
+	if (!lines[irq].unacked)
+		arch_irq_unmask((unsigned)irq); /* the last sharer to ack */
 	return 0;
 }
 
 void ipc_irq(unsigned n)
 {
-	struct proc *p = n < 16 ? irq_owner[n] : NULL;
-	if (!p)
-		return; /* nobody owns it: it stays masked */
-	p->irq_pending |= (uint16_t)(1u << n);
-	if (p->state == PROC_POLLING)
-		proc_wake(p);
+	if (n >= 16)
+		return;
+	struct irq_line *l = &lines[n];
+	for (int k = 0; k < IRQ_SHARERS; k++) {
+		struct proc *p = l->owner[k];
+		if (!p)
+			continue; /* nobody owns it: it stays masked */
+		l->unacked |= (uint8_t)(1u << k);
+		p->irq_pending |= (uint16_t)(1u << n);
+		if (p->state == PROC_POLLING)
+			proc_wake(p);
+	}
 }
 
 /*
@@ -648,19 +677,49 @@ void ipc_timeout(struct proc *p)
 	proc_wake(p);
 }
 
+static bool line_empty(const struct irq_line *l)
+{
+	for (int k = 0; k < IRQ_SHARERS; k++)
+		if (l->owner[k])
+			return false;
+	return true;
+}
+
+/* Make p an owner of line n: alone, or beside others when all hold it
+ * through device grants. False if it cannot have it. */
+static bool line_join(struct proc *p, unsigned n)
+{
+	struct irq_line *l = &lines[n];
+	bool dev = p->dev_irqs & (1u << n);
+	int free = -1, used = 0;
+	for (int k = 0; k < IRQ_SHARERS; k++) {
+		if (l->owner[k])
+			used++;
+		else if (free < 0)
+			free = k;
+	}
+	if (used && !(dev && l->shared && free >= 0))
+		return false;
+	l->owner[free] = p;
+	if (!used) {
+		l->shared = dev;
+		l->unacked = 0;
+		arch_irq_unmask(n);
+	}
+	return true;
+}
+
 void ipc_proc_created(struct proc *p)
 {
 	for (unsigned n = 0; n < 16; n++) {
-		if (!(p->irqs & (1u << n)))
+		if (!(p->irqs & (1u << n)) || line_join(p, n))
 			continue;
-		if (irq_owner[n]) {
-			klog("IRQ %u is held by %s (pid %d); %s does not get it", n,
-			     irq_owner[n]->name, irq_owner[n]->pid, p->name);
-			p->irqs &= (uint16_t) ~(1u << n);
-			continue;
-		}
-		irq_owner[n] = p;
-		arch_irq_unmask(n);
+		struct proc *o = NULL;
+		for (int k = 0; k < IRQ_SHARERS && !o; k++)
+			o = lines[n].owner[k];
+		klog("IRQ %u is held by %s (pid %d)%s; %s does not get it", n, o->name, o->pid,
+		     lines[n].shared ? " and others" : "", p->name);
+		p->irqs &= (uint16_t) ~(1u << n);
 	}
 }
 
@@ -713,11 +772,20 @@ void ipc_proc_dying(struct proc *p)
 		hd->ch = NULL;
 	}
 	for (unsigned n = 0; n < 16; n++) {
-		if (irq_owner[n] == p) {
-			irq_owner[n] = NULL;
-			arch_irq_mask(n);
+		struct irq_line *l = &lines[n];
+		int k = line_slot(l, p);
+		if (k < 0)
+			continue;
+		l->owner[k] = NULL;
+		l->unacked &= (uint8_t) ~(1u << k);
+		if (line_empty(l)) {
+			l->shared = false;
+			arch_irq_mask(n); /* nobody left */
+		} else if (!l->unacked) {
+			arch_irq_unmask(n); /* it waited for p's ack only */
 		}
 	}
 	p->irqs = 0;
+	p->dev_irqs = 0;
 	p->irq_pending = 0;
 }

@@ -18,6 +18,7 @@
 #include "vm.h"
 
 static struct ve_pciinfo fns[PCI_MAX_FNS];
+static uint8_t header_type[PCI_MAX_FNS]; /* for the write filter */
 static unsigned nfns;
 
 unsigned pci_count(void)
@@ -102,6 +103,7 @@ static void add_fn(uint8_t bus, uint8_t devfn, uint32_t id, uint8_t header)
 		     devfn >> 3, devfn & 7);
 		return;
 	}
+	header_type[nfns] = header;
 	struct ve_pciinfo *f = &fns[nfns++];
 	memset(f, 0, sizeof(*f));
 	f->bus = bus;
@@ -145,7 +147,8 @@ void pci_init(void)
 			}
 		}
 	}
-	klog("pci: %u function%s", nfns, nfns == 1 ? "" : "s");
+	klog("pci: %u function%s, level-triggered IRQ lines %#x", nfns, nfns == 1 ? "" : "s",
+	     arch_irq_level_lines());
 }
 
 /* A holder is recorded by pid and released at its death; a pid that names
@@ -185,6 +188,8 @@ void pci_claim(struct proc *p)
 		uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
 		if (cmd & PCI_CMD_INTX_OFF)
 			cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_INTX_OFF);
+		if (f->irq != VE_PCI_NOIRQ)
+			arch_irq_set_level(f->irq); /* PCI INTx is level-triggered */
 		struct evlog_line l;
 		ev_start(&l, "dev_grant");
 		ev_i64(&l, "pid", p->pid);
@@ -192,6 +197,8 @@ void pci_claim(struct proc *p)
 		ev_u64(&l, "dev", k);
 		ev_fn(&l, f);
 		ev_u64(&l, "irq", f->irq);
+		if (f->irq != VE_PCI_NOIRQ)
+			ev_bool(&l, "level", arch_irq_level_lines() & (1u << f->irq));
 		ev_send(&l);
 	}
 }
@@ -248,7 +255,7 @@ long pci_sys_cfg_read(struct proc *p, uint64_t dev, uint64_t off, uint64_t width
 	int err;
 	if (!f)
 		return -VE_PERM;
-	if ((err = pci_cfg_access_check(off, width, false)))
+	if ((err = pci_cfg_access_check(off, width, false, header_type[f - fns])))
 		return err;
 	return (long)cfg_read(f, (uint16_t)off, (unsigned)width);
 }
@@ -259,7 +266,7 @@ long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t widt
 	int err;
 	if (!f)
 		return -VE_PERM;
-	if ((err = pci_cfg_access_check(off, width, true)))
+	if ((err = pci_cfg_access_check(off, width, true, header_type[f - fns])))
 		return err;
 	if (width < 4 && v >> (8 * width))
 		return -VE_INVAL;

@@ -59,9 +59,11 @@ int pci_devsel_match(const struct ve_pciinfo *fns, unsigned n, const struct ve_d
 
 /* May a driver read (write false) or write this part of its function's
  * configuration space? width 1, 2 or 4, off aligned to it and below
- * VE_PCI_CFG_SIZE (else -VE_INVAL); a write that touches a BAR
- * (0x10-0x27) or the expansion ROM (0x30-0x33) is -VE_PERM. */
-int pci_cfg_access_check(uint64_t off, uint64_t width, bool write);
+ * VE_PCI_CFG_SIZE (else -VE_INVAL). A write that touches a BAR
+ * (0x10-0x27) or the expansion ROM (0x30-0x33) is -VE_PERM; for a bridge
+ * (header type 1) so is one that touches 0x10-0x3b, where its BARs, bus
+ * numbers, address windows and ROM are. */
+int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t header_type);
 
 /* ---- pci.c: the machine's functions ---- */
 
@@ -78,7 +80,9 @@ const struct ve_pciinfo *pci_fn(unsigned i);
  * holds it. Claims nothing. */
 int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_DEVS]);
 /* p, now created, holds the functions pci_resolve gave; their INTx is
- * enabled again (a holder's death disabled it). */
+ * enabled again (a holder's death disabled it) and their interrupt line
+ * made level-triggered at the PIC (as PCI lines are; OVMF leaves them
+ * edge-triggered). */
 void pci_claim(struct proc *p);
 /* p is dying: before its memory is freed, each device it holds stops
  * mastering the bus (command bit 2 cleared) and asserting its interrupt

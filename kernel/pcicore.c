@@ -109,14 +109,19 @@ static bool meets(uint64_t off, uint64_t width, uint64_t lo, uint64_t hi)
 	return off < hi && lo < off + width;
 }
 
-int pci_cfg_access_check(uint64_t off, uint64_t width, bool write)
+int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t header_type)
 {
 	if ((width != 1 && width != 2 && width != 4) || off >= VE_PCI_CFG_SIZE ||
 	    (off & (width - 1)))
 		return -VE_INVAL;
+	if (!write)
+		return 0;
 	/* Moving a BAR or the ROM would let the device decode over memory
-	 * the driver was never given. */
-	if (write && (meets(off, width, 0x10, 0x28) || meets(off, width, 0x30, 0x34)))
+	 * the driver was never given; a bridge's bus numbers and windows
+	 * would move every function behind it. */
+	if ((header_type & 0x7f) == 1)
+		return meets(off, width, 0x10, 0x3c) ? -VE_PERM : 0;
+	if (meets(off, width, 0x10, 0x28) || meets(off, width, 0x30, 0x34))
 		return -VE_PERM;
 	return 0;
 }

@@ -255,9 +255,10 @@ int vm_map_dma(struct proc *p, uint64_t len, uint64_t *va, uint64_t *phys)
  * freed piece by piece). Errors (as svc/lib/vesta.h lists them), with
  * nothing unmapped: -VE_INVAL (len 0, addr unaligned, outside the user
  * range, or a page not mapped), -VE_PERM (a page mapped but not by
- * vm_alloc: the process's image, its stack, its stash or the injection
- * page; unmapping them would free what the kernel keeps or leave the
- * process to fault). */
+ * vm_alloc: the process's image, its stack, its stash, the injection
+ * page, a device's registers or DMA memory; unmapping them would free what
+ * the kernel keeps, leave the process to fault, or free memory a device
+ * may still write). */
 int vm_free(struct proc *p, uint64_t addr, uint64_t len)
 {
 	if (len == 0 || (addr & PAGE_MASK))

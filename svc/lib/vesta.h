@@ -86,8 +86,9 @@ long ve_vm_alloc(uint64_t addr, uint64_t len, unsigned prot);
  * memory ve_vm_alloc gave (any part of what it gave). Returns 0.
  * Errors, with nothing unmapped: -VE_INVAL (len 0, addr unaligned, a page
  * not mapped, or outside the user range), -VE_PERM (a page that
- * ve_vm_alloc did not give: the caller's image, its stack, its stash or
- * the fault-injection page). */
+ * ve_vm_alloc did not give: the caller's image, its stack, its stash,
+ * the fault-injection page, a device's registers from ve_dev_map or DMA
+ * memory from ve_dma_alloc, which stay until the process dies). */
 int ve_vm_free(uint64_t addr, uint64_t len);
 
 /* Fill *info with the kernel's frame counts. Returns 0. Errors: -VE_FAULT. */
@@ -293,8 +294,8 @@ int ve_chan_ack(int h, uint64_t id);
  * fired stays masked until ve_irq_ack(k). Returns 0.
  * Errors: -VE_TIMEOUT, -VE_BADHANDLE (a handle that is not the caller's),
  * -VE_RANGE (n > VE_HANDLES_MAX), -VE_FAULT (handles or r not accessible).
- * IRQ lines come from the boot table (`irqs`); the kernel unmasks them when
- * the process starts.
+ * IRQ lines come from the boot table or policy (`irqs`, and a granted PCI
+ * device's line); the kernel unmasks them when the process starts.
  */
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r);
 
@@ -318,7 +319,9 @@ long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx)
 
 /*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device
- * no longer asserts it). Returns 0.
+ * no longer asserts it). A PCI line shared by the holders of several
+ * devices fires to each of them and is unmasked once each has acked it
+ * (or died). Returns 0.
  * Errors: -VE_INVAL (irq > 15), -VE_PERM (irq is not granted to the
  * caller).
  */
@@ -478,7 +481,8 @@ long ve_dev_cfg_read(unsigned dev, uint32_t off, unsigned width);
  * Write value (which fits in width bytes) at off of device dev's
  * configuration space. Returns 0.
  * Errors: -VE_PERM (not granted, or the write touches a BAR, 0x10-0x27,
- * or the expansion ROM, 0x30-0x33), -VE_INVAL (as for ve_dev_cfg_read, or
+ * or the expansion ROM, 0x30-0x33; of a bridge, anything in 0x10-0x3b:
+ * its bus numbers and windows too), -VE_INVAL (as for ve_dev_cfg_read, or
  * a value wider than width).
  */
 int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value);

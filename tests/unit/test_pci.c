@@ -164,29 +164,47 @@ static void test_devsel_same(void **state)
 static void test_cfg_filter(void **state)
 {
 	(void)state;
-	assert_int_equal(pci_cfg_access_check(0, 4, false), 0);
-	assert_int_equal(pci_cfg_access_check(0xfc, 4, false), 0);
-	assert_int_equal(pci_cfg_access_check(0xff, 1, false), 0);
-	assert_int_equal(pci_cfg_access_check(0x100, 1, false), -VE_INVAL);
-	assert_int_equal(pci_cfg_access_check(2, 4, false), -VE_INVAL);
-	assert_int_equal(pci_cfg_access_check(1, 2, false), -VE_INVAL);
-	assert_int_equal(pci_cfg_access_check(0, 3, false), -VE_INVAL);
-	assert_int_equal(pci_cfg_access_check(0, 8, false), -VE_INVAL);
-	assert_int_equal(pci_cfg_access_check(0, 0, false), -VE_INVAL);
-	assert_int_equal(pci_cfg_access_check(UINT64_MAX - 3, 4, false), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 4, false, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0xfc, 4, false, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0xff, 1, false, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0x100, 1, false, 0), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(2, 4, false, 0), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(1, 2, false, 0), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 3, false, 0), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 8, false, 0), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0, 0, false, 0), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(UINT64_MAX - 3, 4, false, 0), -VE_INVAL);
 	/* Reads of BARs are fine; writes are not, in any width. */
-	assert_int_equal(pci_cfg_access_check(0x10, 4, false), 0);
-	assert_int_equal(pci_cfg_access_check(0x04, 2, true), 0); /* command */
-	assert_int_equal(pci_cfg_access_check(0x0c, 4, true), 0); /* up to 0x0f */
-	assert_int_equal(pci_cfg_access_check(0x10, 4, true), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x27, 1, true), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x26, 2, true), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x28, 4, true), 0); /* cardbus CIS */
-	assert_int_equal(pci_cfg_access_check(0x30, 4, true), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x33, 1, true), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x34, 1, true), 0);
-	assert_int_equal(pci_cfg_access_check(0x3c, 1, true), 0);
-	assert_int_equal(pci_cfg_access_check(0x100, 4, true), -VE_INVAL);
+	assert_int_equal(pci_cfg_access_check(0x10, 4, false, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0x04, 2, true, 0), 0); /* command */
+	assert_int_equal(pci_cfg_access_check(0x0c, 4, true, 0), 0); /* up to 0x0f */
+	assert_int_equal(pci_cfg_access_check(0x10, 4, true, 0), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x27, 1, true, 0), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x26, 2, true, 0), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 0), 0); /* cardbus CIS */
+	assert_int_equal(pci_cfg_access_check(0x30, 4, true, 0), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x33, 1, true, 0), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x34, 1, true, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0x3c, 1, true, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0x100, 4, true, 0), -VE_INVAL);
+}
+
+static void test_cfg_filter_bridge(void **state)
+{
+	(void)state;
+	/* Header type 1 (0x81: multi-function): bus numbers, windows, ROM. */
+	assert_int_equal(pci_cfg_access_check(0x18, 4, true, 0x81), -VE_PERM); /* bus numbers */
+	assert_int_equal(pci_cfg_access_check(0x1c, 2, true, 1), -VE_PERM);    /* I/O window */
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 1), -VE_PERM);    /* prefetch upper */
+	assert_int_equal(pci_cfg_access_check(0x30, 4, true, 1), -VE_PERM);    /* I/O upper */
+	assert_int_equal(pci_cfg_access_check(0x38, 4, true, 1), -VE_PERM);    /* its ROM */
+	assert_int_equal(pci_cfg_access_check(0x3b, 1, true, 1), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3c, 2, true, 1), 0); /* irq line, bridge control */
+	assert_int_equal(pci_cfg_access_check(0x04, 2, true, 1), 0);
+	assert_int_equal(pci_cfg_access_check(0x18, 4, false, 1), 0); /* reads are fine */
+	/* The same offsets of an endpoint are its own registers. */
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 0), 0);
+	assert_int_equal(pci_cfg_access_check(0x38, 4, true, 0x80), 0);
 }
 
 int main(void)
@@ -200,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_devsel_check),
 		cmocka_unit_test(test_devsel_same),
 		cmocka_unit_test(test_cfg_filter),
+		cmocka_unit_test(test_cfg_filter_bridge),
 	};
 
 	return cmocka_run_group_tests_name("pci", tests, NULL, NULL);

@@ -107,6 +107,8 @@ void arch_pic_init(void);
 bool arch_irq_begin(unsigned irq); /* false: spurious */
 void arch_irq_mask(unsigned irq);
 void arch_irq_unmask(unsigned irq);
+uint16_t arch_irq_level_lines(void);   /* bit n: line n level-triggered (ELCR) */
+void arch_irq_set_level(unsigned irq); /* a PCI line: level-triggered */
 void arch_switch_pml4(uint64_t pml4_phys);
 
 /* pcicfg.c: PCI configuration space through mechanism #1 (ports 0xcf8 and

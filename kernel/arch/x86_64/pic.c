@@ -76,3 +76,22 @@ bool arch_irq_begin(unsigned irq)
 	outb(PIC1_CMD, PIC_EOI);
 	return true;
 }
+
+/* The edge/level control registers of PIIX and ICH chipsets (ports 0x4d0,
+ * 0x4d1): bit n set, line n is level-triggered, as a PCI line is. The
+ * firmware sets them for the lines it routed PCI interrupts to. */
+uint16_t arch_irq_level_lines(void)
+{
+	return (uint16_t)(inb(0x4d0) | inb(0x4d1) << 8);
+}
+
+/* OVMF leaves them all edge-triggered: a PCI device that keeps its line
+ * asserted across an ack would then never interrupt again. Lines 0, 1, 2,
+ * 8 and 13 must stay edge (the chipset's own). */
+void arch_irq_set_level(unsigned irq)
+{
+	if (irq >= 16 || ((1u << irq) & 0x2107))
+		return;
+	uint16_t port = irq < 8 ? 0x4d0 : 0x4d1;
+	outb(port, (uint8_t)(inb(port) | 1u << (irq & 7)));
+}

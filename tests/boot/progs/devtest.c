@@ -2,12 +2,15 @@
  * devtest: the kernel side of PCI device grants, end to end (pci.scn). It
  * lists the PCI functions and finds QEMU's e1000, then runs devuser (see
  * devuser.c) from the boot table's templates: `devuser`, granted the
- * e1000, and `devrogue`, granted nothing.
+ * e1000 and a virtio-net, and `devrogue`, granted nothing.
  *   1. pci_info lists the e1000 with no holder; past the end is -VE_NOENT.
- *   2. spawn_spec of a device no machine has is -VE_NOENT, a malformed
- *      grant -VE_INVAL; while a devuser holds the e1000, granting it again
+ *   2. spawn_spec by bus address works, and is -VE_NOENT if the IDs there
+ *      differ; a device no machine has is -VE_NOENT, a malformed grant
+ *      -VE_INVAL; while a devuser holds the e1000, granting it again
  *      (spawn_spec, or spawn of the template) is -VE_BUSY.
- *   3. devuser full: every device call, right and wrong (exit 0).
+ *   3. devuser full: every device call, right and wrong (exit 0), while
+ *      devshare holds a second virtio-net: if its line is the e1000's,
+ *      the interrupt devuser makes its e1000 raise reaches devshare too.
  *   4. devuser dma: takes DMA memory, turns bus mastering on and crashes.
  *      Afterwards the e1000 has no holder, the free frame count is what it
  *      was before (measured after an earlier incarnation, so the kernel's
@@ -49,6 +52,16 @@ static int find_e1000(struct ve_pciinfo *f, uint32_t *n)
 	return found;
 }
 
+/* The second virtio-net (1af4:1000, index 1) in *v: its index, or -1. */
+static int find_second_virtio(struct ve_pciinfo *v)
+{
+	int seen = 0;
+	for (uint32_t i = 0; ve_pci_info(i, v) == 0; i++)
+		if (v->vendor == 0x1af4 && v->device == 0x1000 && seen++ == 1)
+			return (int)i;
+	return -1;
+}
+
 /* Spawn template name with args and wait: its ve_exit in *ex. */
 static int run(const char *name, const char *args, struct ve_exit *ex)
 {
@@ -65,6 +78,27 @@ static uint64_t free_frames(void)
 	struct ve_meminfo mi;
 	ve_meminfo(&mi);
 	return mi.free_frames;
+}
+
+/* spawn_spec naming the e1000 f by its bus address: granted; the same
+ * address with another vendor:device is -VE_NOENT. */
+static void spawn_at(const struct ve_pciinfo *f)
+{
+	struct ve_spawn sp = { .name = "devat", .image = "devuser", .args = "hold" };
+	struct ve_exit ex;
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x8086,
+					 .device = 0x100e,
+					 .bus = f->bus,
+					 .devfn = f->devfn,
+					 .flags = VE_DEVSEL_AT };
+	int pid = ve_spawn_spec(&sp);
+	check(pid > 0, "spawn_spec at the e1000's address", pid);
+	if (pid > 0) {
+		ve_kill(pid);
+		ve_wait(pid, &ex);
+	}
+	sp.devs[0].device = 0x1000;
+	check(ve_spawn_spec(&sp) == -VE_NOENT, "spawn_spec at an address, wrong IDs", 0);
 }
 
 static void spawn_errors(void)
@@ -102,10 +136,29 @@ int main(const char *args)
 	if (e < 0)
 		goto out;
 	ve_pci_info((uint32_t)e, &f);
+	spawn_at(&f);
 	spawn_errors();
 
+	/* devshare holds the second virtio-net and waits for its line; when
+	 * that is the e1000's line too, devuser's interrupt reaches both. */
+	struct ve_pciinfo v;
+	int share = find_second_virtio(&v), sharer = -1;
+	if (share >= 0) {
+		sharer = ve_spawn("devshare", "irqwait");
+		check(sharer > 0, "spawn devshare", sharer);
+	}
 	check(run("devuser", "full", &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0,
 	      "devuser full", (long)ex.code);
+	if (sharer > 0) {
+		ve_wait(sharer, &ex);
+		bool same = v.irq == f.irq && f.irq != VE_PCI_NOIRQ;
+		ve_printf("devtest: e1000 irq %u, second virtio irq %u: %s\n", f.irq, v.irq,
+			  same ? "shared" : "not shared");
+		ve_event1("devtest_share", "shared", same);
+		if (same)
+			check(ex.reason == VE_R_EXIT && ex.code == 0, "shared line fired to both",
+			      (long)ex.code);
+	}
 	uint64_t f1 = free_frames();
 	check(run("devuser", "dma 64", &ex) == 0 && ex.reason == VE_R_PAGE_FAULT, "devuser dma",
 	      (long)ex.reason);

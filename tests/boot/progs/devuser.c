@@ -1,11 +1,14 @@
 /*
  * devuser: one PCI device driver's view of the kernel's device calls, run
  * by devtest (pci.scn) as the boot-table templates `devuser` (granted QEMU's
- * e1000, 8086:100e) and `devrogue` (the same image, granted nothing).
+ * e1000, 8086:100e, as device 0 and its virtio-net, 1af4:1000, as device 1)
+ * and `devrogue` (the same image, granted nothing).
  * Args, the first word a mode:
  *   full       every device call, right and wrong: the granted function's
- *              config space, its BAR0 mapped, its I/O BAR and IRQ, DMA memory,
- *              and an error for every bad argument. Event devuser mode=full
+ *              config space, its BAR0 mapped, its I/O BAR, an interrupt it
+ *              raises delivered to wait_any, DMA memory,
+ *              the virtio-net's 64-bit BAR mapped (above 4 GiB under
+ *              UEFI), and an error for every bad argument. Event devuser mode=full
  *              bad=N (first=CHECK: the first that failed); exits N.
  *   dma PAGES  take PAGES of DMA memory, turn bus mastering on, then die
  *              writing through a null pointer (page_fault): the kernel must
@@ -15,6 +18,10 @@
  *   check      exit 0 if the device's bus-master bit is clear and its
  *              interrupts enabled (INTx disable, bit 10, clear), 2 if not.
  *   hold       sleep until killed (holding the device).
+ *   irqwait    (devshare: granted a second virtio-net) wait up to 5 s for
+ *              its device's line to fire, ack it; exit 0 if it fired, 3 if
+ *              not. Where the line is the e1000's too, devuser full's
+ *              interrupt reaches this holder as well.
  *   cfg        (not granted) every device call must say -VE_PERM: exit 0.
  *   io PORT    (not granted) read a port of the device: dies with gp.
  *   cf8        (not granted) select a config register by port 0xcf8: gp.
@@ -58,7 +65,7 @@ static void check_info_and_cfg(struct ve_pciinfo *f)
 	long r = ve_dev_info(0, f);
 	check(r == 0 && f->vendor == E1000_VENDOR && f->device == E1000_DEVICE, "dev_info", r);
 	check(f->holder == ve_getpid(), "holder is me", f->holder);
-	check(ve_dev_info(1, f) == -VE_PERM, "dev_info 1", ve_dev_info(1, f));
+	check(ve_dev_info(2, f) == -VE_PERM, "dev_info 2", ve_dev_info(2, f));
 	check(ve_dev_info(99, f) == -VE_PERM, "dev_info 99", 0);
 	check(ve_dev_info(0, NULL) == -VE_FAULT, "dev_info null", 0);
 	ve_dev_info(0, f);
@@ -71,7 +78,7 @@ static void check_info_and_cfg(struct ve_pciinfo *f)
 	check(ve_dev_cfg_read(0, 2, 4) == -VE_INVAL, "cfg unaligned", 0);
 	check(ve_dev_cfg_read(0, 0, 3) == -VE_INVAL, "cfg width 3", 0);
 	check(ve_dev_cfg_read(0, 0, 0) == -VE_INVAL, "cfg width 0", 0);
-	check(ve_dev_cfg_read(1, 0, 4) == -VE_PERM, "cfg dev 1", 0);
+	check(ve_dev_cfg_read(2, 0, 4) == -VE_PERM, "cfg dev 2", 0);
 
 	long bar0 = ve_dev_cfg_read(0, 0x10, 4), rom = ve_dev_cfg_read(0, 0x30, 4);
 	check(ve_dev_cfg_write(0, 0x10, 4, 0xffffffffu) == -VE_PERM, "write BAR0", 0);
@@ -85,7 +92,7 @@ static void check_info_and_cfg(struct ve_pciinfo *f)
 	check(ve_dev_cfg_write(0, 4, 2, 0x10000) == -VE_INVAL, "write too wide", 0);
 	check(ve_dev_cfg_write(0, 0x3d, 2, 0) == -VE_INVAL, "write unaligned", 0);
 	check(ve_dev_cfg_write(0, 0x100, 4, 0) == -VE_INVAL, "write off 256", 0);
-	check(ve_dev_cfg_write(1, 4, 2, 0) == -VE_PERM, "write dev 1", 0);
+	check(ve_dev_cfg_write(2, 4, 2, 0) == -VE_PERM, "write dev 2", 0);
 }
 
 /* BAR0 (registers) mapped uncached, the I/O BAR in our ports, the IRQ. */
@@ -104,7 +111,7 @@ static void check_bars(const struct ve_pciinfo *f)
 	check(ve_dev_map(0, 1000) == -VE_INVAL, "map bar 1000", 0);
 	check(ve_dev_map(0, 1) == -VE_INVAL, "map I/O BAR", ve_dev_map(0, 1));
 	check(ve_dev_map(0, 2) == -VE_INVAL, "map empty BAR", ve_dev_map(0, 2));
-	check(ve_dev_map(1, 0) == -VE_PERM, "map dev 1", 0);
+	check(ve_dev_map(2, 0) == -VE_PERM, "map dev 2", 0);
 	check(f->bar[1].kind == VE_BAR_IO, "BAR1 is I/O", (long)f->bar[1].kind);
 	if (f->bar[1].kind == VE_BAR_IO) {
 		uint32_t v = port_in((uint16_t)f->bar[1].base); /* gp if not granted */
@@ -113,6 +120,59 @@ static void check_bars(const struct ve_pciinfo *f)
 	}
 	if (f->irq != VE_PCI_NOIRQ)
 		check(ve_irq_ack(f->irq) == 0, "irq_ack of its line", ve_irq_ack(f->irq));
+}
+
+/* The e1000's interrupt, end to end: the driver makes the device raise
+ * one (IMS, then ICS: a TX-done cause), and its line fires in wait_any;
+ * reading ICR clears it, and the line is acked. */
+static void check_irq(const struct ve_pciinfo *f)
+{
+	struct ve_wait_result w;
+	long a = ve_dev_map(0, 0);
+	if (f->irq == VE_PCI_NOIRQ || a <= 0)
+		return;
+	volatile uint32_t *r = (volatile uint32_t *)a;
+	(void)r[0xc0 / 4];		   /* ICR: old causes cleared */
+	ve_wait_any(NULL, 0, 1000000, &w); /* and any IRQ pending */
+	ve_irq_ack(f->irq);
+	r[0xd0 / 4] = 1;				   /* IMS: TXDW enabled */
+	r[0xc8 / 4] = 1;				   /* ICS: raise it */
+	long rc = ve_wait_any(NULL, 0, 2000000000ull, &w); /* 2 s */
+	check(rc == 0 && (w.irqs & (1u << f->irq)), "e1000 interrupt delivered", rc);
+	uint32_t icr = r[0xc0 / 4];
+	check(icr & 1, "ICR holds the cause", (long)icr);
+	r[0xd8 / 4] = 0xffffffffu; /* IMC: all masked again */
+	check(ve_irq_ack(f->irq) == 0, "irq_ack after it", 0);
+	if (rc == 0 && (w.irqs & (1u << f->irq)))
+		ve_event1("devuser_irq", "irq", f->irq);
+}
+
+/* The second grant, the virtio-net: its own config space, and its 64-bit
+ * memory BAR (the modern virtio registers) mapped. */
+static void check_second(void)
+{
+	struct ve_pciinfo v;
+	long r = ve_dev_info(1, &v);
+	check(r == 0 && v.vendor == 0x1af4 && v.device == 0x1000, "dev_info 1", r);
+	check(ve_dev_cfg_read(1, 0, 4) == 0x10001af4, "cfg dev 1", ve_dev_cfg_read(1, 0, 4));
+	int bar = -1;
+	for (int i = 0; i < VE_PCI_BARS && bar < 0; i++)
+		if (v.bar[i].kind == VE_BAR_MEM64)
+			bar = i;
+	check(bar >= 0, "virtio has a 64-bit BAR", bar);
+	if (bar < 0)
+		return;
+	check(v.bar[bar + 1].kind == VE_BAR_NONE, "its upper half is NONE", 0);
+	check(ve_dev_map(1, (unsigned)bar + 1) == -VE_INVAL, "map the upper half", 0);
+	long a = ve_dev_map(1, (unsigned)bar);
+	check(a > 0 && (uint64_t)a % PAGE == v.bar[bar].base % PAGE, "map the 64-bit BAR", a);
+	if (a > 0) {
+		uint32_t w = *(volatile uint32_t *)a; /* harmless: a feature word */
+		ve_printf("devuser: virtio BAR%d %#llx+%#llx at %#lx reads %#x\n", bar,
+			  (unsigned long long)v.bar[bar].base, (unsigned long long)v.bar[bar].size,
+			  a, w);
+	}
+	check(a != ve_dev_map(0, 0), "two BARs, two addresses", a);
 }
 
 /* DMA memory: contiguous, page-aligned, zeroed, distinct, pinned. */
@@ -146,6 +206,8 @@ static int full(void)
 	struct ve_pciinfo f;
 	check_info_and_cfg(&f);
 	check_bars(&f);
+	check_irq(&f);
+	check_second();
 	check_dma();
 	struct ve_kv kv[] = { VE_KV_STR("mode", "full"), VE_KV_NUM("bad", bad),
 			      VE_KV_STR("first", first_bad) };
@@ -200,6 +262,18 @@ int main(const char *args)
 	}
 	if (ve_word_is(args, n, "cfg"))
 		return rogue_cfg();
+	if (ve_word_is(args, n, "irqwait")) {
+		struct ve_pciinfo f;
+		struct ve_wait_result w;
+		if (ve_dev_info(0, &f) || f.irq == VE_PCI_NOIRQ)
+			return 1;
+		ve_event1("devshare_waiting", "irq", f.irq);
+		long rc = ve_wait_any(NULL, 0, 5000000000ull, &w);
+		bool fired = rc == 0 && (w.irqs & (1u << f.irq));
+		if (fired)
+			ve_event1("devshare_irq", "irq", f.irq);
+		return fired && ve_irq_ack(f.irq) == 0 ? 0 : 3;
+	}
 	if (ve_word_is(args, n, "cf8")) {
 		port_out(0xcf8, 0x80000000u);
 		return 1;
