@@ -18,9 +18,10 @@
  * is a duplicate (a frame the driver sent, died before acking, and its
  * next incarnation sent again); one echoed after being counted lost is
  * late (it is then not lost); one with a wrong payload is corrupt. It
- * sends at least N frames (default 1000), and goes on until TEXT appears
- * in com2.log (say, the keeper's final event), so every death falls inside
- * the traffic; at most S seconds (default 600).
+ * sends at least N frames (default 1000), and goes on until TEXT has been
+ * in com2.log for 3 s (say, the keeper's final event), so every death and
+ * the restart after it fall inside the traffic; at most S seconds
+ * (default 600).
  *
  * Then it reads com2.log: the deaths of the driver NAME (default
  * virtio-net; `exit` events), its receive ring (nic_up's rx_ring), and the
@@ -55,6 +56,7 @@
 #define HDR 14
 #define MIN_LEN 60
 #define MAX_LEN 1514
+#define AFTER_S 3.0 /* traffic goes on this long after the until-event */
 
 enum { UNSENT, OUT, ECHOED, LOST };
 
@@ -385,13 +387,17 @@ static void open_socket(struct pump *p, const char *dir)
 	}
 }
 
-/* Traffic until enough frames went and the until-event is in the log. */
+/*
+ * Traffic until enough frames went and the until-event has been in the log
+ * for AFTER_S (so the incarnation that follows the last death passes
+ * frames too, and its nic_up and nic_pass are in the log).
+ */
 static void pump_run(struct pump *p, const struct opts *o)
 {
-	double start = now_s(), next_log = start, now;
-	bool until_seen = !o->until;
+	double start = now_s(), next_log = start, now, seen_at = o->until ? 0 : start;
 
-	while ((now = now_s()) - start < o->max_s && (p->sent < o->frames || !until_seen)) {
+	while ((now = now_s()) - start < o->max_s &&
+	       (p->sent < o->frames || !seen_at || now - seen_at < AFTER_S)) {
 		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
 
 		while (p->out < o->window && send_next(p))
@@ -399,10 +405,11 @@ static void pump_run(struct pump *p, const struct opts *o)
 		poll(&pf, 1, 5);
 		receive(p);
 		expire(p, o->loss_s, now_s());
-		if (!until_seen && now >= next_log) {
+		if (!seen_at && now >= next_log) {
 			char *log = read_log(o->dir);
 
-			until_seen = log && strstr(log, o->until);
+			if (log && strstr(log, o->until))
+				seen_at = now;
 			free(log);
 			next_log = now + 0.2;
 		}
@@ -415,7 +422,7 @@ static void pump_run(struct pump *p, const struct opts *o)
 		receive(p);
 		expire(p, o->loss_s, now_s());
 	}
-	if (!until_seen)
+	if (!seen_at)
 		fprintf(stderr, "nicpump: '%s' never appeared in com2.log\n", o->until);
 }
 
