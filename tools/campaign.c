@@ -39,7 +39,7 @@
 #include "util.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
-#define DEFAULT_TARGETS "uart,log,kv,workload,shell,supervisor"
+#define DEFAULT_TARGETS "uart,virtio-net,log,kv,workload,shell,supervisor"
 #define CRASH_KINDS "null,wild,ud2,div0,stack"
 
 /* A fault that kills must be seen dead and serving again within this; a
@@ -577,7 +577,12 @@ static void on_signal(int sig)
 /* Boot, run the faults, and stop QEMU; the record is in c->r. 0 or -1. */
 static int run(struct camp *c)
 {
+	/* The default appliance drives a virtio-net device (policies/). */
+	static char *const nic[] = { "-netdev", "user,id=n0", "-device",
+				     "virtio-net-pci,netdev=n0" };
 	struct guest_config cfg = { .iso = c->o.iso,
+				    .extra = nic,
+				    .nextra = 4,
 				    .dir = c->o.out,
 				    .memory_mib = 256,
 				    .timeout_s = 1L << 30, /* our own bounds apply */

@@ -11,7 +11,8 @@
  * `faultinj --boot` serves, or QEMU's own `-chardev socket,server=on`), or
  * a serial line (a character device: a real machine's COM1, 115200 8N1).
  *
- * `--boot` starts QEMU with COM1 on a socket and COM2 in DIR/events.log,
+ * `--boot` starts QEMU with COM1 on a socket, COM2 in DIR/events.log and
+ * a virtio-net NIC on user networking (the default appliance drives it),
  * and becomes the console hub: this terminal is the console (leave with
  * Ctrl-A X), and DIR/console.sock takes any number of other clients at
  * the same time (faultinj, or a person with socat); what they type goes
@@ -257,9 +258,9 @@ static pid_t start_qemu(const char *iso, const char *dir, const char *accel)
 		setpgid(0, 0);
 		execlp(getenv("VESTA_QEMU") ? getenv("VESTA_QEMU") : "qemu-system-x86_64",
 		       "qemu-system-x86_64", "-accel", accel, "-m", "256M", "-display", "none",
-		       "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-		       "-chardev", chardev, "-serial", "chardev:com1", "-serial", com2, "-cdrom",
-		       iso, (char *)NULL);
+		       "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev",
+		       "user,id=n0", "-device", "virtio-net-pci,netdev=n0", "-chardev", chardev,
+		       "-serial", "chardev:com1", "-serial", com2, "-cdrom", iso, (char *)NULL);
 		_exit(127);
 	}
 	return pid;

@@ -58,6 +58,12 @@ static void stop(struct guest *g)
 	g->kill_at = util_now() + TERM_GRACE_S;
 }
 
+void guest_stop(struct guest *g)
+{
+	g->cut = true;
+	stop(g);
+}
+
 /* Print one line of guest text, cleaned, after a prefix. */
 static void print_guest_line(const char *prefix, int line, const char *raw)
 {

@@ -121,6 +121,9 @@ void guest_type(struct guest *g, const char *bytes, size_t len, double every_s);
 /* When guest_poll() should next run to type on time; a huge value if not. */
 double guest_next_due(const struct guest *g);
 
+/* Stop the guest now, cutting its log here, as a met `until` does. */
+void guest_stop(struct guest *g);
+
 /* QEMU's exit status if it exited by itself, or -1 (killed by a signal). */
 int guest_exit_code(const struct guest *g);
 

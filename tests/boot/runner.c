@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -55,6 +56,10 @@ struct job {
 	long until_hits;
 	bool until_met;
 	long *send_hits; /* per `send` of the scenario: matches so far */
+	long host_hits;	 /* matches of `host` so far */
+	pid_t host_pid;	 /* the host command and its process group; 0: none running */
+	bool host_ran, host_ended;
+	int host_status; /* from waitpid, once host_ended */
 
 	char **fail; /* failure messages; the first is reported */
 	size_t nfail, capfail;
@@ -82,6 +87,57 @@ static void type_sends(struct job *j, const struct scn_event *e)
 }
 
 /*
+ * Start the scenario's host command: sh -c COMMAND in a process group of
+ * its own, with VESTA_BOOT_DIR set to the boot's folder (where the NIC's
+ * sockets are) and its output in host.log there.
+ */
+static void start_host(struct job *j)
+{
+	char *log = util_path_join(j->dir, "host.log");
+	struct msg m = { .len = 0 };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		setpgid(0, 0);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setenv("VESTA_BOOT_DIR", j->dir, 1);
+		execl("/bin/sh", "sh", "-c", j->sc->host.bytes, (char *)NULL);
+		_exit(127);
+	}
+	free(log);
+	if (pid < 0) {
+		msg_add(&m, "host: fork: %s", strerror(errno));
+		job_fail(j, &m);
+		return;
+	}
+	setpgid(pid, pid);
+	j->host_pid = pid;
+	j->host_ran = true;
+	if (verbose)
+		printf("  %s host: started pid %d: %s\n", j->label, (int)pid, j->sc->host.bytes);
+}
+
+/* Has the host command ended? Reap it; once it has, the guest is stopped. */
+static void poll_host(struct job *j, bool kill_it)
+{
+	if (!j->host_pid)
+		return;
+	if (kill_it)
+		kill(-j->host_pid, SIGKILL);
+	if (waitpid(j->host_pid, &j->host_status, kill_it ? 0 : WNOHANG) != j->host_pid)
+		return;
+	j->host_pid = 0;
+	j->host_ended = !kill_it;
+	if (!kill_it && j->g.state == GUEST_RUNNING)
+		guest_stop(&j->g);
+}
+
+/*
  * What an event means while the guest runs: a panic stops the guest and
  * fails (unless allowed); the Nth match of `until` stops it. Either way
  * the log is cut there (we return true), so what the guest does while
@@ -93,6 +149,8 @@ static bool on_event(void *ctx, const struct scn_event *e)
 	struct msg m = { .len = 0 };
 
 	type_sends(j, e);
+	if (j->sc->has_host && !j->host_ran && scn_send_fires(&j->sc->host, e, &j->host_hits))
+		start_host(j);
 	switch (scn_watch(j->sc, e, &j->until_hits)) {
 	case SCN_PANIC:
 		msg_add(&m, "guest panicked (com2.log:%d): ", e->line);
@@ -138,6 +196,26 @@ static bool eval_check(const struct job *j, const struct scn_check *k, struct ms
 	return false;
 }
 
+/* With `host`: it ran and exited 0 before QEMU ended. */
+static void judge_host(struct job *j)
+{
+	struct msg m = { .len = 0 };
+
+	if (!j->sc->has_host)
+		return;
+	if (!j->host_ran)
+		msg_add(&m, "line %d: %s: never fired", j->sc->host.line, j->sc->host.text);
+	else if (!j->host_ended)
+		msg_add(&m, "line %d: host command still running when the guest ended (killed)",
+			j->sc->host.line);
+	else if (!WIFEXITED(j->host_status) || WEXITSTATUS(j->host_status) != 0)
+		msg_add(&m, "line %d: host command failed (status %d; see host.log)",
+			j->sc->host.line,
+			WIFEXITED(j->host_status) ? WEXITSTATUS(j->host_status) : -1);
+	if (m.len)
+		job_fail(j, &m);
+}
+
 /* After QEMU is gone: every remaining verdict, in file order. */
 static void judge(struct job *j)
 {
@@ -173,6 +251,7 @@ static void judge(struct job *j)
 		if (!eval_check(j, k, &m))
 			job_fail(j, &m);
 	}
+	judge_host(j);
 	judge_exit(j);
 }
 
@@ -232,6 +311,8 @@ static void report(struct job *j)
 	printf("  logs: %s/\n", j->dir);
 	print_tail(j->dir, "com1.log");
 	print_tail(j->dir, "com2.log");
+	if (j->sc->has_host)
+		print_tail(j->dir, "host.log");
 	fflush(stdout);
 }
 
@@ -270,8 +351,10 @@ static void poll_job(struct job *j, double now)
 	const struct scn *sc = j->sc;
 	struct msg m = { .len = 0 };
 
+	poll_host(j, false);
 	switch (guest_poll(&j->g, now)) {
 	case GUEST_ENDED:
+		poll_host(j, true);
 		j->done = true;
 		judge(j);
 		report(j);

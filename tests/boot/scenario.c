@@ -269,7 +269,7 @@ struct parse_ctx {
 	const char *text; /* the current line, comment cut */
 	int line;
 	int nerr;
-	int seen[16]; /* line of each once-only directive, by table index */
+	int seen[24]; /* line of each once-only directive, by table index */
 };
 
 static void perr(struct parse_ctx *c, const char *fmt, ...)
@@ -685,6 +685,27 @@ static int d_send(struct parse_ctx *c, const struct token *t, size_t n)
 	return 0;
 }
 
+/* host [N] MATCH... : "COMMAND": as send, but the text is a command. */
+static int d_host(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	struct scn *sc = c->sc;
+	struct scn_send s = { .line = c->line, .n = 1 };
+
+	if (parse_send(c, t, n, &s) || s.every_ms || memchr(s.bytes, 0, s.len)) {
+		if (s.every_ms || (s.bytes && memchr(s.bytes, 0, s.len)))
+			perr(c, "usage: host [N] MATCH... : \"COMMAND\" (no NUL in it)");
+		send_free(&s);
+		return -1;
+	}
+	/* A command is a C string; TEXT's bytes are not NUL-terminated. */
+	s.bytes = util_realloc(s.bytes, s.len + 1);
+	s.bytes[s.len] = 0;
+	s.text = util_strdup(c->text + strspn(c->text, " \t"));
+	sc->host = s;
+	sc->has_host = true;
+	return 0;
+}
+
 /* One entry per directive; `once` ones may appear only once per file. */
 static const struct directive {
 	const char *name;
@@ -702,6 +723,7 @@ static const struct directive {
 	{ "allow-panic", 0, d_allow_panic, true },
 	{ "exit-code", 0, d_exit_code, true },
 	{ "send", 0, d_send, false },
+	{ "host", 0, d_host, true },
 	{ "until", SCN_UNTIL, NULL, true },
 	{ "expect", SCN_EXPECT, NULL, false },
 	{ "expect-count", SCN_COUNT, NULL, false },
@@ -788,6 +810,8 @@ void scn_free(struct scn *sc)
 	for (size_t i = 0; i < sc->nqemu_args; i++)
 		free(sc->qemu_args[i]);
 	free(sc->qemu_args);
+	if (sc->has_host)
+		send_free(&sc->host);
 	free(sc);
 }
 

@@ -74,6 +74,8 @@ struct scn {
 	size_t nmachine;
 	char **qemu_args; /* appended to QEMU's command line, in order */
 	size_t nqemu_args;
+	bool has_host;
+	struct scn_send host; /* `host`: bytes is the command to run */
 	long timeout_s;
 	long memory_mib;
 	bool allow_panic;
