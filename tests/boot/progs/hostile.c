@@ -340,6 +340,9 @@ static void tame(const struct targets *t, struct call *c)
 	case SYS_CHAN_CALL:
 		a[5] = 1 + a[5] % SLEEP_MAX_NS;
 		break;
+	case SYS_CHAN_REPLY_RECV: /* on one of our own server handles, it waits */
+		a[4] = 1 + a[4] % SLEEP_MAX_NS;
+		break;
 	case SYS_KILL:
 		if (a[0] == (uint64_t)t->pid)
 			a[0] = 0; /* not ourselves */
