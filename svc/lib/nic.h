@@ -49,7 +49,9 @@
  *   {"ev":"nic_up","if":IF,"mac":"52:54:00:12:34:56","link":1,"rx_ring":N,"tx_ring":M}
  * and, once it has both cast a received frame to IF.rx and had a frame
  * taken by the device, {"ev":"nic_pass","if":IF}: frames pass both ways
- * again (a restart's latency is from the death to that event).
+ * again (a restart's latency is from the death to that event). Every 10 s
+ * while they move it writes the counters of struct nic_info:
+ *   {"ev":"nic_stats","if":IF,"rx":..,"rx_dropped":..,"tx":..,"tx_bad":..}
  */
 #ifndef VESTA_SVC_LIB_NIC_H
 #define VESTA_SVC_LIB_NIC_H

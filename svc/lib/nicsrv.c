@@ -1,7 +1,8 @@
 /* The channel side of a NIC driver: see nicsrv.h and nic.h. */
 #include "nicsrv.h"
 
-#define BEAT_MS 200 /* well inside a driver policy's heartbeat */
+#define BEAT_MS 200		/* well inside a driver policy's heartbeat */
+#define STATS_NS 10000000000ull /* nic_stats at most this often, if anything moved */
 
 /* Copy the value of word "key=value" at p (n bytes) to out if it starts
  * with key=. Returns 1 if it did, 0 if the word is another, -1 if the
@@ -223,6 +224,26 @@ static void report_up(struct nicsrv *s)
 	ve_event("nic_up", kv, 5);
 }
 
+/* {"ev":"nic_stats",...}: this incarnation's counters, every STATS_NS
+ * while they move. */
+static void report_stats(struct nicsrv *s)
+{
+	uint64_t now = ve_clock_ns(),
+		 sum = s->info.rx_frames + s->info.rx_dropped + s->info.tx_frames + s->info.tx_bad;
+	struct ve_kv kv[5];
+
+	if (now - s->stats_at < STATS_NS || sum == s->stats_sum)
+		return;
+	s->stats_at = now;
+	s->stats_sum = sum;
+	kv[0] = VE_KV_STR("if", s->ifname);
+	kv[1] = VE_KV_NUM("rx", s->info.rx_frames);
+	kv[2] = VE_KV_NUM("rx_dropped", s->info.rx_dropped);
+	kv[3] = VE_KV_NUM("tx", s->info.tx_frames);
+	kv[4] = VE_KV_NUM("tx_bad", s->info.tx_bad);
+	ve_event("nic_stats", kv, 5);
+}
+
 /* One turn of the loop. */
 static int step(struct nicsrv *s)
 {
@@ -238,6 +259,7 @@ static int step(struct nicsrv *s)
 	if (s->irq != VE_PCI_NOIRQ && (wr.irqs & (1ull << s->irq)) && (r = ve_irq_ack(s->irq)) < 0)
 		return r;
 	report_link(s);
+	report_stats(s);
 	return take_messages(s);
 }
 
@@ -254,6 +276,7 @@ int nicsrv_run(struct nicsrv *s, const struct nic_ops *ops, void *dev, const uin
 	s->info.rx_ring = rx_ring;
 	s->info.tx_ring = tx_ring;
 	s->link = ops->link(dev);
+	s->stats_at = ve_clock_ns();
 	report_up(s);
 	while ((r = step(s)) == 0)
 		;
