@@ -60,9 +60,10 @@ int pci_devsel_match(const struct ve_pciinfo *fns, unsigned n, const struct ve_d
 /* May a driver read (write false) or write this part of its function's
  * configuration space? width 1, 2 or 4, off aligned to it and below
  * VE_PCI_CFG_SIZE (else -VE_INVAL). A write that touches a BAR
- * (0x10-0x27) or the expansion ROM (0x30-0x33) is -VE_PERM; for a bridge
- * (header type 1) so is one that touches 0x10-0x3b, where its BARs, bus
- * numbers, address windows and ROM are. */
+ * (0x10-0x27) or the expansion ROM (0x30-0x33) is -VE_PERM; for any other
+ * header type (a bridge, a CardBus bridge, one not known) so is one that
+ * touches 0x10-0x3b, where a bridge's BARs, bus numbers, address windows
+ * and ROM are, or 0x3e-0x3f, its bridge control (secondary bus reset). */
 int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t header_type);
 
 /* ---- pci.c: the machine's functions ---- */

@@ -117,10 +117,14 @@ int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t heade
 	if (!write)
 		return 0;
 	/* Moving a BAR or the ROM would let the device decode over memory
-	 * the driver was never given; a bridge's bus numbers and windows
-	 * would move every function behind it. */
-	if ((header_type & 0x7f) == 1)
-		return meets(off, width, 0x10, 0x3c) ? -VE_PERM : 0;
+	 * the driver was never given. A bridge's bus numbers and windows
+	 * would move every function behind it, and its bridge control's
+	 * secondary bus reset would reset them (their BARs too); a CardBus
+	 * bridge keeps the same there, and a header type not known gets the
+	 * same strict rule. */
+	if ((header_type & 0x7f) != 0)
+		return meets(off, width, 0x10, 0x3c) || meets(off, width, 0x3e, 0x40) ? -VE_PERM
+										      : 0;
 	if (meets(off, width, 0x10, 0x28) || meets(off, width, 0x30, 0x34))
 		return -VE_PERM;
 	return 0;

@@ -499,8 +499,9 @@ long ve_dev_cfg_read(unsigned dev, uint32_t off, unsigned width);
  * Write value (which fits in width bytes) at off of device dev's
  * configuration space. Returns 0.
  * Errors: -VE_PERM (not granted, or the write touches a BAR, 0x10-0x27,
- * or the expansion ROM, 0x30-0x33; of a bridge, anything in 0x10-0x3b:
- * its bus numbers and windows too), -VE_INVAL (as for ve_dev_cfg_read, or
+ * or the expansion ROM, 0x30-0x33; of a bridge or any header type but 0,
+ * anything in 0x10-0x3b, its bus numbers and windows too, and its bridge
+ * control at 0x3e-0x3f), -VE_INVAL (as for ve_dev_cfg_read, or
  * a value wider than width).
  */
 int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value);

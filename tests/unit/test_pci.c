@@ -199,12 +199,32 @@ static void test_cfg_filter_bridge(void **state)
 	assert_int_equal(pci_cfg_access_check(0x30, 4, true, 1), -VE_PERM);    /* I/O upper */
 	assert_int_equal(pci_cfg_access_check(0x38, 4, true, 1), -VE_PERM);    /* its ROM */
 	assert_int_equal(pci_cfg_access_check(0x3b, 1, true, 1), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x3c, 2, true, 1), 0); /* irq line, bridge control */
+	assert_int_equal(pci_cfg_access_check(0x3c, 2, true, 1), 0); /* irq line, pin */
+	/* Bridge control: its secondary bus reset would reset (and clear
+	 * the BARs of) every function behind it, held by others. */
+	assert_int_equal(pci_cfg_access_check(0x3e, 2, true, 1), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3f, 1, true, 0x81), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3c, 4, true, 1), -VE_PERM);
 	assert_int_equal(pci_cfg_access_check(0x04, 2, true, 1), 0);
 	assert_int_equal(pci_cfg_access_check(0x18, 4, false, 1), 0); /* reads are fine */
 	/* The same offsets of an endpoint are its own registers. */
 	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 0), 0);
 	assert_int_equal(pci_cfg_access_check(0x38, 4, true, 0x80), 0);
+}
+
+static void test_cfg_filter_other_headers(void **state)
+{
+	(void)state;
+	/* A CardBus bridge (type 2): its windows run to 0x3b, its bridge
+	 * control is at 0x3e, as a PCI bridge's. */
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 2), -VE_PERM); /* I/O base 0 */
+	assert_int_equal(pci_cfg_access_check(0x34, 4, true, 2), -VE_PERM); /* I/O base 1 */
+	assert_int_equal(pci_cfg_access_check(0x3e, 2, true, 2), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x04, 2, true, 2), 0);
+	/* A type the kernel does not know gets the strictest rule. */
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 0x7f), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3e, 1, true, 3), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3c, 1, true, 3), 0);
 }
 
 int main(void)
@@ -219,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_devsel_same),
 		cmocka_unit_test(test_cfg_filter),
 		cmocka_unit_test(test_cfg_filter_bridge),
+		cmocka_unit_test(test_cfg_filter_other_headers),
 	};
 
 	return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
