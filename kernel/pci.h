@@ -43,6 +43,12 @@
 void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PCI_BARS],
 		     unsigned nbars, struct ve_bar out[VE_PCI_BARS]);
 
+/* The ports [*first, *last] I/O BAR b gives its holder; false for none:
+ * not I/O, empty, past 0xffff, unassigned (base 0: the firmware found no
+ * room, and ports from 0 are the DMA controller's), or over the
+ * configuration ports 0xcf8-0xcff (every function's config space). */
+bool pci_bar_ports(const struct ve_bar *b, uint16_t *first, uint16_t *last);
+
 /* A grant list (ve_spawn.devs, bundle_proc.devs) is well formed: known
  * flags, index 0 with VE_DEVSEL_AT, unused slots (vendor 0) zero and after
  * the used ones, vendor not 0xffff, and no function named twice (same

@@ -52,6 +52,22 @@ void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PC
 	}
 }
 
+/* Does [off, off+width) meet [lo, hi)? */
+static bool meets(uint64_t off, uint64_t width, uint64_t lo, uint64_t hi)
+{
+	return off < hi && lo < off + width;
+}
+
+bool pci_bar_ports(const struct ve_bar *b, uint16_t *first, uint16_t *last)
+{
+	if (b->kind != VE_BAR_IO || b->base == 0 || b->size == 0 || b->size > 0x10000 ||
+	    b->base > 0x10000 - b->size || meets(b->base, b->size, 0xcf8, 0xd00))
+		return false;
+	*first = (uint16_t)b->base;
+	*last = (uint16_t)(b->base + b->size - 1);
+	return true;
+}
+
 bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
 {
 	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;
@@ -101,12 +117,6 @@ int pci_devsel_match(const struct ve_pciinfo *fns, unsigned n, const struct ve_d
 		}
 	}
 	return -VE_NOENT;
-}
-
-/* Does [off, off+width) meet [lo, hi)? */
-static bool meets(uint64_t off, uint64_t width, uint64_t lo, uint64_t hi)
-{
-	return off < hi && lo < off + width;
 }
 
 int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t header_type)

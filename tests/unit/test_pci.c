@@ -78,6 +78,40 @@ static void test_bar_mem64_in_last_register(void **state)
 	assert_int_equal(b[2].kind, VE_BAR_NONE);
 }
 
+static void test_bar_ports(void **state)
+{
+	struct ve_bar b = { .base = 0xc000, .size = 64, .kind = VE_BAR_IO };
+	uint16_t first = 0, last = 0;
+
+	(void)state;
+	assert_true(pci_bar_ports(&b, &first, &last));
+	assert_int_equal(first, 0xc000);
+	assert_int_equal(last, 0xc03f);
+	b = (struct ve_bar){ .base = 0xffc0, .size = 64, .kind = VE_BAR_IO };
+	assert_true(pci_bar_ports(&b, &first, &last));
+	assert_int_equal(last, 0xffff);
+	/* Unassigned (the firmware found no room): ports from 0 are the
+	 * DMA controller's, never a driver's. */
+	b = (struct ve_bar){ .base = 0, .size = 32, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	/* Over the configuration ports: every function's config space. */
+	b = (struct ve_bar){ .base = 0xcc0, .size = 64, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xcfc, .size = 4, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xd00, .size = 4, .kind = VE_BAR_IO };
+	assert_true(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xfff0, .size = 32, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last)); /* past 0xffff */
+	b = (struct ve_bar){ .base = 0xc000, .size = 0, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xc000, .size = 64, .kind = VE_BAR_MEM32 };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	/* All the port space, as a 16-bit decoder sized 0 reads. */
+	b = (struct ve_bar){ .base = 0, .size = 0x10000, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+}
+
 static const struct ve_pciinfo fns[] = {
 	{ .bus = 0, .devfn = 0x00, .vendor = 0x8086, .device = 0x1237 },
 	{ .bus = 0, .devfn = 0x18, .vendor = 0x8086, .device = 0x100e },
@@ -234,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_bar_io_16bit_decoder),
 		cmocka_unit_test(test_bar_mem64),
 		cmocka_unit_test(test_bar_mem64_in_last_register),
+		cmocka_unit_test(test_bar_ports),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_devsel_check),
 		cmocka_unit_test(test_devsel_same),
