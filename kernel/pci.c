@@ -276,32 +276,21 @@ long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t widt
 	return 0;
 }
 
-/* A BAR larger than this is not mapped (-VE_RANGE): it would take many
- * page tables of the driver's share for nothing a NIC or disk needs. */
-#define PCI_MAP_MAX (256ull << 20)
-
 long pci_sys_map(struct proc *p, uint64_t dev, uint64_t bar)
 {
 	struct ve_pciinfo *f = granted(p, dev);
+	uint64_t lo, len, at;
 	if (!f)
 		return -VE_PERM;
 	if (bar >= VE_PCI_BARS)
 		return -VE_INVAL;
-	const struct ve_bar *b = &f->bar[bar];
-	if ((b->kind != VE_BAR_MEM32 && b->kind != VE_BAR_MEM64) || b->base == 0 || b->size == 0)
-		return -VE_INVAL;
 	uint64_t *va = &p->devs[dev].bar_va[bar];
 	if (*va)
 		return (long)*va;
-	uint64_t lo = b->base & ~(PAGE_SIZE - 1);
-	uint64_t hi = (b->base + b->size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (b->size > PCI_MAP_MAX || hi < lo)
-		return -VE_RANGE;
-	uint64_t at;
-	int err = vm_map_device(p, lo, hi - lo, &at);
-	if (err)
+	int err = pci_bar_pages(fns, nfns, (unsigned)(f - fns), bar, &lo, &len);
+	if (err || (err = vm_map_device(p, lo, len, &at)))
 		return err;
-	*va = at + (b->base - lo);
+	*va = at + (f->bar[bar].base - lo);
 	return (long)*va;
 }
 

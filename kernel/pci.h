@@ -49,6 +49,18 @@ void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PC
  * configuration ports 0xcf8-0xcff (every function's config space). */
 bool pci_bar_ports(const struct ve_bar *b, uint16_t *first, uint16_t *last);
 
+/* A BAR larger than this is not mapped (-VE_RANGE): it would take many
+ * page tables of the driver's share for nothing a NIC or disk needs. */
+#define PCI_MAP_MAX (256ull << 20)
+
+/* The pages [*lo, *lo + *len) that map memory BAR bar of fns[i] (of n).
+ * -VE_INVAL: bar >= VE_PCI_BARS, not a memory BAR, or unassigned (base or
+ * size 0). -VE_RANGE: over PCI_MAP_MAX, or past the 52 address bits of a
+ * page table entry. -VE_PERM: a page of it holds another function's
+ * memory BAR, whose registers its holder would reach too. */
+int pci_bar_pages(const struct ve_pciinfo *fns, unsigned n, unsigned i, uint64_t bar, uint64_t *lo,
+		  uint64_t *len);
+
 /* A grant list (ve_spawn.devs, bundle_proc.devs) is well formed: known
  * flags, index 0 with VE_DEVSEL_AT, unused slots (vendor 0) zero and after
  * the used ones, vendor not 0xffff, and no function named twice (same

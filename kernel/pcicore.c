@@ -68,6 +68,35 @@ bool pci_bar_ports(const struct ve_bar *b, uint16_t *first, uint16_t *last)
 	return true;
 }
 
+#define PAGE 4096ull
+#define PHYS_LIMIT (1ull << 52) /* what a page table entry can address */
+
+/* A memory BAR that decodes somewhere. */
+static bool mem_bar(const struct ve_bar *b)
+{
+	return (b->kind == VE_BAR_MEM32 || b->kind == VE_BAR_MEM64) && b->base && b->size;
+}
+
+int pci_bar_pages(const struct ve_pciinfo *fns, unsigned n, unsigned i, uint64_t bar, uint64_t *lo,
+		  uint64_t *len)
+{
+	if (bar >= VE_PCI_BARS || !mem_bar(&fns[i].bar[bar]))
+		return -VE_INVAL;
+	const struct ve_bar *b = &fns[i].bar[bar];
+	if (b->size > PCI_MAP_MAX || b->base >= PHYS_LIMIT || b->size > PHYS_LIMIT - b->base)
+		return -VE_RANGE;
+	uint64_t start = b->base & ~(PAGE - 1);
+	uint64_t end = (b->base + b->size + PAGE - 1) & ~(PAGE - 1);
+	for (unsigned j = 0; j < n; j++)
+		for (unsigned k = 0; j != i && k < VE_PCI_BARS; k++)
+			if (mem_bar(&fns[j].bar[k]) &&
+			    meets(fns[j].bar[k].base, fns[j].bar[k].size, start, end))
+				return -VE_PERM;
+	*lo = start;
+	*len = end - start;
+	return 0;
+}
+
 bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
 {
 	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;

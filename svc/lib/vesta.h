@@ -511,9 +511,12 @@ int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value)
  * not executable, at an address the kernel chooses. Returns the address
  * of the BAR's first byte (the same address on every call). The mapping
  * lasts until the process dies; vm_free refuses it (-VE_PERM).
- * Errors: -VE_PERM, -VE_INVAL (bar >= 6, or an I/O or empty BAR: I/O BARs
- * are among the caller's ports already), -VE_RANGE (a BAR over 256 MiB),
- * -VE_NOMEM (no room, or past the memory share for the page tables).
+ * Errors: -VE_PERM (not granted, or a page the BAR lies in holds another
+ * function's BAR too, whose registers the caller would reach), -VE_INVAL
+ * (bar >= 6, or an I/O or empty BAR: I/O BARs are among the caller's
+ * ports already), -VE_RANGE (a BAR over 256 MiB, or one past the 52-bit
+ * physical addresses a page table holds), -VE_NOMEM (no room, or past the
+ * memory share for the page tables).
  */
 long ve_dev_map(unsigned dev, unsigned bar);
 

@@ -261,6 +261,51 @@ static void test_cfg_filter_other_headers(void **state)
 	assert_int_equal(pci_cfg_access_check(0x3c, 1, true, 3), 0);
 }
 
+/* Functions with memory BARs: e1000-like, two small BARs packed in one
+ * page, one alone in its page, 64-bit ones high, too high, too large. */
+static const struct ve_pciinfo mapfns[] = {
+	{ .bar = { { .base = 0xfebc0000u, .size = 0x20000, .kind = VE_BAR_MEM32 },
+		   { .base = 0xc000, .size = 64, .kind = VE_BAR_IO } } },
+	{ .bar = { { .base = 0xfebe1000u, .size = 0x100, .kind = VE_BAR_MEM32 } } },
+	{ .bar = { { .base = 0xfebe1100u, .size = 0x100, .kind = VE_BAR_MEM32 } } },
+	{ .bar = { { .base = 0xfebe3000u, .size = 0x100, .kind = VE_BAR_MEM32 },
+		   { .base = 0, .size = 0x1000, .kind = VE_BAR_MEM32 } } },
+	{ .bar = { [4] = { .base = 0xe000000000ull, .size = 0x4000, .kind = VE_BAR_MEM64 } } },
+	{ .bar = { { .base = 0xfffffffffffff000ull, .size = 0x1000, .kind = VE_BAR_MEM64 },
+		   [2] = { .base = 0xfffff000000000ull, .size = 0x2000, .kind = VE_BAR_MEM64 } } },
+	{ .bar = { { .base = 0x8000000000ull, .size = 512ull << 20, .kind = VE_BAR_MEM64 } } },
+};
+
+static void test_bar_pages(void **state)
+{
+	uint64_t lo = 0, len = 0;
+	const unsigned n = sizeof(mapfns) / sizeof(mapfns[0]);
+
+	(void)state;
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 0, &lo, &len), 0);
+	assert_int_equal(lo, 0xfebc0000u);
+	assert_int_equal(len, 0x20000);
+	assert_int_equal(pci_bar_pages(mapfns, n, 3, 0, &lo, &len), 0);
+	assert_int_equal(lo, 0xfebe3000u);
+	assert_int_equal(len, 0x1000);
+	assert_int_equal(pci_bar_pages(mapfns, n, 4, 4, &lo, &len), 0);
+	assert_int_equal(lo, 0xe000000000ull);
+	assert_int_equal(len, 0x4000);
+	/* Its page holds another function's registers: never mapped. */
+	assert_int_equal(pci_bar_pages(mapfns, n, 1, 0, &lo, &len), -VE_PERM);
+	assert_int_equal(pci_bar_pages(mapfns, n, 2, 0, &lo, &len), -VE_PERM);
+	/* Wrapping past 2^64, or past the 52 bits a page table entry holds
+	 * (the rest would land in its flag bits). */
+	assert_int_equal(pci_bar_pages(mapfns, n, 5, 0, &lo, &len), -VE_RANGE);
+	assert_int_equal(pci_bar_pages(mapfns, n, 5, 2, &lo, &len), -VE_RANGE);
+	assert_int_equal(pci_bar_pages(mapfns, n, 6, 0, &lo, &len), -VE_RANGE);
+	/* Not a memory BAR, unassigned, or no such BAR. */
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 1, &lo, &len), -VE_INVAL);
+	assert_int_equal(pci_bar_pages(mapfns, n, 3, 1, &lo, &len), -VE_INVAL);
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 2, &lo, &len), -VE_INVAL);
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 6, &lo, &len), -VE_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_bar_mem64),
 		cmocka_unit_test(test_bar_mem64_in_last_register),
 		cmocka_unit_test(test_bar_ports),
+		cmocka_unit_test(test_bar_pages),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_devsel_check),
 		cmocka_unit_test(test_devsel_same),
