@@ -294,9 +294,22 @@ long pci_sys_map(struct proc *p, uint64_t dev, uint64_t bar)
 	return (long)*va;
 }
 
+/* DMA memory comes with a device grant (issue 12): a process that holds
+ * none has no use for it, and learning physical addresses or pinning
+ * contiguous runs should not be open to every process. */
+static bool holds_device(const struct proc *p)
+{
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++)
+		if (p->devs[k].fn >= 0)
+			return true;
+	return false;
+}
+
 long pci_sys_dma_alloc(struct proc *p, uint64_t len, uint64_t uphys)
 {
 	uint64_t va, phys;
+	if (!holds_device(p))
+		return -VE_PERM;
 	if (len == 0 || len > VE_USER_HI)
 		return -VE_INVAL;
 	if (vm_check(p, uphys, sizeof(phys), true))

@@ -526,8 +526,8 @@ long ve_dev_map(unsigned dev, unsigned bar);
  * Returns its address; its physical (bus) address goes to *phys. Charged to the caller's memory
  * share, pinned until the caller dies: vm_free refuses it (-VE_PERM).
  * When the caller dies, its devices stop mastering the bus before this
- * memory is freed. No device needs to be granted to call it.
- * Errors: -VE_INVAL (len 0 or beyond the user range), -VE_NOMEM (past the
+ * memory is freed. Only a process granted a device may call it.
+ * Errors: -VE_PERM (no device granted), -VE_INVAL (len 0 or beyond the user range), -VE_NOMEM (past the
  * share, or no contiguous run that large free), -VE_FAULT (phys not
  * writable; nothing allocated).
  */

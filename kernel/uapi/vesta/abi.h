@@ -307,8 +307,9 @@ struct ve_chaninfo {
  * memory BARs can be mapped with dev_map(). Its configuration space is
  * reachable only through dev_cfg_read/dev_cfg_write, and only its own:
  * writes that would move a BAR or the expansion ROM are refused (-VE_PERM).
- * dma_alloc() gives pinned, physically contiguous, zeroed memory and its
- * bus address, counted against the caller's memory share. When the process
+ * dma_alloc() gives a process granted a device pinned, physically
+ * contiguous, zeroed memory and its bus address, counted against its
+ * memory share. When the process
  * dies, the kernel clears the device's bus-master bit before any of its DMA
  * memory is freed, so a device never writes into memory given to another.
  */

@@ -237,10 +237,12 @@ static int dma_and_die(const char *mode, uint64_t pages, uint64_t sleep_ms)
 static int rogue_cfg(void)
 {
 	struct ve_pciinfo f;
+	uint64_t phys = 0;
 	int n = (ve_dev_info(0, &f) == -VE_PERM) + (ve_dev_cfg_read(0, 0, 4) == -VE_PERM) +
-		(ve_dev_cfg_write(0, 4, 2, 0) == -VE_PERM) + (ve_dev_map(0, 0) == -VE_PERM);
+		(ve_dev_cfg_write(0, 4, 2, 0) == -VE_PERM) + (ve_dev_map(0, 0) == -VE_PERM) +
+		(ve_dma_alloc(PAGE, &phys) == -VE_PERM && phys == 0);
 	ve_event1("devrogue_cfg", "perm", n);
-	return n == 4 ? 0 : 1;
+	return n == 5 ? 0 : 1;
 }
 
 int main(const char *args)
