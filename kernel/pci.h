@@ -66,9 +66,6 @@ int pci_bar_pages(const struct ve_pciinfo *fns, unsigned n, unsigned i, uint64_t
  * the used ones, vendor not 0xffff, and no function named twice (same
  * vendor:device and index, or same bus address). -VE_INVAL if not. */
 int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS]);
-/* Would a and b (used, well formed) name the same function for certain:
- * the same vendor:device and index, or the same bus address. */
-bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b);
 
 /* The index in fns[0..n) (bus order) of the function sel names, or
  * -VE_NOENT: the index-th with sel's vendor:device, or (VE_DEVSEL_AT) the

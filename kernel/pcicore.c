@@ -97,16 +97,6 @@ int pci_bar_pages(const struct ve_pciinfo *fns, unsigned n, unsigned i, uint64_t
 	return 0;
 }
 
-bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
-{
-	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;
-	if (a_at && b_at)
-		return a->bus == b->bus && a->devfn == b->devfn;
-	if (a_at || b_at)
-		return false; /* not for certain: it depends on the machine */
-	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
-}
-
 int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS])
 {
 	bool ended = false;
@@ -125,7 +115,7 @@ int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS])
 		if ((s->flags & VE_DEVSEL_AT) && s->index)
 			return -VE_INVAL;
 		for (unsigned j = 0; j < k; j++)
-			if (pci_devsel_same(&sel[j], s))
+			if (ve_devsel_same(&sel[j], s))
 				return -VE_INVAL;
 	}
 	return 0;

@@ -182,17 +182,17 @@ static void test_devsel_same(void **state)
 	struct ve_devsel b = a;
 
 	(void)state;
-	assert_true(pci_devsel_same(&a, &b));
+	assert_true(ve_devsel_same(&a, &b));
 	b.index = 1;
-	assert_false(pci_devsel_same(&a, &b));
+	assert_false(ve_devsel_same(&a, &b));
 	a = (struct ve_devsel){
 		.vendor = 0x8086, .device = 0x100e, .devfn = 0x18, .flags = VE_DEVSEL_AT
 	};
 	b = a;
 	b.vendor = 0x1af4; /* the same address, whatever it is said to hold */
-	assert_true(pci_devsel_same(&a, &b));
+	assert_true(ve_devsel_same(&a, &b));
 	b = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e };
-	assert_false(pci_devsel_same(&a, &b)); /* depends on the machine */
+	assert_false(ve_devsel_same(&a, &b)); /* depends on the machine */
 }
 
 static void test_cfg_filter(void **state)

@@ -331,6 +331,19 @@ struct ve_devsel {
 	uint8_t flags; /* VE_DEVSEL_* */
 };
 
+/* Whether a and b (used, well formed) name the same function on every
+ * machine: the same vendor:device and index, or the same bus address. An
+ * index and an address may name the same function on one machine and not
+ * on another: not the same here. The kernel refuses a grant list, and
+ * polcheck and bundle_open two grants, that name one function twice. */
+static inline int ve_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
+{
+	int a_at = (a->flags & VE_DEVSEL_AT) != 0, b_at = (b->flags & VE_DEVSEL_AT) != 0;
+	if (a_at || b_at)
+		return a_at && b_at && a->bus == b->bus && a->devfn == b->devfn;
+	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
+}
+
 enum ve_bar_kind { VE_BAR_NONE = 0, VE_BAR_IO = 1, VE_BAR_MEM32 = 2, VE_BAR_MEM64 = 3 };
 struct ve_bar {
 	uint64_t base; /* port or physical address */
