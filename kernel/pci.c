@@ -60,6 +60,18 @@ static void size_bars(struct ve_pciinfo *f, unsigned nbars)
 	pci_bars_decode(orig, mask, nbars, f->bar);
 }
 
+/* The firmware leaves functions mastering the bus (OVMF every one, SeaBIOS
+ * q35's AHCI), maybe still pointed at memory the kernel now hands out:
+ * stopped, so that a device masters only once its driver turns it on.
+ * Bridges (class 6) keep theirs: it forwards the DMA of what is behind
+ * them. */
+static void stop_master(const struct ve_pciinfo *f)
+{
+	uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
+	if (f->class_code != 6 && (cmd & PCI_CMD_MASTER))
+		cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_MASTER);
+}
+
 /* The fields every pci event carries: where the function is and what. */
 static void ev_fn(struct evlog_line *l, const struct ve_pciinfo *f)
 {
@@ -83,6 +95,7 @@ static void emit_pci(const struct ve_pciinfo *f)
 	ev_u64(&l, "class", f->class_code);
 	ev_u64(&l, "subclass", f->subclass);
 	ev_u64(&l, "irq", f->irq);
+	ev_bool(&l, "master", cfg_read(f, PCI_CFG_COMMAND, 2) & PCI_CMD_MASTER);
 	for (unsigned i = 0; i < VE_PCI_BARS; i++) {
 		char v[48];
 		if (f->bar[i].kind == VE_BAR_NONE)
@@ -118,6 +131,7 @@ static void add_fn(uint8_t bus, uint8_t devfn, uint32_t id, uint8_t header)
 	f->irq = line == 0 || line >= 16 ? VE_PCI_NOIRQ : line;
 	unsigned type = header & 0x7f;
 	size_bars(f, type == 0 ? 6 : type == 1 ? 2 : 0);
+	stop_master(f);
 	emit_pci(f);
 }
 
@@ -197,6 +211,7 @@ void pci_claim(struct proc *p)
 		ev_u64(&l, "dev", k);
 		ev_fn(&l, f);
 		ev_u64(&l, "irq", f->irq);
+		ev_bool(&l, "master", cfg_read(f, PCI_CFG_COMMAND, 2) & PCI_CMD_MASTER);
 		if (f->irq != VE_PCI_NOIRQ)
 			ev_bool(&l, "level", arch_irq_level_lines() & (1u << f->irq));
 		ev_send(&l);

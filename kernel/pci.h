@@ -85,7 +85,8 @@ int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t heade
 
 struct proc;
 
-/* Enumerate every function, size its BARs and log a `pci` event each. */
+/* Enumerate every function, size its BARs, stop it mastering the bus
+ * (but a bridge) and log a `pci` event each. */
 void pci_init(void);
 unsigned pci_count(void);
 /* The i-th function found (i < pci_count()). */

@@ -471,8 +471,9 @@ int ve_spawn_spec(const struct ve_spawn *sp);
  * `dev` is the number of a grant: 0 for the first device of the process's
  * policy or boot table entry, 1 for the second. A device not granted
  * (dev >= VE_SPAWN_DEVS, or that slot unused) is -VE_PERM in every call.
- * A device comes with bus mastering as the last holder's death left it
- * (off) and its interrupts enabled; its driver resets it and sets the
+ * A device comes with bus mastering off (stopped at boot, and at each
+ * holder's death; a bridge keeps what the firmware set) and its interrupts
+ * enabled; its driver resets it and sets the
  * command register as it needs (dev_cfg_write at 0x04).
  */
 
