@@ -192,17 +192,27 @@ int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_D
 	return 0;
 }
 
+/* A device whose line p did not get (another process holds it by `irqs`)
+ * keeps INTx disabled: asserting a line whose owner cannot clear the cause
+ * would have it fire for that owner without end. */
+static void set_intx(const struct ve_pciinfo *f, bool on)
+{
+	uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
+	uint16_t want = on ? cmd & ~PCI_CMD_INTX_OFF : cmd | PCI_CMD_INTX_OFF;
+	if (want != cmd)
+		cfg_write(f, PCI_CFG_COMMAND, 2, want);
+}
+
 void pci_claim(struct proc *p)
 {
 	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
 		if (p->devs[k].fn < 0)
 			continue;
 		struct ve_pciinfo *f = &fns[p->devs[k].fn];
+		bool line = f->irq != VE_PCI_NOIRQ && (p->irqs & (1u << f->irq));
 		f->holder = p->pid;
-		uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
-		if (cmd & PCI_CMD_INTX_OFF)
-			cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_INTX_OFF);
-		if (f->irq != VE_PCI_NOIRQ)
+		set_intx(f, line || f->irq == VE_PCI_NOIRQ);
+		if (line)
 			arch_irq_set_level(f->irq); /* PCI INTx is level-triggered */
 		struct evlog_line l;
 		ev_start(&l, "dev_grant");
@@ -213,6 +223,8 @@ void pci_claim(struct proc *p)
 		ev_u64(&l, "irq", f->irq);
 		ev_bool(&l, "master", cfg_read(f, PCI_CFG_COMMAND, 2) & PCI_CMD_MASTER);
 		if (f->irq != VE_PCI_NOIRQ)
+			ev_bool(&l, "line", line);
+		if (line)
 			ev_bool(&l, "level", arch_irq_level_lines() & (1u << f->irq));
 		ev_send(&l);
 	}

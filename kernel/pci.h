@@ -96,10 +96,11 @@ const struct ve_pciinfo *pci_fn(unsigned i);
  * for an unused slot. -VE_NOENT: none matches; -VE_BUSY: a live process
  * holds it. Claims nothing. */
 int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_DEVS]);
-/* p, now created, holds the functions pci_resolve gave; their INTx is
- * enabled again (a holder's death disabled it) and their interrupt line
- * made level-triggered at the PIC (as PCI lines are; OVMF leaves them
- * edge-triggered). */
+/* p, now created (its IRQ lines joined), holds the functions pci_resolve
+ * gave. A function whose line p got has INTx enabled again (a holder's
+ * death disabled it) and its line made level-triggered at the PIC (as PCI
+ * lines are; OVMF leaves them edge-triggered); one whose line another
+ * process holds by `irqs` keeps INTx disabled. */
 void pci_claim(struct proc *p);
 /* p is dying: before its memory is freed, each device it holds stops
  * mastering the bus (command bit 2 cleared) and asserting its interrupt

@@ -404,8 +404,8 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	setup_kstack(p, entry, rsp, uargs);
 	*pid_out = p->pid;
 	emit_spawn(p);
-	pci_claim(p);
 	ipc_proc_created(p);
+	pci_claim(p); /* after: whether p got its devices' lines */
 	set_state(p, PROC_RUNNABLE);
 	return 0;
 fail:

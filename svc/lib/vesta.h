@@ -473,7 +473,8 @@ int ve_spawn_spec(const struct ve_spawn *sp);
  * (dev >= VE_SPAWN_DEVS, or that slot unused) is -VE_PERM in every call.
  * A device comes with bus mastering off (stopped at boot, and at each
  * holder's death; a bridge keeps what the firmware set) and its interrupts
- * enabled; its driver resets it and sets the
+ * enabled (disabled, bit 10, if another process holds its line by `irqs`:
+ * the process does not get that line); its driver resets it and sets the
  * command register as it needs (dev_cfg_write at 0x04).
  */
 
