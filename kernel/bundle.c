@@ -295,8 +295,8 @@ static bool ports_overlap(const struct bundle_proc *a, const struct bundle_proc 
 
 /*
  * Checks that proc i of b holds nothing exclusive that an earlier proc
- * holds: a served channel, an IRQ line or an I/O port. Both must have been
- * checked on their own already.
+ * holds: a served channel, an IRQ line, an I/O port or a PCI device. Both
+ * must have been checked on their own already.
  */
 static int check_exclusive(const struct bundle *b, uint32_t i, const char **why)
 {
@@ -314,7 +314,7 @@ static int check_exclusive(const struct bundle *b, uint32_t i, const char **why)
 			return fail(why, "port ranges of two processes overlap", -VE_INVAL);
 		for (uint32_t k = 0; k < VE_SPAWN_DEVS && p->devs[k].vendor; k++)
 			for (uint32_t l = 0; l < VE_SPAWN_DEVS && q->devs[l].vendor; l++)
-				if (pci_devsel_same(&p->devs[k], &q->devs[l]))
+				if (ve_devsel_same(&p->devs[k], &q->devs[l]))
 					return fail(why, "device granted to two processes",
 						    -VE_INVAL);
 	}

@@ -86,7 +86,7 @@ struct bundle_ports {
  * form as a process name; in serve[] and open[] an empty string marks an
  * unused slot, and unused slots come after the used ones. No two processes
  * serve the same channel, hold the same IRQ line, share an I/O port or
- * name the same PCI device for certain (pci_devsel_same), and
+ * name the same PCI device for certain (ve_devsel_same), and
  * every opened channel is served by some process of the table. queue,
  * qbytes and redeliveries apply to each channel the process serves, 0 means
  * the kernel's default, and all three are 0 if it serves none.

@@ -692,6 +692,8 @@ long ipc_irq_ack(struct proc *p, uint64_t irq)
 	return 0;
 }
 
+/* Line n fired, and arch_irq_begin masked it: it stays masked until each
+ * owner has acked (for good if it has none). */
 void ipc_irq(unsigned n)
 {
 	if (n >= 16)
@@ -700,7 +702,7 @@ void ipc_irq(unsigned n)
 	for (int k = 0; k < IRQ_SHARERS; k++) {
 		struct proc *p = l->owner[k];
 		if (!p)
-			continue; /* nobody owns it: it stays masked */
+			continue; /* a free slot */
 		l->unacked |= (uint8_t)(1u << k);
 		p->irq_pending |= (uint16_t)(1u << n);
 		if (p->state == PROC_POLLING)

@@ -60,6 +60,18 @@ static void size_bars(struct ve_pciinfo *f, unsigned nbars)
 	pci_bars_decode(orig, mask, nbars, f->bar);
 }
 
+/* The firmware leaves functions mastering the bus (OVMF every one, SeaBIOS
+ * q35's AHCI), maybe still pointed at memory the kernel now hands out:
+ * stopped, so that a device masters only once its driver turns it on.
+ * Bridges (class 6) keep theirs: it forwards the DMA of what is behind
+ * them. */
+static void stop_master(const struct ve_pciinfo *f)
+{
+	uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
+	if (f->class_code != 6 && (cmd & PCI_CMD_MASTER))
+		cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_MASTER);
+}
+
 /* The fields every pci event carries: where the function is and what. */
 static void ev_fn(struct evlog_line *l, const struct ve_pciinfo *f)
 {
@@ -83,6 +95,7 @@ static void emit_pci(const struct ve_pciinfo *f)
 	ev_u64(&l, "class", f->class_code);
 	ev_u64(&l, "subclass", f->subclass);
 	ev_u64(&l, "irq", f->irq);
+	ev_bool(&l, "master", cfg_read(f, PCI_CFG_COMMAND, 2) & PCI_CMD_MASTER);
 	for (unsigned i = 0; i < VE_PCI_BARS; i++) {
 		char v[48];
 		if (f->bar[i].kind == VE_BAR_NONE)
@@ -118,6 +131,7 @@ static void add_fn(uint8_t bus, uint8_t devfn, uint32_t id, uint8_t header)
 	f->irq = line == 0 || line >= 16 ? VE_PCI_NOIRQ : line;
 	unsigned type = header & 0x7f;
 	size_bars(f, type == 0 ? 6 : type == 1 ? 2 : 0);
+	stop_master(f);
 	emit_pci(f);
 }
 
@@ -178,17 +192,27 @@ int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_D
 	return 0;
 }
 
+/* A device whose line p did not get (another process holds it by `irqs`)
+ * keeps INTx disabled: asserting a line whose owner cannot clear the cause
+ * would have it fire for that owner without end. */
+static void set_intx(const struct ve_pciinfo *f, bool on)
+{
+	uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
+	uint16_t want = on ? cmd & ~PCI_CMD_INTX_OFF : cmd | PCI_CMD_INTX_OFF;
+	if (want != cmd)
+		cfg_write(f, PCI_CFG_COMMAND, 2, want);
+}
+
 void pci_claim(struct proc *p)
 {
 	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
 		if (p->devs[k].fn < 0)
 			continue;
 		struct ve_pciinfo *f = &fns[p->devs[k].fn];
+		bool line = f->irq != VE_PCI_NOIRQ && (p->irqs & (1u << f->irq));
 		f->holder = p->pid;
-		uint16_t cmd = (uint16_t)cfg_read(f, PCI_CFG_COMMAND, 2);
-		if (cmd & PCI_CMD_INTX_OFF)
-			cfg_write(f, PCI_CFG_COMMAND, 2, cmd & ~PCI_CMD_INTX_OFF);
-		if (f->irq != VE_PCI_NOIRQ)
+		set_intx(f, line || f->irq == VE_PCI_NOIRQ);
+		if (line)
 			arch_irq_set_level(f->irq); /* PCI INTx is level-triggered */
 		struct evlog_line l;
 		ev_start(&l, "dev_grant");
@@ -197,7 +221,10 @@ void pci_claim(struct proc *p)
 		ev_u64(&l, "dev", k);
 		ev_fn(&l, f);
 		ev_u64(&l, "irq", f->irq);
+		ev_bool(&l, "master", cfg_read(f, PCI_CFG_COMMAND, 2) & PCI_CMD_MASTER);
 		if (f->irq != VE_PCI_NOIRQ)
+			ev_bool(&l, "line", line);
+		if (line)
 			ev_bool(&l, "level", arch_irq_level_lines() & (1u << f->irq));
 		ev_send(&l);
 	}
@@ -276,38 +303,40 @@ long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t widt
 	return 0;
 }
 
-/* A BAR larger than this is not mapped (-VE_RANGE): it would take many
- * page tables of the driver's share for nothing a NIC or disk needs. */
-#define PCI_MAP_MAX (256ull << 20)
-
 long pci_sys_map(struct proc *p, uint64_t dev, uint64_t bar)
 {
 	struct ve_pciinfo *f = granted(p, dev);
+	uint64_t lo, len, at;
 	if (!f)
 		return -VE_PERM;
 	if (bar >= VE_PCI_BARS)
 		return -VE_INVAL;
-	const struct ve_bar *b = &f->bar[bar];
-	if ((b->kind != VE_BAR_MEM32 && b->kind != VE_BAR_MEM64) || b->base == 0 || b->size == 0)
-		return -VE_INVAL;
 	uint64_t *va = &p->devs[dev].bar_va[bar];
 	if (*va)
 		return (long)*va;
-	uint64_t lo = b->base & ~(PAGE_SIZE - 1);
-	uint64_t hi = (b->base + b->size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-	if (b->size > PCI_MAP_MAX || hi < lo)
-		return -VE_RANGE;
-	uint64_t at;
-	int err = vm_map_device(p, lo, hi - lo, &at);
-	if (err)
+	int err = pci_bar_pages(fns, nfns, (unsigned)(f - fns), bar, &lo, &len);
+	if (err || (err = vm_map_device(p, lo, len, &at)))
 		return err;
-	*va = at + (b->base - lo);
+	*va = at + (f->bar[bar].base - lo);
 	return (long)*va;
+}
+
+/* DMA memory comes with a device grant (issue 12): a process that holds
+ * none has no use for it, and learning physical addresses or pinning
+ * contiguous runs should not be open to every process. */
+static bool holds_device(const struct proc *p)
+{
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++)
+		if (p->devs[k].fn >= 0)
+			return true;
+	return false;
 }
 
 long pci_sys_dma_alloc(struct proc *p, uint64_t len, uint64_t uphys)
 {
 	uint64_t va, phys;
+	if (!holds_device(p))
+		return -VE_PERM;
 	if (len == 0 || len > VE_USER_HI)
 		return -VE_INVAL;
 	if (vm_check(p, uphys, sizeof(phys), true))

@@ -52,14 +52,49 @@ void pci_bars_decode(const uint32_t orig[VE_PCI_BARS], const uint32_t mask[VE_PC
 	}
 }
 
-bool pci_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
+/* Does [off, off+width) meet [lo, hi)? */
+static bool meets(uint64_t off, uint64_t width, uint64_t lo, uint64_t hi)
 {
-	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;
-	if (a_at && b_at)
-		return a->bus == b->bus && a->devfn == b->devfn;
-	if (a_at || b_at)
-		return false; /* not for certain: it depends on the machine */
-	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
+	return off < hi && lo < off + width;
+}
+
+bool pci_bar_ports(const struct ve_bar *b, uint16_t *first, uint16_t *last)
+{
+	if (b->kind != VE_BAR_IO || b->base == 0 || b->size == 0 || b->size > 0x10000 ||
+	    b->base > 0x10000 - b->size || meets(b->base, b->size, 0xcf8, 0xd00))
+		return false;
+	*first = (uint16_t)b->base;
+	*last = (uint16_t)(b->base + b->size - 1);
+	return true;
+}
+
+#define PAGE 4096ull
+#define PHYS_LIMIT (1ull << 52) /* what a page table entry can address */
+
+/* A memory BAR that decodes somewhere. */
+static bool mem_bar(const struct ve_bar *b)
+{
+	return (b->kind == VE_BAR_MEM32 || b->kind == VE_BAR_MEM64) && b->base && b->size;
+}
+
+int pci_bar_pages(const struct ve_pciinfo *fns, unsigned n, unsigned i, uint64_t bar, uint64_t *lo,
+		  uint64_t *len)
+{
+	if (bar >= VE_PCI_BARS || !mem_bar(&fns[i].bar[bar]))
+		return -VE_INVAL;
+	const struct ve_bar *b = &fns[i].bar[bar];
+	if (b->size > PCI_MAP_MAX || b->base >= PHYS_LIMIT || b->size > PHYS_LIMIT - b->base)
+		return -VE_RANGE;
+	uint64_t start = b->base & ~(PAGE - 1);
+	uint64_t end = (b->base + b->size + PAGE - 1) & ~(PAGE - 1);
+	for (unsigned j = 0; j < n; j++)
+		for (unsigned k = 0; j != i && k < VE_PCI_BARS; k++)
+			if (mem_bar(&fns[j].bar[k]) &&
+			    meets(fns[j].bar[k].base, fns[j].bar[k].size, start, end))
+				return -VE_PERM;
+	*lo = start;
+	*len = end - start;
+	return 0;
 }
 
 int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS])
@@ -80,7 +115,7 @@ int pci_devsel_check(const struct ve_devsel sel[VE_SPAWN_DEVS])
 		if ((s->flags & VE_DEVSEL_AT) && s->index)
 			return -VE_INVAL;
 		for (unsigned j = 0; j < k; j++)
-			if (pci_devsel_same(&sel[j], s))
+			if (ve_devsel_same(&sel[j], s))
 				return -VE_INVAL;
 	}
 	return 0;
@@ -103,12 +138,6 @@ int pci_devsel_match(const struct ve_pciinfo *fns, unsigned n, const struct ve_d
 	return -VE_NOENT;
 }
 
-/* Does [off, off+width) meet [lo, hi)? */
-static bool meets(uint64_t off, uint64_t width, uint64_t lo, uint64_t hi)
-{
-	return off < hi && lo < off + width;
-}
-
 int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t header_type)
 {
 	if ((width != 1 && width != 2 && width != 4) || off >= VE_PCI_CFG_SIZE ||
@@ -117,10 +146,14 @@ int pci_cfg_access_check(uint64_t off, uint64_t width, bool write, uint8_t heade
 	if (!write)
 		return 0;
 	/* Moving a BAR or the ROM would let the device decode over memory
-	 * the driver was never given; a bridge's bus numbers and windows
-	 * would move every function behind it. */
-	if ((header_type & 0x7f) == 1)
-		return meets(off, width, 0x10, 0x3c) ? -VE_PERM : 0;
+	 * the driver was never given. A bridge's bus numbers and windows
+	 * would move every function behind it, and its bridge control's
+	 * secondary bus reset would reset them (their BARs too); a CardBus
+	 * bridge keeps the same there, and a header type not known gets the
+	 * same strict rule. */
+	if ((header_type & 0x7f) != 0)
+		return meets(off, width, 0x10, 0x3c) || meets(off, width, 0x3e, 0x40) ? -VE_PERM
+										      : 0;
 	if (meets(off, width, 0x10, 0x28) || meets(off, width, 0x30, 0x34))
 		return -VE_PERM;
 	return 0;

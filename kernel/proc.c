@@ -250,8 +250,8 @@ static int setup_stack(struct proc *p, const char *args, uint64_t *rsp, uint64_t
 	return 0;
 }
 
-/* The I/O BARs of p's devices, each in [0, 0x10000): allowed if map, else
- * counted. */
+/* The I/O BARs of p's devices that give ports (pci_bar_ports): allowed if
+ * map, else counted. */
 static unsigned device_ports(struct proc *p, uint8_t *map)
 {
 	unsigned n = 0;
@@ -259,12 +259,11 @@ static unsigned device_ports(struct proc *p, uint8_t *map)
 		const struct ve_pciinfo *f =
 		    p->devs[k].fn >= 0 ? pci_fn((unsigned)p->devs[k].fn) : 0;
 		for (unsigned b = 0; f && b < VE_PCI_BARS; b++) {
-			const struct ve_bar *r = &f->bar[b];
-			if (r->kind != VE_BAR_IO || !r->size || r->base + r->size > 0x10000)
+			uint16_t first, last;
+			if (!pci_bar_ports(&f->bar[b], &first, &last))
 				continue;
 			if (map)
-				arch_iomap_allow(map, (uint16_t)r->base,
-						 (uint16_t)(r->base + r->size - 1));
+				arch_iomap_allow(map, first, last);
 			n++;
 		}
 	}
@@ -405,8 +404,8 @@ int proc_create(const struct proc_spec *s, struct proc *parent, int *pid_out, co
 	setup_kstack(p, entry, rsp, uargs);
 	*pid_out = p->pid;
 	emit_spawn(p);
-	pci_claim(p);
 	ipc_proc_created(p);
+	pci_claim(p); /* after: whether p got its devices' lines */
 	set_state(p, PROC_RUNNABLE);
 	return 0;
 fail:

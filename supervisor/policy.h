@@ -113,17 +113,6 @@ struct pol_device {
 	struct pol_pos pos;
 };
 
-/* Whether a and b name the same function on every machine: the same
- * vendor:device and index, or the same bus address (polcheck and the
- * kernel's bundle check agree on this). */
-static inline bool pol_device_same(const struct ve_devsel *a, const struct ve_devsel *b)
-{
-	bool a_at = a->flags & VE_DEVSEL_AT, b_at = b->flags & VE_DEVSEL_AT;
-	if (a_at || b_at)
-		return a_at && b_at && a->bus == b->bus && a->devfn == b->devfn;
-	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
-}
-
 /* A channel a service serves, with its limits; 0 = the kernel's default. */
 struct pol_serve {
 	char name[POL_NAME_MAX];

@@ -382,7 +382,7 @@ static int check_pair(const struct pol_set *s, struct pol_error *e, uint32_t i, 
 		for (m = 0; m < o->ndevices; m++) {
 			const struct ve_devsel *a = &svc->devices[k].sel;
 
-			if (!pol_device_same(a, &o->devices[m].sel))
+			if (!ve_devsel_same(a, &o->devices[m].sel))
 				continue;
 			fmt_snprintf(buf, sizeof(buf), "'%04x:%04x', granted to '%s'", a->vendor,
 				     a->device, o->name);

@@ -372,7 +372,7 @@ static int key_device(struct parser *p)
 			return rc;
 	}
 	for (uint32_t i = 0; i < svc->ndevices; i++)
-		if (pol_device_same(&svc->devices[i].sel, &d))
+		if (ve_devsel_same(&svc->devices[i].sel, &d))
 			return pol_fail(p, pos.col, "a device not already granted",
 					"the same device");
 	svc->devices[svc->ndevices++] = (struct pol_device){ .sel = d, .pos = pos };

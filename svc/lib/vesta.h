@@ -471,8 +471,10 @@ int ve_spawn_spec(const struct ve_spawn *sp);
  * `dev` is the number of a grant: 0 for the first device of the process's
  * policy or boot table entry, 1 for the second. A device not granted
  * (dev >= VE_SPAWN_DEVS, or that slot unused) is -VE_PERM in every call.
- * A device comes with bus mastering as the last holder's death left it
- * (off) and its interrupts enabled; its driver resets it and sets the
+ * A device comes with bus mastering off (stopped at boot, and at each
+ * holder's death; a bridge keeps what the firmware set) and its interrupts
+ * enabled (disabled, bit 10, if another process holds its line by `irqs`:
+ * the process does not get that line); its driver resets it and sets the
  * command register as it needs (dev_cfg_write at 0x04).
  */
 
@@ -499,8 +501,9 @@ long ve_dev_cfg_read(unsigned dev, uint32_t off, unsigned width);
  * Write value (which fits in width bytes) at off of device dev's
  * configuration space. Returns 0.
  * Errors: -VE_PERM (not granted, or the write touches a BAR, 0x10-0x27,
- * or the expansion ROM, 0x30-0x33; of a bridge, anything in 0x10-0x3b:
- * its bus numbers and windows too), -VE_INVAL (as for ve_dev_cfg_read, or
+ * or the expansion ROM, 0x30-0x33; of a bridge or any header type but 0,
+ * anything in 0x10-0x3b, its bus numbers and windows too, and its bridge
+ * control at 0x3e-0x3f), -VE_INVAL (as for ve_dev_cfg_read, or
  * a value wider than width).
  */
 int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value);
@@ -510,9 +513,12 @@ int ve_dev_cfg_write(unsigned dev, uint32_t off, unsigned width, uint32_t value)
  * not executable, at an address the kernel chooses. Returns the address
  * of the BAR's first byte (the same address on every call). The mapping
  * lasts until the process dies; vm_free refuses it (-VE_PERM).
- * Errors: -VE_PERM, -VE_INVAL (bar >= 6, or an I/O or empty BAR: I/O BARs
- * are among the caller's ports already), -VE_RANGE (a BAR over 256 MiB),
- * -VE_NOMEM (no room, or past the memory share for the page tables).
+ * Errors: -VE_PERM (not granted, or a page the BAR lies in holds another
+ * function's BAR too, whose registers the caller would reach), -VE_INVAL
+ * (bar >= 6, or an I/O or empty BAR: I/O BARs are among the caller's
+ * ports already), -VE_RANGE (a BAR over 256 MiB, or one past the 52-bit
+ * physical addresses a page table holds), -VE_NOMEM (no room, or past the
+ * memory share for the page tables).
  */
 long ve_dev_map(unsigned dev, unsigned bar);
 
@@ -522,8 +528,8 @@ long ve_dev_map(unsigned dev, unsigned bar);
  * Returns its address; its physical (bus) address goes to *phys. Charged to the caller's memory
  * share, pinned until the caller dies: vm_free refuses it (-VE_PERM).
  * When the caller dies, its devices stop mastering the bus before this
- * memory is freed. No device needs to be granted to call it.
- * Errors: -VE_INVAL (len 0 or beyond the user range), -VE_NOMEM (past the
+ * memory is freed. Only a process granted a device may call it.
+ * Errors: -VE_PERM (no device granted), -VE_INVAL (len 0 or beyond the user range), -VE_NOMEM (past the
  * share, or no contiguous run that large free), -VE_FAULT (phys not
  * writable; nothing allocated).
  */

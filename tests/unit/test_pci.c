@@ -78,6 +78,40 @@ static void test_bar_mem64_in_last_register(void **state)
 	assert_int_equal(b[2].kind, VE_BAR_NONE);
 }
 
+static void test_bar_ports(void **state)
+{
+	struct ve_bar b = { .base = 0xc000, .size = 64, .kind = VE_BAR_IO };
+	uint16_t first = 0, last = 0;
+
+	(void)state;
+	assert_true(pci_bar_ports(&b, &first, &last));
+	assert_int_equal(first, 0xc000);
+	assert_int_equal(last, 0xc03f);
+	b = (struct ve_bar){ .base = 0xffc0, .size = 64, .kind = VE_BAR_IO };
+	assert_true(pci_bar_ports(&b, &first, &last));
+	assert_int_equal(last, 0xffff);
+	/* Unassigned (the firmware found no room): ports from 0 are the
+	 * DMA controller's, never a driver's. */
+	b = (struct ve_bar){ .base = 0, .size = 32, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	/* Over the configuration ports: every function's config space. */
+	b = (struct ve_bar){ .base = 0xcc0, .size = 64, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xcfc, .size = 4, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xd00, .size = 4, .kind = VE_BAR_IO };
+	assert_true(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xfff0, .size = 32, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last)); /* past 0xffff */
+	b = (struct ve_bar){ .base = 0xc000, .size = 0, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	b = (struct ve_bar){ .base = 0xc000, .size = 64, .kind = VE_BAR_MEM32 };
+	assert_false(pci_bar_ports(&b, &first, &last));
+	/* All the port space, as a 16-bit decoder sized 0 reads. */
+	b = (struct ve_bar){ .base = 0, .size = 0x10000, .kind = VE_BAR_IO };
+	assert_false(pci_bar_ports(&b, &first, &last));
+}
+
 static const struct ve_pciinfo fns[] = {
 	{ .bus = 0, .devfn = 0x00, .vendor = 0x8086, .device = 0x1237 },
 	{ .bus = 0, .devfn = 0x18, .vendor = 0x8086, .device = 0x100e },
@@ -148,17 +182,17 @@ static void test_devsel_same(void **state)
 	struct ve_devsel b = a;
 
 	(void)state;
-	assert_true(pci_devsel_same(&a, &b));
+	assert_true(ve_devsel_same(&a, &b));
 	b.index = 1;
-	assert_false(pci_devsel_same(&a, &b));
+	assert_false(ve_devsel_same(&a, &b));
 	a = (struct ve_devsel){
 		.vendor = 0x8086, .device = 0x100e, .devfn = 0x18, .flags = VE_DEVSEL_AT
 	};
 	b = a;
 	b.vendor = 0x1af4; /* the same address, whatever it is said to hold */
-	assert_true(pci_devsel_same(&a, &b));
+	assert_true(ve_devsel_same(&a, &b));
 	b = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e };
-	assert_false(pci_devsel_same(&a, &b)); /* depends on the machine */
+	assert_false(ve_devsel_same(&a, &b)); /* depends on the machine */
 }
 
 static void test_cfg_filter(void **state)
@@ -199,12 +233,77 @@ static void test_cfg_filter_bridge(void **state)
 	assert_int_equal(pci_cfg_access_check(0x30, 4, true, 1), -VE_PERM);    /* I/O upper */
 	assert_int_equal(pci_cfg_access_check(0x38, 4, true, 1), -VE_PERM);    /* its ROM */
 	assert_int_equal(pci_cfg_access_check(0x3b, 1, true, 1), -VE_PERM);
-	assert_int_equal(pci_cfg_access_check(0x3c, 2, true, 1), 0); /* irq line, bridge control */
+	assert_int_equal(pci_cfg_access_check(0x3c, 2, true, 1), 0); /* irq line, pin */
+	/* Bridge control: its secondary bus reset would reset (and clear
+	 * the BARs of) every function behind it, held by others. */
+	assert_int_equal(pci_cfg_access_check(0x3e, 2, true, 1), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3f, 1, true, 0x81), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3c, 4, true, 1), -VE_PERM);
 	assert_int_equal(pci_cfg_access_check(0x04, 2, true, 1), 0);
 	assert_int_equal(pci_cfg_access_check(0x18, 4, false, 1), 0); /* reads are fine */
 	/* The same offsets of an endpoint are its own registers. */
 	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 0), 0);
 	assert_int_equal(pci_cfg_access_check(0x38, 4, true, 0x80), 0);
+}
+
+static void test_cfg_filter_other_headers(void **state)
+{
+	(void)state;
+	/* A CardBus bridge (type 2): its windows run to 0x3b, its bridge
+	 * control is at 0x3e, as a PCI bridge's. */
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 2), -VE_PERM); /* I/O base 0 */
+	assert_int_equal(pci_cfg_access_check(0x34, 4, true, 2), -VE_PERM); /* I/O base 1 */
+	assert_int_equal(pci_cfg_access_check(0x3e, 2, true, 2), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x04, 2, true, 2), 0);
+	/* A type the kernel does not know gets the strictest rule. */
+	assert_int_equal(pci_cfg_access_check(0x28, 4, true, 0x7f), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3e, 1, true, 3), -VE_PERM);
+	assert_int_equal(pci_cfg_access_check(0x3c, 1, true, 3), 0);
+}
+
+/* Functions with memory BARs: e1000-like, two small BARs packed in one
+ * page, one alone in its page, 64-bit ones high, too high, too large. */
+static const struct ve_pciinfo mapfns[] = {
+	{ .bar = { { .base = 0xfebc0000u, .size = 0x20000, .kind = VE_BAR_MEM32 },
+		   { .base = 0xc000, .size = 64, .kind = VE_BAR_IO } } },
+	{ .bar = { { .base = 0xfebe1000u, .size = 0x100, .kind = VE_BAR_MEM32 } } },
+	{ .bar = { { .base = 0xfebe1100u, .size = 0x100, .kind = VE_BAR_MEM32 } } },
+	{ .bar = { { .base = 0xfebe3000u, .size = 0x100, .kind = VE_BAR_MEM32 },
+		   { .base = 0, .size = 0x1000, .kind = VE_BAR_MEM32 } } },
+	{ .bar = { [4] = { .base = 0xe000000000ull, .size = 0x4000, .kind = VE_BAR_MEM64 } } },
+	{ .bar = { { .base = 0xfffffffffffff000ull, .size = 0x1000, .kind = VE_BAR_MEM64 },
+		   [2] = { .base = 0xfffff000000000ull, .size = 0x2000, .kind = VE_BAR_MEM64 } } },
+	{ .bar = { { .base = 0x8000000000ull, .size = 512ull << 20, .kind = VE_BAR_MEM64 } } },
+};
+
+static void test_bar_pages(void **state)
+{
+	uint64_t lo = 0, len = 0;
+	const unsigned n = sizeof(mapfns) / sizeof(mapfns[0]);
+
+	(void)state;
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 0, &lo, &len), 0);
+	assert_int_equal(lo, 0xfebc0000u);
+	assert_int_equal(len, 0x20000);
+	assert_int_equal(pci_bar_pages(mapfns, n, 3, 0, &lo, &len), 0);
+	assert_int_equal(lo, 0xfebe3000u);
+	assert_int_equal(len, 0x1000);
+	assert_int_equal(pci_bar_pages(mapfns, n, 4, 4, &lo, &len), 0);
+	assert_int_equal(lo, 0xe000000000ull);
+	assert_int_equal(len, 0x4000);
+	/* Its page holds another function's registers: never mapped. */
+	assert_int_equal(pci_bar_pages(mapfns, n, 1, 0, &lo, &len), -VE_PERM);
+	assert_int_equal(pci_bar_pages(mapfns, n, 2, 0, &lo, &len), -VE_PERM);
+	/* Wrapping past 2^64, or past the 52 bits a page table entry holds
+	 * (the rest would land in its flag bits). */
+	assert_int_equal(pci_bar_pages(mapfns, n, 5, 0, &lo, &len), -VE_RANGE);
+	assert_int_equal(pci_bar_pages(mapfns, n, 5, 2, &lo, &len), -VE_RANGE);
+	assert_int_equal(pci_bar_pages(mapfns, n, 6, 0, &lo, &len), -VE_RANGE);
+	/* Not a memory BAR, unassigned, or no such BAR. */
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 1, &lo, &len), -VE_INVAL);
+	assert_int_equal(pci_bar_pages(mapfns, n, 3, 1, &lo, &len), -VE_INVAL);
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 2, &lo, &len), -VE_INVAL);
+	assert_int_equal(pci_bar_pages(mapfns, n, 0, 6, &lo, &len), -VE_INVAL);
 }
 
 int main(void)
@@ -214,11 +313,14 @@ int main(void)
 		cmocka_unit_test(test_bar_io_16bit_decoder),
 		cmocka_unit_test(test_bar_mem64),
 		cmocka_unit_test(test_bar_mem64_in_last_register),
+		cmocka_unit_test(test_bar_ports),
+		cmocka_unit_test(test_bar_pages),
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_devsel_check),
 		cmocka_unit_test(test_devsel_same),
 		cmocka_unit_test(test_cfg_filter),
 		cmocka_unit_test(test_cfg_filter_bridge),
+		cmocka_unit_test(test_cfg_filter_other_headers),
 	};
 
 	return cmocka_run_group_tests_name("pci", tests, NULL, NULL);

@@ -307,8 +307,9 @@ struct ve_chaninfo {
  * memory BARs can be mapped with dev_map(). Its configuration space is
  * reachable only through dev_cfg_read/dev_cfg_write, and only its own:
  * writes that would move a BAR or the expansion ROM are refused (-VE_PERM).
- * dma_alloc() gives pinned, physically contiguous, zeroed memory and its
- * bus address, counted against the caller's memory share. When the process
+ * dma_alloc() gives a process granted a device pinned, physically
+ * contiguous, zeroed memory and its bus address, counted against its
+ * memory share. When the process
  * dies, the kernel clears the device's bus-master bit before any of its DMA
  * memory is freed, so a device never writes into memory given to another.
  */
@@ -329,6 +330,19 @@ struct ve_devsel {
 	uint8_t devfn; /* with VE_DEVSEL_AT: slot << 3 | function */
 	uint8_t flags; /* VE_DEVSEL_* */
 };
+
+/* Whether a and b (used, well formed) name the same function on every
+ * machine: the same vendor:device and index, or the same bus address. An
+ * index and an address may name the same function on one machine and not
+ * on another: not the same here. The kernel refuses a grant list, and
+ * polcheck and bundle_open two grants, that name one function twice. */
+static inline int ve_devsel_same(const struct ve_devsel *a, const struct ve_devsel *b)
+{
+	int a_at = (a->flags & VE_DEVSEL_AT) != 0, b_at = (b->flags & VE_DEVSEL_AT) != 0;
+	if (a_at || b_at)
+		return a_at && b_at && a->bus == b->bus && a->devfn == b->devfn;
+	return a->vendor == b->vendor && a->device == b->device && a->index == b->index;
+}
 
 enum ve_bar_kind { VE_BAR_NONE = 0, VE_BAR_IO = 1, VE_BAR_MEM32 = 2, VE_BAR_MEM64 = 3 };
 struct ve_bar {

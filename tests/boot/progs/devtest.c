@@ -16,6 +16,8 @@
  *      was before (measured after an earlier incarnation, so the kernel's
  *      heap is warm), and the next incarnation (devuser check) finds the
  *      bus-master bit clear.
+ *   4b. while another process holds the e1000's line by `irqs`, a holder
+ *      of the e1000 gets it with INTx disabled (devuser quiet).
  *   5. devrogue touches the e1000's I/O port (gp), the config address port
  *      (gp) and its registers at their physical address (page_fault), and
  *      gets -VE_PERM from every device call.
@@ -121,6 +123,29 @@ static void spawn_errors(void)
 	ve_wait(holder, &ex);
 }
 
+/* While a process holds the e1000's line by an `irqs` grant, a holder of
+ * the e1000 does not get it, and the device must not assert it either:
+ * granted with INTx disabled (devuser quiet). */
+static void line_taken(const struct ve_pciinfo *f)
+{
+	struct ve_spawn hog = { .name = "irqhog", .image = "devuser", .args = "hold" };
+	struct ve_spawn sp = { .name = "devquiet", .image = "devuser", .args = "quiet" };
+	struct ve_exit ex;
+	if (f->irq == VE_PCI_NOIRQ)
+		return;
+	hog.irqs = (uint16_t)(1u << f->irq);
+	int pid = ve_spawn_spec(&hog);
+	check(pid > 0, "spawn_spec irqhog", pid);
+	sp.devs[0] = (struct ve_devsel){ .vendor = 0x8086, .device = 0x100e };
+	int q = ve_spawn_spec(&sp);
+	bool ok = q > 0 && ve_wait(q, &ex) == 0 && ex.reason == VE_R_EXIT && ex.code == 0;
+	check(ok, "INTx off without the line", q > 0 ? (long)ex.code : q);
+	if (pid > 0) {
+		ve_kill(pid);
+		ve_wait(pid, &ex);
+	}
+}
+
 int main(const char *args)
 {
 	struct ve_pciinfo f;
@@ -138,6 +163,7 @@ int main(const char *args)
 	ve_pci_info((uint32_t)e, &f);
 	spawn_at(&f);
 	spawn_errors();
+	line_taken(&f);
 
 	/* devshare holds the second virtio-net and waits for its line; when
 	 * that is the e1000's line too, devuser's interrupt reaches both. */

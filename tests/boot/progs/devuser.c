@@ -17,6 +17,10 @@
  *              keeps crashing: supdev.scn).
  *   check      exit 0 if the device's bus-master bit is clear and its
  *              interrupts enabled (INTx disable, bit 10, clear), 2 if not.
+ *   quiet      (granted the e1000 while another process holds its line by
+ *              `irqs`) exit 0 if the device's INTx is disabled (bit 10
+ *              set: it cannot assert a line its holder does not get), 4
+ *              if not.
  *   hold       sleep until killed (holding the device).
  *   irqwait    (devshare: granted a second virtio-net) wait up to 5 s for
  *              its device's line to fire, ack it; exit 0 if it fired, 3 if
@@ -237,10 +241,12 @@ static int dma_and_die(const char *mode, uint64_t pages, uint64_t sleep_ms)
 static int rogue_cfg(void)
 {
 	struct ve_pciinfo f;
+	uint64_t phys = 0;
 	int n = (ve_dev_info(0, &f) == -VE_PERM) + (ve_dev_cfg_read(0, 0, 4) == -VE_PERM) +
-		(ve_dev_cfg_write(0, 4, 2, 0) == -VE_PERM) + (ve_dev_map(0, 0) == -VE_PERM);
+		(ve_dev_cfg_write(0, 4, 2, 0) == -VE_PERM) + (ve_dev_map(0, 0) == -VE_PERM) +
+		(ve_dma_alloc(PAGE, &phys) == -VE_PERM && phys == 0);
 	ve_event1("devrogue_cfg", "perm", n);
-	return n == 4 ? 0 : 1;
+	return n == 5 ? 0 : 1;
 }
 
 int main(const char *args)
@@ -255,6 +261,11 @@ int main(const char *args)
 		long cmd = ve_dev_cfg_read(0, 4, 2);
 		ve_event1("devuser_check", "command", cmd);
 		return cmd < 0 ? 1 : (cmd & 0x404) ? 2 : 0;
+	}
+	if (ve_word_is(args, n, "quiet")) {
+		long cmd = ve_dev_cfg_read(0, 4, 2);
+		ve_event1("devuser_quiet", "command", cmd);
+		return cmd < 0 ? 1 : (cmd & 0x400) ? 0 : 4;
 	}
 	if (ve_word_is(args, n, "hold")) {
 		for (;;)
