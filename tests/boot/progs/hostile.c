@@ -14,7 +14,7 @@
  *
  * So that the fuzzer only ever tests the kernel, never hurts itself, some
  * arguments are tamed (see tame()): exit is called only at the end, sleeps
- * last at most 1 ms, writes from its own memory are at most 64 bytes of
+ * and waits (wait_any, call, next, reply_recv) last at most 1 ms, writes from its own memory are at most 64 bytes of
  * dots, and vm_alloc/vm_free never get an address that could cover its own
  * image, stack or buffers -- such addresses are moved to the unmapped page,
  * keeping their low bits. Anything vm_alloc hands out is freed at once.
@@ -311,6 +311,24 @@ static bool in_user_range(uint64_t v)
 	return v >= VE_USER_LO && v < VE_USER_HI;
 }
 
+/* next waits for the timeout in its struct: where that struct can be read
+ * and written (our buffers, and the page that ends in the edge bytes, which
+ * pick_arg's 1 << 40 names; anything else faults), bound the timeout there,
+ * like wait_any's. */
+static void tame_next(const struct targets *t, uint64_t unext)
+{
+	uint64_t at = unext + offsetof(struct ve_next, timeout_ns), v;
+	const char *edge_page = (const char *)(uintptr_t)(t->hole - VE_PAGE_SIZE);
+
+	if (!in_range(at, t->own, SCRATCH - sizeof(v) + 1) &&
+	    !in_range(at, t->stack, SCRATCH - sizeof(v) + 1) &&
+	    !in_range(at, edge_page, VE_PAGE_SIZE - sizeof(v) + 1))
+		return;
+	memcpy(&v, (const void *)(uintptr_t)at, sizeof(v));
+	v = 1 + v % SLEEP_MAX_NS;
+	memcpy((void *)(uintptr_t)at, &v, sizeof(v));
+}
+
 /*
  * Make c harmless to us (see the file comment). Tamed by the low 32 bits of
  * the number too, in case a kernel truncates it.
@@ -342,6 +360,9 @@ static void tame(const struct targets *t, struct call *c)
 		break;
 	case SYS_CHAN_REPLY_RECV: /* on one of our own server handles, it waits */
 		a[4] = 1 + a[4] % SLEEP_MAX_NS;
+		break;
+	case SYS_CHAN_NEXT: /* with no handles, it still waits */
+		tame_next(t, a[4]);
 		break;
 	case SYS_KILL:
 		if (a[0] == (uint64_t)t->pid)
