@@ -33,6 +33,7 @@
  * Args: "heartbeat": beat on "sup" (see ve_heartbeat_due) from the main
  * loop, for a policy with `heartbeat`.
  */
+#include "portio.h"
 #include "vesta.h"
 
 #define COM1 0x3f8
@@ -80,35 +81,22 @@ struct uart {
 	struct ve_heartbeat hb;
 };
 
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
 /* Turn on the receive interrupt and route it to the PIC. */
 static void uart_init(void)
 {
-	outb(UART_IER, 0);
-	(void)inb(UART_IIR); /* clear whatever was pending */
-	(void)inb(UART_LSR);
-	(void)inb(UART_MSR);
-	outb(UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
-	outb(UART_IER, IER_RX);
+	ve_outb(UART_IER, 0);
+	(void)ve_inb(UART_IIR); /* clear whatever was pending */
+	(void)ve_inb(UART_LSR);
+	(void)ve_inb(UART_MSR);
+	ve_outb(UART_MCR, MCR_DTR | MCR_RTS | MCR_OUT2);
+	ve_outb(UART_IER, IER_RX);
 }
 
 /* Move every byte the UART holds into the ring. */
 static void drain_rx(struct ring *r)
 {
-	while (inb(UART_LSR) & LSR_DATA_READY) {
-		uint8_t c = inb(UART_DATA);
+	while (ve_inb(UART_LSR) & LSR_DATA_READY) {
+		uint8_t c = ve_inb(UART_DATA);
 
 		if (r->len == RING_SIZE) {
 			r->dropped++;
@@ -135,9 +123,9 @@ static size_t ring_take(struct ring *r, uint8_t *out, size_t max)
 static void uart_write(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		for (int spin = 0; spin < THR_SPINS && !(inb(UART_LSR) & LSR_THR_EMPTY); spin++)
+		for (int spin = 0; spin < THR_SPINS && !(ve_inb(UART_LSR) & LSR_THR_EMPTY); spin++)
 			;
-		outb(UART_DATA, s[i]);
+		ve_outb(UART_DATA, s[i]);
 	}
 }
 

@@ -17,6 +17,7 @@
  * Args: as nicsrv_init ("if=net0 rx=net0.rx heartbeat").
  */
 #include "nicsrv.h"
+#include "portio.h"
 #include "virtq.h"
 
 /* The legacy registers, offsets in BAR0 (virtio 1.x section 4.1.4.8). */
@@ -86,8 +87,8 @@ static int queue_setup(struct vnet *v, struct queue *q, uint16_t index, unsigned
 	uint64_t ring_phys;
 	void *ring;
 
-	nic_outw(v->io + VIO_QUEUE_SEL, index);
-	size = nic_inw(v->io + VIO_QUEUE_SIZE);
+	ve_outw(v->io + VIO_QUEUE_SEL, index);
+	size = ve_inw(v->io + VIO_QUEUE_SIZE);
 	if (size == 0 || size > VQ_MAX || (size & (size - 1))) {
 		ve_printf("virtio-net: queue %u has size %u\n", index, size);
 		return -VE_INVAL;
@@ -98,7 +99,7 @@ static int queue_setup(struct vnet *v, struct queue *q, uint16_t index, unsigned
 	q->nbufs = nbufs < size ? nbufs : size;
 	if (!(q->buf = dma((size_t)q->nbufs * BUF_SIZE, &q->buf_phys)))
 		return -VE_NOMEM;
-	nic_outl(v->io + VIO_QUEUE_PFN, (uint32_t)(ring_phys >> 12));
+	ve_outl(v->io + VIO_QUEUE_PFN, (uint32_t)(ring_phys >> 12));
 	return 0;
 }
 
@@ -146,17 +147,17 @@ static int vnet_start(struct vnet *v)
 	v->io = (uint16_t)pi.bar[0].base;
 	if ((r = command(CMD_IO, CMD_MASTER)) < 0)
 		return r;
-	nic_outb(v->io + VIO_STATUS, 0); /* reset */
-	(void)nic_inb(v->io + VIO_ISR);
+	ve_outb(v->io + VIO_STATUS, 0); /* reset */
+	(void)ve_inb(v->io + VIO_ISR);
 	if ((r = command(CMD_MASTER, 0)) < 0)
 		return r;
-	nic_outb(v->io + VIO_STATUS, ST_ACK);
-	nic_outb(v->io + VIO_STATUS, ST_ACK | ST_DRIVER);
-	v->features = nic_inl(v->io + VIO_DEV_FEATURES) & (F_MAC | F_STATUS);
-	nic_outl(v->io + VIO_DRV_FEATURES, v->features);
+	ve_outb(v->io + VIO_STATUS, ST_ACK);
+	ve_outb(v->io + VIO_STATUS, ST_ACK | ST_DRIVER);
+	v->features = ve_inl(v->io + VIO_DEV_FEATURES) & (F_MAC | F_STATUS);
+	ve_outl(v->io + VIO_DRV_FEATURES, v->features);
 	if ((r = queue_setup(v, &v->rx, Q_RX, RX_BUFS)) < 0 ||
 	    (r = queue_setup(v, &v->tx, Q_TX, TX_BUFS)) < 0) {
-		nic_outb(v->io + VIO_STATUS, ST_FAILED);
+		ve_outb(v->io + VIO_STATUS, ST_FAILED);
 		return r;
 	}
 	for (uint32_t i = 0; i < v->rx.nbufs; i++)
@@ -164,8 +165,8 @@ static int vnet_start(struct vnet *v)
 	v->ntx_free = v->tx.nbufs;
 	for (uint32_t i = 0; i < v->tx.nbufs; i++)
 		v->tx_free[i] = v->tx.nbufs - 1 - i;
-	nic_outb(v->io + VIO_STATUS, ST_ACK | ST_DRIVER | ST_DRIVER_OK);
-	nic_outw(v->io + VIO_QUEUE_NOTIFY, Q_RX);
+	ve_outb(v->io + VIO_STATUS, ST_ACK | ST_DRIVER | ST_DRIVER_OK);
+	ve_outw(v->io + VIO_QUEUE_NOTIFY, Q_RX);
 	return 0;
 }
 
@@ -190,7 +191,7 @@ static int vnet_tx(void *dev, const uint8_t *frame, size_t len, uint32_t token)
 		v->tx_free[v->ntx_free++] = i;
 		return -VE_AGAIN;
 	}
-	nic_outw(v->io + VIO_QUEUE_NOTIFY, Q_TX);
+	ve_outw(v->io + VIO_QUEUE_NOTIFY, Q_TX);
 	return 0;
 }
 
@@ -227,7 +228,7 @@ static int take_rx(struct vnet *v, struct nicsrv *s)
 		any = true;
 	}
 	if (any)
-		nic_outw(v->io + VIO_QUEUE_NOTIFY, Q_RX);
+		ve_outw(v->io + VIO_QUEUE_NOTIFY, Q_RX);
 	return t == VQ_BAD ? -VE_INVAL : 0;
 }
 
@@ -236,7 +237,7 @@ static int vnet_poll(void *dev, struct nicsrv *s)
 	struct vnet *v = dev;
 	int r;
 
-	(void)nic_inb(v->io + VIO_ISR); /* lowers the line; we look at both queues anyway */
+	(void)ve_inb(v->io + VIO_ISR); /* lowers the line; we look at both queues anyway */
 	if ((r = reclaim_tx(v, s)) < 0)
 		return r;
 	return take_rx(v, s);
@@ -248,7 +249,7 @@ static bool vnet_link(void *dev)
 
 	if (!(v->features & F_STATUS))
 		return true;
-	return nic_inw(v->io + VIO_NET_STATUS) & NET_S_LINK_UP;
+	return ve_inw(v->io + VIO_NET_STATUS) & NET_S_LINK_UP;
 }
 
 static const struct nic_ops vnet_ops = {
@@ -269,7 +270,7 @@ int main(const char *args)
 		return 1;
 	if (v.features & F_MAC)
 		for (int i = 0; i < 6; i++)
-			mac[i] = nic_inb(v.io + VIO_NET_MAC + i);
+			mac[i] = ve_inb(v.io + VIO_NET_MAC + i);
 	ve_dev_info(0, &pi);
 	return nicsrv_run(&s, &vnet_ops, &v, mac, v.rx.nbufs, v.tx.nbufs, pi.irq) < 0 ? 1 : 0;
 }

@@ -32,6 +32,7 @@
  *   mmio ADDR  (not granted) read the device's registers at their physical
  *              address, which nothing mapped: dies with page_fault.
  */
+#include "portio.h"
 #include "vesta.h"
 
 #define E1000_VENDOR 0x8086
@@ -49,18 +50,6 @@ static void check(bool ok, const char *what, long got)
 	ve_printf("devuser: FAILED %s (got %ld)\n", what, got);
 	if (!bad++)
 		first_bad = what;
-}
-
-static uint32_t port_in(uint16_t port)
-{
-	uint32_t v;
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void port_out(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
 }
 
 /* The granted function's own description and its config space. */
@@ -118,7 +107,7 @@ static void check_bars(const struct ve_pciinfo *f)
 	check(ve_dev_map(2, 0) == -VE_PERM, "map dev 2", 0);
 	check(f->bar[1].kind == VE_BAR_IO, "BAR1 is I/O", (long)f->bar[1].kind);
 	if (f->bar[1].kind == VE_BAR_IO) {
-		uint32_t v = port_in((uint16_t)f->bar[1].base); /* gp if not granted */
+		uint32_t v = ve_inl((uint16_t)f->bar[1].base); /* gp if not granted */
 		ve_printf("devuser: I/O BAR at %#llx reads %#x\n",
 			  (unsigned long long)f->bar[1].base, v);
 	}
@@ -286,7 +275,7 @@ int main(const char *args)
 		return fired && ve_irq_ack(f.irq) == 0 ? 0 : 3;
 	}
 	if (ve_word_is(args, n, "cf8")) {
-		port_out(0xcf8, 0x80000000u);
+		ve_outl(0xcf8, 0x80000000u);
 		return 1;
 	}
 	if (ve_parse_u64(&rest, &v))
@@ -296,7 +285,7 @@ int main(const char *args)
 	if (ve_word_is(args, n, "crash"))
 		return dma_and_die("crash", 16, v);
 	if (ve_word_is(args, n, "io"))
-		return (int)port_in((uint16_t)v) & 1 ? 1 : 1;
+		return (int)ve_inl((uint16_t)v) & 1 ? 1 : 1;
 	if (ve_word_is(args, n, "mmio"))
 		return (int)*(volatile uint32_t *)(uintptr_t)v ? 1 : 1;
 	return 1;
