@@ -341,15 +341,12 @@ long ipc_call(struct proc *p, uint64_t h, uint64_t ureq, uint64_t len, uint64_t 
 	if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CALL, buf, (uint32_t)len, (uint64_t)p->pid,
 			     &id)))
 		return err;
-	struct proc *s = polling_server(c);
 	p->blocked_on = c;
 	p->call_id = id;
 	p->call_cap = cap;
 	p->call_result = -VE_AGAIN;
-	if (s) /* the fast path: straight to the server, without the run queues */
-		proc_block_to(p, PROC_CALLING, deadline, s);
-	else
-		proc_block(p, PROC_CALLING, deadline);
+	/* The fast path: straight to a waiting server, without the run queues. */
+	proc_block_to(p, PROC_CALLING, deadline, polling_server(c));
 	p->blocked_on = NULL;
 	if (p->timed_out)
 		return -VE_TIMEOUT; /* ipc_timeout cancelled the request */
@@ -567,6 +564,12 @@ long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeou
 	return vm_copy_out(p, uresult, &r, sizeof(r));
 }
 
+/* What next and reply_recv report of answer()'s success. */
+static uint32_t answered_as(long answer_result)
+{
+	return answer_result == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
+}
+
 /* The server loop's one call: answer id, wait, receive (abi.h, ve_next). */
 long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t len, uint64_t unext)
 {
@@ -583,8 +586,7 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 	if (!err && id) {
 		struct handle *hd = server_handle(p, h, &err);
 		if (hd && (err = answer(p, hd, id, ubuf, len, true)) >= 0)
-			nx.answered =
-			    err == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
+			nx.answered = answered_as(err);
 	}
 	if (err >= 0) /* else not answered, and nothing waited for */
 		err = wait_ready(p, hs, nx.n, deadline_of(nx.timeout_ns), &nx.result, &nx.waited);
@@ -620,7 +622,7 @@ long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint
 	if (id) {
 		if ((err = answer(p, hd, id, ubuf, lens & UINT32_MAX, true)) < 0)
 			return err;
-		rr->answered = err == VE_REPLY_DISCARDED ? VE_NEXT_DISCARDED : VE_NEXT_ANSWERED;
+		rr->answered = answered_as(err);
 	}
 	if ((err = wait_one(p, hd, deadline_of(timeout_ns), &rr->waited)))
 		return err;

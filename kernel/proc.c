@@ -139,10 +139,7 @@ bool proc_blocked(const struct proc *p)
 
 void proc_block(struct proc *p, enum proc_state state, uint64_t wake_ns)
 {
-	p->wake_ns = wake_ns;
-	p->timed_out = false;
-	set_state(p, state);
-	sched_block();
+	proc_block_to(p, state, wake_ns, NULL);
 }
 
 void proc_block_to(struct proc *p, enum proc_state state, uint64_t wake_ns, struct proc *to)
@@ -150,7 +147,10 @@ void proc_block_to(struct proc *p, enum proc_state state, uint64_t wake_ns, stru
 	p->wake_ns = wake_ns;
 	p->timed_out = false;
 	set_state(p, state);
-	sched_handoff(to);
+	if (to)
+		sched_handoff(to);
+	else
+		sched_block();
 }
 
 void proc_wake(struct proc *p)

@@ -83,17 +83,26 @@ static void switch_to_scheduler(void)
 	arch_switch(&p->ksp, scheduler_ksp);
 }
 
-/* Make p the process on the CPU: its state, stack, ports, space and FPU. */
-static void load(struct proc *p)
+/* Make p the process on the CPU, for quantum ticks: its state, stack,
+ * ports, space and FPU. */
+static void load(struct proc *p, unsigned quantum)
 {
 	sched_current = p;
 	proc_run(p);
-	p->quantum = SCHED_QUANTUM_TICKS;
+	p->quantum = quantum;
 	arch_set_kernel_stack((uint64_t)(uintptr_t)phys_to_virt(p->kstack) +
 			      KSTACK_PAGES * PAGE_SIZE);
 	arch_load_iomap(p->iomap);
 	arch_switch_pml4(p->pml4);
 	arch_fpu_restore(p->fpu);
+}
+
+/* From the blocked current process p straight to next, off every queue. */
+static void switch_direct(struct proc *p, struct proc *next, unsigned quantum)
+{
+	arch_fpu_save(p->fpu);
+	load(next, quantum);
+	arch_switch(&p->ksp, next->ksp);
 }
 
 /* The current process has blocked (a dying one has not: the loop must
@@ -107,32 +116,25 @@ void sched_block(void)
 		return;
 	}
 	dequeue_head(next);
-	arch_fpu_save(p->fpu);
-	load(next);
-	arch_switch(&p->ksp, next->ksp);
+	switch_direct(p, next, SCHED_QUANTUM_TICKS);
 }
 
-/* The current process has blocked, and its call woke to, a server that was
- * POLLING: switch straight to it, without the run queues, when it may run
- * now (nothing of a higher class is runnable, and it has no injected stall
- * to serve). It runs on the rest of the caller's quantum, so a pair that
- * calls back and forth cannot keep the CPU from a runnable process of its
- * class past one quantum. Else it is woken onto its queue, and this is
- * sched_block. */
+/* The current process has blocked (proc_block_to), and its call woke to, a
+ * POLLING server: switch straight to it, without the run queues, when it
+ * may run now (nothing of a higher class is runnable, and it has no
+ * injected stall to serve). It runs on the rest of the caller's quantum, so
+ * a pair that calls back and forth cannot keep the CPU from a runnable
+ * process of its class past one quantum. Else it is woken onto its queue,
+ * and this is sched_block. */
 void sched_handoff(struct proc *to)
 {
-	struct proc *p = sched_current, *head = peek();
-	if (to->state != PROC_POLLING || to->stall_until || (head && head->prio < to->prio) ||
-	    !proc_blocked(p)) {
+	struct proc *head = peek();
+	if (to->stall_until || (head && head->prio < to->prio)) {
 		proc_wake(to);
 		sched_block();
 		return;
 	}
-	unsigned quantum = p->quantum;
-	arch_fpu_save(p->fpu);
-	load(to);
-	to->quantum = quantum;
-	arch_switch(&p->ksp, to->ksp);
+	switch_direct(sched_current, to, sched_current->quantum);
 }
 
 void sched_yield(void)
@@ -187,7 +189,7 @@ static void run(struct proc *p)
 		proc_stall(p, stall);
 		return;
 	}
-	load(p);
+	load(p, SCHED_QUANTUM_TICKS);
 	arch_switch(&scheduler_ksp, p->ksp);
 	/* Back from whichever process switched to the loop: p, or one that
 	 * p's blocking switched to (sched_block), or one after that. */

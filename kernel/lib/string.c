@@ -2,8 +2,9 @@
  * The memory and string functions of lib/string.h.
  *
  * memcpy, memmove and memset move whole 64-bit words (on x86-64 at any
- * alignment, elsewhere when source and destination share it), because the kernel copies message
- * bodies of a few KiB and zeroes and loads whole pages, and
+ * alignment, elsewhere when source and destination share it), because the
+ * kernel copies message bodies of a few KiB and zeroes and loads whole
+ * pages, and
  * -mgeneral-regs-only rules out the vector instructions a compiler would
  * otherwise use. On x86-64 the forward word runs are one rep movsq or rep
  * stosq (a process's start zeroes and copies tens of pages). Everything else
@@ -41,7 +42,7 @@ static bool same_alignment(const void *a, const void *b)
 #endif
 }
 
-/* Copy n / WORD words forward from *s to *d (both word-aligned), and move
+/* Copy n / WORD words forward from *s to *d (same_alignment), and move
  * both and n past them. */
 static void copy_words(unsigned char **d, const unsigned char **s, size_t *n)
 {
