@@ -51,6 +51,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonline.h"
+
 #define ETH_TYPE 0x88b5	  /* IEEE local experimental */
 #define MAGIC 0x43494e56u /* "VNIC" */
 #define HDR 14
@@ -237,19 +239,20 @@ static char *read_log(const char *dir)
 	return buf;
 }
 
-/* The number after "key": on line l, or -1. */
-static long long field(const char *l, const char *key)
+/* Event ev's value of key as text, or "" if it has none. */
+static const char *text(const struct jsonline *ev, const char *key)
 {
-	char pat[64];
-	const char *p;
+	const struct jsonline_pair *p = jsonline_find(ev, key);
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (!(p = strstr(l, pat)))
-		return -1;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	return strtoll(p, NULL, 10);
+	return p ? p->value : "";
+}
+
+/* Event ev's value of key as a number, or -1 if it has none. */
+static long long number(const struct jsonline *ev, const char *key)
+{
+	const struct jsonline_pair *p = jsonline_find(ev, key);
+
+	return p ? strtoll(p->value, NULL, 10) : -1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -269,24 +272,27 @@ struct guest_log {
 
 static void read_guest(const char *dir, const char *driver, struct guest_log *g)
 {
-	char *log = read_log(dir), *line, *save = NULL, name[96];
+	static char buf[8192];
+	char *log = read_log(dir), *line, *save = NULL;
 	long long died_at = -1;
+	struct jsonline ev;
 
 	memset(g, 0, sizeof(*g));
 	g->rx_ring = -1;
 	if (!log)
 		return;
-	snprintf(name, sizeof(name), "\"name\":\"%s\"", driver);
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strstr(line, "\"ev\":\"exit\"") && strstr(line, name)) {
+		if (jsonline_parse(line, strlen(line), buf, sizeof(buf), &ev) < 0)
+			continue; /* not an event (a torn last line, say) */
+		if (!strcmp(text(&ev, "ev"), "exit") && !strcmp(text(&ev, "name"), driver)) {
 			g->deaths++;
-			died_at = field(line, "t_ns");
-		} else if (strstr(line, "\"ev\":\"nic_up\"") && g->rx_ring < 0) {
-			g->rx_ring = field(line, "rx_ring");
-		} else if (strstr(line, "\"ev\":\"nic_pass\"") && died_at >= 0) {
+			died_at = number(&ev, "t_ns");
+		} else if (!strcmp(text(&ev, "ev"), "nic_up") && g->rx_ring < 0) {
+			g->rx_ring = number(&ev, "rx_ring");
+		} else if (!strcmp(text(&ev, "ev"), "nic_pass") && died_at >= 0) {
 			if (g->restarts < sizeof(g->lat_ns) / sizeof(g->lat_ns[0]))
 				g->lat_ns[g->restarts++] =
-				    (uint64_t)(field(line, "t_ns") - died_at);
+				    (uint64_t)(number(&ev, "t_ns") - died_at);
 			died_at = -1;
 		}
 	}
