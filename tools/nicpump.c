@@ -18,10 +18,10 @@
  * is a duplicate (a frame the driver sent, died before acking, and its
  * next incarnation sent again); one echoed after being counted lost is
  * late (it is then not lost); one with a wrong payload is corrupt. It
- * sends at least N frames (default 1000), and goes on until TEXT has been
- * in com2.log for 3 s (say, the keeper's final event), so every death and
- * the restart after it fall inside the traffic; at most S seconds
- * (default 600).
+ * sends at least N frames (default 1000), and goes on until TEXT is in
+ * com2.log (say, the keeper's final event) and the driver's last death
+ * there is followed by a nic_pass, so every death and the restart after
+ * it fall inside the traffic; at most S seconds (default 600).
  *
  * Then it reads com2.log: the deaths of the driver NAME (default
  * virtio-net; `exit` events), its receive ring (nic_up's rx_ring), and the
@@ -51,12 +51,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonline.h"
+
 #define ETH_TYPE 0x88b5	  /* IEEE local experimental */
 #define MAGIC 0x43494e56u /* "VNIC" */
 #define HDR 14
 #define MIN_LEN 60
 #define MAX_LEN 1514
-#define AFTER_S 3.0 /* traffic goes on this long after the until-event */
 
 enum { UNSENT, OUT, ECHOED, LOST };
 
@@ -238,19 +239,20 @@ static char *read_log(const char *dir)
 	return buf;
 }
 
-/* The number after "key": on line l, or -1. */
-static long long field(const char *l, const char *key)
+/* Event ev's value of key as text, or "" if it has none. */
+static const char *text(const struct jsonline *ev, const char *key)
 {
-	char pat[64];
-	const char *p;
+	const struct jsonline_pair *p = jsonline_find(ev, key);
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (!(p = strstr(l, pat)))
-		return -1;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	return strtoll(p, NULL, 10);
+	return p ? p->value : "";
+}
+
+/* Event ev's value of key as a number, or -1 if it has none. */
+static long long number(const struct jsonline *ev, const char *key)
+{
+	const struct jsonline_pair *p = jsonline_find(ev, key);
+
+	return p ? strtoll(p->value, NULL, 10) : -1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -263,33 +265,38 @@ static int cmp_u64(const void *a, const void *b)
 /* What the guest's log says: deaths, ring size, restart latencies (ms). */
 struct guest_log {
 	unsigned deaths, restarts;
+	bool pending; /* the last death has no nic_pass after it yet */
 	long long rx_ring;
 	uint64_t lat_ns[4096];
 };
 
 static void read_guest(const char *dir, const char *driver, struct guest_log *g)
 {
-	char *log = read_log(dir), *line, *save = NULL, name[96];
+	static char buf[8192];
+	char *log = read_log(dir), *line, *save = NULL;
 	long long died_at = -1;
+	struct jsonline ev;
 
 	memset(g, 0, sizeof(*g));
 	g->rx_ring = -1;
 	if (!log)
 		return;
-	snprintf(name, sizeof(name), "\"name\":\"%s\"", driver);
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strstr(line, "\"ev\":\"exit\"") && strstr(line, name)) {
+		if (jsonline_parse(line, strlen(line), buf, sizeof(buf), &ev) < 0)
+			continue; /* not an event (a torn last line, say) */
+		if (!strcmp(text(&ev, "ev"), "exit") && !strcmp(text(&ev, "name"), driver)) {
 			g->deaths++;
-			died_at = field(line, "t_ns");
-		} else if (strstr(line, "\"ev\":\"nic_up\"") && g->rx_ring < 0) {
-			g->rx_ring = field(line, "rx_ring");
-		} else if (strstr(line, "\"ev\":\"nic_pass\"") && died_at >= 0) {
+			died_at = number(&ev, "t_ns");
+		} else if (!strcmp(text(&ev, "ev"), "nic_up") && g->rx_ring < 0) {
+			g->rx_ring = number(&ev, "rx_ring");
+		} else if (!strcmp(text(&ev, "ev"), "nic_pass") && died_at >= 0) {
 			if (g->restarts < sizeof(g->lat_ns) / sizeof(g->lat_ns[0]))
 				g->lat_ns[g->restarts++] =
-				    (uint64_t)(field(line, "t_ns") - died_at);
+				    (uint64_t)(number(&ev, "t_ns") - died_at);
 			died_at = -1;
 		}
 	}
+	g->pending = died_at >= 0;
 	free(log);
 }
 
@@ -388,16 +395,29 @@ static void open_socket(struct pump *p, const char *dir)
 }
 
 /*
- * Traffic until enough frames went and the until-event has been in the log
- * for AFTER_S (so the incarnation that follows the last death passes
- * frames too, and its nic_up and nic_pass are in the log).
+ * Has the guest's log got the until-event, and a nic_pass after the
+ * driver's last death (the incarnation that follows it passes frames too)?
  */
+static bool guest_done(const struct opts *o)
+{
+	static struct guest_log g;
+	char *log = read_log(o->dir);
+	bool seen = log && strstr(log, o->until);
+
+	free(log);
+	if (!seen)
+		return false;
+	read_guest(o->dir, o->driver, &g);
+	return !g.pending;
+}
+
+/* Traffic until enough frames went and, with --until-event, guest_done. */
 static void pump_run(struct pump *p, const struct opts *o)
 {
-	double start = now_s(), next_log = start, now, seen_at = o->until ? 0 : start;
+	double start = now_s(), next_log = start, now;
+	bool done = !o->until;
 
-	while ((now = now_s()) - start < o->max_s &&
-	       (p->sent < o->frames || !seen_at || now - seen_at < AFTER_S)) {
+	while ((now = now_s()) - start < o->max_s && (p->sent < o->frames || !done)) {
 		struct pollfd pf = { .fd = p->fd, .events = POLLIN };
 
 		while (p->out < o->window && send_next(p))
@@ -405,12 +425,8 @@ static void pump_run(struct pump *p, const struct opts *o)
 		poll(&pf, 1, 5);
 		receive(p);
 		expire(p, o->loss_s, now_s());
-		if (!seen_at && now >= next_log) {
-			char *log = read_log(o->dir);
-
-			if (log && strstr(log, o->until))
-				seen_at = now;
-			free(log);
+		if (!done && now >= next_log) {
+			done = guest_done(o);
 			next_log = now + 0.2;
 		}
 	}
@@ -422,8 +438,11 @@ static void pump_run(struct pump *p, const struct opts *o)
 		receive(p);
 		expire(p, o->loss_s, now_s());
 	}
-	if (!seen_at)
-		fprintf(stderr, "nicpump: '%s' never appeared in com2.log\n", o->until);
+	if (!done)
+		fprintf(stderr,
+			"nicpump: '%s' and then a nic_pass after the last %s death "
+			"never appeared in com2.log\n",
+			o->until, o->driver);
 }
 
 int main(int argc, char **argv)

@@ -69,10 +69,6 @@
 #define BUF_SIZE 2048 /* RCTL.BSIZE 0: 2048-byte receive buffers */
 #define SPINS 1000000
 
-#define PCI_COMMAND 0x04
-#define CMD_MEM 0x2
-#define CMD_MASTER 0x4
-
 struct e1k {
 	volatile uint8_t *regs;
 	struct erx rx;
@@ -89,18 +85,6 @@ static uint32_t rd(struct e1k *e, uint32_t reg)
 static void wr(struct e1k *e, uint32_t reg, uint32_t v)
 {
 	*(volatile uint32_t *)(e->regs + reg) = v;
-}
-
-/* DMA memory of len bytes: its address, and its bus address in *phys. */
-static void *dma(size_t len, uint64_t *phys)
-{
-	long a = ve_dma_alloc(len, phys);
-
-	if (a < 0) {
-		ve_printf("e1000: dma_alloc %lu: %s\n", (unsigned long)len, ve_strerror(a));
-		return NULL;
-	}
-	return (void *)a;
 }
 
 /* EEPROM word addr through EERD, or -1 if it never finishes. */
@@ -175,10 +159,10 @@ static int reset(struct e1k *e)
 static int rx_setup(struct e1k *e)
 {
 	uint64_t ring_phys, buf_phys;
-	void *ring = dma(RX_SLOTS * sizeof(struct erx_desc), &ring_phys);
+	void *ring = nicsrv_dma("e1000", RX_SLOTS * sizeof(struct erx_desc), &ring_phys);
 	int tail;
 
-	if (!ring || !(e->rxbuf = dma((size_t)RX_SLOTS * BUF_SIZE, &buf_phys)))
+	if (!ring || !(e->rxbuf = nicsrv_dma("e1000", (size_t)RX_SLOTS * BUF_SIZE, &buf_phys)))
 		return -VE_NOMEM;
 	tail = erx_init(&e->rx, RX_SLOTS, ring, buf_phys, BUF_SIZE);
 	wr(e, R_RDBAL, (uint32_t)ring_phys);
@@ -198,9 +182,9 @@ static int rx_setup(struct e1k *e)
 static int tx_setup(struct e1k *e)
 {
 	uint64_t ring_phys;
-	void *ring = dma(TX_SLOTS * sizeof(struct etx_desc), &ring_phys);
+	void *ring = nicsrv_dma("e1000", TX_SLOTS * sizeof(struct etx_desc), &ring_phys);
 
-	if (!ring || !(e->txbuf = dma((size_t)TX_SLOTS * BUF_SIZE, &e->txbuf_phys)))
+	if (!ring || !(e->txbuf = nicsrv_dma("e1000", (size_t)TX_SLOTS * BUF_SIZE, &e->txbuf_phys)))
 		return -VE_NOMEM;
 	etx_init(&e->tx, TX_SLOTS, ring);
 	wr(e, R_TDBAL, (uint32_t)ring_phys);
@@ -211,18 +195,6 @@ static int tx_setup(struct e1k *e)
 	wr(e, R_TIPG, TIPG_COPPER);
 	wr(e, R_TCTL, TCTL_EN | TCTL_PSP | TCTL_CT | TCTL_COLD);
 	return 0;
-}
-
-/* Set the command register's decode and bus-master bits. */
-static int command(uint32_t set, uint32_t clear)
-{
-	long cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2);
-	int r = cmd < 0 ? (int)cmd
-			: ve_dev_cfg_write(0, PCI_COMMAND, 2, ((uint32_t)cmd | set) & ~clear);
-
-	if (r < 0)
-		ve_printf("e1000: command register: %s\n", ve_strerror(r));
-	return r;
 }
 
 /*
@@ -241,7 +213,7 @@ static int e1k_start(struct e1k *e, uint8_t mac[6])
 		return (int)a;
 	}
 	e->regs = (volatile uint8_t *)a;
-	if ((r = command(CMD_MEM, CMD_MASTER)) < 0)
+	if ((r = nicsrv_command("e1000", NICSRV_CMD_MEM, NICSRV_CMD_MASTER)) < 0)
 		return r;
 	if ((r = reset(e)) < 0 || (r = read_mac(e, mac)) < 0) {
 		ve_printf("e1000: reset: %s\n", ve_strerror(r));
@@ -254,7 +226,7 @@ static int e1k_start(struct e1k *e, uint8_t mac[6])
 		return r;
 	/* Last: QEMU hands the device the frames it queued meanwhile when bus
 	 * mastering comes on, and drops them unless receive is on by then. */
-	if ((r = command(CMD_MASTER, 0)) < 0)
+	if ((r = nicsrv_command("e1000", NICSRV_CMD_MASTER, 0)) < 0)
 		return r;
 	wr(e, R_IMS, INT_RXT0 | INT_RXO | INT_RXDMT0 | INT_LSC | INT_TXDW);
 	return 0;

@@ -1,6 +1,7 @@
 /* The channel side of a NIC driver: see nicsrv.h and nic.h. */
 #include "nicsrv.h"
 
+#define PCI_COMMAND 0x04	/* the command register's offset in config space */
 #define BEAT_MS 200		/* well inside a driver policy's heartbeat */
 #define STATS_NS 10000000000ull /* nic_stats at most this often, if anything moved */
 
@@ -281,5 +282,27 @@ int nicsrv_run(struct nicsrv *s, const struct nic_ops *ops, void *dev, const uin
 	while ((r = step(s)) == 0)
 		;
 	ve_printf("nic %s: %s\n", s->ifname, ve_strerror(r));
+	return r;
+}
+
+void *nicsrv_dma(const char *drv, size_t len, uint64_t *phys)
+{
+	long a = ve_dma_alloc(len, phys);
+
+	if (a < 0) {
+		ve_printf("%s: dma_alloc %lu: %s\n", drv, (unsigned long)len, ve_strerror(a));
+		return NULL;
+	}
+	return (void *)a;
+}
+
+int nicsrv_command(const char *drv, uint32_t set, uint32_t clear)
+{
+	long cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2);
+	int r = cmd < 0 ? (int)cmd
+			: ve_dev_cfg_write(0, PCI_COMMAND, 2, ((uint32_t)cmd | set) & ~clear);
+
+	if (r < 0)
+		ve_printf("%s: command register: %s\n", drv, ve_strerror(r));
 	return r;
 }

@@ -80,4 +80,20 @@ void nicsrv_rx(struct nicsrv *s, const uint8_t *frame, size_t len);
 /* From ops->poll: the frame given as token has been taken by the device. */
 int nicsrv_tx_done(struct nicsrv *s, uint32_t token);
 
+/* The device side's setup, the same in every driver; drv names it in
+ * messages. */
+
+/* Bits of the PCI command register. */
+#define NICSRV_CMD_IO 0x1
+#define NICSRV_CMD_MEM 0x2
+#define NICSRV_CMD_MASTER 0x4
+
+/* DMA memory of len bytes: its address, and its bus address in *phys;
+ * NULL (printed) if there is none. */
+void *nicsrv_dma(const char *drv, size_t len, uint64_t *phys);
+
+/* Set, then clear, bits of device 0's command register. Returns 0 or an
+ * error (printed). */
+int nicsrv_command(const char *drv, uint32_t set, uint32_t clear);
+
 #endif

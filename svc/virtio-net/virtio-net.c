@@ -48,10 +48,6 @@
 #define RX_BUFS 128   /* receive buffers posted: what a death can lose */
 #define TX_BUFS 64    /* frames to send in flight */
 
-#define PCI_COMMAND 0x04
-#define CMD_IO 0x1
-#define CMD_MASTER 0x4
-
 struct queue {
 	struct virtq vq;
 	uint8_t *buf; /* nbufs * BUF_SIZE bytes of DMA memory */
@@ -68,18 +64,6 @@ struct vnet {
 	uint32_t tx_token[TX_BUFS]; /* nicsrv's token of the frame in buffer i */
 };
 
-/* DMA memory of len bytes: its address, and its bus address in *phys. */
-static void *dma(size_t len, uint64_t *phys)
-{
-	long a = ve_dma_alloc(len, phys);
-
-	if (a < 0) {
-		ve_printf("virtio-net: dma_alloc %lu: %s\n", (unsigned long)len, ve_strerror(a));
-		return NULL;
-	}
-	return (void *)a;
-}
-
 /* Select queue q, give it ring memory and nbufs buffers. */
 static int queue_setup(struct vnet *v, struct queue *q, uint16_t index, unsigned nbufs)
 {
@@ -93,11 +77,11 @@ static int queue_setup(struct vnet *v, struct queue *q, uint16_t index, unsigned
 		ve_printf("virtio-net: queue %u has size %u\n", index, size);
 		return -VE_INVAL;
 	}
-	if (!(ring = dma(vq_bytes(size), &ring_phys)))
+	if (!(ring = nicsrv_dma("virtio-net", vq_bytes(size), &ring_phys)))
 		return -VE_NOMEM;
 	vq_init(&q->vq, size, ring);
 	q->nbufs = nbufs < size ? nbufs : size;
-	if (!(q->buf = dma((size_t)q->nbufs * BUF_SIZE, &q->buf_phys)))
+	if (!(q->buf = nicsrv_dma("virtio-net", (size_t)q->nbufs * BUF_SIZE, &q->buf_phys)))
 		return -VE_NOMEM;
 	ve_outl(v->io + VIO_QUEUE_PFN, (uint32_t)(ring_phys >> 12));
 	return 0;
@@ -111,18 +95,6 @@ static void rx_post(struct vnet *v, uint32_t i)
 			    .write = true };
 
 	vq_add(&v->rx.vq, &s, 1, i);
-}
-
-/* Set the command register's decode and bus-master bits. */
-static int command(uint32_t set, uint32_t clear)
-{
-	long cmd = ve_dev_cfg_read(0, PCI_COMMAND, 2);
-	int r = cmd < 0 ? (int)cmd
-			: ve_dev_cfg_write(0, PCI_COMMAND, 2, ((uint32_t)cmd | set) & ~clear);
-
-	if (r < 0)
-		ve_printf("virtio-net: command register: %s\n", ve_strerror(r));
-	return r;
 }
 
 /*
@@ -145,11 +117,11 @@ static int vnet_start(struct vnet *v)
 		return -VE_INVAL;
 	}
 	v->io = (uint16_t)pi.bar[0].base;
-	if ((r = command(CMD_IO, CMD_MASTER)) < 0)
+	if ((r = nicsrv_command("virtio-net", NICSRV_CMD_IO, NICSRV_CMD_MASTER)) < 0)
 		return r;
 	ve_outb(v->io + VIO_STATUS, 0); /* reset */
 	(void)ve_inb(v->io + VIO_ISR);
-	if ((r = command(CMD_MASTER, 0)) < 0)
+	if ((r = nicsrv_command("virtio-net", NICSRV_CMD_MASTER, 0)) < 0)
 		return r;
 	ve_outb(v->io + VIO_STATUS, ST_ACK);
 	ve_outb(v->io + VIO_STATUS, ST_ACK | ST_DRIVER);

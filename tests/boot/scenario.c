@@ -442,53 +442,57 @@ static int d_cpu(struct parse_ctx *c, const struct token *t, size_t n)
 	return 0;
 }
 
-static int d_firmware(struct parse_ctx *c, const struct token *t, size_t n)
-{
-	struct scn *sc = c->sc;
+/*
+ * One or both of a directive's two NAMES, each at most once, into OUT[]
+ * as indexes into NAMES; firmware and machine share it.
+ */
+_Static_assert(SCN_NFW == 2 && SCN_NMACHINE == 2, "parse_pick picks from two names");
 
-	if (n == 0 || n > SCN_NFW) {
-		perr(c, "usage: firmware bios|uefi [bios|uefi]");
+static int parse_pick(struct parse_ctx *c, const struct token *t, size_t n, const char *what,
+		      const char *const names[2], int out[2], size_t *nout)
+{
+	if (n == 0 || n > 2) {
+		perr(c, "usage: %s %s|%s [%s|%s]", what, names[0], names[1], names[0], names[1]);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		enum scn_firmware f = strcmp(t[i].s, "uefi") == 0 ? SCN_UEFI : SCN_BIOS;
+		int k = strcmp(t[i].s, names[1]) == 0;
 
-		if (t[i].sep || (f == SCN_BIOS && strcmp(t[i].s, "bios") != 0)) {
-			perr(c, "unknown firmware `%s` (bios or uefi)", t[i].s);
+		if (t[i].sep || (!k && strcmp(t[i].s, names[0]) != 0)) {
+			perr(c, "unknown %s `%s` (%s or %s)", what, t[i].s, names[0], names[1]);
 			return -1;
 		}
-		if (i == 1 && sc->fw[0] == f) {
-			perr(c, "firmware `%s` listed twice", t[i].s);
+		if (i == 1 && out[0] == k) {
+			perr(c, "%s `%s` listed twice", what, t[i].s);
 			return -1;
 		}
-		sc->fw[i] = f;
+		out[i] = k;
 	}
-	sc->nfw = n;
+	*nout = n;
+	return 0;
+}
+
+static int d_firmware(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	struct scn *sc = c->sc;
+	int k[2];
+
+	if (parse_pick(c, t, n, "firmware", scn_fw_name, k, &sc->nfw))
+		return -1;
+	for (size_t i = 0; i < sc->nfw; i++)
+		sc->fw[i] = (enum scn_firmware)k[i];
 	return 0;
 }
 
 static int d_machine(struct parse_ctx *c, const struct token *t, size_t n)
 {
 	struct scn *sc = c->sc;
+	int k[2];
 
-	if (n == 0 || n > SCN_NMACHINE) {
-		perr(c, "usage: machine pc|q35 [pc|q35]");
+	if (parse_pick(c, t, n, "machine", scn_machine_name, k, &sc->nmachine))
 		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		enum scn_machine m = strcmp(t[i].s, "q35") == 0 ? SCN_Q35 : SCN_PC;
-
-		if (t[i].sep || (m == SCN_PC && strcmp(t[i].s, "pc") != 0)) {
-			perr(c, "unknown machine `%s` (pc or q35)", t[i].s);
-			return -1;
-		}
-		if (i == 1 && sc->machine[0] == m) {
-			perr(c, "machine `%s` listed twice", t[i].s);
-			return -1;
-		}
-		sc->machine[i] = m;
-	}
-	sc->nmachine = n;
+	for (size_t i = 0; i < sc->nmachine; i++)
+		sc->machine[i] = (enum scn_machine)k[i];
 	return 0;
 }
 
