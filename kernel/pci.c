@@ -236,6 +236,17 @@ void pci_claim(struct proc *p)
 	}
 }
 
+uint16_t pci_lines(const struct proc *p)
+{
+	uint16_t lines = 0;
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
+		uint8_t irq = p->devs[k].fn >= 0 ? fns[p->devs[k].fn].irq : VE_PCI_NOIRQ;
+		if (irq < 16 && (VE_IRQS_VALID & (1u << irq)))
+			lines |= (uint16_t)(1u << irq);
+	}
+	return lines;
+}
+
 void pci_proc_dying(struct proc *p)
 {
 	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
