@@ -312,10 +312,8 @@ long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t widt
 		return -VE_PERM;
 	if ((err = pci_cfg_access_check(off, width, true, header_type[f - fns])))
 		return err;
-	if (width < 4 && v >> (8 * width))
-		return -VE_INVAL;
-	if (v > 0xffffffffu)
-		return -VE_INVAL;
+	if (v >> (8 * width))
+		return -VE_INVAL; /* wider than the write (width is 1, 2 or 4 here) */
 	cfg_write(f, (uint16_t)off, (unsigned)width, (uint32_t)v);
 	return 0;
 }
