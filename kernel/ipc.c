@@ -22,6 +22,7 @@
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
+#include "pci.h"
 #include "sched.h"
 #include "share.h"
 #include "vm.h"
@@ -747,7 +748,7 @@ static bool line_empty(const struct irq_line *l)
 static bool line_join(struct proc *p, unsigned n)
 {
 	struct irq_line *l = &lines[n];
-	bool dev = p->dev_irqs & (1u << n);
+	bool dev = pci_lines(p) & (1u << n);
 	int free = -1, used = 0;
 	for (int k = 0; k < IRQ_SHARERS; k++) {
 		if (l->owner[k])
@@ -843,6 +844,5 @@ void ipc_proc_dying(struct proc *p)
 		}
 	}
 	p->irqs = 0;
-	p->dev_irqs = 0;
 	p->irq_pending = 0;
 }

@@ -135,32 +135,38 @@ static void add_fn(uint8_t bus, uint8_t devfn, uint32_t id, uint8_t header)
 	emit_pci(f);
 }
 
+/* Does a function answer at bus:devfn? Then its id (vendor, device) and
+ * header type. */
+static bool probe(uint8_t bus, uint8_t devfn, uint32_t *id, uint8_t *header)
+{
+	*id = arch_pci_cfg_read(bus, devfn, PCI_CFG_VENDOR, 4);
+	if ((*id & 0xffff) == 0xffff)
+		return false;
+	*header = (uint8_t)arch_pci_cfg_read(bus, devfn, PCI_CFG_HEADER, 1);
+	return true;
+}
+
+/* A slot's function 0, and 1-7 if function 0 says it is multi-function. */
+static void scan_slot(uint8_t bus, uint8_t slot)
+{
+	uint8_t devfn = (uint8_t)(slot << 3), header;
+	uint32_t id;
+	if (!probe(bus, devfn, &id, &header))
+		return;
+	unsigned nfn = header & 0x80 ? 8 : 1;
+	add_fn(bus, devfn, id, header);
+	for (unsigned fn = 1; fn < nfn; fn++)
+		if (probe(bus, (uint8_t)(devfn | fn), &id, &header))
+			add_fn(bus, (uint8_t)(devfn | fn), id, header);
+}
+
 /* Every bus, slot and function: a brute-force scan, simple and enough for
  * the few buses a virtual or small machine has (32 * 256 probes). */
 void pci_init(void)
 {
-	for (unsigned bus = 0; bus < 256; bus++) {
-		for (unsigned slot = 0; slot < 32; slot++) {
-			uint8_t devfn = (uint8_t)(slot << 3);
-			uint32_t id = arch_pci_cfg_read((uint8_t)bus, devfn, PCI_CFG_VENDOR, 4);
-			if ((id & 0xffff) == 0xffff)
-				continue;
-			uint8_t header =
-			    (uint8_t)arch_pci_cfg_read((uint8_t)bus, devfn, PCI_CFG_HEADER, 1);
-			unsigned nfn = header & 0x80 ? 8 : 1;
-			for (unsigned fn = 0; fn < nfn; fn++) {
-				uint8_t df = (uint8_t)(devfn | fn);
-				if (fn) {
-					id = arch_pci_cfg_read((uint8_t)bus, df, PCI_CFG_VENDOR, 4);
-					if ((id & 0xffff) == 0xffff)
-						continue;
-					header = (uint8_t)arch_pci_cfg_read((uint8_t)bus, df,
-									    PCI_CFG_HEADER, 1);
-				}
-				add_fn((uint8_t)bus, df, id, header);
-			}
-		}
-	}
+	for (unsigned bus = 0; bus < 256; bus++)
+		for (unsigned slot = 0; slot < 32; slot++)
+			scan_slot((uint8_t)bus, (uint8_t)slot);
 	klog("pci: %u function%s, level-triggered IRQ lines %#x", nfns, nfns == 1 ? "" : "s",
 	     arch_irq_level_lines());
 }
@@ -230,6 +236,17 @@ void pci_claim(struct proc *p)
 	}
 }
 
+uint16_t pci_lines(const struct proc *p)
+{
+	uint16_t lines = 0;
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
+		uint8_t irq = p->devs[k].fn >= 0 ? fns[p->devs[k].fn].irq : VE_PCI_NOIRQ;
+		if (irq < 16 && (VE_IRQS_VALID & (1u << irq)))
+			lines |= (uint16_t)(1u << irq);
+	}
+	return lines;
+}
+
 void pci_proc_dying(struct proc *p)
 {
 	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
@@ -295,10 +312,8 @@ long pci_sys_cfg_write(struct proc *p, uint64_t dev, uint64_t off, uint64_t widt
 		return -VE_PERM;
 	if ((err = pci_cfg_access_check(off, width, true, header_type[f - fns])))
 		return err;
-	if (width < 4 && v >> (8 * width))
-		return -VE_INVAL;
-	if (v > 0xffffffffu)
-		return -VE_INVAL;
+	if (v >> (8 * width))
+		return -VE_INVAL; /* wider than the write (width is 1, 2 or 4 here) */
 	cfg_write(f, (uint16_t)off, (unsigned)width, (uint32_t)v);
 	return 0;
 }

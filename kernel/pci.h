@@ -102,6 +102,9 @@ int pci_resolve(const struct ve_devsel sel[VE_SPAWN_DEVS], int16_t fn[VE_SPAWN_D
  * lines are; OVMF leaves them edge-triggered); one whose line another
  * process holds by `irqs` keeps INTx disabled. */
 void pci_claim(struct proc *p);
+/* The IRQ lines of p's devices (those VE_IRQS_VALID allows): p gets them
+ * at creation, and may share them with other devices' holders. */
+uint16_t pci_lines(const struct proc *p);
 /* p is dying: before its memory is freed, each device it holds stops
  * mastering the bus (command bit 2 cleared) and asserting its interrupt
  * line (bit 10 set: a line another holder may share stays quiet), and is

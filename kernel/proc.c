@@ -301,14 +301,9 @@ static int setup_devs(struct proc *p, const struct proc_spec *s, const char **wh
 				       : "no PCI device matches a device grant";
 		return err;
 	}
-	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++) {
+	for (unsigned k = 0; k < VE_SPAWN_DEVS; k++)
 		p->devs[k].fn = fn[k];
-		uint8_t irq = fn[k] >= 0 ? pci_fn((unsigned)fn[k])->irq : VE_PCI_NOIRQ;
-		if (irq < 16 && (VE_IRQS_VALID & (1u << irq))) {
-			p->irqs |= (uint16_t)(1u << irq);
-			p->dev_irqs |= (uint16_t)(1u << irq);
-		}
-	}
+	p->irqs |= pci_lines(p);
 	return 0;
 }
 

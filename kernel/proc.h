@@ -68,7 +68,6 @@ struct proc {
 	struct handle handles[VE_HANDLES_MAX];
 	uint16_t irqs;			     /* granted IRQ lines (bit n = IRQ n) */
 	uint16_t irq_pending;		     /* fired, not yet reported by wait_any */
-	uint16_t dev_irqs;		     /* of irqs, its PCI devices' lines (shareable) */
 	uint64_t stall_until;		     /* injected stall: not run before this (sched.c) */
 	bool timed_out;			     /* a blocking call's deadline passed (sched.c) */
 	struct chan *blocked_on;	     /* CALLING/SENDING: the channel */

@@ -230,13 +230,11 @@ int vm_map_device(struct proc *p, uint64_t phys, uint64_t len, uint64_t *out)
 int vm_map_dma(struct proc *p, uint64_t len, uint64_t *va, uint64_t *phys)
 {
 	len = (len + PAGE_MASK) & ~PAGE_MASK;
-	struct ve_meminfo mi;
-	mem_info(&mi);
-	if (len / PAGE_SIZE > mi.free_frames || !share_fits(p, len))
+	if (!share_fits(p, len))
 		return -VE_NOMEM;
 	uint64_t mark = share_mark();
 	if (dma_pages_alloc(len / PAGE_SIZE, phys))
-		return -VE_NOMEM;
+		return -VE_NOMEM; /* more than is free, or no run that long */
 	share_settle(p, mark);
 	/* Owned by the space: freed frame by frame with it, after the
 	 * device was stopped (pci_proc_dying comes first). */

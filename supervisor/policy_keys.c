@@ -12,6 +12,7 @@
 #include "policy_impl.h"
 
 #include "fmt.h"
+#include "num.h"
 #include "string.h"
 
 #define RANGE_RULE "a port range N or N-M with N <= M <= 0xffff"
@@ -290,22 +291,12 @@ static int key_irqs(struct parser *p)
 /* 1 to 4 hex digits, no 0x, at most max. */
 static bool parse_hex(const char *s, size_t n, uint32_t max, uint32_t *out)
 {
-	uint32_t v = 0;
+	uint64_t v;
 
-	if (n == 0 || n > 4)
+	if (n > 4 || !num_parse_hex(s, n, max, &v))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		uint32_t d = c >= '0' && c <= '9'   ? (uint32_t)(c - '0')
-			     : c >= 'a' && c <= 'f' ? (uint32_t)(c - 'a' + 10)
-			     : c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10)
-						    : 16;
-		if (d == 16)
-			return false;
-		v = v * 16 + d;
-	}
-	*out = v;
-	return v <= max;
+	*out = (uint32_t)v;
+	return true;
 }
 
 /* w is "A<sep>B" with A and B hex (parse_hex): the position of sep, or 0. */

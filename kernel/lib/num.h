@@ -14,5 +14,7 @@
 /* The value of s[0..n) if it is a whole number no larger than max; false
  * for anything else (empty, a stray byte, too large), *out untouched. */
 bool num_parse(const char *s, size_t n, bool hex_ok, uint64_t max, uint64_t *out);
+/* The same for bare hexadecimal digits (no 0x), as in a PCI vendor:device. */
+bool num_parse_hex(const char *s, size_t n, uint64_t max, uint64_t *out);
 
 #endif

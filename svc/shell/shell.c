@@ -12,9 +12,10 @@
  * The process commands (tree, kill, stop, start, restart) are text calls
  * to the supervisor on "sup"; the shell prints its answer as it comes. The
  * others read the kernel directly: ps, chans (every channel's queue and
- * outcome counters), pci (every PCI function and who holds it), stats, halt (needs the halt grant) and fault (inject a
- * fault into a service; needs the inject grant). A line that is no command
- * gets one line of error.
+ * outcome counters), pci (every PCI function and who holds it), stats,
+ * halt (needs the halt grant) and fault (inject a fault into a service;
+ * needs the inject grant). A line that is no command gets one line of
+ * error.
  *
  * Args: "heartbeat": beat on "sup" (see ve_heartbeat_due) between reads,
  * for a policy with `heartbeat`. The driver answers a read within its

@@ -50,12 +50,26 @@ static void test_length_bounds_the_text(void **state)
 	assert_false(num_parse("123", 0, false, 1000, &v));
 }
 
+static void test_bare_hex(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	assert_true(num_parse_hex("8086", 4, 0xffff, &v) && v == 0x8086);
+	assert_true(num_parse_hex("100E", 4, 0xffff, &v) && v == 0x100e);
+	assert_false(num_parse_hex("0x10", 4, 0xffff, &v)); /* no prefix here */
+	assert_false(num_parse_hex("100g", 4, 0xffff, &v));
+	assert_false(num_parse_hex("ffff", 4, 0xfffe, &v));
+	assert_false(num_parse_hex("", 0, 0xffff, &v));
+	assert_int_equal(v, 0x100e); /* untouched on failure */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts),
 		cmocka_unit_test(test_refuses),
 		cmocka_unit_test(test_length_bounds_the_text),
+		cmocka_unit_test(test_bare_hex),
 	};
 	return cmocka_run_group_tests_name("num", tests, NULL, NULL);
 }
