@@ -1,0 +1,212 @@
+/*
+ * kv's Redis engine: RESP2 framing, the command table, and the keyspace
+ * the commands work on. Redis 7.0's semantics, reply types and error texts
+ * are the contract (a client must not tell the difference for the commands
+ * kv has).
+ *
+ * The engine is a host-testable core (STYLE.md): it includes only the C
+ * headers below and kernel/lib's string/fmt/num, gets memory through
+ * rs_alloc/rs_free/rs_realloc (resp_alloc.c in the guest, libc on the
+ * host) and time through struct rs_engine.now_ms, which the caller sets
+ * before each call. It does no I/O: bytes come in through resp_feed and
+ * replies go out through each client's output buffer.
+ *
+ * Layers, one concept per file:
+ *   resp.c        request framing (multibulk and inline), protocol errors,
+ *                 the reply encoder (the rs_reply_* functions below)
+ *   cmd.c         the command table, arity and dispatch, COMMAND
+ *   cmd_server.c  connection and server commands (PING ... TIME, INFO,
+ *                 CONFIG, CLIENT, HELLO, SELECT, FLUSHDB/ALL, DBSIZE)
+ *   db.c          the keyspace: a dict of keys to objects, expiry (lazy on
+ *                 lookup, and an active sweep), memory accounting
+ *   cmd_string.c  the string group; cmd_keys.c the generic group
+ *   cmd_list.c, cmd_set.c, cmd_hash.c, cmd_zset.c  the other types
+ *   util.c        Redis' number parsing and formatting, glob matching
+ */
+#ifndef VESTA_KV_RESP_H
+#define VESTA_KV_RESP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- memory: every engine allocation goes through these ---- */
+void *rs_alloc(size_t n);	       /* NULL when out of memory */
+void *rs_realloc(void *p, size_t n); /* NULL (p untouched) when out of memory */
+void rs_free(void *p);
+size_t rs_used(void); /* bytes the engine holds now (INFO used_memory) */
+
+/* ---- limits; CONFIG GET/SET names in brackets ---- */
+struct rs_limits {
+	uint64_t maxmemory;	     /* [maxmemory] 0: none; past it, writes that
+				        grow memory get "-OOM command not allowed
+				        when used memory > 'maxmemory'." */
+	uint64_t proto_max_bulk_len; /* [proto-max-bulk-len] default 512 MiB */
+	uint32_t max_args;	     /* most arguments in one command; Redis' is
+				        1024*1024 multibulk items */
+	uint32_t max_inline;	     /* inline request bytes: 64 KiB as Redis */
+	uint32_t max_clients;	     /* [maxclients] */
+	uint64_t max_output;	     /* a client's unsent reply bytes before it
+				        is closed (client-output-buffer-limit) */
+};
+
+struct rs_db; /* db.c */
+
+/* ---- a connection ---- */
+struct rs_client {
+	uint64_t id;	 /* CLIENT ID: from 1, never reused */
+	char name[64];	 /* CLIENT SETNAME; "" for none */
+	uint8_t *in;	 /* bytes received, not yet a whole request */
+	size_t in_len, in_cap;
+	uint8_t *out; /* reply bytes not yet sent */
+	size_t out_len, out_cap;
+	bool close_after_reply; /* QUIT, or a protocol error: close once out
+				   has been sent */
+	bool out_overflow;	/* out went past limits.max_output */
+	uint64_t created_ms, last_cmd_ms;
+	const char *last_cmd; /* name of the last command (CLIENT LIST) */
+	/* parser state across resp_feed calls is resp.c's */
+	int64_t ml_pending; /* multibulk items still to read, -1 none */
+	int64_t bulk_len;   /* length of the bulk being read, -1 none */
+	struct rs_arg *argv;
+	uint32_t argc, argv_cap;
+};
+
+/* One argument of a command: bytes, not NUL-terminated (binary-safe). */
+struct rs_arg {
+	const uint8_t *p;
+	size_t len;
+};
+
+/* ---- the engine ---- */
+struct rs_engine {
+	struct rs_db *db;
+	struct rs_limits lim;
+	uint64_t now_ms;     /* the caller sets it before each call (kernel clock) */
+	uint64_t start_ms;   /* uptime_in_seconds */
+	uint64_t next_client_id;
+	uint32_t clients;    /* connected now (INFO clients) */
+	uint64_t stat_commands, stat_connections, stat_expired, stat_keyspace_hits,
+		stat_keyspace_misses;
+	uint64_t rand_state; /* xorshift state for RANDOMKEY, SPOP, SCAN */
+	/* propagation: the effect of the last write command as a command
+	 * that replays deterministically (relative expiry made absolute,
+	 * SPOP as SREM, INCRBYFLOAT as SET ... KEEPTTL), for a log */
+	void (*propagate)(void *ctx, uint32_t argc, const struct rs_arg *argv);
+	void *propagate_ctx;
+};
+
+/* Set up an empty engine with default limits. Returns 0 or -1 (no memory). */
+int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed);
+void rs_engine_free(struct rs_engine *e);
+
+/* A new client (rs_client_free ends it). NULL if out of memory or past
+ * maxclients (the caller then writes "-ERR max number of clients
+ * reached\r\n" and closes). */
+struct rs_client *rs_client_new(struct rs_engine *e);
+void rs_client_free(struct rs_engine *e, struct rs_client *c);
+
+/*
+ * Feed n bytes received from c's connection: every whole request in them
+ * (and in what earlier calls left) is run and its reply appended to c->out.
+ * A malformed request gets Redis' "-ERR Protocol error: ..." reply and
+ * c->close_after_reply; what follows it is not read. Returns the number of
+ * bytes of data consumed (all of them unless c->close_after_reply).
+ */
+size_t rs_feed(struct rs_engine *e, struct rs_client *c, const uint8_t *data, size_t n);
+
+/* The output bytes c->out[0..n) have been sent: drop them. */
+void rs_sent(struct rs_client *c, size_t n);
+
+/* Expire keys whose time has come, for at most budget keys (the active
+ * sweep; call it every 100 ms as Redis' hz 10). Returns how many expired. */
+size_t rs_active_expire(struct rs_engine *e, size_t budget);
+
+/* ---- replies (resp.c): append to c->out ---- */
+void rs_reply_simple(struct rs_client *c, const char *s);	  /* +s */
+void rs_reply_error(struct rs_client *c, const char *s);	  /* -s (s has its
+							     prefix: "ERR ...",
+							     "WRONGTYPE ...") */
+void rs_reply_errorf(struct rs_client *c, const char *fmt, ...); /* ve_snprintf-style */
+void rs_reply_int(struct rs_client *c, int64_t v);		  /* :v */
+void rs_reply_bulk(struct rs_client *c, const void *p, size_t n); /* $n p */
+void rs_reply_bulk_cstr(struct rs_client *c, const char *s);
+void rs_reply_bulk_int(struct rs_client *c, int64_t v); /* a number as a bulk */
+void rs_reply_double(struct rs_client *c, double d); /* a bulk, formatted as Redis does
+						     (ZSCORE: "%.17g", inf as "inf") */
+void rs_reply_nil(struct rs_client *c);		     /* $-1 */
+void rs_reply_array(struct rs_client *c, int64_t n); /* *n, then n replies */
+void rs_reply_nil_array(struct rs_client *c);	     /* *-1 */
+void rs_reply_ok(struct rs_client *c);		     /* +OK */
+
+/* The standard errors, word for word as Redis 7.0 sends them. */
+#define RS_ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define RS_ERR_NOTINT "ERR value is not an integer or out of range"
+#define RS_ERR_NOTFLOAT "ERR value is not a valid float"
+#define RS_ERR_SYNTAX "ERR syntax error"
+#define RS_ERR_OVERFLOW "ERR increment or decrement would overflow"
+#define RS_ERR_NOKEY "ERR no such key"
+#define RS_ERR_RANGE "ERR index out of range"
+#define RS_ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
+
+/* ---- commands (cmd.c and the cmd_*.c files) ---- */
+enum {
+	RS_CMD_WRITE = 1 << 0,	  /* changes the keyspace: propagated when it did */
+	RS_CMD_READONLY = 1 << 1,
+	RS_CMD_DENYOOM = 1 << 2, /* refused past maxmemory */
+	RS_CMD_FAST = 1 << 3,
+	RS_CMD_NOSCRIPT = 1 << 4,
+	RS_CMD_LOADING = 1 << 5,
+	RS_CMD_STALE = 1 << 6,
+};
+
+struct rs_ctx {
+	struct rs_engine *e;
+	struct rs_client *c;
+	bool dirty; /* the command changed the keyspace (set by db.c) */
+	bool propagated; /* the handler called rs_propagate itself */
+};
+
+typedef void rs_cmd_fn(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
+
+/* One command as COMMAND describes it. arity as Redis: N exactly N
+ * arguments including the name, -N at least N. */
+struct rs_cmd {
+	const char *name; /* lower case */
+	int arity;
+	uint32_t flags;
+	int first_key, last_key, key_step;
+	const char *group; /* "string", "generic", "list", ... (COMMAND DOCS) */
+	const char *summary;
+	const char *since;
+	rs_cmd_fn *fn;
+};
+
+/* Each group's table ends with an entry whose name is NULL. */
+extern const struct rs_cmd rs_cmds_server[], rs_cmds_string[], rs_cmds_keys[], rs_cmds_list[],
+	rs_cmds_set[], rs_cmds_hash[], rs_cmds_zset[];
+
+/* A write handler whose effect is not its own argv (see rs_engine.propagate)
+ * says what to log instead. */
+void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
+
+/* ---- helpers the handlers share (util.c) ---- */
+bool rs_arg_eq(const struct rs_arg *a, const char *lower); /* case-insensitive */
+/* Redis' string2ll: the whole argument a decimal int64, no spaces or '+'. */
+bool rs_arg_int(const struct rs_arg *a, int64_t *out);
+/* Redis' string2ld/strtold rules for scores and INCRBYFLOAT ("inf" allowed
+ * where Redis allows it, NaN never). */
+bool rs_arg_double(const struct rs_arg *a, double *out);
+/* Format as Redis' ld2string/%.17g; returns the length written (< cap). */
+size_t rs_fmt_double(char *buf, size_t cap, double d, bool humanfriendly);
+/* Redis' stringmatchlen: glob with * ? [...] and \ escapes. */
+bool rs_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, bool nocase);
+
+/* ---- the keyspace (db.c), as far as cmd.c and cmd_server.c need it ---- */
+struct rs_db *rs_db_new(void);
+void rs_db_free(struct rs_db *db);
+uint64_t rs_db_size(const struct rs_db *db);	 /* keys, expired ones not yet swept included */
+uint64_t rs_db_expires(const struct rs_db *db); /* keys with a time to live */
+void rs_db_flush(struct rs_db *db);
+
+#endif
