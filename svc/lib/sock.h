@@ -122,10 +122,10 @@ enum sock_err {
 
 /* Event bits, in sock_event.events, sock_conninfo.events and
  * sock_recv_rep.events. */
-#define SOCK_EV_IN 0x1	   /* bytes past the last RECV's end, or HUP/ERR */
-#define SOCK_EV_OUT 0x2	   /* room to send again; or CONNECT completed */
-#define SOCK_EV_HUP 0x4	   /* the peer sent FIN: no bytes after what arrived */
-#define SOCK_EV_ERR 0x8	   /* reset, timed out or refused: RECV says which */
+#define SOCK_EV_IN 0x1	    /* bytes past the last RECV's end, or HUP/ERR */
+#define SOCK_EV_OUT 0x2	    /* room to send again; or CONNECT completed */
+#define SOCK_EV_HUP 0x4	    /* the peer sent FIN: no bytes after what arrived */
+#define SOCK_EV_ERR 0x8	    /* reset, timed out or refused: RECV says which */
 #define SOCK_EV_ACCEPT 0x10 /* (listener events) the backlog is not empty */
 
 struct sock_rep {
@@ -167,14 +167,14 @@ struct sock_recv_rep {
 	int32_t err;
 	uint64_t offset; /* = the request's */
 	uint32_t events; /* SOCK_EV_HUP: no more after these bytes */
-	/* then the bytes */
+			 /* then the bytes */
 } __attribute__((packed));
 
 struct sock_send {
 	uint8_t op; /* SOCK_OP_SEND */
 	uint64_t cid;
 	uint64_t offset; /* of the first byte that follows */
-	/* then the bytes */
+			 /* then the bytes */
 } __attribute__((packed));
 
 struct sock_close {
@@ -191,8 +191,8 @@ struct sock_list {
 
 struct sock_conninfo {
 	uint64_t cid;
-	uint64_t lid;	   /* the listener it came from, 0 if CONNECTed */
-	uint32_t peer_ip;  /* network byte order */
+	uint64_t lid;	  /* the listener it came from, 0 if CONNECTed */
+	uint32_t peer_ip; /* network byte order */
 	uint16_t peer_port;
 	uint16_t local_port;
 	uint64_t consumed; /* RECV offsets below it are gone */
@@ -201,7 +201,7 @@ struct sock_conninfo {
 } __attribute__((packed));
 
 struct sock_event {
-	uint8_t op; /* SOCK_OP_EVENT */
+	uint8_t op;  /* SOCK_OP_EVENT */
 	uint64_t id; /* a cid, or a lid with SOCK_EV_ACCEPT */
 	uint32_t events;
 } __attribute__((packed));
