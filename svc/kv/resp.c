@@ -175,6 +175,8 @@ void rs_sent(struct rs_client *c, size_t n)
 {
 	if (n > c->out_len)
 		n = c->out_len;
+	if (n == 0)
+		return;
 	memmove(c->out, c->out + n, c->out_len - n);
 	c->out_len -= n;
 }
@@ -294,8 +296,7 @@ static enum parse_result parse_bulk_len(struct rs_engine *e, struct rs_client *c
 		c->close_after_reply = true;
 		return P_ERROR;
 	}
-	if (!line_int(c, c->in_pos + 1, cr, &n) || n < 0 ||
-	    (uint64_t)n > e->lim.proto_max_bulk_len)
+	if (!line_int(c, c->in_pos + 1, cr, &n) || n < 0 || (uint64_t)n > e->lim.proto_max_bulk_len)
 		return proto_error(c, "invalid bulk length");
 	c->in_pos = cr + 2;
 	c->bulk_len = n;
@@ -465,7 +466,8 @@ static enum parse_result parse_inline(struct rs_engine *e, struct rs_client *c)
 	enum parse_result r;
 
 	if (nl == NULL)
-		return avail > e->lim.max_inline ? proto_error(c, "too big inline request") : P_MORE;
+		return avail > e->lim.max_inline ? proto_error(c, "too big inline request")
+						 : P_MORE;
 	end = (size_t)(nl - c->in);
 	next = end + 1;
 	if (end > c->in_pos && c->in[end - 1] == '\r')
@@ -499,6 +501,8 @@ static bool in_append(struct rs_engine *e, struct rs_client *c, const uint8_t *d
 	size_t need = c->in_len + n, cap;
 	uint8_t *p;
 
+	if (n == 0)
+		return true;
 	if (need > e->lim.max_query)
 		return false;
 	if (need > c->in_cap) {
