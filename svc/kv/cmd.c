@@ -179,31 +179,42 @@ static void reply_flags(struct rs_client *c, uint32_t flags)
 			rs_reply_simple(c, flag_names[i].name);
 }
 
-/* The ACL categories Redis gives such a command: its kind of access,
- * its data type, and whether it is fast. */
+/* The ACL categories Redis gives such a command, in Redis' order: a
+ * keyspace-wide command's, its kind of access, its data type, whether it
+ * is fast, a connection command's. Close to Redis' own lists; kv keeps no
+ * per-command list (@dangerous, @admin, ... are left out). */
 static void reply_categories(struct rs_client *c, const struct rs_cmd *cmd)
 {
-	static const char *const groups[][2] = {
-		{ "string", "@string" },
-		{ "generic", "@keyspace" },
-		{ "list", "@list" },
-		{ "set", "@set" },
-		{ "sorted-set", "@sortedset" },
-		{ "hash", "@hash" },
-		{ "connection", "@connection" },
+	static const char *const order[][2] = {
+		{ "@keyspace", "generic" },
+		{ "@read", NULL },
+		{ "@write", NULL },
+		{ "@set", "set" },
+		{ "@sortedset", "sorted-set" },
+		{ "@list", "list" },
+		{ "@hash", "hash" },
+		{ "@string", "string" },
+		{ "@fast", NULL },
+		{ "@slow", NULL },
+		{ "@connection", "connection" },
 	};
-	const char *cat[3];
+	const char *group = cmd->group ? cmd->group : "";
+	bool rw = (cmd->flags & (RS_CMD_WRITE | RS_CMD_READONLY)) != 0, on[11];
 	int n = 0;
 
-	if (cmd->flags & (RS_CMD_WRITE | RS_CMD_READONLY))
-		cat[n++] = cmd->flags & RS_CMD_WRITE ? "@write" : "@read";
-	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (cmd->group != NULL && strcmp(cmd->group, groups[i][0]) == 0)
-			cat[n++] = groups[i][1];
-	cat[n++] = cmd->flags & RS_CMD_FAST ? "@fast" : "@slow";
+	for (size_t i = 0; i < 11; i++)
+		on[i] = order[i][1] != NULL && strcmp(group, order[i][1]) == 0;
+	on[0] |= rw && strcmp(group, "server") == 0; /* DBSIZE, FLUSHDB */
+	on[1] = (cmd->flags & RS_CMD_READONLY) != 0;
+	on[2] = (cmd->flags & RS_CMD_WRITE) != 0;
+	on[8] = (cmd->flags & RS_CMD_FAST) != 0;
+	on[9] = !on[8];
+	for (size_t i = 0; i < 11; i++)
+		n += on[i];
 	rs_reply_array(c, n);
-	for (int i = 0; i < n; i++)
-		rs_reply_simple(c, cat[i]);
+	for (size_t i = 0; i < 11; i++)
+		if (on[i])
+			rs_reply_simple(c, order[i][0]);
 }
 
 /* One command as COMMAND INFO shows it (10 fields, as Redis 7.0); kv has
@@ -294,9 +305,10 @@ void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		command_docs(c, argc, argv);
 	else if (rs_arg_eq(&argv[1], "list") && argc == 2)
 		command_list(c);
-	else if (rs_arg_eq(&argv[1], "count") || rs_arg_eq(&argv[1], "list"))
-		rs_reply_errorf(c, "ERR wrong number of arguments for 'command|%s' command",
-				rs_arg_eq(&argv[1], "count") ? "count" : "list");
+	else if (rs_arg_eq(&argv[1], "count"))
+		rs_reply_error(c, "ERR wrong number of arguments for 'command|count' command");
+	else if (rs_arg_eq(&argv[1], "list"))
+		rs_reply_error(c, RS_ERR_SYNTAX); /* kv has no FILTERBY */
 	else
 		rs_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
 				(int)(argv[1].len < 128 ? argv[1].len : 128),

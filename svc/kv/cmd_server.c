@@ -350,8 +350,12 @@ static void cmd_select(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 	int64_t id;
 
 	(void)argc;
-	if (!rs_arg_int(&argv[1], &id) || id < INT32_MIN || id > INT32_MAX)
+	if (!rs_arg_int(&argv[1], &id))
 		rs_reply_error(x->c, RS_ERR_NOTINT);
+	else if (id < INT32_MIN || id > INT32_MAX)
+		rs_reply_error(x->c,
+			       "ERR value is out of range, value must between -2147483648 and "
+			       "2147483647");
 	else if (id != 0)
 		rs_reply_error(x->c, "ERR DB index is out of range");
 	else
@@ -628,12 +632,11 @@ static void cmd_config(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 	}
 
 const struct rs_cmd rs_cmds_server[] = {
-	CONNCMD("ping", -1, CONN, "Ping the server", "1.0.0", cmd_ping),
-	CONNCMD("echo", 2, RS_CMD_FAST, "Echo the given string", "1.0.0", cmd_echo),
+	CONNCMD("ping", -1, RS_CMD_FAST, "Ping the server", "1.0.0", cmd_ping),
+	CONNCMD("echo", 2, CONN, "Echo the given string", "1.0.0", cmd_echo),
 	CONNCMD("quit", -1, CONN | RS_CMD_NOSCRIPT, "Close the connection", "1.0.0", cmd_quit),
 	CONNCMD("hello", -1, CONN | RS_CMD_NOSCRIPT, "Handshake with Redis", "6.0.0", cmd_hello),
-	CONNCMD("client", -2, RS_CMD_NOSCRIPT | RS_CMD_LOADING | RS_CMD_STALE,
-		"A container for client connection commands", "2.4.0", cmd_client),
+	CONNCMD("client", -2, 0, "A container for client connection commands", "2.4.0", cmd_client),
 	CONNCMD("select", 2, CONN, "Change the selected database for the current connection",
 		"1.0.0", cmd_select),
 	SRV("info", -1, RS_CMD_LOADING | RS_CMD_STALE,
@@ -644,8 +647,7 @@ const struct rs_cmd rs_cmds_server[] = {
 	    cmd_flush),
 	SRV("flushall", -1, RS_CMD_WRITE, "Remove all keys from all databases", "1.0.0", cmd_flush),
 	SRV("time", 1, CONN, "Return the current server time", "2.6.0", cmd_time),
-	SRV("config", -2, RS_CMD_NOSCRIPT | RS_CMD_LOADING | RS_CMD_STALE,
-	    "A container for server configuration commands", "2.0.0", cmd_config),
+	SRV("config", -2, 0, "A container for server configuration commands", "2.0.0", cmd_config),
 	SRV("command", -1, RS_CMD_LOADING | RS_CMD_STALE, "Get array of Redis command details",
 	    "2.8.13", rs_cmd_command),
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },

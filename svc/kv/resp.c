@@ -193,9 +193,12 @@ static enum parse_result proto_error(struct rs_client *c, const char *what)
 	return P_ERROR;
 }
 
+/* The first b in p[0..n), as Redis' strchr on its NUL-terminated query
+ * buffer finds it: a NUL before it hides it, so such a line never ends
+ * (and is refused once past max_inline), as in Redis. */
 static const uint8_t *find_byte(const uint8_t *p, uint8_t b, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && p[i] != 0; i++)
 		if (p[i] == b)
 			return p + i;
 	return NULL;
