@@ -48,8 +48,10 @@ static bool set_option(struct setopts *o, const struct rs_arg *a, const struct r
 		{ "persist", O_PERSIST, O_EXPIRE | O_KEEPTTL, false, true, false },
 		{ "ex", O_EX, O_KEEPTTL | O_PERSIST | O_EXAT | O_PX | O_PXAT, false, false, true },
 		{ "px", O_PX, O_KEEPTTL | O_PERSIST | O_EX | O_EXAT | O_PXAT, false, false, true },
-		{ "exat", O_EXAT, O_KEEPTTL | O_PERSIST | O_EX | O_PX | O_PXAT, false, false, true },
-		{ "pxat", O_PXAT, O_KEEPTTL | O_PERSIST | O_EX | O_EXAT | O_PX, false, false, true },
+		{ "exat", O_EXAT, O_KEEPTTL | O_PERSIST | O_EX | O_PX | O_PXAT, false, false,
+		  true },
+		{ "pxat", O_PXAT, O_KEEPTTL | O_PERSIST | O_EX | O_EXAT | O_PX, false, false,
+		  true },
 	};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		if (!rs_arg_eq(a, opts[i].name))
@@ -648,8 +650,8 @@ static bool lcs_table(struct rs_ctx *x, struct lcs *l)
 		return false;
 	}
 	if (!(l->t = rs_alloc((size_t)cells * sizeof(uint32_t)))) {
-		rs_reply_error(x->c,
-			       "ERR Insufficient memory, failed allocating transient memory for LCS");
+		rs_reply_error(
+		    x->c, "ERR Insufficient memory, failed allocating transient memory for LCS");
 		return false;
 	}
 	for (uint32_t i = 0; i <= l->alen; i++) {
@@ -776,8 +778,8 @@ static void cmd_lcs(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 
 const struct rs_cmd rs_cmds_string[] = {
 	/* from Redis 7.0's src/commands/<name>.json, as COMMAND reports */
-	{ "get", 2, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "string",
-	  "Get the value of a key", "1.0.0", cmd_get },
+	{ "get", 2, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "string", "Get the value of a key",
+	  "1.0.0", cmd_get },
 	{ "set", -3, RS_CMD_WRITE | RS_CMD_DENYOOM, 1, 1, 1, "string",
 	  "Set the string value of a key", "1.0.0", cmd_set },
 	{ "setnx", 3, RS_CMD_WRITE | RS_CMD_DENYOOM | RS_CMD_FAST, 1, 1, 1, "string",
@@ -799,7 +801,8 @@ const struct rs_cmd rs_cmds_string[] = {
 	{ "getrange", 4, RS_CMD_READONLY, 1, 1, 1, "string",
 	  "Get a substring of the string stored at a key", "2.4.0", cmd_getrange },
 	{ "setrange", 4, RS_CMD_WRITE | RS_CMD_DENYOOM, 1, 1, 1, "string",
-	  "Overwrite part of a string at key starting at the specified offset", "2.2.0", cmd_setrange },
+	  "Overwrite part of a string at key starting at the specified offset", "2.2.0",
+	  cmd_setrange },
 	{ "incr", 2, RS_CMD_WRITE | RS_CMD_DENYOOM | RS_CMD_FAST, 1, 1, 1, "string",
 	  "Increment the integer value of a key by one", "1.0.0", cmd_incr },
 	{ "decr", 2, RS_CMD_WRITE | RS_CMD_DENYOOM | RS_CMD_FAST, 1, 1, 1, "string",
@@ -815,9 +818,10 @@ const struct rs_cmd rs_cmds_string[] = {
 	{ "mset", -3, RS_CMD_WRITE | RS_CMD_DENYOOM, 1, -1, 2, "string",
 	  "Set multiple keys to multiple values", "1.0.1", cmd_mset },
 	{ "msetnx", -3, RS_CMD_WRITE | RS_CMD_DENYOOM, 1, -1, 2, "string",
-	  "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1", cmd_msetnx },
-	{ "lcs", -3, RS_CMD_READONLY, 1, 2, 1, "string",
-	  "Find longest common substring", "7.0.0", cmd_lcs },
+	  "Set multiple keys to multiple values, only if none of the keys exist", "1.0.1",
+	  cmd_msetnx },
+	{ "lcs", -3, RS_CMD_READONLY, 1, 2, 1, "string", "Find longest common substring", "7.0.0",
+	  cmd_lcs },
 	{ "substr", 4, RS_CMD_READONLY, 1, 1, 1, "string",
 	  "Get a substring of the string stored at a key", "1.0.0", cmd_substr },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },

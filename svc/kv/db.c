@@ -62,15 +62,18 @@ void rs_reply_oom(struct rs_ctx *x)
 	rs_reply_error(x->c, RS_ERR_OOM);
 }
 
-/* Delete the key k[0..n) from both dicts; false if absent. */
+/* Delete the key k[0..n) from both dicts; false if absent. k may be
+ * the key bytes of either entry: both are unlinked before either is
+ * freed. */
 static bool db_remove(struct rs_db *db, const uint8_t *k, size_t n)
 {
+	struct rs_dent *ex = rs_dict_unlink(&db->expires, k, n);
 	struct rs_dent *e = rs_dict_unlink(&db->keys, k, n);
+	rs_free(ex);
 	if (!e)
 		return false;
 	rs_obj_free(e->v.p);
 	rs_free(e);
-	rs_free(rs_dict_unlink(&db->expires, k, n));
 	return true;
 }
 
@@ -92,18 +95,25 @@ static bool expired(const struct rs_engine *e, const struct rs_dent *ex)
 	return (int64_t)e->now_ms > ex->v.i;
 }
 
-static void expire_if_needed(struct rs_engine *e, const struct rs_arg *key)
+bool rs_db_is_expired(const struct rs_engine *e, const uint8_t *k, size_t n)
 {
 	if (!e->db->expires.used)
-		return;
-	struct rs_dent *ex = rs_dict_find(&e->db->expires, key->p, key->len);
-	if (ex && expired(e, ex))
-		expire_now(e, key->p, key->len);
+		return false;
+	struct rs_dent *ex = rs_dict_find(&e->db->expires, k, n);
+	return ex && expired(e, ex);
+}
+
+bool rs_db_expire_if_needed(struct rs_engine *e, const uint8_t *k, size_t n)
+{
+	if (!rs_db_is_expired(e, k, n))
+		return false;
+	expire_now(e, k, n);
+	return true;
 }
 
 struct rs_obj *rs_lookup_write(struct rs_ctx *x, const struct rs_arg *key)
 {
-	expire_if_needed(x->e, key);
+	rs_db_expire_if_needed(x->e, key->p, key->len);
 	struct rs_dent *d = rs_dict_find(&x->e->db->keys, key->p, key->len);
 	return d ? d->v.p : NULL;
 }
@@ -176,6 +186,16 @@ bool rs_int_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v)
 	return false;
 }
 
+bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v)
+{
+	if (!rs_int_or_reply(x, a, v))
+		return false;
+	if (*v >= 0)
+		return true;
+	rs_reply_error(x->c, "ERR value is out of range, must be positive");
+	return false;
+}
+
 #define PROP_MAX 8 /* arguments of the longest rs_propagatef form */
 
 void rs_propagatef(struct rs_ctx *x, const char *fmt, ...)
@@ -199,6 +219,19 @@ void rs_propagatef(struct rs_ctx *x, const char *fmt, ...)
 	}
 	va_end(ap);
 	rs_propagate(x, n, argv);
+}
+
+struct rs_obj *rs_db_take(struct rs_ctx *x, const struct rs_arg *key)
+{
+	struct rs_db *db = x->e->db;
+	struct rs_dent *e = rs_dict_unlink(&db->keys, key->p, key->len);
+	if (!e)
+		return NULL;
+	struct rs_obj *o = e->v.p;
+	rs_free(e);
+	rs_free(rs_dict_unlink(&db->expires, key->p, key->len));
+	x->dirty = true;
+	return o;
 }
 
 bool rs_db_delete(struct rs_ctx *x, const struct rs_arg *key)

@@ -142,6 +142,13 @@ int rs_db_add(struct rs_ctx *x, const struct rs_arg *key, struct rs_obj *o);
 #define RS_KEEPTTL (-2)
 int rs_db_set(struct rs_ctx *x, const struct rs_arg *key, struct rs_obj *o, int64_t when,
 	      struct rs_obj **old);
+/* Take the key's object out of the keyspace (with its expiry); NULL if
+ * absent. The caller owns the object. */
+struct rs_obj *rs_db_take(struct rs_ctx *x, const struct rs_arg *key);
+/* Whether the key k[0..n) is past its time (KEYS skips it)... */
+bool rs_db_is_expired(const struct rs_engine *e, const uint8_t *k, size_t n);
+/* ... and deleting it if so (propagated as DEL): true if it was. */
+bool rs_db_expire_if_needed(struct rs_engine *e, const uint8_t *k, size_t n);
 /* Delete key; false if it was not there. */
 bool rs_db_delete(struct rs_ctx *x, const struct rs_arg *key);
 /* Delete key if its container o is empty now (after a pop or remove). */
@@ -162,6 +169,8 @@ size_t rs_db_active_expire(struct rs_engine *e, size_t budget);
 void rs_reply_oom(struct rs_ctx *x);
 /* Parse an integer argument; false after replying RS_ERR_NOTINT. */
 bool rs_int_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
+/* ... and at least 0, else "value is out of range, must be positive". */
+bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
 /* Propagate a command given as C strings and arguments: fmt has one
  * letter per argument: 's' a C string, 'a' a struct rs_arg *, 'i' an
  * int64_t. */

@@ -224,7 +224,7 @@ struct rs_obj *rs_obj_dup(const struct rs_obj *o)
 		return NULL;
 	c->big = o->big;
 	uint64_t rand = 0x2545f4914f6cdd1dull; /* levels need not be random across copies */
-	int r = o->type == RS_T_LIST ? dup_list(c, o)
+	int r = o->type == RS_T_LIST   ? dup_list(c, o)
 		: o->type == RS_T_ZSET ? dup_zset(c, o, &rand)
 				       : dup_dict(c, o);
 	if (r < 0) {

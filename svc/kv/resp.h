@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 /* ---- memory: every engine allocation goes through these ---- */
-void *rs_alloc(size_t n);	       /* NULL when out of memory */
+void *rs_alloc(size_t n);	     /* NULL when out of memory */
 void *rs_realloc(void *p, size_t n); /* NULL (p untouched) when out of memory */
 void rs_free(void *p);
 size_t rs_used(void); /* bytes the engine holds now (INFO used_memory) */
@@ -54,9 +54,9 @@ struct rs_db; /* db.c */
 
 /* ---- a connection ---- */
 struct rs_client {
-	uint64_t id;	 /* CLIENT ID: from 1, never reused */
-	char name[64];	 /* CLIENT SETNAME; "" for none */
-	uint8_t *in;	 /* bytes received, not yet a whole request */
+	uint64_t id;   /* CLIENT ID: from 1, never reused */
+	char name[64]; /* CLIENT SETNAME; "" for none */
+	uint8_t *in;   /* bytes received, not yet a whole request */
 	size_t in_len, in_cap;
 	uint8_t *out; /* reply bytes not yet sent */
 	size_t out_len, out_cap;
@@ -82,12 +82,12 @@ struct rs_arg {
 struct rs_engine {
 	struct rs_db *db;
 	struct rs_limits lim;
-	uint64_t now_ms;     /* the caller sets it before each call (kernel clock) */
-	uint64_t start_ms;   /* uptime_in_seconds */
+	uint64_t now_ms;   /* the caller sets it before each call (kernel clock) */
+	uint64_t start_ms; /* uptime_in_seconds */
 	uint64_t next_client_id;
-	uint32_t clients;    /* connected now (INFO clients) */
+	uint32_t clients; /* connected now (INFO clients) */
 	uint64_t stat_commands, stat_connections, stat_expired, stat_keyspace_hits,
-		stat_keyspace_misses;
+	    stat_keyspace_misses;
 	uint64_t rand_state; /* xorshift state for RANDOMKEY, SPOP, SCAN */
 	/* propagation: the effect of the last write command as a command
 	 * that replays deterministically (relative expiry made absolute,
@@ -127,17 +127,17 @@ void rs_reply_simple(struct rs_client *c, const char *s);	  /* +s */
 void rs_reply_error(struct rs_client *c, const char *s);	  /* -s (s has its
 							     prefix: "ERR ...",
 							     "WRONGTYPE ...") */
-void rs_reply_errorf(struct rs_client *c, const char *fmt, ...); /* ve_snprintf-style */
+void rs_reply_errorf(struct rs_client *c, const char *fmt, ...);  /* ve_snprintf-style */
 void rs_reply_int(struct rs_client *c, int64_t v);		  /* :v */
 void rs_reply_bulk(struct rs_client *c, const void *p, size_t n); /* $n p */
 void rs_reply_bulk_cstr(struct rs_client *c, const char *s);
 void rs_reply_bulk_int(struct rs_client *c, int64_t v); /* a number as a bulk */
-void rs_reply_double(struct rs_client *c, double d); /* a bulk, formatted as Redis does
+void rs_reply_double(struct rs_client *c, double d);	/* a bulk, formatted as Redis does
 						     (ZSCORE: "%.17g", inf as "inf") */
-void rs_reply_nil(struct rs_client *c);		     /* $-1 */
-void rs_reply_array(struct rs_client *c, int64_t n); /* *n, then n replies */
-void rs_reply_nil_array(struct rs_client *c);	     /* *-1 */
-void rs_reply_ok(struct rs_client *c);		     /* +OK */
+void rs_reply_nil(struct rs_client *c);			/* $-1 */
+void rs_reply_array(struct rs_client *c, int64_t n);	/* *n, then n replies */
+void rs_reply_nil_array(struct rs_client *c);		/* *-1 */
+void rs_reply_ok(struct rs_client *c);			/* +OK */
 
 /* The standard errors, word for word as Redis 7.0 sends them. */
 #define RS_ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -151,7 +151,7 @@ void rs_reply_ok(struct rs_client *c);		     /* +OK */
 
 /* ---- commands (cmd.c and the cmd_*.c files) ---- */
 enum {
-	RS_CMD_WRITE = 1 << 0,	  /* changes the keyspace: propagated when it did */
+	RS_CMD_WRITE = 1 << 0, /* changes the keyspace: propagated when it did */
 	RS_CMD_READONLY = 1 << 1,
 	RS_CMD_DENYOOM = 1 << 2, /* refused past maxmemory */
 	RS_CMD_FAST = 1 << 3,
@@ -163,7 +163,7 @@ enum {
 struct rs_ctx {
 	struct rs_engine *e;
 	struct rs_client *c;
-	bool dirty; /* the command changed the keyspace (set by db.c) */
+	bool dirty;	 /* the command changed the keyspace (set by db.c) */
 	bool propagated; /* the handler called rs_propagate itself */
 };
 
@@ -184,7 +184,7 @@ struct rs_cmd {
 
 /* Each group's table ends with an entry whose name is NULL. */
 extern const struct rs_cmd rs_cmds_server[], rs_cmds_string[], rs_cmds_keys[], rs_cmds_list[],
-	rs_cmds_set[], rs_cmds_hash[], rs_cmds_zset[];
+    rs_cmds_set[], rs_cmds_hash[], rs_cmds_zset[];
 
 /* A write handler whose effect is not its own argv (see rs_engine.propagate)
  * says what to log instead. */
@@ -205,7 +205,7 @@ bool rs_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, boo
 /* ---- the keyspace (db.c), as far as cmd.c and cmd_server.c need it ---- */
 struct rs_db *rs_db_new(void);
 void rs_db_free(struct rs_db *db);
-uint64_t rs_db_size(const struct rs_db *db);	 /* keys, expired ones not yet swept included */
+uint64_t rs_db_size(const struct rs_db *db);	/* keys, expired ones not yet swept included */
 uint64_t rs_db_expires(const struct rs_db *db); /* keys with a time to live */
 void rs_db_flush(struct rs_db *db);
 
