@@ -8,7 +8,7 @@
  * headers below and kernel/lib's string/fmt/num, gets memory through
  * rs_alloc/rs_free/rs_realloc (resp_alloc.c in the guest, libc on the
  * host) and time through struct rs_engine.now_ms, which the caller sets
- * before each call. It does no I/O: bytes come in through resp_feed and
+ * before each call. It does no I/O: bytes come in through rs_feed and
  * replies go out through each client's output buffer.
  *
  * Layers, one concept per file:
@@ -48,6 +48,8 @@ struct rs_limits {
 	uint32_t max_clients;	     /* [maxclients] */
 	uint64_t max_output;	     /* a client's unsent reply bytes before it
 				        is closed (client-output-buffer-limit) */
+	uint64_t max_query;	     /* a client's unparsed request bytes before it
+				        is closed (client-query-buffer-limit) */
 };
 
 struct rs_db; /* db.c */
@@ -65,9 +67,14 @@ struct rs_client {
 	bool out_overflow;	/* out went past limits.max_output */
 	uint64_t created_ms, last_cmd_ms;
 	const char *last_cmd; /* name of the last command (CLIENT LIST) */
-	/* parser state across resp_feed calls is resp.c's */
+	uint64_t max_output;  /* copy of limits.max_output, for the encoder */
+	/* parser state across rs_feed calls is resp.c's */
 	int64_t ml_pending; /* multibulk items still to read, -1 none */
 	int64_t bulk_len;   /* length of the bulk being read, -1 none */
+	size_t in_pos;	    /* in[0..in_pos) has been parsed */
+	size_t req_start;   /* where the request being parsed begins in in */
+	size_t *arg_off;    /* each argument's offset from req_start, until
+				 the request is whole and argv can point in in */
 	struct rs_arg *argv;
 	uint32_t argc, argv_cap;
 };
@@ -186,6 +193,19 @@ struct rs_cmd {
 extern const struct rs_cmd rs_cmds_server[], rs_cmds_string[], rs_cmds_keys[], rs_cmds_list[],
     rs_cmds_set[], rs_cmds_hash[], rs_cmds_zset[];
 
+/* Run one whole request (resp.c calls it; argc >= 1): look the command
+ * up, check arity and maxmemory, run it, count it and propagate it. */
+void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc,
+		 const struct rs_arg *argv);
+
+/* The merged command table, sorted by name (cmd.c): lookup is
+ * case-insensitive; NULL for an unknown name. */
+const struct rs_cmd *rs_cmd_lookup(const struct rs_arg *name);
+size_t rs_cmd_count(void);
+const struct rs_cmd *rs_cmd_at(size_t i); /* i < rs_cmd_count() */
+/* COMMAND [COUNT | INFO name... | DOCS [name...]] (cmd.c; in rs_cmds_server) */
+void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
+
 /* A write handler whose effect is not its own argv (see rs_engine.propagate)
  * says what to log instead. */
 void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
@@ -199,6 +219,7 @@ bool rs_arg_int(const struct rs_arg *a, int64_t *out);
 bool rs_arg_double(const struct rs_arg *a, double *out);
 /* Format as Redis' ld2string/%.17g; returns the length written (< cap). */
 size_t rs_fmt_double(char *buf, size_t cap, double d, bool humanfriendly);
+#define RS_DOUBLE_BUF 400 /* room for any double in either form, with its NUL */
 /* Redis' stringmatchlen: glob with * ? [...] and \ escapes. */
 bool rs_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, bool nocase);
 
@@ -208,5 +229,8 @@ void rs_db_free(struct rs_db *db);
 uint64_t rs_db_size(const struct rs_db *db);	/* keys, expired ones not yet swept included */
 uint64_t rs_db_expires(const struct rs_db *db); /* keys with a time to live */
 void rs_db_flush(struct rs_db *db);
+/* The active expiry sweep behind rs_active_expire: at most budget keys
+ * looked at; returns how many expired (and counts them in stat_expired). */
+size_t rs_db_active_expire(struct rs_engine *e, size_t budget);
 
 #endif

@@ -1,0 +1,223 @@
+/*
+ * The command table and dispatch: the seven group tables merged into one
+ * sorted index at engine init, case-insensitive lookup, Redis' arity,
+ * unknown-command and maxmemory refusals, the stats INFO shows, and
+ * propagation of what a write command did. Also the engine's and a
+ * client's life, and COMMAND (COUNT, INFO, DOCS), which redis-cli reads
+ * at start to build its help and hints.
+ */
+#include "resp.h"
+
+#include "fmt.h"
+#include "string.h"
+
+#define CMD_MAX 256 /* commands in all tables; init fails past it */
+#define CMD_NAME_MAX 32
+
+static const struct rs_cmd *cmd_index[CMD_MAX]; /* sorted by name */
+static size_t cmd_n;
+
+/* ---- the index ---- */
+
+static bool cmd_insert(const struct rs_cmd *cmd)
+{
+	size_t i = cmd_n;
+
+	if (cmd_n == CMD_MAX || strlen(cmd->name) >= CMD_NAME_MAX)
+		return false;
+	while (i > 0 && strcmp(cmd_index[i - 1]->name, cmd->name) > 0) {
+		cmd_index[i] = cmd_index[i - 1];
+		i--;
+	}
+	cmd_index[i] = cmd;
+	cmd_n++;
+	return true;
+}
+
+/* Every table's commands, once; the tables are constant, so building the
+ * index again for a second engine gives the same result. */
+static bool cmd_build_index(void)
+{
+	const struct rs_cmd *tables[] = { rs_cmds_server, rs_cmds_string, rs_cmds_keys,
+					  rs_cmds_list,	  rs_cmds_set,	  rs_cmds_hash,
+					  rs_cmds_zset };
+
+	cmd_n = 0;
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (const struct rs_cmd *c = tables[t]; c->name != NULL; c++)
+			if (!cmd_insert(c))
+				return false;
+	return true;
+}
+
+const struct rs_cmd *rs_cmd_lookup(const struct rs_arg *name)
+{
+	char low[CMD_NAME_MAX];
+	size_t lo = 0, hi = cmd_n;
+
+	if (name->len >= CMD_NAME_MAX)
+		return NULL;
+	for (size_t i = 0; i < name->len; i++) {
+		uint8_t ch = name->p[i];
+
+		low[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + ('a' - 'A') : ch);
+	}
+	low[name->len] = '\0';
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(cmd_index[mid]->name, low);
+
+		if (r == 0)
+			return strlen(low) == name->len ? cmd_index[mid] : NULL;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+size_t rs_cmd_count(void)
+{
+	return cmd_n;
+}
+
+const struct rs_cmd *rs_cmd_at(size_t i)
+{
+	return i < cmd_n ? cmd_index[i] : NULL;
+}
+
+/* ---- dispatch ---- */
+
+/* An argument as C's "%.*s" shows it: up to its first NUL, at most max. */
+static int shown_len(const struct rs_arg *a, size_t max)
+{
+	size_t n = 0;
+
+	while (n < a->len && n < max && a->p[n] != 0)
+		n++;
+	return (int)n;
+}
+
+/* "ERR unknown command 'foo', with args beginning with: 'a' 'b' ", Redis'
+ * words: each argument quoted while the list is under 128 bytes. */
+static void reply_unknown(struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
+{
+	char args[300]; /* under 128, then one more of at most 128 + 3 */
+	size_t n = 0;
+
+	args[0] = '\0';
+	for (uint32_t i = 1; i < argc && n < 128; i++) {
+		int w = shown_len(&argv[i], 128 - n);
+
+		n += (size_t)fmt_snprintf(args + n, sizeof(args) - n, "'%.*s' ", w,
+					  (const char *)argv[i].p);
+	}
+	rs_reply_errorf(c, "ERR unknown command '%.*s', with args beginning with: %s",
+			shown_len(&argv[0], 128), (const char *)argv[0].p, args);
+}
+
+static bool arity_ok(const struct rs_cmd *cmd, uint32_t argc)
+{
+	return cmd->arity > 0 ? argc == (uint32_t)cmd->arity : argc >= (uint32_t)-cmd->arity;
+}
+
+void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc,
+		 const struct rs_arg *argv)
+{
+	const struct rs_cmd *cmd = rs_cmd_lookup(&argv[0]);
+	struct rs_ctx x = { e, c, false, false };
+
+	c->last_cmd_ms = e->now_ms;
+	if (cmd == NULL) {
+		reply_unknown(c, argc, argv);
+		return;
+	}
+	if (!arity_ok(cmd, argc)) {
+		rs_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+		return;
+	}
+	if ((cmd->flags & RS_CMD_DENYOOM) && e->lim.maxmemory != 0 &&
+	    rs_used() > e->lim.maxmemory) {
+		rs_reply_error(c, RS_ERR_OOM);
+		return;
+	}
+	c->last_cmd = cmd->name;
+	e->stat_commands++;
+	cmd->fn(&x, argc, argv);
+	if ((cmd->flags & RS_CMD_WRITE) && x.dirty && !x.propagated && e->propagate)
+		e->propagate(e->propagate_ctx, argc, argv);
+}
+
+void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
+{
+	x->propagated = true;
+	if (x->e->propagate)
+		x->e->propagate(x->e->propagate_ctx, argc, argv);
+}
+
+/* ---- the engine and its clients ---- */
+
+int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed)
+{
+	memset(e, 0, sizeof(*e));
+	if (!cmd_build_index())
+		return -1;
+	e->lim.maxmemory = 0;
+	e->lim.proto_max_bulk_len = 512ull << 20;
+	e->lim.max_args = 1024 * 1024;
+	e->lim.max_inline = 64 * 1024;
+	e->lim.max_clients = 10000;
+	e->lim.max_output = 256ull << 20;
+	e->lim.max_query = 1ull << 30;
+	e->now_ms = e->start_ms = now_ms;
+	e->next_client_id = 1;
+	e->rand_state = seed ? seed : 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
+	e->db = rs_db_new();
+	return e->db ? 0 : -1;
+}
+
+void rs_engine_free(struct rs_engine *e)
+{
+	if (e->db)
+		rs_db_free(e->db);
+	e->db = NULL;
+}
+
+struct rs_client *rs_client_new(struct rs_engine *e)
+{
+	struct rs_client *c;
+
+	if (e->clients >= e->lim.max_clients)
+		return NULL;
+	c = rs_alloc(sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->id = e->next_client_id++;
+	c->created_ms = c->last_cmd_ms = e->now_ms;
+	c->max_output = e->lim.max_output;
+	c->ml_pending = -1;
+	c->bulk_len = -1;
+	c->last_cmd = "NULL";
+	e->clients++;
+	e->stat_connections++;
+	return c;
+}
+
+void rs_client_free(struct rs_engine *e, struct rs_client *c)
+{
+	if (c == NULL)
+		return;
+	rs_free(c->in);
+	rs_free(c->out);
+	rs_free(c->argv);
+	rs_free(c->arg_off);
+	rs_free(c);
+	e->clients--;
+}
+
+size_t rs_active_expire(struct rs_engine *e, size_t budget)
+{
+	return rs_db_active_expire(e, budget);
+}
