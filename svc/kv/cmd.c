@@ -122,8 +122,7 @@ static bool arity_ok(const struct rs_cmd *cmd, uint32_t argc)
 	return cmd->arity > 0 ? argc == (uint32_t)cmd->arity : argc >= (uint32_t)-cmd->arity;
 }
 
-void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc,
-		 const struct rs_arg *argv)
+void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
 {
 	const struct rs_cmd *cmd = rs_cmd_lookup(&argv[0]);
 	struct rs_ctx x = { e, c, false, false };

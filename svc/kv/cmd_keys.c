@@ -126,8 +126,7 @@ bad:
 	return false;
 }
 
-static bool scan_options(struct rs_ctx *x, struct scan *s, uint32_t argc,
-			 const struct rs_arg *argv)
+static bool scan_options(struct rs_ctx *x, struct scan *s, uint32_t argc, const struct rs_arg *argv)
 {
 	for (uint32_t i = 2; i < argc; i += 2) {
 		if (i + 1 >= argc) {
@@ -330,8 +329,8 @@ static bool expire_flags(struct rs_ctx *x, uint32_t argc, const struct rs_arg *a
 		*f |= 1 << k;
 	}
 	if ((*f & E_NX) && (*f & (E_XX | E_GT | E_LT))) {
-		rs_reply_error(x->c,
-			       "ERR NX and XX, GT or LT options at the same time are not compatible");
+		rs_reply_error(
+		    x->c, "ERR NX and XX, GT or LT options at the same time are not compatible");
 		return false;
 	}
 	if ((*f & E_GT) && (*f & E_LT)) {
@@ -372,16 +371,15 @@ bad:
 	return false;
 }
 
-static void expire_generic(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv,
-			   int64_t base, bool secs, const char *cmd)
+static void expire_generic(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv, int64_t base,
+			   bool secs, const char *cmd)
 {
 	const struct rs_arg *key = &argv[1];
 	int f;
 	int64_t when;
 	if (!expire_flags(x, argc, argv, &f) || !expire_when(x, &argv[2], base, secs, cmd, &when))
 		return;
-	if (!rs_lookup_write(x, key) ||
-	    !expire_allowed(f, when, rs_db_get_expire(x->e->db, key))) {
+	if (!rs_lookup_write(x, key) || !expire_allowed(f, when, rs_db_get_expire(x->e->db, key))) {
 		rs_reply_int(x->c, 0);
 		return;
 	}
@@ -521,26 +519,26 @@ static void cmd_object(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 const struct rs_cmd rs_cmds_keys[] = {
 	/* from Redis 7.0's src/commands/<name>.json, as COMMAND reports;
 	 * OBJECT's subcommands are its handler's */
-	{ "del", -2, RS_CMD_WRITE, 1, -1, 1, "generic",
-	  "Delete a key", "1.0.0", cmd_del },
+	{ "del", -2, RS_CMD_WRITE, 1, -1, 1, "generic", "Delete a key", "1.0.0", cmd_del },
 	{ "unlink", -2, RS_CMD_WRITE | RS_CMD_FAST, 1, -1, 1, "generic",
-	  "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", "4.0.0", cmd_unlink },
+	  "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non "
+	  "blocking.",
+	  "4.0.0", cmd_unlink },
 	{ "exists", -2, RS_CMD_READONLY | RS_CMD_FAST, 1, -1, 1, "generic",
 	  "Determine if a key exists", "1.0.0", cmd_exists },
 	{ "type", 2, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "generic",
 	  "Determine the type stored at key", "1.0.0", cmd_type },
 	{ "keys", 2, RS_CMD_READONLY, 0, 0, 0, "generic",
 	  "Find all keys matching the given pattern", "1.0.0", cmd_keys },
-	{ "scan", -2, RS_CMD_READONLY, 0, 0, 0, "generic",
-	  "Incrementally iterate the keys space", "2.8.0", cmd_scan },
+	{ "scan", -2, RS_CMD_READONLY, 0, 0, 0, "generic", "Incrementally iterate the keys space",
+	  "2.8.0", cmd_scan },
 	{ "randomkey", 1, RS_CMD_READONLY, 0, 0, 0, "generic",
 	  "Return a random key from the keyspace", "1.0.0", cmd_randomkey },
-	{ "rename", 3, RS_CMD_WRITE, 1, 2, 1, "generic",
-	  "Rename a key", "1.0.0", cmd_rename },
+	{ "rename", 3, RS_CMD_WRITE, 1, 2, 1, "generic", "Rename a key", "1.0.0", cmd_rename },
 	{ "renamenx", 3, RS_CMD_WRITE | RS_CMD_FAST, 1, 2, 1, "generic",
 	  "Rename a key, only if the new key does not exist", "1.0.0", cmd_renamenx },
-	{ "copy", -3, RS_CMD_WRITE | RS_CMD_DENYOOM, 1, 2, 1, "generic",
-	  "Copy a key", "6.2.0", cmd_copy },
+	{ "copy", -3, RS_CMD_WRITE | RS_CMD_DENYOOM, 1, 2, 1, "generic", "Copy a key", "6.2.0",
+	  cmd_copy },
 	{ "expire", -3, RS_CMD_WRITE | RS_CMD_FAST, 1, 1, 1, "generic",
 	  "Set a key's time to live in seconds", "1.0.0", cmd_expire },
 	{ "pexpire", -3, RS_CMD_WRITE | RS_CMD_FAST, 1, 1, 1, "generic",
@@ -548,7 +546,8 @@ const struct rs_cmd rs_cmds_keys[] = {
 	{ "expireat", -3, RS_CMD_WRITE | RS_CMD_FAST, 1, 1, 1, "generic",
 	  "Set the expiration for a key as a UNIX timestamp", "1.2.0", cmd_expireat },
 	{ "pexpireat", -3, RS_CMD_WRITE | RS_CMD_FAST, 1, 1, 1, "generic",
-	  "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", cmd_pexpireat },
+	  "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0",
+	  cmd_pexpireat },
 	{ "ttl", 2, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "generic",
 	  "Get the time to live for a key in seconds", "1.0.0", cmd_ttl },
 	{ "pttl", 2, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "generic",
@@ -560,8 +559,9 @@ const struct rs_cmd rs_cmds_keys[] = {
 	{ "persist", 2, RS_CMD_WRITE | RS_CMD_FAST, 1, 1, 1, "generic",
 	  "Remove the expiration from a key", "2.2.0", cmd_persist },
 	{ "touch", -2, RS_CMD_READONLY | RS_CMD_FAST, 1, -1, 1, "generic",
-	  "Alters the last access time of a key(s). Returns the number of existing keys specified.", "3.2.1", cmd_touch },
-	{ "object", -2, 0, 0, 0, 0, "generic",
-	  "A container for object introspection commands", "2.2.3", cmd_object },
+	  "Alters the last access time of a key(s). Returns the number of existing keys specified.",
+	  "3.2.1", cmd_touch },
+	{ "object", -2, 0, 0, 0, 0, "generic", "A container for object introspection commands",
+	  "2.2.3", cmd_object },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },
 };

@@ -96,8 +96,7 @@ static void cmd_smembers(struct rs_ctx *x, uint32_t argc, const struct rs_arg *a
 /* SPOP with a count below the set's size: count random members, taken
  * out first (so that nothing changes if memory runs out), then replied
  * and propagated as one SREM. */
-static void spop_some(struct rs_ctx *x, const struct rs_arg *key, struct rs_obj *o,
-		      uint64_t count)
+static void spop_some(struct rs_ctx *x, const struct rs_arg *key, struct rs_obj *o, uint64_t count)
 {
 	struct rs_dent **v = rs_alloc(count * sizeof(*v));
 	struct rs_arg *pv = rs_alloc((count + 2) * sizeof(*pv));
@@ -182,8 +181,8 @@ const struct rs_cmd rs_cmds_set[] = {
 	  "Remove and return one or multiple random members from a set", "1.0.0", cmd_spop },
 	{ "scard", 2, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "set",
 	  "Get the number of members in a set", "1.0.0", cmd_scard },
-	{ "smembers", 2, RS_CMD_READONLY, 1, 1, 1, "set",
-	  "Get all the members in a set", "1.0.0", cmd_smembers },
+	{ "smembers", 2, RS_CMD_READONLY, 1, 1, 1, "set", "Get all the members in a set", "1.0.0",
+	  cmd_smembers },
 	{ "sismember", 3, RS_CMD_READONLY | RS_CMD_FAST, 1, 1, 1, "set",
 	  "Determine if a given value is a member of a set", "1.0.0", cmd_sismember },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL },

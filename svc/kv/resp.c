@@ -294,8 +294,7 @@ static enum parse_result parse_bulk_len(struct rs_engine *e, struct rs_client *c
 		c->close_after_reply = true;
 		return P_ERROR;
 	}
-	if (!line_int(c, c->in_pos + 1, cr, &n) || n < 0 ||
-	    (uint64_t)n > e->lim.proto_max_bulk_len)
+	if (!line_int(c, c->in_pos + 1, cr, &n) || n < 0 || (uint64_t)n > e->lim.proto_max_bulk_len)
 		return proto_error(c, "invalid bulk length");
 	c->in_pos = cr + 2;
 	c->bulk_len = n;
@@ -465,7 +464,8 @@ static enum parse_result parse_inline(struct rs_engine *e, struct rs_client *c)
 	enum parse_result r;
 
 	if (nl == NULL)
-		return avail > e->lim.max_inline ? proto_error(c, "too big inline request") : P_MORE;
+		return avail > e->lim.max_inline ? proto_error(c, "too big inline request")
+						 : P_MORE;
 	end = (size_t)(nl - c->in);
 	next = end + 1;
 	if (end > c->in_pos && c->in[end - 1] == '\r')

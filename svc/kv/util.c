@@ -461,7 +461,8 @@ static int round_digits(char *dig, int n, int keep, int *x)
 		return n;
 	if (keep < 0)
 		return 0;
-	up = dig[keep] > '5' || (dig[keep] == '5' && (n > keep + 1 || (keep > 0 && (dig[keep - 1] - '0') % 2)));
+	up = dig[keep] > '5' ||
+	     (dig[keep] == '5' && (n > keep + 1 || (keep > 0 && (dig[keep - 1] - '0') % 2)));
 	n = keep;
 	if (up) {
 		int i = n - 1;
