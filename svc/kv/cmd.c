@@ -155,6 +155,154 @@ void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		x->e->propagate(x->e->propagate_ctx, argc, argv);
 }
 
+/* ---- COMMAND ---- */
+
+static const struct {
+	uint32_t flag;
+	const char *name;
+} flag_names[] = {
+	{ RS_CMD_WRITE, "write" },     { RS_CMD_READONLY, "readonly" },
+	{ RS_CMD_DENYOOM, "denyoom" }, { RS_CMD_NOSCRIPT, "noscript" },
+	{ RS_CMD_LOADING, "loading" }, { RS_CMD_STALE, "stale" },
+	{ RS_CMD_FAST, "fast" },
+};
+
+static void reply_flags(struct rs_client *c, uint32_t flags)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		n += (flags & flag_names[i].flag) != 0;
+	rs_reply_array(c, (int64_t)n);
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (flags & flag_names[i].flag)
+			rs_reply_simple(c, flag_names[i].name);
+}
+
+/* The ACL categories Redis gives such a command: its kind of access,
+ * its data type, and whether it is fast. */
+static void reply_categories(struct rs_client *c, const struct rs_cmd *cmd)
+{
+	static const char *const groups[][2] = {
+		{ "string", "@string" },
+		{ "generic", "@keyspace" },
+		{ "list", "@list" },
+		{ "set", "@set" },
+		{ "sorted-set", "@sortedset" },
+		{ "hash", "@hash" },
+		{ "connection", "@connection" },
+	};
+	const char *cat[3];
+	int n = 0;
+
+	if (cmd->flags & (RS_CMD_WRITE | RS_CMD_READONLY))
+		cat[n++] = cmd->flags & RS_CMD_WRITE ? "@write" : "@read";
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (cmd->group != NULL && strcmp(cmd->group, groups[i][0]) == 0)
+			cat[n++] = groups[i][1];
+	cat[n++] = cmd->flags & RS_CMD_FAST ? "@fast" : "@slow";
+	rs_reply_array(c, n);
+	for (int i = 0; i < n; i++)
+		rs_reply_simple(c, cat[i]);
+}
+
+/* One command as COMMAND INFO shows it (10 fields, as Redis 7.0); kv has
+ * no tips, key specifications or subcommand entries to list. */
+static void reply_info(struct rs_client *c, const struct rs_cmd *cmd)
+{
+	if (cmd == NULL) {
+		rs_reply_nil(c);
+		return;
+	}
+	rs_reply_array(c, 10);
+	rs_reply_bulk_cstr(c, cmd->name);
+	rs_reply_int(c, cmd->arity);
+	reply_flags(c, cmd->flags);
+	rs_reply_int(c, cmd->first_key);
+	rs_reply_int(c, cmd->last_key);
+	rs_reply_int(c, cmd->key_step);
+	reply_categories(c, cmd);
+	rs_reply_array(c, 0);
+	rs_reply_array(c, 0);
+	rs_reply_array(c, 0);
+}
+
+/* A command's name and its COMMAND DOCS map (flat, as RESP2 shows maps):
+ * summary, since and group, the fields redis-cli reads for its help. */
+static void reply_docs(struct rs_client *c, const struct rs_cmd *cmd)
+{
+	rs_reply_bulk_cstr(c, cmd->name);
+	rs_reply_array(c, 6);
+	rs_reply_bulk_cstr(c, "summary");
+	rs_reply_bulk_cstr(c, cmd->summary ? cmd->summary : "");
+	rs_reply_bulk_cstr(c, "since");
+	rs_reply_bulk_cstr(c, cmd->since ? cmd->since : "1.0.0");
+	rs_reply_bulk_cstr(c, "group");
+	rs_reply_bulk_cstr(c, cmd->group ? cmd->group : "server");
+}
+
+static void command_all(struct rs_client *c)
+{
+	rs_reply_array(c, (int64_t)cmd_n);
+	for (size_t i = 0; i < cmd_n; i++)
+		reply_info(c, cmd_index[i]);
+}
+
+static void command_info(struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
+{
+	if (argc == 2) {
+		command_all(c);
+		return;
+	}
+	rs_reply_array(c, argc - 2);
+	for (uint32_t i = 2; i < argc; i++)
+		reply_info(c, rs_cmd_lookup(&argv[i]));
+}
+
+static void command_docs(struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
+{
+	int64_t n = 0;
+
+	for (uint32_t i = 2; i < argc; i++)
+		n += rs_cmd_lookup(&argv[i]) != NULL;
+	rs_reply_array(c, 2 * (argc == 2 ? (int64_t)cmd_n : n));
+	for (size_t i = 0; argc == 2 && i < cmd_n; i++)
+		reply_docs(c, cmd_index[i]);
+	for (uint32_t i = 2; i < argc; i++)
+		if (rs_cmd_lookup(&argv[i]) != NULL)
+			reply_docs(c, rs_cmd_lookup(&argv[i]));
+}
+
+static void command_list(struct rs_client *c)
+{
+	rs_reply_array(c, (int64_t)cmd_n);
+	for (size_t i = 0; i < cmd_n; i++)
+		rs_reply_bulk_cstr(c, cmd_index[i]->name);
+}
+
+void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
+{
+	struct rs_client *c = x->c;
+
+	if (argc == 1)
+		command_all(c);
+	else if (rs_arg_eq(&argv[1], "count") && argc == 2)
+		rs_reply_int(c, (int64_t)cmd_n);
+	else if (rs_arg_eq(&argv[1], "info"))
+		command_info(c, argc, argv);
+	else if (rs_arg_eq(&argv[1], "docs"))
+		command_docs(c, argc, argv);
+	else if (rs_arg_eq(&argv[1], "list") && argc == 2)
+		command_list(c);
+	else if (rs_arg_eq(&argv[1], "count") || rs_arg_eq(&argv[1], "list"))
+		rs_reply_errorf(c, "ERR wrong number of arguments for 'command|%s' command",
+				rs_arg_eq(&argv[1], "count") ? "count" : "list");
+	else
+		rs_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+				(int)(argv[1].len < 128 ? argv[1].len : 128),
+				(const char *)argv[1].p);
+}
+
 /* ---- the engine and its clients ---- */
 
 int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed)

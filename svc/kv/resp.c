@@ -175,6 +175,8 @@ void rs_sent(struct rs_client *c, size_t n)
 {
 	if (n > c->out_len)
 		n = c->out_len;
+	if (n == 0)
+		return;
 	memmove(c->out, c->out + n, c->out_len - n);
 	c->out_len -= n;
 }
@@ -499,6 +501,8 @@ static bool in_append(struct rs_engine *e, struct rs_client *c, const uint8_t *d
 	size_t need = c->in_len + n, cap;
 	uint8_t *p;
 
+	if (n == 0)
+		return true;
 	if (need > e->lim.max_query)
 		return false;
 	if (need > c->in_cap) {
