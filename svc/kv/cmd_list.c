@@ -148,16 +148,20 @@ static int64_t list_index(const struct rs_obj *o, int64_t i)
 	return i >= 0 && i < len ? i : -1;
 }
 
+/* As Redis: the key before the index (a missing key is nil, whatever
+ * the index says). */
 static void cmd_lindex(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
 	(void)argc;
 	int64_t i;
-	if (!rs_int_or_reply(x, &argv[2], &i))
-		return;
 	struct rs_obj *o = rs_lookup_read(x, &argv[1]);
-	if (rs_wrongtype(x, o, RS_T_LIST))
+	if (!o) {
+		rs_reply_nil(x->c);
 		return;
-	if (!o || (i = list_index(o, i)) < 0)
+	}
+	if (rs_wrongtype(x, o, RS_T_LIST) || !rs_int_or_reply(x, &argv[2], &i))
+		return;
+	if ((i = list_index(o, i)) < 0)
 		rs_reply_nil(x->c);
 	else
 		reply_elem(x, *rs_list_at(&o->l, (size_t)i));

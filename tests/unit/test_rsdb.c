@@ -653,6 +653,7 @@ static void test_list(void **state)
 	EXPECT("$1\r\nc\r\n", "LINDEX", "l", "-1");
 	EXPECT(NIL, "LINDEX", "l", "5");
 	EXPECT(NOTINT, "LINDEX", "l", "x");
+	EXPECT(NIL, "LINDEX", "none", "x"); /* the key is looked at first */
 	EXPECT(OK, "LSET", "l", "-1", "C");
 	EXPECT("-ERR index out of range\r\n", "LSET", "l", "5", "x");
 	EXPECT("-ERR no such key\r\n", "LSET", "none", "0", "x");
