@@ -12,20 +12,20 @@
  */
 #include "vesta.h"
 
-#define HDR 16			  /* header before every block; keeps 16-byte alignment */
-#define ARENA (256 * 1024)	  /* bytes mapped at once for small blocks */
+#define HDR 16		   /* header before every block; keeps 16-byte alignment */
+#define ARENA (256 * 1024) /* bytes mapped at once for small blocks */
 #define PAGE 4096ull
-#define BIG_CLASS 0xffffffffu	  /* the class of a block that is its own mapping */
+#define BIG_CLASS 0xffffffffu	   /* the class of a block that is its own mapping */
 #define HEAP_MAGIC 0x6b76686561ull /* "kvhea": catches a free of a foreign pointer */
 
 /* Usable sizes of the classes, the header not counted. */
-static const uint32_t class_size[] = { 16,   32,   48,   64,   96,    128,   192,   256,
-				       384,  512,  768,  1024, 1536,  2048,  3072,  4096,
+static const uint32_t class_size[] = { 16,   32,   48,	  64,	 96,	128,  192,  256,
+				       384,  512,  768,	  1024,	 1536,	2048, 3072, 4096,
 				       6144, 8192, 12288, 16384, 24576, 32768 };
 #define NCLASS (sizeof(class_size) / sizeof(class_size[0]))
 
 struct hdr {
-	uint32_t cls;  /* index in class_size, or BIG_CLASS */
+	uint32_t cls; /* index in class_size, or BIG_CLASS */
 	uint32_t magic;
 	uint64_t size; /* usable bytes: the class's, or a mapping's less HDR */
 };

@@ -54,7 +54,8 @@ static void test_sizes_and_alignment(void **state)
 		assert_int_equal((uintptr_t)p[i] % 16, 0);
 		memset(p[i], (int)i, sizes[i]);
 	}
-	assert_true(ve_heap_used() >= 1 + 15 + 16 + 17 + 100 + 1000 + 4096 + 32768 + 32769 + 100000);
+	assert_true(ve_heap_used() >=
+		    1 + 15 + 16 + 17 + 100 + 1000 + 4096 + 32768 + 32769 + 100000);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		for (size_t k = 0; k < sizes[i]; k++)
 			assert_int_equal(((uint8_t *)p[i])[k], (uint8_t)i);
@@ -126,7 +127,7 @@ static void test_out_of_memory(void **state)
 	no_memory = true;
 	assert_null(ve_malloc(1 << 20));
 	q = ve_realloc(p, 1 << 20);
-	assert_null(q); /* p untouched */
+	assert_null(q);			   /* p untouched */
 	for (int i = 0; i < 100000; i++) { /* the current arena runs out */
 		q = ve_malloc(4096);
 		if (q == NULL)
@@ -140,10 +141,8 @@ static void test_out_of_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizes_and_alignment),
-		cmocka_unit_test(test_reuse),
-		cmocka_unit_test(test_big_blocks_unmapped),
-		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_sizes_and_alignment), cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_big_blocks_unmapped), cmocka_unit_test(test_resize),
 		cmocka_unit_test(test_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
