@@ -74,7 +74,7 @@ struct rs_list {
 	size_t head, len, cap;
 };
 
-struct rs_znode; /* zset.c's skiplist node */
+struct rs_zsl; /* zsl.c's skiplist, below */
 
 /* A zset: member -> node (score and rank order in the skiplist). */
 struct rs_zset {
@@ -176,14 +176,14 @@ bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
  * int64_t. */
 void rs_propagatef(struct rs_ctx *x, const char *fmt, ...);
 
-/* ---- lists (list.c) ---- */
+/* ---- lists (obj.c) ---- */
 int rs_list_push(struct rs_list *l, struct rs_bytes *b, bool left); /* -1 no memory */
 struct rs_bytes *rs_list_pop(struct rs_list *l, bool left);
 struct rs_bytes **rs_list_at(const struct rs_list *l, size_t i);
 void rs_list_remove_at(struct rs_list *l, size_t i);
 void rs_list_clear(struct rs_list *l);
 
-/* ---- zsets (zset.c): a skiplist with spans, plus the member dict ---- */
+/* ---- zsets (zsl.c): a skiplist with spans, plus the member dict ---- */
 struct rs_znode {
 	double score;
 	const uint8_t *ele; /* the member: the key bytes of its dict entry */
@@ -211,8 +211,6 @@ void rs_zset_update(struct rs_zset *z, struct rs_znode *n, double score);
 void rs_zset_delete(struct rs_zset *z, const void *m, size_t n);
 /* The node at 0-based rank r (r < len). O(log n). */
 struct rs_znode *rs_zsl_at(const struct rs_zsl *sl, uint64_t r);
-/* 0-based rank of a node with score/member. */
-uint64_t rs_zsl_rank(const struct rs_zsl *sl, double score, const uint8_t *m, size_t n);
 /* The first node for which below() is false, or NULL. */
 struct rs_znode *rs_zsl_first(const struct rs_zsl *sl,
 			      bool (*below)(const struct rs_znode *n, const void *spec),

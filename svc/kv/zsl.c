@@ -1,6 +1,6 @@
 /*
  * A sorted set's order: a skiplist of (score, member) whose links carry
- * spans (how many nodes they skip), so that a rank lookup and a rank are
+ * spans (how many nodes they skip), so that finding the node at a rank is
  * O(log n) as in Redis; the member -> node dict answers ZSCORE in O(1).
  * A node's member bytes are those of its dict entry (entries never move).
  */
@@ -189,15 +189,6 @@ struct rs_znode *rs_zsl_at(const struct rs_zsl *sl, uint64_t r)
 			return n;
 	}
 	return NULL;
-}
-
-uint64_t rs_zsl_rank(const struct rs_zsl *sl, double score, const uint8_t *m, size_t len)
-{
-	struct rs_znode key = { .score = score, .ele = m, .len = len };
-	struct rs_znode *update[ZSL_MAX];
-	uint64_t rank[ZSL_MAX];
-	zsl_path(sl, &key, update, rank);
-	return rank[0]; /* nodes strictly before it: its 0-based rank */
 }
 
 struct rs_znode *rs_zsl_first(const struct rs_zsl *sl,
