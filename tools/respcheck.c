@@ -28,7 +28,12 @@
  * connection's reconnections (QEMU's user networking accepts a connection
  * for a guest that is not there, so a reconnect alone proves nothing). With
  * --log, every incident is one JSON line with its CLOCK_MONOTONIC time,
- * for a caller that lines them up with its own faults.
+ * for a caller that lines them up with its own faults:
+ * {"t":SECONDS,"conn":N,"what":WHAT,"ms":MS}, WHAT one of reset, eof, drop
+ * (after a timeout), bad_reply, connect_failed, reconnect, timeout, stall
+ * (ms: its length, logged at its end, if at least --stall-log-ms, default
+ * 200), lost, wrong, duplicated, error; the read-back's verdicts are
+ * final_lost and so on.
  *
  * Exit 0 if some replies came and none was lost, wrong, duplicated, an
  * error or a timeout, and the final read-back agreed; 1 if not; 2 for
@@ -92,6 +97,8 @@ struct tally {
 };
 
 static volatile sig_atomic_t stop_asked;
+static const char *phase = ""; /* "final_" during the read-back: its incidents
+				  belong to no moment of the run */
 static struct opts opt;
 static struct tally tally;
 static FILE *incident_log;
@@ -110,8 +117,8 @@ static void incident(const struct conn *c, const char *what, double ms)
 {
 	if (!incident_log)
 		return;
-	fprintf(incident_log, "{\"t\":%.6f,\"conn\":%d,\"what\":\"%s\",\"ms\":%.3f}\n", now_s(),
-		c ? c->id : -1, what, ms);
+	fprintf(incident_log, "{\"t\":%.6f,\"conn\":%d,\"what\":\"%s%s\",\"ms\":%.3f}\n", now_s(),
+		c ? c->id : -1, phase, what, ms);
 	fflush(incident_log);
 }
 
@@ -444,6 +451,7 @@ static const char *final_check(const struct conn *cs)
 
 	if (fd < 0)
 		return "unreachable";
+	phase = "final_";
 	for (int i = 0; i < opt.conns; i++) {
 		for (int w = 0; w < 3; w++) {
 			size_t len = rm_final_request(&cs[i].m, w, req, sizeof(req));
