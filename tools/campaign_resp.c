@@ -81,9 +81,8 @@ static void attribute_one(struct camp_record *r, const struct jsonline *o)
 
 	if (!f)
 		return;
-	if (!strcmp(what, "reset") || !strcmp(what, "eof") || !strcmp(what, "drop") ||
-	    !strcmp(what, "bad_reply"))
-		f->resp_resets++;
+	if (!strcmp(what, "reset") || !strcmp(what, "eof") || !strcmp(what, "bad_reply"))
+		f->resp_resets++; /* as respcheck counts them: a "drop" follows a timeout */
 	else if (!strcmp(what, "lost") || !strcmp(what, "timeout"))
 		f->resp_lost++;
 	else if (!strcmp(what, "wrong") || !strcmp(what, "duplicated") || !strcmp(what, "error"))
