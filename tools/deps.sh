@@ -1,5 +1,7 @@
 #!/bin/sh
-# Make sure the Debian packages the build needs are installed, and that
+# Make sure the Debian packages the build and its tests need are installed
+# (redis-tools: redis-cli and redis-benchmark, the clients of the Redis boot
+# tests; the build never needs a redis-server), and that
 # lz4's source (for the kernel's freestanding decompressor) is unpacked in
 # build/deps/lz4. As root this installs what is missing; otherwise it prints
 # the exact command to run and fails.
@@ -8,7 +10,8 @@
 set -eu
 BUILD=${1:-build}
 PKGS="nasm gcc binutils make qemu-system-x86 grub-pc-bin grub-efi-amd64-bin grub-common
-xorriso mtools ovmf libcmocka-dev liblz4-dev clang-format dpkg-dev clang-14 libclang-rt-14-dev"
+xorriso mtools ovmf libcmocka-dev liblz4-dev clang-format dpkg-dev clang-14 libclang-rt-14-dev
+redis-tools"
 
 missing=""
 for p in $PKGS; do

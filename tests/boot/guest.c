@@ -26,6 +26,7 @@
 #include "guest.h"
 #include "jsonline.h"
 #include "scenario.h"
+#include "subst.h"
 #include "util.h"
 
 /* QEMU quits at once on SIGTERM; 2 s allows for a loaded host before SIGKILL. */
@@ -218,24 +219,16 @@ static void argv_add(struct argv *a, const char *fmt, ...)
 	a->v[a->n] = NULL;
 }
 
-/* arg with each "{dir}" replaced by dir (a socket or file of the boot's
- * own, e.g. for a netdev). */
-static void argv_add_dir(struct argv *a, const char *arg, const char *dir)
+/* arg with "{dir}", "{port}" and "{port2}" replaced (subst.h): a socket or
+ * file of the boot's own, or its reserved ports, e.g. for a netdev. */
+static void argv_add_subst(struct argv *a, const char *arg, const struct guest_config *cfg)
 {
-	char buf[4096];
-	size_t n = 0, dl = strlen(dir);
+	struct subst s = { .dir = cfg->dir, .port = cfg->port, .port2 = cfg->port2 };
+	char *w = subst_expand(arg, &s);
 
-	for (const char *p = arg; *p && n + 1 < sizeof(buf);) {
-		if (strncmp(p, "{dir}", 5) == 0 && n + dl + 1 < sizeof(buf)) {
-			memcpy(buf + n, dir, dl);
-			n += dl;
-			p += 5;
-		} else {
-			buf[n++] = *p++;
-		}
-	}
-	buf[n] = 0;
-	argv_add(a, "%s", buf);
+	a->v = util_grow(a->v, a->n + 1, &a->cap, sizeof(*a->v));
+	a->v[a->n++] = w;
+	a->v[a->n] = NULL;
 }
 
 static void argv_free(struct argv *a)
@@ -291,7 +284,7 @@ static void qemu_argv(const struct guest *g, const char *iso, struct argv *a)
 		argv_add(a, "%s", g->cfg.machine);
 	}
 	for (size_t i = 0; i < g->cfg.nextra; i++)
-		argv_add_dir(a, g->cfg.extra[i], g->cfg.dir);
+		argv_add_subst(a, g->cfg.extra[i], &g->cfg);
 }
 
 /*

@@ -31,9 +31,11 @@ struct guest_config {
 	bool uefi;	     /* boot OVMF instead of the BIOS */
 	const char *cpu;     /* -cpu MODEL, or NULL for QEMU's default */
 	const char *machine; /* -machine TYPE, or NULL for QEMU's default (pc) */
-	char *const *extra;  /* appended to the command line; "{dir}" in one
-				stands for dir */
+	char *const *extra;  /* appended to the command line; "{dir}",
+				"{port}", "{port2}" in one stand for dir, port,
+				port2 (subst.h) */
 	size_t nextra;
+	int port, port2;   /* reserved by the caller; 0: the placeholder stays */
 	long timeout_s;	   /* then stop the guest: guest_poll says GUEST_TIMED_OUT */
 	const char *label; /* "NAME [FW]", for -v output */
 	bool verbose;	   /* print the QEMU command line and every COM2 line */

@@ -29,6 +29,7 @@
 
 #include "guest.h"
 #include "scenario.h"
+#include "subst.h"
 #include "util.h"
 
 #define TAIL_LINES 25	 /* log lines shown under a failure */
@@ -59,7 +60,8 @@ struct job {
 	long host_hits;	 /* matches of `host` so far */
 	pid_t host_pid;	 /* the host command and its process group; 0: none running */
 	bool host_ran, host_ended;
-	int host_status; /* from waitpid, once host_ended */
+	int host_status;	   /* from waitpid, once host_ended */
+	struct subst_port port[2]; /* {port} and {port2}, held while the job runs */
 
 	char **fail; /* failure messages; the first is reported */
 	size_t nfail, capfail;
@@ -86,14 +88,29 @@ static void type_sends(struct job *j, const struct scn_event *e)
 	}
 }
 
+/* The host command's environment: its boot's folder and ports. */
+static void set_env(const struct job *j)
+{
+	char v[16];
+
+	setenv("VESTA_BOOT_DIR", j->dir, 1);
+	snprintf(v, sizeof(v), "%d", j->port[0].port);
+	setenv("VESTA_PORT", v, 1);
+	snprintf(v, sizeof(v), "%d", j->port[1].port);
+	setenv("VESTA_PORT2", v, 1);
+}
+
 /*
- * Start the scenario's host command: sh -c COMMAND in a process group of
- * its own, with VESTA_BOOT_DIR set to the boot's folder (where the NIC's
- * sockets are) and its output in host.log there.
+ * Start the scenario's host command: sh -c COMMAND, with {dir}, {port} and
+ * {port2} expanded, in a process group of its own, with VESTA_BOOT_DIR,
+ * VESTA_PORT and VESTA_PORT2 set too and its output in host.log in the
+ * boot's folder.
  */
 static void start_host(struct job *j)
 {
 	char *log = util_path_join(j->dir, "host.log");
+	char *cmd = subst_expand(j->sc->host.bytes,
+				 &(struct subst){ j->dir, j->port[0].port, j->port[1].port });
 	struct msg m = { .len = 0 };
 	pid_t pid = fork();
 
@@ -105,21 +122,22 @@ static void start_host(struct job *j)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		setenv("VESTA_BOOT_DIR", j->dir, 1);
-		execl("/bin/sh", "sh", "-c", j->sc->host.bytes, (char *)NULL);
+		set_env(j);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
 	free(log);
 	if (pid < 0) {
 		msg_add(&m, "host: fork: %s", strerror(errno));
 		job_fail(j, &m);
-		return;
+	} else {
+		setpgid(pid, pid);
+		j->host_pid = pid;
+		j->host_ran = true;
+		if (verbose)
+			printf("  %s host: started pid %d: %s\n", j->label, (int)pid, cmd);
 	}
-	setpgid(pid, pid);
-	j->host_pid = pid;
-	j->host_ran = true;
-	if (verbose)
-		printf("  %s host: started pid %d: %s\n", j->label, (int)pid, j->sc->host.bytes);
+	free(cmd);
 }
 
 /* Has the host command ended? Reap it; once it has, the guest is stopped. */
@@ -318,8 +336,29 @@ static void report(struct job *j)
 
 /* ---- running the jobs ---------------------------------------------------- */
 
-/* Start a job's QEMU; on failure the job is done (and reported) at once. */
-static void start_job(struct job *j)
+/* Reserve the job's {port} and {port2}; false (the job failed) if not. */
+static bool reserve_ports(struct job *j)
+{
+	struct msg m = { .len = 0 };
+
+	for (int i = 0; i < 2; i++) {
+		if (subst_port_reserve(&j->port[i]) == 0)
+			continue;
+		msg_add(&m, "cannot reserve a TCP port on 127.0.0.1: %s", strerror(errno));
+		job_fail(j, &m);
+		return false;
+	}
+	return true;
+}
+
+static void release_ports(struct job *j)
+{
+	subst_port_release(&j->port[0]);
+	subst_port_release(&j->port[1]);
+}
+
+/* The boot itself, once its ports are held. */
+static void start_guest(struct job *j)
 {
 	struct guest_config cfg = {
 		.iso = j->iso,
@@ -330,6 +369,8 @@ static void start_job(struct job *j)
 		.machine = j->machine == SCN_PC ? NULL : scn_machine_name[j->machine],
 		.extra = j->sc->qemu_args,
 		.nextra = j->sc->nqemu_args,
+		.port = j->port[0].port,
+		.port2 = j->port[1].port,
 		.timeout_s = j->sc->timeout_s,
 		.label = j->label,
 		.verbose = verbose,
@@ -345,6 +386,20 @@ static void start_job(struct job *j)
 	report(j);
 }
 
+/* Start a job: its ports, then its QEMU; on failure the job is done (and
+ * reported) at once. */
+static void start_job(struct job *j)
+{
+	if (reserve_ports(j)) {
+		start_guest(j);
+	} else {
+		j->done = true;
+		report(j);
+	}
+	if (j->done)
+		release_ports(j);
+}
+
 /* One look at a running job: its guest, and the verdict once QEMU is gone. */
 static void poll_job(struct job *j, double now)
 {
@@ -355,6 +410,7 @@ static void poll_job(struct job *j, double now)
 	switch (guest_poll(&j->g, now)) {
 	case GUEST_ENDED:
 		poll_host(j, true);
+		release_ports(j);
 		j->done = true;
 		judge(j);
 		report(j);
@@ -380,6 +436,7 @@ static void poll_job(struct job *j, double now)
 
 static void job_free(struct job *j)
 {
+	release_ports(j);
 	guest_free(&j->g);
 	for (size_t i = 0; i < j->nfail; i++)
 		free(j->fail[i]);
@@ -604,6 +661,7 @@ static void job_init(struct job *j, const struct scn *sc, enum scn_firmware fw, 
 		 m == SCN_PC ? "" : scn_machine_name[m]);
 	j->sc = sc;
 	j->fw = fw;
+	j->port[0].fd = j->port[1].fd = -1;
 	j->machine = m;
 	j->send_hits = util_realloc(NULL, (sc->nsends ? sc->nsends : 1) * sizeof(long));
 	memset(j->send_hits, 0, (sc->nsends ? sc->nsends : 1) * sizeof(long));
