@@ -184,19 +184,6 @@ static void detach(struct tcp_pcb *pcb)
 	tcp_err(pcb, NULL);
 }
 
-/* Free the slot; rst: reset the connection, else close it (FIN). */
-static void conn_free(struct conn *c, bool rst)
-{
-	if (c->pcb) {
-		detach(c->pcb);
-		if (rst || tcp_close(c->pcb) != ERR_OK)
-			tcp_abort(c->pcb);
-	}
-	if (c->rx)
-		pbuf_free(c->rx);
-	memset(c, 0, sizeof(*c));
-}
-
 /* Drop the bytes before offset `to` and open the window by as much. */
 static void consume(struct conn *c, uint64_t to)
 {
@@ -209,6 +196,24 @@ static void consume(struct conn *c, uint64_t to)
 			tcp_recved(c->pcb, k);
 		c->consumed += k;
 	}
+}
+
+/* Free the slot; rst: reset the connection, else close it (FIN). What was
+ * received and not consumed counts as read: lwIP answers a close with
+ * unread bytes by a reset, which would throw away the peer's copy of what
+ * the client sent last. */
+static void conn_free(struct conn *c, bool rst)
+{
+	if (!rst)
+		consume(c, c->arrived);
+	if (c->pcb) {
+		detach(c->pcb);
+		if (rst || tcp_close(c->pcb) != ERR_OK)
+			tcp_abort(c->pcb);
+	}
+	if (c->rx)
+		pbuf_free(c->rx);
+	memset(c, 0, sizeof(*c));
 }
 
 /* The connection's state as event bits. */

@@ -9,7 +9,9 @@
  * those bytes at the same offset, and goes on from what SEND says it
  * took. A peer that stops reading thus stops tcpecho's SENDs, which stop
  * its RECVs, which keep net's window shut: the sender waits. At EOF it
- * CLOSEs (FIN after the echo). It waits for events, and every 200 ms
+ * CLOSEs (FIN after the echo), as soon as the RECV that says SOCK_EV_HUP
+ * has had its bytes taken: without consuming them first, as a client that
+ * answers a last request and closes would. It waits for events, and every 200 ms
  * polls every connection and the backlog anyway, so a lost event costs
  * latency, never a connection.
  *
@@ -92,6 +94,10 @@ static void pump(struct econn *c)
 			return; /* reset (RECV will say), or no room: wait for SOCK_EV_OUT */
 		bytes += taken - c->taken;
 		c->taken = taken;
+		if ((rr->events & SOCK_EV_HUP) && taken == q.offset + (uint64_t)k) {
+			done++; /* the last bytes echoed: close without consuming them */
+			return sock_close(c, 0);
+		}
 	}
 }
 
