@@ -57,49 +57,6 @@ _Noreturn void net_assert(const char *msg, const char *file, int line)
 
 /* --- the stash --- */
 
-static uint64_t fnv1a(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-void net_stash_seal(void)
-{
-	net.st->sum = fnv1a(net.st, offsetof(struct net_stash, sum));
-}
-
-static bool name_ok(const char *s, bool empty_ok)
-{
-	size_t n = strnlen(s, SOCK_OWNER_MAX);
-
-	return n < SOCK_OWNER_MAX && (empty_ok || n > 0);
-}
-
-/* Why the stash cannot be trusted, or NULL if it can. */
-static const char *stash_bad(const struct net_stash *st)
-{
-	if (st->magic == 0 && st->sum == 0)
-		return "new";
-	if (st->magic != NET_STASH_MAGIC || st->version != NET_STASH_VERSION)
-		return "magic";
-	if (st->sum != fnv1a(st, offsetof(struct net_stash, sum)))
-		return "checksum";
-	if (st->nlisten > NET_LISTEN_MAX || st->next_lid == 0)
-		return "corrupt";
-	for (uint32_t i = 0; i < st->nlisten; i++) {
-		const struct net_listen_rec *l = &st->l[i];
-
-		if (!l->lid || l->lid >= st->next_lid || !l->port || !l->backlog ||
-		    !name_ok(l->owner, false) || !name_ok(l->notify, true))
-			return "corrupt";
-	}
-	return NULL;
-}
-
 static bool have_rdrand(void)
 {
 	uint32_t a = 1, b, c = 0, d;
@@ -127,15 +84,11 @@ static uint64_t random64(uint64_t salt)
 
 static void stash_reset(const char *why)
 {
-	struct net_stash *st = net.st;
+	uint64_t secret[2];
 
-	memset(st, 0, sizeof(*st));
-	st->magic = NET_STASH_MAGIC;
-	st->version = NET_STASH_VERSION;
-	st->secret[0] = random64(1);
-	st->secret[1] = random64(st->secret[0]);
-	st->next_lid = 1;
-	net_stash_seal();
+	secret[0] = random64(1);
+	secret[1] = random64(secret[0]);
+	net_stash_reset(net.st, secret);
 	ve_event_str("net_stash_reset", "reason", why);
 }
 
@@ -152,11 +105,11 @@ static int stash_open(void)
 	}
 	net.st = (struct net_stash *)base;
 	ve_rng_seed(&rng, ve_clock_ns() ^ net.st->secret[0]);
-	if ((why = stash_bad(net.st)))
+	if ((why = net_stash_check(net.st)))
 		stash_reset(why);
 	net.st->epoch++;
 	net.epoch = net.st->epoch;
-	net_stash_seal();
+	net_stash_seal(net.st);
 	ve_rng_seed(&rng, net.st->secret[1] ^ ve_clock_ns());
 	return 0;
 }

@@ -13,32 +13,7 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "sock.h"
-
-#define NET_LISTEN_MAX 16		      /* listeners kept in the stash */
-#define NET_STASH_MAGIC 0x5453454e54534556ull /* "VESTNETS" */
-#define NET_STASH_VERSION 1
-
-/* One listener as the stash keeps it: reopened at start with its lid. */
-struct net_listen_rec {
-	uint64_t lid; /* nonzero */
-	uint16_t port, backlog;
-	char owner[SOCK_OWNER_MAX];
-	char notify[SOCK_OWNER_MAX];
-};
-
-/* The stash (one page). sum is FNV-1a 64 of every byte before it: a stash
- * that fails it, or any range check, is reset, never trusted. */
-struct net_stash {
-	uint64_t magic;
-	uint32_t version;
-	uint32_t epoch;	    /* incremented at each start: the high half of a cid */
-	uint64_t secret[2]; /* the RFC 6528 key (isn.h) */
-	uint64_t next_lid;  /* the next listener id */
-	uint32_t nlisten;   /* used entries of l[] */
-	uint32_t pad;
-	struct net_listen_rec l[NET_LISTEN_MAX];
-	uint64_t sum;
-};
+#include "stash.h"
 
 struct net {
 	struct net_stash *st;
@@ -52,9 +27,6 @@ struct net {
 };
 
 extern struct net net;
-
-/* Recompute the stash's checksum after a change (net.c). */
-void net_stash_seal(void);
 
 /* netif.c: add the interface (addresses in network byte order) and bring
  * it up; hand it a received frame. */

@@ -432,14 +432,14 @@ static void op_listen(uint64_t id, const struct sock_listen *q)
 	strlcpy(st->l[i].notify, q->notify, SOCK_OWNER_MAX);
 	lis[i].nt = notifier(q->notify);
 	if (!lis[i].pcb && (r = listen_open(i)) < 0) {
-		net_stash_seal();
+		net_stash_seal(net.st);
 		return reply_err(id, SOCK_OP_LISTEN, -r);
 	}
 	if (i == st->nlisten) {
 		st->next_lid++;
 		st->nlisten++;
 	}
-	net_stash_seal();
+	net_stash_seal(net.st);
 	reply_val(id, SOCK_OP_LISTEN, 0, st->l[i].lid);
 }
 
