@@ -21,6 +21,7 @@
 #define LINGER_NS 60000000000ull /* a dead connection nobody CLOSEs goes after this */
 #define CLOSE_NS 30000000000ull	 /* CLOSE how 0: the peer's FIN, at most this long */
 #define NS_NONE UINT64_MAX
+#define REPLAYS_NOTED 8 /* net_replay events per incarnation */
 
 struct listener {
 	struct tcp_pcb *pcb; /* NULL: slot unused (or could not be opened) */
@@ -708,9 +709,27 @@ static size_t req_len(uint8_t op)
 	}
 }
 
+/* A call a dead incarnation left in flight (parked, most likely): say so,
+ * for the first few of an incarnation, then serve it like any other. */
+static void note_replay(const struct ve_msg *m, const uint8_t *req, size_t len)
+{
+	static unsigned noted;
+	char op[2] = { len && req[0] >= 'A' && req[0] <= 'Z' ? (char)req[0] : '?', 0 };
+
+	if (m->redelivered && noted < REPLAYS_NOTED) {
+		struct ve_kv kv[2] = { VE_KV_STR("op", op),
+				       VE_KV_NUM("redelivered", m->redelivered) };
+
+		noted++;
+		ve_event("net_replay", kv, 2);
+	}
+}
+
 void sock_request(const struct ve_msg *m, const uint8_t *req, size_t len)
 {
 	size_t want = len ? req_len(req[0]) : 0;
+
+	note_replay(m, req, len);
 
 	if (m->kind != VE_MSG_CALL) {
 		ve_chan_ack(net.tcp, m->id);

@@ -12,7 +12,7 @@
 
 #include "sock.h"
 
-#define NET_LISTEN_MAX 16 /* listeners kept */
+#define NET_LISTEN_MAX 16		      /* listeners kept */
 #define NET_STASH_MAGIC 0x5453454e54534556ull /* "VESTNETS" */
 #define NET_STASH_VERSION 1
 
