@@ -59,3 +59,23 @@ if [ ! -f "$BUILD/deps/lz4/lib/lz4.c" ]; then
 	rm -rf "$BUILD/deps/lz4-src"
 	echo "deps: lz4 source unpacked in $BUILD/deps/lz4"
 fi
+
+# lwIP source (for svc/net, the TCP/IP service, compiled freestanding):
+# Debian's source package, the same way as lz4 (the deb-src entries are
+# there by now if lz4 needed them; this adds them otherwise).
+if [ ! -f "$BUILD/deps/lwip/src/core/tcp.c" ]; then
+	if ! grep -rqs '^\(Types:.*deb-src\|deb-src \)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		echo "deps: no deb-src entries for 'apt-get source lwip'; remove $BUILD/deps/lz4 and retry" >&2
+		exit 1
+	fi
+	rm -rf "$BUILD/deps/lwip-src"
+	mkdir -p "$BUILD/deps/lwip-src"
+	(cd "$BUILD/deps/lwip-src" && apt-get source -q lwip >/dev/null 2>&1 ||
+		{ echo "deps: 'apt-get source lwip' failed" >&2; exit 1; })
+	dir=$(find "$BUILD/deps/lwip-src" -mindepth 1 -maxdepth 1 -type d -name 'lwip-*' | head -1)
+	[ -f "$dir/src/core/tcp.c" ] || { echo "deps: lwip source has no src/core/tcp.c" >&2; exit 1; }
+	rm -rf "$BUILD/deps/lwip"
+	mv "$dir" "$BUILD/deps/lwip"
+	rm -rf "$BUILD/deps/lwip-src"
+	echo "deps: lwip source unpacked in $BUILD/deps/lwip"
+fi

@@ -9,6 +9,10 @@
  *   nicpump [--dir DIR] [--frames N] [--window W] [--loss-ms MS]
  *           [--until-event TEXT] [--driver NAME] [--min-deaths D]
  *           [--max-seconds S] [--slack K]
+ *   nicpump [--dir DIR] --ping N
+ *
+ * With --ping it pings the guest's network service (svc/net) N times
+ * instead: see nicpump_ping.c.
  *
  * DIR (default $VESTA_BOOT_DIR, set by the runner's `host`) holds QEMU's
  * socket net-guest.sock and ours, net-host.sock, and com2.log, the guest's
@@ -52,6 +56,7 @@
 #include <unistd.h>
 
 #include "jsonline.h"
+#include "nicpump_ping.h"
 
 #define ETH_TYPE 0x88b5	  /* IEEE local experimental */
 #define MAGIC 0x43494e56u /* "VNIC" */
@@ -71,6 +76,7 @@ struct opts {
 	unsigned min_deaths;
 	double max_s;
 	unsigned slack;
+	unsigned ping; /* --ping N: the ping mode */
 };
 
 struct pump {
@@ -329,7 +335,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: nicpump [--dir DIR] [--frames N] [--window W] [--loss-ms MS] "
 			"[--until-event TEXT] [--driver NAME] [--min-deaths D] [--max-seconds S] "
-			"[--slack K]\n");
+			"[--slack K]\n       nicpump [--dir DIR] --ping N\n");
 	exit(2);
 }
 
@@ -364,6 +370,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->min_deaths = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--max-seconds"))
 			o->max_s = strtod(v, NULL);
+		else if (!strcmp(a, "--ping"))
+			o->ping = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--slack"))
 			o->slack = (unsigned)strtoul(v, NULL, 10);
 		else
@@ -457,6 +465,8 @@ int main(int argc, char **argv)
 
 	parse(argc, argv, &o);
 	open_socket(&p, o.dir);
+	if (o.ping)
+		return ping_run(p.fd, &p.peer, o.ping);
 	pump_run(&p, &o);
 	read_guest(o.dir, o.driver, &g);
 	nb = bursts(&p, o.window, burst, 65536);

@@ -16,7 +16,10 @@
  *            changed: the client then asks with RECV, SEND or ACCEPT.
  *            Net sends at most one event per connection until the client
  *            has called about it again (so a full NOTIFY loses nothing:
- *            net retries later), and the client acks every event.
+ *            net retries later), and the client acks every event. Net
+ *            must be granted the NOTIFY channel (`opens` in
+ *            policies/net.policy); without it, or with "", there are no
+ *            events and the client polls.
  *
  * Streams are addressed by byte offset, so that a client that dies and
  * comes back loses and repeats nothing:
@@ -48,37 +51,72 @@
  * packed as the structs below lay them out. Every reply starts with a
  * struct sock_rep; err is 0 or a negative SOCK_E* code (the BSD name a
  * socket would give). A request net does not understand (unknown op,
- * wrong length, bad field) gets -SOCK_EINVAL and changes nothing.
+ * wrong length, bad field) gets -SOCK_EINVAL and changes nothing. An
+ * error reply is as long as the op's success reply without data, its
+ * fields zero (but CONNECT's cid, below), so a client may read it
+ * blindly. A cast on tcp is acked and ignored. Owner names are 1..23
+ * bytes and a NUL, NOTIFY names 0..23 and a NUL; a field without its NUL
+ * is -SOCK_EINVAL.
+ *
+ * Waiting. A call with timeout_ns > 0 that cannot be answered yet is
+ * *parked*: net answers it when it can, or at its deadline (-SOCK_EAGAIN,
+ * or -SOCK_ETIMEDOUT for CONNECT), while it serves other calls. The
+ * client's own ve_chan_call timeout should be longer, or 0. When net dies,
+ * its parked calls are replayed to the next incarnation, which serves
+ * them as new ones: a deadline then counts from the replay. Net parks at
+ * most a few hundred calls; past that a call gets -SOCK_EAGAIN at once.
+ *
+ * Lifetimes. A connection the peer reset, or that timed out, stays (RECV
+ * and SEND say why) until the client CLOSEs it or for 60 s; one the peer
+ * closed stays until CLOSE. A backlog connection that dies before ACCEPT
+ * leaves the backlog. A cid of an earlier epoch gets -SOCK_ECONNRESET
+ * from every call; a cid net never gave, -SOCK_EBADF.
  *
  *   LISTEN  struct sock_listen -> sock_rep, u64 lid
- *           Bind 0.0.0.0:port and listen. -SOCK_EADDRINUSE (another
- *           owner has port), -SOCK_ENOMEM (no room for another listener).
+ *           Bind 0.0.0.0:port and listen. The same owner LISTENing on
+ *           its port again gets the same lid (backlog and notify are
+ *           updated). backlog is capped at 64; a connection past it is
+ *           reset. -SOCK_EADDRINUSE (another owner has port),
+ *           -SOCK_ENOMEM (no room for another listener: 16 in all),
+ *           -SOCK_EINVAL (port 0, backlog 0, bad names).
  *   ACCEPT  struct sock_accept -> sock_rep, struct sock_conninfo
  *           The next connection in lid's backlog, now the owner's.
  *           -SOCK_EAGAIN (none within timeout), -SOCK_EBADF (no such lid).
  *   CONNECT struct sock_connect -> sock_rep, u64 cid
  *           Open a connection to ip:port, waiting up to timeout for it.
- *           -SOCK_ECONNREFUSED, -SOCK_ETIMEDOUT, -SOCK_EHOSTUNREACH,
- *           -SOCK_EAGAIN (timeout 0: not up yet; it goes on, and an event
- *           with SOCK_EV_OUT or SOCK_EV_ERR tells how it ended).
+ *           -SOCK_ECONNREFUSED, -SOCK_ETIMEDOUT, -SOCK_EHOSTUNREACH
+ *           (the connection is gone: cid 0), -SOCK_EAGAIN (timeout 0, or
+ *           no room to park: not up yet; it goes on, the reply's cid is
+ *           the connection's, and an event with SOCK_EV_OUT or
+ *           SOCK_EV_ERR tells how it ended), -SOCK_ENOMEM.
  *   RECV    struct sock_recv -> struct sock_recv_rep, then data
  *           Bytes from offset on (at most max and what fits a message).
  *           0 bytes with SOCK_EV_HUP: the peer closed its side (EOF).
+ *           The reply's events has SOCK_EV_HUP only if its bytes end
+ *           where the stream does. max 0 only consumes: answered at once.
  *           -SOCK_EAGAIN (nothing within timeout), -SOCK_ECONNRESET (the
  *           peer reset it, or an earlier epoch), -SOCK_EINVAL (offset
  *           before what was consumed or past what arrived), -SOCK_EBADF.
  *   SEND    struct sock_send, then data -> sock_rep, u64 taken
  *           taken is the stream's offset up to which net has the bytes.
  *           -SOCK_EPIPE (the client closed it), -SOCK_ECONNRESET,
- *           -SOCK_EINVAL (offset past taken: a gap), -SOCK_EBADF.
+ *           -SOCK_EINVAL (offset past taken: a gap), -SOCK_EBADF. If
+ *           it took less than was sent, an event with SOCK_EV_OUT follows
+ *           once a quarter of the send buffer is free again.
  *   CLOSE   struct sock_close -> sock_rep
  *           how 0: send what was taken, then FIN; the cid goes once the
- *           peer has closed too or after a bound. how 1: reset (RST) now.
+ *           peer has closed too or after a bound (30 s; then RST).
+ *           Bytes received and not consumed count as consumed (a FIN,
+ *           not a reset, which would make the peer drop what it was last
+ *           sent). RECV goes on working until the cid goes; SEND gets
+ *           -SOCK_EPIPE. how 1: reset (RST) now.
  *           -SOCK_EBADF for a cid net does not know: a replayed CLOSE of a
  *           closed connection counts as done.
  *   LIST    struct sock_list -> sock_rep, u32 n, then n struct sock_conninfo
- *           The owner's connections (at most what fits a message; start
- *           after cid `after`, 0 for the first), for a restarted client.
+ *           The owner's accepted and CONNECTed connections, by cid (at
+ *           most what fits a message; start after cid `after`, 0 for
+ *           the first), for a restarted client. Backlog connections are
+ *           ACCEPT's, not LIST's.
  *
  *   EVENT   (net -> NOTIFY, cast) struct sock_event
  */
@@ -163,18 +201,18 @@ struct sock_recv {
 	uint64_t timeout_ns;
 } __attribute__((packed));
 
+/* The reply to RECV; the bytes follow it. */
 struct sock_recv_rep {
 	int32_t err;
 	uint64_t offset; /* = the request's */
 	uint32_t events; /* SOCK_EV_HUP: no more after these bytes */
-			 /* then the bytes */
 } __attribute__((packed));
 
+/* SEND; the bytes follow it. */
 struct sock_send {
 	uint8_t op; /* SOCK_OP_SEND */
 	uint64_t cid;
 	uint64_t offset; /* of the first byte that follows */
-			 /* then the bytes */
 } __attribute__((packed));
 
 struct sock_close {

@@ -1,0 +1,50 @@
+/*
+ * net's stash: what outlives an incarnation of svc/net. The epoch (the
+ * high half of every cid, incremented at each start), the RFC 6528 secret
+ * (isn.h) and the listeners, reopened at start with the same lids, under
+ * a checksum. A stash that fails any check is reset, never trusted. Pure
+ * functions: host-tested (tests/unit/test_netstash.c).
+ */
+#ifndef VESTA_NET_STASH_H
+#define VESTA_NET_STASH_H
+
+#include <stdint.h>
+
+#include "sock.h"
+
+#define NET_LISTEN_MAX 16		      /* listeners kept */
+#define NET_STASH_MAGIC 0x5453454e54534556ull /* "VESTNETS" */
+#define NET_STASH_VERSION 1
+
+/* One listener as the stash keeps it. */
+struct net_listen_rec {
+	uint64_t lid; /* nonzero, below next_lid */
+	uint16_t port, backlog;
+	char owner[SOCK_OWNER_MAX];  /* NUL-terminated, not empty */
+	char notify[SOCK_OWNER_MAX]; /* NUL-terminated, "" for none */
+};
+
+/* The stash (one page). sum is FNV-1a 64 of every byte before it. */
+struct net_stash {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t epoch;
+	uint64_t secret[2];
+	uint64_t next_lid;
+	uint32_t nlisten; /* used entries of l[] */
+	uint32_t pad;
+	struct net_listen_rec l[NET_LISTEN_MAX];
+	uint64_t sum;
+};
+
+/* Recompute the checksum after a change. */
+void net_stash_seal(struct net_stash *st);
+
+/* Why st cannot be trusted ("new": all zero, "magic", "checksum",
+ * "corrupt": a field out of its range), or NULL if it can. */
+const char *net_stash_check(const struct net_stash *st);
+
+/* Make st a fresh stash with the given secret: epoch 0, no listeners. */
+void net_stash_reset(struct net_stash *st, const uint64_t secret[2]);
+
+#endif
