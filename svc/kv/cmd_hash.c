@@ -1,7 +1,9 @@
 /*
  * Redis 7.0's hash commands kv has: HSET, HGET, HDEL, HGETALL, HLEN,
- * HINCRBY. A hash is a dict of fields whose values are struct rs_bytes.
- * A hash emptied by HDEL is deleted, as in Redis.
+ * HINCRBY. A hash is a dict of fields whose values are struct rs_hval.
+ * A hash emptied by HDEL is deleted, as in Redis. A small hash lists its
+ * fields in the order they were added, as Redis' listpack does; a big one
+ * in its dict's order (Redis' hashtable has no order either).
  */
 #include "db.h"
 #include "string.h"
@@ -11,15 +13,17 @@
  * of memory (the hash unchanged). */
 static int hash_set(struct rs_obj *o, const struct rs_arg *f, const void *v, size_t vlen)
 {
-	struct rs_bytes *b = rs_bytes_new(v, vlen);
-	if (!b)
-		return -1;
 	struct rs_dent *e = rs_dict_find(&o->d, f->p, f->len);
 	int fresh = !e;
+	/* a replaced value keeps its field's place */
+	struct rs_hval *b = rs_hval_new(v, vlen, e ? ((struct rs_hval *)e->v.p)->seq : o->next_seq);
+	if (!b)
+		return -1;
 	if (fresh && !(e = rs_dict_add(&o->d, f->p, f->len))) {
 		rs_free(b);
 		return -1;
 	}
+	o->next_seq += fresh;
 	rs_free(e->v.p);
 	e->v.p = b;
 	rs_hash_note(o, f->len, vlen);
@@ -76,7 +80,7 @@ static void cmd_hget(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		rs_reply_nil(x->c);
 		return;
 	}
-	const struct rs_bytes *b = e->v.p;
+	const struct rs_hval *b = e->v.p;
 	rs_reply_bulk(x->c, b->p, b->len);
 }
 
@@ -101,6 +105,37 @@ static void cmd_hdel(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 	rs_reply_int(x->c, n);
 }
 
+#define HASH_SMALL 128 /* hash-max-listpack-entries: the most a small hash has */
+
+static void reply_field(struct rs_ctx *x, const struct rs_dent *e)
+{
+	const struct rs_hval *v = e->v.p;
+	rs_reply_bulk(x->c, e->key, e->klen);
+	rs_reply_bulk(x->c, v->p, v->len);
+}
+
+static uint64_t seq_of(const struct rs_dent *e)
+{
+	return ((const struct rs_hval *)e->v.p)->seq;
+}
+
+/* A small hash's fields in the order they were added (an insertion sort
+ * of at most HASH_SMALL entries). */
+static void reply_small_hash(struct rs_ctx *x, const struct rs_obj *o)
+{
+	const struct rs_dent *v[HASH_SMALL];
+	size_t n = 0;
+	struct rs_dict_it it = { 0, NULL };
+	for (const struct rs_dent *e; n < HASH_SMALL && (e = rs_dict_next(&o->d, &it));) {
+		size_t i = n++;
+		for (; i > 0 && seq_of(v[i - 1]) > seq_of(e); i--)
+			v[i] = v[i - 1];
+		v[i] = e;
+	}
+	for (size_t i = 0; i < n; i++)
+		reply_field(x, v[i]);
+}
+
 static void cmd_hgetall(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
 	(void)argc;
@@ -108,12 +143,13 @@ static void cmd_hgetall(struct rs_ctx *x, uint32_t argc, const struct rs_arg *ar
 	if (rs_wrongtype(x, o, RS_T_HASH))
 		return;
 	rs_reply_array(x->c, o ? (int64_t)o->d.used * 2 : 0);
-	struct rs_dict_it it = { 0, NULL };
-	for (struct rs_dent *e; o && (e = rs_dict_next(&o->d, &it));) {
-		const struct rs_bytes *b = e->v.p;
-		rs_reply_bulk(x->c, e->key, e->klen);
-		rs_reply_bulk(x->c, b->p, b->len);
+	if (o && !o->big && o->d.used <= HASH_SMALL) {
+		reply_small_hash(x, o);
+		return;
 	}
+	struct rs_dict_it it = { 0, NULL };
+	for (struct rs_dent *e; o && (e = rs_dict_next(&o->d, &it));)
+		reply_field(x, e);
 }
 
 static void cmd_hlen(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
@@ -132,7 +168,7 @@ static bool hash_int(struct rs_ctx *x, const struct rs_obj *o, const struct rs_a
 	struct rs_dent *e = o ? rs_dict_find(&o->d, f->p, f->len) : NULL;
 	if (!e)
 		return true;
-	const struct rs_bytes *b = e->v.p;
+	const struct rs_hval *b = e->v.p;
 	if (rs_arg_int(&(struct rs_arg){ b->p, b->len }, v))
 		return true;
 	rs_reply_error(x->c, "ERR hash value is not an integer");

@@ -77,20 +77,53 @@ static void cmd_sismember(struct rs_ctx *x, uint32_t argc, const struct rs_arg *
 	rs_reply_int(x->c, o && rs_dict_find(&o->d, argv[2].p, argv[2].len));
 }
 
-static void reply_members(struct rs_ctx *x, const struct rs_obj *o)
+struct member {
+	int64_t v;
+	const struct rs_dent *e;
+};
+
+/* A small all-integer set (Redis' intset) lists its members in numeric
+ * order, as an intset is stored; false if out of memory (nothing sent). */
+static bool reply_intset(struct rs_ctx *x, const struct rs_obj *o)
 {
+	struct member *m = rs_alloc(o->d.used * sizeof(*m) + 1);
+	size_t n = 0;
+	if (!m)
+		return false;
+	struct rs_dict_it it = { 0, NULL };
+	for (const struct rs_dent *e; (e = rs_dict_next(&o->d, &it));) {
+		struct member cur = { 0, e };
+		rs_arg_int(&(struct rs_arg){ e->key, e->klen }, &cur.v); /* all are (big is not) */
+		size_t i = n++;
+		for (; i > 0 && m[i - 1].v > cur.v; i--)
+			m[i] = m[i - 1];
+		m[i] = cur;
+	}
+	rs_reply_array(x->c, (int64_t)n);
+	for (size_t i = 0; i < n; i++)
+		rs_reply_bulk(x->c, m[i].e->key, m[i].e->klen);
+	rs_free(m);
+	return true;
+}
+
+/* Every member; false if out of memory (nothing sent). */
+static bool reply_members(struct rs_ctx *x, const struct rs_obj *o)
+{
+	if (o && !o->big)
+		return reply_intset(x, o);
 	rs_reply_array(x->c, o ? (int64_t)o->d.used : 0);
 	struct rs_dict_it it = { 0, NULL };
 	for (struct rs_dent *e; o && (e = rs_dict_next(&o->d, &it));)
 		rs_reply_bulk(x->c, e->key, e->klen);
+	return true;
 }
 
 static void cmd_smembers(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
 	(void)argc;
 	struct rs_obj *o = rs_lookup_read(x, &argv[1]);
-	if (!rs_wrongtype(x, o, RS_T_SET))
-		reply_members(x, o);
+	if (!rs_wrongtype(x, o, RS_T_SET) && !reply_members(x, o))
+		rs_reply_oom(x);
 }
 
 /* SPOP with a count below the set's size: count random members, taken
@@ -139,7 +172,10 @@ static void spop_count(struct rs_ctx *x, const struct rs_arg *key, const struct 
 		spop_some(x, key, o, (uint64_t)count);
 		return;
 	}
-	reply_members(x, o);
+	if (!reply_members(x, o)) {
+		rs_reply_oom(x);
+		return;
+	}
 	rs_db_delete(x, key);
 	rs_propagatef(x, "sa", "DEL", key);
 }

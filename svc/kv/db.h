@@ -61,8 +61,16 @@ uint64_t rs_rand(uint64_t *state);
 
 enum rs_type { RS_T_STRING, RS_T_LIST, RS_T_SET, RS_T_HASH, RS_T_ZSET };
 
-/* A list element or a hash value. */
+/* A list element. */
 struct rs_bytes {
+	size_t len;
+	uint8_t p[];
+};
+
+/* A hash value. seq numbers the fields in the order they were added: a
+ * small hash (Redis' listpack) lists its fields in that order. */
+struct rs_hval {
+	uint64_t seq;
 	size_t len;
 	uint8_t p[];
 };
@@ -87,19 +95,21 @@ struct rs_obj {
 	/* Redis' encodings only grow (int/embstr -> raw, intset/listpack ->
 	 * hashtable/skiplist): big records that this object has. */
 	bool big;
-	bool noint; /* a string made by INCRBYFLOAT: never "int" */
+	bool noint;	   /* a string made by INCRBYFLOAT: never "int" */
+	uint64_t next_seq; /* a hash: the seq its next new field gets */
 	union {
 		struct {
 			uint8_t *p;
 			size_t len, cap;
 		} s;
 		struct rs_list l;
-		struct rs_dict d; /* set (no values), hash (rs_bytes values) */
+		struct rs_dict d; /* set (no values), hash (rs_hval values) */
 		struct rs_zset z;
 	};
 };
 
 struct rs_bytes *rs_bytes_new(const void *p, size_t n);
+struct rs_hval *rs_hval_new(const void *p, size_t n, uint64_t seq);
 struct rs_obj *rs_obj_new(enum rs_type t); /* empty; NULL out of memory */
 struct rs_obj *rs_obj_string(const void *p, size_t n);
 void rs_obj_free(struct rs_obj *o);

@@ -28,6 +28,19 @@ struct rs_bytes *rs_bytes_new(const void *p, size_t n)
 	return b;
 }
 
+struct rs_hval *rs_hval_new(const void *p, size_t n, uint64_t seq)
+{
+	if (n > SIZE_MAX - sizeof(struct rs_hval))
+		return NULL;
+	struct rs_hval *v = rs_alloc(sizeof(*v) + n);
+	if (!v)
+		return NULL;
+	v->seq = seq;
+	v->len = n;
+	memcpy(v->p, p, n);
+	return v;
+}
+
 struct rs_obj *rs_obj_new(enum rs_type t)
 {
 	struct rs_obj *o = rs_alloc(sizeof(*o));
@@ -195,8 +208,8 @@ static int dup_dict(struct rs_obj *to, const struct rs_obj *o)
 		if (!c)
 			return -1;
 		if (o->type == RS_T_HASH) {
-			const struct rs_bytes *v = e->v.p;
-			if (!(c->v.p = rs_bytes_new(v->p, v->len)))
+			const struct rs_hval *v = e->v.p;
+			if (!(c->v.p = rs_hval_new(v->p, v->len, v->seq)))
 				return -1;
 		}
 	}
@@ -223,6 +236,7 @@ struct rs_obj *rs_obj_dup(const struct rs_obj *o)
 	if (!c)
 		return NULL;
 	c->big = o->big;
+	c->next_seq = o->next_seq;
 	uint64_t rand = 0x2545f4914f6cdd1dull; /* levels need not be random across copies */
 	int r = o->type == RS_T_LIST   ? dup_list(c, o)
 		: o->type == RS_T_ZSET ? dup_zset(c, o, &rand)

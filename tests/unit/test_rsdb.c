@@ -717,6 +717,11 @@ static void test_set(void **state)
 	const char *r = R("SMEMBERS", "s");
 	assert_true(!strcmp(r, "*2\r\n$1\r\n1\r\n$1\r\n2\r\n") ||
 		    !strcmp(r, "*2\r\n$1\r\n2\r\n$1\r\n1\r\n"));
+	/* an intset lists its members in numeric order */
+	R("SADD", "i", "10", "-3", "7", "0", "100", "-20");
+	EXPECT("*6\r\n$3\r\n-20\r\n$2\r\n-3\r\n$1\r\n0\r\n$1\r\n7\r\n$2\r\n10\r\n"
+	       "$3\r\n100\r\n",
+	       "SMEMBERS", "i");
 	EXPECT("*0\r\n", "SMEMBERS", "none");
 	EXPECT(":2\r\n", "SREM", "s", "1", "2");
 	EXPECT(":0\r\n", "EXISTS", "s");
@@ -780,9 +785,13 @@ static void test_hash(void **state)
 	EXPECT(NIL, "HGET", "none", "c");
 	EXPECT(":2\r\n", "HLEN", "h");
 	EXPECT(":0\r\n", "HLEN", "none");
-	const char *r = R("HGETALL", "h");
-	assert_true(!strcmp(r, "*4\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n") ||
-		    !strcmp(r, "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n3\r\n"));
+	/* a small hash lists its fields in the order they came, as a listpack */
+	EXPECT("*4\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n", "HGETALL", "h");
+	R("HSET", "o", "z", "1", "y", "2", "x", "3");
+	R("HDEL", "o", "y");
+	R("HSET", "o", "z", "9", "w", "4");
+	EXPECT("*6\r\n$1\r\nz\r\n$1\r\n9\r\n$1\r\nx\r\n$1\r\n3\r\n$1\r\nw\r\n$1\r\n4\r\n",
+	       "HGETALL", "o");
 	EXPECT("*0\r\n", "HGETALL", "none");
 	EXPECT("-ERR wrong number of arguments for 'hset' command\r\n", "HSET", "h", "a", "1", "b");
 	EXPECT(":13\r\n", "HINCRBY", "h", "a", "10");
