@@ -553,6 +553,11 @@ static void run_request(struct rs_engine *e, struct rs_client *c)
 	c->req_start = c->in_pos;
 }
 
+size_t rs_pending(const struct rs_client *c)
+{
+	return c->in_len - c->req_start;
+}
+
 size_t rs_feed(struct rs_engine *e, struct rs_client *c, const uint8_t *data, size_t n)
 {
 	size_t base = c->in_len, used = n;

@@ -122,6 +122,11 @@ void rs_client_free(struct rs_engine *e, struct rs_client *c);
  */
 size_t rs_feed(struct rs_engine *e, struct rs_client *c, const uint8_t *data, size_t n);
 
+/* Bytes fed to c that are not yet part of a request that ran: the start
+ * of the next request (its residue). A caller that must keep a request's
+ * bytes until it runs (svc/kv/rstore.c) keeps the last that many. */
+size_t rs_pending(const struct rs_client *c);
+
 /* The output bytes c->out[0..n) have been sent: drop them. */
 void rs_sent(struct rs_client *c, size_t n);
 

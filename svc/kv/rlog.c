@@ -155,8 +155,9 @@ static long record_at(const uint8_t *buf, size_t pos, size_t len)
 
 /* Read the records of buf[0..len) into apply. Returns apply's nonzero
  * value, 0 when all were read, or -1 when a record failed (rep says so). */
-static int read_records(const uint8_t *buf, size_t len, int (*apply)(void *, const uint8_t *, size_t),
-			void *ctx, struct rlog_report *rep)
+static int read_records(const uint8_t *buf, size_t len,
+			int (*apply)(void *, const uint8_t *, size_t), void *ctx,
+			struct rlog_report *rep)
 {
 	size_t pos = 0;
 
@@ -207,6 +208,8 @@ static size_t put_record(uint8_t *dst, size_t room, const struct rlog_part *part
 	len32 = (uint32_t)len;
 	crc = rlog_crc32c(0, &len32, 4);
 	for (size_t i = 0; i < n; i++) {
+		if (parts[i].n == 0)
+			continue;
 		memcpy(dst + at, parts[i].p, parts[i].n);
 		crc = rlog_crc32c(crc, parts[i].p, parts[i].n);
 		at += parts[i].n;

@@ -36,16 +36,16 @@
 #define RLOG_MAGIC 0x31676f6c61747365ull /* "estalog1" */
 #define RLOG_VERSION 1u
 #define RLOG_HDR_SIZE 4096u
-#define RLOG_REC_HDR 8u		/* u32 length, u32 CRC-32C */
+#define RLOG_REC_HDR 8u		 /* u32 length, u32 CRC-32C */
 #define RLOG_REC_MAX (64u << 20) /* no record is longer: a larger length is damage */
 
 /* The header at the start of the region. */
 struct rlog_hdr {
-	uint64_t magic;	 /* RLOG_MAGIC, written last when a region is made */
+	uint64_t magic; /* RLOG_MAGIC, written last when a region is made */
 	uint32_t version;
 	uint32_t pad;
-	uint64_t size;	 /* the region's bytes, as made */
-	uint64_t commit; /* the commit word: see rlog.c */
+	uint64_t size;	      /* the region's bytes, as made */
+	uint64_t commit;      /* the commit word: see rlog.c */
 	uint64_t snap_len[2]; /* bytes of records in each snapshot area */
 	uint64_t snapshots;   /* snapshots taken since the region was made */
 };
@@ -70,11 +70,11 @@ struct rlog {
 
 /* What rlog_open and rlog_replay found. */
 struct rlog_report {
-	const char *made; /* NULL: the region was kept; else why it was made
+	const char *made;	/* NULL: the region was kept; else why it was made
 			     new: "new" (never made), "magic", "version",
 			     "size", "commit" (the commit word fails its check) */
-	uint64_t records; /* records read back (snapshot and log) */
-	uint64_t bad_records; /* 1 if a record failed its check (reading stopped) */
+	uint64_t records;	/* records read back (snapshot and log) */
+	uint64_t bad_records;	/* 1 if a record failed its check (reading stopped) */
 	uint64_t dropped_bytes; /* bytes from that record to the end */
 	bool bad_in_snapshot;	/* the failed record was in the snapshot */
 };
