@@ -143,7 +143,9 @@ static void big_shl(struct big *dst, const struct big *src, int s)
 {
 	int ws = s / 32, bs = s % 32;
 
-	memset(dst->w, 0, sizeof(dst->w));
+	memset(dst->w, 0,
+	       sizeof(dst->w[0]) *
+		   (size_t)(src->n + ws + 1 < BIG_WORDS ? src->n + ws + 1 : BIG_WORDS));
 	for (int i = 0; i < src->n && i + ws < BIG_WORDS; i++) {
 		uint64_t t = (uint64_t)src->w[i] << bs;
 
@@ -347,10 +349,33 @@ static bool dec_to_double_neg(struct decimal *x, double *out)
 	return make_double(q, (int)x->exp - s, num.n != 0, x->neg, out);
 }
 
+/*
+ * Clinger's fast path: up to 15 digits and a power of ten up to 10^22 are
+ * both exact doubles, so one multiplication or division, which IEEE
+ * rounds correctly, gives the nearest double. Most scores take it.
+ */
+static bool dec_fast(const struct decimal *x, double *out)
+{
+	static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,
+					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+	double v;
+
+	if (x->ndig > 15 || x->exp < -22 || x->exp > 22 || x->d.n > 2)
+		return false;
+	v = (double)((uint64_t)(x->d.n > 1 ? x->d.w[1] : 0) << 32 | (x->d.n > 0 ? x->d.w[0] : 0));
+	v = x->exp < 0 ? v / pow10[-x->exp] : v * pow10[x->exp];
+	*out = x->neg ? -v : v;
+	return true;
+}
+
 static bool dec_to_double(struct decimal *x, double *out)
 {
 	long mag = x->ndig + x->exp; /* value < 10^mag */
 	union dbits z = { .d = 0 };
+
+	if (x->d.n > 0 && dec_fast(x, out))
+		return true;
 
 	if (x->d.n == 0) {
 		z.u = (uint64_t)x->neg << 63;
