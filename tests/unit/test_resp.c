@@ -197,6 +197,73 @@ static void test_fmt_double(void **state)
 	check_fmt(0.00000000000000001, true, "0.00000000000000001");
 }
 
+/* INCRBYFLOAT as Redis 7.0.15 answers it (seen from redis-server): the
+ * sum in long double, shown with "%.17Lf" less its trailing zeros. */
+static void check_incr(const char *a, const char *b, const char *want)
+{
+	struct rs_arg x = A(a), y = A(b);
+	long double u, v;
+	char buf[RS_LDOUBLE_BUF];
+
+	assert_true(rs_arg_ldouble(&x, &u));
+	assert_true(rs_arg_ldouble(&y, &v));
+	rs_fmt_ldouble(buf, sizeof(buf), u + v);
+	assert_string_equal(buf, want);
+}
+
+static void test_incrbyfloat_form(void **state)
+{
+	(void)state;
+	check_incr("10.50", "0.1", "10.6");
+	check_incr("10.6", "-5", "5.6");
+	check_incr("5.0e3", "2.0e2", "5200");
+	check_incr("-210.35", "681", "470.64999999999999999");
+	check_incr("-752.39608", "5e6", "4999247.60392000000001644");
+	check_incr("0.02127659574468085", "626", "626.02127659574468083");
+	check_incr("0.024390243902439025", "-0.02439024390243902", "0");
+	check_incr("1", "-1", "0");
+	check_incr("-1e-30", "0", "0");
+	check_incr("1e30", "0", "1000000000000000000024696061952");
+	check_incr("inf", "0", "inf");
+	check_incr("17179869184", "1.5", "17179869185.5");
+}
+
+/* Long doubles against libc's strtold and printf("%.17Lf"). */
+static void test_ldouble_vs_libc(void **state)
+{
+	static const char *bad[] = {
+		"", " 1", "nan", "1e5000", "-1e5000", "1e-5000", "0x1p3", "1e"
+	};
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		char s[64], mine[RS_LDOUBLE_BUF], ref[RS_LDOUBLE_BUF];
+		int l, k = snprintf(s, sizeof(s), "%s%llu.%llue%d", next_rand() & 1 ? "-" : "",
+				    (unsigned long long)(next_rand() % 100000),
+				    (unsigned long long)(next_rand() % 1000000000000ull),
+				    (int)(next_rand() % 80) - 40);
+		struct rs_arg a = { (const uint8_t *)s, (size_t)k };
+		long double v, want = strtold(s, NULL);
+
+		assert_true(rs_arg_ldouble(&a, &v));
+		assert_memory_equal(&v, &want, 10);
+		rs_fmt_ldouble(mine, sizeof(mine), v);
+		l = snprintf(ref, sizeof(ref), "%.17Lf", v);
+		while (ref[l - 1] == '0')
+			ref[--l] = '\0';
+		if (ref[l - 1] == '.')
+			ref[--l] = '\0';
+		if (strcmp(ref, "-0") == 0)
+			strcpy(ref, "0");
+		assert_string_equal(mine, ref);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		long double v;
+		struct rs_arg a = A(bad[i]);
+
+		assert_false(rs_arg_ldouble(&a, &v));
+	}
+}
+
 static void test_fmt_double_small_buffer(void **state)
 {
 	char buf[4];
@@ -876,6 +943,8 @@ int main(void)
 		cmocka_unit_test(test_double_vs_libc),
 		cmocka_unit_test(test_fmt_double),
 		cmocka_unit_test(test_fmt_double_small_buffer),
+		cmocka_unit_test(test_incrbyfloat_form),
+		cmocka_unit_test(test_ldouble_vs_libc),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_arg_eq),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
