@@ -875,6 +875,10 @@ static void test_config_set(void **state)
 	       "-ERR CONFIG SET failed (possibly related to argument 'MAXMEMORY') - duplicate "
 	       "parameter\r\n");
 	expect("CONFIG SET maxmemory 1 maxclients\r\n", "-ERR syntax error\r\n");
+	expect("CONFIG SET maxmemory 1 maxclients 2 save '' appendonly no databases 1 "
+	       "maxmemory-policy noeviction proto-max-bulk-len 2mb maxmemory 3 maxmemory 4\r\n",
+	       "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate "
+	       "parameter\r\n");
 	expect("CONFIG SET maxmemory\r\n",
 	       "-ERR wrong number of arguments for 'config|set' command\r\n");
 	expect("CONFIG SET save \"\"\r\n", "+OK\r\n");
