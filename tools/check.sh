@@ -132,8 +132,9 @@ unit) run_unit; run_reasons ;;
 format) run_format ;;
 boot) run_boot "$@" ;;
 campaign) run_campaign ;;
+fuzz) run_fuzz ;;
 all) run_unit; run_reasons; run_format; run_fuzz; run_boot "$@"; run_campaign ;;
-*) echo "usage: $0 all|unit|format|boot|campaign [scenarios]" >&2; exit 2 ;;
+*) echo "usage: $0 all|unit|format|fuzz|boot|campaign [scenarios]" >&2; exit 2 ;;
 esac
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

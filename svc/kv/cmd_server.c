@@ -546,27 +546,25 @@ static const char *setting_parse(const struct setting *s, const struct rs_arg *a
 	return NULL;
 }
 
-/* CONFIG SET name value [name value ...]: all or nothing, as Redis 7.0. */
-static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
-{
-	const struct setting *which[8];
-	uint64_t vals[8];
-	uint32_t n = (argc - 2) / 2;
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]) - 1)
 
-	if (argc % 2 != 0 || n > 8) {
-		rs_reply_error(x->c, RS_ERR_SYNTAX);
-		return;
-	}
+/* Which setting each name of CONFIG SET's pairs is, or Redis' error for
+ * the first unknown or repeated one. With more pairs than settings one of
+ * them is either, so which[] never fills. */
+static bool config_set_names(struct rs_ctx *x, const struct rs_arg *argv, uint32_t n,
+			     const struct setting **which)
+{
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rs_arg *name = &argv[2 + 2 * i];
+		int w = (int)(name->len < 128 ? name->len : 128);
 
 		which[i] = setting_find(name);
 		if (which[i] == NULL) {
 			rs_reply_errorf(
 			    x->c,
-			    "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-			    (int)(name->len < 128 ? name->len : 128), (const char *)name->p);
-			return;
+			    "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'", w,
+			    (const char *)name->p);
+			return false;
 		}
 		for (uint32_t j = 0; j < i; j++) {
 			if (which[j] == which[i]) {
@@ -574,12 +572,27 @@ static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 				    x->c,
 				    "ERR CONFIG SET failed (possibly related to argument "
 				    "'%.*s') - duplicate parameter",
-				    (int)(name->len < 128 ? name->len : 128),
-				    (const char *)name->p);
-				return;
+				    w, (const char *)name->p);
+				return false;
 			}
 		}
 	}
+	return true;
+}
+
+/* CONFIG SET name value [name value ...]: all or nothing, as Redis 7.0. */
+static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
+{
+	const struct setting *which[NSETTINGS + 1];
+	uint64_t vals[NSETTINGS + 1];
+	uint32_t n = (argc - 2) / 2;
+
+	if (argc % 2 != 0) {
+		rs_reply_error(x->c, RS_ERR_SYNTAX);
+		return;
+	}
+	if (!config_set_names(x, argv, n, which))
+		return;
 	for (uint32_t i = 0; i < n; i++) {
 		const char *err = setting_parse(which[i], &argv[3 + 2 * i], &vals[i]);
 

@@ -222,7 +222,18 @@ bool rs_arg_int(const struct rs_arg *a, int64_t *out);
 /* Redis' string2ld/strtold rules for scores and INCRBYFLOAT ("inf" allowed
  * where Redis allows it, NaN never). */
 bool rs_arg_double(const struct rs_arg *a, double *out);
-/* Format as Redis' ld2string/%.17g; returns the length written (< cap). */
+/* Redis' string2ld, for INCRBYFLOAT and HINCRBYFLOAT: strtold's reading
+ * (x86-64's 80-bit long double), refusing what rs_arg_double refuses, and
+ * arguments of RS_LDOUBLE_BUF bytes or more. */
+bool rs_arg_ldouble(const struct rs_arg *a, long double *out);
+/* Redis' ld2string(LD_STR_HUMAN), INCRBYFLOAT's reply and stored value:
+ * "%.17Lf" with trailing zeros (and then '.') dropped, "-0" as "0", "inf".
+ * Returns the length written (< cap); cap RS_LDOUBLE_BUF holds any. */
+size_t rs_fmt_ldouble(char *buf, size_t cap, long double v);
+#define RS_LDOUBLE_BUF 5120 /* Redis' MAX_LONG_DOUBLE_CHARS */
+/* Format as Redis' ld2string/%.17g; returns the length written (< cap).
+ * humanfriendly: INCRBYFLOAT's form for a double (16 digits at most, which
+ * hides a double's binary noise); rs_fmt_ldouble is Redis' own. */
 size_t rs_fmt_double(char *buf, size_t cap, double d, bool humanfriendly);
 #define RS_DOUBLE_BUF 400 /* room for any double in either form, with its NUL */
 /* Redis' stringmatchlen: glob with * ? [...] and \ escapes. */

@@ -62,7 +62,7 @@ bool rs_arg_int(const struct rs_arg *a, int64_t *out)
 
 /* ---- a small unsigned big integer, 32-bit words, least significant first ---- */
 
-#define BIG_WORDS 128 /* 4096 bits: 10^1250 or 5^1700, past any case below */
+#define BIG_WORDS 640 /* 20480 bits: a long double's 10^4935, or 5^5800 << 70 */
 
 struct big {
 	uint32_t w[BIG_WORDS];
@@ -143,7 +143,9 @@ static void big_shl(struct big *dst, const struct big *src, int s)
 {
 	int ws = s / 32, bs = s % 32;
 
-	memset(dst->w, 0, sizeof(dst->w));
+	memset(dst->w, 0,
+	       sizeof(dst->w[0]) *
+		   (size_t)(src->n + ws + 1 < BIG_WORDS ? src->n + ws + 1 : BIG_WORDS));
 	for (int i = 0; i < src->n && i + ws < BIG_WORDS; i++) {
 		uint64_t t = (uint64_t)src->w[i] << bs;
 
@@ -179,70 +181,103 @@ static void big_sub(struct big *a, const struct big *b)
 	big_trim(a);
 }
 
-/* The top 64 bits of b as q with b = q * 2^*shift + rest; *sticky says
- * whether rest is nonzero. */
-static uint64_t big_top64(const struct big *b, int *shift, bool *sticky)
+/* ---- binary floating point from an exact value ---- */
+
+/* A format: bits of precision, and the exponent of the smallest
+ * subnormal's unit (value = mantissa * 2^e, e >= lsb_min). */
+struct fp_format {
+	int prec;
+	long lsb_min;
+};
+
+static const struct fp_format fp_double = { 53, -1074 };
+static const struct fp_format fp_x87 = { 64, -16445 }; /* long double on x86-64 */
+
+/*
+ * Round q * 2^be (a little more if sticky) to f's precision, ties to even,
+ * as strtod does: *mant * 2^*e. False if it rounds to zero.
+ */
+static bool fp_round(const struct big *q, long be, bool sticky, const struct fp_format *f,
+		     uint64_t *mant, long *e)
 {
-	int bits = big_bits(b), s = bits > 64 ? bits - 64 : 0;
-	uint64_t q = 0;
+	int bits = big_bits(q);
+	long top = bits - 1 + be, keep = f->prec, shift;
+	uint64_t m = 0;
 
-	for (int i = bits - 1; i >= s; i--)
-		q = q << 1 | big_bit(b, i);
-	*sticky = false;
-	for (int i = 0; i < s && !*sticky; i++)
-		*sticky = big_bit(b, i);
-	*shift = s;
-	return q;
+	if (top - f->lsb_min + 1 < keep)
+		keep = top - f->lsb_min + 1; /* subnormal: fewer bits */
+	if (keep < 0)
+		return false; /* under half the smallest subnormal */
+	shift = bits - keep;
+	for (long i = bits - 1; i >= (shift > 0 ? shift : 0); i--)
+		m = m << 1 | big_bit(q, (int)i);
+	if (shift < 0)
+		m <<= -shift;
+	if (shift > 0 && big_bit(q, (int)shift - 1)) {
+		bool lower = sticky;
+
+		for (long i = 0; i < shift - 1 && !lower; i++)
+			lower = big_bit(q, (int)i);
+		if ((lower || (m & 1)) && m == UINT64_MAX) {
+			m = UINT64_C(1) << 63; /* 64 ones and up: the next power of two */
+			shift++;
+		} else if (lower || (m & 1)) {
+			m++;
+			if (f->prec < 64 && (m >> f->prec) != 0) {
+				m >>= 1; /* a carry out of the precision */
+				shift++;
+			}
+		}
+	}
+	*mant = m;
+	*e = be + shift;
+	return m != 0;
 }
-
-/* ---- doubles from their bits and back ---- */
 
 union dbits {
 	double d;
 	uint64_t u;
 };
 
-/*
- * The double nearest q * 2^e (ties to even; sticky: the true value is a
- * little above q * 2^e). Returns false on overflow or if a nonzero value
- * rounds to zero, as strtod's ERANGE cases that Redis refuses.
- */
-static bool make_double(uint64_t q, int e, bool sticky, bool neg, double *out)
+/* m * 2^e as a double (m < 2^53); false past the largest. */
+static bool pack_double(uint64_t m, long e, bool neg, double *out)
 {
-	int hb = 63 - __builtin_clzll(q), shift = hb - 52;
-	uint64_t mant;
 	union dbits r;
 
-	if (shift < -1074 - e)
-		shift = -1074 - e; /* subnormal: fewer bits of precision */
-	if (shift <= 0) {
-		mant = q << -shift;
-	} else if (shift > 64) {
-		mant = 0; /* below half the smallest subnormal */
-	} else {
-		uint64_t half = UINT64_C(1) << (shift - 1);
-		uint64_t rest = shift == 64 ? q : q & ((UINT64_C(1) << shift) - 1);
-
-		mant = shift == 64 ? 0 : q >> shift;
-		if (rest > half || (rest == half && (sticky || (mant & 1))))
-			mant++;
-		if (mant >> 53) {
-			mant >>= 1;
-			shift++;
-		}
-	}
-	if (mant == 0)
-		return false;
-	e += shift; /* value = mant * 2^e */
-	if (mant >> 52) {
+	if (m >> 52) {
 		if (e + 52 + 1023 > 2046)
 			return false;
-		r.u = (uint64_t)(e + 52 + 1023) << 52 | (mant & ((UINT64_C(1) << 52) - 1));
+		r.u = (uint64_t)(e + 52 + 1023) << 52 | (m & ((UINT64_C(1) << 52) - 1));
 	} else {
-		r.u = mant; /* e == -1074 */
+		r.u = m; /* subnormal: e is -1074 */
 	}
 	r.u |= (uint64_t)neg << 63;
 	*out = r.d;
+	return true;
+}
+
+union x87bits {
+	long double v;
+	struct {
+		uint64_t m;  /* the significand, its integer bit explicit */
+		uint16_t se; /* sign and 15-bit exponent */
+	} p;
+};
+
+/* m * 2^e as an x87 long double; false past the largest. */
+static bool pack_x87(uint64_t m, long e, bool neg, long double *out)
+{
+	union x87bits r = { .v = 0 };
+	long expf = 0; /* denormal: e is -16445 */
+
+	if (m >> 63) {
+		expf = e + 63 + 16383;
+		if (expf > 32766)
+			return false;
+	}
+	r.p.m = m;
+	r.p.se = (uint16_t)(expf | (long)neg << 15);
+	*out = r.v;
 	return true;
 }
 
@@ -318,16 +353,17 @@ static bool dec_parse(const uint8_t *p, size_t n, struct decimal *x)
 	return i == n;
 }
 
-/* d * 10^exp, exp < 0: q = d * 2^s / 5^-exp with 61-63 bits, then rounded. */
-static bool dec_to_double_neg(struct decimal *x, double *out)
+/* d * 10^exp with exp < 0: q = d * 2^s / 5^-exp, with prec + 3 or more
+ * bits, is what the rounding needs; *sticky if the division was not exact. */
+static void dec_quotient(struct decimal *x, const struct fp_format *f, struct big *q, long *be,
+			 bool *sticky)
 {
-	static struct big five, num, den;
+	static struct big five, num, den, t;
 	int s;
-	uint64_t q = 0;
 
 	big_set(&five, 1);
 	big_mul_pow5(&five, (int)-x->exp);
-	s = big_bits(&five) - big_bits(&x->d) + 62;
+	s = big_bits(&five) - big_bits(&x->d) + f->prec + 3;
 	if (s >= 0) {
 		big_shl(&num, &x->d, s);
 		den = five;
@@ -335,40 +371,57 @@ static bool dec_to_double_neg(struct decimal *x, double *out)
 		num = x->d;
 		big_shl(&den, &five, -s);
 	}
-	for (int bit = 63; bit >= 0; bit--) {
-		static struct big t;
-
+	memset(q->w, 0, sizeof(q->w[0]) * 4);
+	q->n = 4;
+	for (int bit = f->prec + 4; bit >= 0; bit--) {
 		big_shl(&t, &den, bit);
 		if (big_cmp(&num, &t) >= 0) {
 			big_sub(&num, &t);
-			q |= UINT64_C(1) << bit;
+			q->w[bit / 32] |= UINT32_C(1) << (bit % 32);
 		}
 	}
-	return make_double(q, (int)x->exp - s, num.n != 0, x->neg, out);
+	big_trim(q);
+	*be = x->exp - s;
+	*sticky = num.n != 0;
 }
 
-static bool dec_to_double(struct decimal *x, double *out)
+/* The exact value of x rounded to f: false on overflow or underflow to
+ * zero (strtod's ERANGE cases that Redis refuses). */
+static bool dec_round(struct decimal *x, const struct fp_format *f, long max_mag, uint64_t *m,
+		      long *e)
 {
-	long mag = x->ndig + x->exp; /* value < 10^mag */
-	union dbits z = { .d = 0 };
+	static struct big q;
+	long mag = x->ndig + x->exp, be = x->exp; /* |value| < 10^mag */
+	bool sticky = false;
 
-	if (x->d.n == 0) {
-		z.u = (uint64_t)x->neg << 63;
-		*out = z.d;
-		return true;
-	}
-	if (mag > 310 || mag < -330)
-		return false; /* overflow, or underflow to zero */
+	if (mag > max_mag || mag < -max_mag - 25)
+		return false;
 	if (x->exp >= 0) {
-		int shift;
-		bool sticky;
-		uint64_t q;
-
-		big_mul_pow5(&x->d, (int)x->exp);
-		q = big_top64(&x->d, &shift, &sticky);
-		return make_double(q, (int)x->exp + shift, sticky, x->neg, out);
+		big_mul_pow5(&x->d, (int)x->exp); /* d * 10^exp = d * 5^exp * 2^exp */
+		return fp_round(&x->d, be, false, f, m, e);
 	}
-	return dec_to_double_neg(x, out);
+	dec_quotient(x, f, &q, &be, &sticky);
+	return fp_round(&q, be, sticky, f, m, e);
+}
+
+/*
+ * Clinger's fast path: up to 15 digits and a power of ten up to 10^22 are
+ * both exact doubles, so one multiplication or division, which IEEE
+ * rounds correctly, gives the nearest double. Most scores take it.
+ */
+static bool dec_fast(const struct decimal *x, double *out)
+{
+	static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,	1e4,  1e5,  1e6,  1e7,
+					1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+	double v;
+
+	if (x->ndig > 15 || x->exp < -22 || x->exp > 22 || x->d.n > 2)
+		return false;
+	v = (double)((uint64_t)(x->d.n > 1 ? x->d.w[1] : 0) << 32 | (x->d.n > 0 ? x->d.w[0] : 0));
+	v = x->exp < 0 ? v / pow10[-x->exp] : v * pow10[x->exp];
+	*out = x->neg ? -v : v;
+	return true;
 }
 
 static bool is_inf_word(const uint8_t *p, size_t n)
@@ -383,27 +436,67 @@ static bool is_inf_word(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* What strtod reads in a, for either format. 1: a finite number in *x
+ * (x->d.n == 0 for zero); 2: infinity, its sign in x->neg; 0: not one. */
+static int read_number(const struct rs_arg *a, struct decimal *x)
+{
+	size_t sign = a->len > 0 && (a->p[0] == '+' || a->p[0] == '-');
+
+	if (a->len == 0)
+		return 0;
+	if (is_inf_word(a->p + sign, a->len - sign)) {
+		x->neg = a->p[0] == '-';
+		return 2;
+	}
+	return dec_parse(a->p, a->len, x) ? 1 : 0;
+}
+
 /*
- * Redis' string2d/string2ld: strtod on the whole argument, refusing a
- * leading space, trailing bytes, NaN, overflow and a nonzero value that
- * underflows to zero. Hexadecimal floats ("0x1p3"), which strtod reads, are
- * refused here: nothing sends them.
+ * Redis' string2d: strtod on the whole argument, refusing a leading space,
+ * trailing bytes, NaN, overflow and a nonzero value that underflows to
+ * zero. Hexadecimal floats ("0x1p3"), which strtod reads, are refused
+ * here: nothing sends them.
  */
 bool rs_arg_double(const struct rs_arg *a, double *out)
 {
-	static struct decimal x; /* 512-byte words: off the small guest stack */
-	const uint8_t *p = a->p;
-	size_t n = a->len, sign = n > 0 && (p[0] == '+' || p[0] == '-');
+	static struct decimal x; /* big integers: off the small guest stack */
+	int kind = read_number(a, &x);
+	union dbits z = { .u = (uint64_t)x.neg << 63 };
+	uint64_t m;
+	long e;
 
-	if (n == 0 || n > 5000)
-		return false;
-	if (is_inf_word(p + sign, n - sign)) {
-		union dbits z = { .u = UINT64_C(0x7ff0000000000000) };
-
-		*out = p[0] == '-' ? -z.d : z.d;
+	if (kind == 2 || (kind == 1 && x.d.n == 0)) {
+		z.u |= kind == 2 ? UINT64_C(0x7ff0000000000000) : 0;
+		*out = z.d;
 		return true;
 	}
-	return dec_parse(p, n, &x) && dec_to_double(&x, out);
+	if (kind == 0)
+		return false;
+	if (dec_fast(&x, out))
+		return true;
+	return dec_round(&x, &fp_double, 310, &m, &e) && pack_double(m, e, x.neg, out);
+}
+
+/* Redis' string2ld, for INCRBYFLOAT and HINCRBYFLOAT: strtold's reading
+ * into x87's long double, the same refusals, and at most 5119 bytes. */
+bool rs_arg_ldouble(const struct rs_arg *a, long double *out)
+{
+	static struct decimal x;
+	int kind = a->len < RS_LDOUBLE_BUF ? read_number(a, &x) : 0;
+	uint64_t m;
+	long e;
+
+	if (kind == 2 || (kind == 1 && x.d.n == 0)) {
+		union x87bits z = { .v = 0 };
+
+		z.p.m = kind == 2 ? UINT64_C(1) << 63 : 0;
+		z.p.se = (uint16_t)((kind == 2 ? 0x7fff : 0) | (int)x.neg << 15);
+		*out = z.v;
+		return true;
+	}
+	if (kind == 0)
+		return false;
+	return dec_round(&x, &fp_x87, 4935, &m, &e) && pack_x87(m, e, x.neg, out);
 }
 
 /* ---- formatting ---- */
@@ -501,6 +594,21 @@ static void put_str(struct out *o, const char *s)
 		put(o, *s++);
 }
 
+/* ".", zeros leading zeros, then dig[0..n) with trailing zeros dropped;
+ * nothing at all if no nonzero digit is left. */
+static void put_frac(struct out *o, const char *dig, size_t n, size_t zeros)
+{
+	while (n > 0 && dig[n - 1] == '0')
+		n--;
+	if (n == 0)
+		return;
+	put(o, '.');
+	while (zeros-- > 0)
+		put(o, '0');
+	for (size_t i = 0; i < n; i++)
+		put(o, dig[i]);
+}
+
 /* Digits dig[0..n) with the first at place 10^x, in positional form. */
 static void put_fixed(struct out *o, const char *dig, int n, int x)
 {
@@ -595,6 +703,106 @@ size_t rs_fmt_double(char *buf, size_t cap, double d, bool humanfriendly)
 		put_human(&o, d);
 	else
 		put_g17(&o, d);
+	if (o.len >= cap)
+		o.len = cap - 1;
+	buf[o.len] = '\0';
+	return o.len;
+}
+
+/* ---- long double, as INCRBYFLOAT shows it ---- */
+
+/* The decimal digits of b (destroyed) into out, most significant first;
+ * returns their count ("0" for zero). */
+static size_t big_to_dec(struct big *b, char *out)
+{
+	static char rev[5200];
+	size_t n = 0;
+
+	while (b->n > 0) {
+		uint32_t chunk = big_div_small(b, 1000000000u);
+
+		for (int i = 0; i < 9; i++, chunk /= 10)
+			rev[n++] = (char)('0' + chunk % 10);
+	}
+	while (n > 1 && rev[n - 1] == '0')
+		n--;
+	if (n == 0)
+		rev[n++] = '0';
+	for (size_t i = 0; i < n; i++)
+		out[i] = rev[n - 1 - i];
+	return n;
+}
+
+/*
+ * |v| * 10^17 rounded to an integer (ties to even, as glibc's printf), for
+ * "%.17Lf": m * 2^e * 10^17 is m * 10^17 shifted; past 121 bits of shift
+ * nothing is left (m * 10^17 < 2^121), so no long expansion is needed.
+ */
+static void ld_scaled(uint64_t m, long e, struct big *q)
+{
+	static struct big t;
+	long s = -e;
+	bool up;
+
+	big_set(q, m);
+	big_mul_add(q, 1000000000u, 0);
+	big_mul_add(q, 100000000u, 0); /* 10^17 */
+	if (e >= 0) {
+		big_shl(&t, q, (int)e);
+		*q = t;
+		return;
+	}
+	if (s > big_bits(q)) {
+		q->n = 0;
+		return;
+	}
+	up = big_bit(q, (int)s - 1);
+	if (up) {
+		bool lower = false;
+
+		for (long i = 0; i < s - 1 && !lower; i++)
+			lower = big_bit(q, (int)i);
+		up = lower || big_bit(q, (int)s);
+	}
+	for (long i = 0; i < q->n * 32; i++) /* q >>= s */
+		if (i + s < q->n * 32 && big_bit(q, (int)(i + s)))
+			q->w[i / 32] |= UINT32_C(1) << (i % 32);
+		else
+			q->w[i / 32] &= ~(UINT32_C(1) << (i % 32));
+	big_trim(q);
+	if (up)
+		big_mul_add(q, 1, 1);
+}
+
+size_t rs_fmt_ldouble(char *buf, size_t cap, long double v)
+{
+	static struct big q;
+	static char dig[5200];
+	union x87bits u = { .v = v };
+	long expf = u.p.se & 0x7fff;
+	struct out o = { buf, cap, 0 };
+	size_t n;
+
+	if (cap == 0)
+		return 0;
+	if (u.p.se >> 15)
+		put(&o, '-');
+	if (expf == 0x7fff) {
+		put_str(&o, (u.p.m << 1) != 0 ? "nan" : "inf");
+	} else {
+		ld_scaled(u.p.m, (expf == 0 ? 1 : expf) - 16383 - 63, &q);
+		n = big_to_dec(&q, dig);
+		if (n == 1 && dig[0] == '0')
+			o.len = 0; /* "-0" is "0" */
+		if (n <= 17) {	   /* |v| < 1: "0." and leading zeros */
+			put_str(&o, "0");
+			put_frac(&o, dig, n, 17 - n);
+		} else {
+			for (size_t i = 0; i < n - 17; i++)
+				put(&o, dig[i]);
+			put_frac(&o, dig + n - 17, 17, 0);
+		}
+	}
 	if (o.len >= cap)
 		o.len = cap - 1;
 	buf[o.len] = '\0';
