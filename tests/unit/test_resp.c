@@ -326,10 +326,6 @@ static struct rs_client *cl;
 static char reply[1 << 16];
 static size_t used_before;
 
-/* rs_weak.c's: gone once the keyspace is merged, then keys are made with
- * SET instead (make_keys). */
-void rs_weak_set_keys(uint64_t keys, uint64_t expires) __attribute__((weak));
-
 static int setup(void **state)
 {
 	(void)state;
@@ -346,8 +342,6 @@ static int teardown(void **state)
 	(void)state;
 	rs_client_free(&eng, cl);
 	rs_engine_free(&eng);
-	if (rs_weak_set_keys)
-		rs_weak_set_keys(0, 0);
 	rs_host_fail_after = -1;
 	assert_int_equal(rs_used(), used_before); /* nothing leaked */
 	return 0;
@@ -383,17 +377,11 @@ static void expect(const char *in, const char *out)
 
 /* A protocol error: Redis' reply, the connection marked to close, and
  * nothing after the bad frame run (the PING that follows is unanswered). */
-/* A keyspace of keys keys, expires of them with a time to live: SET when
- * the string commands are linked, the stand-in's counts otherwise. */
+/* A keyspace of keys keys, expires of them with a time to live. */
 static void make_keys(int keys, int expires)
 {
-	struct rs_arg set = { (const uint8_t *)"set", 3 };
 	char cmd[64];
 
-	if (rs_cmd_lookup(&set) == NULL) {
-		rs_weak_set_keys((uint64_t)keys, (uint64_t)expires);
-		return;
-	}
 	for (int i = 0; i < keys; i++) {
 		snprintf(cmd, sizeof(cmd), "SET k%d v%s\r\n", i, i < expires ? " EX 1000" : "");
 		feed(cl, cmd);
