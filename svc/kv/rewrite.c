@@ -133,7 +133,8 @@ static const struct rs_dent *next_field(const struct rs_dict *d, const uint64_t 
 
 	while ((e = rs_dict_next(d, &it))) {
 		uint64_t s = ((const struct rs_hval *)e->v.p)->seq;
-		if ((!after || s > *after) && (!best || s < ((const struct rs_hval *)best->v.p)->seq))
+		if ((!after || s > *after) &&
+		    (!best || s < ((const struct rs_hval *)best->v.p)->seq))
 			best = e;
 	}
 	return best;

@@ -66,10 +66,15 @@ static void listen(struct rnet *n)
 
 /* ---- one connection ---- */
 
-static void close_conn(struct rnet *n, struct rconn *c, uint8_t how)
+/* End c: FIN (how 0) or RST (how 1), and forget it. A reset says why
+ * (err: the sock error that ended it, or 0 when LIST found it ahead). */
+static void close_conn(struct rnet *n, struct rconn *c, uint8_t how, int32_t err)
 {
 	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = c->cid, .how = how };
 
+	if (how)
+		ve_event("kv_conn_reset",
+			 (struct ve_kv[]){ VE_KV_NUM("cid", c->cid), VE_KV_NUM("err", err) }, 2);
 	call(n, &q, sizeof(q));
 	if (rstore_close(&n->st, c) < 0)
 		fatal("close");
@@ -104,14 +109,13 @@ static int32_t flush(struct rnet *n, struct rconn *c)
 	return 0;
 }
 
-/* Read one chunk of c and run it. Returns 1 if there may be more, 0 if
- * not, or a sock error that ends the connection. */
+/* Read one chunk of c and run it. Returns 1 if it read something, 0 if
+ * there was nothing to read, or a sock error that ends the connection. */
 static int32_t read_chunk(struct rnet *n, struct rconn *c)
 {
-	struct sock_recv q = { .op = SOCK_OP_RECV,
-			       .cid = c->cid,
-			       .offset = c->consumed,
-			       .max = SOCK_DATA_MAX };
+	struct sock_recv q = {
+		.op = SOCK_OP_RECV, .cid = c->cid, .offset = c->consumed, .max = SOCK_DATA_MAX
+	};
 	struct sock_recv_rep h;
 	long r = call(n, &q, sizeof(q));
 	int32_t e = err_of(r);
@@ -131,21 +135,22 @@ static int32_t read_chunk(struct rnet *n, struct rconn *c)
 	n->e.now_ms = ve_clock_ns() / 1000000;
 	if (rstore_batch(&n->st, c, rep + sizeof(h), len) < 0)
 		fatal("batch");
-	return len == (size_t)SOCK_DATA_MAX;
+	return 1;
 }
 
 /* Serve c: send, read and run, a few rounds. It stops when there is
- * nothing to read (an event says when there is: input, or room for the
- * output it still holds), when its output is over the bound (it reads no
- * more until net takes some), or after ROUNDS chunks, to let the other
- * connections have their turn (then n->again). */
+ * nothing to read (after sending what the last chunk's requests answered;
+ * an event says when there is more: input, or room for the output it
+ * still holds), when its output is over the bound (it reads no more until
+ * net takes some), or after ROUNDS chunks, to let the other connections
+ * have their turn (then n->again). */
 static void serve(struct rnet *n, struct rconn *c)
 {
 	for (int round = 0; round < ROUNDS; round++) {
 		int32_t e = flush(n, c);
 
 		if (e < 0) {
-			close_conn(n, c, 1);
+			close_conn(n, c, 1, e);
 			return;
 		}
 		c->blocked = c->c->out_len > RSTORE_OUT_MAX;
@@ -153,12 +158,12 @@ static void serve(struct rnet *n, struct rconn *c)
 			return;
 		if (c->c->close_after_reply || c->hup) {
 			if (c->c->out_len == 0)
-				close_conn(n, c, 0);
+				close_conn(n, c, 0, 0);
 			return;
 		}
 		e = read_chunk(n, c);
 		if (e < 0) {
-			close_conn(n, c, 1);
+			close_conn(n, c, 1, e);
 			return;
 		}
 		if (e == 0 && !c->hup)
@@ -197,12 +202,14 @@ static void reconcile(struct rnet *n, const struct sock_conninfo *ci)
 	if (c) {
 		rstore_sent(c, ci->taken);
 		if (ci->consumed > c->consumed)
-			close_conn(n, c, 1);
+			close_conn(n, c, 1, 0);
 		return;
 	}
 	if (ci->consumed == 0 && ci->taken == 0 && (c = rstore_conn(&n->st, ci->cid, true)))
 		return;
 	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = ci->cid, .how = 1 };
+	ve_event("kv_conn_reset",
+		 (struct ve_kv[]){ VE_KV_NUM("cid", ci->cid), VE_KV_NUM("err", 1) }, 2);
 	call(n, &q, sizeof(q));
 }
 
@@ -224,7 +231,8 @@ static int list(struct rnet *n)
 		if (err_of(r) != 0 || r < (long)(sizeof(struct sock_rep) + 4))
 			return -1;
 		memcpy(&k, rep + sizeof(struct sock_rep), 4);
-		if (k == 0 || r < (long)(sizeof(struct sock_rep) + 4 + k * sizeof(struct sock_conninfo)))
+		if (k == 0 ||
+		    r < (long)(sizeof(struct sock_rep) + 4 + k * sizeof(struct sock_conninfo)))
 			break;
 		for (uint32_t i = 0; i < k; i++) {
 			struct sock_conninfo ci;

@@ -24,10 +24,10 @@ struct rnet {
 	int32_t tcp;	/* client handle of "tcp" */
 	int32_t notify; /* server handle of RNET_NOTIFY */
 	uint16_t port;
-	uint64_t lid;	     /* 0 until LISTEN succeeds */
-	uint64_t next_tick;  /* ns: expiry sweep, LISTEN retry, LIST */
+	uint64_t lid;	    /* 0 until LISTEN succeeds */
+	uint64_t next_tick; /* ns: expiry sweep, LISTEN retry, LIST */
 	uint64_t ticks;
-	bool again;	     /* some connection has more to read: do not block */
+	bool again; /* some connection has more to read: do not block */
 };
 
 /* Rebuild from the stash region, open the channels and listen on port.

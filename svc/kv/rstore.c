@@ -9,7 +9,7 @@
 
 /* Records. Fields are little-endian, packed; bytes follow as noted. */
 struct rrec_batch {
-	uint8_t type; /* 'B' */
+	uint8_t type;	     /* 'B' */
 	uint8_t resid_reset; /* 1: the residue starts again with these bytes */
 	uint64_t cid;	     /* 0: no connection */
 	uint64_t consumed;   /* the input offset after the chunk */
@@ -263,7 +263,8 @@ static int snap_conn(struct rstore *s, const struct rconn *c)
 			       .tx_base = c->tx_base,
 			       .resid_n = (uint32_t)c->resid_len,
 			       .out_n = (uint32_t)c->c->out_len };
-	struct rlog_part p[] = { { &r, sizeof(r) }, { c->resid, c->resid_len },
+	struct rlog_part p[] = { { &r, sizeof(r) },
+				 { c->resid, c->resid_len },
 				 { c->c->out, c->c->out_len } };
 
 	return rlog_snap_add(&s->log, p, 3);

@@ -43,8 +43,8 @@ struct rconn {
 	struct rs_client *c;
 	uint8_t *resid; /* input after the last whole request (in c too) */
 	size_t resid_len, resid_cap;
-	bool hup;	 /* the peer closed its side */
-	bool blocked;	 /* unsent output over RSTORE_OUT_MAX: not reading */
+	bool hup;     /* the peer closed its side */
+	bool blocked; /* unsent output over RSTORE_OUT_MAX: not reading */
 	struct rconn *next;
 };
 

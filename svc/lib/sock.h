@@ -116,7 +116,8 @@
  *           The owner's accepted and CONNECTed connections, by cid (at
  *           most what fits a message; start after cid `after`, 0 for
  *           the first), for a restarted client. Backlog connections are
- *           ACCEPT's, not LIST's.
+ *           ACCEPT's, not LIST's, and ones the client has CLOSEd are no
+ *           longer its own.
  *
  *   EVENT   (net -> NOTIFY, cast) struct sock_event
  */

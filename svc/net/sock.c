@@ -660,8 +660,8 @@ static const struct conn *list_next(const char *owner, uint64_t after)
 	for (unsigned i = 0; i < CONN_MAX; i++) {
 		const struct conn *c = &conns[i];
 
-		if (c->cid > after && c->accepted && !strncmp(c->owner, owner, SOCK_OWNER_MAX) &&
-		    (!best || c->cid < best->cid))
+		if (c->cid > after && c->accepted && !c->closing &&
+		    !strncmp(c->owner, owner, SOCK_OWNER_MAX) && (!best || c->cid < best->cid))
 			best = c;
 	}
 	return best;
