@@ -612,10 +612,10 @@ static bool connect_answer(uint64_t id, uint64_t cid, bool final)
 		reply_err(id, SOCK_OP_CONNECT, err);
 		return true;
 	}
-	if (c->connecting && !final)
+	if (c->connecting && !c->err && !final)
 		return false;
 	if (c->connecting || c->err) {
-		reply_err(id, SOCK_OP_CONNECT, c->connecting ? SOCK_ETIMEDOUT : c->err);
+		reply_err(id, SOCK_OP_CONNECT, c->err ? c->err : SOCK_ETIMEDOUT);
 		conn_free(c, true);
 		return true;
 	}

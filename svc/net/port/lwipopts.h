@@ -58,6 +58,10 @@
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_NETIF_TX_SINGLE_PBUF 1
 
+/* Packets to net's own address loop back (net.c polls them), so a
+ * service may CONNECT to another on the same machine. */
+#define LWIP_NETIF_LOOPBACK 1
+
 #define LWIP_STATS 0
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
