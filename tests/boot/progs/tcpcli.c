@@ -5,8 +5,12 @@
  * 100,000 bytes (past the TCP window both ways) with offset-addressed
  * SENDs while it reads the echo with parked RECVs (a timeout, so net
  * answers when the bytes arrive), checks every byte, and CLOSEs. Then a
- * CONNECT to a port nobody listens on must get -SOCK_ECONNREFUSED.
- * Writes {"ev":"tcpcli","ok":0|1,"bytes":N,"listed":1,"refused":1}.
+ * CONNECT to a port nobody listens on must get -SOCK_ECONNREFUSED. Last,
+ * backpressure: on a new connection it SENDs without reading the echo
+ * until net takes no more (stall()), which must be within what the TCP
+ * windows and send buffers hold, never the megabyte it offers.
+ * Writes {"ev":"tcpcli","ok":0|1,"bytes":N,"listed":1,"refused":1,
+ * "stalled":S} (S: bytes net took before it stopped taking; 0: failed).
  * Exit 1 if tcp cannot be opened.
  */
 #include "sock.h"
@@ -15,7 +19,8 @@
 #define TOTAL 100000
 #define CHUNK 2000
 #define WAIT_NS 2000000000ull
-#define OWN_IP 0x0f02000au /* 10.0.2.15, as on the wire */
+#define STALL_MAX (1u << 20) /* far past what the windows hold */
+#define OWN_IP 0x0f02000au   /* 10.0.2.15, as on the wire */
 
 static int tcp;
 static uint8_t rep[VE_MSG_MAX], req[VE_MSG_MAX];
@@ -38,8 +43,12 @@ static int32_t call(const void *q, size_t len, long *n)
 /* CONNECT to port on our own address; the cid, or 0 with *err. */
 static uint64_t dial(uint16_t port, int32_t *err)
 {
-	struct sock_connect q = { .op = SOCK_OP_CONNECT, .ip = OWN_IP, .port = port,
-				  .timeout_ns = WAIT_NS, .owner = "tcpcli", .notify = "tcpcli.ev" };
+	struct sock_connect q = { .op = SOCK_OP_CONNECT,
+				  .ip = OWN_IP,
+				  .port = port,
+				  .timeout_ns = WAIT_NS,
+				  .owner = "tcpcli",
+				  .notify = "tcpcli.ev" };
 	uint64_t cid = 0;
 	long n;
 
@@ -49,11 +58,11 @@ static uint64_t dial(uint16_t port, int32_t *err)
 	return cid;
 }
 
-/* SEND from offset *sent as much as net takes. */
-static bool send_more(uint64_t cid, uint64_t *sent)
+/* SEND from offset *sent (below total) as much as net takes. */
+static bool send_more(uint64_t cid, uint64_t *sent, uint64_t total)
 {
 	struct sock_send *q = (struct sock_send *)req;
-	size_t k = TOTAL - *sent < CHUNK ? TOTAL - *sent : CHUNK;
+	size_t k = total - *sent < CHUNK ? total - *sent : CHUNK;
 	long n;
 
 	*q = (struct sock_send){ .op = SOCK_OP_SEND, .cid = cid, .offset = *sent };
@@ -68,8 +77,9 @@ static bool send_more(uint64_t cid, uint64_t *sent)
 /* RECV from *got (parked until bytes come), check them. */
 static bool recv_more(uint64_t cid, uint64_t *got)
 {
-	struct sock_recv q = { .op = SOCK_OP_RECV, .cid = cid, .offset = *got, .max = CHUNK,
-			       .timeout_ns = WAIT_NS };
+	struct sock_recv q = {
+		.op = SOCK_OP_RECV, .cid = cid, .offset = *got, .max = CHUNK, .timeout_ns = WAIT_NS
+	};
 	long n;
 	int32_t err = call(&q, sizeof(q), &n);
 
@@ -97,12 +107,44 @@ static bool listed(uint64_t cid)
 	return count == 1 && ci.cid == cid && ci.peer_port == 7;
 }
 
+/*
+ * A reader that does not read: SEND to tcpecho without RECVing the echo
+ * until net takes no more. Returns how much it took by then, which the
+ * windows and send buffers bound (both connections' 32 KiB each way:
+ * 128 KiB); then reads it all back and closes. 0 on failure.
+ */
+static uint64_t stall(void)
+{
+	uint64_t sent = 0, got = 0, stalled;
+	int32_t err;
+	uint64_t cid = dial(7, &err);
+	struct sock_close c = { .op = SOCK_OP_CLOSE, .cid = cid };
+	long n;
+
+	for (int still = 0; cid && still < 10 && sent < STALL_MAX; ve_sleep_ms(20)) {
+		uint64_t before = sent;
+
+		if (!send_more(cid, &sent, STALL_MAX))
+			return 0;
+		still = sent == before ? still + 1 : 0;
+	}
+	stalled = sent;
+	for (int idle = 0; cid && got < sent && idle < 10;) {
+		uint64_t before = got;
+
+		if (!recv_more(cid, &got))
+			return 0;
+		idle = got == before ? idle + 1 : 0;
+	}
+	return got == sent && call(&c, sizeof(c), &n) == 0 ? stalled : 0;
+}
+
 int main(const char *args)
 {
 	uint64_t cid = 0, sent = 0, got = 0;
 	int32_t err = 0;
 	bool ok = true, list;
-	struct ve_kv kv[4];
+	struct ve_kv kv[5];
 
 	(void)args;
 	if ((tcp = ve_chan_open(SOCK_CHANNEL)) < 0 || ve_chan_serve("tcpcli.ev") < 0)
@@ -113,7 +155,7 @@ int main(const char *args)
 	for (int idle = 0; cid && ok && got < TOTAL && idle < 10;) {
 		uint64_t before = got + sent;
 
-		ok = (sent == TOTAL || send_more(cid, &sent)) && recv_more(cid, &got);
+		ok = (sent == TOTAL || send_more(cid, &sent, TOTAL)) && recv_more(cid, &got);
 		idle = got + sent == before ? idle + 1 : 0;
 	}
 	struct sock_close c = { .op = SOCK_OP_CLOSE, .cid = cid };
@@ -124,6 +166,7 @@ int main(const char *args)
 	kv[1] = VE_KV_NUM("bytes", got);
 	kv[2] = VE_KV_NUM("listed", list);
 	kv[3] = VE_KV_NUM("refused", err == -SOCK_ECONNREFUSED);
-	ve_event("tcpcli", kv, 4);
+	kv[4] = VE_KV_NUM("stalled", stall());
+	ve_event("tcpcli", kv, 5);
 	return 0;
 }
