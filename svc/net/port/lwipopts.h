@@ -54,7 +54,10 @@
 #define TCP_SND_BUF (32 * 1024)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
-#define TCP_LISTEN_BACKLOG 0 /* sock.c keeps each listener's backlog */
+/* A listener's backlog counts connections until the client ACCEPTs them
+ * (tcp_backlog_delayed), and SYNs past it are dropped, so the peer
+ * retries rather than being reset. */
+#define TCP_LISTEN_BACKLOG 1
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_NETIF_TX_SINGLE_PBUF 1
 
