@@ -66,7 +66,8 @@ static bool have_rdrand(void)
 }
 
 /* 64 bits from rdrand if the CPU has it (retried as Intel advises), else
- * the TSC and the kernel clock mixed through SipHash under the last word. */
+ * SipHash of salt and the generator's next word, keyed by the TSC and the
+ * kernel clock (TCG's qemu64 CPU has no rdrand). */
 static uint64_t random64(uint64_t salt)
 {
 	uint64_t v, hi, lo;
