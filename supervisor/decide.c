@@ -285,7 +285,7 @@ static int check_event(const struct sup_tree *t, const struct sup_event *ev)
 		return -VE_INVAL;
 	if (t->node[0].state == SUP_SUP_GAVE_UP)
 		return -VE_BUSY;
-	if (ev->kind >= SUP_EV_CMD_STOP)
+	if (ev->kind >= SUP_EV_CMD_STOP && ev->kind <= SUP_EV_CMD_RESTART)
 		return 0;
 	if (t->node[ev->node].spec.kind != SUP_SERVICE)
 		return -VE_INVAL;
@@ -324,6 +324,8 @@ static int dispatch(struct sup_run *r, const struct sup_event *ev)
 		return cmd_start(r, c);
 	case SUP_EV_CMD_RESTART:
 		return cmd_restart(r, c);
+	case SUP_EV_START_IGNORED:
+		return sup_svc_start_ignored(r, c);
 	case SUP_NEVS:
 		break;
 	}
@@ -418,8 +420,9 @@ const char *sup_exit_name(uint32_t v)
 
 const char *sup_log_name(uint32_t v)
 {
-	static const char *const names[] = { "start",	 "restart", "exit",  "stop",	     "hung",
-					     "escalate", "giveup",  "ready", "stash_discard" };
+	static const char *const names[] = { "start",	      "restart",  "exit",   "stop",
+					     "hung",	      "escalate", "giveup", "ready",
+					     "stash_discard", "ignore" };
 	return name_of(names, SUP_NLOGS, v);
 }
 

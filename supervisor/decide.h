@@ -25,7 +25,10 @@
  *
  * Performing SUP_ACT_START means spawning the service and feeding back
  * SUP_EV_STARTED (with the pid) or SUP_EV_START_FAILED before the next
- * event for that node.
+ * event for that node, or SUP_EV_START_IGNORED when the service has nothing
+ * to run on (a driver whose device the machine lacks): as OTP's `ignore`,
+ * the node then stays down, wanted down, with no restart and nothing
+ * counted against any intensity, until an operator starts it.
  */
 #ifndef VESTA_SUP_DECIDE_H
 #define VESTA_SUP_DECIDE_H
@@ -246,15 +249,17 @@ struct sup_tree {
 };
 
 enum sup_ev_kind {
-	SUP_EV_TICK = 0,	 /* time passed (a deadline is due) */
-	SUP_EV_STARTED = 1,	 /* node spawned as pid */
-	SUP_EV_START_FAILED = 2, /* node could not be spawned */
-	SUP_EV_READY = 3,	 /* node (pid) serves its channels */
-	SUP_EV_HEARTBEAT = 4,	 /* node (pid) is alive */
-	SUP_EV_EXITED = 5,	 /* node (pid) died; exit says why */
-	SUP_EV_CMD_STOP = 6,	 /* operator: stop node, keep it down */
-	SUP_EV_CMD_START = 7,	 /* operator: start node again */
-	SUP_EV_CMD_RESTART = 8,	 /* operator: stop node and start it again */
+	SUP_EV_TICK = 0,	  /* time passed (a deadline is due) */
+	SUP_EV_STARTED = 1,	  /* node spawned as pid */
+	SUP_EV_START_FAILED = 2,  /* node could not be spawned */
+	SUP_EV_READY = 3,	  /* node (pid) serves its channels */
+	SUP_EV_HEARTBEAT = 4,	  /* node (pid) is alive */
+	SUP_EV_EXITED = 5,	  /* node (pid) died; exit says why */
+	SUP_EV_CMD_STOP = 6,	  /* operator: stop node, keep it down */
+	SUP_EV_CMD_START = 7,	  /* operator: start node again */
+	SUP_EV_CMD_RESTART = 8,	  /* operator: stop node and start it again */
+	SUP_EV_START_IGNORED = 9, /* node has nothing to run on (its device is
+				     absent): OTP's `ignore`, not a failure */
 	SUP_NEVS
 };
 
@@ -267,7 +272,8 @@ struct sup_event {
 };
 
 enum sup_act_kind {
-	SUP_ACT_START = 0,	   /* spawn node's service; answer STARTED/START_FAILED */
+	SUP_ACT_START = 0,	   /* spawn node's service; answer STARTED, START_FAILED
+				      or START_IGNORED */
 	SUP_ACT_STOP = 1,	   /* ask pid to stop; it is killed at deadline */
 	SUP_ACT_KILL = 2,	   /* kill pid (brutal_kill or stop timeout) */
 	SUP_ACT_KILL_HUNG = 3,	   /* kill pid: it missed its heartbeat / ready */
@@ -288,6 +294,7 @@ enum sup_log_kind {
 	SUP_LOG_GIVEUP = 6,   /* the root gave up: giveup */
 	SUP_LOG_READY = 7,    /* the whole tree is up */
 	SUP_LOG_STASH = 8,    /* node's kept stash discarded after K crashes */
+	SUP_LOG_IGNORE = 9,   /* node not started: nothing to run on */
 	SUP_NLOGS
 };
 

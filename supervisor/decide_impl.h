@@ -58,6 +58,7 @@ bool sup_svc_stop(struct sup_run *r, struct sup_node *c);  /* true: down now */
 void sup_svc_timer(struct sup_run *r, struct sup_node *c);
 int sup_svc_started(struct sup_run *r, struct sup_node *c, int32_t pid);
 int sup_svc_start_failed(struct sup_run *r, struct sup_node *c);
+int sup_svc_start_ignored(struct sup_run *r, struct sup_node *c);
 int sup_svc_ready(struct sup_run *r, struct sup_node *c, int32_t pid);
 int sup_svc_heartbeat(struct sup_run *r, struct sup_node *c, int32_t pid);
 int sup_svc_exited(struct sup_run *r, struct sup_node *c, int32_t pid, enum sup_exit why);

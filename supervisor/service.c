@@ -223,6 +223,28 @@ int sup_svc_start_failed(struct sup_run *r, struct sup_node *c)
 	return 0;
 }
 
+/* OTP's `ignore`: c has nothing to run on (its device is absent), which no
+ * restart would change. It stays down and wanted down, not a failure: no
+ * restart, nothing counted against its parent's intensity or its stash,
+ * and its parent goes on with its other children. */
+int sup_svc_start_ignored(struct sup_run *r, struct sup_node *c)
+{
+	if (c->state == SUP_SVC_SPAWN_CANCEL) {
+		went_down(r, c, SUP_EXIT_SHUTDOWN, false);
+		return 0;
+	}
+	if (c->state != SUP_SVC_SPAWNING)
+		return -VE_INVAL;
+	c->state = SUP_SVC_DOWN;
+	c->pid = 0;
+	c->due = SUP_NO_DEADLINE;
+	c->want = SUP_WANT_DOWN;
+	c->cause = SUP_NO_NODE;
+	sup_log(r, c, SUP_LOG_IGNORE);
+	sup_child_down(r, c, SUP_EXIT_SHUTDOWN, false);
+	return 0;
+}
+
 /* Is pid c's current process? Events about an earlier incarnation are
  * stale. */
 static int current(const struct sup_node *c, int32_t pid)

@@ -34,12 +34,16 @@
 
 #include "campaign.h"
 #include "campaign_pace.h"
+#include "campaign_resp.h"
 #include "campaign_track.h"
 #include "guest.h"
+#include "subst.h"
 #include "util.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
 #define DEFAULT_TARGETS "uart,virtio-net,log,kv,workload,shell,supervisor"
+/* --resp: what stands between a Redis client and its answers. */
+#define RESP_TARGETS "virtio-net,net,kv"
 #define CRASH_KINDS "null,wild,ud2,div0,stack"
 
 /* A fault that kills must be seen dead and serving again within this; a
@@ -84,6 +88,9 @@ struct opts {
 	int jobs;	    /* guests side by side */
 	int job;	    /* which one this process runs */
 	bool verbose;
+	bool resp;	     /* --resp: respcheck beside the guest */
+	const char *resp_at; /* --resp-at HOST:PORT: its server (default: the
+				guest's 6379, forwarded from a reserved port) */
 };
 
 /* The campaign while it runs; the record is what it leaves behind. */
@@ -114,6 +121,8 @@ struct camp {
 	double quiet_from;	/* host time PH_QUIET began */
 	off_t tree_from;	/* com1.log offset where `tree` was typed */
 	off_t typed_from;	/* com1.log offset where `fault` was typed */
+	pid_t resp_pid;		/* --resp: respcheck; 0 before the tree is up */
+	struct subst_port port; /* --resp: the guest's 6379 on the host */
 };
 
 static struct camp *the_camp; /* for the signal handler only */
@@ -319,6 +328,7 @@ static void inject_next(struct camp *c, double now)
 	*f = c->next;
 	f->index = (int)c->r.nf;
 	f->job = c->o.job;
+	f->host_at = now;
 	camp_track_begin(&c->t, f);
 	c->retypes = 0;
 	type_fault(c, now);
@@ -385,6 +395,39 @@ static void not_injected(struct camp *c, double now)
 
 /* ---------------------------------------------------------------- the end */
 
+/* respcheck's path: beside this program (both are built in build/tools). */
+static char *respcheck_path(void)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return util_strdup("build/tools/respcheck");
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	*slash = 0;
+	return util_path_join(self, "respcheck");
+}
+
+/* --resp: the tree is up; start the clients, which stay for the whole
+ * campaign (they reconnect by themselves). */
+static void resp_begin(struct camp *c)
+{
+	char host[256] = "127.0.0.1", *bin;
+	int port = c->port.port;
+
+	if (!c->o.resp)
+		return;
+	if (c->o.resp_at)
+		sscanf(c->o.resp_at, "%255[^:]:%d", host, &port);
+	bin = respcheck_path();
+	c->resp_pid = camp_resp_start(bin, host, port, c->o.out);
+	if (c->o.verbose)
+		printf("campaign: %s on %s:%d, pid %d\n", bin, host, port, (int)c->resp_pid);
+	free(bin);
+}
+
 /* The campaign's time-driven steps; events drive the rest. */
 static void step(struct camp *c, double now)
 {
@@ -392,9 +435,10 @@ static void step(struct camp *c, double now)
 
 	switch (c->ph) {
 	case PH_BOOT:
-		if (c->t.sup_ready && c->t.shell_ready)
+		if (c->t.sup_ready && c->t.shell_ready) {
+			resp_begin(c);
 			fault_done(c, now);
-		else if (now - c->started > 120) {
+		} else if (now - c->started > 120) {
 			c->r.stopped_early = true;
 			snprintf(c->r.why_stopped, sizeof(c->r.why_stopped),
 				 "the tree did not come up within 120 s");
@@ -464,6 +508,7 @@ static void usage(FILE *to)
 		"usage: campaign [--iso ISO] [--faults N] [--seed S] [--kinds K,..]\n"
 		"                [--targets SVC,..] [--interval-ms A..B] [--max-seconds S]\n"
 		"                [--accel tcg|kvm] [--jobs J] [--policy DIR] [--out DIR] [-v]\n"
+		"                [--resp | --resp-at HOST:PORT]\n"
 		"Boots ISO (default build/vesta.iso), injects N faults (default 100) and\n"
 		"checks that the appliance recovered from each. Kinds: kill exit crash\n"
 		"(= " CRASH_KINDS ") null wild ud2 div0 stack hang block corrupt leak\n"
@@ -473,6 +518,10 @@ static void usage(FILE *to)
 		"faults, its own report in DIR/jobK) and reports them as one campaign.\n"
 		"--policy DIR: the image's policies (default policies): a fault waits while\n"
 		"its supervisor has used 70%% of its intensity within the period.\n"
+		"--resp: tools/respcheck runs beside the guest for the whole campaign, its\n"
+		"clients on the guest's Redis port 6379 (forwarded from a free host port;\n"
+		"--resp-at: on HOST:PORT instead); targets default " RESP_TARGETS ", and\n"
+		"each target's resets, lost and wrong answers and longest stall are reported.\n"
 		"Exit status 0 iff every check holds.\n");
 }
 
@@ -500,7 +549,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    .out = "build/campaign",
 			    .accel = "tcg",
 			    .kinds = DEFAULT_KINDS,
-			    .targets = DEFAULT_TARGETS,
 			    .policy = "policies",
 			    .faults = 100,
 			    .seed = 1,
@@ -510,8 +558,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "-v")) {
-			o->verbose = true;
+		if (!strcmp(a, "-v") || !strcmp(a, "--resp")) {
+			o->verbose |= !strcmp(a, "-v");
+			o->resp |= !strcmp(a, "--resp");
 			continue;
 		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -541,7 +590,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->jobs = atoi(v);
 		else if (!strcmp(a, "--max-seconds"))
 			o->max_seconds = atof(v);
-		else if (!strcmp(a, "--interval-ms")) {
+		else if (!strcmp(a, "--resp-at") && strchr(v, ':')) {
+			o->resp_at = v;
+			o->resp = true;
+		} else if (!strcmp(a, "--interval-ms")) {
 			if (sscanf(v, "%ld..%ld", &o->gap_min_ms, &o->gap_max_ms) != 2 ||
 			    o->gap_min_ms < 0 || o->gap_max_ms < o->gap_min_ms)
 				goto bad;
@@ -550,6 +602,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->faults < 0 || o->jobs < 1 || o->jobs > 16)
 		goto bad;
+	if (!o->targets)
+		o->targets = o->resp ? RESP_TARGETS : DEFAULT_TARGETS;
 	return 0;
 bad:
 	usage(stderr);
@@ -577,11 +631,16 @@ static void on_signal(int sig)
 /* Boot, run the faults, and stop QEMU; the record is in c->r. 0 or -1. */
 static int run(struct camp *c)
 {
-	/* The default appliance drives a virtio-net device (policies/). */
+	/* The default appliance drives a virtio-net device (policies/); with
+	 * --resp its Redis port is forwarded from c->port. */
 	static char *const nic[] = { "-netdev", "user,id=n0", "-device",
 				     "virtio-net-pci,netdev=n0" };
+	static char *const nic_fwd[] = { "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:6379",
+					 "-device", "virtio-net-pci,netdev=n0" };
+	bool fwd = c->o.resp && !c->o.resp_at;
 	struct guest_config cfg = { .iso = c->o.iso,
-				    .extra = nic,
+				    .extra = fwd ? nic_fwd : nic,
+				    .port = c->port.port,
 				    .nextra = 4,
 				    .dir = c->o.out,
 				    .memory_mib = 256,
@@ -592,6 +651,10 @@ static int run(struct camp *c)
 				    .ctx = c };
 	struct msg m = { 0 };
 
+	if (fwd && c->port.port == 0) {
+		fprintf(stderr, "campaign: no free TCP port for the guest's 6379\n");
+		return -1;
+	}
 	if (guest_start(&c->g, &cfg, &m)) {
 		fprintf(stderr, "campaign: %s\n", m.s);
 		return -1;
@@ -617,6 +680,8 @@ static int run(struct camp *c)
 		util_nap();
 	}
 	c->r.wall_s = util_now() - c->started;
+	if (c->o.resp)
+		camp_resp_stop(c->resp_pid, &c->r, c->o.out);
 	guest_stop_all();
 	return 0;
 }
@@ -637,12 +702,16 @@ static int one_guest(struct camp *c)
 	c->r.kinds = c->o.kinds;
 	c->r.targets = c->o.targets;
 	c->r.faults_asked = c->o.faults;
+	c->port.fd = -1;
+	if (c->o.resp && !c->o.resp_at && subst_port_reserve(&c->port))
+		perror("campaign: reserving a TCP port");
 	the_camp = c;
 	printf("campaign: %d faults, seed %" PRIu64 ", kinds %s, targets %s, %s; output in %s\n",
 	       c->o.faults, c->o.seed, c->o.kinds, c->o.targets, c->o.accel, c->o.out);
 	fflush(stdout);
 	if (run(c))
 		return 2;
+	subst_port_release(&c->port);
 	camp_record_finish(&c->r);
 	ok = camp_report(&c->r, c->o.out, stdout);
 	guest_free(&c->g);

@@ -60,6 +60,13 @@ struct camp_fault {
 	bool panic;		    /* the kernel panicked while it was handled */
 	char answer[96];	    /* the shell's line, when not injected */
 	enum camp_outcome outcome;
+	/* --resp: what respcheck saw from this fault's typing to the next's
+	 * (campaign_resp.c lines its incidents up with these windows). */
+	double host_at;	      /* host time it was typed (CLOCK_MONOTONIC s) */
+	uint32_t resp_resets; /* connections reset or closed */
+	uint32_t resp_lost;   /* answers lost: timeouts, writes gone */
+	uint32_t resp_wrong;  /* wrong, duplicated or error answers */
+	double resp_stall_ms; /* the longest client stall that began here */
 };
 
 /* A service's process as the event log last showed it (campaign_track.c
@@ -93,6 +100,18 @@ struct camp_workload {
 	uint64_t ok, bad, errors, timeouts, dups, keys_lost, kv_resets;
 };
 
+/* --resp: tools/respcheck ran beside the guest through the whole campaign
+ * (its clients on the guest's Redis port); its summary line. */
+struct camp_resp {
+	bool on;       /* the campaign ran it */
+	bool reported; /* its summary line was read */
+	int status;    /* its exit status; -1: it did not exit by itself */
+	uint64_t requests, replies, lost, wrong, dup, errors, timeouts;
+	uint64_t ambiguous, resets, reconnects;
+	double stall_ms_max;
+	char final[16]; /* its read-back at the end: "ok", or what failed */
+};
+
 /* Everything a campaign learned; the report reads only this. */
 struct camp_record {
 	uint64_t seed; /* job k ran with seed + k */
@@ -116,6 +135,7 @@ struct camp_record {
 	double wall_s;	     /* how long the campaign took */
 	bool stopped_early;  /* a bound hit: max-seconds, console dead */
 	char why_stopped[160];
+	struct camp_resp resp;
 };
 
 extern const char *const camp_outcome_name[CAMP_NOUTCOMES];
@@ -160,5 +180,18 @@ void camp_workload_add(struct camp_workload *a, const struct camp_workload *b);
 /* Add job record b to the merged record a (faults appended, counters
  * summed, services matched by name). */
 void camp_record_merge(struct camp_record *a, const struct camp_record *b);
+
+/* ---- --resp (campaign_resp.c) ---- */
+
+/* Read respcheck's JSON summary line into s. 0, or -1 if it is not one. */
+int camp_resp_summary(struct camp_resp *s, const char *line);
+
+/* Add respcheck's incident log (--log: one JSON line each) to the faults
+ * whose windows they fall in; those before the first fault are not
+ * counted to any. */
+void camp_resp_attribute(struct camp_record *r, const char *log);
+
+/* a += b, for --jobs. */
+void camp_resp_merge(struct camp_resp *a, const struct camp_resp *b, bool first);
 
 #endif

@@ -152,6 +152,7 @@ void camp_record_merge(struct camp_record *a, const struct camp_record *b)
 	a->deadletters += b->deadletters;
 	a->stash_discards += b->stash_discards;
 	a->workload_resets += b->workload_resets;
+	camp_resp_merge(&a->resp, &b->resp, first);
 	if (b->wall_s > a->wall_s)
 		a->wall_s = b->wall_s;
 	if (b->stopped_early && !a->stopped_early)

@@ -193,6 +193,27 @@ static void check_restarts(const struct camp_record *r, struct verdict *v)
 	}
 }
 
+/* --resp: respcheck reported, and its clients lost nothing and saw
+ * nothing wrong (resets and stalls are figures, not failures). */
+static void judge_resp(const struct camp_resp *p, struct verdict *v)
+{
+	if (!p->on)
+		return;
+	if (!p->reported) {
+		fail(v, "respcheck gave no summary (exit status %d)", p->status);
+		return;
+	}
+	if (p->lost || p->wrong || p->dup || p->errors || p->timeouts)
+		fail(v,
+		     "Redis clients: %" PRIu64 " lost, %" PRIu64 " wrong, %" PRIu64
+		     " duplicated, %" PRIu64 " errors, %" PRIu64 " timeouts",
+		     p->lost, p->wrong, p->dup, p->errors, p->timeouts);
+	if (strcmp(p->final, "ok") != 0)
+		fail(v, "Redis clients: the read-back at the end: %s", p->final);
+	if (!p->replies)
+		fail(v, "Redis clients: no answer at all");
+}
+
 static void judge(const struct camp_record *r, struct verdict *v)
 {
 	count_faults(r, v);
@@ -226,6 +247,7 @@ static void judge(const struct camp_record *r, struct verdict *v)
 	if (v->outcomes[CAMP_NOT_INJECTED])
 		fail(v, "%d fault(s) the shell did not inject", v->outcomes[CAMP_NOT_INJECTED]);
 	check_restarts(r, v);
+	judge_resp(&r->resp, v);
 	v->pass = v->nfail == 0;
 }
 
@@ -272,6 +294,78 @@ static void group_table(FILE *o, const char *title, const struct groups *gs)
 		fprintf(o, "%-10s %7d %7d %11s %11s %11s\n", gs->g[i].name, l->faults, l->killed, a,
 			b, c);
 	}
+}
+
+/* --resp: respcheck's figures for one target (or all: target NULL). */
+struct resp_fig {
+	int faults;
+	uint64_t resets, lost, wrong;
+	double stall_ms;
+};
+
+static struct resp_fig resp_fig(const struct camp_record *r, const char *target)
+{
+	struct resp_fig g = { 0 };
+
+	for (size_t i = 0; i < r->nf; i++) {
+		const struct camp_fault *f = &r->f[i];
+
+		if (target && strcmp(f->target, target) != 0)
+			continue;
+		g.faults++;
+		g.resets += f->resp_resets;
+		g.lost += f->resp_lost;
+		g.wrong += f->resp_wrong;
+		if (f->resp_stall_ms > g.stall_ms)
+			g.stall_ms = f->resp_stall_ms;
+	}
+	return g;
+}
+
+/* Each target once, in first-fault order: calls fn for each. */
+static void each_target(const struct camp_record *r, FILE *o,
+			void (*fn)(FILE *, const char *, const struct resp_fig *, bool))
+{
+	for (size_t i = 0, n = 0; i < r->nf; i++) {
+		struct resp_fig g;
+		size_t k = 0;
+
+		while (k < i && strcmp(r->f[k].target, r->f[i].target) != 0)
+			k++;
+		if (k < i)
+			continue;
+		g = resp_fig(r, r->f[i].target);
+		fn(o, r->f[i].target, &g, n++ == 0);
+	}
+}
+
+static void resp_row(FILE *o, const char *target, const struct resp_fig *g, bool first)
+{
+	(void)first;
+	fprintf(o, "%-10s %7d %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %11.1f ms\n", target,
+		g->faults, g->resets, g->lost, g->wrong, g->stall_ms);
+}
+
+static void resp_text(FILE *o, const struct camp_record *r)
+{
+	const struct camp_resp *p = &r->resp;
+
+	fprintf(o, "\nRedis clients (respcheck beside the guest)\n");
+	if (!p->reported) {
+		fprintf(o, "  no summary (exit status %d)\n", p->status);
+		return;
+	}
+	fprintf(o,
+		"  %" PRIu64 " requests, %" PRIu64 " answers; lost %" PRIu64 ", wrong %" PRIu64
+		", duplicated %" PRIu64 ", errors %" PRIu64 ", timeouts %" PRIu64 "\n",
+		p->requests, p->replies, p->lost, p->wrong, p->dup, p->errors, p->timeouts);
+	fprintf(o,
+		"  resets %" PRIu64 ", reconnects %" PRIu64 ", ambiguous %" PRIu64
+		", longest stall %.1f ms, read-back %s\n",
+		p->resets, p->reconnects, p->ambiguous, p->stall_ms_max, p->final);
+	fprintf(o, "\n%-10s %7s %7s %7s %7s %14s\n", "target", "faults", "resets", "lost", "wrong",
+		"longest stall");
+	each_target(r, o, resp_row);
 }
 
 static void write_text(FILE *o, const struct camp_record *r, const struct verdict *v)
@@ -327,6 +421,8 @@ static void write_text(FILE *o, const struct camp_record *r, const struct verdic
 		fprintf(o, "  %-34s %d\n", outcome_words[k], v->outcomes[k]);
 	group_table(o, "kind", &v->kinds);
 	group_table(o, "target", &v->targets);
+	if (r->resp.on)
+		resp_text(o, r);
 	fprintf(o, "\n%-10s %7s %9s %9s %6s\n", "service", "killed", "restarts", "tree", "state");
 	for (size_t i = 0; i < r->nsvc; i++) {
 		const struct camp_svc *s = &r->svc[i];
@@ -381,6 +477,33 @@ static void json_str(FILE *o, const char *s)
 		if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20)
 			fputc(*s, o);
 	fputc('"', o);
+}
+
+static void resp_json_row(FILE *o, const char *target, const struct resp_fig *g, bool first)
+{
+	fprintf(o,
+		"%s\n      \"%s\": {\"faults\": %d, \"resets\": %" PRIu64 ", \"lost\": %" PRIu64
+		", \"wrong\": %" PRIu64 ", \"stall_ms_max\": %.1f}",
+		first ? "" : ",", target, g->faults, g->resets, g->lost, g->wrong, g->stall_ms);
+}
+
+static void resp_json(FILE *o, const struct camp_record *r)
+{
+	const struct camp_resp *p = &r->resp;
+
+	fprintf(o,
+		"  \"resp\": {\"reported\": %s, \"status\": %d, \"requests\": %" PRIu64
+		", \"replies\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"wrong\": %" PRIu64
+		", \"duplicated\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"timeouts\": %" PRIu64
+		", \"ambiguous\": %" PRIu64 ", \"resets\": %" PRIu64 ", \"reconnects\": %" PRIu64
+		", \"stall_ms_max\": %.1f, \"final\": ",
+		p->reported ? "true" : "false", p->status, p->requests, p->replies, p->lost,
+		p->wrong, p->dup, p->errors, p->timeouts, p->ambiguous, p->resets, p->reconnects,
+		p->stall_ms_max);
+	json_str(o, p->final);
+	fprintf(o, ",\n    \"by_target\": {");
+	each_target(r, o, resp_json_row);
+	fprintf(o, "\n    }\n  },\n");
 }
 
 static void write_json(FILE *o, const struct camp_record *r, const struct verdict *v)
@@ -447,7 +570,10 @@ static void write_json(FILE *o, const struct camp_record *r, const struct verdic
 		    n++ ? "," : "", f->job, f->index, f->target, f->kind, f->arg, f->seed,
 		    camp_outcome_name[oc]);
 	}
-	fprintf(o, "\n  ],\n  \"failures\": [");
+	fprintf(o, "\n  ],\n");
+	if (r->resp.on)
+		resp_json(o, r);
+	fprintf(o, "  \"failures\": [");
 	for (int i = 0; i < v->nfail; i++) {
 		fprintf(o, "%s\n    ", i ? "," : "");
 		json_str(o, v->failures[i]);

@@ -67,21 +67,33 @@ run_format() {
 	fi
 }
 
-# The policy parser under libFuzzer for a bounded time, seeded with the
-# real policies; a crash or sanitizer report fails it.
-run_fuzz() {
-	f="$BUILD/fuzz/fuzz_policy"
+# A fuzzer for a bounded time ($2 seconds), seeded with real inputs; a
+# crash, sanitizer report or failed check fails it.
+# fuzz_one NAME SECONDS LABEL CORPUS SEEDS...
+fuzz_one() {
+	name=$1 secs=$2 label=$3 corpus=$4
+	shift 4
+	f="$BUILD/fuzz/$name"
 	[ -x "$f" ] || { echo "fuzz: $f not built"; failed=$((failed + 1)); return; }
-	mkdir -p "$BUILD/fuzz/corpus"
-	if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -dict=tests/unit/fuzz_policy.dict \
-		-artifact_prefix="$BUILD/fuzz/" "$BUILD/fuzz/corpus" tests/boot/images policies >"$BUILD/fuzz/fuzz.log" 2>&1; then
-		echo "fuzz: policy parser, $(grep -o 'Done [0-9]* runs' "$BUILD/fuzz/fuzz.log" | tail -1), no crash"
+	mkdir -p "$corpus" "$BUILD/fuzz/$name-crash"
+	if "$f" -max_total_time="$secs" -dict="tests/unit/$name.dict" \
+		-artifact_prefix="$BUILD/fuzz/$name-crash/" "$corpus" "$@" \
+		>"$BUILD/fuzz/$name.log" 2>&1; then
+		echo "fuzz: $label, $(grep -o 'Done [0-9]* runs' "$BUILD/fuzz/$name.log" | tail -1), no crash"
 		passed=$((passed + 1))
 	else
-		tail -30 "$BUILD/fuzz/fuzz.log"
-		echo "fuzz: FAILED (inputs kept in $BUILD/fuzz/)"
+		tail -30 "$BUILD/fuzz/$name.log"
+		echo "fuzz: $label FAILED (inputs kept in $BUILD/fuzz/$name-crash/)"
 		failed=$((failed + 1))
 	fi
+}
+
+# The policy parser (seeded with the real policies) and kv's RESP layer.
+run_fuzz() {
+	fuzz_one fuzz_policy "${FUZZ_SECONDS:-20}" "policy parser" "$BUILD/fuzz/corpus" \
+		tests/boot/images policies
+	fuzz_one fuzz_resp "${FUZZ_RESP_SECONDS:-20}" "RESP parser and dispatch" \
+		"$BUILD/fuzz/corpus-resp" tests/unit/fixtures/resp
 }
 
 run_boot() {
@@ -120,8 +132,9 @@ unit) run_unit; run_reasons ;;
 format) run_format ;;
 boot) run_boot "$@" ;;
 campaign) run_campaign ;;
+fuzz) run_fuzz ;;
 all) run_unit; run_reasons; run_format; run_fuzz; run_boot "$@"; run_campaign ;;
-*) echo "usage: $0 all|unit|format|boot|campaign [scenarios]" >&2; exit 2 ;;
+*) echo "usage: $0 all|unit|format|fuzz|boot|campaign [scenarios]" >&2; exit 2 ;;
 esac
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,15 +5,16 @@
  *
  *   faultinj [--sock PATH] SVC KIND [ARG] [SEED]
  *   faultinj [--sock PATH] random [--kinds K,..] [--seed S]
- *   faultinj --boot ISO [--dir DIR] [--accel tcg|kvm]
+ *   faultinj --boot ISO [--dir DIR] [--accel tcg|kvm] [--redis-port N]
  *
  * The console is reached through PATH: a unix socket (the console hub that
  * `faultinj --boot` serves, or QEMU's own `-chardev socket,server=on`), or
  * a serial line (a character device: a real machine's COM1, 115200 8N1).
  *
  * `--boot` starts QEMU with COM1 on a socket, COM2 in DIR/events.log and
- * a virtio-net NIC on user networking (the default appliance drives it),
- * and becomes the console hub: this terminal is the console (leave with
+ * a virtio-net NIC on user networking (the default appliance drives it)
+ * with 127.0.0.1:N (6379 unless --redis-port says otherwise; 0 for none)
+ * forwarded to the guest's Redis port 6379, and becomes the console hub: this terminal is the console (leave with
  * Ctrl-A X), and DIR/console.sock takes any number of other clients at
  * the same time (faultinj, or a person with socat); what they type goes
  * to COM1 and what COM1 says goes to all of them.
@@ -47,7 +48,7 @@ static void usage(FILE *to)
 {
 	fprintf(to, "usage: faultinj [--sock PATH] SVC KIND [ARG] [SEED]\n"
 		    "       faultinj [--sock PATH] random [--kinds K,..] [--seed S]\n"
-		    "       faultinj --boot ISO [--dir DIR] [--accel tcg|kvm]\n"
+		    "       faultinj --boot ISO [--dir DIR] [--accel tcg|kvm] [--redis-port N]\n"
 		    "KIND: kill exit crash null wild ud2 div0 stack hang block corrupt leak\n"
 		    "garbage slow. PATH defaults to $VESTA_CONSOLE or " DEFAULT_DIR
 		    "/console.sock\n(the hub `faultinj --boot` and `make run` serve).\n");
@@ -232,11 +233,14 @@ static void raw_tty(void)
 	atexit(restore_tty);
 }
 
-static pid_t start_qemu(const char *iso, const char *dir, const char *accel)
+static pid_t start_qemu(const char *iso, const char *dir, const char *accel, int redis_port)
 {
-	char chardev[600], com2[600];
+	char chardev[600], com2[600], netdev[128] = "user,id=n0";
 	pid_t pid;
 
+	if (redis_port > 0)
+		snprintf(netdev, sizeof(netdev), "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:6379",
+			 redis_port);
 	snprintf(chardev, sizeof(chardev), "socket,id=com1,path=%s/com1.sock,server=on,wait=on",
 		 dir);
 	snprintf(com2, sizeof(com2), "file:%s/events.log", dir);
@@ -259,7 +263,7 @@ static pid_t start_qemu(const char *iso, const char *dir, const char *accel)
 		execlp(getenv("VESTA_QEMU") ? getenv("VESTA_QEMU") : "qemu-system-x86_64",
 		       "qemu-system-x86_64", "-accel", accel, "-m", "256M", "-display", "none",
 		       "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev",
-		       "user,id=n0", "-device", "virtio-net-pci,netdev=n0", "-chardev", chardev,
+		       netdev, "-device", "virtio-net-pci,netdev=n0", "-chardev", chardev,
 		       "-serial", "chardev:com1", "-serial", com2, "-cdrom", iso, (char *)NULL);
 		_exit(127);
 	}
@@ -366,7 +370,7 @@ static int hub(int com1, int lsock)
 	}
 }
 
-static int boot(const char *iso, const char *dir, const char *accel)
+static int boot(const char *iso, const char *dir, const char *accel, int redis_port)
 {
 	char com1_path[512], hub_path[512];
 	int com1, lsock, rc;
@@ -385,7 +389,7 @@ static int boot(const char *iso, const char *dir, const char *accel)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	qemu_pid = start_qemu(iso, dir, accel);
+	qemu_pid = start_qemu(iso, dir, accel, redis_port);
 	com1 = qemu_pid > 0 ? connect_qemu(com1_path) : -1;
 	if (com1 < 0) {
 		fprintf(stderr, "faultinj: QEMU did not start (see %s/qemu.log)\n", dir);
@@ -416,6 +420,7 @@ int main(int argc, char **argv)
 {
 	const char *sock = getenv("VESTA_CONSOLE"), *iso = NULL, *dir = DEFAULT_DIR;
 	const char *accel = "tcg", *kinds = "kill,exit," CRASH_KINDS ",hang,block,corrupt";
+	int redis_port = 6379;
 	const char *pos[4];
 	uint64_t seed = 0;
 	int npos = 0;
@@ -442,6 +447,8 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(a, "--accel"))
 			accel = argv[++i];
+		else if (!strcmp(a, "--redis-port"))
+			redis_port = atoi(argv[++i]);
 		else if (!strcmp(a, "--kinds"))
 			kinds = argv[++i];
 		else if (!strcmp(a, "--seed"))
@@ -454,7 +461,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (iso)
-		return boot(iso, dir, accel);
+		return boot(iso, dir, accel, redis_port);
 	if (!sock) {
 		static char def[512];
 

@@ -73,6 +73,8 @@
 #include "vesta.h"
 
 #include "hook.h"
+#include "num.h"
+#include "rnet.h"
 #include "table.h"
 
 #define HEARTBEAT_MS 100	   /* well inside any sensible policy heartbeat */
@@ -82,10 +84,16 @@
 
 _Static_assert(VE_MSG_MAX >= 1 + HEX_LEN + 1 + KV_VAL_MAX, "a wrapped reply must fit a message");
 
+/* The Redis face's part of the stash, after the table: its durable log
+ * (rlog.h). Its snapshot areas (a quarter each) bound the keyspace. */
+#define RKV_REGION (12u << 20)
+
 struct kv {
 	struct kv_stash *st; /* at VE_STASH_BASE */
 	struct ve_rng rng;   /* picks generations */
 	struct ve_heartbeat hb;
+	uint16_t port; /* the Redis face's TCP port; 0: none */
+	struct rnet net;
 };
 
 /* What a handler returns when the table failed a check: see lost(). */
@@ -163,7 +171,7 @@ static int stash_open(struct kv *kv)
 	enum kv_why why;
 	bool redone;
 
-	base = ve_stash_wait(KV_STASH_SIZE);
+	base = ve_stash_wait(KV_STASH_SIZE + (kv->port ? RKV_REGION : 0));
 	if (base < 0)
 		return (int)base;
 	kv->st = (struct kv_stash *)(uintptr_t)base;
@@ -379,10 +387,12 @@ static int handle(struct kv *kv, int h, const struct ve_msg *m, const char *buf,
 	return ve_chan_reply(h, m->id, out, n);
 }
 
-/* Parse the args: *beat for "heartbeat". Returns 0 or -VE_INVAL. */
-static int parse_args(const char *args, bool *beat)
+/* Parse the args: *beat for "heartbeat", kv->port for "port=N". Returns 0
+ * or -VE_INVAL. */
+static int parse_args(struct kv *kv, const char *args, bool *beat)
 {
 	const char *p = ve_skip_space(args);
+	uint64_t port;
 	int r;
 
 	*beat = false;
@@ -391,6 +401,9 @@ static int parse_args(const char *args, bool *beat)
 
 		if (ve_word_is(p, n, "heartbeat"))
 			*beat = true;
+		else if (n > 5 && !memcmp(p, "port=", 5) &&
+			 num_parse(p + 5, n - 5, false, 65535, &port) && port)
+			kv->port = (uint16_t)port;
 		else if ((r = kv_hook_arg(p, n)) <= 0)
 			return -VE_INVAL;
 		p = ve_skip_space(p + n);
@@ -419,6 +432,49 @@ static int serve_one(struct kv *kv, int32_t *h)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * The loop of a kv with a Redis face: the table's channel and the TCP/IP
+ * service's events in one wait, bounded by the heartbeat and the Redis
+ * face's own work. Returns kv's exit code.
+ */
+static int serve_both(struct kv *kv, int32_t h)
+{
+	static char buf[VE_MSG_MAX];
+	void *region = (uint8_t *)kv->st + KV_STASH_SIZE;
+	int r = rnet_start(&kv->net, kv->port, region, RKV_REGION);
+
+	if (r < 0) {
+		ve_printf("kv: redis on port %u: %s\n", kv->port, ve_strerror(r));
+		return 1;
+	}
+	int32_t hs[2] = { h, kv->net.notify };
+	for (;;) {
+		uint64_t beat = ve_heartbeat_due(&kv->hb), work = rnet_work(&kv->net);
+		struct ve_next nx = { .handles = hs, .n = 2, .cap = sizeof(buf) };
+
+		nx.timeout_ns = work == 0 ? 1 : beat && beat < work ? beat : work;
+		long len = ve_chan_next(h, 0, buf, 0, &nx);
+		if (len == -VE_TIMEOUT)
+			continue;
+		if (len < 0) {
+			ve_printf("kv: next: %s\n", ve_strerror(len));
+			return 1;
+		}
+		if (nx.result.handle == h) {
+			if ((r = handle(kv, h, &nx.msg, buf, (size_t)len)) < 0)
+				return 1;
+			continue;
+		}
+		if (nx.result.handle == kv->net.notify) {
+			rnet_event(&kv->net, buf, (size_t)len);
+			if (nx.msg.kind == VE_MSG_CALL)
+				ve_chan_reply(kv->net.notify, nx.msg.id, "", 0);
+			else
+				ve_chan_ack(kv->net.notify, nx.msg.id);
+		}
+	}
+}
+
 int main(const char *args)
 {
 	struct kv kv = { 0 };
@@ -426,8 +482,8 @@ int main(const char *args)
 	bool beat;
 	int r;
 
-	if (parse_args(args, &beat) < 0) {
-		ve_printf("kv: bad args '%s' (want [heartbeat])\n", args);
+	if (parse_args(&kv, args, &beat) < 0) {
+		ve_printf("kv: bad args '%s' (want [heartbeat] [port=N])\n", args);
 		return 2;
 	}
 	ve_rng_seed(&kv.rng, (uint64_t)ve_getpid() * 0x100000001b3ull + ve_clock_ns());
@@ -444,6 +500,8 @@ int main(const char *args)
 		ve_printf("kv: serve kv: %s\n", ve_strerror(h));
 		return 1;
 	}
+	if (kv.port)
+		return serve_both(&kv, h);
 	for (;;)
 		if (serve_one(&kv, &h) < 0)
 			return 1;

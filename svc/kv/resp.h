@@ -8,7 +8,7 @@
  * headers below and kernel/lib's string/fmt/num, gets memory through
  * rs_alloc/rs_free/rs_realloc (resp_alloc.c in the guest, libc on the
  * host) and time through struct rs_engine.now_ms, which the caller sets
- * before each call. It does no I/O: bytes come in through resp_feed and
+ * before each call. It does no I/O: bytes come in through rs_feed and
  * replies go out through each client's output buffer.
  *
  * Layers, one concept per file:
@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 /* ---- memory: every engine allocation goes through these ---- */
-void *rs_alloc(size_t n);	       /* NULL when out of memory */
+void *rs_alloc(size_t n);	     /* NULL when out of memory */
 void *rs_realloc(void *p, size_t n); /* NULL (p untouched) when out of memory */
 void rs_free(void *p);
 size_t rs_used(void); /* bytes the engine holds now (INFO used_memory) */
@@ -48,15 +48,17 @@ struct rs_limits {
 	uint32_t max_clients;	     /* [maxclients] */
 	uint64_t max_output;	     /* a client's unsent reply bytes before it
 				        is closed (client-output-buffer-limit) */
+	uint64_t max_query;	     /* a client's unparsed request bytes before it
+				        is closed (client-query-buffer-limit) */
 };
 
 struct rs_db; /* db.c */
 
 /* ---- a connection ---- */
 struct rs_client {
-	uint64_t id;	 /* CLIENT ID: from 1, never reused */
-	char name[64];	 /* CLIENT SETNAME; "" for none */
-	uint8_t *in;	 /* bytes received, not yet a whole request */
+	uint64_t id;   /* CLIENT ID: from 1, never reused */
+	char name[64]; /* CLIENT SETNAME; "" for none */
+	uint8_t *in;   /* bytes received, not yet a whole request */
 	size_t in_len, in_cap;
 	uint8_t *out; /* reply bytes not yet sent */
 	size_t out_len, out_cap;
@@ -65,9 +67,14 @@ struct rs_client {
 	bool out_overflow;	/* out went past limits.max_output */
 	uint64_t created_ms, last_cmd_ms;
 	const char *last_cmd; /* name of the last command (CLIENT LIST) */
-	/* parser state across resp_feed calls is resp.c's */
+	uint64_t max_output;  /* copy of limits.max_output, for the encoder */
+	/* parser state across rs_feed calls is resp.c's */
 	int64_t ml_pending; /* multibulk items still to read, -1 none */
 	int64_t bulk_len;   /* length of the bulk being read, -1 none */
+	size_t in_pos;	    /* in[0..in_pos) has been parsed */
+	size_t req_start;   /* where the request being parsed begins in in */
+	size_t *arg_off;    /* each argument's offset from req_start, until
+				 the request is whole and argv can point in in */
 	struct rs_arg *argv;
 	uint32_t argc, argv_cap;
 };
@@ -82,12 +89,12 @@ struct rs_arg {
 struct rs_engine {
 	struct rs_db *db;
 	struct rs_limits lim;
-	uint64_t now_ms;     /* the caller sets it before each call (kernel clock) */
-	uint64_t start_ms;   /* uptime_in_seconds */
+	uint64_t now_ms;   /* the caller sets it before each call (kernel clock) */
+	uint64_t start_ms; /* uptime_in_seconds */
 	uint64_t next_client_id;
-	uint32_t clients;    /* connected now (INFO clients) */
+	uint32_t clients; /* connected now (INFO clients) */
 	uint64_t stat_commands, stat_connections, stat_expired, stat_keyspace_hits,
-		stat_keyspace_misses;
+	    stat_keyspace_misses;
 	uint64_t rand_state; /* xorshift state for RANDOMKEY, SPOP, SCAN */
 	/* propagation: the effect of the last write command as a command
 	 * that replays deterministically (relative expiry made absolute,
@@ -115,6 +122,11 @@ void rs_client_free(struct rs_engine *e, struct rs_client *c);
  */
 size_t rs_feed(struct rs_engine *e, struct rs_client *c, const uint8_t *data, size_t n);
 
+/* Bytes fed to c that are not yet part of a request that ran: the start
+ * of the next request (its residue). A caller that must keep a request's
+ * bytes until it runs (svc/kv/rstore.c) keeps the last that many. */
+size_t rs_pending(const struct rs_client *c);
+
 /* The output bytes c->out[0..n) have been sent: drop them. */
 void rs_sent(struct rs_client *c, size_t n);
 
@@ -127,17 +139,17 @@ void rs_reply_simple(struct rs_client *c, const char *s);	  /* +s */
 void rs_reply_error(struct rs_client *c, const char *s);	  /* -s (s has its
 							     prefix: "ERR ...",
 							     "WRONGTYPE ...") */
-void rs_reply_errorf(struct rs_client *c, const char *fmt, ...); /* ve_snprintf-style */
+void rs_reply_errorf(struct rs_client *c, const char *fmt, ...);  /* ve_snprintf-style */
 void rs_reply_int(struct rs_client *c, int64_t v);		  /* :v */
 void rs_reply_bulk(struct rs_client *c, const void *p, size_t n); /* $n p */
 void rs_reply_bulk_cstr(struct rs_client *c, const char *s);
 void rs_reply_bulk_int(struct rs_client *c, int64_t v); /* a number as a bulk */
-void rs_reply_double(struct rs_client *c, double d); /* a bulk, formatted as Redis does
+void rs_reply_double(struct rs_client *c, double d);	/* a bulk, formatted as Redis does
 						     (ZSCORE: "%.17g", inf as "inf") */
-void rs_reply_nil(struct rs_client *c);		     /* $-1 */
-void rs_reply_array(struct rs_client *c, int64_t n); /* *n, then n replies */
-void rs_reply_nil_array(struct rs_client *c);	     /* *-1 */
-void rs_reply_ok(struct rs_client *c);		     /* +OK */
+void rs_reply_nil(struct rs_client *c);			/* $-1 */
+void rs_reply_array(struct rs_client *c, int64_t n);	/* *n, then n replies */
+void rs_reply_nil_array(struct rs_client *c);		/* *-1 */
+void rs_reply_ok(struct rs_client *c);			/* +OK */
 
 /* The standard errors, word for word as Redis 7.0 sends them. */
 #define RS_ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -151,7 +163,7 @@ void rs_reply_ok(struct rs_client *c);		     /* +OK */
 
 /* ---- commands (cmd.c and the cmd_*.c files) ---- */
 enum {
-	RS_CMD_WRITE = 1 << 0,	  /* changes the keyspace: propagated when it did */
+	RS_CMD_WRITE = 1 << 0, /* changes the keyspace: propagated when it did */
 	RS_CMD_READONLY = 1 << 1,
 	RS_CMD_DENYOOM = 1 << 2, /* refused past maxmemory */
 	RS_CMD_FAST = 1 << 3,
@@ -163,7 +175,7 @@ enum {
 struct rs_ctx {
 	struct rs_engine *e;
 	struct rs_client *c;
-	bool dirty; /* the command changed the keyspace (set by db.c) */
+	bool dirty;	 /* the command changed the keyspace (set by db.c) */
 	bool propagated; /* the handler called rs_propagate itself */
 };
 
@@ -184,7 +196,20 @@ struct rs_cmd {
 
 /* Each group's table ends with an entry whose name is NULL. */
 extern const struct rs_cmd rs_cmds_server[], rs_cmds_string[], rs_cmds_keys[], rs_cmds_list[],
-	rs_cmds_set[], rs_cmds_hash[], rs_cmds_zset[];
+    rs_cmds_set[], rs_cmds_hash[], rs_cmds_zset[];
+
+/* Run one whole request (resp.c calls it; argc >= 1): look the command
+ * up, check arity and maxmemory, run it, count it and propagate it. */
+void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc,
+		 const struct rs_arg *argv);
+
+/* The merged command table, sorted by name (cmd.c): lookup is
+ * case-insensitive; NULL for an unknown name. */
+const struct rs_cmd *rs_cmd_lookup(const struct rs_arg *name);
+size_t rs_cmd_count(void);
+const struct rs_cmd *rs_cmd_at(size_t i); /* i < rs_cmd_count() */
+/* COMMAND [COUNT | INFO name... | DOCS [name...]] (cmd.c; in rs_cmds_server) */
+void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
 
 /* A write handler whose effect is not its own argv (see rs_engine.propagate)
  * says what to log instead. */
@@ -197,16 +222,31 @@ bool rs_arg_int(const struct rs_arg *a, int64_t *out);
 /* Redis' string2ld/strtold rules for scores and INCRBYFLOAT ("inf" allowed
  * where Redis allows it, NaN never). */
 bool rs_arg_double(const struct rs_arg *a, double *out);
-/* Format as Redis' ld2string/%.17g; returns the length written (< cap). */
+/* Redis' string2ld, for INCRBYFLOAT and HINCRBYFLOAT: strtold's reading
+ * (x86-64's 80-bit long double), refusing what rs_arg_double refuses, and
+ * arguments of RS_LDOUBLE_BUF bytes or more. */
+bool rs_arg_ldouble(const struct rs_arg *a, long double *out);
+/* Redis' ld2string(LD_STR_HUMAN), INCRBYFLOAT's reply and stored value:
+ * "%.17Lf" with trailing zeros (and then '.') dropped, "-0" as "0", "inf".
+ * Returns the length written (< cap); cap RS_LDOUBLE_BUF holds any. */
+size_t rs_fmt_ldouble(char *buf, size_t cap, long double v);
+#define RS_LDOUBLE_BUF 5120 /* Redis' MAX_LONG_DOUBLE_CHARS */
+/* Format as Redis' ld2string/%.17g; returns the length written (< cap).
+ * humanfriendly: INCRBYFLOAT's form for a double (16 digits at most, which
+ * hides a double's binary noise); rs_fmt_ldouble is Redis' own. */
 size_t rs_fmt_double(char *buf, size_t cap, double d, bool humanfriendly);
+#define RS_DOUBLE_BUF 400 /* room for any double in either form, with its NUL */
 /* Redis' stringmatchlen: glob with * ? [...] and \ escapes. */
 bool rs_glob(const uint8_t *pat, size_t plen, const uint8_t *s, size_t slen, bool nocase);
 
 /* ---- the keyspace (db.c), as far as cmd.c and cmd_server.c need it ---- */
 struct rs_db *rs_db_new(void);
 void rs_db_free(struct rs_db *db);
-uint64_t rs_db_size(const struct rs_db *db);	 /* keys, expired ones not yet swept included */
+uint64_t rs_db_size(const struct rs_db *db);	/* keys, expired ones not yet swept included */
 uint64_t rs_db_expires(const struct rs_db *db); /* keys with a time to live */
 void rs_db_flush(struct rs_db *db);
+/* The active expiry sweep behind rs_active_expire: at most budget keys
+ * looked at; returns how many expired (and counts them in stat_expired). */
+size_t rs_db_active_expire(struct rs_engine *e, size_t budget);
 
 #endif

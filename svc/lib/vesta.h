@@ -710,6 +710,29 @@ uint64_t ve_rng_next(struct ve_rng *rng);
 /* A pseudo-random number in [0, n); 0 if n is 0. */
 uint64_t ve_rng_below(struct ve_rng *rng, uint64_t n);
 
+/* --- The heap (malloc.c) ---
+ *
+ * malloc, free and realloc over ve_vm_alloc for programs that need a heap
+ * (svc/kv's engine). Blocks are 16-byte aligned. Small blocks are reused
+ * through per-size free lists and their memory is kept once mapped; a block
+ * over 32 KiB is a mapping of its own, given back by ve_free.
+ */
+
+/* n bytes, or NULL if the process is out of memory (ve_vm_alloc's
+ * -VE_NOMEM: its quarter of the machine, or the machine's frames). */
+void *ve_malloc(size_t n);
+
+/* Give back a block from ve_malloc/ve_realloc; NULL is ignored. A pointer
+ * the heap did not give, or one given back twice, stops the program. */
+void ve_free(void *p);
+
+/* p resized to n bytes, its contents kept up to the smaller size; p NULL
+ * is ve_malloc(n). NULL if out of memory, p then untouched. */
+void *ve_realloc(void *p, size_t n);
+
+/* Usable bytes of the blocks handed out and not yet freed. */
+size_t ve_heap_used(void);
+
 /* --- Argument parsing --- */
 
 /* s advanced past spaces and tabs. */

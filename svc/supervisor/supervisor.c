@@ -22,6 +22,7 @@
  * service is killed at its shutdown deadline unless it exits first.
  * brutal_kill kills at once.
  */
+#include "pci.h" /* kernel/pci.h: pci_devsel_match */
 #include "supd.h"
 
 /* How often a starting service's channels are checked: the kernel does not
@@ -120,6 +121,7 @@ static void log_action(struct supd *d, const struct sup_action *a, int32_t pid)
 		[SUP_LOG_GIVEUP] = "giveup",
 		[SUP_LOG_READY] = "ready",
 		[SUP_LOG_STASH] = "stash_discard",
+		[SUP_LOG_IGNORE] = NULL, /* start_ignored writes it, with the device */
 	};
 	const struct sup_node *n = &d->tree.node[a->node];
 	struct ve_kv kv[VE_EVENT_FIELDS_MAX];
@@ -157,11 +159,52 @@ static void log_action(struct supd *d, const struct sup_action *a, int32_t pid)
 
 /* --- performing actions ----------------------------------------------- */
 
+/* The first of sp's device grants that no PCI function of this machine
+ * matches (the kernel's matcher, kernel/pcicore.c), or NULL if each has
+ * its device. */
+static const struct ve_devsel *absent_device(const struct ve_spawn *sp)
+{
+	static struct ve_pciinfo fns[256];
+	unsigned n = 0;
+
+	if (sp->devs[0].vendor == 0)
+		return NULL;
+	while (n < 256 && ve_pci_info(n, &fns[n]) == 0)
+		n++;
+	for (unsigned k = 0; k < VE_SPAWN_DEVS && sp->devs[k].vendor; k++)
+		if (pci_devsel_match(fns, n, &sp->devs[k]) < 0)
+			return &sp->devs[k];
+	return NULL;
+}
+
+/* A service whose device the machine lacks is not spawned: OTP's `ignore`
+ * (decide.h), so an appliance image with a driver for hardware this
+ * machine lacks still comes up. */
+static bool start_ignored(struct supd *d, uint16_t node)
+{
+	const struct ve_spawn *sp = &d->plan.spawn[node];
+	const struct ve_devsel *dev = absent_device(sp);
+	char id[10];
+
+	if (!dev)
+		return false;
+	fmt_snprintf(id, sizeof(id), "%04x:%04x", dev->vendor, dev->device);
+	ve_printf("supervisor: %s not started: no device %s\n", sp->name, id);
+	ve_event("ignore", (struct ve_kv[]){ VE_KV_STR("name", sp->name), VE_KV_STR("device", id) },
+		 2);
+	d->start_log_pending[node] = false; /* it did not start */
+	push(d, (struct sup_event){ .kind = SUP_EV_START_IGNORED, .node = node });
+	return true;
+}
+
 static void do_start(struct supd *d, uint16_t node)
 {
 	const struct ve_spawn *sp = &d->plan.spawn[node];
-	int pid = ve_spawn_spec(sp);
 	struct sup_event ev = { .node = node };
+
+	if (start_ignored(d, node))
+		return;
+	int pid = ve_spawn_spec(sp);
 
 	if (d->start_log_pending[node]) {
 		log_action(d, &d->start_log[node], pid > 0 ? pid : 0);

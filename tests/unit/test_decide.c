@@ -38,6 +38,7 @@ struct sim {
 	bool no_ready;	  /* never reports READY by itself */
 	bool ignore_stop; /* does not exit when asked to stop */
 	bool fail_spawn;  /* its spawn fails */
+	bool no_device;	  /* its device is absent: the start is ignored */
 };
 
 struct fix {
@@ -139,6 +140,10 @@ static void push(struct sup_event ev)
 
 static void answer_start(uint16_t node)
 {
+	if (F->sim[node].no_device) {
+		push((struct sup_event){ .kind = SUP_EV_START_IGNORED, .node = node });
+		return;
+	}
 	if (F->sim[node].fail_spawn) {
 		push((struct sup_event){ .kind = SUP_EV_START_FAILED, .node = node });
 		return;
@@ -528,6 +533,41 @@ static void test_spawn_failure(void **state)
 	assert_trace("start:root start:a +a exit:a/start_failed restart:a/one_for_one/a +a "
 		     "exit:a/start_failed restart:a/one_for_one/a +a exit:a/start_failed "
 		     "giveup:root/halt GIVEUP:halt");
+}
+
+/* A service whose device is absent is ignored, as OTP's `ignore`: it stays
+ * down without a restart, the tree comes up without it, nothing counts
+ * against the intensity (0 here: one restart would give up), and an
+ * operator's start tries again. */
+static void test_start_ignored(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ALL, 0, 5 * S);
+	add_svc(root, "a", SUP_PERMANENT);
+	int b = add_svc(root, "b", SUP_PERMANENT);
+	add_svc(root, "c", SUP_PERMANENT);
+	F->sim[b].no_device = true;
+	assert_int_equal(init_tree(), 0);
+	tick();
+	assert_trace("start:root start:a +a start:b +b ignore:b start:c +c ready");
+	assert_int_equal(F->t.node[b].state, SUP_SVC_DOWN);
+	assert_int_equal(F->t.node[b].want, SUP_WANT_DOWN);
+	assert_int_equal(F->t.node[root].state, SUP_SUP_UP);
+	/* An operator's start asks again; still absent, still not a failure. */
+	F->trace[0] = 0;
+	assert_true(cmd(SUP_EV_CMD_START, b) > 0);
+	assert_trace("start:b +b ignore:b");
+	assert_int_equal(F->t.node[root].state, SUP_SUP_UP);
+	/* Present now: it starts. */
+	F->sim[b].no_device = false;
+	F->trace[0] = 0;
+	assert_true(cmd(SUP_EV_CMD_START, b) > 0);
+	assert_trace("start:b +b");
+	assert_int_equal(F->t.node[b].state, SUP_SVC_UP);
+	/* An ignore is the answer to a START only. */
+	assert_int_equal(
+	    step1((struct sup_event){ .kind = SUP_EV_START_IGNORED, .node = (uint16_t)b }),
+	    -VE_INVAL);
 }
 
 /* --- intensity ----------------------------------------------------------- */
@@ -1439,6 +1479,7 @@ static void test_random_walk(void **state)
 				F->ns[c].svc.stash = rnd % 2;
 				F->ns[c].svc.stash_crashes = rnd / 3 % 3;
 				F->sim[c].ignore_stop = rnd % 7 == 0;
+				F->sim[c].no_device = rnd % 13 == 0;
 			}
 		}
 		assert_int_equal(init_tree(), 0);
@@ -1498,6 +1539,7 @@ int main(void)
 		T(test_rest_for_one_widens),
 		T(test_crash_during_start),
 		T(test_spawn_failure),
+		T(test_start_ignored),
 		T(test_intensity_edge),
 		T(test_intensity_window),
 		T(test_intensity_window_aged),

@@ -33,7 +33,8 @@ static void test_placeholders(void **state)
 	struct subst s = { .dir = "build/boot/redis-bios", .port = 40001, .port2 = 40002 };
 
 	(void)state;
-	expect_expand("hostfwd=tcp:127.0.0.1:{port}-:6379", &s, "hostfwd=tcp:127.0.0.1:40001-:6379");
+	expect_expand("hostfwd=tcp:127.0.0.1:{port}-:6379", &s,
+		      "hostfwd=tcp:127.0.0.1:40001-:6379");
 	expect_expand("{port2}{port}{dir}/x", &s, "4000240001build/boot/redis-bios/x");
 	expect_expand("path={dir}/a,path={dir}/b", &s,
 		      "path=build/boot/redis-bios/a,path=build/boot/redis-bios/b");
@@ -130,9 +131,9 @@ static void test_reserve_distinct(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_placeholders),	  cmocka_unit_test(test_other_braces_kept),
-		cmocka_unit_test(test_unset_values),	  cmocka_unit_test(test_long_expansion),
-		cmocka_unit_test(test_reserve_holds),	  cmocka_unit_test(test_reserve_distinct),
+		cmocka_unit_test(test_placeholders),  cmocka_unit_test(test_other_braces_kept),
+		cmocka_unit_test(test_unset_values),  cmocka_unit_test(test_long_expansion),
+		cmocka_unit_test(test_reserve_holds), cmocka_unit_test(test_reserve_distinct),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

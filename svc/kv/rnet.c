@@ -1,0 +1,328 @@
+/*
+ * kv's Redis face on the network (rnet.h): the socket calls to the TCP/IP
+ * service, the connections' read-run-commit-send cycle, and the recovery
+ * of connections after kv's own restart.
+ */
+#include "vesta.h"
+
+#include "rnet.h"
+#include "sock.h"
+
+#define CALL_TIMEOUT_NS 1000000000ull /* a call to net: well inside kv's heartbeat */
+#define TICK_NS 100000000ull	      /* the expiry sweep: Redis' hz 10 */
+#define EXPIRE_BUDGET 20	      /* keys one sweep looks at, as Redis' */
+#define ROUNDS 8		      /* chunks read per connection before others' turn */
+#define LIST_TICKS 10		      /* LIST every second: adopt what a lost ACCEPT reply left */
+#define SEND_MAX (VE_MSG_MAX - (int)sizeof(struct sock_send))
+
+static uint8_t rep[VE_MSG_MAX]; /* replies from net */
+
+/* A call to net. Returns the reply's length, or a negative -VE_* code
+ * (net slow or restarting: the caller tries again later). */
+static long call(struct rnet *n, const void *req, size_t len)
+{
+	return ve_chan_call(n->tcp, req, len, rep, sizeof(rep), CALL_TIMEOUT_NS);
+}
+
+/* The err of a sock_rep of length r, or -SOCK_EAGAIN for a failed call. */
+static int32_t err_of(long r)
+{
+	int32_t e;
+
+	if (r < (long)sizeof(struct sock_rep))
+		return -SOCK_EAGAIN;
+	memcpy(&e, rep, sizeof(e));
+	return e;
+}
+
+static void fatal(const char *what)
+{
+	ve_event_str("kv_log_full", "at", what);
+	ve_printf("kv: the stash cannot hold the keyspace (%s): exiting\n", what);
+	ve_exit(1);
+}
+
+static void names(char *owner, char *notify)
+{
+	memset(owner, 0, SOCK_OWNER_MAX);
+	memset(notify, 0, SOCK_OWNER_MAX);
+	memcpy(owner, RNET_OWNER, sizeof(RNET_OWNER));
+	memcpy(notify, RNET_NOTIFY, sizeof(RNET_NOTIFY));
+}
+
+/* LISTEN (again: net gives the owner its listener back). */
+static void listen(struct rnet *n)
+{
+	struct sock_listen q = { .op = SOCK_OP_LISTEN, .port = n->port, .backlog = 128 };
+	long r;
+
+	names(q.owner, q.notify);
+	r = call(n, &q, sizeof(q));
+	if (err_of(r) != 0 || r < (long)(sizeof(struct sock_rep) + 8))
+		return;
+	memcpy(&n->lid, rep + sizeof(struct sock_rep), 8);
+	ve_event1("kv_listen", "port", n->port);
+}
+
+/* ---- one connection ---- */
+
+static void close_conn(struct rnet *n, struct rconn *c, uint8_t how)
+{
+	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = c->cid, .how = how };
+
+	call(n, &q, sizeof(q));
+	if (rstore_close(&n->st, c) < 0)
+		fatal("close");
+}
+
+/* Send what c has to send, as far as net takes it. Returns the sock
+ * error that ends the connection, or 0. */
+static int32_t flush(struct rnet *n, struct rconn *c)
+{
+	static uint8_t buf[VE_MSG_MAX];
+	struct sock_send *q = (struct sock_send *)buf;
+
+	while (c->c->out_len) {
+		size_t k = c->c->out_len < (size_t)SEND_MAX ? c->c->out_len : (size_t)SEND_MAX;
+		uint64_t taken;
+
+		*q = (struct sock_send){ .op = SOCK_OP_SEND, .cid = c->cid, .offset = c->tx_base };
+		memcpy(buf + sizeof(*q), c->c->out, k);
+		long r = call(n, buf, sizeof(*q) + k);
+		int32_t e = err_of(r);
+		if (e == -SOCK_EAGAIN)
+			return 0;
+		if (e < 0)
+			return e;
+		if (r < (long)(sizeof(struct sock_rep) + 8))
+			return 0;
+		memcpy(&taken, rep + sizeof(struct sock_rep), 8);
+		if (taken <= c->tx_base)
+			return 0; /* no room: an event says when */
+		rstore_sent(c, taken);
+	}
+	return 0;
+}
+
+/* Read one chunk of c and run it. Returns 1 if there may be more, 0 if
+ * not, or a sock error that ends the connection. */
+static int32_t read_chunk(struct rnet *n, struct rconn *c)
+{
+	struct sock_recv q = { .op = SOCK_OP_RECV,
+			       .cid = c->cid,
+			       .offset = c->consumed,
+			       .max = SOCK_DATA_MAX };
+	struct sock_recv_rep h;
+	long r = call(n, &q, sizeof(q));
+	int32_t e = err_of(r);
+
+	if (e == -SOCK_EAGAIN)
+		return 0;
+	if (e < 0)
+		return e;
+	if (r < (long)sizeof(h))
+		return 0;
+	memcpy(&h, rep, sizeof(h));
+	size_t len = (size_t)r - sizeof(h);
+	if (len == 0) {
+		c->hup = (h.events & SOCK_EV_HUP) != 0;
+		return 0;
+	}
+	n->e.now_ms = ve_clock_ns() / 1000000;
+	if (rstore_batch(&n->st, c, rep + sizeof(h), len) < 0)
+		fatal("batch");
+	return len == (size_t)SOCK_DATA_MAX;
+}
+
+/* Serve c: send, read and run, a few rounds. It stops when there is
+ * nothing to read (an event says when there is: input, or room for the
+ * output it still holds), when its output is over the bound (it reads no
+ * more until net takes some), or after ROUNDS chunks, to let the other
+ * connections have their turn (then n->again). */
+static void serve(struct rnet *n, struct rconn *c)
+{
+	for (int round = 0; round < ROUNDS; round++) {
+		int32_t e = flush(n, c);
+
+		if (e < 0) {
+			close_conn(n, c, 1);
+			return;
+		}
+		c->blocked = c->c->out_len > RSTORE_OUT_MAX;
+		if (c->blocked)
+			return;
+		if (c->c->close_after_reply || c->hup) {
+			if (c->c->out_len == 0)
+				close_conn(n, c, 0);
+			return;
+		}
+		e = read_chunk(n, c);
+		if (e < 0) {
+			close_conn(n, c, 1);
+			return;
+		}
+		if (e == 0 && !c->hup)
+			return;
+	}
+	n->again = true;
+}
+
+/* ---- new connections and recovery ---- */
+
+static void accept_all(struct rnet *n)
+{
+	struct sock_accept q = { .op = SOCK_OP_ACCEPT, .lid = n->lid };
+	struct sock_conninfo ci;
+
+	for (;;) {
+		long r = call(n, &q, sizeof(q));
+		if (err_of(r) == -SOCK_EBADF)
+			n->lid = 0; /* net lost its listeners: LISTEN again */
+		if (err_of(r) != 0 || r < (long)(sizeof(struct sock_rep) + sizeof(ci)))
+			return;
+		memcpy(&ci, rep + sizeof(struct sock_rep), sizeof(ci));
+		struct rconn *c = rstore_conn(&n->st, ci.cid, true);
+		if (!c)
+			return; /* out of memory: LIST finds it again later */
+		serve(n, c);
+	}
+}
+
+/* One connection net lists for kv: known ones learn what net took; new
+ * ones (nothing read or sent yet) are adopted; one net has read further
+ * than kv's log knows cannot be served right: reset. */
+static void reconcile(struct rnet *n, const struct sock_conninfo *ci)
+{
+	struct rconn *c = rstore_conn(&n->st, ci->cid, false);
+	if (c) {
+		rstore_sent(c, ci->taken);
+		if (ci->consumed > c->consumed)
+			close_conn(n, c, 1);
+		return;
+	}
+	if (ci->consumed == 0 && ci->taken == 0 && (c = rstore_conn(&n->st, ci->cid, true)))
+		return;
+	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = ci->cid, .how = 1 };
+	call(n, &q, sizeof(q));
+}
+
+/* Mark every connection kv knows, LIST net's, and drop the known ones net
+ * no longer has (it restarted, or they were reset). Returns 0, or -1 if
+ * net did not answer (nothing is dropped then). */
+static int list(struct rnet *n)
+{
+	struct sock_list q = { .op = SOCK_OP_LIST };
+	char notify[SOCK_OWNER_MAX];
+	uint64_t seen[256];
+	size_t nseen = 0;
+
+	names(q.owner, notify);
+	for (;;) {
+		long r = call(n, &q, sizeof(q));
+		uint32_t k;
+
+		if (err_of(r) != 0 || r < (long)(sizeof(struct sock_rep) + 4))
+			return -1;
+		memcpy(&k, rep + sizeof(struct sock_rep), 4);
+		if (k == 0 || r < (long)(sizeof(struct sock_rep) + 4 + k * sizeof(struct sock_conninfo)))
+			break;
+		for (uint32_t i = 0; i < k; i++) {
+			struct sock_conninfo ci;
+			memcpy(&ci, rep + sizeof(struct sock_rep) + 4 + i * sizeof(ci), sizeof(ci));
+			reconcile(n, &ci);
+			if (nseen < 256)
+				seen[nseen++] = ci.cid;
+			q.after = ci.cid;
+		}
+	}
+	if (nseen == 256)
+		return 0; /* too many to tell which are gone this time */
+	for (struct rconn *c = n->st.conns, *next; c; c = next) {
+		bool there = false;
+		next = c->next;
+		for (size_t i = 0; i < nseen && !there; i++)
+			there = seen[i] == c->cid;
+		if (!there && rstore_close(&n->st, c) < 0)
+			fatal("close");
+	}
+	return 0;
+}
+
+/* ---- the loop's entry points ---- */
+
+int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
+{
+	struct rlog_report rep;
+	uint64_t now = ve_clock_ns();
+
+	n->port = port;
+	if (rs_engine_init(&n->e, now / 1000000, now ^ (uint64_t)ve_getpid() << 32) < 0)
+		return -VE_NOMEM;
+	if (rstore_open(&n->st, &n->e, region, size, &rep) < 0)
+		return -VE_NOMEM;
+	struct ve_kv f[] = {
+		VE_KV_STR("made", rep.made ? rep.made : "kept"),
+		VE_KV_NUM("records", rep.records),
+		VE_KV_NUM("bad_records", rep.bad_records),
+		VE_KV_NUM("dropped_bytes", rep.dropped_bytes),
+		VE_KV_NUM("keys", rs_db_size(n->e.db)),
+		VE_KV_NUM("conns", 0),
+	};
+	for (struct rconn *c = n->st.conns; c; c = c->next)
+		f[5].num++;
+	ve_event("kv_redis", f, 6);
+	if ((n->tcp = ve_chan_open(SOCK_CHANNEL)) < 0)
+		return n->tcp;
+	if ((n->notify = ve_chan_serve_wait(RNET_NOTIFY)) < 0)
+		return n->notify;
+	listen(n);
+	list(n);
+	n->again = true; /* serve every connection once: input may wait */
+	return 0;
+}
+
+void rnet_event(struct rnet *n, const void *msg, size_t len)
+{
+	struct sock_event ev;
+	struct rconn *c;
+
+	if (len != sizeof(ev))
+		return;
+	memcpy(&ev, msg, sizeof(ev));
+	if (ev.op != SOCK_OP_EVENT)
+		return;
+	if (n->lid && ev.id == n->lid && (ev.events & SOCK_EV_ACCEPT)) {
+		accept_all(n);
+		return;
+	}
+	if ((c = rstore_conn(&n->st, ev.id, false)))
+		serve(n, c);
+}
+
+uint64_t rnet_work(struct rnet *n)
+{
+	uint64_t now = ve_clock_ns();
+
+	if (n->again) {
+		n->again = false;
+		for (struct rconn *c = n->st.conns, *next; c; c = next) {
+			next = c->next;
+			serve(n, c);
+		}
+	}
+	if (now >= n->next_tick) {
+		n->next_tick = now + TICK_NS;
+		n->e.now_ms = now / 1000000;
+		if (rstore_expire(&n->st, EXPIRE_BUDGET) < 0)
+			fatal("expire");
+		if (n->lid == 0)
+			listen(n);
+		if (n->lid)
+			accept_all(n); /* an event lost to a full NOTIFY */
+		if (++n->ticks % LIST_TICKS == 0 && list(n) == 0)
+			n->again = true;
+	}
+	if (n->again)
+		return 0;
+	return n->next_tick > now ? n->next_tick - now : 1;
+}

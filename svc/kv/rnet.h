@@ -1,0 +1,44 @@
+/*
+ * kv's Redis face on the network: a client of the TCP/IP service's
+ * sockets (svc/lib/sock.h) that listens on a port, runs what each
+ * connection sends through the engine (resp.h) and the durable log
+ * (rstore.h), and sends the replies back. The connections live in the
+ * TCP/IP service, so a kv that dies and comes back finds them there and
+ * carries on where its log says it was: a client sees a slower answer,
+ * never a reset.
+ */
+#ifndef VESTA_SVC_KV_RNET_H
+#define VESTA_SVC_KV_RNET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rstore.h"
+
+#define RNET_OWNER "kv"
+#define RNET_NOTIFY "kv.tcp"
+
+struct rnet {
+	struct rs_engine e;
+	struct rstore st;
+	int32_t tcp;	/* client handle of "tcp" */
+	int32_t notify; /* server handle of RNET_NOTIFY */
+	uint16_t port;
+	uint64_t lid;	     /* 0 until LISTEN succeeds */
+	uint64_t next_tick;  /* ns: expiry sweep, LISTEN retry, LIST */
+	uint64_t ticks;
+	bool again;	     /* some connection has more to read: do not block */
+};
+
+/* Rebuild from the stash region, open the channels and listen on port.
+ * Returns 0, or a negative -VE_* code (kv exits). */
+int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size);
+
+/* Handle a message received on n->notify (an event from the service). */
+void rnet_event(struct rnet *n, const void *msg, size_t len);
+
+/* Periodic work and connections left with more to read. Returns the
+ * nanoseconds until it wants to run again (0: at once). */
+uint64_t rnet_work(struct rnet *n);
+
+#endif
