@@ -11,7 +11,8 @@
  * random bytes (every third of the first 12: 64..256 KiB, past the TCP window, so the
  * guest's backpressure is exercised; the others 1 byte..4 KiB) while it
  * reads the echo, shuts its side down when all is sent, and must then see
- * exactly its bytes back and an orderly EOF. It runs R rounds (default
+ * exactly its bytes back and an orderly EOF. A connect that takes over
+ * 5 s, or a round in which no byte moves for 15 s, fails. It runs R rounds (default
  * 1), each of which must pass. With --until-event it instead runs rounds
  * until TEXT appears in DIR/com2.log (say the keeper's last event: the
  * guest's service is killed meanwhile, so rounds may fail), and then
@@ -31,11 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CONNS_MAX 512
 #define ROUND_S 120.0 /* one round's bound */
+#define STALL_S 15.0  /* a round in which no byte moves for this long fails */
+#define DIAL_S 5      /* a connect's bound */
 
 struct opts {
 	int port;
@@ -75,12 +79,17 @@ static int dial(int port)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
+	struct timeval tv = { .tv_sec = DIAL_S }, none = { 0 };
+
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;
 }
@@ -147,11 +156,15 @@ static unsigned round_run(const struct opts *o, unsigned *bytes)
 	static struct pconn cs[CONNS_MAX];
 	static struct pollfd pf[CONNS_MAX];
 	unsigned n = o->conns, live = n, ok = 0;
-	double end = now_s() + ROUND_S;
+	double end = now_s() + ROUND_S, moved;
+	size_t moving = 0;
 
 	for (unsigned i = 0; i < n; i++)
 		conn_init(&cs[i], i, o->port);
-	while (live && now_s() < end) {
+	moved = now_s();
+	while (live && now_s() < end && now_s() - moved < STALL_S) {
+		size_t sum = 0;
+
 		live = 0;
 		for (unsigned i = 0; i < n; i++) {
 			pf[i] = (struct pollfd){
@@ -166,6 +179,12 @@ static unsigned round_run(const struct opts *o, unsigned *bytes)
 				conn_out(&cs[i]);
 				conn_in(&cs[i]);
 			}
+		for (unsigned i = 0; i < n; i++)
+			sum += cs[i].sent + cs[i].got;
+		if (sum != moving) {
+			moving = sum;
+			moved = now_s();
+		}
 	}
 	for (unsigned i = 0; i < n; i++) {
 		ok += !cs[i].bad && cs[i].eof;

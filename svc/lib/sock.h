@@ -75,8 +75,9 @@
  *   LISTEN  struct sock_listen -> sock_rep, u64 lid
  *           Bind 0.0.0.0:port and listen. The same owner LISTENing on
  *           its port again gets the same lid (backlog and notify are
- *           updated). backlog is capped at 64; a connection past it is
- *           reset. -SOCK_EADDRINUSE (another owner has port),
+ *           updated). backlog (capped at 64) counts connections until
+ *           they are ACCEPTed; past it, a peer's SYN is dropped (it
+ *           retries), as a BSD listener does. -SOCK_EADDRINUSE (another owner has port),
  *           -SOCK_ENOMEM (no room for another listener: 16 in all),
  *           -SOCK_EINVAL (port 0, backlog 0, bad names).
  *   ACCEPT  struct sock_accept -> sock_rep, struct sock_conninfo

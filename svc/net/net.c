@@ -66,7 +66,8 @@ static bool have_rdrand(void)
 }
 
 /* 64 bits from rdrand if the CPU has it (retried as Intel advises), else
- * the TSC and the kernel clock mixed through SipHash under the last word. */
+ * SipHash of salt and the generator's next word, keyed by the TSC and the
+ * kernel clock (TCG's qemu64 CPU has no rdrand). */
 static uint64_t random64(uint64_t salt)
 {
 	uint64_t v, hi, lo;
@@ -249,6 +250,8 @@ static uint64_t wait_ns(struct ve_heartbeat *hb, uint64_t sock_ns)
 		w = b;
 	if (sock_ns && sock_ns < w)
 		w = sock_ns;
+	if (net.nif.loop_first)
+		w = 1; /* looped-back packets to take in first */
 	return w ? w : 1;
 }
 
@@ -280,6 +283,7 @@ static _Noreturn void serve(struct ve_heartbeat *hb)
 			sock_request(&nx.msg, buf, (size_t)r);
 		else if (r < 0 && r != -VE_TIMEOUT)
 			ve_printf("net: next: %s\n", ve_strerror(r));
+		netif_poll(&net.nif);
 		sys_check_timeouts();
 		sock_ns = sock_poll();
 		maybe_stats();

@@ -324,15 +324,6 @@ static void attach(struct conn *c, struct tcp_pcb *pcb)
 	tcp_err(pcb, on_err);
 }
 
-static unsigned backlog_len(uint64_t lid)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < CONN_MAX; i++)
-		n += conns[i].cid && conns[i].lid == lid && !conns[i].accepted;
-	return n;
-}
-
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
 	struct listener *l = arg;
@@ -341,10 +332,11 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
-	if (backlog_len(rec->lid) >= rec->backlog || !(c = conn_new(rec->lid, rec->owner, l->nt))) {
+	if (!(c = conn_new(rec->lid, rec->owner, l->nt))) {
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	tcp_backlog_delayed(pcb); /* in the backlog until the client ACCEPTs it */
 	attach(c, pcb);
 	c->peer_ip = ip4_addr_get_u32(&pcb->remote_ip);
 	c->peer_port = pcb->remote_port;
@@ -367,7 +359,7 @@ static int listen_open(unsigned i)
 		tcp_abort(pcb);
 		return -SOCK_EADDRINUSE;
 	}
-	if (!(lp = tcp_listen_with_backlog(pcb, 255))) {
+	if (!(lp = tcp_listen_with_backlog(pcb, (u8_t)rec->backlog))) {
 		tcp_abort(pcb);
 		return -SOCK_ENOMEM;
 	}
@@ -432,6 +424,8 @@ static void op_listen(uint64_t id, const struct sock_listen *q)
 	memset(st->l[i].notify, 0, SOCK_OWNER_MAX);
 	strlcpy(st->l[i].notify, q->notify, SOCK_OWNER_MAX);
 	lis[i].nt = notifier(q->notify);
+	if (lis[i].pcb)
+		tcp_backlog_set(lis[i].pcb, (u8_t)st->l[i].backlog);
 	if (!lis[i].pcb && (r = listen_open(i)) < 0) {
 		net_stash_seal(net.st);
 		return reply_err(id, SOCK_OP_LISTEN, -r);
@@ -489,6 +483,8 @@ static bool accept_answer(uint64_t id, uint64_t lid, bool final)
 		return final;
 	}
 	best->accepted = true;
+	if (best->pcb)
+		tcp_backlog_accepted(best->pcb);
 	memset(out, 0, sizeof(struct sock_rep));
 	conn_info(best, (struct sock_conninfo *)(out + sizeof(struct sock_rep)));
 	reply(id, out, rep_len(SOCK_OP_ACCEPT));
@@ -612,10 +608,10 @@ static bool connect_answer(uint64_t id, uint64_t cid, bool final)
 		reply_err(id, SOCK_OP_CONNECT, err);
 		return true;
 	}
-	if (c->connecting && !final)
+	if (c->connecting && !c->err && !final)
 		return false;
 	if (c->connecting || c->err) {
-		reply_err(id, SOCK_OP_CONNECT, c->connecting ? SOCK_ETIMEDOUT : c->err);
+		reply_err(id, SOCK_OP_CONNECT, c->err ? c->err : SOCK_ETIMEDOUT);
 		conn_free(c, true);
 		return true;
 	}

@@ -19,8 +19,9 @@ static void good(struct net_stash *st)
 	st->epoch = 7;
 	st->nlisten = 2;
 	st->next_lid = 3;
-	st->l[0] = (struct net_listen_rec){ .lid = 1, .port = 7, .backlog = 8, .owner = "tcpecho",
-					    .notify = "tcpecho.ev" };
+	st->l[0] = (struct net_listen_rec){
+		.lid = 1, .port = 7, .backlog = 8, .owner = "tcpecho", .notify = "tcpecho.ev"
+	};
 	st->l[1] = (struct net_listen_rec){ .lid = 2, .port = 6379, .backlog = 64, .owner = "kv" };
 	net_stash_seal(st);
 }

@@ -54,9 +54,16 @@
 #define TCP_SND_BUF (32 * 1024)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_QUEUE_OOSEQ 1
-#define TCP_LISTEN_BACKLOG 0 /* sock.c keeps each listener's backlog */
+/* A listener's backlog counts connections until the client ACCEPTs them
+ * (tcp_backlog_delayed), and SYNs past it are dropped, so the peer
+ * retries rather than being reset. */
+#define TCP_LISTEN_BACKLOG 1
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_NETIF_TX_SINGLE_PBUF 1
+
+/* Packets to net's own address loop back (net.c polls them), so a
+ * service may CONNECT to another on the same machine. */
+#define LWIP_NETIF_LOOPBACK 1
 
 #define LWIP_STATS 0
 #define LWIP_NETIF_STATUS_CALLBACK 0

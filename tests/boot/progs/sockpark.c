@@ -35,7 +35,9 @@ static int32_t call_err(const void *q, size_t len, uint64_t *val)
 
 int main(const char *args)
 {
-	struct sock_listen l = { .op = SOCK_OP_LISTEN, .port = 9, .backlog = 1, .owner = "sockpark" };
+	struct sock_listen l = {
+		.op = SOCK_OP_LISTEN, .port = 9, .backlog = 1, .owner = "sockpark"
+	};
 	struct sock_recv r = { .op = SOCK_OP_RECV, .cid = (1ull << 32) | 0x105, .max = 10 };
 	uint64_t lid = 0;
 	unsigned eagain = 0, reset;

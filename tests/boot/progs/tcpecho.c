@@ -155,7 +155,7 @@ static int start(void)
 {
 	struct sock_listen q = { .op = SOCK_OP_LISTEN,
 				 .port = PORT,
-				 .backlog = 64,
+				 .backlog = 16, /* a burst of 100 overflows it: SYNs wait */
 				 .owner = "tcpecho",
 				 .notify = "tcpecho.ev" };
 
