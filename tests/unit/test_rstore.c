@@ -115,7 +115,8 @@ static void test_rebuild(void **state)
 	/* Connection 7: its offsets and the replies it had not sent. */
 	c7 = rstore_conn(&k->s, 7, false);
 	assert_non_null(c7);
-	assert_int_equal(c7->consumed, strlen("SET a 1\r\nINCR n\r\n") + strlen("INCR n\r\nRPUSH l x y\r\n"));
+	assert_int_equal(c7->consumed,
+			 strlen("SET a 1\r\nINCR n\r\n") + strlen("INCR n\r\nRPUSH l x y\r\n"));
 	/* What was sent is not logged: the service's LIST says how far it
 	 * took the output, and the rest goes out again. */
 	assert_int_equal(c7->tx_base, 0);
@@ -149,7 +150,8 @@ static void test_each_death(void **state)
 		k = start(1000);
 		snprintf(want, sizeof(want), "$1\r\n%d\r\n", i + 1);
 		assert_string_equal(ask(k, "GET counter\r\n"), want);
-		assert_int_equal(rstore_conn(&k->s, 3, false)->consumed, (i + 1) * strlen("INCR counter\r\n"));
+		assert_int_equal(rstore_conn(&k->s, 3, false)->consumed,
+				 (i + 1) * strlen("INCR counter\r\n"));
 		die(k);
 	}
 }
@@ -187,7 +189,8 @@ static void test_snapshot_types(void **state)
 	memset(region, 0, sizeof(region));
 	struct inc *k = start(1000);
 	for (int i = 0; i < 200; i++) {
-		snprintf(cmd, sizeof(cmd), "RPUSH l e%d\r\nSADD s m%d\r\nHSET h f%d v%d\r\n", i, i, i, i);
+		snprintf(cmd, sizeof(cmd), "RPUSH l e%d\r\nSADD s m%d\r\nHSET h f%d v%d\r\n", i, i,
+			 i, i);
 		batch(k, 1, cmd);
 	}
 	batch(k, 1, "HSET small z 1 a 2 m 3\r\n");
@@ -204,8 +207,9 @@ static void test_snapshot_types(void **state)
 	assert_string_equal(ask(k, "SISMEMBER s m137\r\n"), ":1\r\n");
 	assert_string_equal(ask(k, "HLEN h\r\n"), ":200\r\n");
 	assert_string_equal(ask(k, "HGET h f64\r\n"), "$3\r\nv64\r\n");
-	assert_string_equal(ask(k, "HGETALL small\r\n"),
-			    "*6\r\n$1\r\nz\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nm\r\n$1\r\n3\r\n");
+	assert_string_equal(
+	    ask(k, "HGETALL small\r\n"),
+	    "*6\r\n$1\r\nz\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n2\r\n$1\r\nm\r\n$1\r\n3\r\n");
 	assert_string_equal(ask(k, "ZSCORE z b\r\n"), "$18\r\n3.0000000000000004\r\n");
 	assert_string_equal(ask(k, "ZSCORE z c\r\n"), "$4\r\n-inf\r\n");
 	assert_string_equal(ask(k, "ZRANGE z 0 -1\r\n"),
