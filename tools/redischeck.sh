@@ -9,9 +9,9 @@
 # failure says which check, the command, and what differed; exit 1 if any
 # failed, 0 if all passed.
 #
-# usage: tools/redischeck.sh [PORT [RELAY_PORT]]   (default $VESTA_PORT)
-# With RELAY_PORT, redis-benchmark and respcheck go through tools/tcprelay
-# listening there: QEMU's user networking listens with a backlog of 1, so
+# usage: tools/redischeck.sh [PORT [relay]]   (default $VESTA_PORT)
+# With `relay`, redis-benchmark and respcheck go through tools/tcprelay
+# (on a free port): QEMU's user networking listens with a backlog of 1, so
 # a burst of connects (redis-benchmark opens its 20 clients at the start
 # of each test) otherwise waits out SYN retransmissions of many seconds.
 # environment: REDISCHECK_HOST (127.0.0.1), REDISCHECK_WAIT (seconds for the
@@ -139,12 +139,18 @@ wait_up
 basics
 bench_commands
 BPORT=$PORT
-if [ -n "$RELAY" ]; then
-	"$TCPRELAY" "$RELAY" "$PORT" &
+if [ "$RELAY" = relay ]; then
+	rout=$(mktemp)
+	"$TCPRELAY" 0 "$PORT" >"$rout" &
 	relay=$!
-	trap 'kill $relay 2>/dev/null' EXIT
-	BPORT=$RELAY
-	sleep 1
+	trap 'kill $relay 2>/dev/null; rm -f "$rout"' EXIT
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		BPORT=$(sed -n 's/^listening //p' "$rout")
+		[ -n "$BPORT" ] && break
+		sleep 0.2
+	done
+	[ -n "$BPORT" ] || { fail "$TCPRELAY did not start"; BPORT=$PORT; }
+	echo "redischeck: through $TCPRELAY on $BPORT"
 fi
 benchmark
 respcheck

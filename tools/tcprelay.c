@@ -11,6 +11,9 @@
  *
  *   tcprelay LISTEN_PORT TARGET_PORT     (both on 127.0.0.1)
  *
+ * LISTEN_PORT 0 takes a free port. Once it listens it prints
+ * "listening N" (N: its port) on a line of its own.
+ *
  * It runs until killed. Exit status 2 for bad arguments or a port it
  * cannot listen on.
  */
@@ -197,6 +200,8 @@ int main(int argc, char **argv)
 	struct sockaddr_in a;
 	int one = 1, lfd;
 
+	socklen_t alen = sizeof(a);
+
 	if (argc != 3 || (a = loopback(atoi(argv[1])), target_port = atoi(argv[2])) <= 0) {
 		fprintf(stderr, "usage: tcprelay LISTEN_PORT TARGET_PORT\n");
 		return 2;
@@ -208,6 +213,9 @@ int main(int argc, char **argv)
 		perror("tcprelay: listen");
 		return 2;
 	}
+	getsockname(lfd, (struct sockaddr *)&a, &alen);
+	printf("listening %d\n", ntohs(a.sin_port));
+	fflush(stdout);
 	for (int i = 0; i < MAX_PAIRS; i++)
 		pairs[i].client = pairs[i].server = -1;
 	for (;;) {
