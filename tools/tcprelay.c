@@ -228,12 +228,13 @@ int main(int argc, char **argv)
 			short up = p->up.len < BUF && !p->up.eof ? POLLIN : 0;
 			short down = p->down.len < BUF && !p->down.eof ? POLLIN : 0;
 
-			fds[1 + 2 * i] = (struct pollfd){ .fd = p->server >= 0 ? p->client : -1,
-							  .events = (short)(up | (p->down.len ? POLLOUT : 0)) };
+			fds[1 + 2 * i] =
+			    (struct pollfd){ .fd = p->server >= 0 ? p->client : -1,
+					     .events = (short)(up | (p->down.len ? POLLOUT : 0)) };
 			fds[2 + 2 * i] = (struct pollfd){
 				.fd = p->server,
 				.events = (short)(p->connecting ? POLLOUT
-								 : down | (p->up.len ? POLLOUT : 0))
+								: down | (p->up.len ? POLLOUT : 0))
 			};
 		}
 		if (poll(fds, 1 + 2 * MAX_PAIRS, 1000) < 0 && errno != EINTR)
