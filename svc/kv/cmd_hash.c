@@ -184,12 +184,8 @@ static void cmd_hincrby(struct rs_ctx *x, uint32_t argc, const struct rs_arg *ar
 	struct rs_obj *o = rs_lookup_write(x, &argv[1]);
 	if (rs_wrongtype(x, o, RS_T_HASH) || !hash_int(x, o, &argv[2], &v))
 		return;
-	if ((incr < 0 && v < 0 && incr < INT64_MIN - v) ||
-	    (incr > 0 && v > 0 && incr > INT64_MAX - v)) {
-		rs_reply_error(x->c, RS_ERR_OVERFLOW);
+	if (!rs_add_or_reply(x, &v, incr))
 		return;
-	}
-	v += incr;
 	char buf[24];
 	int n = fmt_snprintf(buf, sizeof(buf), "%lld", (long long)v);
 	if (!(o = hash_for_write(x, &argv[1])))

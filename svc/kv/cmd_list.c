@@ -121,19 +121,10 @@ static void cmd_lrange(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 	struct rs_obj *o = rs_lookup_read(x, &argv[1]);
 	if (rs_wrongtype(x, o, RS_T_LIST))
 		return;
-	int64_t len = o ? (int64_t)o->l.len : 0;
-	if (start < 0)
-		start = len + start;
-	if (end < 0)
-		end = len + end;
-	if (start < 0)
-		start = 0;
-	if (start > end || start >= len) {
+	if (!rs_rank_range(o ? (int64_t)o->l.len : 0, &start, &end)) {
 		rs_reply_array(x->c, 0);
 		return;
 	}
-	if (end >= len)
-		end = len - 1;
 	rs_reply_array(x->c, end - start + 1);
 	for (int64_t i = start; i <= end; i++)
 		reply_elem(x, *rs_list_at(&o->l, (size_t)i));

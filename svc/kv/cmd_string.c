@@ -455,12 +455,8 @@ static void incr_generic(struct rs_ctx *x, const struct rs_arg *key, int64_t inc
 	int64_t v = 0;
 	if (o && !rs_int_or_reply(x, &(struct rs_arg){ o->s.p, o->s.len }, &v))
 		return;
-	if ((incr < 0 && v < 0 && incr < INT64_MIN - v) ||
-	    (incr > 0 && v > 0 && incr > INT64_MAX - v)) {
-		rs_reply_error(x->c, RS_ERR_OVERFLOW);
+	if (!rs_add_or_reply(x, &v, incr))
 		return;
-	}
-	v += incr;
 	char buf[24];
 	int n = fmt_snprintf(buf, sizeof(buf), "%lld", (long long)v);
 	if (store_text(x, key, o, buf, (size_t)n) < 0) {

@@ -416,18 +416,10 @@ static void zrange_rank(struct rs_ctx *x, const struct rs_obj *o, const struct z
 			int64_t start, int64_t end)
 {
 	int64_t len = o ? (int64_t)o->z.sl->len : 0;
-	if (start < 0)
-		start = len + start;
-	if (end < 0)
-		end = len + end;
-	if (start < 0)
-		start = 0;
-	if (start > end || start >= len) {
+	if (!rs_rank_range(len, &start, &end)) {
 		rs_reply_array(x->c, 0);
 		return;
 	}
-	if (end >= len)
-		end = len - 1;
 	int64_t n = end - start + 1;
 	rs_reply_array(x->c, r->scores ? n * 2 : n);
 	uint64_t first = (uint64_t)(r->rev ? len - 1 - start : start);

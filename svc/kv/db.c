@@ -196,6 +196,32 @@ bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v)
 	return false;
 }
 
+bool rs_add_or_reply(struct rs_ctx *x, int64_t *v, int64_t incr)
+{
+	if ((incr < 0 && *v < 0 && incr < INT64_MIN - *v) ||
+	    (incr > 0 && *v > 0 && incr > INT64_MAX - *v)) {
+		rs_reply_error(x->c, RS_ERR_OVERFLOW);
+		return false;
+	}
+	*v += incr;
+	return true;
+}
+
+bool rs_rank_range(int64_t len, int64_t *start, int64_t *end)
+{
+	if (*start < 0)
+		*start = len + *start;
+	if (*end < 0)
+		*end = len + *end;
+	if (*start < 0)
+		*start = 0;
+	if (*start > *end || *start >= len)
+		return false;
+	if (*end >= len)
+		*end = len - 1;
+	return true;
+}
+
 #define PROP_MAX 8 /* arguments of the longest rs_propagatef form */
 
 void rs_propagatef(struct rs_ctx *x, const char *fmt, ...)

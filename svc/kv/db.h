@@ -181,6 +181,12 @@ void rs_reply_oom(struct rs_ctx *x);
 bool rs_int_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
 /* ... and at least 0, else "value is out of range, must be positive". */
 bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
+/* *v + incr, or false after replying RS_ERR_OVERFLOW (INCRBY, HINCRBY). */
+bool rs_add_or_reply(struct rs_ctx *x, int64_t *v, int64_t incr);
+/* Redis' rank range over len elements (LRANGE, ZRANGE by rank): negative
+ * ranks count from the end, and the range is clipped to [0, len). False if
+ * it holds nothing; else [*start, *end] are the ranks. */
+bool rs_rank_range(int64_t len, int64_t *start, int64_t *end);
 /* Propagate a command given as C strings and arguments: fmt has one
  * letter per argument: 's' a C string, 'a' a struct rs_arg *, 'i' an
  * int64_t. */
