@@ -10,18 +10,28 @@
 
 #define CALL_TIMEOUT_NS 1000000000ull /* a call to net: well inside kv's heartbeat */
 #define TICK_NS 100000000ull	      /* the expiry sweep: Redis' hz 10 */
-#define EXPIRE_BUDGET 20	      /* keys one sweep looks at, as Redis' */
-#define ROUNDS 8		      /* chunks read per connection before others' turn */
-#define LIST_TICKS 10		      /* LIST every second: adopt what a lost ACCEPT reply left */
+#define LISTEN_TIMEOUT_NS                                                                          \
+	50000000ull	 /* LISTEN, tried every tick until net is up:
+					 short, so kv's channel is not kept waiting
+					 behind a net that has no NIC yet */
+#define EXPIRE_BUDGET 20 /* keys one sweep looks at, as Redis' */
+#define ROUNDS 8	 /* chunks read per connection before others' turn */
+#define LIST_TICKS 10	 /* LIST every second: adopt what a lost ACCEPT reply left */
 #define SEND_MAX (VE_MSG_MAX - (int)sizeof(struct sock_send))
 
 static uint8_t rep[VE_MSG_MAX]; /* replies from net */
 
-/* A call to net. Returns the reply's length, or a negative -VE_* code
- * (net slow or restarting: the caller tries again later). */
+/* A call to net, waiting at most timeout_ns. Returns the reply's length,
+ * or a negative -VE_* code (net slow or restarting: the caller tries again
+ * later). */
+static long call_for(struct rnet *n, const void *req, size_t len, uint64_t timeout_ns)
+{
+	return ve_chan_call(n->tcp, req, len, rep, sizeof(rep), timeout_ns);
+}
+
 static long call(struct rnet *n, const void *req, size_t len)
 {
-	return ve_chan_call(n->tcp, req, len, rep, sizeof(rep), CALL_TIMEOUT_NS);
+	return call_for(n, req, len, CALL_TIMEOUT_NS);
 }
 
 /* The err of a sock_rep of length r, or -SOCK_EAGAIN for a failed call. */
@@ -57,7 +67,7 @@ static void listen(struct rnet *n)
 	long r;
 
 	names(q.owner, q.notify);
-	r = call(n, &q, sizeof(q));
+	r = call_for(n, &q, sizeof(q), LISTEN_TIMEOUT_NS);
 	if (err_of(r) != 0 || r < (long)(sizeof(struct sock_rep) + 8))
 		return;
 	memcpy(&n->lid, rep + sizeof(struct sock_rep), 8);
@@ -284,7 +294,8 @@ int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 	if ((n->notify = ve_chan_serve_wait(RNET_NOTIFY)) < 0)
 		return n->notify;
 	listen(n);
-	list(n);
+	if (n->lid)
+		list(n);
 	n->again = true; /* serve every connection once: input may wait */
 	return 0;
 }
@@ -327,7 +338,7 @@ uint64_t rnet_work(struct rnet *n)
 			listen(n);
 		if (n->lid)
 			accept_all(n); /* an event lost to a full NOTIFY */
-		if (++n->ticks % LIST_TICKS == 0 && list(n) == 0)
+		if (n->lid && ++n->ticks % LIST_TICKS == 0 && list(n) == 0)
 			n->again = true;
 	}
 	if (n->again)

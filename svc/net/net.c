@@ -24,6 +24,7 @@
 #define STATS_NS 10000000000ull	 /* net_stats at most this often, if anything moved */
 #define POLL_MAX_NS 100000000ull /* notify retries and parked deadlines, at least */
 #define INFO_WAIT_NS 500000000ull
+#define NIC_WAIT_MS 200 /* between looks for a NIC channel that is not there */
 
 struct net net;
 static struct ve_rng rng;
@@ -290,15 +291,33 @@ static _Noreturn void serve(struct ve_heartbeat *hb)
 	}
 }
 
-static int open_channels(const char *ifname)
+/* Open the NIC channel, waiting (and beating) while it does not exist: a
+ * machine without the driver's device has no driver (the supervisor
+ * ignores it), and net must not crash-loop its tree down for that. */
+static int open_nic(const char *ifname, struct ve_heartbeat *hb)
+{
+	bool said = false;
+
+	while ((net.nic = ve_chan_open(ifname)) == -VE_NOENT) {
+		if (!said) {
+			ve_event_str("net_no_nic", "if", ifname);
+			ve_printf("net: no %s yet (no NIC driver): waiting\n", ifname);
+			said = true;
+		}
+		ve_heartbeat_due(hb);
+		ve_sleep_ms(NIC_WAIT_MS);
+	}
+	return net.nic;
+}
+
+/* Serve net's channels, then open the NIC's: serving first makes net
+ * ready for its supervisor, which starts the rest of the tree, even while
+ * it waits for a NIC that this machine lacks. */
+static int open_channels(const char *ifname, struct ve_heartbeat *hb)
 {
 	char rxname[32];
 
 	fmt_snprintf(rxname, sizeof(rxname), "%s.rx", ifname);
-	if ((net.nic = ve_chan_open(ifname)) < 0) {
-		ve_printf("net: open %s: %s\n", ifname, ve_strerror(net.nic));
-		return net.nic;
-	}
 	if ((net.rx = ve_chan_serve_wait(rxname)) < 0) {
 		ve_printf("net: serve %s: %s\n", rxname, ve_strerror(net.rx));
 		return net.rx;
@@ -306,6 +325,10 @@ static int open_channels(const char *ifname)
 	if ((net.tcp = ve_chan_serve_wait(SOCK_CHANNEL)) < 0) {
 		ve_printf("net: serve %s: %s\n", SOCK_CHANNEL, ve_strerror(net.tcp));
 		return net.tcp;
+	}
+	if (open_nic(ifname, hb) < 0) {
+		ve_printf("net: open %s: %s\n", ifname, ve_strerror(net.nic));
+		return net.nic;
 	}
 	return 0;
 }
@@ -322,7 +345,7 @@ int main(const char *args)
 		return 2;
 	}
 	if (ve_heartbeat_init(&hb, a.beat ? BEAT_MS * 1000000ull : 0) < 0 || stash_open() < 0 ||
-	    open_channels(a.ifname) < 0 || get_mac(&hb) < 0)
+	    open_channels(a.ifname, &hb) < 0 || get_mac(&hb) < 0)
 		return 1;
 	lwip_init();
 	netif_start(&a.ip, &a.mask, &a.gw);
