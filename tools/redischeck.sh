@@ -62,7 +62,7 @@ wait_up() {
 	start=$(date +%s)
 	until last=$(CALL_S=5 cli ping) && [ "$last" = PONG ]; do
 		if [ $(($(date +%s) - start)) -ge "$WAIT" ]; then
-			fail "no PONG from $HOST:$PORT within ${WAIT}s (last: $(echo "$last" | head -1))"
+			fail "no PONG from $HOST:$PORT within ${WAIT}s (last: $(echo "${last:-no answer within 5 s}" | head -1))"
 			exit 1
 		fi
 		sleep 1
