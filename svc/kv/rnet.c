@@ -76,15 +76,21 @@ static void listen(struct rnet *n)
 
 /* ---- one connection ---- */
 
-/* End c: FIN (how 0) or RST (how 1), and forget it. A reset says why
- * (err: the sock error that ended it, or 0 when LIST found it ahead). */
+/* kv resets connection cid: say why (err: the sock error that ended it,
+ * 0 when LIST found it ahead of kv's log, 1 when kv does not know it). */
+static void say_reset(uint64_t cid, int32_t err)
+{
+	ve_event("kv_conn_reset", (struct ve_kv[]){ VE_KV_NUM("cid", cid), VE_KV_NUM("err", err) },
+		 2);
+}
+
+/* End c: FIN (how 0) or RST (how 1, saying why), and forget it. */
 static void close_conn(struct rnet *n, struct rconn *c, uint8_t how, int32_t err)
 {
 	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = c->cid, .how = how };
 
 	if (how)
-		ve_event("kv_conn_reset",
-			 (struct ve_kv[]){ VE_KV_NUM("cid", c->cid), VE_KV_NUM("err", err) }, 2);
+		say_reset(c->cid, err);
 	call(n, &q, sizeof(q));
 	if (rstore_close(&n->st, c) < 0)
 		fatal("close");
@@ -218,8 +224,7 @@ static void reconcile(struct rnet *n, const struct sock_conninfo *ci)
 	if (ci->consumed == 0 && ci->taken == 0 && (c = rstore_conn(&n->st, ci->cid, true)))
 		return;
 	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = ci->cid, .how = 1 };
-	ve_event("kv_conn_reset",
-		 (struct ve_kv[]){ VE_KV_NUM("cid", ci->cid), VE_KV_NUM("err", 1) }, 2);
+	say_reset(ci->cid, 1);
 	call(n, &q, sizeof(q));
 }
 
