@@ -122,6 +122,7 @@ struct camp {
 	off_t tree_from;	/* com1.log offset where `tree` was typed */
 	off_t typed_from;	/* com1.log offset where `fault` was typed */
 	pid_t resp_pid;		/* --resp: respcheck; 0 before the tree is up */
+	pid_t relay_pid;	/* --resp: tools/tcprelay in front of the port */
 	struct subst_port port; /* --resp: the guest's 6379 on the host */
 };
 
@@ -395,19 +396,19 @@ static void not_injected(struct camp *c, double now)
 
 /* ---------------------------------------------------------------- the end */
 
-/* respcheck's path: beside this program (both are built in build/tools). */
-static char *respcheck_path(void)
+/* A tool's path: beside this program (all are built in build/tools). */
+static char *tool_path(const char *name)
 {
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
 	if (n <= 0)
-		return util_strdup("build/tools/respcheck");
+		return util_path_join("build/tools", name);
 	self[n] = 0;
 	slash = strrchr(self, '/');
 	*slash = 0;
-	return util_path_join(self, "respcheck");
+	return util_path_join(self, name);
 }
 
 /* --resp: the tree is up; start the clients, which stay for the whole
@@ -419,9 +420,14 @@ static void resp_begin(struct camp *c)
 
 	if (!c->o.resp)
 		return;
-	if (c->o.resp_at)
+	if (c->o.resp_at) {
 		sscanf(c->o.resp_at, "%255[^:]:%d", host, &port);
-	bin = respcheck_path();
+	} else {
+		bin = tool_path("tcprelay");
+		c->relay_pid = camp_relay_start(bin, port, &port);
+		free(bin);
+	}
+	bin = tool_path("respcheck");
 	c->resp_pid = camp_resp_start(bin, host, port, c->o.out);
 	if (c->o.verbose)
 		printf("campaign: %s on %s:%d, pid %d\n", bin, host, port, (int)c->resp_pid);
@@ -682,6 +688,7 @@ static int run(struct camp *c)
 	c->r.wall_s = util_now() - c->started;
 	if (c->o.resp)
 		camp_resp_stop(c->resp_pid, &c->r, c->o.out);
+	camp_relay_stop(c->relay_pid);
 	guest_stop_all();
 	return 0;
 }

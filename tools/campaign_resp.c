@@ -160,6 +160,53 @@ pid_t camp_resp_start(const char *bin, const char *host, int port, const char *d
 	return pid;
 }
 
+pid_t camp_relay_start(const char *bin, int target, int *port)
+{
+	char t[16], line[64] = "";
+	int fd[2];
+	pid_t pid;
+	FILE *f;
+
+	snprintf(t, sizeof(t), "%d", target);
+	if (pipe(fd) < 0) {
+		perror("campaign: pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		dup2(fd[1], 1);
+		execl(bin, bin, "0", t, (char *)NULL);
+		fprintf(stderr, "campaign: %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(fd[1]);
+	if (pid < 0) {
+		perror("campaign: fork");
+		close(fd[0]);
+		return -1;
+	}
+	f = fdopen(fd[0], "r");
+	if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "listening %d", port) != 1) {
+		fprintf(stderr, "campaign: %s did not say where it listens\n", bin);
+		camp_relay_stop(pid);
+		pid = -1;
+	}
+	if (f)
+		fclose(f); /* it writes nothing more */
+	else
+		close(fd[0]);
+	return pid;
+}
+
+void camp_relay_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
 /* A whole file, NUL-terminated (a new string), or NULL. */
 static char *slurp(const char *dir, const char *name)
 {

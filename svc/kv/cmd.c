@@ -333,6 +333,7 @@ int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed)
 	e->next_client_id = 1;
 	e->rand_state = seed ? seed : 0x9e3779b97f4a7c15ull; /* xorshift must not start at 0 */
 	e->db = rs_db_new();
+	rs_new_run_id(e);
 	return e->db ? 0 : -1;
 }
 

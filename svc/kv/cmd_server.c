@@ -3,6 +3,7 @@
  * DBSIZE, CONFIG, TIME, SELECT, FLUSHDB, FLUSHALL, with Redis 7.0's
  * replies and error texts. kv speaks RESP2 only and has one database.
  */
+#include "db.h"
 #include "resp.h"
 
 #include <stdarg.h>
@@ -236,12 +237,26 @@ static void add_human(struct text *t, const char *key, uint64_t n)
 		 (unsigned long long)(q % 100), units[u]);
 }
 
+void rs_new_run_id(struct rs_engine *e)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i + 1 < sizeof(e->run_id); i += 16) {
+		uint64_t r = rs_rand(&e->rand_state);
+
+		for (size_t j = 0; j < 16 && i + j + 1 < sizeof(e->run_id); j++, r >>= 4)
+			e->run_id[i + j] = hex[r & 15];
+	}
+	e->run_id[sizeof(e->run_id) - 1] = 0;
+}
+
 static void info_server(struct rs_engine *e, struct text *t)
 {
 	uint64_t up = (e->now_ms - e->start_ms) / 1000;
 
 	text_add(t, "# Server\r\nredis_version:%s\r\nredis_mode:standalone\r\n", RS_REDIS_VERSION);
 	text_add(t, "os:Vesta\r\narch_bits:64\r\nmultiplexing_api:vesta\r\nprocess_id:1\r\n");
+	text_add(t, "run_id:%s\r\n", e->run_id);
 	text_add(t, "tcp_port:6379\r\nuptime_in_seconds:%llu\r\nuptime_in_days:%llu\r\nhz:10\r\n",
 		 (unsigned long long)up, (unsigned long long)(up / 86400));
 	text_add(t, "executable:/kv\r\nconfig_file:\r\n");

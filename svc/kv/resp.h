@@ -96,6 +96,11 @@ struct rs_engine {
 	uint64_t stat_commands, stat_connections, stat_expired, stat_keyspace_hits,
 	    stat_keyspace_misses;
 	uint64_t rand_state; /* xorshift state for RANDOMKEY, SPOP, SCAN */
+	/* INFO's run_id: names the dataset, not the process. A keyspace that
+	 * carries on across a restart keeps it; one made anew or found
+	 * damaged gets a new one (rs_new_run_id), so a client comparing it
+	 * learns that what it wrote before may be gone. */
+	char run_id[41];
 	/* propagation: the effect of the last write command as a command
 	 * that replays deterministically (relative expiry made absolute,
 	 * SPOP as SREM, INCRBYFLOAT as SET ... KEEPTTL), for a log */
@@ -106,6 +111,9 @@ struct rs_engine {
 /* Set up an empty engine with default limits. Returns 0 or -1 (no memory). */
 int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed);
 void rs_engine_free(struct rs_engine *e);
+
+/* A new random run_id (40 hex digits, Redis' form) for e's dataset. */
+void rs_new_run_id(struct rs_engine *e);
 
 /* A new client (rs_client_free ends it). NULL if out of memory or past
  * maxclients (the caller then writes "-ERR max number of clients

@@ -275,8 +275,14 @@ int rstore_snapshot(struct rstore *s)
 	struct snap_ctx x = { .s = s };
 	int r;
 
+	uint8_t id[1 + sizeof(s->e->run_id)] = { 'I' };
+	struct rlog_part p = { id, sizeof(id) };
+
+	memcpy(id + 1, s->e->run_id, sizeof(s->e->run_id));
 	rlog_snap_begin(&s->log);
-	r = rs_db_rewrite(s->e, snap_emit, &x);
+	r = rlog_snap_add(&s->log, &p, 1);
+	if (r == 0)
+		r = rs_db_rewrite(s->e, snap_emit, &x);
 	if (r == 0)
 		r = snap_flush(&x);
 	rs_free(x.buf);
@@ -363,6 +369,11 @@ static int load(void *ctx, const uint8_t *rec, size_t n)
 	case 'K':
 		run_logged(s, rec + 1, n - 1);
 		return 0;
+	case 'I':
+		if (n != 1 + sizeof(s->e->run_id) || rec[n - 1] != 0)
+			return -1;
+		memcpy(s->e->run_id, rec + 1, sizeof(s->e->run_id));
+		return 0;
 	case 'X':
 		if (n != sizeof(struct rrec_close))
 			return -1;
@@ -390,6 +401,10 @@ int rstore_open(struct rstore *s, struct rs_engine *e, void *region, size_t size
 		rs_feed(e, c->c, c->resid, c->resid_len);
 	e->propagate = collect;
 	e->propagate_ctx = s;
+	/* A keyspace made anew has the engine's fresh run_id; one that lost
+	 * records gets a new one (resp.h). */
+	if (rep->bad_records)
+		rs_new_run_id(e);
 	if (rep->made || rep->bad_records)
 		return rstore_snapshot(s);
 	return 0;

@@ -23,6 +23,7 @@
  *   'X' a connection ended: struct rrec_close.
  *   'K' (snapshots) commands that rebuild the keyspace.
  *   'C' (snapshots) a connection: struct rrec_conn, residue, unsent replies.
+ *   'I' (snapshots, first) the dataset's run_id, NUL-terminated (resp.h).
  * Host-testable: test_rstore runs it over the engine and a buffer.
  */
 #ifndef VESTA_SVC_KV_RSTORE_H

@@ -34,7 +34,9 @@ static struct inc *start(uint64_t now_ms)
 	struct inc *k = calloc(1, sizeof(*k));
 
 	assert_non_null(k);
-	assert_int_equal(rs_engine_init(&k->e, now_ms, 42), 0);
+	static uint64_t seed = 42; /* each incarnation draws its own run_id */
+
+	assert_int_equal(rs_engine_init(&k->e, now_ms, seed++), 0);
 	k->e.now_ms = now_ms;
 	assert_int_equal(rstore_open(&k->s, &k->e, region, REGION, &k->rep), 0);
 	return k;
@@ -156,6 +158,51 @@ static void test_each_death(void **state)
 	}
 }
 
+/* The run_id names the dataset: kept across a restart (and through a
+ * snapshot), new when the keyspace is made anew or a record was lost. */
+static void test_run_id(void **state)
+{
+	char first[sizeof(((struct rs_engine *)0)->run_id)];
+	size_t last = 0;
+
+	(void)state;
+	memset(region, 0, sizeof(region));
+	struct inc *k = start(1000);
+	memcpy(first, k->e.run_id, sizeof(first));
+	assert_int_equal(strlen(first), 40);
+	assert_non_null(strstr(ask(k, "INFO server\r\n"), first));
+	batch(k, 3, "SET a 1\r\n");
+	die(k);
+	k = start(1000);
+	assert_string_equal(k->e.run_id, first);
+	assert_int_equal(rstore_snapshot(&k->s), 0);
+	batch(k, 3, "SET b 2\r\n");
+	die(k);
+	k = start(1000);
+	assert_string_equal(k->e.run_id, first);
+	die(k);
+
+	/* Damage the last record written: SET b is lost, and said to be. */
+	for (size_t i = 0; i < REGION; i++)
+		if (region[i])
+			last = i;
+	region[last] ^= 0x40;
+	k = start(1000);
+	assert_int_equal(k->rep.bad_records, 1);
+	assert_string_equal(ask(k, "GET b\r\n"), "$-1\r\n");
+	assert_string_not_equal(k->e.run_id, first);
+	memcpy(first, k->e.run_id, sizeof(first));
+	die(k);
+	k = start(1000); /* the new name is kept in its turn */
+	assert_string_equal(k->e.run_id, first);
+	die(k);
+
+	memset(region, 0, sizeof(region));
+	k = start(1000);
+	assert_string_not_equal(k->e.run_id, first);
+	die(k);
+}
+
 /* A log that fills is snapshotted; what it held survives, and so do the
  * connections and their unsent replies. */
 static void test_snapshot(void **state)
@@ -199,7 +246,8 @@ static void test_snapshot_types(void **state)
 	assert_int_equal(rstore_snapshot(&k->s), 0);
 	die(k);
 	k = start(1000);
-	assert_int_equal(k->rep.records, 2); /* the keyspace in one record, the connection */
+	assert_int_equal(k->rep.records,
+			 3); /* run_id, the keyspace in one record, the connection */
 	assert_string_equal(ask(k, "LLEN l\r\n"), ":200\r\n");
 	assert_string_equal(ask(k, "LINDEX l 0\r\n"), "$2\r\ne0\r\n");
 	assert_string_equal(ask(k, "LINDEX l 199\r\n"), "$4\r\ne199\r\n");
@@ -254,9 +302,10 @@ static void test_close(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rebuild),	 cmocka_unit_test(test_each_death),
-		cmocka_unit_test(test_snapshot), cmocka_unit_test(test_expiry),
-		cmocka_unit_test(test_close),	 cmocka_unit_test(test_snapshot_types),
+		cmocka_unit_test(test_rebuild),	       cmocka_unit_test(test_each_death),
+		cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_run_id),	       cmocka_unit_test(test_close),
+		cmocka_unit_test(test_snapshot_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
