@@ -62,11 +62,12 @@ struct camp_fault {
 	enum camp_outcome outcome;
 	/* --resp: what respcheck saw from this fault's typing to the next's
 	 * (campaign_resp.c lines its incidents up with these windows). */
-	double host_at;	      /* host time it was typed (CLOCK_MONOTONIC s) */
-	uint32_t resp_resets; /* connections reset or closed */
-	uint32_t resp_lost;   /* answers lost: timeouts, writes gone */
-	uint32_t resp_wrong;  /* wrong, duplicated or error answers */
-	double resp_stall_ms; /* the longest client stall that began here */
+	double host_at;	       /* host time it was typed (CLOCK_MONOTONIC s) */
+	uint32_t resp_resets;  /* connections reset or closed */
+	uint32_t resp_lost;    /* answers lost: timeouts, writes gone */
+	uint32_t resp_wrong;   /* wrong, duplicated or error answers */
+	uint32_t resp_excused; /* answers a dataset reset explained (run_id) */
+	double resp_stall_ms;  /* the longest client stall that began here */
 };
 
 /* A service's process as the event log last showed it (campaign_track.c
@@ -108,6 +109,7 @@ struct camp_resp {
 	int status;    /* its exit status; -1: it did not exit by itself */
 	uint64_t requests, replies, lost, wrong, dup, errors, timeouts;
 	uint64_t ambiguous, resets, reconnects;
+	uint64_t state_resets, excused; /* kv's run_id changed; answers that explains */
 	double stall_ms_max;
 	char final[16]; /* its read-back at the end: "ok", or what failed */
 };
@@ -131,6 +133,7 @@ struct camp_record {
 	bool tree_checked;    /* the final `tree` was read */
 	bool finished;	      /* camp_record_finish closed it */
 	int escalations, giveups, kv_resets, deadletters, stash_discards;
+	int redis_resets;    /* kv's Redis keyspace made anew or found damaged */
 	int workload_resets; /* its record lost (checksum) */
 	double wall_s;	     /* how long the campaign took */
 	bool stopped_early;  /* a bound hit: max-seconds, console dead */

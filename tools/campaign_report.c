@@ -214,6 +214,18 @@ static void judge_resp(const struct camp_resp *p, struct verdict *v)
 		fail(v, "Redis clients: no answer at all");
 }
 
+/* Answers are excused only by a dataset change kv announced. */
+static void judge_resets(const struct camp_record *r, struct verdict *v)
+{
+	const struct camp_resp *p = &r->resp;
+
+	if (p->on && p->reported && p->state_resets > (uint64_t)r->redis_resets)
+		fail(v,
+		     "Redis clients saw the run_id change %" PRIu64
+		     " times, kv announced %d new or damaged keyspaces",
+		     p->state_resets, r->redis_resets);
+}
+
 static void judge(const struct camp_record *r, struct verdict *v)
 {
 	count_faults(r, v);
@@ -248,6 +260,7 @@ static void judge(const struct camp_record *r, struct verdict *v)
 		fail(v, "%d fault(s) the shell did not inject", v->outcomes[CAMP_NOT_INJECTED]);
 	check_restarts(r, v);
 	judge_resp(&r->resp, v);
+	judge_resets(r, v);
 	v->pass = v->nfail == 0;
 }
 
@@ -299,7 +312,7 @@ static void group_table(FILE *o, const char *title, const struct groups *gs)
 /* --resp: respcheck's figures for one target (or all: target NULL). */
 struct resp_fig {
 	int faults;
-	uint64_t resets, lost, wrong;
+	uint64_t resets, lost, wrong, excused;
 	double stall_ms;
 };
 
@@ -316,6 +329,7 @@ static struct resp_fig resp_fig(const struct camp_record *r, const char *target)
 		g.resets += f->resp_resets;
 		g.lost += f->resp_lost;
 		g.wrong += f->resp_wrong;
+		g.excused += f->resp_excused;
 		if (f->resp_stall_ms > g.stall_ms)
 			g.stall_ms = f->resp_stall_ms;
 	}
@@ -342,8 +356,8 @@ static void each_target(const struct camp_record *r, FILE *o,
 static void resp_row(FILE *o, const char *target, const struct resp_fig *g, bool first)
 {
 	(void)first;
-	fprintf(o, "%-10s %7d %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %11.1f ms\n", target,
-		g->faults, g->resets, g->lost, g->wrong, g->stall_ms);
+	fprintf(o, "%-10s %7d %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %11.1f ms\n",
+		target, g->faults, g->resets, g->lost, g->wrong, g->excused, g->stall_ms);
 }
 
 static void resp_text(FILE *o, const struct camp_record *r)
@@ -363,8 +377,12 @@ static void resp_text(FILE *o, const struct camp_record *r)
 		"  resets %" PRIu64 ", reconnects %" PRIu64 ", ambiguous %" PRIu64
 		", longest stall %.1f ms, read-back %s\n",
 		p->resets, p->reconnects, p->ambiguous, p->stall_ms_max, p->final);
-	fprintf(o, "\n%-10s %7s %7s %7s %7s %14s\n", "target", "faults", "resets", "lost", "wrong",
-		"longest stall");
+	fprintf(o,
+		"  dataset changes (run_id) %" PRIu64 " of %d kv announced; answers they excused "
+		"%" PRIu64 "\n",
+		p->state_resets, r->redis_resets, p->excused);
+	fprintf(o, "\n%-10s %7s %7s %7s %7s %7s %14s\n", "target", "faults", "resets", "lost",
+		"wrong", "excused", "longest stall");
 	each_target(r, o, resp_row);
 }
 
@@ -483,8 +501,9 @@ static void resp_json_row(FILE *o, const char *target, const struct resp_fig *g,
 {
 	fprintf(o,
 		"%s\n      \"%s\": {\"faults\": %d, \"resets\": %" PRIu64 ", \"lost\": %" PRIu64
-		", \"wrong\": %" PRIu64 ", \"stall_ms_max\": %.1f}",
-		first ? "" : ",", target, g->faults, g->resets, g->lost, g->wrong, g->stall_ms);
+		", \"wrong\": %" PRIu64 ", \"excused\": %" PRIu64 ", \"stall_ms_max\": %.1f}",
+		first ? "" : ",", target, g->faults, g->resets, g->lost, g->wrong, g->excused,
+		g->stall_ms);
 }
 
 static void resp_json(FILE *o, const struct camp_record *r)
@@ -496,10 +515,11 @@ static void resp_json(FILE *o, const struct camp_record *r)
 		", \"replies\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"wrong\": %" PRIu64
 		", \"duplicated\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"timeouts\": %" PRIu64
 		", \"ambiguous\": %" PRIu64 ", \"resets\": %" PRIu64 ", \"reconnects\": %" PRIu64
-		", \"stall_ms_max\": %.1f, \"final\": ",
+		", \"stall_ms_max\": %.1f, \"state_resets\": %" PRIu64
+		", \"redis_resets\": %d, \"excused\": %" PRIu64 ", \"final\": ",
 		p->reported ? "true" : "false", p->status, p->requests, p->replies, p->lost,
 		p->wrong, p->dup, p->errors, p->timeouts, p->ambiguous, p->resets, p->reconnects,
-		p->stall_ms_max);
+		p->stall_ms_max, p->state_resets, r->redis_resets, p->excused);
 	json_str(o, p->final);
 	fprintf(o, ",\n    \"by_target\": {");
 	each_target(r, o, resp_json_row);

@@ -55,6 +55,8 @@ int camp_resp_summary(struct camp_resp *s, const char *line)
 	s->ambiguous = u64(&o, "ambiguous");
 	s->resets = u64(&o, "resets");
 	s->reconnects = u64(&o, "reconnects");
+	s->state_resets = u64(&o, "state_resets");
+	s->excused = u64(&o, "excused");
 	s->stall_ms_max = strtod(value(&o, "stall_ms_max"), NULL);
 	snprintf(s->final, sizeof(s->final), "%s", value(&o, "final"));
 	s->reported = true;
@@ -77,7 +79,9 @@ static void attribute_one(struct camp_record *r, const struct jsonline *o)
 {
 	const char *what = value(o, "what");
 	double t = strtod(value(o, "t"), NULL), ms = strtod(value(o, "ms"), NULL);
-	struct camp_fault *f = window_of(r, !strcmp(what, "stall") ? t - ms / 1000 : t);
+	/* A stall and a timeout belong to the fault before the request. */
+	bool waited = !strcmp(what, "stall") || !strcmp(what, "timeout");
+	struct camp_fault *f = window_of(r, waited ? t - ms / 1000 : t);
 
 	if (!f)
 		return;
@@ -87,6 +91,8 @@ static void attribute_one(struct camp_record *r, const struct jsonline *o)
 		f->resp_lost++;
 	else if (!strcmp(what, "wrong") || !strcmp(what, "duplicated") || !strcmp(what, "error"))
 		f->resp_wrong++;
+	else if (!strcmp(what, "excused"))
+		f->resp_excused++;
 	else if (!strcmp(what, "stall") && ms > f->resp_stall_ms)
 		f->resp_stall_ms = ms;
 }
@@ -126,6 +132,8 @@ void camp_resp_merge(struct camp_resp *a, const struct camp_resp *b, bool first)
 	a->ambiguous += b->ambiguous;
 	a->resets += b->resets;
 	a->reconnects += b->reconnects;
+	a->state_resets += b->state_resets;
+	a->excused += b->excused;
 	if (b->stall_ms_max > a->stall_ms_max)
 		a->stall_ms_max = b->stall_ms_max;
 	if (strcmp(b->final, "ok") != 0)

@@ -34,6 +34,7 @@ enum ev_type {
 	EV_GIVEUP,
 	EV_SUP_RESTART,
 	EV_KV_RESET,
+	EV_KV_REDIS,
 	EV_STASH_DISCARD,
 	EV_WORKLOAD_RESET,
 	EV_WORKLOAD,
@@ -56,6 +57,7 @@ static const char *const ev_names[EV_NTYPES] = {
 	[EV_GIVEUP] = "giveup",
 	[EV_SUP_RESTART] = "sup_restart",
 	[EV_KV_RESET] = "kv_reset",
+	[EV_KV_REDIS] = "kv_redis",
 	[EV_STASH_DISCARD] = "stash_discard",
 	[EV_WORKLOAD_RESET] = "workload_reset",
 	[EV_WORKLOAD] = "workload",
@@ -466,7 +468,16 @@ static void on_state_reset(struct camp_track *t, const struct ev *e)
 	struct camp_fault *f = t->cur ? t->cur : fault_at(t, e->t_ns);
 	bool is_new = why && !strcmp(why, "new"), loss;
 
-	if (e->type == EV_STASH_DISCARD) {
+	if (e->type == EV_KV_REDIS) {
+		/* Anew (not the boot's first) or with records lost: its run_id
+		 * changed, and a client's keys may be gone. */
+		const char *made = ev_str(e, "made"), *bad = ev_str(e, "bad_records");
+
+		loss = ((made && strcmp(made, "kept") != 0) && t->redis_made) ||
+		       (bad && strcmp(bad, "0") != 0);
+		t->redis_made = true;
+		t->r->redis_resets += loss;
+	} else if (e->type == EV_STASH_DISCARD) {
 		t->r->stash_discards++;
 		t->kv_discarded |= e->name && !strcmp(e->name, "kv");
 		loss = true;
@@ -564,6 +575,7 @@ static struct camp_news facts(struct camp_track *t, const struct ev *e)
 		n.what = CAMP_NEWS_SUP_RESTART;
 		break;
 	case EV_KV_RESET:
+	case EV_KV_REDIS:
 	case EV_STASH_DISCARD:
 	case EV_WORKLOAD_RESET:
 		on_state_reset(t, e);

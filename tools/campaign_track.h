@@ -65,6 +65,7 @@ struct camp_track {
 	unsigned npids;
 	char kv_gen[24];	      /* the latest kv table generation */
 	bool kv_made, wl_made;	      /* the first kv table, workload record seen */
+	bool redis_made;	      /* kv's first Redis keyspace of the boot seen */
 	bool kv_discarded;	      /* kv's stash discarded since its last table */
 	uint64_t wl_prev_sum;	      /* workload bad+errors+dups at its previous report */
 	uint64_t wl_prev_to;	      /* workload timeouts at its previous report */

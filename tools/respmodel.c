@@ -68,6 +68,12 @@ static enum rm_verdict incr_reply(struct rm_conn *c, const struct resp_reply *r)
 
 	if (r->type != RESP_INT)
 		return RM_WRONG;
+	if (c->incr_unknown) {
+		c->incr_unknown = false;
+		c->incr_ok = c->incr_last = r->n;
+		c->incr_amb = c->amb_open = 0;
+		return RM_OK;
+	}
 	c->incr_ok++;
 	if (r->n < lo)
 		v = RM_LOST;
@@ -86,7 +92,7 @@ static enum rm_verdict set_reply(struct rm_conn *c, const struct resp_reply *r)
 		return RM_WRONG;
 	}
 	c->val_known = c->sent_k;
-	c->try_amb = false;
+	c->try_amb = c->val_unknown = false;
 	return RM_OK;
 }
 
@@ -108,8 +114,10 @@ static enum rm_verdict get_reply(struct rm_conn *c, const struct resp_reply *r)
 	if (r->type != RESP_NIL && !k)
 		return RM_WRONG;
 	v = register_verdict(c, k);
+	if (c->val_unknown && k <= c->seq)
+		v = RM_OK; /* nil, or any value this connection wrote */
 	c->val_known = k;
-	c->try_amb = false;
+	c->try_amb = c->val_unknown = false;
 	return v;
 }
 
@@ -148,8 +156,14 @@ static enum rm_verdict lpop_reply(struct rm_conn *c, const struct resp_reply *r)
 {
 	unsigned long long k = value_k(c, 'l', r);
 
-	if (r->type == RESP_NIL)
+	if (r->type == RESP_NIL) {
+		if (c->list_unknown) {
+			c->list_unknown = false; /* known again: empty */
+			c->nitem = 0;
+			return RM_OK;
+		}
 		return list_drop(c, c->nitem);
+	}
 	if (!k)
 		return RM_WRONG;
 	for (int i = 0; i < c->nitem; i++) {
@@ -160,7 +174,25 @@ static enum rm_verdict lpop_reply(struct rm_conn *c, const struct resp_reply *r)
 		c->item[i].maybe = true; /* it is here: its own drop loses nothing */
 		return list_drop(c, i + 1);
 	}
+	if (c->list_unknown && k <= c->seq)
+		return RM_OK; /* an element of the dataset before */
 	return k <= c->pop_max ? RM_DUP : RM_WRONG;
+}
+
+void rm_forget(struct rm_conn *c)
+{
+	if (c->sent == RM_INCR) {
+		c->incr_ok = c->incr_last; /* incr_reply resynchronised on it */
+		c->incr_amb = c->amb_open = 0;
+	} else {
+		c->incr_unknown = true;
+	}
+	c->val_unknown = c->sent != RM_GET; /* a GET's reply is what it holds */
+	c->try_amb = false;
+	c->list_unknown = true;
+	for (int i = 0; i < c->nitem; i++)
+		c->item[i].maybe = true;
+	c->pop_max = 0;
 }
 
 /* What follows op in the cycle. */
@@ -239,6 +271,8 @@ static enum rm_verdict final_counter(const struct rm_conn *c, const struct resp_
 	} else if (r->type != RESP_NIL) {
 		return RM_WRONG;
 	}
+	if (c->incr_unknown)
+		return RM_OK;
 	if (n < c->incr_ok)
 		return RM_LOST;
 	return n > c->incr_ok + c->incr_amb ? RM_DUP : RM_OK;
@@ -260,11 +294,18 @@ static enum rm_verdict final_list(const struct rm_conn *c, const char *buf, size
 		unsigned long long k = more > 0 ? value_k(c, 'l', &r) : 0;
 
 		used += more > 0 ? more : 0;
+		if (c->list_unknown) {
+			if (!k || k > c->seq)
+				return RM_WRONG;
+			continue; /* any element of ours, in any order */
+		}
 		while (j < c->nitem && c->item[j].k != k && c->item[j].maybe)
 			j++;
 		if (j == c->nitem || c->item[j].k != k)
 			return j < c->nitem ? RM_LOST : RM_WRONG;
 	}
+	if (c->list_unknown)
+		return RM_OK;
 	for (; j < c->nitem; j++)
 		if (!c->item[j].maybe)
 			return RM_LOST;
@@ -283,6 +324,8 @@ enum rm_verdict rm_final_reply(const struct rm_conn *c, int which, const char *b
 		return RM_ERROR;
 	if (which == 0)
 		return final_counter(c, &r);
+	if (c->val_unknown && (r.type == RESP_NIL || value_k(c, 'v', &r)))
+		return value_k(c, 'v', &r) <= c->seq ? RM_OK : RM_WRONG;
 	return register_verdict(c, value_k(c, 'v', &r));
 }
 

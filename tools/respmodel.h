@@ -51,6 +51,11 @@ struct rm_conn {
 	struct rm_item item[RM_LIST_MAX]; /* what the list holds, head first */
 	int nitem;
 	unsigned long long pop_max; /* highest element popped */
+
+	/* After rm_forget: what the server holds is not known until a reply
+	 * shows it (the counter's next INCR, the register's next SET or GET,
+	 * the list's next empty LPOP). */
+	bool incr_unknown, val_unknown, list_unknown;
 };
 
 /* A connection of run tag run (unique per run), number id. */
@@ -64,6 +69,12 @@ enum rm_verdict rm_reply(struct rm_conn *c, const struct resp_reply *r);
 
 /* The request in flight will get no reply (reset, EOF, timeout). */
 void rm_broken(struct rm_conn *c);
+
+/* The server said its dataset is not the one these keys were written to
+ * (Redis' run_id changed: kv made its keyspace anew, or found part of it
+ * damaged): called after a reply that did not fit, forget what the keys
+ * held, except what that reply itself showed. */
+void rm_forget(struct rm_conn *c);
 
 /* The end-of-run reads, each into out: GET counter, GET register, LRANGE. */
 size_t rm_final_request(const struct rm_conn *c, int which, char *out, size_t cap);

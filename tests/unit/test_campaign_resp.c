@@ -59,8 +59,9 @@ static void test_attribute(void **state)
 	const char *log =
 	    "{\"t\":99.5,\"conn\":0,\"what\":\"reset\",\"ms\":0.000}\n"	     /* boot: none */
 	    "{\"t\":100.0,\"conn\":0,\"what\":\"eof\",\"ms\":0.000}\n"	     /* #1 */
-	    "{\"t\":105.0,\"conn\":1,\"what\":\"timeout\",\"ms\":10000.0}\n" /* #1 */
-	    "{\"t\":105.0,\"conn\":1,\"what\":\"drop\",\"ms\":0.000}\n"	     /* no reset */
+	    "{\"t\":112.0,\"conn\":1,\"what\":\"timeout\",\"ms\":10000.0}\n" /* sent in #1 */
+	    "{\"t\":112.0,\"conn\":1,\"what\":\"drop\",\"ms\":0.000}\n"	     /* no reset */
+	    "{\"t\":112.5,\"conn\":1,\"what\":\"excused\",\"ms\":0}\n"	     /* #2 */
 	    "{\"t\":111.0,\"conn\":2,\"what\":\"stall\",\"ms\":2000.000}\n"  /* began in #1 */
 	    "{\"t\":112.0,\"conn\":2,\"what\":\"stall\",\"ms\":500.000}\n"   /* #2 */
 	    "{\"t\":113.0,\"conn\":2,\"what\":\"wrong\",\"ms\":0}\n"	     /* #2 */
@@ -78,6 +79,8 @@ static void test_attribute(void **state)
 	assert_true(f[0].resp_stall_ms > 1999.0 && f[0].resp_stall_ms < 2001.0);
 	assert_int_equal(f[1].resp_resets, 0);
 	assert_int_equal(f[1].resp_wrong, 2);
+	assert_int_equal(f[1].resp_excused, 1);
+	assert_int_equal(f[1].resp_lost, 0);
 	assert_true(f[1].resp_stall_ms > 499.0 && f[1].resp_stall_ms < 501.0);
 	assert_int_equal(f[2].resp_lost, 1);
 	assert_int_equal(f[2].resp_wrong, 1);
@@ -173,10 +176,12 @@ static void test_report(void **state)
 	assert_non_null(
 	    strstr(txt, "Redis clients: 2 lost, 1 wrong, 3 duplicated, 4 errors, 5 timeouts"));
 	assert_non_null(strstr(txt, "the read-back at the end: mismatch"));
-	assert_non_null(strstr(txt, "kv               1       3       1       0       812.5 ms"));
-	assert_non_null(strstr(txt, "net              1       0       0       2         0.0 ms"));
+	assert_non_null(
+	    strstr(txt, "kv               1       3       1       0       0       812.5 ms"));
+	assert_non_null(
+	    strstr(txt, "net              1       0       0       2       0         0.0 ms"));
 	assert_non_null(strstr(json, "\"kv\": {\"faults\": 1, \"resets\": 3, \"lost\": 1, "
-				     "\"wrong\": 0, \"stall_ms_max\": 812.5}"));
+				     "\"wrong\": 0, \"excused\": 0, \"stall_ms_max\": 812.5}"));
 	assert_non_null(strstr(json, "\"final\": \"mismatch\""));
 }
 

@@ -206,6 +206,32 @@ static void test_kv_reset_is_state_lost(void **state)
 	free(p.r.f);
 }
 
+/* kv's Redis keyspace: the boot's first is no loss, one kept whole is
+ * none, one kept with records lost or made anew later is one each. */
+static void test_redis_keyspace_resets(void **state)
+{
+	static const char *const lines[] = {
+		"{\"ev\":\"kv_redis\",\"t_ns\":1,\"pid\":69,\"made\":\"new\",\"records\":0,"
+		"\"bad_records\":0}",
+		"{\"ev\":\"kv_redis\",\"t_ns\":2,\"pid\":133,\"made\":\"kept\",\"records\":9,"
+		"\"bad_records\":0}",
+		"{\"ev\":\"kv_redis\",\"t_ns\":3,\"pid\":197,\"made\":\"kept\",\"records\":7,"
+		"\"bad_records\":1}",
+		"{\"ev\":\"kv_redis\",\"t_ns\":4,\"pid\":261,\"made\":\"new\",\"records\":0,"
+		"\"bad_records\":0}",
+	};
+	static const int after[] = { 0, 0, 1, 2 };
+	struct replay p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.t.r = &p.r;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		replay_line(&p, lines[i]);
+		assert_int_equal(p.r.redis_resets, after[i]);
+	}
+}
+
 /* A service that dies by itself during another fault, in the process a
  * fault into it left: that earlier fault killed it after all (a late
  * exit), its restart is its own, and the stop that follows kv's death is
@@ -312,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_no_effect),
 		cmocka_unit_test(test_sibling_restart),
 		cmocka_unit_test(test_kv_reset_is_state_lost),
+		cmocka_unit_test(test_redis_keyspace_resets),
 		cmocka_unit_test(test_late_exit_during_other_fault),
 		cmocka_unit_test(test_own_exit_during_other_fault),
 		cmocka_unit_test(test_stop_in_window),

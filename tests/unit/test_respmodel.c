@@ -195,12 +195,62 @@ static void test_final(void **state)
 	assert_int_equal(final(&c, 2, arr), RM_WRONG);
 }
 
+/* A dataset reset (rm_forget): what the keys held is forgotten, except
+ * what the reply that showed it says; each key is known again from its
+ * next telling reply; nothing we never wrote is accepted. */
+static void test_forget(void **state)
+{
+	struct rm_conn c;
+	char arr[256];
+
+	(void)state;
+	rm_init(&c, "T", 6);
+	for (int i = 1; i <= 3; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), ":%d\r\n", i);
+		assert_int_equal(answer(&c, RM_INCR, want), RM_OK);
+	}
+	assert_int_equal(answer(&c, RM_SET, "+OK\r\n"), RM_OK);	 /* v1 */
+	assert_int_equal(answer(&c, RM_RPUSH, ":1\r\n"), RM_OK); /* l2 */
+	assert_int_equal(answer(&c, RM_RPUSH, ":2\r\n"), RM_OK); /* l3 */
+	/* The counter came back at 1: lost, until the server says why. */
+	assert_int_equal(answer(&c, RM_INCR, ":1\r\n"), RM_LOST);
+	rm_forget(&c);
+	assert_int_equal(answer(&c, RM_INCR, ":2\r\n"), RM_OK);
+	assert_int_equal(answer(&c, RM_INCR, ":2\r\n"), RM_LOST); /* and checked again */
+	assert_int_equal(final(&c, 0, "$1\r\n2\r\n"), RM_LOST);
+	/* The register may hold nil or an older value, once. */
+	assert_int_equal(answer(&c, RM_GET, "$-1\r\n"), RM_OK);
+	assert_int_equal(answer(&c, RM_GET, bulk(&c, 'v', 1)), RM_WRONG);
+	/* The list: any element we pushed, until it is seen empty. */
+	assert_int_equal(answer(&c, RM_LPOP, bulk(&c, 'l', 3)), RM_OK);
+	assert_int_equal(answer(&c, RM_LPOP, bulk(&c, 'l', 2)), RM_OK);
+	assert_int_equal(answer(&c, RM_LPOP, bulk(&c, 'l', 99)), RM_WRONG);
+	snprintf(arr, sizeof(arr), "*1\r\n%s", bulk(&c, 'l', 2));
+	assert_int_equal(final(&c, 2, arr), RM_OK);
+	assert_int_equal(answer(&c, RM_LPOP, "$-1\r\n"), RM_OK);
+	assert_int_equal(final(&c, 2, arr), RM_WRONG); /* known again: empty */
+
+	/* Forgotten on a GET's reply: the counter is unknown till it speaks. */
+	rm_init(&c, "T", 7);
+	assert_int_equal(answer(&c, RM_INCR, ":1\r\n"), RM_OK);
+	assert_int_equal(answer(&c, RM_SET, "+OK\r\n"), RM_OK);
+	assert_int_equal(answer(&c, RM_GET, "$-1\r\n"), RM_LOST);
+	rm_forget(&c);
+	assert_int_equal(final(&c, 0, "$-1\r\n"), RM_OK);
+	assert_int_equal(final(&c, 1, "$-1\r\n"), RM_OK);
+	assert_int_equal(answer(&c, RM_INCR, ":1\r\n"), RM_OK);
+	assert_int_equal(final(&c, 0, "$-1\r\n"), RM_LOST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cycle),	     cmocka_unit_test(test_incr),
 		cmocka_unit_test(test_register),     cmocka_unit_test(test_list),
 		cmocka_unit_test(test_list_bounded), cmocka_unit_test(test_final),
+		cmocka_unit_test(test_forget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
