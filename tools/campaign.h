@@ -110,6 +110,7 @@ struct camp_resp {
 	uint64_t requests, replies, lost, wrong, dup, errors, timeouts;
 	uint64_t ambiguous, resets, reconnects;
 	uint64_t state_resets, excused; /* kv's run_id changed; answers that explains */
+	uint64_t late;			/* replies overdue (still delivered or broken) */
 	double stall_ms_max;
 	char final[16]; /* its read-back at the end: "ok", or what failed */
 };

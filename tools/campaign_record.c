@@ -151,6 +151,7 @@ void camp_record_merge(struct camp_record *a, const struct camp_record *b)
 	a->kv_resets += b->kv_resets;
 	a->deadletters += b->deadletters;
 	a->stash_discards += b->stash_discards;
+	a->redis_resets += b->redis_resets;
 	a->workload_resets += b->workload_resets;
 	camp_resp_merge(&a->resp, &b->resp, first);
 	if (b->wall_s > a->wall_s)

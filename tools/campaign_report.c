@@ -375,8 +375,9 @@ static void resp_text(FILE *o, const struct camp_record *r)
 		p->requests, p->replies, p->lost, p->wrong, p->dup, p->errors, p->timeouts);
 	fprintf(o,
 		"  resets %" PRIu64 ", reconnects %" PRIu64 ", ambiguous %" PRIu64
+		", late (over 10 s, then answered or reset) %" PRIu64
 		", longest stall %.1f ms, read-back %s\n",
-		p->resets, p->reconnects, p->ambiguous, p->stall_ms_max, p->final);
+		p->resets, p->reconnects, p->ambiguous, p->late, p->stall_ms_max, p->final);
 	fprintf(o,
 		"  dataset changes (run_id) %" PRIu64 " of %d kv announced; answers they excused "
 		"%" PRIu64 "\n",
@@ -515,11 +516,11 @@ static void resp_json(FILE *o, const struct camp_record *r)
 		", \"replies\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"wrong\": %" PRIu64
 		", \"duplicated\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"timeouts\": %" PRIu64
 		", \"ambiguous\": %" PRIu64 ", \"resets\": %" PRIu64 ", \"reconnects\": %" PRIu64
-		", \"stall_ms_max\": %.1f, \"state_resets\": %" PRIu64
+		", \"late\": %" PRIu64 ", \"stall_ms_max\": %.1f, \"state_resets\": %" PRIu64
 		", \"redis_resets\": %d, \"excused\": %" PRIu64 ", \"final\": ",
 		p->reported ? "true" : "false", p->status, p->requests, p->replies, p->lost,
 		p->wrong, p->dup, p->errors, p->timeouts, p->ambiguous, p->resets, p->reconnects,
-		p->stall_ms_max, p->state_resets, r->redis_resets, p->excused);
+		p->late, p->stall_ms_max, p->state_resets, r->redis_resets, p->excused);
 	json_str(o, p->final);
 	fprintf(o, ",\n    \"by_target\": {");
 	each_target(r, o, resp_json_row);

@@ -57,6 +57,7 @@ int camp_resp_summary(struct camp_resp *s, const char *line)
 	s->reconnects = u64(&o, "reconnects");
 	s->state_resets = u64(&o, "state_resets");
 	s->excused = u64(&o, "excused");
+	s->late = u64(&o, "late");
 	s->stall_ms_max = strtod(value(&o, "stall_ms_max"), NULL);
 	snprintf(s->final, sizeof(s->final), "%s", value(&o, "final"));
 	s->reported = true;
@@ -134,6 +135,7 @@ void camp_resp_merge(struct camp_resp *a, const struct camp_resp *b, bool first)
 	a->reconnects += b->reconnects;
 	a->state_resets += b->state_resets;
 	a->excused += b->excused;
+	a->late += b->late;
 	if (b->stall_ms_max > a->stall_ms_max)
 		a->stall_ms_max = b->stall_ms_max;
 	if (strcmp(b->final, "ok") != 0)

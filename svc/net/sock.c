@@ -12,11 +12,12 @@
  */
 #include "net.h"
 
+#include "lwip/priv/tcp_priv.h" /* tcp_rst: the stale peers' resets */
 #include "lwip/tcp.h"
 
-#define CONN_MAX 160  /* connections, accepted, connecting or in a backlog */
-#define PARK_MAX 384  /* parked calls; the policy's tcp queue is larger */
-#define NOTIFY_MAX 10 /* NOTIFY channels open at once (16 handles in all) */
+#define CONN_MAX NET_PEER_MAX /* connections, accepted, connecting or in a backlog */
+#define PARK_MAX 384	      /* parked calls; the policy's tcp queue is larger */
+#define NOTIFY_MAX 10	      /* NOTIFY channels open at once (16 handles in all) */
 #define BACKLOG_MAX 64
 #define LINGER_NS 60000000000ull /* a dead connection nobody CLOSEs goes after this */
 #define CLOSE_NS 30000000000ull	 /* CLOSE how 0: the peer's FIN, at most this long */
@@ -177,6 +178,21 @@ static struct conn *conn_find(uint64_t cid, int *err)
 	return NULL;
 }
 
+/* The stash's record of c's peer (stash.h): set while lwIP holds a pcb
+ * for it, cleared when it is gone. */
+static void peer_keep(const struct conn *c, bool open)
+{
+	struct net_peer_rec *r = &net.st->peer[c - conns];
+	struct net_peer_rec now = { 0 };
+
+	if (open)
+		now = (struct net_peer_rec){ c->peer_ip, c->peer_port, c->local_port };
+	if (!memcmp(r, &now, sizeof(now)))
+		return;
+	*r = now;
+	net_stash_seal(net.st);
+}
+
 static void detach(struct tcp_pcb *pcb)
 {
 	tcp_arg(pcb, NULL);
@@ -214,6 +230,7 @@ static void conn_free(struct conn *c, bool rst)
 	}
 	if (c->rx)
 		pbuf_free(c->rx);
+	peer_keep(c, false);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -290,6 +307,7 @@ static void on_err(void *arg, err_t err)
 	struct conn *c = arg;
 
 	c->pcb = NULL;
+	peer_keep(c, false);
 	if (c->closing || !c->accepted) {
 		c->reap_at = ve_clock_ns(); /* nobody will ask about it */
 		return;
@@ -341,6 +359,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	c->peer_ip = ip4_addr_get_u32(&pcb->remote_ip);
 	c->peer_port = pcb->remote_port;
 	c->local_port = pcb->local_port;
+	peer_keep(c, true);
 	l->pending |= SOCK_EV_ACCEPT;
 	return ERR_OK;
 }
@@ -371,8 +390,42 @@ static int listen_open(unsigned i)
 	return 0;
 }
 
+/*
+ * The connections of the incarnation before: their pcbs died with it, but
+ * each peer still holds its end. Send each a reset (any sequence number:
+ * a peer that finds it outside its window answers with an ACK, and that
+ * ACK, for a connection this stack does not have, draws lwIP's own reset
+ * with the sequence number the peer expects). Then forget them. Returns
+ * how many.
+ */
+static unsigned reset_stale_peers(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
+		struct net_peer_rec *r = &net.st->peer[i];
+		ip_addr_t remote;
+
+		if (!r->port)
+			continue;
+		ip_addr_set_ip4_u32(&remote, r->ip);
+		tcp_rst(NULL, 0x80000000u + i, 0, netif_ip_addr4(&net.nif), &remote, r->local_port,
+			r->port);
+		memset(r, 0, sizeof(*r));
+		n++;
+	}
+	net_stash_seal(net.st);
+	return n;
+}
+
 void sock_start(void)
 {
+	unsigned stale = reset_stale_peers();
+
+	if (stale) {
+		struct ve_kv kv[1] = { VE_KV_NUM("conns", stale) };
+		ve_event("net_reset_stale", kv, 1);
+	}
 	for (unsigned i = 0; i < net.st->nlisten; i++) {
 		int r = listen_open(i);
 		struct ve_kv kv[3] = { VE_KV_NUM("port", net.st->l[i].port),
@@ -642,6 +695,8 @@ static void op_connect(uint64_t id, const struct sock_connect *q)
 		conn_free(c, true);
 		return reply_err(id, SOCK_OP_CONNECT, SOCK_EHOSTUNREACH);
 	}
+	c->local_port = pcb->local_port;
+	peer_keep(c, true);
 	if (q->timeout_ns == 0)
 		return reply_val(id, SOCK_OP_CONNECT, -SOCK_EAGAIN, c->cid);
 	if (!park(id, SOCK_OP_CONNECT, c->cid, 0, 0, q->timeout_ns))

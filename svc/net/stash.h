@@ -1,8 +1,11 @@
 /*
  * net's stash: what outlives an incarnation of svc/net. The epoch (the
  * high half of every cid, incremented at each start), the RFC 6528 secret
- * (isn.h) and the listeners, reopened at start with the same lids, under
- * a checksum. A stash that fails any check is reset, never trusted. Pure
+ * (isn.h), the listeners, reopened at start with the same lids, and the
+ * peers of the connections open now (their TCP state dies with the
+ * incarnation: the next one resets them at once, rather than leave each
+ * peer waiting on a half-open connection until it sends), under a
+ * checksum. A stash that fails any check is reset, never trusted. Pure
  * functions: host-tested (tests/unit/test_netstash.c).
  */
 #ifndef VESTA_NET_STASH_H
@@ -14,7 +17,8 @@
 
 #define NET_LISTEN_MAX 16		      /* listeners kept */
 #define NET_STASH_MAGIC 0x5453454e54534556ull /* "VESTNETS" */
-#define NET_STASH_VERSION 1
+#define NET_STASH_VERSION 2
+#define NET_PEER_MAX 160 /* one per connection slot (sock.c's CONN_MAX) */
 
 /* One listener as the stash keeps it. */
 struct net_listen_rec {
@@ -22,6 +26,13 @@ struct net_listen_rec {
 	uint16_t port, backlog;
 	char owner[SOCK_OWNER_MAX];  /* NUL-terminated, not empty */
 	char notify[SOCK_OWNER_MAX]; /* NUL-terminated, "" for none */
+};
+
+/* A connection's two ends, as the next incarnation needs them to reset
+ * it (network byte order for ip; port 0: no connection). */
+struct net_peer_rec {
+	uint32_t ip;
+	uint16_t port, local_port;
 };
 
 /* The stash (one page). sum is FNV-1a 64 of every byte before it. */
@@ -34,6 +45,7 @@ struct net_stash {
 	uint32_t nlisten; /* used entries of l[] */
 	uint32_t pad;
 	struct net_listen_rec l[NET_LISTEN_MAX];
+	struct net_peer_rec peer[NET_PEER_MAX];
 	uint64_t sum;
 };
 
@@ -44,7 +56,8 @@ void net_stash_seal(struct net_stash *st);
  * "corrupt": a field out of its range), or NULL if it can. */
 const char *net_stash_check(const struct net_stash *st);
 
-/* Make st a fresh stash with the given secret: epoch 0, no listeners. */
+/* Make st a fresh stash with the given secret: epoch 0, no listeners, no
+ * peers. */
 void net_stash_reset(struct net_stash *st, const uint64_t secret[2]);
 
 #endif

@@ -12,7 +12,7 @@
 
 static const uint64_t secret[2] = { 0x0123456789abcdefull, 0xfedcba9876543210ull };
 
-/* A good stash with two listeners. */
+/* A good stash with two listeners and a connection's peer. */
 static void good(struct net_stash *st)
 {
 	net_stash_reset(st, secret);
@@ -23,6 +23,7 @@ static void good(struct net_stash *st)
 		.lid = 1, .port = 7, .backlog = 8, .owner = "tcpecho", .notify = "tcpecho.ev"
 	};
 	st->l[1] = (struct net_listen_rec){ .lid = 2, .port = 6379, .backlog = 64, .owner = "kv" };
+	st->peer[NET_PEER_MAX - 1] = (struct net_peer_rec){ 0x0202000a, 40000, 6379 };
 	net_stash_seal(st);
 }
 
@@ -37,6 +38,8 @@ static void test_new_and_good(void **state)
 	assert_null(net_stash_check(&st));
 	assert_int_equal(st.next_lid, 1);
 	assert_int_equal(st.secret[1], secret[1]);
+	for (unsigned i = 0; i < NET_PEER_MAX; i++)
+		assert_int_equal(st.peer[i].port, 0);
 	good(&st);
 	assert_null(net_stash_check(&st));
 }
@@ -82,7 +85,7 @@ static void test_ranges(void **state)
 	net_stash_seal(&st);
 	assert_string_equal(net_stash_check(&st), "corrupt");
 	good(&st);
-	st.version = 2;
+	st.version = NET_STASH_VERSION + 1;
 	net_stash_seal(&st);
 	assert_string_equal(net_stash_check(&st), "magic");
 }
