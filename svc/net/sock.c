@@ -12,7 +12,10 @@
  */
 #include "net.h"
 
-#include "lwip/priv/tcp_priv.h" /* tcp_rst: the stale peers' resets */
+#include "lwip/etharp.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/ip.h"
+#include "lwip/prot/tcp.h" /* the stale peers' probes */
 #include "lwip/tcp.h"
 
 #define CONN_MAX NET_PEER_MAX /* connections, accepted, connecting or in a backlog */
@@ -391,41 +394,117 @@ static int listen_open(unsigned i)
 }
 
 /*
- * The connections of the incarnation before: their pcbs died with it, but
- * each peer still holds its end. Send each a reset (any sequence number:
- * a peer that finds it outside its window answers with an ACK, and that
- * ACK, for a connection this stack does not have, draws lwIP's own reset
- * with the sequence number the peer expects). Then forget them. Returns
- * how many.
+ * A bare ACK on a connection this stack does not have, with a sequence
+ * number the peer cannot accept: every TCP answers an unacceptable
+ * segment with an ACK of its own (RFC 793 3.9; a BSD stack too, where a
+ * RST outside its window would be dropped unanswered), and that ACK,
+ * reaching a stack with no such connection, draws lwIP's reset with the
+ * sequence number the peer expects.
  */
-static unsigned reset_stale_peers(void)
+static void probe(const ip_addr_t *local, const ip_addr_t *remote, u16_t lport, u16_t rport,
+		  u32_t seqno)
 {
-	unsigned n = 0;
+	struct pbuf *p = pbuf_alloc(PBUF_IP, TCP_HLEN, PBUF_RAM);
+	struct tcp_hdr *h;
 
+	if (!p)
+		return;
+	h = p->payload;
+	memset(h, 0, TCP_HLEN);
+	h->src = lwip_htons(lport);
+	h->dest = lwip_htons(rport);
+	h->seqno = lwip_htonl(seqno);
+	TCPH_HDRLEN_FLAGS_SET(h, TCP_HLEN / 4, TCP_ACK);
+	h->wnd = lwip_htons(TCP_WND);
+	h->chksum = ip_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, local, remote);
+	ip_output(p, local, remote, TCP_TTL, 0, IP_PROTO_TCP);
+	pbuf_free(p);
+}
+
+/*
+ * The connections of the incarnation before: their pcbs died with it, but
+ * each peer still holds its end, and one waiting for a reply would wait
+ * until it sent again. They are taken from the stash at start and probed
+ * twice each, half the sequence space apart (a window is far smaller than
+ * 2^31, so one of the two is outside it), once the next hop's address is
+ * known: lwIP queues only ARP_QUEUE_LEN packets behind an unresolved one.
+ */
+#define STALE_WAIT_NS 5000000000ull /* give up on an unresolved next hop */
+#define ARP_EVERY_NS 200000000ull
+
+static struct net_peer_rec stale[NET_PEER_MAX];
+static unsigned nstale, stale_sent;
+static uint64_t stale_until, arp_at;
+
+static void stale_take(void)
+{
 	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
-		struct net_peer_rec *r = &net.st->peer[i];
-		ip_addr_t remote;
-
-		if (!r->port)
-			continue;
-		ip_addr_set_ip4_u32(&remote, r->ip);
-		tcp_rst(NULL, 0x80000000u + i, 0, netif_ip_addr4(&net.nif), &remote, r->local_port,
-			r->port);
-		memset(r, 0, sizeof(*r));
-		n++;
+		if (net.st->peer[i].port)
+			stale[nstale++] = net.st->peer[i];
+		memset(&net.st->peer[i], 0, sizeof(net.st->peer[i]));
 	}
 	net_stash_seal(net.st);
-	return n;
+	stale_until = ve_clock_ns() + STALE_WAIT_NS;
+}
+
+/* Where a frame to ip goes first: ip itself on the interface's subnet,
+ * else the gateway. */
+static ip4_addr_t next_hop(uint32_t ip)
+{
+	ip4_addr_t a;
+
+	ip4_addr_set_u32(&a, ip);
+	return ip4_addr_netcmp(&a, netif_ip4_addr(&net.nif), netif_ip4_netmask(&net.nif))
+		   ? a
+		   : *netif_ip4_gw(&net.nif);
+}
+
+static void stale_said(unsigned given_up)
+{
+	struct ve_kv kv[2] = { VE_KV_NUM("conns", stale_sent), VE_KV_NUM("unreached", given_up) };
+
+	ve_event("net_reset_stale", kv, 2);
+	nstale = 0;
+}
+
+/* Probe what can be probed now; the nanoseconds until it should be
+ * called again (NS_NONE: nothing left). */
+static uint64_t stale_poll(uint64_t now)
+{
+	uint32_t seqno = (uint32_t)now;
+
+	while (nstale) {
+		const struct net_peer_rec *r = &stale[nstale - 1];
+		ip4_addr_t hop = next_hop(r->ip);
+		const ip4_addr_t *ip_ret;
+		struct eth_addr *eth;
+		ip_addr_t remote;
+
+		if (etharp_find_addr(&net.nif, &hop, &eth, &ip_ret) < 0) {
+			if (now > stale_until) {
+				stale_said(nstale);
+				return NS_NONE;
+			}
+			if (now >= arp_at) {
+				etharp_request(&net.nif, &hop);
+				arp_at = now + ARP_EVERY_NS;
+			}
+			return arp_at;
+		}
+		ip_addr_set_ip4_u32(&remote, r->ip);
+		probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port, seqno);
+		probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port,
+		      seqno + 0x80000000u);
+		stale_sent++;
+		if (--nstale == 0)
+			stale_said(0);
+	}
+	return NS_NONE;
 }
 
 void sock_start(void)
 {
-	unsigned stale = reset_stale_peers();
-
-	if (stale) {
-		struct ve_kv kv[1] = { VE_KV_NUM("conns", stale) };
-		ve_event("net_reset_stale", kv, 1);
-	}
+	stale_take();
 	for (unsigned i = 0; i < net.st->nlisten; i++) {
 		int r = listen_open(i);
 		struct ve_kv kv[3] = { VE_KV_NUM("port", net.st->l[i].port),
@@ -868,8 +947,10 @@ static void conns_poll(uint64_t now)
 
 uint64_t sock_poll(void)
 {
-	uint64_t now = ve_clock_ns(), next = parks_poll(now);
+	uint64_t now = ve_clock_ns(), next = parks_poll(now), st = stale_poll(now);
 
+	if (st < next)
+		next = st;
 	conns_poll(now);
 	return next == NS_NONE ? VE_TIMEOUT_NONE : (next > now ? next - now : 1);
 }
