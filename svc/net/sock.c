@@ -432,19 +432,30 @@ static void probe(const ip_addr_t *local, const ip_addr_t *remote, u16_t lport, 
 #define STALE_WAIT_NS 5000000000ull /* give up on an unresolved next hop */
 #define ARP_EVERY_NS 200000000ull
 
-static struct net_peer_rec stale[NET_PEER_MAX];
-static unsigned nstale, stale_sent;
-static uint64_t stale_until, arp_at;
+static unsigned stale_sent, stale_lost;
+static uint64_t stale_until, arp_at; /* stale_until 0: nothing stale */
 
+/* Move the peers of the incarnation before to the stash's stale list
+ * (after any that one had not reset yet; past its room, the rest are
+ * left to time out as before). */
 static void stale_take(void)
 {
+	unsigned j = 0;
+	bool any = false;
+
 	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
-		if (net.st->peer[i].port)
-			stale[nstale++] = net.st->peer[i];
-		memset(&net.st->peer[i], 0, sizeof(net.st->peer[i]));
+		struct net_peer_rec *p = &net.st->peer[i];
+
+		while (p->port && j < NET_PEER_MAX && net.st->stale[j].port)
+			j++;
+		if (p->port && j < NET_PEER_MAX)
+			net.st->stale[j] = *p;
+		memset(p, 0, sizeof(*p));
 	}
+	for (unsigned i = 0; i < NET_PEER_MAX; i++)
+		any |= net.st->stale[i].port != 0;
 	net_stash_seal(net.st);
-	stale_until = ve_clock_ns() + STALE_WAIT_NS;
+	stale_until = any ? ve_clock_ns() + STALE_WAIT_NS : 0;
 }
 
 /* Where a frame to ip goes first: ip itself on the interface's subnet,
@@ -459,46 +470,52 @@ static ip4_addr_t next_hop(uint32_t ip)
 		   : *netif_ip4_gw(&net.nif);
 }
 
-static void stale_said(unsigned given_up)
-{
-	struct ve_kv kv[2] = { VE_KV_NUM("conns", stale_sent), VE_KV_NUM("unreached", given_up) };
-
-	ve_event("net_reset_stale", kv, 2);
-	nstale = 0;
-}
-
-/* Probe what can be probed now; the nanoseconds until it should be
- * called again (NS_NONE: nothing left). */
+/* Probe what can be probed now; the clock at which to call again
+ * (NS_NONE: nothing left). */
 static uint64_t stale_poll(uint64_t now)
 {
+	bool late = now > stale_until;
 	uint32_t seqno = (uint32_t)now;
+	unsigned left = 0;
 
-	while (nstale) {
-		const struct net_peer_rec *r = &stale[nstale - 1];
+	if (!stale_until)
+		return NS_NONE;
+	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
+		struct net_peer_rec *r = &net.st->stale[i];
 		ip4_addr_t hop = next_hop(r->ip);
 		const ip4_addr_t *ip_ret;
 		struct eth_addr *eth;
 		ip_addr_t remote;
 
-		if (etharp_find_addr(&net.nif, &hop, &eth, &ip_ret) < 0) {
-			if (now > stale_until) {
-				stale_said(nstale);
-				return NS_NONE;
-			}
-			if (now >= arp_at) {
-				etharp_request(&net.nif, &hop);
-				arp_at = now + ARP_EVERY_NS;
-			}
-			return arp_at;
+		if (!r->port)
+			continue;
+		if (!late && etharp_find_addr(&net.nif, &hop, &eth, &ip_ret) < 0) {
+			left++;
+			continue;
 		}
 		ip_addr_set_ip4_u32(&remote, r->ip);
-		probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port, seqno);
-		probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port,
-		      seqno + 0x80000000u);
-		stale_sent++;
-		if (--nstale == 0)
-			stale_said(0);
+		if (!late) {
+			probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port, seqno);
+			probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port,
+			      seqno + 0x80000000u);
+		}
+		stale_sent += !late;
+		stale_lost += late;
+		memset(r, 0, sizeof(*r));
+		net_stash_seal(net.st);
 	}
+	if (left) {
+		if (now >= arp_at) {
+			ip4_addr_t gw = *netif_ip4_gw(&net.nif);
+
+			etharp_request(&net.nif, &gw); /* the usual next hop */
+			arp_at = now + ARP_EVERY_NS;
+		}
+		return arp_at;
+	}
+	struct ve_kv kv[2] = { VE_KV_NUM("conns", stale_sent), VE_KV_NUM("unreached", stale_lost) };
+	ve_event("net_reset_stale", kv, 2);
+	stale_until = 0;
 	return NS_NONE;
 }
 

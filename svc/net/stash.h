@@ -4,7 +4,8 @@
  * (isn.h), the listeners, reopened at start with the same lids, and the
  * peers of the connections open now (their TCP state dies with the
  * incarnation: the next one resets them at once, rather than leave each
- * peer waiting on a half-open connection until it sends), under a
+ * peer waiting on a half-open connection until it sends; they stay in
+ * `stale` until it has, so a death before that loses none), under a
  * checksum. A stash that fails any check is reset, never trusted. Pure
  * functions: host-tested (tests/unit/test_netstash.c).
  */
@@ -45,7 +46,8 @@ struct net_stash {
 	uint32_t nlisten; /* used entries of l[] */
 	uint32_t pad;
 	struct net_listen_rec l[NET_LISTEN_MAX];
-	struct net_peer_rec peer[NET_PEER_MAX];
+	struct net_peer_rec peer[NET_PEER_MAX];	 /* by connection slot */
+	struct net_peer_rec stale[NET_PEER_MAX]; /* an earlier incarnation's, not reset yet */
 	uint64_t sum;
 };
 

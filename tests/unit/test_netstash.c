@@ -24,6 +24,7 @@ static void good(struct net_stash *st)
 	};
 	st->l[1] = (struct net_listen_rec){ .lid = 2, .port = 6379, .backlog = 64, .owner = "kv" };
 	st->peer[NET_PEER_MAX - 1] = (struct net_peer_rec){ 0x0202000a, 40000, 6379 };
+	st->stale[0] = (struct net_peer_rec){ 0x0202000a, 40002, 6379 };
 	net_stash_seal(st);
 }
 
