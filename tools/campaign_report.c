@@ -309,21 +309,23 @@ static void group_table(FILE *o, const char *title, const struct groups *gs)
 	}
 }
 
-/* --resp: respcheck's figures for one target (or all: target NULL). */
+/* --resp: respcheck's figures for one target (or all: target NULL), of
+ * one kind of fault (or all: kind NULL). */
 struct resp_fig {
 	int faults;
 	uint64_t resets, lost, wrong, excused;
 	double stall_ms;
 };
 
-static struct resp_fig resp_fig(const struct camp_record *r, const char *target)
+static struct resp_fig resp_fig(const struct camp_record *r, const char *target, const char *kind)
 {
 	struct resp_fig g = { 0 };
 
 	for (size_t i = 0; i < r->nf; i++) {
 		const struct camp_fault *f = &r->f[i];
 
-		if (target && strcmp(f->target, target) != 0)
+		if ((target && strcmp(f->target, target) != 0) ||
+		    (kind && strcmp(f->kind, kind) != 0))
 			continue;
 		g.faults++;
 		g.resets += f->resp_resets;
@@ -348,8 +350,30 @@ static void each_target(const struct camp_record *r, FILE *o,
 			k++;
 		if (k < i)
 			continue;
-		g = resp_fig(r, r->f[i].target);
+		g = resp_fig(r, r->f[i].target, NULL);
 		fn(o, r->f[i].target, &g, n++ == 0);
+	}
+}
+
+/* The same for each target and kind, in first-fault order. */
+static void each_target_kind(const struct camp_record *r, FILE *o)
+{
+	for (size_t i = 0; i < r->nf; i++) {
+		const struct camp_fault *f = &r->f[i];
+		struct resp_fig g;
+		size_t k = 0;
+
+		while (k < i && (strcmp(r->f[k].target, f->target) != 0 ||
+				 strcmp(r->f[k].kind, f->kind) != 0))
+			k++;
+		if (k < i)
+			continue;
+		g = resp_fig(r, f->target, f->kind);
+		fprintf(o,
+			"%-10s %-7s %6d %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %7" PRIu64
+			" %11.1f ms\n",
+			f->target, f->kind, g.faults, g.resets, g.lost, g.wrong, g.excused,
+			g.stall_ms);
 	}
 }
 
@@ -385,6 +409,9 @@ static void resp_text(FILE *o, const struct camp_record *r)
 	fprintf(o, "\n%-10s %7s %7s %7s %7s %7s %14s\n", "target", "faults", "resets", "lost",
 		"wrong", "excused", "longest stall");
 	each_target(r, o, resp_row);
+	fprintf(o, "\n%-10s %-7s %6s %7s %7s %7s %7s %14s\n", "target", "kind", "faults", "resets",
+		"lost", "wrong", "excused", "longest stall");
+	each_target_kind(r, o);
 }
 
 static void write_text(FILE *o, const struct camp_record *r, const struct verdict *v)
