@@ -107,6 +107,7 @@ static int plan_service(struct sup_plan *p, size_t i, const struct pol_set *s, u
 	p->spec[i].restart = sv->restart;
 	ss->shutdown_ns = (uint64_t)sv->shutdown_ms * NS_PER_MS;
 	ss->heartbeat_ns = (uint64_t)sv->heartbeat_ms * NS_PER_MS;
+	ss->ready_timeout_ns = (uint64_t)sv->ready_timeout_ms * NS_PER_MS;
 	ss->backoff_initial_ns = (uint64_t)sv->backoff_min_ms * NS_PER_MS;
 	ss->backoff_max_ns = (uint64_t)sv->backoff_max_ms * NS_PER_MS;
 	ss->stash = sv->state;

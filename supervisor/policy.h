@@ -141,11 +141,12 @@ struct pol_service {
 	struct pol_pos image_pos; /* of the image key's value, or pos */
 	char args[POL_ARGS_MAX];  /* words joined by single spaces; may be empty */
 	enum sup_restart restart;
-	uint32_t shutdown_ms;	 /* 0 = brutal_kill */
-	uint32_t heartbeat_ms;	 /* 0 = no heartbeat */
-	uint32_t backoff_min_ms; /* 0 = restart at once (then max is 0 too) */
-	uint32_t backoff_max_ms; /* doubling from min, capped here; >= min */
-	enum sup_stash state;	 /* the `state` key: keep or discard the stash */
+	uint32_t shutdown_ms;	   /* 0 = brutal_kill */
+	uint32_t heartbeat_ms;	   /* 0 = no heartbeat */
+	uint32_t ready_timeout_ms; /* 0 = none: may take forever to serve */
+	uint32_t backoff_min_ms;   /* 0 = restart at once (then max is 0 too) */
+	uint32_t backoff_max_ms;   /* doubling from min, capped here; >= min */
+	enum sup_stash state;	   /* the `state` key: keep or discard the stash */
 	enum ve_prio prio;
 	uint16_t grants; /* VE_GRANT_* */
 	uint16_t irqs;	 /* bit n = IRQ line n, within VE_IRQS_VALID */

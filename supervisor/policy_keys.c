@@ -105,6 +105,13 @@ static int key_heartbeat(struct parser *p)
 	return rc ? rc : pol_expect_eol(p);
 }
 
+static int key_ready_timeout(struct parser *p)
+{
+	int rc = pol_need_duration(p, &p->svc->ready_timeout_ms);
+
+	return rc ? rc : pol_expect_eol(p);
+}
+
 /* backoff MIN..MAX (doubling from MIN up to MAX), or backoff D (always D). */
 static int key_backoff(struct parser *p)
 {
@@ -518,6 +525,7 @@ static const struct key keys[] = {
 	{ "restart", SECT_SERVICE, false, key_restart },
 	{ "shutdown", SECT_SERVICE, false, key_shutdown },
 	{ "heartbeat", SECT_SERVICE, false, key_heartbeat },
+	{ "ready_timeout", SECT_SERVICE, false, key_ready_timeout },
 	{ "backoff", SECT_SERVICE, false, key_backoff },
 	{ "state", SECT_SERVICE, false, key_state },
 	{ "priority", SECT_DESC, false, key_priority },

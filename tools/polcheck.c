@@ -87,6 +87,10 @@ static void print_service(const struct pol_service *svc, int depth)
 		printf(", heartbeat ");
 		print_ms(svc->heartbeat_ms);
 	}
+	if (svc->ready_timeout_ms) {
+		printf(", ready_timeout ");
+		print_ms(svc->ready_timeout_ms);
+	}
 	if (svc->backoff_min_ms) {
 		printf(", backoff ");
 		print_ms(svc->backoff_min_ms);

@@ -79,6 +79,7 @@ static const char svc_text[] = "service uart\n"
 			       "service kv\n"
 			       "  restart transient\n"
 			       "  heartbeat 500ms\n"
+			       "  ready_timeout 10s\n"
 			       "  backoff 10ms..1s\n"
 			       "  state keep\n"
 			       "  serves kv max_redeliveries 5\n"
@@ -118,6 +119,8 @@ static void test_tree_order_and_enums(void **state)
 	assert_true(plan.spec[1].svc.shutdown_ns == SUP_BRUTAL_KILL);
 	assert_true(plan.spec[3].svc.shutdown_ns == 5000000000ull);
 	assert_true(plan.spec[4].svc.heartbeat_ns == 500000000ull);
+	assert_true(plan.spec[4].svc.ready_timeout_ns == 10000000000ull);
+	assert_true(plan.spec[3].svc.ready_timeout_ns == 0);
 	assert_true(plan.spec[4].svc.backoff_initial_ns == 10000000ull);
 	assert_true(plan.spec[4].svc.backoff_max_ns == 1000000000ull);
 	assert_int_equal(plan.spec[4].svc.stash, SUP_STASH_KEEP);

@@ -61,6 +61,7 @@ static void test_defaults(void **state)
 	assert_int_equal(a->restart, SUP_PERMANENT);
 	assert_int_equal(a->shutdown_ms, 5000);
 	assert_int_equal(a->heartbeat_ms, 0);
+	assert_int_equal(a->ready_timeout_ms, 0);
 	assert_int_equal(a->backoff_min_ms, 0);
 	assert_int_equal(a->backoff_max_ms, 0);
 	assert_int_equal(a->state, SUP_STASH_DISCARD);
@@ -106,13 +107,15 @@ static void test_service_keys(void **state)
 		 "\tirqs      4 3\n"
 		 "\tirqs      15\n"
 		 "\tgrants    spawn halt kill\n"
-		 "\targs      --table   256\t-v # not an argument\n");
+		 "\targs      --table   256\t-v # not an argument\n"
+		 "\tready_timeout 7s\n");
 	a = &set.services[0];
 	assert_int_equal(set.nservices, 1);
 	assert_string_equal(a->image, "a-img.1");
 	assert_int_equal(a->restart, SUP_TRANSIENT);
 	assert_int_equal(a->shutdown_ms, 2000);
 	assert_int_equal(a->heartbeat_ms, 500);
+	assert_int_equal(a->ready_timeout_ms, 7000);
 	assert_int_equal(a->backoff_min_ms, 100);
 	assert_int_equal(a->backoff_max_ms, 60000);
 	assert_int_equal(a->state, SUP_STASH_KEEP);
