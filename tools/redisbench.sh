@@ -59,12 +59,14 @@ free_port() {
 	done
 }
 
-# wait_up PORT: PING until PONG, at most WAIT seconds (QEMU accepts for the
-# guest before its server listens, and then closes the connection).
+# wait_up PORT PID: PING until PONG, at most WAIT seconds and while PID
+# (the guest's QEMU or faultinj) lives (QEMU accepts for the guest before
+# its server listens, and then closes the connection).
 wait_up() {
 	start=$(date +%s)
 	until [ "$(timeout 5 redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; do
 		[ $(($(date +%s) - start)) -ge "$WAIT" ] && return 1
+		kill -0 "$2" 2>/dev/null || return 1
 		sleep 1
 	done
 	echo "redisbench:   PONG after $(($(date +%s) - start)) s"
@@ -110,12 +112,17 @@ run_vesta() {
 	exec 3>"$fifo"
 	sleep 1
 	qpid=$(pgrep -P "$fpid" | head -n 1) # faultinj's QEMU, for the trap
-	if wait_up "$port"; then
+	if wait_up "$port" "$fpid"; then
 		bench "$port" "$d/results"
 	else
-		echo "no PONG within ${WAIT}s (see $d/console.log, $d/events.log)" >"$d/results.why"
+		echo "no PONG within ${WAIT}s (see $d/console.log, $d/events.log," \
+			"$d/qemu.log)" >"$d/results.why"
 	fi
-	printf '\001x' >&3
+	# Ctrl-A X; a faultinj already gone must not take this script (SIGPIPE).
+	(
+		trap '' PIPE
+		printf '\001x' >&3
+	) 2>/dev/null
 	exec 3>&-
 	for _ in $(seq 1 100); do
 		kill -0 "$fpid" 2>/dev/null || break
@@ -148,10 +155,10 @@ run_linux() {
 		-kernel "$LINUX/vmlinuz" -initrd "$LINUX/redis-initramfs.cpio" \
 		-append "console=ttyS0 quiet" >"$d/qemu.log" 2>&1 </dev/null &
 	qpid=$!
-	if wait_up "$port"; then
+	if wait_up "$port" "$qpid"; then
 		bench "$port" "$d/results"
 	else
-		echo "no PONG within ${WAIT}s (see $d/console.log)" >"$d/results.why"
+		echo "no PONG within ${WAIT}s (see $d/console.log, $d/qemu.log)" >"$d/results.why"
 	fi
 	kill "$qpid" 2>/dev/null
 	wait "$qpid" 2>/dev/null
@@ -176,10 +183,10 @@ report() {
 	done
 	awk -F'\t' -v json="$OUT/redis.json" -v when="$when" -v cmd="$CMD" -v kver="$kver" \
 		-v rver="$rver" -v machine="$MACHINE" -v vwhy="$(cat "$v.why" 2>/dev/null)" \
-		-v lwhy="$(cat "$l.why" 2>/dev/null)" '
+		-v lwhy="$(cat "$l.why" 2>/dev/null)" -v vfile="$v" '
 	function num(x) { return x == "" ? "null" : x }
 	function esc(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return s }
-	FNR == 1 { side++ }
+	FNR == 1 { side = FILENAME == vfile ? 1 : 2 } # either file may be empty
 	side == 1 { if (!($1 in vr)) order[n++] = $1; vr[$1] = $2 }
 	side == 2 { if (!($1 in vr) && !($1 in lr)) order[n++] = $1; lr[$1] = $2 }
 	END {
@@ -194,10 +201,14 @@ report() {
 			t = order[i]; a = vr[t]; b = lr[t]
 			r = (a != "" && b != "" && b + 0 > 0) ? sprintf("%.2f", a / b) : ""
 			printf "%-38s %12s %12s %8s\n", t, a == "" ? "-" : a, b == "" ? "-" : b, r == "" ? "-" : r
+			if (r != "") { logsum += log(a / b); nr++ }
 			printf "%s\n    {\"test\": \"%s\", \"vesta_rps\": %s, \"linux_rps\": %s, \"ratio\": %s}",
 				i ? "," : "", esc(t), num(a), num(b), num(r) >json
 		}
-		printf "\n  ]\n}\n" >json
+		g = nr ? sprintf("%.2f", exp(logsum / nr)) : ""
+		if (nr)
+			printf "%-38s %12s %12s %8s\n", "geometric mean of the ratios", "", "", g
+		printf "\n  ],\n  \"ratio_geomean\": %s\n}\n", num(g) >json
 	}' "$v" "$l"
 	echo "(written to $OUT/redis.json; logs in $OUT/redis-vesta, $OUT/redis-linux)"
 }
