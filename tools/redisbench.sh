@@ -40,7 +40,7 @@ QEMU=${VESTA_QEMU:-qemu-system-x86_64}
 MACHINE="-accel tcg -m 256M -display none -no-reboot"
 mkdir -p "$OUT"
 
-fifo="" fpid="" qpid="" rpid=""
+fifo="" fpid="" qpid="" rpid="" down=""
 cleanup() {
 	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null
 	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
@@ -62,10 +62,13 @@ free_port() {
 # wait_up PORT PID: PING until PONG, at most WAIT seconds and while PID
 # (the guest's QEMU or faultinj) lives (QEMU accepts for the guest before
 # its server listens, and then closes the connection).
+# On failure `down` says why.
 wait_up() {
 	start=$(date +%s)
 	until [ "$(timeout 5 redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; do
+		down="no PONG within ${WAIT}s"
 		[ $(($(date +%s) - start)) -ge "$WAIT" ] && return 1
+		down="QEMU exited before it answered PING"
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 1
 	done
@@ -115,8 +118,7 @@ run_vesta() {
 	if wait_up "$port" "$fpid"; then
 		bench "$port" "$d/results"
 	else
-		echo "no PONG within ${WAIT}s (see $d/console.log, $d/events.log," \
-			"$d/qemu.log)" >"$d/results.why"
+		echo "$down (see $d/console.log, $d/events.log, $d/qemu.log)" >"$d/results.why"
 	fi
 	# Ctrl-A X; a faultinj already gone must not take this script (SIGPIPE).
 	(
@@ -142,8 +144,9 @@ run_linux() {
 	d=$OUT/redis-linux
 	rm -rf "$d" && mkdir -p "$d"
 	if [ -s "$LINUX/redis-missing" ] || [ ! -s "$LINUX/redis-initramfs.cpio" ]; then
-		echo "no Linux guest: $(cat "$LINUX/missing" "$LINUX/redis-missing" 2>/dev/null |
-			head -n 1)" >"$d/results.why"
+		why=$(cat "$LINUX/missing" "$LINUX/redis-missing" 2>/dev/null | head -n 1)
+		echo "no Linux guest: ${why:-no $LINUX/redis-initramfs.cpio (tools/linuxredis.sh)}" \
+			>"$d/results.why"
 		return
 	fi
 	port=$(free_port)
@@ -158,7 +161,7 @@ run_linux() {
 	if wait_up "$port" "$qpid"; then
 		bench "$port" "$d/results"
 	else
-		echo "no PONG within ${WAIT}s (see $d/console.log, $d/qemu.log)" >"$d/results.why"
+		echo "$down (see $d/console.log, $d/qemu.log)" >"$d/results.why"
 	fi
 	kill "$qpid" 2>/dev/null
 	wait "$qpid" 2>/dev/null
