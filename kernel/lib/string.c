@@ -199,6 +199,16 @@ size_t strlcpy(char *restrict dst, const char *restrict src, size_t size)
 }
 
 /* The standard signature hands back a non-const pointer into s. */
+void *memchr(const void *s, int c, size_t n)
+{
+	const unsigned char *p = s;
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == (unsigned char)c)
+			return (void *)(p + i);
+	return NULL;
+}
+
 char *strchr(const char *s, int c)
 {
 	char ch = (char)c;

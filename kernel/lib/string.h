@@ -73,4 +73,7 @@ size_t strlcpy(char *restrict dst, const char *restrict src, size_t size);
  */
 char *strchr(const char *s, int c);
 
+/* First byte equal to (unsigned char)c among the n at s, or NULL. */
+void *memchr(const void *s, int c, size_t n);
+
 #endif

@@ -595,6 +595,34 @@ static bool config_set_names(struct rs_ctx *x, const struct rs_arg *argv, uint32
 	return true;
 }
 
+/* A memory setting past what the store can hold (memory_cap), or NULL. */
+static const char *over_cap(const struct rs_engine *e, const struct setting *s, uint64_t v)
+{
+	static char range[96];
+
+	if (!e->lim.memory_cap || !s->memory || (v >= 1 && v <= e->lim.memory_cap))
+		return NULL;
+	fmt_snprintf(range, sizeof(range), "argument must be between 1 and %llu inclusive",
+		     (unsigned long long)e->lim.memory_cap);
+	return range;
+}
+
+const char *rs_config_set1(struct rs_engine *e, const struct rs_arg *name,
+			   const struct rs_arg *value)
+{
+	const struct setting *s = setting_find(name);
+	const char *err;
+	uint64_t v;
+
+	if (!s)
+		return "Unknown option";
+	if ((err = setting_parse(s, value, &v)) || (err = over_cap(e, s, v)))
+		return err;
+	if (s->fixed == NULL)
+		setting_put(e, s, v);
+	return NULL;
+}
+
 /* CONFIG SET name value [name value ...]: all or nothing, as Redis 7.0. */
 static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
@@ -611,6 +639,8 @@ static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 	for (uint32_t i = 0; i < n; i++) {
 		const char *err = setting_parse(which[i], &argv[3 + 2 * i], &vals[i]);
 
+		if (err == NULL)
+			err = over_cap(x->e, which[i], vals[i]);
 		if (err != NULL) {
 			rs_reply_errorf(
 			    x->c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",

@@ -387,8 +387,9 @@ static int handle(struct kv *kv, int h, const struct ve_msg *m, const char *buf,
 	return ve_chan_reply(h, m->id, out, n);
 }
 
-/* Parse the args: *beat for "heartbeat", kv->port for "port=N". Returns 0
- * or -VE_INVAL. */
+/* Parse the args: *beat for "heartbeat", kv->port for "port=N", the
+ * hook's, and any other "name=value" for the engine's settings (checked
+ * by rnet_start). Returns 0 or -VE_INVAL. */
 static int parse_args(struct kv *kv, const char *args, bool *beat)
 {
 	const char *p = ve_skip_space(args);
@@ -404,7 +405,11 @@ static int parse_args(struct kv *kv, const char *args, bool *beat)
 		else if (n > 5 && !memcmp(p, "port=", 5) &&
 			 num_parse(p + 5, n - 5, false, 65535, &port) && port)
 			kv->port = (uint16_t)port;
-		else if ((r = kv_hook_arg(p, n)) <= 0)
+		else if ((r = kv_hook_arg(p, n)) < 0)
+			return -VE_INVAL;
+		else if (r == 0 && memchr(p, '=', n) && kv->net.nconf < RNET_CONF_MAX)
+			kv->net.conf[kv->net.nconf++] = (struct rs_arg){ (const uint8_t *)p, n };
+		else if (r == 0)
 			return -VE_INVAL;
 		p = ve_skip_space(p + n);
 	}

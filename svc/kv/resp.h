@@ -50,6 +50,9 @@ struct rs_limits {
 				        is closed (client-output-buffer-limit) */
 	uint64_t max_query;	     /* a client's unparsed request bytes before it
 				        is closed (client-query-buffer-limit) */
+	uint64_t memory_cap;	     /* 0: none; else maxmemory and
+				        proto-max-bulk-len stay in [1, it]: what
+				        the keyspace's store can hold */
 };
 
 struct rs_db; /* db.c */
@@ -111,6 +114,11 @@ struct rs_engine {
 /* Set up an empty engine with default limits. Returns 0 or -1 (no memory). */
 int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed);
 void rs_engine_free(struct rs_engine *e);
+
+/* Set one CONFIG SET setting (a policy's "name=value" arg) as CONFIG SET
+ * would: NULL, or the error text CONFIG SET would give. */
+const char *rs_config_set1(struct rs_engine *e, const struct rs_arg *name,
+			   const struct rs_arg *value);
 
 /* A new random run_id (40 hex digits, Redis' form) for e's dataset. */
 void rs_new_run_id(struct rs_engine *e);

@@ -273,6 +273,38 @@ static int list(struct rnet *n)
 
 /* ---- the loop's entry points ---- */
 
+/*
+ * The engine's memory bounds from what the log can hold: a snapshot must
+ * take the whole keyspace (as the commands that rebuild it, which take
+ * less than the heap holding it) and every connection's unsent replies,
+ * so the keyspace gets three quarters of a snapshot area. maxmemory
+ * (writes refused with Redis' -OOM past it) defaults to that and
+ * proto-max-bulk-len (one value) to 1 MiB, Redis' least; the policy's
+ * "name=value" args may set them, and the other settings CONFIG SET
+ * knows, within it. Returns 0, or -VE_INVAL for a bad arg (said).
+ */
+static int limits(struct rnet *n)
+{
+	uint64_t cap = n->st.log.snap_cap / 4 * 3;
+
+	n->e.lim.memory_cap = cap;
+	n->e.lim.maxmemory = cap;
+	n->e.lim.proto_max_bulk_len = 1 << 20; /* Redis' least: one value, a third of it */
+	for (unsigned i = 0; i < n->nconf; i++) {
+		const struct rs_arg *a = &n->conf[i];
+		const uint8_t *eq = memchr(a->p, '=', a->len);
+		struct rs_arg name = { a->p, (size_t)(eq - a->p) },
+			      value = { eq + 1, a->len - name.len - 1 };
+		const char *err = rs_config_set1(&n->e, &name, &value);
+
+		if (err) {
+			ve_printf("kv: arg '%.*s': %s\n", (int)a->len, (const char *)a->p, err);
+			return -VE_INVAL;
+		}
+	}
+	return 0;
+}
+
 int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 {
 	struct rlog_report rep;
@@ -283,6 +315,8 @@ int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 		return -VE_NOMEM;
 	if (rstore_open(&n->st, &n->e, region, size, &rep) < 0)
 		return -VE_NOMEM;
+	if (limits(n) < 0)
+		return -VE_INVAL;
 	struct ve_kv f[] = {
 		VE_KV_STR("made", rep.made ? rep.made : "kept"),
 		VE_KV_NUM("records", rep.records),
@@ -290,10 +324,11 @@ int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 		VE_KV_NUM("dropped_bytes", rep.dropped_bytes),
 		VE_KV_NUM("keys", rs_db_size(n->e.db)),
 		VE_KV_NUM("conns", 0),
+		VE_KV_NUM("maxmemory", (int64_t)n->e.lim.maxmemory),
 	};
 	for (struct rconn *c = n->st.conns; c; c = c->next)
 		f[5].num++;
-	ve_event("kv_redis", f, 6);
+	ve_event("kv_redis", f, 7);
 	if ((n->tcp = ve_chan_open(SOCK_CHANNEL)) < 0)
 		return n->tcp;
 	if ((n->notify = ve_chan_serve_wait(RNET_NOTIFY)) < 0)

@@ -17,6 +17,7 @@
 
 #define RNET_OWNER "kv"
 #define RNET_NOTIFY "kv.tcp"
+#define RNET_CONF_MAX 4 /* "name=value" args for the engine's settings */
 
 struct rnet {
 	struct rs_engine e;
@@ -27,11 +28,14 @@ struct rnet {
 	uint64_t lid;	    /* 0 until LISTEN succeeds */
 	uint64_t next_tick; /* ns: expiry sweep, LISTEN retry, LIST */
 	uint64_t ticks;
-	bool again; /* some connection has more to read: do not block */
+	bool again;			   /* some connection has more to read: do not block */
+	struct rs_arg conf[RNET_CONF_MAX]; /* the policy's "name=value" args */
+	unsigned nconf;
 };
 
-/* Rebuild from the stash region, open the channels and listen on port.
- * Returns 0, or a negative -VE_* code (kv exits). */
+/* Rebuild from the stash region, set the engine's limits (n->conf over
+ * the defaults the region's size allows), open the channels and listen on
+ * port. Returns 0, or a negative -VE_* code (kv exits). */
 int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size);
 
 /* Handle a message received on n->notify (an event from the service). */

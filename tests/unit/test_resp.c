@@ -875,6 +875,31 @@ static void test_config_set(void **state)
 	expect_proto_error("*1\r\n$2097153\r\n", "invalid bulk length");
 }
 
+/* Under a memory cap (what kv's log can hold) the memory settings stay
+ * within it, by CONFIG SET or a policy's name=value arg. */
+static void test_config_cap(void **state)
+{
+	static const char range[] = "-ERR CONFIG SET failed (possibly related to argument "
+				    "'maxmemory') - argument must be between 1 and 3145728 "
+				    "inclusive\r\n";
+	struct rs_arg name = { (const uint8_t *)"maxmemory", 9 }, v = { (const uint8_t *)"4mb", 3 };
+
+	(void)state;
+	eng.lim.memory_cap = 3 << 20;
+	expect("CONFIG SET maxmemory 2mb\r\n", "+OK\r\n");
+	expect("CONFIG SET maxmemory 0\r\n", range); /* no limit: past the cap */
+	expect("CONFIG SET maxmemory 4mb maxclients 9\r\n", range);
+	assert_int_equal(eng.lim.maxmemory, 2 << 20); /* all or nothing */
+	assert_string_equal(rs_config_set1(&eng, &name, &v),
+			    "argument must be between 1 and 3145728 inclusive");
+	v = (struct rs_arg){ (const uint8_t *)"1mb", 3 };
+	assert_null(rs_config_set1(&eng, &name, &v));
+	assert_int_equal(eng.lim.maxmemory, 1 << 20);
+	name = (struct rs_arg){ (const uint8_t *)"nosuch", 6 };
+	assert_string_equal(rs_config_set1(&eng, &name, &v), "Unknown option");
+	eng.lim.memory_cap = 0;
+}
+
 static void test_info(void **state)
 {
 	const char *r;
@@ -966,6 +991,7 @@ int main(void)
 		T(test_select_time_dbsize),
 		T(test_config_get),
 		T(test_config_set),
+		T(test_config_cap),
 		T(test_info),
 		T(test_command),
 #undef T

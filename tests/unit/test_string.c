@@ -204,6 +204,19 @@ static void test_strchr(void **state)
 	assert_ptr_equal(strchr("", 'a'), NULL);
 }
 
+static void test_memchr(void **state)
+{
+	const char s[] = "ab\0b\xe9";
+
+	(void)state;
+	assert_ptr_equal(memchr(s, 'b', 5), s + 1);
+	assert_ptr_equal(memchr(s, '\0', 5), s + 2); /* NUL is a byte like any */
+	assert_ptr_equal(memchr(s, 0xe9, 5), s + 4);
+	assert_ptr_equal(memchr(s, (char)0xe9, 5), s + 4);
+	assert_ptr_equal(memchr(s, 0xe9, 4), NULL); /* n bytes only */
+	assert_ptr_equal(memchr(s, 'a', 0), NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_memset),	cmocka_unit_test(test_memcmp),
 		cmocka_unit_test(test_strlen),	cmocka_unit_test(test_strcmp),
 		cmocka_unit_test(test_strlcpy), cmocka_unit_test(test_strchr),
+		cmocka_unit_test(test_memchr),
 	};
 
 	return cmocka_run_group_tests_name("string", tests, NULL, NULL);
