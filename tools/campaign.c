@@ -109,21 +109,22 @@ struct camp {
 	int ntargets;
 	double sup_deaths[SUP_DEATHS_MAX]; /* host times of its latest deaths */
 	unsigned nsup_deaths;
-	int not_injected_run;	/* consecutive faults the shell did not inject */
-	size_t capf;		/* room in r.f */
-	struct camp_fault next; /* the one after it, drawn */
-	int retypes;		/* times cur was typed again (target down) */
-	double retype_at;	/* when to type it again; 0: not waiting */
-	struct camp_pace pace;	/* its supervisors' recent restarts */
-	double last_host;	/* host time of the latest event */
-	uint64_t last_ns;	/* t_ns of the latest event */
-	uint64_t wl_ok_quiet;	/* workload ok when PH_QUIET began */
-	double quiet_from;	/* host time PH_QUIET began */
-	off_t tree_from;	/* com1.log offset where `tree` was typed */
-	off_t typed_from;	/* com1.log offset where `fault` was typed */
-	pid_t resp_pid;		/* --resp: respcheck; 0 before the tree is up */
-	pid_t relay_pid;	/* --resp: tools/tcprelay in front of the port */
-	struct subst_port port; /* --resp: the guest's 6379 on the host */
+	int not_injected_run;	 /* consecutive faults the shell did not inject */
+	size_t capf;		 /* room in r.f */
+	struct camp_fault next;	 /* the one after it, drawn */
+	int retypes;		 /* times cur was typed again (target down) */
+	bool retyped_unanswered; /* cur typed again once after no answer at all */
+	double retype_at;	 /* when to type it again; 0: not waiting */
+	struct camp_pace pace;	 /* its supervisors' recent restarts */
+	double last_host;	 /* host time of the latest event */
+	uint64_t last_ns;	 /* t_ns of the latest event */
+	uint64_t wl_ok_quiet;	 /* workload ok when PH_QUIET began */
+	double quiet_from;	 /* host time PH_QUIET began */
+	off_t tree_from;	 /* com1.log offset where `tree` was typed */
+	off_t typed_from;	 /* com1.log offset where `fault` was typed */
+	pid_t resp_pid;		 /* --resp: respcheck; 0 before the tree is up */
+	pid_t relay_pid;	 /* --resp: tools/tcprelay in front of the port */
+	struct subst_port port;	 /* --resp: the guest's 6379 on the host */
 };
 
 static struct camp *the_camp; /* for the signal handler only */
@@ -332,7 +333,29 @@ static void inject_next(struct camp *c, double now)
 	f->host_at = now;
 	camp_track_begin(&c->t, f);
 	c->retypes = 0;
+	c->retyped_unanswered = false;
 	type_fault(c, now);
+}
+
+/* The console said nothing about the typed fault (no "fault:" line): the
+ * line may have died with a uart or shell restarted meanwhile. Type it
+ * once more (no inject event came, so it was not injected). */
+static bool retype_unanswered(struct camp *c, double now)
+{
+	char *out;
+	bool silent;
+
+	if (c->retyped_unanswered)
+		return false;
+	out = com1_since(c, c->typed_from);
+	silent = strstr(out, "fault:") == NULL;
+	free(out);
+	if (!silent)
+		return false;
+	c->retyped_unanswered = true;
+	type(c, "\r"); /* end whatever half line the console holds */
+	type_fault(c, now);
+	return true;
 }
 
 /*
@@ -471,7 +494,7 @@ static void step(struct camp *c, double now)
 		break;
 	case PH_FAULT:
 		if (c->t.ph == CAMP_F_TYPED) {
-			if (!retype_if_down(c, now) && now >= c->due)
+			if (!retype_if_down(c, now) && now >= c->due && !retype_unanswered(c, now))
 				not_injected(c, now);
 		} else if (now >= c->due) {
 			camp_track_timeout(&c->t); /* not recovered, or never died */

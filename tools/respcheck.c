@@ -155,7 +155,7 @@ static void count_verdict(const struct conn *c, enum rm_verdict v)
 		incident(c, name[v], 0);
 }
 
-static int ask_run_id(char *out, double bound_s);
+static int ask_run_id(int fd, char *out, double bound_s);
 
 /*
  * A reply that does not fit what this connection wrote is excused if the
@@ -165,7 +165,7 @@ static int ask_run_id(char *out, double bound_s);
  * checks on from what the server shows. Each change excuses at most one
  * verdict per connection; everything else counts.
  */
-static void judge(struct conn *c, enum rm_verdict v)
+static void judge(struct conn *c, enum rm_verdict v, int fd)
 {
 	char now_id[sizeof(run_id)];
 	bool reset = false;
@@ -176,7 +176,7 @@ static void judge(struct conn *c, enum rm_verdict v)
 	}
 	if (c->epoch < epoch) {
 		reset = true;
-	} else if (ask_run_id(now_id, 3.0) == 0 && strcmp(now_id, run_id) != 0) {
+	} else if (ask_run_id(fd, now_id, opt.timeout_s) == 0 && strcmp(now_id, run_id) != 0) {
 		memcpy(run_id, now_id, sizeof(run_id));
 		epoch++;
 		tally.state_resets++;
@@ -285,7 +285,7 @@ static void conn_reply(struct conn *c, size_t whole, double now)
 	if (!c->waiting) {
 		count_verdict(c, RM_WRONG); /* an answer nobody asked for */
 	} else {
-		judge(c, rm_reply(&c->m, &r));
+		judge(c, rm_reply(&c->m, &r), c->fd);
 		note_stall(c, c->broke_at >= 0 ? c->broke_at : c->sent_at, now);
 		c->broke_at = -1;
 		c->backoff = BACKOFF_MIN_S;
@@ -510,32 +510,56 @@ static long final_call(int fd, const char *req, size_t len, char *buf, size_t ca
 	return whole;
 }
 
-/* INFO server's run_id into out, asked on a connection of its own within
- * about bound_s; 0, or -1 (out unchanged). The time it takes is time the
- * clients' timeouts do not count. */
-static int ask_run_id(char *out, double bound_s)
+/* INFO server's run_id into out, asked on fd (connected; blocking or not)
+ * within bound_s; 0, or -1 (out unchanged). The time it takes is time
+ * the clients' timeouts do not count. */
+static int ask_run_id(int fd, char *out, double bound_s)
 {
 	static const char req[] = "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n";
 	static char buf[8192];
-	double t0 = now_s();
-	struct timeval tv = { .tv_sec = (long)bound_s, .tv_usec = 0 };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = -1;
-	long got;
+	double t0 = now_s(), until = t0 + bound_s;
+	size_t have = 0;
+	long whole = 0;
 	const char *p;
+	int rc = -1;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&server, sizeof(server)) == 0 &&
-	    (got = final_call(fd, req, sizeof(req) - 1, buf, sizeof(buf) - 1)) > 0) {
-		buf[got] = 0;
+	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
+		goto out;
+	while ((whole = resp_whole(buf, have)) == 0 && have < sizeof(buf) - 1) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		double left = until - now_s();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			goto out;
+		n = recv(fd, buf + have, sizeof(buf) - 1 - have, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			goto out;
+		have += n > 0 ? (size_t)n : 0;
+	}
+	if (whole > 0) {
+		buf[whole] = 0;
 		if ((p = strstr(buf, "\nrun_id:")) && strcspn(p + 8, "\r\n") == 40) {
 			memcpy(out, p + 8, 40);
 			out[40] = 0;
 			rc = 0;
 		}
 	}
-	close(fd);
+out:
 	paused += now_s() - t0;
+	return rc;
+}
+
+/* The same on a connection of its own (none of the clients' is up). */
+static int ask_run_id_apart(char *out, double bound_s)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = -1;
+	struct timeval tv = { .tv_sec = (long)bound_s, .tv_usec = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&server, sizeof(server)) == 0)
+		rc = ask_run_id(fd, out, bound_s);
+	close(fd);
 	return rc;
 }
 
@@ -564,7 +588,7 @@ static const char *final_check(struct conn *cs)
 			unsigned long long bad =
 			    tally.lost + tally.wrong + tally.dup + tally.errors;
 
-			judge(&cs[i], v);
+			judge(&cs[i], v, fd);
 			if (tally.lost + tally.wrong + tally.dup + tally.errors != bad)
 				verdict = "mismatch";
 		}
@@ -722,7 +746,8 @@ int main(int argc, char **argv)
 	}
 	/* The dataset's name at the start: without one (a server whose INFO
 	 * has no run_id, or none reached) nothing is ever excused. */
-	for (double until = now_s() + FINAL_CONNECT_S; ask_run_id(run_id, 3.0) && now_s() < until;)
+	for (double until = now_s() + FINAL_CONNECT_S;
+	     ask_run_id_apart(run_id, 3.0) && now_s() < until;)
 		usleep(100000);
 	secs = run(cs);
 	final = final_check(cs);
