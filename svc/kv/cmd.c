@@ -125,7 +125,7 @@ static bool arity_ok(const struct rs_cmd *cmd, uint32_t argc)
 void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
 {
 	const struct rs_cmd *cmd = rs_cmd_lookup(&argv[0]);
-	struct rs_ctx x = { e, c, false, false };
+	struct rs_ctx x = { e, c, false, false, false };
 
 	c->last_cmd_ms = e->now_ms;
 	if (cmd == NULL) {
@@ -144,7 +144,9 @@ void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc, const 
 	c->last_cmd = cmd->name;
 	e->stat_commands++;
 	cmd->fn(&x, argc, argv);
-	if ((cmd->flags & RS_CMD_WRITE) && x.dirty && !x.propagated && e->propagate)
+	/* A command that ran out of memory changed nothing, or said with
+	 * rs_propagate_prefix what it did: its whole argv would replay more. */
+	if ((cmd->flags & RS_CMD_WRITE) && x.dirty && !x.propagated && !x.oom && e->propagate)
 		e->propagate(e->propagate_ctx, argc, argv);
 }
 
@@ -153,6 +155,12 @@ void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 	x->propagated = true;
 	if (x->e->propagate)
 		x->e->propagate(x->e->propagate_ctx, argc, argv);
+}
+
+void rs_propagate_prefix(struct rs_ctx *x, uint32_t n, uint32_t min, const struct rs_arg *argv)
+{
+	if (n > min)
+		rs_propagate(x, n, argv);
 }
 
 /* ---- COMMAND ---- */

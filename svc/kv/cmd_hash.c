@@ -60,7 +60,8 @@ static void cmd_hset(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		int r = hash_set(o, &argv[j], argv[j + 1].p, argv[j + 1].len);
 		if (r < 0) {
 			rs_db_drop_if_empty(x, &argv[1], o);
-			rs_reply_oom(x); /* the pairs before it are set */
+			rs_reply_oom(x);
+			rs_propagate_prefix(x, j, 2, argv); /* the pairs before it are set */
 			return;
 		}
 		created += r;

@@ -13,8 +13,6 @@
 #define INTSET_MAX 512	    /* set-max-intset-entries */
 #define HASH_LP_ENTRIES 128 /* hash-max-listpack-entries */
 #define HASH_LP_VALUE 64    /* hash-max-listpack-value */
-#define ZSET_LP_ENTRIES 128 /* zset-max-listpack-entries */
-#define ZSET_LP_VALUE 64    /* zset-max-listpack-value */
 
 struct rs_bytes *rs_bytes_new(const void *p, size_t n)
 {
@@ -271,7 +269,7 @@ void rs_hash_note(struct rs_obj *o, size_t flen, size_t vlen)
 
 void rs_zset_note(struct rs_obj *o, size_t mlen)
 {
-	if (o->z.sl->len > ZSET_LP_ENTRIES || mlen > ZSET_LP_VALUE)
+	if (o->z.sl->len > RS_ZSET_LP_ENTRIES || mlen > RS_ZSET_LP_VALUE)
 		o->big = true;
 }
 

@@ -4,6 +4,9 @@
  * reply encoder, framing across every split, the protocol errors, and
  * each server command's reply.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,10 +74,13 @@ static void check_double(const char *s, double want)
 
 static void test_arg_double(void **state)
 {
-	static const char *bad[] = { "",	" 1",	  "1 ",	    "nan",  "NaN",  "-nan",
-				     "1e",	"1e+",	  ".",	    "-",    "+",    "e5",
-				     "1e400",	"-1e400", "1e-400", "0x10", "inf ", "in",
-				     "infinit", "1..2",	  "1.2.3",  "--1" };
+	static const char *bad[] = {
+		"",	   " 1",	"1 ",	      "nan", "NaN",	"-nan",
+		"1e",	   "1e+",	".",	      "-",   "+",	"e5",
+		"1e400",   "-1e400",	"1e-400",     "0x",  "inf ",	"in",
+		"infinit", "1..2",	"1.2.3",      "--1", "0x1p",	"0x.p1",
+		"0xg",	   "0x1p99999", "0x1p-99999", "-0x", "0x1.2.3", "0x1.fffffffffffff8p1023"
+	};
 	(void)state;
 	check_double("1", 1.0);
 	check_double("-1.5", -1.5);
@@ -94,6 +100,12 @@ static void test_arg_double(void **state)
 	check_double("0e-999999", 0.0);
 	check_double("-0", -0.0);
 	check_double("000000000000000000000000000001", 1.0);
+	check_double("0x10", 16.0); /* strtod reads C99 hex floats, and so Redis */
+	check_double("-0X1.8p1", -3.0);
+	check_double("0x.8", 0.5);
+	check_double("0x1p-1074", 4.9406564584124654e-324);
+	check_double("0x1.fffffffffffff7p1023", 1.7976931348623157e308); /* below half: down */
+	check_double("0x00000000000000000000000000000000000000000000001", 1.0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		double d;
 		struct rs_arg a = A(bad[i]);
@@ -231,9 +243,8 @@ static void test_incrbyfloat_form(void **state)
 /* Long doubles against libc's strtold and printf("%.17Lf"). */
 static void test_ldouble_vs_libc(void **state)
 {
-	static const char *bad[] = {
-		"", " 1", "nan", "1e5000", "-1e5000", "1e-5000", "0x1p3", "1e"
-	};
+	static const char *bad[] = { "",	" 1",	   "nan",	"1e5000",
+				     "-1e5000", "1e-5000", "0x1p99999", "1e" };
 	(void)state;
 	for (int i = 0; i < 20000; i++) {
 		char s[64], mine[RS_LDOUBLE_BUF], ref[RS_LDOUBLE_BUF];
@@ -261,6 +272,47 @@ static void test_ldouble_vs_libc(void **state)
 		struct rs_arg a = A(bad[i]);
 
 		assert_false(rs_arg_ldouble(&a, &v));
+	}
+}
+
+/* Hex floats and the range bound's strtod against libc: random strings
+ * of the characters strtod reads. */
+static void test_hex_and_range_vs_libc(void **state)
+{
+	static const char alphabet[] = "0123456789abcdefABCDEFxXpP.+- \t";
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		char s[24];
+		int n = (int)(next_rand() % 12);
+		char *end;
+
+		for (int j = 0; j < n; j++)
+			s[j] = alphabet[next_rand() % (sizeof(alphabet) - 1)];
+		if (n > 2 && next_rand() % 2)
+			s[0] = '0', s[1] = 'x';
+		s[n] = '\0';
+		struct rs_arg a = { (const uint8_t *)s, (size_t)n };
+		double d = 0, want;
+		long double ld = 0, lwant;
+
+		errno = 0;
+		want = strtod(s, &end);
+		bool whole = *end == '\0' && !isnan(want);
+		bool strict = whole && n > 0 && !isspace((unsigned char)s[0]) &&
+			      !(errno == ERANGE && (isinf(want) || want == 0));
+		assert_int_equal(rs_arg_double(&a, &d), strict);
+		if (strict)
+			assert_memory_equal(&d, &want, sizeof(d));
+		assert_int_equal(rs_arg_double_range(&a, &d), whole);
+		if (whole)
+			assert_memory_equal(&d, &want, sizeof(d));
+		errno = 0;
+		lwant = strtold(s, &end);
+		strict = *end == '\0' && !isnan(lwant) && n > 0 && !isspace((unsigned char)s[0]) &&
+			 !(errno == ERANGE && (isinf(lwant) || lwant == 0));
+		assert_int_equal(rs_arg_ldouble(&a, &ld), strict);
+		if (strict)
+			assert_memory_equal(&ld, &lwant, 10);
 	}
 }
 
@@ -937,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_double_small_buffer),
 		cmocka_unit_test(test_incrbyfloat_form),
 		cmocka_unit_test(test_ldouble_vs_libc),
+		cmocka_unit_test(test_hex_and_range_vs_libc),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_arg_eq),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
