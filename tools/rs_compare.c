@@ -13,7 +13,12 @@
  * argument. Blank lines and lines starting with # are skipped. A line
  * starting with "~ " sends the rest but compares only the reply's type
  * (its first byte): for what depends on time or chance (TIME, SPOP,
- * RANDOMKEY, INFO). Both servers get the commands on one connection each,
+ * RANDOMKEY, INFO). One starting with "% " compares the replies with
+ * every array's elements sorted: for what comes in a hash table's order
+ * (KEYS, SMEMBERS, a whole SCAN). One starting with "> " sends the rest
+ * as it is, with the escapes above (an inline request, a malformed frame:
+ * "> *1\r\n$4\r\nping\r\n"); after a protocol error both get a new
+ * connection. Both servers get the commands on one connection each,
  * in the same order, so their keyspaces stay the same as long as their
  * replies do.
  *
@@ -25,14 +30,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include "respwire.h"
 
 #define MAX_ARGS 256
 #define LINE_MAX_BYTES 65536
@@ -142,6 +147,30 @@ static int split(const char *p, char *store, char **argv, size_t *lens)
 	}
 }
 
+static void reconnect(struct peer *s)
+{
+	close(s->fd);
+	s->fd = connect_to(s->port);
+	s->len = 0;
+}
+
+/* A "> " line's bytes, verbatim but for the escapes of a double-quoted
+ * argument (\r\n ends a request: the line's own newline is not sent). */
+static size_t unraw(const char *p, char *out)
+{
+	size_t n = 0;
+
+	while (*p && *p != '\n') {
+		if (*p == '\\' && p[1]) {
+			p++;
+			out[n++] = unescape(&p);
+		} else {
+			out[n++] = *p++;
+		}
+	}
+	return n;
+}
+
 /* Encode argv as a multibulk request into out; its length, or 0. */
 static size_t encode(char *out, size_t cap, int argc, char **argv, const size_t *lens)
 {
@@ -173,12 +202,91 @@ static void send_all(struct peer *s, const char *p, size_t n)
 	}
 }
 
+/* How many bytes the whole reply at p[0..n) takes: >0, 0 if it is not all
+ * there yet, -1 if it is not RESP2. */
+static long whole(const char *p, size_t n)
+{
+	const char *cr = n ? memchr(p, '\r', n) : NULL;
+	long hdr, off;
+	long long k;
+
+	if (!cr || cr + 1 >= p + n)
+		return 0;
+	if (cr[1] != '\n')
+		return -1;
+	hdr = cr - p + 2;
+	k = atoll(p + 1);
+	switch (p[0]) {
+	case '+':
+	case '-':
+	case ':':
+		return hdr;
+	case '$':
+		if (k < 0)
+			return hdr;
+		return (size_t)hdr + (size_t)k + 2 > n ? 0 : hdr + (long)k + 2;
+	case '*':
+		off = hdr;
+		for (long long i = 0; i < k; i++) {
+			long w = whole(p + off, n - (size_t)off);
+
+			if (w <= 0)
+				return w;
+			off += w;
+		}
+		return off;
+	default:
+		return -1;
+	}
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The reply at p (whole, len bytes) with every array's elements sorted,
+ * as a NUL-terminated string (malloc'd). Bulks with NUL bytes compare as
+ * far as their first NUL: good enough for listing keys. */
+static char *canon(const char *p, long len)
+{
+	long hdr = (const char *)memchr(p, '\n', (size_t)len) - p + 1, off = hdr;
+	long long k = atoll(p + 1);
+	char **el, *out;
+	size_t total = (size_t)hdr + 1;
+
+	if (p[0] != '*' || k <= 0) {
+		out = malloc((size_t)len + 1);
+		memcpy(out, p, (size_t)len);
+		out[len] = '\0';
+		return out;
+	}
+	el = calloc((size_t)k, sizeof(*el));
+	for (long long i = 0; i < k; i++) {
+		long w = whole(p + off, (size_t)(len - off));
+
+		el[i] = canon(p + off, w);
+		total += strlen(el[i]);
+		off += w;
+	}
+	qsort(el, (size_t)k, sizeof(*el), cmp_str);
+	out = malloc(total);
+	memcpy(out, p, (size_t)hdr);
+	out[hdr] = '\0';
+	for (long long i = 0; i < k; i++) {
+		strcat(out, el[i]);
+		free(el[i]);
+	}
+	free(el);
+	return out;
+}
+
 /* Read until s->buf holds one whole reply; its length, or -1 if none came
  * in time, the connection closed, or what came is not RESP2. */
 static long read_reply(struct peer *s)
 {
 	for (;;) {
-		long w = resp_whole(s->buf, s->len);
+		long w = whole(s->buf, s->len);
 		struct pollfd pf = { .fd = s->fd, .events = POLLIN };
 		ssize_t n;
 
@@ -201,6 +309,18 @@ static void consume(struct peer *s, long n)
 	}
 	memmove(s->buf, s->buf + n, s->len - (size_t)n);
 	s->len -= (size_t)n;
+}
+
+/* Drop s's reply (n bytes, or -1 for none). A server closes after QUIT
+ * and a protocol error; one that did not answer may be waiting for more
+ * of a frame: either way the next command goes on a new connection. */
+static void after_reply(struct peer *s, long n, bool quit)
+{
+	bool closed = quit || n < 0 || strncmp(s->buf, "-ERR Protocol error", 19) == 0;
+
+	consume(s, n);
+	if (closed)
+		reconnect(s);
 }
 
 /* Print p[0..n) with control and non-ASCII bytes escaped. */
@@ -232,12 +352,15 @@ static bool compare_line(const char *file, int lineno, const char *line)
 	static char store[LINE_MAX_BYTES], req[LINE_MAX_BYTES * 2];
 	char *argv[MAX_ARGS];
 	size_t lens[MAX_ARGS], n;
-	bool type_only = strncmp(line, "~ ", 2) == 0;
-	int argc = split(type_only ? line + 2 : line, store, argv, lens);
+	bool type_only = strncmp(line, "~ ", 2) == 0, sorted = strncmp(line, "% ", 2) == 0;
+	bool raw = strncmp(line, "> ", 2) == 0;
+	int argc = raw ? 0 : split(type_only || sorted ? line + 2 : line, store, argv, lens);
 	long a, b;
-	bool same;
+	bool same, quit;
 
-	if (argc <= 0 || (n = encode(req, sizeof(req), argc, argv, lens)) == 0) {
+	if (raw) {
+		n = unraw(line + 2, req);
+	} else if (argc <= 0 || (n = encode(req, sizeof(req), argc, argv, lens)) == 0) {
 		fprintf(stderr, "rs_compare: %s:%d: cannot read this line\n", file, lineno);
 		exit(2);
 	}
@@ -245,17 +368,26 @@ static bool compare_line(const char *file, int lineno, const char *line)
 	send_all(&test, req, n);
 	a = read_reply(&ref);
 	b = read_reply(&test);
-	if (type_only)
+	if (type_only) {
 		same = a > 0 && b > 0 && ref.buf[0] == test.buf[0];
-	else
+	} else if (sorted && a > 0 && b > 0) {
+		char *x = canon(ref.buf, a), *y = canon(test.buf, b);
+
+		same = strcmp(x, y) == 0;
+		free(x);
+		free(y);
+	} else {
 		same = a > 0 && a == b && memcmp(ref.buf, test.buf, (size_t)a) == 0;
+	}
+	same |= a < 0 && b < 0; /* neither answered (a frame not yet whole) */
 	if (!same || verbose) {
 		printf("%s %s:%d: %s", same ? "same" : "DIFF", file, lineno, line);
 		show("redis", ref.buf, a);
 		show("kv   ", test.buf, b);
 	}
-	consume(&ref, a);
-	consume(&test, b);
+	quit = !raw && lens[0] == 4 && strncasecmp(argv[0], "quit", 4) == 0;
+	after_reply(&ref, a, quit);
+	after_reply(&test, b, quit);
 	return same;
 }
 
@@ -272,6 +404,7 @@ int main(int argc, char **argv)
 	}
 	ref.port = atoi(argv[first]);
 	test.port = atoi(argv[first + 1]);
+	signal(SIGPIPE, SIG_IGN); /* a closed connection is an error to report */
 	ref.fd = connect_to(ref.port);
 	test.fd = connect_to(test.port);
 	for (int f = first + 2; f < argc; f++) {

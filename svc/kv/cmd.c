@@ -292,6 +292,49 @@ static void command_docs(struct rs_client *c, uint32_t argc, const struct rs_arg
 			reply_docs(c, rs_cmd_lookup(&argv[i]));
 }
 
+/* COMMAND GETKEYS cmd arg...: the keys of that command by its key
+ * positions, with Redis 7.0's errors. OBJECT's key is that of its
+ * subcommand (all of which but HELP take one, third). */
+static void command_getkeys(struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
+{
+	static const char *const object_subs[] = { "encoding", "freq", "idletime", "refcount" };
+	const struct rs_cmd *cmd = rs_cmd_lookup(&argv[2]);
+	uint32_t n = argc - 2; /* the command's own argc */
+	int64_t first, last, step;
+
+	if (cmd == NULL) {
+		rs_reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	first = cmd->first_key, last = cmd->last_key, step = cmd->key_step;
+	if (strcmp(cmd->name, "object") == 0) {
+		bool keyed = false;
+		for (size_t i = 0; i < sizeof(object_subs) / sizeof(object_subs[0]); i++)
+			keyed |= rs_arg_eq(&argv[3], object_subs[i]);
+		if (!keyed && !rs_arg_eq(&argv[3], "help")) {
+			rs_reply_error(c, "ERR Invalid command specified");
+			return;
+		}
+		if (keyed && n != 3) {
+			rs_reply_error(c, "ERR Invalid number of arguments specified for command");
+			return;
+		}
+		first = last = step = keyed ? 2 : 0;
+	} else if (!arity_ok(cmd, n)) {
+		rs_reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	if (first == 0) {
+		rs_reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	if (last < 0)
+		last += n;
+	rs_reply_array(c, (last - first) / step + 1);
+	for (int64_t i = first; i <= last; i += step)
+		rs_reply_bulk(c, argv[2 + i].p, argv[2 + i].len);
+}
+
 static void command_list(struct rs_client *c)
 {
 	rs_reply_array(c, (int64_t)cmd_n);
@@ -313,6 +356,10 @@ void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		command_docs(c, argc, argv);
 	else if (rs_arg_eq(&argv[1], "list") && argc == 2)
 		command_list(c);
+	else if (rs_arg_eq(&argv[1], "getkeys") && argc >= 4)
+		command_getkeys(c, argc, argv);
+	else if (rs_arg_eq(&argv[1], "getkeys"))
+		rs_reply_error(c, "ERR wrong number of arguments for 'command|getkeys' command");
 	else if (rs_arg_eq(&argv[1], "count"))
 		rs_reply_error(c, "ERR wrong number of arguments for 'command|count' command");
 	else if (rs_arg_eq(&argv[1], "list"))
@@ -332,7 +379,7 @@ int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed)
 		return -1;
 	e->lim.maxmemory = 0;
 	e->lim.proto_max_bulk_len = 512ull << 20;
-	e->lim.max_args = 1024 * 1024;
+	e->lim.max_args = INT32_MAX; /* Redis 7.0's multibulk bound (6.2's was 1024*1024) */
 	e->lim.max_inline = 64 * 1024;
 	e->lim.max_clients = 10000;
 	e->lim.max_output = 256ull << 20;

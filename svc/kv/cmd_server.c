@@ -403,10 +403,13 @@ static const struct setting settings[] = {
 	{ "maxmemory", true, 0, UINT64_MAX, LIM(maxmemory), NULL },
 	{ "maxclients", false, 1, UINT32_MAX, LIM(max_clients), NULL },
 	{ "proto-max-bulk-len", true, 1024 * 1024, INT64_MAX, LIM(proto_max_bulk_len), NULL },
+	{ "client-query-buffer-limit", true, 1024 * 1024, INT64_MAX, LIM(max_query), NULL },
 	{ "maxmemory-policy", false, 0, 0, SIZE_MAX, 0, "noeviction" },
 	{ "save", false, 0, 0, SIZE_MAX, 0, "" },
 	{ "appendonly", false, 0, 0, SIZE_MAX, 0, "no" },
 	{ "databases", false, 0, 0, SIZE_MAX, 0, "1" },
+	{ "timeout", false, 0, 0, SIZE_MAX, 0, "0" }, /* an idle client is never closed */
+	{ "hz", false, 0, 0, SIZE_MAX, 0, "10" },     /* the active expiry's rate */
 	{ NULL, false, 0, 0, 0, 0, NULL },
 };
 

@@ -96,6 +96,7 @@ struct rs_obj {
 	 * hashtable/skiplist): big records that this object has. */
 	bool big;
 	bool noint;	   /* a string made by INCRBYFLOAT: never "int" */
+	bool copied;	   /* a string COPY made: never a shared integer */
 	uint64_t next_seq; /* a hash: the seq its next new field gets */
 	union {
 		struct {
@@ -115,6 +116,9 @@ struct rs_obj *rs_obj_string(const void *p, size_t n);
 void rs_obj_free(struct rs_obj *o);
 /* The name OBJECT ENCODING gives o, by Redis 7.0's rules. */
 const char *rs_obj_encoding(const struct rs_obj *o);
+/* What OBJECT REFCOUNT says of o: Redis shares one object for each
+ * integer 0..9999 a string command stores (INT_MAX references), 1 else. */
+int64_t rs_obj_refcount(const struct rs_obj *o);
 const char *rs_type_name(const struct rs_obj *o);
 /* A deep copy (COPY); NULL out of memory. */
 struct rs_obj *rs_obj_dup(const struct rs_obj *o);

@@ -227,7 +227,7 @@ struct rs_obj *rs_obj_dup(const struct rs_obj *o)
 	if (o->type == RS_T_STRING) {
 		struct rs_obj *c = rs_obj_string(o->s.p, o->s.len);
 		if (c)
-			c->big = o->big, c->noint = o->noint;
+			c->big = o->big, c->noint = o->noint, c->copied = true;
 		return c;
 	}
 	struct rs_obj *c = rs_obj_new(o->type);
@@ -295,6 +295,19 @@ const char *rs_obj_encoding(const struct rs_obj *o)
 		return o->big ? "hashtable" : "listpack";
 	}
 	return o->big ? "skiplist" : "listpack";
+}
+
+#define SHARED_INTEGERS 10000 /* Redis' OBJ_SHARED_INTEGERS */
+
+int64_t rs_obj_refcount(const struct rs_obj *o)
+{
+	struct rs_arg a = { o->type == RS_T_STRING ? o->s.p : NULL,
+			    o->type == RS_T_STRING ? o->s.len : 0 };
+	int64_t v;
+	if (o->type != RS_T_STRING || o->copied || strcmp(string_encoding(o), "int") != 0 ||
+	    !rs_arg_int(&a, &v) || v < 0 || v >= SHARED_INTEGERS)
+		return 1;
+	return INT32_MAX;
 }
 
 const char *rs_type_name(const struct rs_obj *o)

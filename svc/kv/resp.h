@@ -42,8 +42,9 @@ struct rs_limits {
 				        grow memory get "-OOM command not allowed
 				        when used memory > 'maxmemory'." */
 	uint64_t proto_max_bulk_len; /* [proto-max-bulk-len] default 512 MiB */
-	uint32_t max_args;	     /* most arguments in one command; Redis' is
-				        1024*1024 multibulk items */
+	uint32_t max_args;	     /* most arguments in one command; Redis
+				        7.0's is INT_MAX multibulk items (memory
+				        follows the arguments that arrive) */
 	uint32_t max_inline;	     /* inline request bytes: 64 KiB as Redis */
 	uint32_t max_clients;	     /* [maxclients] */
 	uint64_t max_output;	     /* a client's unsent reply bytes before it

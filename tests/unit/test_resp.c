@@ -582,7 +582,14 @@ static void test_protocol_errors(void **state)
 	expect_proto_error("*\r\n", "invalid multibulk length");
 	expect_proto_error("*01\r\n", "invalid multibulk length");
 	expect_proto_error("*2147483648\r\n", "invalid multibulk length");
-	expect_proto_error("*1048577\r\n", "invalid multibulk length"); /* past max_args */
+	/* Redis 7.0 takes any count up to INT_MAX (6.2 refused past 1024*1024) */
+	struct rs_client *big = rs_client_new(&eng);
+	assert_int_equal(feed(big, "*1048577\r\n$4\r\nPING\r\n"), 20);
+	assert_int_equal(big->out_len, 0); /* waiting for the other arguments */
+	rs_client_free(&eng, big);
+	eng.lim.max_args = 4; /* a policy's bound is still an error */
+	expect_proto_error("*5\r\n", "invalid multibulk length");
+	eng.lim.max_args = INT32_MAX;
 	expect_proto_error("*1\r\n$x\r\n", "invalid bulk length");
 	expect_proto_error("*1\r\n$-1\r\n", "invalid bulk length");
 	expect_proto_error("*1\r\n$\r\n", "invalid bulk length");
@@ -880,6 +887,11 @@ static void test_config_get(void **state)
 	expect("CONFIG GET save appendonly\r\n",
 	       "*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 	expect("CONFIG GET nosuch\r\n", "*0\r\n");
+	/* redis-server 7.0's answers for what kv does the same way */
+	expect("CONFIG GET timeout hz\r\n",
+	       "*4\r\n$7\r\ntimeout\r\n$1\r\n0\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+	expect("CONFIG GET client-query-buffer-limit\r\n",
+	       "*2\r\n$25\r\nclient-query-buffer-limit\r\n$10\r\n1073741824\r\n");
 	expect("CONFIG GET proto*\r\n", "*2\r\n$18\r\nproto-max-bulk-len\r\n$9\r\n536870912\r\n");
 	expect(
 	    "CONFIG GET maxmemory* maxmemory\r\n",
@@ -977,6 +989,18 @@ static void test_command(void **state)
 	snprintf(want, sizeof(want), "*%zu\r\n*10\r\n", rs_cmd_count());
 	assert_memory_equal(take(cl), want, strlen(want));
 	expect("COMMAND FOO\r\n", "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
+	/* GETKEYS: redis-server 7.0's answers */
+	expect("COMMAND GETKEYS mset a 1 b\r\n", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+	expect("COMMAND GETKEYS del a b c\r\n", "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+	expect("COMMAND GETKEYS SET a b\r\n", "*1\r\n$1\r\na\r\n");
+	expect("COMMAND GETKEYS object encoding a\r\n", "*1\r\n$1\r\na\r\n");
+	expect("COMMAND GETKEYS get\r\n",
+	       "-ERR wrong number of arguments for 'command|getkeys' command\r\n");
+	expect("COMMAND GETKEYS nosuch a\r\n", "-ERR Invalid command specified\r\n");
+	expect("COMMAND GETKEYS get a b\r\n",
+	       "-ERR Invalid number of arguments specified for command\r\n");
+	expect("COMMAND GETKEYS scan 0\r\n", "-ERR The command has no key arguments\r\n");
+	expect("COMMAND GETKEYS config get a\r\n", "-ERR The command has no key arguments\r\n");
 }
 
 int main(void)

@@ -522,7 +522,16 @@ static void test_scan_options(void **state)
 	assert_non_null(strstr(r, "a2"));
 	EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$2\r\na3\r\n", "SCAN", "0", "TYPE", "LIST");
 	EXPECT("-ERR invalid cursor\r\n", "SCAN", "x");
-	EXPECT("-ERR invalid cursor\r\n", "SCAN", "-1");
+	/* strtoul's reading, as Redis 7.0 (these were "invalid cursor") */
+	EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$2\r\na3\r\n", "SCAN", "", "TYPE", "list");
+	EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$2\r\na3\r\n", "SCAN", "+0", "TYPE", "list");
+	assert_true(!strncmp(R("SCAN", "-1"), "*2\r\n", 4));			/* 2^64 - 1 */
+	assert_true(!strncmp(R("SCAN", "-18446744073709551615"), "*2\r\n", 4)); /* 1 */
+	static const char *const bad[] = {
+		" 0", "-", "+", "18446744073709551616", "-18446744073709551616", "1 ", "0x1"
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT("-ERR invalid cursor\r\n", "SCAN", bad[i]);
 	EXPECT(NOTINT, "SCAN", "0", "COUNT", "x");
 	EXPECT(SYNTAX, "SCAN", "0", "COUNT", "0");
 	EXPECT(SYNTAX, "SCAN", "0", "MATCH");
@@ -1098,6 +1107,47 @@ static void test_zset_encoding(void **state)
 	EXPECT("$9\r\nhashtable\r\n", "OBJECT", "ENCODING", "h");
 }
 
+/* OBJECT REFCOUNT and FREQ as redis-server 7.0 answers them: a string
+ * command stores an integer 0..9999 as one shared object, COPY makes its
+ * own; FREQ needs an LFU policy. */
+static void test_object_refcount_freq(void **state)
+{
+	(void)state;
+#define SHARED ":2147483647\r\n"
+	R("SET", "r1", "5");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r1");
+	R("COPY", "r1", "r2");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r2");
+	EXPECT("$3\r\nint\r\n", "OBJECT", "ENCODING", "r2");
+	R("RENAME", "r1", "r6");
+	EXPECT(SHARED, "OBJECT", "refcount", "r6");
+	R("SET", "r3", "10000");
+	R("SET", "r4", "-1");
+	R("SET", "r5", "0005");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r3");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r4");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r5");
+	R("INCR", "r4");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r4");
+	R("APPEND", "r7", "7");
+	R("MSET", "r8", "8");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r7");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r8");
+	R("RPUSH", "l", "a");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "l");
+	EXPECT(NIL, "OBJECT", "REFCOUNT", "nokey");
+	EXPECT(NIL, "OBJECT", "FREQ", "nokey");
+	EXPECT("-ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+	       "Please note that when switching between policies at runtime LRU and LFU data "
+	       "will take some time to adjust.\r\n",
+	       "OBJECT", "FREQ", "l");
+	EXPECT("-ERR wrong number of arguments for 'object|refcount' command\r\n", "OBJECT",
+	       "REFCOUNT");
+	EXPECT("-ERR wrong number of arguments for 'object|freq' command\r\n", "OBJECT", "freq",
+	       "a", "b");
+#undef SHARED
+}
+
 /* ---- out of memory: an error, nothing lost, nothing leaked ---- */
 
 static void test_oom(void **state)
@@ -1305,6 +1355,7 @@ int main(void)
 		T(test_zset_negative_zero),
 		T(test_zset_model),
 		T(test_zset_encoding),
+		T(test_object_refcount_freq),
 		T(test_oom),
 		T(test_oom_partial_propagation),
 	};
