@@ -39,7 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_ARGS 256
+#define MAX_ARGS 4096
 #define LINE_MAX_BYTES 65536
 #define REPLY_TIMEOUT_MS 5000
 

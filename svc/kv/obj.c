@@ -11,7 +11,7 @@
 /* Redis 7.0's defaults. */
 #define EMBSTR_MAX 44	    /* OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
 #define INTSET_MAX 512	    /* set-max-intset-entries */
-#define HASH_LP_ENTRIES 128 /* hash-max-listpack-entries */
+#define HASH_LP_ENTRIES 512 /* hash-max-listpack-entries (Redis 7.0: 512; zsets 128) */
 #define HASH_LP_VALUE 64    /* hash-max-listpack-value */
 
 struct rs_bytes *rs_bytes_new(const void *p, size_t n)

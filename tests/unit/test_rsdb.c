@@ -1100,10 +1100,16 @@ static void test_zset_encoding(void **state)
 		R("SADD", "s", m);
 	}
 	EXPECT("$9\r\nhashtable\r\n", "OBJECT", "ENCODING", "s");
-	for (int i = 0; i < 129; i++) {
+	/* hash-max-listpack-entries is 512 in Redis 7.0 (was taken as 128) */
+	for (int i = 0; i < 512; i++) {
 		snprintf(m, sizeof(m), "f%d", i);
 		R("HSET", "h", m, "v");
 	}
+	EXPECT("$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "h");
+	const char *all = R("HGETALL", "h"); /* in the order the fields came */
+	assert_true(!strncmp(all, "*1024\r\n$2\r\nf0\r\n$1\r\nv\r\n$2\r\nf1\r\n", 26));
+	assert_non_null(strstr(all, "$4\r\nf510\r\n$1\r\nv\r\n$4\r\nf511\r\n$1\r\nv\r\n"));
+	R("HSET", "h", "f512", "v");
 	EXPECT("$9\r\nhashtable\r\n", "OBJECT", "ENCODING", "h");
 }
 
