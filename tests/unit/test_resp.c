@@ -840,6 +840,22 @@ static void test_hello(void **state)
 	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	expect("HELLO 2 SETNAME bob\r\n", map);
 	expect("CLIENT GETNAME\r\n", "$3\r\nbob\r\n");
+	/* Redis 7.0 with no password: the default user takes any password */
+	expect("HELLO 2 AUTH default pw SETNAME ann\r\n", map);
+	expect("CLIENT GETNAME\r\n", "$3\r\nann\r\n");
+	expect("HELLO 2 SETNAME eve AUTH Default pw\r\n",
+	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	expect("CLIENT GETNAME\r\n", "$3\r\neve\r\n"); /* the name took effect */
+	expect("HELLO 2 AUTH bob pw SETNAME joe\r\n",
+	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	expect("CLIENT GETNAME\r\n", "$3\r\neve\r\n"); /* not reached */
+	expect("HELLO 2 AUTH default\r\n", "-ERR Syntax error in HELLO option 'AUTH'\r\n");
+	expect("AUTH default pw\r\n", "+OK\r\n");
+	expect("AUTH pw\r\n", "-ERR AUTH <password> called without any password configured for "
+			      "the default user. Are you sure your configuration is correct?\r\n");
+	expect("AUTH bob pw\r\n",
+	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	expect("AUTH a b c\r\n", "-ERR syntax error\r\n");
 }
 
 static void test_client(void **state)
