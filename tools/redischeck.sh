@@ -4,8 +4,9 @@
 # reached through QEMU's hostfwd) to answer PING, then checks, with
 # redis-cli, exact answers of Redis 7.0 to a set of commands (types, wrong
 # types, unknown commands, arity), runs redis-benchmark over the commands it
-# covers (which must exit 0: it stops at the first error reply), and a short
-# tools/respcheck run (every answer of 16 connections checked). Each
+# covers (which must exit 0: it stops at the first error reply), a short
+# tools/respcheck run (every answer of 16 connections checked), and writes
+# past maxmemory (Redis' -OOM, and kv carries on). Each
 # failure says which check, the command, and what differed; exit 1 if any
 # failed, 0 if all passed.
 #
@@ -135,6 +136,29 @@ respcheck() {
 	[ "$rc" = 0 ] || fail "respcheck found answers lost or wrong (exit $rc): $line"
 }
 
+# Writes past maxmemory (what kv's log can keep) get Redis' -OOM, and kv
+# carries on: it answers, and the memory comes back with DEL.
+memory_bound() {
+	big=$(head -c 600000 /dev/zero | tr '\0' x)
+	got=""
+	n=0
+	while [ $n -lt 8 ]; do
+		got=$(printf %s "$big" | cli -x set "$K:big$n")
+		[ "$got" = OK ] || break
+		n=$((n + 1))
+	done
+	if [ "$got" = "OOM command not allowed when used memory > 'maxmemory'." ]; then
+		echo "redischeck: ok: -OOM after $n values of 600 kB"
+	else
+		fail "SET of 600 kB values: expected OK until -OOM, got '$got' after $n"
+	fi
+	expect "PING after -OOM" PONG ping
+	expect "DEL of the 600 kB values" "$n" del "$K:big0" "$K:big1" "$K:big2" "$K:big3" \
+		"$K:big4" "$K:big5" "$K:big6" "$K:big7"
+	expect "SET after the DEL" OK set "$K:after" v
+	expect "DEL" 1 del "$K:after"
+}
+
 wait_up
 basics
 bench_commands
@@ -154,6 +178,7 @@ if [ "$RELAY" = relay ]; then
 fi
 benchmark
 respcheck
+memory_bound
 if [ "$fails" = 0 ]; then
 	echo "redischeck: PASS ($HOST:$PORT)"
 	exit 0

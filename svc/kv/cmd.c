@@ -125,7 +125,7 @@ static bool arity_ok(const struct rs_cmd *cmd, uint32_t argc)
 void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
 {
 	const struct rs_cmd *cmd = rs_cmd_lookup(&argv[0]);
-	struct rs_ctx x = { e, c, false, false };
+	struct rs_ctx x = { e, c, false, false, false };
 
 	c->last_cmd_ms = e->now_ms;
 	if (cmd == NULL) {
@@ -144,7 +144,9 @@ void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc, const 
 	c->last_cmd = cmd->name;
 	e->stat_commands++;
 	cmd->fn(&x, argc, argv);
-	if ((cmd->flags & RS_CMD_WRITE) && x.dirty && !x.propagated && e->propagate)
+	/* A command that ran out of memory changed nothing, or said with
+	 * rs_propagate_prefix what it did: its whole argv would replay more. */
+	if ((cmd->flags & RS_CMD_WRITE) && x.dirty && !x.propagated && !x.oom && e->propagate)
 		e->propagate(e->propagate_ctx, argc, argv);
 }
 
@@ -153,6 +155,12 @@ void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 	x->propagated = true;
 	if (x->e->propagate)
 		x->e->propagate(x->e->propagate_ctx, argc, argv);
+}
+
+void rs_propagate_prefix(struct rs_ctx *x, uint32_t n, uint32_t min, const struct rs_arg *argv)
+{
+	if (n > min)
+		rs_propagate(x, n, argv);
 }
 
 /* ---- COMMAND ---- */
@@ -284,6 +292,49 @@ static void command_docs(struct rs_client *c, uint32_t argc, const struct rs_arg
 			reply_docs(c, rs_cmd_lookup(&argv[i]));
 }
 
+/* COMMAND GETKEYS cmd arg...: the keys of that command by its key
+ * positions, with Redis 7.0's errors. OBJECT's key is that of its
+ * subcommand (all of which but HELP take one, third). */
+static void command_getkeys(struct rs_client *c, uint32_t argc, const struct rs_arg *argv)
+{
+	static const char *const object_subs[] = { "encoding", "freq", "idletime", "refcount" };
+	const struct rs_cmd *cmd = rs_cmd_lookup(&argv[2]);
+	uint32_t n = argc - 2; /* the command's own argc */
+	int64_t first, last, step;
+
+	if (cmd == NULL) {
+		rs_reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	first = cmd->first_key, last = cmd->last_key, step = cmd->key_step;
+	if (strcmp(cmd->name, "object") == 0) {
+		bool keyed = false;
+		for (size_t i = 0; i < sizeof(object_subs) / sizeof(object_subs[0]); i++)
+			keyed |= rs_arg_eq(&argv[3], object_subs[i]);
+		if (!keyed && !rs_arg_eq(&argv[3], "help")) {
+			rs_reply_error(c, "ERR Invalid command specified");
+			return;
+		}
+		if (keyed && n != 3) {
+			rs_reply_error(c, "ERR Invalid number of arguments specified for command");
+			return;
+		}
+		first = last = step = keyed ? 2 : 0;
+	} else if (!arity_ok(cmd, n)) {
+		rs_reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	if (first == 0) {
+		rs_reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	if (last < 0)
+		last += n;
+	rs_reply_array(c, (last - first) / step + 1);
+	for (int64_t i = first; i <= last; i += step)
+		rs_reply_bulk(c, argv[2 + i].p, argv[2 + i].len);
+}
+
 static void command_list(struct rs_client *c)
 {
 	rs_reply_array(c, (int64_t)cmd_n);
@@ -305,6 +356,10 @@ void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		command_docs(c, argc, argv);
 	else if (rs_arg_eq(&argv[1], "list") && argc == 2)
 		command_list(c);
+	else if (rs_arg_eq(&argv[1], "getkeys") && argc >= 4)
+		command_getkeys(c, argc, argv);
+	else if (rs_arg_eq(&argv[1], "getkeys"))
+		rs_reply_error(c, "ERR wrong number of arguments for 'command|getkeys' command");
 	else if (rs_arg_eq(&argv[1], "count"))
 		rs_reply_error(c, "ERR wrong number of arguments for 'command|count' command");
 	else if (rs_arg_eq(&argv[1], "list"))
@@ -324,7 +379,7 @@ int rs_engine_init(struct rs_engine *e, uint64_t now_ms, uint64_t seed)
 		return -1;
 	e->lim.maxmemory = 0;
 	e->lim.proto_max_bulk_len = 512ull << 20;
-	e->lim.max_args = 1024 * 1024;
+	e->lim.max_args = INT32_MAX; /* Redis 7.0's multibulk bound (6.2's was 1024*1024) */
 	e->lim.max_inline = 64 * 1024;
 	e->lim.max_clients = 10000;
 	e->lim.max_output = 256ull << 20;

@@ -60,7 +60,8 @@ static void cmd_hset(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		int r = hash_set(o, &argv[j], argv[j + 1].p, argv[j + 1].len);
 		if (r < 0) {
 			rs_db_drop_if_empty(x, &argv[1], o);
-			rs_reply_oom(x); /* the pairs before it are set */
+			rs_reply_oom(x);
+			rs_propagate_prefix(x, j, 2, argv); /* the pairs before it are set */
 			return;
 		}
 		created += r;
@@ -105,7 +106,7 @@ static void cmd_hdel(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 	rs_reply_int(x->c, n);
 }
 
-#define HASH_SMALL 128 /* hash-max-listpack-entries: the most a small hash has */
+#define HASH_SMALL 512 /* hash-max-listpack-entries: the most a small hash has */
 
 static void reply_field(struct rs_ctx *x, const struct rs_dent *e)
 {
@@ -123,7 +124,7 @@ static uint64_t seq_of(const struct rs_dent *e)
  * of at most HASH_SMALL entries). */
 static void reply_small_hash(struct rs_ctx *x, const struct rs_obj *o)
 {
-	const struct rs_dent *v[HASH_SMALL];
+	static const struct rs_dent *v[HASH_SMALL]; /* 4 KiB: off the small guest stack */
 	size_t n = 0;
 	struct rs_dict_it it = { 0, NULL };
 	for (const struct rs_dent *e; n < HASH_SMALL && (e = rs_dict_next(&o->d, &it));) {

@@ -110,17 +110,29 @@ static void scan_collect(void *ctx, struct rs_dent *e)
 }
 
 /* SCAN's cursor: Redis' parseScanCursorOrReply, decimal digits only. */
+/* Redis' parseScanCursorOrReply: strtoul(cursor, 10) on the argument as
+ * a C string (up to a NUL byte), which must take all of it: an optional
+ * sign ('-' negates modulo 2^64), digits, or nothing at all (cursor 0);
+ * no leading space, no overflow. */
 static bool scan_cursor(struct rs_ctx *x, const struct rs_arg *a, uint64_t *cur)
 {
+	size_t n = 0, i = 0;
+	while (n < a->len && a->p[n] != 0)
+		n++;
+	bool neg = n > 0 && a->p[0] == '-';
+	i = n > 0 && (a->p[0] == '-' || a->p[0] == '+');
 	*cur = 0;
-	for (size_t i = 0; i < a->len; i++) {
+	if (i == n && n > 0)
+		goto bad; /* a sign alone: strtoul converts nothing */
+	for (; i < n; i++) {
 		unsigned d = (unsigned)a->p[i] - '0';
 		if (d > 9 || *cur > (UINT64_MAX - d) / 10)
 			goto bad;
 		*cur = *cur * 10 + d;
 	}
-	if (a->len)
-		return true;
+	if (neg)
+		*cur = 0 - *cur;
+	return true;
 bad:
 	rs_reply_error(x->c, "ERR invalid cursor");
 	return false;
@@ -493,27 +505,46 @@ static void object_reply_help(struct rs_ctx *x)
 		rs_reply_simple(x->c, object_help[i]);
 }
 
-/* OBJECT's subcommands that have a meaning here: ENCODING and HELP. */
+/* OBJECT ENCODING, REFCOUNT and FREQ of a key (nil for none). FREQ is
+ * Redis' error for a server whose maxmemory-policy is not LFU, as kv's
+ * (noeviction) is. */
+static void object_of_key(struct rs_ctx *x, const struct rs_arg *sub, const struct rs_arg *key)
+{
+	struct rs_obj *o = rs_lookup_read(x, key);
+	if (!o)
+		rs_reply_nil(x->c);
+	else if (rs_arg_eq(sub, "encoding"))
+		rs_reply_bulk_cstr(x->c, rs_obj_encoding(o));
+	else if (rs_arg_eq(sub, "refcount"))
+		rs_reply_int(x->c, rs_obj_refcount(o));
+	else
+		rs_reply_error(x->c,
+			       "ERR An LFU maxmemory policy is not selected, access frequency "
+			       "not tracked. Please note that when switching between policies "
+			       "at runtime LRU and LFU data will take some time to adjust.");
+}
+
+/* OBJECT's subcommands: those above and HELP. IDLETIME is not kept (kv
+ * keeps no access times), so it is an unknown subcommand here. */
 static void cmd_object(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
+	static const char *const subs[] = { "encoding", "refcount", "freq" };
 	if (argc == 2 && rs_arg_eq(&argv[1], "help")) {
 		object_reply_help(x);
 		return;
 	}
-	if (argc == 3 && rs_arg_eq(&argv[1], "encoding")) {
-		struct rs_obj *o = rs_lookup_read(x, &argv[2]);
-		if (o)
-			rs_reply_bulk_cstr(x->c, rs_obj_encoding(o));
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (!rs_arg_eq(&argv[1], subs[i]))
+			continue;
+		if (argc == 3)
+			object_of_key(x, &argv[1], &argv[2]);
 		else
-			rs_reply_nil(x->c);
+			rs_reply_errorf(
+			    x->c, "ERR wrong number of arguments for 'object|%s' command", subs[i]);
 		return;
 	}
-	if (rs_arg_eq(&argv[1], "encoding"))
-		rs_reply_error(x->c, "ERR wrong number of arguments for 'object|encoding' command");
-	else
-		rs_reply_errorf(x->c, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.",
-				(int)(argv[1].len > 128 ? 128 : argv[1].len),
-				(const char *)argv[1].p);
+	rs_reply_errorf(x->c, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.",
+			(int)(argv[1].len > 128 ? 128 : argv[1].len), (const char *)argv[1].p);
 }
 
 const struct rs_cmd rs_cmds_keys[] = {

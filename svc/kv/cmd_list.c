@@ -17,11 +17,12 @@ static void push_generic(struct rs_ctx *x, uint32_t argc, const struct rs_arg *a
 		rs_reply_oom(x);
 		return;
 	}
-	for (uint32_t j = 2; j < argc; j++) {
+	uint32_t j;
+	for (j = 2; j < argc; j++) {
 		struct rs_bytes *b = rs_bytes_new(argv[j].p, argv[j].len);
 		if (!b || rs_list_push(&o->l, b, left) < 0) {
 			rs_free(b);
-			goto oom; /* the elements before it are pushed */
+			goto oom;
 		}
 	}
 	if (fresh && rs_db_add(x, &argv[1], o) < 0)
@@ -30,11 +31,13 @@ static void push_generic(struct rs_ctx *x, uint32_t argc, const struct rs_arg *a
 	rs_reply_int(x->c, (int64_t)o->l.len);
 	return;
 oom:
-	if (fresh)
-		rs_obj_free(o);
-	else
-		rs_db_touch(x); /* some may have been pushed */
 	rs_reply_oom(x);
+	if (fresh) {
+		rs_obj_free(o);
+		return;
+	}
+	rs_db_touch(x);
+	rs_propagate_prefix(x, j, 2, argv); /* the elements before it are pushed */
 }
 
 static void cmd_lpush(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)

@@ -99,17 +99,46 @@ static bool set_name(struct rs_client *c, const struct rs_arg *name)
 	return true;
 }
 
-/* HELLO's options after the version: SETNAME name (AUTH: kv has no users,
- * so it is refused as Redis refuses a wrong password). */
+#define WRONGPASS "WRONGPASS invalid username-password pair or user is disabled."
+
+/* kv has Redis' default configuration's one user: "default", with no
+ * password (nopass), so any password is right for it and every other
+ * name is refused. */
+static bool auth_ok(struct rs_ctx *x, const struct rs_arg *user)
+{
+	if (user->len == 7 && memcmp(user->p, "default", 7) == 0)
+		return true;
+	rs_reply_error(x->c, WRONGPASS);
+	return false;
+}
+
+/* AUTH [username] password, as Redis 7.0 answers it with no password
+ * configured. */
+static void cmd_auth(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
+{
+	if (argc > 3)
+		rs_reply_error(x->c, RS_ERR_SYNTAX);
+	else if (argc == 2)
+		rs_reply_error(x->c, "ERR AUTH <password> called without any password configured "
+				     "for the default user. Are you sure your configuration is "
+				     "correct?");
+	else if (auth_ok(x, &argv[1]))
+		rs_reply_ok(x->c);
+}
+
+/* HELLO's options after the version, each taking effect as it is read
+ * (Redis 7.0's order: a name set before a wrong user or a syntax error
+ * stays): AUTH username password, SETNAME name. */
 static bool hello_options(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
+
 	for (uint32_t j = 2; j < argc; j++) {
 		uint32_t more = argc - 1 - j;
 
 		if (rs_arg_eq(&argv[j], "auth") && more >= 2) {
-			rs_reply_error(x->c, "WRONGPASS invalid username-password pair or user is "
-					     "disabled.");
-			return false;
+			if (!auth_ok(x, &argv[j + 1]))
+				return false;
+			j += 2;
 		} else if (rs_arg_eq(&argv[j], "setname") && more >= 1) {
 			if (!set_name(x->c, &argv[++j]))
 				return false;
@@ -418,10 +447,13 @@ static const struct setting settings[] = {
 	{ "maxmemory", true, 0, UINT64_MAX, LIM(maxmemory), NULL },
 	{ "maxclients", false, 1, UINT32_MAX, LIM(max_clients), NULL },
 	{ "proto-max-bulk-len", true, 1024 * 1024, INT64_MAX, LIM(proto_max_bulk_len), NULL },
+	{ "client-query-buffer-limit", true, 1024 * 1024, INT64_MAX, LIM(max_query), NULL },
 	{ "maxmemory-policy", false, 0, 0, SIZE_MAX, 0, "noeviction" },
 	{ "save", false, 0, 0, SIZE_MAX, 0, "" },
 	{ "appendonly", false, 0, 0, SIZE_MAX, 0, "no" },
 	{ "databases", false, 0, 0, SIZE_MAX, 0, "1" },
+	{ "timeout", false, 0, 0, SIZE_MAX, 0, "0" }, /* an idle client is never closed */
+	{ "hz", false, 0, 0, SIZE_MAX, 0, "10" },     /* the active expiry's rate */
 	{ NULL, false, 0, 0, 0, 0, NULL },
 };
 
@@ -694,6 +726,8 @@ const struct rs_cmd rs_cmds_server[] = {
 	CONNCMD("echo", 2, CONN, "Echo the given string", "1.0.0", cmd_echo),
 	CONNCMD("quit", -1, CONN | RS_CMD_NOSCRIPT, "Close the connection", "1.0.0", cmd_quit),
 	CONNCMD("hello", -1, CONN | RS_CMD_NOSCRIPT, "Handshake with Redis", "6.0.0", cmd_hello),
+	CONNCMD("auth", -2, CONN | RS_CMD_NOSCRIPT, "Authenticate to the server", "1.0.0",
+		cmd_auth),
 	CONNCMD("client", -2, 0, "A container for client connection commands", "2.4.0", cmd_client),
 	CONNCMD("select", 2, CONN, "Change the selected database for the current connection",
 		"1.0.0", cmd_select),

@@ -19,7 +19,8 @@ static void cmd_sadd(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 		return;
 	}
 	int64_t added = 0;
-	for (uint32_t j = 2; j < argc && !oom; j++) {
+	uint32_t j; /* argv[2..j) are in the set */
+	for (j = 2; j < argc; j++) {
 		if (rs_dict_find(&o->d, argv[j].p, argv[j].len))
 			continue;
 		if (!rs_dict_add(&o->d, argv[j].p, argv[j].len)) {
@@ -32,13 +33,16 @@ static void cmd_sadd(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 	if (fresh && (!added || rs_db_add(x, &argv[1], o) < 0)) {
 		rs_obj_free(o);
 		oom = true;
+		j = 0; /* none */
 	} else if (added) {
 		rs_db_touch(x);
 	}
-	if (oom)
-		rs_reply_oom(x);
-	else
+	if (!oom) {
 		rs_reply_int(x->c, added);
+		return;
+	}
+	rs_reply_oom(x);
+	rs_propagate_prefix(x, j, 2, argv);
 }
 
 static void cmd_srem(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)

@@ -501,31 +501,33 @@ static void cmd_decrby(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 	incr_generic(x, &argv[1], -incr);
 }
 
-static bool float_or_reply(struct rs_ctx *x, const struct rs_arg *a, double *d)
+static bool ldouble_or_reply(struct rs_ctx *x, const struct rs_arg *a, long double *d)
 {
-	if (rs_arg_double(a, d))
+	if (rs_arg_ldouble(a, d))
 		return true;
 	rs_reply_error(x->c, RS_ERR_NOTFLOAT);
 	return false;
 }
 
+/* INCRBYFLOAT: as Redis, in x87's long double (so 10.5 + 0.1 is 10.6 and
+ * 5010.6 shows its binary tail) and stored as Redis' "%.17Lf" form. */
 static void cmd_incrbyfloat(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 {
 	(void)argc;
+	static char buf[RS_LDOUBLE_BUF]; /* off the small guest stack */
 	struct rs_obj *o = rs_lookup_write(x, &argv[1]);
 	if (rs_wrongtype(x, o, RS_T_STRING))
 		return;
-	double v = 0, incr;
-	if ((o && !float_or_reply(x, &(struct rs_arg){ o->s.p, o->s.len }, &v)) ||
-	    !float_or_reply(x, &argv[2], &incr))
+	long double v = 0, incr;
+	if ((o && !ldouble_or_reply(x, &(struct rs_arg){ o->s.p, o->s.len }, &v)) ||
+	    !ldouble_or_reply(x, &argv[2], &incr))
 		return;
 	v += incr;
 	if (v != v || v - v != 0) { /* NaN, or an infinity (inf - inf is NaN) */
 		rs_reply_error(x->c, "ERR increment would produce NaN or Infinity");
 		return;
 	}
-	char buf[400];
-	size_t n = rs_fmt_double(buf, sizeof(buf), v, true);
+	size_t n = rs_fmt_ldouble(buf, sizeof(buf), v);
 	if (store_text(x, &argv[1], o, buf, n) < 0) {
 		rs_reply_oom(x);
 		return;
@@ -568,7 +570,8 @@ static void mset_generic(struct rs_ctx *x, uint32_t argc, const struct rs_arg *a
 		struct rs_obj *o = rs_obj_string(argv[j + 1].p, argv[j + 1].len);
 		if (!o || rs_db_set(x, &argv[j], o, RS_NOTTL, NULL) < 0) {
 			rs_obj_free(o);
-			rs_reply_oom(x); /* the pairs before it are set */
+			rs_reply_oom(x);
+			rs_propagate_prefix(x, j, 1, argv); /* the pairs before it are set */
 			return;
 		}
 	}

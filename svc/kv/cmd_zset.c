@@ -65,6 +65,14 @@ static bool zadd_parse(struct rs_ctx *x, struct zadd *z, uint32_t argc, const st
 	return true;
 }
 
+/* The score a zset keeps: a small one (Redis' listpack) stores a whole
+ * score as an integer, so -0 comes back as 0; a skiplist keeps -0. big:
+ * the zset is a skiplist once this member is in. */
+static double kept_score(double score, bool big)
+{
+	return score == 0 && !big ? 0.0 : score;
+}
+
 /* Redis' zsetAdd for one pair: 0 done (or skipped by a flag), -1 NaN,
  * -2 no memory. */
 static int zadd_one(struct rs_ctx *x, struct rs_obj *o, struct zadd *z, double score,
@@ -85,14 +93,15 @@ static int zadd_one(struct rs_ctx *x, struct rs_obj *o, struct zadd *z, double s
 		z->score = score;
 		z->processed++;
 		if (score != n->score) {
-			rs_zset_update(&o->z, n, score);
+			rs_zset_update(&o->z, n, kept_score(score, o->big));
 			z->updated++;
 		}
 		return 0;
 	}
 	if (z->flags & Z_XX)
 		return 0;
-	if (rs_zset_add(&o->z, m->p, m->len, score, &x->e->rand_state) < 0)
+	bool big = o->big || o->z.sl->len + 1 > RS_ZSET_LP_ENTRIES || m->len > RS_ZSET_LP_VALUE;
+	if (rs_zset_add(&o->z, m->p, m->len, kept_score(score, big), &x->e->rand_state) < 0)
 		return -2;
 	rs_zset_note(o, m->len);
 	z->score = score;
@@ -128,23 +137,28 @@ static void zadd_run(struct rs_ctx *x, struct zadd *z, const struct rs_arg *argv
 		return;
 	}
 	int r = 0;
-	for (uint32_t j = 0; j < z->n && !r; j++) {
+	uint32_t j; /* the pairs before j are done */
+	for (j = 0; j < z->n && !r; j++) {
 		double score;
 		rs_arg_double(&argv[z->first + 2 * j], &score); /* checked by the parse */
 		r = zadd_one(x, o, z, score, &argv[z->first + 2 * j + 1]);
 	}
+	uint32_t done = z->first + 2 * (r ? j - 1 : j); /* argv[0..done) applied */
 	if (fresh && (!rs_obj_len(o) || rs_db_add(x, &argv[1], o) < 0)) {
 		rs_obj_free(o);
 		r = r ? r : -2;
+		done = 0;
 	} else if (z->added || z->updated) {
 		rs_db_touch(x);
 	}
-	if (r == -1)
+	if (r == -1) {
 		rs_reply_error(x->c, Z_NANERR);
-	else if (r == -2)
+	} else if (r == -2) {
 		rs_reply_oom(x);
-	else
+		rs_propagate_prefix(x, done, z->first, argv);
+	} else {
 		zadd_reply(x, z);
+	}
 }
 
 static void cmd_zadd(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
@@ -317,7 +331,7 @@ static bool parse_zbound(const struct rs_arg *a, struct zbound *b)
 	b->ex = v.len && v.p[0] == '(';
 	if (b->ex)
 		v.p++, v.len--;
-	return rs_arg_double(&v, &b->v) && b->v == b->v;
+	return rs_arg_double_range(&v, &b->v);
 }
 
 static bool parse_lbound(const struct rs_arg *a, struct lbound *b)

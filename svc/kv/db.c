@@ -59,6 +59,7 @@ void rs_db_touch(struct rs_ctx *x)
 
 void rs_reply_oom(struct rs_ctx *x)
 {
+	x->oom = true;
 	rs_reply_error(x->c, RS_ERR_OOM);
 }
 
@@ -188,9 +189,8 @@ bool rs_int_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v)
 
 bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v)
 {
-	if (!rs_int_or_reply(x, a, v))
-		return false;
-	if (*v >= 0)
+	/* Redis' getPositiveLongFromObjectOrReply: one message for both */
+	if (rs_arg_int(a, v) && *v >= 0)
 		return true;
 	rs_reply_error(x->c, "ERR value is out of range, must be positive");
 	return false;

@@ -96,6 +96,7 @@ struct rs_obj {
 	 * hashtable/skiplist): big records that this object has. */
 	bool big;
 	bool noint;	   /* a string made by INCRBYFLOAT: never "int" */
+	bool copied;	   /* a string COPY made: never a shared integer */
 	uint64_t next_seq; /* a hash: the seq its next new field gets */
 	union {
 		struct {
@@ -115,6 +116,9 @@ struct rs_obj *rs_obj_string(const void *p, size_t n);
 void rs_obj_free(struct rs_obj *o);
 /* The name OBJECT ENCODING gives o, by Redis 7.0's rules. */
 const char *rs_obj_encoding(const struct rs_obj *o);
+/* What OBJECT REFCOUNT says of o: Redis shares one object for each
+ * integer 0..9999 a string command stores (INT_MAX references), 1 else. */
+int64_t rs_obj_refcount(const struct rs_obj *o);
 const char *rs_type_name(const struct rs_obj *o);
 /* A deep copy (COPY); NULL out of memory. */
 struct rs_obj *rs_obj_dup(const struct rs_obj *o);
@@ -123,6 +127,8 @@ struct rs_obj *rs_obj_dup(const struct rs_obj *o);
 void rs_set_note(struct rs_obj *o, const uint8_t *m, size_t n);
 void rs_hash_note(struct rs_obj *o, size_t flen, size_t vlen);
 void rs_zset_note(struct rs_obj *o, size_t mlen);
+#define RS_ZSET_LP_ENTRIES 128 /* zset-max-listpack-entries */
+#define RS_ZSET_LP_VALUE 64    /* zset-max-listpack-value */
 /* Elements a container holds (0 for strings). */
 uint64_t rs_obj_len(const struct rs_obj *o);
 
@@ -179,7 +185,8 @@ size_t rs_db_active_expire(struct rs_engine *e, size_t budget);
 void rs_reply_oom(struct rs_ctx *x);
 /* Parse an integer argument; false after replying RS_ERR_NOTINT. */
 bool rs_int_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
-/* ... and at least 0, else "value is out of range, must be positive". */
+/* An integer of at least 0; else (not one either) false after replying
+ * "value is out of range, must be positive", as Redis' pop counts. */
 bool rs_count_or_reply(struct rs_ctx *x, const struct rs_arg *a, int64_t *v);
 /* *v + incr, or false after replying RS_ERR_OVERFLOW (INCRBY, HINCRBY). */
 bool rs_add_or_reply(struct rs_ctx *x, int64_t *v, int64_t incr);

@@ -11,10 +11,8 @@
 /* Redis 7.0's defaults. */
 #define EMBSTR_MAX 44	    /* OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
 #define INTSET_MAX 512	    /* set-max-intset-entries */
-#define HASH_LP_ENTRIES 128 /* hash-max-listpack-entries */
+#define HASH_LP_ENTRIES 512 /* hash-max-listpack-entries (Redis 7.0: 512; zsets 128) */
 #define HASH_LP_VALUE 64    /* hash-max-listpack-value */
-#define ZSET_LP_ENTRIES 128 /* zset-max-listpack-entries */
-#define ZSET_LP_VALUE 64    /* zset-max-listpack-value */
 
 struct rs_bytes *rs_bytes_new(const void *p, size_t n)
 {
@@ -229,7 +227,7 @@ struct rs_obj *rs_obj_dup(const struct rs_obj *o)
 	if (o->type == RS_T_STRING) {
 		struct rs_obj *c = rs_obj_string(o->s.p, o->s.len);
 		if (c)
-			c->big = o->big, c->noint = o->noint;
+			c->big = o->big, c->noint = o->noint, c->copied = true;
 		return c;
 	}
 	struct rs_obj *c = rs_obj_new(o->type);
@@ -271,7 +269,7 @@ void rs_hash_note(struct rs_obj *o, size_t flen, size_t vlen)
 
 void rs_zset_note(struct rs_obj *o, size_t mlen)
 {
-	if (o->z.sl->len > ZSET_LP_ENTRIES || mlen > ZSET_LP_VALUE)
+	if (o->z.sl->len > RS_ZSET_LP_ENTRIES || mlen > RS_ZSET_LP_VALUE)
 		o->big = true;
 }
 
@@ -297,6 +295,19 @@ const char *rs_obj_encoding(const struct rs_obj *o)
 		return o->big ? "hashtable" : "listpack";
 	}
 	return o->big ? "skiplist" : "listpack";
+}
+
+#define SHARED_INTEGERS 10000 /* Redis' OBJ_SHARED_INTEGERS */
+
+int64_t rs_obj_refcount(const struct rs_obj *o)
+{
+	struct rs_arg a = { o->type == RS_T_STRING ? o->s.p : NULL,
+			    o->type == RS_T_STRING ? o->s.len : 0 };
+	int64_t v;
+	if (o->type != RS_T_STRING || o->copied || strcmp(string_encoding(o), "int") != 0 ||
+	    !rs_arg_int(&a, &v) || v < 0 || v >= SHARED_INTEGERS)
+		return 1;
+	return INT32_MAX;
 }
 
 const char *rs_type_name(const struct rs_obj *o)

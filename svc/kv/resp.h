@@ -42,8 +42,9 @@ struct rs_limits {
 				        grow memory get "-OOM command not allowed
 				        when used memory > 'maxmemory'." */
 	uint64_t proto_max_bulk_len; /* [proto-max-bulk-len] default 512 MiB */
-	uint32_t max_args;	     /* most arguments in one command; Redis' is
-				        1024*1024 multibulk items */
+	uint32_t max_args;	     /* most arguments in one command; Redis
+				        7.0's is INT_MAX multibulk items (memory
+				        follows the arguments that arrive) */
 	uint32_t max_inline;	     /* inline request bytes: 64 KiB as Redis */
 	uint32_t max_clients;	     /* [maxclients] */
 	uint64_t max_output;	     /* a client's unsent reply bytes before it
@@ -193,6 +194,8 @@ struct rs_ctx {
 	struct rs_client *c;
 	bool dirty;	 /* the command changed the keyspace (set by db.c) */
 	bool propagated; /* the handler called rs_propagate itself */
+	bool oom;	 /* the handler answered RS_ERR_OOM: only what it
+			    propagated itself applied */
 };
 
 typedef void rs_cmd_fn(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
@@ -230,14 +233,24 @@ void rs_cmd_command(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
 /* A write handler whose effect is not its own argv (see rs_engine.propagate)
  * says what to log instead. */
 void rs_propagate(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv);
+/* A write of many items that ran out of memory with the items in
+ * argv[0..n) applied (that prefix is itself the command for what it did)
+ * propagates the prefix; nothing when n <= min (no item applied). Without
+ * it a command answered with OOM propagates nothing. */
+void rs_propagate_prefix(struct rs_ctx *x, uint32_t n, uint32_t min, const struct rs_arg *argv);
 
 /* ---- helpers the handlers share (util.c) ---- */
 bool rs_arg_eq(const struct rs_arg *a, const char *lower); /* case-insensitive */
 /* Redis' string2ll: the whole argument a decimal int64, no spaces or '+'. */
 bool rs_arg_int(const struct rs_arg *a, int64_t *out);
-/* Redis' string2ld/strtold rules for scores and INCRBYFLOAT ("inf" allowed
- * where Redis allows it, NaN never). */
+/* Redis' string2d, for scores: strtod's reading of the whole argument
+ * (hex floats too, "inf" too), no leading space, no NaN, no overflow, no
+ * nonzero value that underflows to zero. */
 bool rs_arg_double(const struct rs_arg *a, double *out);
+/* zslParseRange's strtod, for ZRANGE BYSCORE's bounds (after a '('): the
+ * argument up to a NUL byte, leading spaces skipped, "" as 0, overflow as
+ * an infinity and underflow as zero; NaN refused. */
+bool rs_arg_double_range(const struct rs_arg *a, double *out);
 /* Redis' string2ld, for INCRBYFLOAT and HINCRBYFLOAT: strtold's reading
  * (x86-64's 80-bit long double), refusing what rs_arg_double refuses, and
  * arguments of RS_LDOUBLE_BUF bytes or more. */

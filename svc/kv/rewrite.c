@@ -142,7 +142,7 @@ static const struct rs_dent *next_field(const struct rs_dict *d, const uint64_t 
 
 /* A small hash lists its fields in the order they came (Redis' listpack):
  * it goes out in that order, so the next incarnation lists them alike.
- * Small is at most 128 fields, so the quadratic walk is short. */
+ * Small is at most 512 fields, so the quadratic walk stays short. */
 static int hash_out(struct cmdbuf *b, const struct rs_dent *k, const struct rs_obj *o)
 {
 	const struct rs_dent *e;

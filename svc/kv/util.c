@@ -288,8 +288,10 @@ static bool pack_x87(uint64_t m, long e, bool neg, long double *out)
 struct decimal {
 	struct big d; /* the significant digits as an integer */
 	int ndig;     /* how many */
-	long exp;     /* value = d * 10^exp */
+	long exp;     /* value = d * 10^exp (hex: d * 2^exp) */
 	bool neg;
+	bool hex;    /* strtod's "0x" form: d and exp are binary */
+	bool sticky; /* hex: nonzero digits were dropped below d */
 };
 
 static bool is_digit(uint8_t c)
@@ -313,7 +315,75 @@ static void dec_digit(struct decimal *x, uint8_t c, bool frac, bool *dropped)
 	}
 }
 
-/* Reads "[+-]digits[.digits][e[+-]digits]" exactly; false on anything else. */
+static int hex_digit(uint8_t c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+#define HEX_KEEP 40 /* hex digits kept: 160 bits, well past a long double's 64 */
+
+/* One hex digit into x (see dec_digit). */
+static void hex_add(struct decimal *x, int v, bool frac)
+{
+	if (x->ndig == 0 && v == 0) {
+		x->exp -= frac ? 4 : 0;
+		return;
+	}
+	if (x->ndig < HEX_KEEP) {
+		big_mul_add(&x->d, 16, (uint32_t)v);
+		x->ndig++;
+		x->exp -= frac ? 4 : 0;
+	} else {
+		x->exp += frac ? 0 : 4;
+		x->sticky |= v != 0;
+	}
+}
+
+/* A decimal exponent's or a binary exponent's digits at p[*i..n):
+ * false if there is none. Clamped: past 100000 every value over- or
+ * underflows anyway. */
+static bool read_exp(const uint8_t *p, size_t n, size_t *i, long *exp)
+{
+	bool eneg = false;
+	long ev = 0;
+
+	if (++*i < n && (p[*i] == '+' || p[*i] == '-'))
+		eneg = p[(*i)++] == '-';
+	if (*i == n || !is_digit(p[*i]))
+		return false;
+	for (; *i < n && is_digit(p[*i]); (*i)++)
+		if (ev < 100000)
+			ev = ev * 10 + (p[*i] - '0');
+	*exp += eneg ? -ev : ev;
+	return true;
+}
+
+/* strtod's hexadecimal form after its sign: "0x" hexdigits [. hexdigits]
+ * [p [+-] digits], exactly; false on anything else. */
+static bool hex_parse(const uint8_t *p, size_t n, struct decimal *x)
+{
+	size_t i = 2;
+	bool frac = false, any = false;
+
+	x->hex = true;
+	for (; i < n && (hex_digit(p[i]) >= 0 || (p[i] == '.' && !frac)); i++) {
+		if (p[i] == '.')
+			frac = true;
+		else
+			hex_add(x, hex_digit(p[i]), frac), any = true;
+	}
+	if (!any)
+		return false;
+	if (i < n && (p[i] == 'p' || p[i] == 'P') && !read_exp(p, n, &i, &x->exp))
+		return false;
+	return i == n;
+}
+
+/* Reads "[+-]digits[.digits][e[+-]digits]", or the hex form, exactly;
+ * false on anything else. */
 static bool dec_parse(const uint8_t *p, size_t n, struct decimal *x)
 {
 	size_t i = 0;
@@ -323,8 +393,12 @@ static bool dec_parse(const uint8_t *p, size_t n, struct decimal *x)
 	x->ndig = 0;
 	x->exp = 0;
 	x->neg = false;
+	x->hex = false;
+	x->sticky = false;
 	if (i < n && (p[i] == '+' || p[i] == '-'))
 		x->neg = p[i++] == '-';
+	if (n - i >= 2 && p[i] == '0' && (p[i + 1] | 0x20) == 'x')
+		return hex_parse(p + i, n - i, x);
 	for (; i < n && (is_digit(p[i]) || (p[i] == '.' && !frac)); i++) {
 		if (p[i] == '.')
 			frac = true;
@@ -337,19 +411,8 @@ static bool dec_parse(const uint8_t *p, size_t n, struct decimal *x)
 		big_mul_add(&x->d, 10, 1);
 		x->exp--;
 	}
-	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
-		bool eneg = false;
-		long ev = 0;
-
-		if (++i < n && (p[i] == '+' || p[i] == '-'))
-			eneg = p[i++] == '-';
-		if (i == n || !is_digit(p[i]))
-			return false;
-		for (; i < n && is_digit(p[i]); i++)
-			if (ev < 100000)
-				ev = ev * 10 + (p[i] - '0');
-		x->exp += eneg ? -ev : ev;
-	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E') && !read_exp(p, n, &i, &x->exp))
+		return false;
 	return i == n;
 }
 
@@ -385,23 +448,32 @@ static void dec_quotient(struct decimal *x, const struct fp_format *f, struct bi
 	*sticky = num.n != 0;
 }
 
-/* The exact value of x rounded to f: false on overflow or underflow to
- * zero (strtod's ERANGE cases that Redis refuses). */
-static bool dec_round(struct decimal *x, const struct fp_format *f, long max_mag, uint64_t *m,
-		      long *e)
+/* How strtod's reading of a nonzero number ends: a value, or ERANGE
+ * because it is past the largest (strtod gives an infinity) or rounds to
+ * zero. */
+enum num_fit { NUM_OK, NUM_OVER, NUM_UNDER };
+
+/* The exact value of nonzero x rounded to f (pack then says NUM_OVER for
+ * a value past f's largest). */
+static enum num_fit dec_round(struct decimal *x, const struct fp_format *f, long max_mag,
+			      uint64_t *m, long *e)
 {
 	static struct big q;
 	long mag = x->ndig + x->exp, be = x->exp; /* |value| < 10^mag */
 	bool sticky = false;
 
-	if (mag > max_mag || mag < -max_mag - 25)
-		return false;
+	if (x->hex)
+		return fp_round(&x->d, x->exp, x->sticky, f, m, e) ? NUM_OK : NUM_UNDER;
+	if (mag > max_mag)
+		return NUM_OVER;
+	if (mag < -max_mag - 25)
+		return NUM_UNDER;
 	if (x->exp >= 0) {
 		big_mul_pow5(&x->d, (int)x->exp); /* d * 10^exp = d * 5^exp * 2^exp */
-		return fp_round(&x->d, be, false, f, m, e);
+		return fp_round(&x->d, be, false, f, m, e) ? NUM_OK : NUM_UNDER;
 	}
 	dec_quotient(x, f, &q, &be, &sticky);
-	return fp_round(&q, be, sticky, f, m, e);
+	return fp_round(&q, be, sticky, f, m, e) ? NUM_OK : NUM_UNDER;
 }
 
 /*
@@ -416,7 +488,7 @@ static bool dec_fast(const struct decimal *x, double *out)
 					1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
 	double v;
 
-	if (x->ndig > 15 || x->exp < -22 || x->exp > 22 || x->d.n > 2)
+	if (x->hex || x->ndig > 15 || x->exp < -22 || x->exp > 22 || x->d.n > 2)
 		return false;
 	v = (double)((uint64_t)(x->d.n > 1 ? x->d.w[1] : 0) << 32 | (x->d.n > 0 ? x->d.w[0] : 0));
 	v = x->exp < 0 ? v / pow10[-x->exp] : v * pow10[x->exp];
@@ -451,30 +523,79 @@ static int read_number(const struct rs_arg *a, struct decimal *x)
 	return dec_parse(a->p, a->len, x) ? 1 : 0;
 }
 
+/* x (kind 1 of read_number) as a double, as strtod rounds it. */
+static enum num_fit to_double(struct decimal *x, double *out)
+{
+	union dbits z = { .u = (uint64_t)x->neg << 63 };
+	enum num_fit fit;
+	uint64_t m;
+	long e;
+
+	if (x->d.n == 0) {
+		*out = z.d;
+		return NUM_OK;
+	}
+	if (dec_fast(x, out))
+		return NUM_OK;
+	fit = dec_round(x, &fp_double, 310, &m, &e);
+	if (fit == NUM_OK && !pack_double(m, e, x->neg, out))
+		fit = NUM_OVER;
+	if (fit != NUM_OK) /* strtod's ERANGE answers: an infinity, or zero */
+		*out = (z.u |= fit == NUM_OVER ? UINT64_C(0x7ff0000000000000) : 0, z.d);
+	return fit;
+}
+
 /*
  * Redis' string2d: strtod on the whole argument, refusing a leading space,
  * trailing bytes, NaN, overflow and a nonzero value that underflows to
- * zero. Hexadecimal floats ("0x1p3"), which strtod reads, are refused
- * here: nothing sends them.
+ * zero. Hexadecimal floats ("0x1p3") are read as strtod reads them.
  */
 bool rs_arg_double(const struct rs_arg *a, double *out)
 {
 	static struct decimal x; /* big integers: off the small guest stack */
 	int kind = read_number(a, &x);
-	union dbits z = { .u = (uint64_t)x.neg << 63 };
-	uint64_t m;
-	long e;
 
-	if (kind == 2 || (kind == 1 && x.d.n == 0)) {
-		z.u |= kind == 2 ? UINT64_C(0x7ff0000000000000) : 0;
-		*out = z.d;
+	if (kind == 2) {
+		*out = x.neg ? -(double)__builtin_inf() : (double)__builtin_inf();
 		return true;
 	}
-	if (kind == 0)
-		return false;
-	if (dec_fast(&x, out))
+	return kind == 1 && to_double(&x, out) == NUM_OK;
+}
+
+static bool is_space(uint8_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/*
+ * zslParseRange's reading of a score bound (after its '('): strtod on the
+ * argument as a C string (it ends at a NUL byte), which must take all of
+ * it. So unlike rs_arg_double: leading spaces are skipped, "" is 0, and a
+ * value past the largest is an infinity and one too small is zero; NaN is
+ * still refused.
+ */
+bool rs_arg_double_range(const struct rs_arg *a, double *out)
+{
+	static struct decimal x;
+	struct rs_arg t = { a->p, 0 };
+	int kind;
+
+	while (t.len < a->len && a->p[t.len] != 0)
+		t.len++;
+	if (t.len == 0) {
+		*out = 0;
 		return true;
-	return dec_round(&x, &fp_double, 310, &m, &e) && pack_double(m, e, x.neg, out);
+	}
+	while (t.len > 0 && is_space(t.p[0]))
+		t.p++, t.len--;
+	kind = read_number(&t, &x);
+	if (kind == 2) {
+		*out = x.neg ? -(double)__builtin_inf() : (double)__builtin_inf();
+		return true;
+	}
+	if (kind == 1)
+		to_double(&x, out);
+	return kind == 1;
 }
 
 /* Redis' string2ld, for INCRBYFLOAT and HINCRBYFLOAT: strtold's reading
@@ -496,7 +617,7 @@ bool rs_arg_ldouble(const struct rs_arg *a, long double *out)
 	}
 	if (kind == 0)
 		return false;
-	return dec_round(&x, &fp_x87, 4935, &m, &e) && pack_x87(m, e, x.neg, out);
+	return dec_round(&x, &fp_x87, 4935, &m, &e) == NUM_OK && pack_x87(m, e, x.neg, out);
 }
 
 /* ---- formatting ---- */

@@ -4,6 +4,9 @@
  * reply encoder, framing across every split, the protocol errors, and
  * each server command's reply.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,10 +74,13 @@ static void check_double(const char *s, double want)
 
 static void test_arg_double(void **state)
 {
-	static const char *bad[] = { "",	" 1",	  "1 ",	    "nan",  "NaN",  "-nan",
-				     "1e",	"1e+",	  ".",	    "-",    "+",    "e5",
-				     "1e400",	"-1e400", "1e-400", "0x10", "inf ", "in",
-				     "infinit", "1..2",	  "1.2.3",  "--1" };
+	static const char *bad[] = {
+		"",	   " 1",	"1 ",	      "nan", "NaN",	"-nan",
+		"1e",	   "1e+",	".",	      "-",   "+",	"e5",
+		"1e400",   "-1e400",	"1e-400",     "0x",  "inf ",	"in",
+		"infinit", "1..2",	"1.2.3",      "--1", "0x1p",	"0x.p1",
+		"0xg",	   "0x1p99999", "0x1p-99999", "-0x", "0x1.2.3", "0x1.fffffffffffff8p1023"
+	};
 	(void)state;
 	check_double("1", 1.0);
 	check_double("-1.5", -1.5);
@@ -94,6 +100,12 @@ static void test_arg_double(void **state)
 	check_double("0e-999999", 0.0);
 	check_double("-0", -0.0);
 	check_double("000000000000000000000000000001", 1.0);
+	check_double("0x10", 16.0); /* strtod reads C99 hex floats, and so Redis */
+	check_double("-0X1.8p1", -3.0);
+	check_double("0x.8", 0.5);
+	check_double("0x1p-1074", 4.9406564584124654e-324);
+	check_double("0x1.fffffffffffff7p1023", 1.7976931348623157e308); /* below half: down */
+	check_double("0x00000000000000000000000000000000000000000000001", 1.0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		double d;
 		struct rs_arg a = A(bad[i]);
@@ -231,9 +243,8 @@ static void test_incrbyfloat_form(void **state)
 /* Long doubles against libc's strtold and printf("%.17Lf"). */
 static void test_ldouble_vs_libc(void **state)
 {
-	static const char *bad[] = {
-		"", " 1", "nan", "1e5000", "-1e5000", "1e-5000", "0x1p3", "1e"
-	};
+	static const char *bad[] = { "",	" 1",	   "nan",	"1e5000",
+				     "-1e5000", "1e-5000", "0x1p99999", "1e" };
 	(void)state;
 	for (int i = 0; i < 20000; i++) {
 		char s[64], mine[RS_LDOUBLE_BUF], ref[RS_LDOUBLE_BUF];
@@ -261,6 +272,47 @@ static void test_ldouble_vs_libc(void **state)
 		struct rs_arg a = A(bad[i]);
 
 		assert_false(rs_arg_ldouble(&a, &v));
+	}
+}
+
+/* Hex floats and the range bound's strtod against libc: random strings
+ * of the characters strtod reads. */
+static void test_hex_and_range_vs_libc(void **state)
+{
+	static const char alphabet[] = "0123456789abcdefABCDEFxXpP.+- \t";
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		char s[24];
+		int n = (int)(next_rand() % 12);
+		char *end;
+
+		for (int j = 0; j < n; j++)
+			s[j] = alphabet[next_rand() % (sizeof(alphabet) - 1)];
+		if (n > 2 && next_rand() % 2)
+			s[0] = '0', s[1] = 'x';
+		s[n] = '\0';
+		struct rs_arg a = { (const uint8_t *)s, (size_t)n };
+		double d = 0, want;
+		long double ld = 0, lwant;
+
+		errno = 0;
+		want = strtod(s, &end);
+		bool whole = *end == '\0' && !isnan(want);
+		bool strict = whole && n > 0 && !isspace((unsigned char)s[0]) &&
+			      !(errno == ERANGE && (isinf(want) || want == 0));
+		assert_int_equal(rs_arg_double(&a, &d), strict);
+		if (strict)
+			assert_memory_equal(&d, &want, sizeof(d));
+		assert_int_equal(rs_arg_double_range(&a, &d), whole);
+		if (whole)
+			assert_memory_equal(&d, &want, sizeof(d));
+		errno = 0;
+		lwant = strtold(s, &end);
+		strict = *end == '\0' && !isnan(lwant) && n > 0 && !isspace((unsigned char)s[0]) &&
+			 !(errno == ERANGE && (isinf(lwant) || lwant == 0));
+		assert_int_equal(rs_arg_ldouble(&a, &ld), strict);
+		if (strict)
+			assert_memory_equal(&ld, &lwant, 10);
 	}
 }
 
@@ -530,7 +582,14 @@ static void test_protocol_errors(void **state)
 	expect_proto_error("*\r\n", "invalid multibulk length");
 	expect_proto_error("*01\r\n", "invalid multibulk length");
 	expect_proto_error("*2147483648\r\n", "invalid multibulk length");
-	expect_proto_error("*1048577\r\n", "invalid multibulk length"); /* past max_args */
+	/* Redis 7.0 takes any count up to INT_MAX (6.2 refused past 1024*1024) */
+	struct rs_client *big = rs_client_new(&eng);
+	assert_int_equal(feed(big, "*1048577\r\n$4\r\nPING\r\n"), 20);
+	assert_int_equal(big->out_len, 0); /* waiting for the other arguments */
+	rs_client_free(&eng, big);
+	eng.lim.max_args = 4; /* a policy's bound is still an error */
+	expect_proto_error("*5\r\n", "invalid multibulk length");
+	eng.lim.max_args = INT32_MAX;
 	expect_proto_error("*1\r\n$x\r\n", "invalid bulk length");
 	expect_proto_error("*1\r\n$-1\r\n", "invalid bulk length");
 	expect_proto_error("*1\r\n$\r\n", "invalid bulk length");
@@ -781,6 +840,22 @@ static void test_hello(void **state)
 	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	expect("HELLO 2 SETNAME bob\r\n", map);
 	expect("CLIENT GETNAME\r\n", "$3\r\nbob\r\n");
+	/* Redis 7.0 with no password: the default user takes any password */
+	expect("HELLO 2 AUTH default pw SETNAME ann\r\n", map);
+	expect("CLIENT GETNAME\r\n", "$3\r\nann\r\n");
+	expect("HELLO 2 SETNAME eve AUTH Default pw\r\n",
+	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	expect("CLIENT GETNAME\r\n", "$3\r\neve\r\n"); /* the name took effect */
+	expect("HELLO 2 AUTH bob pw SETNAME joe\r\n",
+	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	expect("CLIENT GETNAME\r\n", "$3\r\neve\r\n"); /* not reached */
+	expect("HELLO 2 AUTH default\r\n", "-ERR Syntax error in HELLO option 'AUTH'\r\n");
+	expect("AUTH default pw\r\n", "+OK\r\n");
+	expect("AUTH pw\r\n", "-ERR AUTH <password> called without any password configured for "
+			      "the default user. Are you sure your configuration is correct?\r\n");
+	expect("AUTH bob pw\r\n",
+	       "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	expect("AUTH a b c\r\n", "-ERR syntax error\r\n");
 }
 
 static void test_client(void **state)
@@ -828,6 +903,11 @@ static void test_config_get(void **state)
 	expect("CONFIG GET save appendonly\r\n",
 	       "*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n");
 	expect("CONFIG GET nosuch\r\n", "*0\r\n");
+	/* redis-server 7.0's answers for what kv does the same way */
+	expect("CONFIG GET timeout hz\r\n",
+	       "*4\r\n$7\r\ntimeout\r\n$1\r\n0\r\n$2\r\nhz\r\n$2\r\n10\r\n");
+	expect("CONFIG GET client-query-buffer-limit\r\n",
+	       "*2\r\n$25\r\nclient-query-buffer-limit\r\n$10\r\n1073741824\r\n");
 	expect("CONFIG GET proto*\r\n", "*2\r\n$18\r\nproto-max-bulk-len\r\n$9\r\n536870912\r\n");
 	expect(
 	    "CONFIG GET maxmemory* maxmemory\r\n",
@@ -950,6 +1030,18 @@ static void test_command(void **state)
 	snprintf(want, sizeof(want), "*%zu\r\n*10\r\n", rs_cmd_count());
 	assert_memory_equal(take(cl), want, strlen(want));
 	expect("COMMAND FOO\r\n", "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n");
+	/* GETKEYS: redis-server 7.0's answers */
+	expect("COMMAND GETKEYS mset a 1 b\r\n", "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+	expect("COMMAND GETKEYS del a b c\r\n", "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n");
+	expect("COMMAND GETKEYS SET a b\r\n", "*1\r\n$1\r\na\r\n");
+	expect("COMMAND GETKEYS object encoding a\r\n", "*1\r\n$1\r\na\r\n");
+	expect("COMMAND GETKEYS get\r\n",
+	       "-ERR wrong number of arguments for 'command|getkeys' command\r\n");
+	expect("COMMAND GETKEYS nosuch a\r\n", "-ERR Invalid command specified\r\n");
+	expect("COMMAND GETKEYS get a b\r\n",
+	       "-ERR Invalid number of arguments specified for command\r\n");
+	expect("COMMAND GETKEYS scan 0\r\n", "-ERR The command has no key arguments\r\n");
+	expect("COMMAND GETKEYS config get a\r\n", "-ERR The command has no key arguments\r\n");
 }
 
 int main(void)
@@ -962,6 +1054,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_double_small_buffer),
 		cmocka_unit_test(test_incrbyfloat_form),
 		cmocka_unit_test(test_ldouble_vs_libc),
+		cmocka_unit_test(test_hex_and_range_vs_libc),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_arg_eq),
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

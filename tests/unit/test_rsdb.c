@@ -17,6 +17,7 @@
 #include "resp.h"
 #include "db.h"
 #include "rs_host_alloc.h"
+#include "rstore.h"
 
 #define T0 1000000 /* the engine's clock at the start of each test, ms */
 
@@ -70,14 +71,23 @@ static int teardown(void **state)
 	return 0;
 }
 
+static const char *run_array(const char *const *args, size_t n);
+
 /* Run one command given as NUL-terminated arguments; its reply. */
 static const char *runv(const char *first, va_list ap)
 {
-	static char req[1 << 16];
 	const char *args[64];
-	size_t n = 0, len = 0;
+	size_t n = 0;
 	for (const char *a = first; a; a = va_arg(ap, const char *))
 		args[n++] = a;
+	return run_array(args, n);
+}
+
+/* Run one command given as n NUL-terminated arguments; its reply. */
+static const char *run_array(const char *const *args, size_t n)
+{
+	static char req[1 << 16];
+	size_t len = 0;
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "*%zu\r\n", n);
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(req + len, sizeof(req) - len, "$%zu\r\n%s\r\n",
@@ -289,9 +299,32 @@ static void test_incrbyfloat(void **state)
 	EXPECT("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "f", "abc");
 	R("SET", "t", "text");
 	EXPECT("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "t", "1");
-	R("SET", "big", "1.7e308");
-	EXPECT("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT", "big", "1.7e308");
-	EXPECT("$7\r\n1.7e308\r\n", "GET", "big");
+	R("SET", "big", "1e4932");
+	EXPECT("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT", "big", "1e4932");
+	EXPECT("$6\r\n1e4932\r\n", "GET", "big");
+	EXPECT("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT", "f", "inf");
+	EXPECT("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "f", "nan");
+	EXPECT("-ERR value is not a valid float\r\n", "INCRBYFLOAT", "f", " 1");
+}
+
+/* Redis computes INCRBYFLOAT in x87's long double and shows "%.17Lf"
+ * trimmed: the replies below are redis-server 7.0's bytes. */
+static void test_incrbyfloat_long_double(void **state)
+{
+	(void)state;
+	R("SET", "k", "10.6");
+	EXPECT("$22\r\n5010.60000000000000009\r\n", "INCRBYFLOAT", "k", "5.0e3");
+	EXPECT("$22\r\n5010.60000000000000009\r\n", "GET", "k");
+	R("SET", "k", "123456789012345678");
+	EXPECT("$18\r\n123456789012345679\r\n", "INCRBYFLOAT", "k", "1");
+	R("SET", "k", "1.23456789012345678901234567890");
+	EXPECT("$19\r\n1.23456789012345679\r\n", "INCRBYFLOAT", "k", "0");
+	R("SET", "k", "1");
+	EXPECT("$2\r\n17\r\n", "INCRBYFLOAT", "k", "0x10"); /* strtold reads hex */
+	R("SET", "k", "1e308");
+	R("INCRBYFLOAT", "k", "1e308"); /* finite in a long double */
+	EXPECT(":309\r\n", "STRLEN", "k");
+	EXPECT("$3\r\n0.3\r\n", "INCRBYFLOAT", "z", "0.3");
 }
 
 static void test_mget_mset(void **state)
@@ -489,7 +522,16 @@ static void test_scan_options(void **state)
 	assert_non_null(strstr(r, "a2"));
 	EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$2\r\na3\r\n", "SCAN", "0", "TYPE", "LIST");
 	EXPECT("-ERR invalid cursor\r\n", "SCAN", "x");
-	EXPECT("-ERR invalid cursor\r\n", "SCAN", "-1");
+	/* strtoul's reading, as Redis 7.0 (these were "invalid cursor") */
+	EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$2\r\na3\r\n", "SCAN", "", "TYPE", "list");
+	EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$2\r\na3\r\n", "SCAN", "+0", "TYPE", "list");
+	assert_true(!strncmp(R("SCAN", "-1"), "*2\r\n", 4));			/* 2^64 - 1 */
+	assert_true(!strncmp(R("SCAN", "-18446744073709551615"), "*2\r\n", 4)); /* 1 */
+	static const char *const bad[] = {
+		" 0", "-", "+", "18446744073709551616", "-18446744073709551616", "1 ", "0x1"
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT("-ERR invalid cursor\r\n", "SCAN", bad[i]);
 	EXPECT(NOTINT, "SCAN", "0", "COUNT", "x");
 	EXPECT(SYNTAX, "SCAN", "0", "COUNT", "0");
 	EXPECT(SYNTAX, "SCAN", "0", "MATCH");
@@ -931,6 +973,65 @@ static void test_zpopmin(void **state)
 	EXPECT(SYNTAX, "ZPOPMIN", "z", "1", "2");
 }
 
+/* A pop's count that is not an integer gets the same error as a negative
+ * one (Redis' getPositiveLongFromObjectOrReply). */
+static void test_pop_count_not_integer(void **state)
+{
+	(void)state;
+	static const char *const cmds[] = { "LPOP", "RPOP", "SPOP", "ZPOPMIN" };
+	static const char *const counts[] = { "abc", "1.5", "", "-1", "99999999999999999999" };
+	R("RPUSH", "k", "a");
+	for (size_t i = 0; i < 4; i++)
+		for (size_t j = 0; j < 5; j++)
+			EXPECT("-ERR value is out of range, must be positive\r\n", cmds[i], "k",
+			       counts[j]);
+}
+
+/* ZRANGE BYSCORE's bounds are read with strtod as zslParseRange does;
+ * ZADD's scores with string2d (hex too). Replies: redis-server 7.0's. */
+static void test_zrange_score_bounds(void **state)
+{
+	(void)state;
+	R("ZADD", "z", "1", "a", "2", "b", "3", "c");
+	EXPECT("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "(", "3", "BYSCORE");
+	EXPECT("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "", "3", "BYSCORE");
+	EXPECT("*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", " 2", "3", "BYSCORE");
+	EXPECT("*2\r\n$1\r\nb\r\n$1\r\nc\r\n", "ZRANGE", "z", "0x2", "3", "BYSCORE");
+	EXPECT("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "ZRANGE", "z", "-1e400", "(0x1.8p1", "BYSCORE");
+	EXPECT("*0\r\n", "ZRANGE", "z", "1e400", "3", "BYSCORE");
+	EXPECT("-ERR min or max is not a float\r\n", "ZRANGE", "z", "2 ", "3", "BYSCORE");
+	EXPECT("-ERR min or max is not a float\r\n", "ZRANGE", "z", " ", "3", "BYSCORE");
+	EXPECT("-ERR min or max is not a float\r\n", "ZRANGE", "z", "nan", "3", "BYSCORE");
+	EXPECT("-ERR min or max is not a float\r\n", "ZRANGE", "z", "1", "(-nan", "BYSCORE");
+	EXPECT(":1\r\n", "ZADD", "z", "0x10", "d");
+	EXPECT("$2\r\n16\r\n", "ZSCORE", "z", "d");
+	EXPECT(":1\r\n", "ZADD", "z", "-0X1P-2", "e");
+	EXPECT("$5\r\n-0.25\r\n", "ZSCORE", "z", "e");
+	EXPECT("-ERR value is not a valid float\r\n", "ZADD", "z", "0x", "f");
+	EXPECT("-ERR value is not a valid float\r\n", "ZADD", "z", "0x1p", "f");
+	EXPECT("-ERR value is not a valid float\r\n", "ZADD", "z", "1e400", "f");
+	EXPECT("-ERR value is not a valid float\r\n", "ZADD", "z", "1e-400", "f");
+	EXPECT("-ERR value is not a valid float\r\n", "ZADD", "z", " 1", "f");
+}
+
+/* A small zset (Redis' listpack) keeps a whole score as an integer, so -0
+ * reads back as 0; a skiplist keeps -0. The reply to ZINCRBY is the sum. */
+static void test_zset_negative_zero(void **state)
+{
+	(void)state;
+	EXPECT(":1\r\n", "ZADD", "z", "-0", "a");
+	EXPECT("$1\r\n0\r\n", "ZSCORE", "z", "a");
+	EXPECT("$2\r\n-0\r\n", "ZINCRBY", "y", "-0", "a");
+	EXPECT("$1\r\n0\r\n", "ZSCORE", "y", "a");
+	char m[80];
+	memset(m, 'm', sizeof(m) - 1);
+	m[sizeof(m) - 1] = 0;
+	EXPECT(":1\r\n", "ZADD", "z", "-0", m); /* too long for a listpack */
+	EXPECT("$8\r\nskiplist\r\n", "OBJECT", "ENCODING", "z");
+	EXPECT("$2\r\n-0\r\n", "ZSCORE", "z", m);
+	EXPECT("$1\r\n0\r\n", "ZSCORE", "z", "a");
+}
+
 /* Ranks stay right through many random inserts and score moves: the
  * skiplist against a sorted model. */
 static int score[200];
@@ -999,11 +1100,58 @@ static void test_zset_encoding(void **state)
 		R("SADD", "s", m);
 	}
 	EXPECT("$9\r\nhashtable\r\n", "OBJECT", "ENCODING", "s");
-	for (int i = 0; i < 129; i++) {
+	/* hash-max-listpack-entries is 512 in Redis 7.0 (was taken as 128) */
+	for (int i = 0; i < 512; i++) {
 		snprintf(m, sizeof(m), "f%d", i);
 		R("HSET", "h", m, "v");
 	}
+	EXPECT("$8\r\nlistpack\r\n", "OBJECT", "ENCODING", "h");
+	const char *all = R("HGETALL", "h"); /* in the order the fields came */
+	assert_true(!strncmp(all, "*1024\r\n$2\r\nf0\r\n$1\r\nv\r\n$2\r\nf1\r\n", 26));
+	assert_non_null(strstr(all, "$4\r\nf510\r\n$1\r\nv\r\n$4\r\nf511\r\n$1\r\nv\r\n"));
+	R("HSET", "h", "f512", "v");
 	EXPECT("$9\r\nhashtable\r\n", "OBJECT", "ENCODING", "h");
+}
+
+/* OBJECT REFCOUNT and FREQ as redis-server 7.0 answers them: a string
+ * command stores an integer 0..9999 as one shared object, COPY makes its
+ * own; FREQ needs an LFU policy. */
+static void test_object_refcount_freq(void **state)
+{
+	(void)state;
+#define SHARED ":2147483647\r\n"
+	R("SET", "r1", "5");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r1");
+	R("COPY", "r1", "r2");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r2");
+	EXPECT("$3\r\nint\r\n", "OBJECT", "ENCODING", "r2");
+	R("RENAME", "r1", "r6");
+	EXPECT(SHARED, "OBJECT", "refcount", "r6");
+	R("SET", "r3", "10000");
+	R("SET", "r4", "-1");
+	R("SET", "r5", "0005");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r3");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r4");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "r5");
+	R("INCR", "r4");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r4");
+	R("APPEND", "r7", "7");
+	R("MSET", "r8", "8");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r7");
+	EXPECT(SHARED, "OBJECT", "REFCOUNT", "r8");
+	R("RPUSH", "l", "a");
+	EXPECT(":1\r\n", "OBJECT", "REFCOUNT", "l");
+	EXPECT(NIL, "OBJECT", "REFCOUNT", "nokey");
+	EXPECT(NIL, "OBJECT", "FREQ", "nokey");
+	EXPECT("-ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+	       "Please note that when switching between policies at runtime LRU and LFU data "
+	       "will take some time to adjust.\r\n",
+	       "OBJECT", "FREQ", "l");
+	EXPECT("-ERR wrong number of arguments for 'object|refcount' command\r\n", "OBJECT",
+	       "REFCOUNT");
+	EXPECT("-ERR wrong number of arguments for 'object|freq' command\r\n", "OBJECT", "freq",
+	       "a", "b");
+#undef SHARED
 }
 
 /* ---- out of memory: an error, nothing lost, nothing leaked ---- */
@@ -1042,6 +1190,140 @@ static void test_oom(void **state)
 	}
 }
 
+/* ---- out of memory in the middle of a write of many items ---- */
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char dump_buf[1 << 16];
+static size_t dump_len;
+
+static int dump_emit(void *ctx, const uint8_t *resp, size_t n)
+{
+	(void)ctx;
+	assert_true(dump_len + n < sizeof(dump_buf));
+	memcpy(dump_buf + dump_len, resp, n);
+	dump_len += n;
+	return 0;
+}
+
+/* The keyspace, canonical: rs_db_rewrite's commands one a line, SADD's
+ * members sorted (a set's order is its table's), the lines sorted. */
+static void dump(char *out, size_t cap)
+{
+	char *lines[256], *p;
+	size_t nl = 0, o = 0;
+	dump_len = 0;
+	assert_int_equal(rs_db_rewrite(&E, dump_emit, NULL), 0);
+	dump_buf[dump_len] = 0;
+	for (p = dump_buf; *p == '*' && nl < 256;) {
+		long argc = strtol(p + 1, &p, 10);
+		char *args[64], *line = malloc(4096);
+		size_t l = 0;
+		p += 2;
+		for (long i = 0; i < argc; i++) {
+			long n = strtol(p + 1, &p, 10);
+			args[i] = p + 2;
+			p += 2 + n;
+			*p = 0;
+			p += 2;
+		}
+		if (strcmp(args[0], "SADD") == 0)
+			qsort(args + 2, (size_t)argc - 2, sizeof(args[0]), cmp_line);
+		for (long i = 0; i < argc; i++)
+			l += (size_t)snprintf(line + l, 4096 - l, "%s ", args[i]);
+		lines[nl++] = line;
+	}
+	qsort(lines, nl, sizeof(lines[0]), cmp_line);
+	for (size_t i = 0; i < nl; i++) {
+		o += (size_t)snprintf(out + o, cap - o, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+}
+
+static void fresh_engine(void)
+{
+	rs_client_free(&E, C);
+	rs_engine_free(&E);
+	setup(NULL);
+	R("SET", "a", "1");
+	R("RPUSH", "l", "x");
+	R("SADD", "s", "m0");
+	R("HSET", "h", "f0", "v0");
+	R("ZADD", "z", "0", "m0");
+	/* the parser's argument vector grows to 16 now, not under the test */
+	R("DEL", "x", "x", "x", "x", "x", "x", "x", "x", "x", "x", "x", "x", "x", "x", "x");
+	P();
+}
+
+/* Run what was propagated (one command a line, arguments without
+ * spaces) on the current engine. */
+static void replay(char *cmds)
+{
+	for (char *line = strtok(cmds, "\n"); line; line = strtok(NULL, "\n")) {
+		const char *args[64];
+		size_t n = 0;
+		for (char *save, *a = strtok_r(line, " ", &save); a; a = strtok_r(NULL, " ", &save))
+			args[n++] = a;
+		run_array(args, n);
+	}
+}
+
+/*
+ * A write of many items that runs out of memory part way has applied the
+ * items before the failure: what it propagates must rebuild exactly that
+ * (before, its whole argv went to the log and a replay applied more).
+ * Every failure point of each command: the keyspace after it, and after
+ * replaying what it propagated on the same start, must be the same.
+ */
+static void test_oom_partial_propagation(void **state)
+{
+	(void)state;
+	static const char *const cmds[][12] = {
+		{ "MSET", "a", "2", "b", "2", "c", "3", "d", "4", NULL },
+		{ "MSETNX", "n1", "1", "n2", "2", "n3", "3", NULL },
+		{ "HSET", "h", "f1", "v1", "f2", "v2", "f3", "v3", NULL },
+		{ "HSET", "hn", "f1", "v1", "f2", "v2", "f3", "v3", NULL },
+		{ "SADD", "s", "m1", "m0", "m2", "m3", "m4", NULL },
+		{ "SADD", "sn", "m1", "m2", "m3", NULL },
+		{ "RPUSH", "l", "a", "b", "c", "d", NULL },
+		{ "LPUSH", "ln", "a", "b", "c", NULL },
+		{ "ZADD", "z", "1", "m1", "2", "m2", "3", "m3", NULL },
+		{ "ZADD", "z", "NX", "CH", "1", "m0", "2", "m4", "3", "m5", NULL },
+		{ "ZADD", "zn", "1", "a", "2", "b", "3", "c", NULL },
+		{ "HINCRBY", "hn", "f", "1", NULL },
+	};
+	static char after_run[1 << 14], after_replay[1 << 14], props[1 << 14];
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		size_t n = 0;
+		while (cmds[i][n])
+			n++;
+		for (long after = 0; after < 40; after++) {
+			fresh_engine();
+			rs_host_fail_after = after;
+			const char *r = run_array(cmds[i], n);
+			rs_host_fail_after = -1;
+			bool oom = strcmp(r, OOM) == 0;
+			dump(after_run, sizeof(after_run));
+			snprintf(props, sizeof(props), "%s", P());
+			static char work[sizeof(props)];
+			memcpy(work, props, sizeof(work));
+			fresh_engine();
+			replay(work);
+			dump(after_replay, sizeof(after_replay));
+			if (strcmp(after_run, after_replay) != 0)
+				fail_msg(
+				    "%s, allocation %ld fails: propagated\n%sthe run left\n%sthe "
+				    "replay\n%s",
+				    cmds[i][0], after, props, after_run, after_replay);
+			if (!oom)
+				break;
+		}
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1052,6 +1334,7 @@ int main(void)
 		T(test_append_strlen_ranges),
 		T(test_counters),
 		T(test_incrbyfloat),
+		T(test_incrbyfloat_long_double),
 		T(test_mget_mset),
 		T(test_lcs),
 		T(test_string_encoding),
@@ -1073,9 +1356,14 @@ int main(void)
 		T(test_zrange_rank),
 		T(test_zrange_score_lex),
 		T(test_zpopmin),
+		T(test_pop_count_not_integer),
+		T(test_zrange_score_bounds),
+		T(test_zset_negative_zero),
 		T(test_zset_model),
 		T(test_zset_encoding),
+		T(test_object_refcount_freq),
 		T(test_oom),
+		T(test_oom_partial_propagation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
