@@ -21,9 +21,12 @@
 #include "jsonline.h"
 #include "util.h"
 
-/* respcheck drains for its reply timeout (10 s) and may wait 30 s for the
- * server to take its read-back: past this it is killed. */
-#define STOP_BOUND_S 60.0
+/* respcheck waits up to DRAIN_MS for the replies still due (TCP's
+ * retransmission backoff after a burst of faults stalls a connection for
+ * tens of seconds under TCG on a loaded host) and may wait 30 s for the
+ * server to take its read-back: past STOP_BOUND_S it is killed. */
+#define DRAIN_MS "60000"
+#define STOP_BOUND_S 120.0
 
 static const char *value(const struct jsonline *o, const char *key)
 {
@@ -159,7 +162,7 @@ pid_t camp_resp_start(const char *bin, const char *host, int port, const char *d
 		if (fd >= 0)
 			dup2(fd, 1);
 		execl(bin, bin, "--host", host, "--port", p, "--seconds", "1e7", "--log", log,
-		      "--stall-log-ms", "20", (char *)NULL);
+		      "--stall-log-ms", "20", "--drain-ms", DRAIN_MS, (char *)NULL);
 		fprintf(stderr, "campaign: %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}

@@ -13,6 +13,7 @@
  *   respcheck [--host H] [--port P] [--conns N] [--seconds S]
  *             [--until-event TEXT] [--dir DIR] [--max-seconds S]
  *             [--timeout-ms MS] [--log FILE] [--stall-log-ms MS]
+ *             [--drain-ms MS]
  *
  * PORT defaults to $VESTA_PORT and DIR to $VESTA_BOOT_DIR (both set by the
  * runner's `host`). It runs for S seconds (default 10), or with
@@ -22,8 +23,8 @@
  * or reaches EOF is reconnected with backoff (10 ms doubling to 1 s). A
  * reply that takes longer than MS (default 10000) is late (logged, still
  * awaited: TCP delivers it or breaks the connection); one still missing
- * when the run is over and the drain has waited MS more is a timeout:
- * lost. A reply that does not fit the model is excused only if the
+ * when the run is over and the drain has waited --drain-ms more (default
+ * MS) is a timeout: lost. A reply that does not fit the model is excused only if the
  * server's INFO run_id changed meanwhile (a dataset made anew or damaged,
  * which kv announces): the model then forgets and checks on.
  *
@@ -74,7 +75,7 @@
 struct opts {
 	const char *host, *until, *dir, *log;
 	int port, conns;
-	double seconds, max_s, timeout_s, stall_log_s;
+	double seconds, max_s, timeout_s, stall_log_s, drain_s;
 };
 
 enum cstate { C_DOWN, C_CONNECTING, C_UP };
@@ -323,13 +324,13 @@ static void conn_read(struct conn *c, double now)
  * the run is over and the drain has waited its bound too, it is lost, and
  * the connection is not to be trusted.
  */
-static void conn_check_timeout(struct conn *c, double now, bool running)
+static void conn_check_timeout(struct conn *c, double now, bool over)
 {
 	double waited = now - c->sent_at - (paused - c->paused_at_send);
 
-	if (c->st != C_UP || !c->waiting || waited < opt.timeout_s)
+	if (c->st != C_UP || !c->waiting || (waited < opt.timeout_s && !over))
 		return;
-	if (running) {
+	if (!over) {
 		if (!c->late) {
 			c->late = true;
 			tally.late++;
@@ -387,7 +388,7 @@ static void round_once(struct conn *cs, bool running)
 	for (int i = 0; i < opt.conns; i++) {
 		if (pf[i].fd >= 0)
 			conn_event(&cs[i], pf[i].revents, running, now);
-		conn_check_timeout(&cs[i], now, running);
+		conn_check_timeout(&cs[i], now, false);
 	}
 }
 
@@ -459,9 +460,10 @@ static double run(struct conn *cs)
 	while (!run_over(start, &next_watch))
 		round_once(cs, true);
 	end = now_s();
-	while (any_waiting(cs) && now_s() - end < opt.timeout_s + 0.1)
+	while (any_waiting(cs) && now_s() - end < opt.drain_s + 0.1)
 		round_once(cs, false);
 	for (int i = 0; i < opt.conns; i++) {
+		conn_check_timeout(&cs[i], now_s(), true);
 		if (cs[i].broke_at >= 0)
 			note_stall(&cs[i], cs[i].broke_at, now_s()); /* never answered */
 		if (cs[i].fd >= 0)
@@ -604,7 +606,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: respcheck [--host H] [--port P] [--conns N] [--seconds S] "
 			"[--until-event TEXT] [--dir DIR] [--max-seconds S] [--timeout-ms MS] "
-			"[--log FILE] [--stall-log-ms MS]\n");
+			"[--log FILE] [--stall-log-ms MS] [--drain-ms MS]\n");
 	exit(2);
 }
 
@@ -644,6 +646,8 @@ static void set_opt(const char *a, const char *v)
 		opt.log = v;
 	else if (!strcmp(a, "--stall-log-ms"))
 		opt.stall_log_s = num_arg(a, v, 0, 1e9) / 1000;
+	else if (!strcmp(a, "--drain-ms"))
+		opt.drain_s = num_arg(a, v, 0, 1e9) / 1000;
 	else
 		usage();
 }
@@ -658,7 +662,8 @@ static void parse(int argc, char **argv)
 			     .seconds = 10,
 			     .max_s = 600,
 			     .timeout_s = 10,
-			     .stall_log_s = 0.2 };
+			     .stall_log_s = 0.2,
+			     .drain_s = -1 };
 	if (port && *port)
 		opt.port = (int)num_arg("VESTA_PORT", port, 1, 65535);
 	for (int i = 1; i < argc; i += 2) {
@@ -668,6 +673,8 @@ static void parse(int argc, char **argv)
 	}
 	if (!opt.port || (opt.until && !opt.dir))
 		usage();
+	if (opt.drain_s < 0)
+		opt.drain_s = opt.timeout_s;
 }
 
 /* HOST (a name or an address) into server. */
