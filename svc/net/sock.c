@@ -190,10 +190,8 @@ static void peer_keep(const struct conn *c, bool open)
 
 	if (open)
 		now = (struct net_peer_rec){ c->peer_ip, c->peer_port, c->local_port };
-	if (!memcmp(r, &now, sizeof(now)))
-		return;
-	*r = now;
-	net_stash_seal(net.st);
+	if (memcmp(r, &now, sizeof(now)) != 0)
+		net_peer_put(r, now);
 }
 
 static void detach(struct tcp_pcb *pcb)
@@ -443,18 +441,19 @@ static void stale_take(void)
 	unsigned j = 0;
 	bool any = false;
 
+	/* A death between a copy and its clearing leaves the peer in both:
+	 * probed twice, harmlessly. */
 	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
 		struct net_peer_rec *p = &net.st->peer[i];
 
 		while (p->port && j < NET_PEER_MAX && net.st->stale[j].port)
 			j++;
 		if (p->port && j < NET_PEER_MAX)
-			net.st->stale[j] = *p;
-		memset(p, 0, sizeof(*p));
+			net_peer_put(&net.st->stale[j], *p);
+		net_peer_put(p, (struct net_peer_rec){ 0 });
 	}
 	for (unsigned i = 0; i < NET_PEER_MAX; i++)
-		any |= net.st->stale[i].port != 0;
-	net_stash_seal(net.st);
+		any |= net.st->stale[i].port != 0 && net.st->stale[i].ip != 0;
 	stale_until = any ? ve_clock_ns() + STALE_WAIT_NS : 0;
 }
 
@@ -482,27 +481,27 @@ static uint64_t stale_poll(uint64_t now)
 		return NS_NONE;
 	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
 		struct net_peer_rec *r = &net.st->stale[i];
-		ip4_addr_t hop = next_hop(r->ip);
 		const ip4_addr_t *ip_ret;
 		struct eth_addr *eth;
 		ip_addr_t remote;
+		ip4_addr_t hop;
 
 		if (!r->port)
 			continue;
-		if (!late && etharp_find_addr(&net.nif, &hop, &eth, &ip_ret) < 0) {
+		hop = next_hop(r->ip);
+		if (!late && r->ip && etharp_find_addr(&net.nif, &hop, &eth, &ip_ret) < 0) {
 			left++;
 			continue;
 		}
 		ip_addr_set_ip4_u32(&remote, r->ip);
-		if (!late) {
+		if (!late && r->ip) {
 			probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port, seqno);
 			probe(netif_ip_addr4(&net.nif), &remote, r->local_port, r->port,
 			      seqno + 0x80000000u);
 		}
-		stale_sent += !late;
+		stale_sent += !late && r->ip;
 		stale_lost += late;
-		memset(r, 0, sizeof(*r));
-		net_stash_seal(net.st);
+		net_peer_put(r, (struct net_peer_rec){ 0 });
 	}
 	if (left) {
 		if (now >= arp_at) {

@@ -61,7 +61,7 @@ const char *net_stash_check(const struct net_stash *st)
 
 void net_stash_reset(struct net_stash *st, const uint64_t secret[2])
 {
-	memset(st, 0, sizeof(*st));
+	memset(st, 0, offsetof(struct net_stash, peer));
 	st->magic = NET_STASH_MAGIC;
 	st->version = NET_STASH_VERSION;
 	st->secret[0] = secret[0];

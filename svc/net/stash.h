@@ -30,13 +30,19 @@ struct net_listen_rec {
 };
 
 /* A connection's two ends, as the next incarnation needs them to reset
- * it (network byte order for ip; port 0: no connection). */
+ * it (network byte order for ip; port 0: no connection). Eight bytes,
+ * written with one store (net_peer_put): a death cannot leave one half
+ * written, so the records need no checksum, and their many changes (at
+ * every connection's start and end) never put the checksummed part at
+ * risk of a death between a change and its seal. */
 struct net_peer_rec {
-	uint32_t ip;
+	_Alignas(8) uint32_t ip;
 	uint16_t port, local_port;
 };
+_Static_assert(sizeof(struct net_peer_rec) == 8, "a peer record is one store");
 
-/* The stash (one page). sum is FNV-1a 64 of every byte before it. */
+/* The stash (one page). sum is FNV-1a 64 of every byte before it; the
+ * peer records after it are each one store. */
 struct net_stash {
 	uint64_t magic;
 	uint32_t version;
@@ -46,9 +52,9 @@ struct net_stash {
 	uint32_t nlisten; /* used entries of l[] */
 	uint32_t pad;
 	struct net_listen_rec l[NET_LISTEN_MAX];
+	uint64_t sum;
 	struct net_peer_rec peer[NET_PEER_MAX];	 /* by connection slot */
 	struct net_peer_rec stale[NET_PEER_MAX]; /* an earlier incarnation's, not reset yet */
-	uint64_t sum;
 };
 
 /* Recompute the checksum after a change. */
@@ -58,8 +64,18 @@ void net_stash_seal(struct net_stash *st);
  * "corrupt": a field out of its range), or NULL if it can. */
 const char *net_stash_check(const struct net_stash *st);
 
-/* Make st a fresh stash with the given secret: epoch 0, no listeners, no
- * peers. */
+/* Make st a fresh stash with the given secret: epoch 0, no listeners.
+ * The peer records stay (each is whole, and resetting the connections
+ * they name is right whatever else was lost). */
 void net_stash_reset(struct net_stash *st, const uint64_t secret[2]);
+
+/* Write *r as v in one store. */
+static inline void net_peer_put(struct net_peer_rec *r, struct net_peer_rec v)
+{
+	uint64_t w;
+
+	__builtin_memcpy(&w, &v, sizeof(w));
+	*(volatile uint64_t *)(void *)r = w;
+}
 
 #endif
