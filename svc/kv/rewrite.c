@@ -124,39 +124,59 @@ static int dict_out(struct cmdbuf *b, const struct rs_dent *k, const struct rs_d
 	return end(b);
 }
 
-/* The entry of d with the least seq above *after (any, if after is NULL):
- * a small hash's next field in the order they came; NULL after the last. */
-static const struct rs_dent *next_field(const struct rs_dict *d, const uint64_t *after)
+static uint64_t seq_of(const struct rs_dent *e)
 {
-	struct rs_dict_it it = { 0 };
-	const struct rs_dent *best = NULL, *e;
+	return ((const struct rs_hval *)e->v.p)->seq;
+}
 
-	while ((e = rs_dict_next(d, &it))) {
-		uint64_t s = ((const struct rs_hval *)e->v.p)->seq;
-		if ((!after || s > *after) &&
-		    (!best || s < ((const struct rs_hval *)best->v.p)->seq))
-			best = e;
+/* Heapsort a[0..n) by seq (no allocation beyond the array, n log n). */
+static void sift(const struct rs_dent **a, size_t i, size_t n)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && seq_of(a[c + 1]) > seq_of(a[c]))
+			c++;
+		if (seq_of(a[i]) >= seq_of(a[c]))
+			return;
+		const struct rs_dent *t = a[i];
+		a[i] = a[c];
+		a[c] = t;
 	}
-	return best;
+}
+
+static void sort_by_seq(const struct rs_dent **a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift(a, i, n);
+	for (size_t m = n; m-- > 1;) {
+		const struct rs_dent *t = a[0];
+		a[0] = a[m];
+		a[m] = t;
+		sift(a, 0, m);
+	}
 }
 
 /* A small hash lists its fields in the order they came (Redis' listpack):
- * it goes out in that order, so the next incarnation lists them alike.
- * Small is at most 512 fields, so the quadratic walk stays short. */
+ * it goes out in that order, so the next incarnation lists them alike. */
 static int hash_out(struct cmdbuf *b, const struct rs_dent *k, const struct rs_obj *o)
 {
-	const struct rs_dent *e;
-	uint64_t seq = 0;
+	struct rs_dict_it it = { 0 };
+	const struct rs_dent **a, *e;
+	size_t n = 0;
 
 	if (o->big)
 		return dict_out(b, k, &o->d, true);
+	if (!(a = rs_alloc(o->d.used * sizeof(*a) + 1)))
+		return -1;
+	while ((e = rs_dict_next(&o->d, &it)) && n < o->d.used)
+		a[n++] = e;
+	sort_by_seq(a, n);
 	begin(b, "HSET", k->key, k->klen);
-	for (e = next_field(&o->d, NULL); e; e = next_field(&o->d, &seq)) {
-		const struct rs_hval *v = e->v.p;
-		arg(b, e->key, e->klen);
+	for (size_t i = 0; i < n; i++) {
+		const struct rs_hval *v = a[i]->v.p;
+		arg(b, a[i]->key, a[i]->klen);
 		arg(b, v->p, v->len);
-		seq = v->seq;
 	}
+	rs_free(a);
 	return end(b);
 }
 
