@@ -107,6 +107,21 @@ run_boot() {
 	failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 }
 
+# campaign_check NAME OUT ARGS...: one bounded campaign into OUT (its
+# output in $BUILD/NAME.out), counted as one check.
+campaign_check() {
+	name=$1 out=$2
+	shift 2
+	if "$BUILD/tools/campaign" --iso "$BUILD/vesta.iso" --jobs 2 --out "$out" "$@" \
+		>"$BUILD/$name.out" 2>&1; then
+		passed=$((passed + 1))
+	else
+		sed -n '/^FAIL/,$p' "$out/report.txt" 2>/dev/null || tail -20 "$BUILD/$name.out"
+		failed=$((failed + 1))
+	fi
+	tail -1 "$BUILD/$name.out"
+}
+
 # A bounded fault campaign on the default appliance (tools/campaign): two
 # guests side by side, CHECK_FAULTS faults of every kind into every
 # service, from a fixed seed. The seed fixes which faults are injected and
@@ -117,15 +132,8 @@ run_boot() {
 # `fault SVC KIND ARG SEED` line. Its verdict is one pass or fail; the
 # report stays in $BUILD/check-campaign/.
 run_campaign() {
-	out="$BUILD/check-campaign"
-	if "$BUILD/tools/campaign" --iso "$BUILD/vesta.iso" --faults "${CHECK_FAULTS:-300}" \
-		--seed "${CHECK_SEED:-20261121}" --jobs 2 --out "$out" >"$BUILD/campaign.out" 2>&1; then
-		passed=$((passed + 1))
-	else
-		sed -n '/^FAIL/,$p' "$out/report.txt" 2>/dev/null || tail -20 "$BUILD/campaign.out"
-		failed=$((failed + 1))
-	fi
-	tail -1 "$BUILD/campaign.out"
+	campaign_check campaign "$BUILD/check-campaign" --faults "${CHECK_FAULTS:-300}" \
+		--seed "${CHECK_SEED:-20261121}"
 }
 
 # The bounded network campaign (issue 13): the same, with tools/respcheck's
@@ -135,15 +143,8 @@ run_campaign() {
 # late until the run is over), a read-back that disagrees, or a dataset
 # change the clients saw that kv did not announce.
 run_netcampaign() {
-	out="$BUILD/check-netcampaign"
-	if "$BUILD/tools/campaign" --iso "$BUILD/vesta.iso" --resp --faults "${CHECK_NET_FAULTS:-100}" \
-		--seed "${CHECK_NET_SEED:-20261203}" --jobs 2 --out "$out" >"$BUILD/netcampaign.out" 2>&1; then
-		passed=$((passed + 1))
-	else
-		sed -n '/^FAIL/,$p' "$out/report.txt" 2>/dev/null || tail -20 "$BUILD/netcampaign.out"
-		failed=$((failed + 1))
-	fi
-	tail -1 "$BUILD/netcampaign.out"
+	campaign_check netcampaign "$BUILD/check-netcampaign" --resp \
+		--faults "${CHECK_NET_FAULTS:-100}" --seed "${CHECK_NET_SEED:-20261203}"
 }
 
 case $mode in
