@@ -367,6 +367,18 @@ uint64_t sup_next_deadline(const struct sup_tree *t)
 	return next;
 }
 
+void sup_stalled(struct sup_tree *t, uint64_t late)
+{
+	for (uint16_t i = 0; i < t->n; i++) {
+		struct sup_node *c = &t->node[i];
+
+		if (c->spec.kind == SUP_SERVICE && c->due != SUP_NO_DEADLINE &&
+		    (c->state == SUP_SVC_UP || c->state == SUP_SVC_STARTING))
+			c->due =
+			    late < SUP_NO_DEADLINE - c->due ? c->due + late : SUP_NO_DEADLINE - 1;
+	}
+}
+
 uint16_t sup_node_of_pid(const struct sup_tree *t, int32_t pid)
 {
 	for (uint16_t i = 0; i < t->n; i++)

@@ -368,6 +368,16 @@ int sup_step(struct sup_tree *t, const struct sup_event *ev, struct sup_action *
  * SUP_EV_TICK at or after it. */
 uint64_t sup_next_deadline(const struct sup_tree *t);
 
+/*
+ * The supervisor itself ran `late` ns after its deadline: the machine
+ * stood still (a paused or descheduled VM; a supervisor of the highest
+ * class is late by more than a quantum only then), so every service was
+ * held as long, and a heartbeat or ready deadline that passed meanwhile
+ * says nothing of it. Those deadlines move by `late`; backoff and stop
+ * deadlines do not.
+ */
+void sup_stalled(struct sup_tree *t, uint64_t late);
+
 /* The node whose service runs as pid, or SUP_NO_NODE. */
 uint16_t sup_node_of_pid(const struct sup_tree *t, int32_t pid);
 

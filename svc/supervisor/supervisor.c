@@ -32,6 +32,11 @@
 /* The longest the loop sleeps even with nothing due: a safety net should a
  * child's death ever fail to wake wait_any. */
 #define IDLE_MAX_NS (1000ull * 1000 * 1000)
+/* Woken this much past its own deadline, the supervisor takes it that the
+ * machine stood still (sup_stalled): a TCG guest whose host did not run
+ * it, a paused VM. Its own class is the highest, so a spinning service of
+ * that class delays it by a quantum or so, far less. */
+#define STALL_NS (250ull * 1000 * 1000)
 /* Channels looked at per poll; the kernel's registry is far smaller. */
 #define CHANS_SCAN_MAX 256u
 /* Processes listed at a restart; more than the kernel's table. */
@@ -491,16 +496,30 @@ static uint64_t wait_ns(const struct supd *d, uint64_t now)
 	return due > now ? due - now : 0;
 }
 
+/* Woken (by its deadline or a message) well past `meant`: the machine
+ * stood still; no service is to blame for the deadlines that passed. */
+static void stalled(struct supd *d, uint64_t meant)
+{
+	uint64_t now = ve_clock_ns();
+
+	if (now < meant + STALL_NS)
+		return;
+	sup_stalled(&d->tree, now - meant);
+	ve_event("sup_stalled",
+		 (struct ve_kv[]){ VE_KV_NUM("ms", (int64_t)((now - meant) / 1000000)) }, 1);
+}
+
 static _Noreturn void run(struct supd *d)
 {
 	for (;;) {
-		uint64_t ns = wait_ns(d, ve_clock_ns());
+		uint64_t now = ve_clock_ns(), ns = wait_ns(d, now);
 		struct ve_wait_result wr;
 
 		if (ns) {
 			int32_t h = d->handle;
 			int r = ve_wait_any(&h, h >= 0 ? 1 : 0, ns, &wr);
 
+			stalled(d, now + ns);
 			if (r == 0 && wr.handle >= 0)
 				supd_serve(d);
 		}

@@ -804,6 +804,33 @@ static void test_heartbeat_late(void **state)
 	assert_trace("hung:a killhung:a exit:a/hung restart:a/one_for_one/a +a");
 }
 
+/* The machine stood still for 2 s (the supervisor ran that late): the
+ * heartbeat and ready deadlines that passed meanwhile move by as much,
+ * and a service that then misses its own is still caught. */
+static void test_stalled(void **state)
+{
+	(void)state;
+	int root = add_sup(-1, "root", SUP_ONE_FOR_ONE, 3, 10 * S);
+	int a = add_svc(root, "a", SUP_PERMANENT);
+	int b = add_svc(root, "b", SUP_PERMANENT);
+	F->ns[a].svc.heartbeat_ns = 500 * MS;
+	F->ns[b].svc.ready_timeout_ns = 1 * S;
+	F->sim[b].no_ready = true;
+	assert_int_equal(init_tree(), 0);
+	tick();
+	clear();
+	uint64_t t = F->now, due_a = F->t.node[a].due, due_b = F->t.node[b].due;
+	F->now = t + 2 * S;
+	sup_stalled(&F->t, 2 * S);
+	assert_true(F->t.node[a].due == due_a + 2 * S);
+	assert_true(F->t.node[b].due == due_b + 2 * S);
+	assert_true(F->t.node[root].due == SUP_NO_DEADLINE || F->t.node[root].due < t + S);
+	tick();
+	assert_trace("");
+	advance_to(due_a + 2 * S);
+	assert_trace("hung:a killhung:a exit:a/hung restart:a/one_for_one/a +a");
+}
+
 /* A service that does not serve within its ready timeout is hung. */
 static void test_ready_timeout(void **state)
 {
@@ -1552,6 +1579,7 @@ int main(void)
 		T(test_heartbeat_miss),
 		T(test_heartbeat_late),
 		T(test_ready_timeout),
+		T(test_stalled),
 		T(test_backoff),
 		T(test_backoff_default_reset),
 		T(test_backoff_group),
