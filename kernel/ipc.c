@@ -98,7 +98,10 @@ static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 	(void)ctx;
 	if (!sender)
 		return 0;
-	int err = share_charge(charged_proc(sender), footprint(n));
+	/* The sender is nearly always the process sending: no table lookup. */
+	struct proc *cur = proc_current();
+	struct proc *p = cur && (uint64_t)cur->pid == sender ? cur : charged_proc(sender);
+	int err = share_charge(p, footprint(n));
 	if (!err)
 		*owner = sender;
 	return err;
