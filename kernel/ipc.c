@@ -81,16 +81,14 @@ static struct proc *charged_proc(uint64_t pid)
 	return p;
 }
 
-/* What a message of n bytes takes from the heap: a slot's footprint is
- * found once, as nearly every message takes one. */
+/* A slot's heap footprint, found once in ipc_init (the heap's classes are
+ * fixed): nearly every message takes one. */
+static size_t slot_footprint;
+
+/* What a message of n bytes takes from the heap. */
 static size_t footprint(size_t n)
 {
-	static size_t slot;
-	if (n != CHAN_SLOT_SIZE)
-		return kmalloc_footprint(n);
-	if (!slot)
-		slot = kmalloc_footprint(CHAN_SLOT_SIZE);
-	return slot;
+	return n == CHAN_SLOT_SIZE ? slot_footprint : kmalloc_footprint(n);
 }
 
 static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
@@ -128,6 +126,7 @@ static const struct chan_env env = {
 
 int ipc_init(const struct bundle *b, const char **why)
 {
+	slot_footprint = kmalloc_footprint(CHAN_SLOT_SIZE);
 	chan_registry_init(&reg, &env);
 	for (uint32_t i = 0; i < b->nprocs; i++) {
 		const struct bundle_proc *bp = &b->procs[i];
