@@ -81,16 +81,14 @@ static struct proc *charged_proc(uint64_t pid)
 	return p;
 }
 
-/* What a message of n bytes takes from the heap: a slot's footprint is
- * found once, as nearly every message takes one. */
+/* A slot's heap footprint, found once in ipc_init (the heap's classes are
+ * fixed): nearly every message takes one. */
+static size_t slot_footprint;
+
+/* What a message of n bytes takes from the heap. */
 static size_t footprint(size_t n)
 {
-	static size_t slot;
-	if (n != CHAN_SLOT_SIZE)
-		return kmalloc_footprint(n);
-	if (!slot)
-		slot = kmalloc_footprint(CHAN_SLOT_SIZE);
-	return slot;
+	return n == CHAN_SLOT_SIZE ? slot_footprint : kmalloc_footprint(n);
 }
 
 static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
@@ -98,7 +96,10 @@ static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 	(void)ctx;
 	if (!sender)
 		return 0;
-	int err = share_charge(charged_proc(sender), footprint(n));
+	/* The sender is nearly always the process sending: no table lookup. */
+	struct proc *cur = proc_current();
+	struct proc *p = cur && (uint64_t)cur->pid == sender ? cur : charged_proc(sender);
+	int err = share_charge(p, footprint(n));
 	if (!err)
 		*owner = sender;
 	return err;
@@ -125,6 +126,7 @@ static const struct chan_env env = {
 
 int ipc_init(const struct bundle *b, const char **why)
 {
+	slot_footprint = kmalloc_footprint(CHAN_SLOT_SIZE);
 	chan_registry_init(&reg, &env);
 	for (uint32_t i = 0; i < b->nprocs; i++) {
 		const struct bundle_proc *bp = &b->procs[i];
@@ -443,12 +445,16 @@ static struct proc *waiting_caller(struct chan *c, const struct chan_msg *m)
 	return waits ? caller : NULL;
 }
 
-/* Wake the caller blocked on a call, its reply of len bytes in its reply
- * buffer. */
-static void deliver_reply(struct proc *caller, uint64_t len)
+/* The caller blocked on a call has its reply of len bytes in its reply
+ * buffer: wake it, or (handoff) leave that to the server's next block,
+ * which switches straight to it. */
+static void deliver_reply(struct proc *caller, uint64_t len, struct proc **handoff)
 {
 	caller->call_result = len > caller->call_cap ? -VE_RANGE : (int64_t)len;
-	proc_wake(caller);
+	if (handoff)
+		*handoff = caller;
+	else
+		proc_wake(caller);
 }
 
 static long ack(struct proc *p, struct handle *hd, uint64_t id)
@@ -465,9 +471,11 @@ static long ack(struct proc *p, struct handle *hd, uint64_t id)
  * server's own, only to check it); or, with acks, ack the cast id.
  * 0, VE_REPLY_DISCARDED (nobody waits for it), or -VE_*: nothing changed
  * (once the copy has succeeded and id is a call in flight on hd's channel,
- * whose server p is, chan_reply cannot fail). */
+ * whose server p is, chan_reply cannot fail). With handoff, the caller
+ * answered is left blocked in *handoff, for wait_one to wake or switch to
+ * (NULL if none). */
 static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf, uint64_t len,
-		   bool acks)
+		   bool acks, struct proc **handoff)
 {
 	if (len > VE_MSG_MAX)
 		return -VE_RANGE;
@@ -491,7 +499,7 @@ static long answer(struct proc *p, struct handle *hd, uint64_t id, uint64_t ubuf
 		emit_chan_event("discard", hd->ch, "id", (int64_t)id, NULL, 0);
 		return VE_REPLY_DISCARDED;
 	}
-	deliver_reply(caller, len); /* m came back, so its caller waits */
+	deliver_reply(caller, len, handoff); /* m came back, so its caller waits */
 	chan_msg_free(hd->ch, m);
 	return 0;
 }
@@ -500,7 +508,7 @@ long ipc_reply(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t 
 {
 	long err;
 	struct handle *hd = server_handle(p, h, &err);
-	return hd ? answer(p, hd, id, ubuf, len, false) : err;
+	return hd ? answer(p, hd, id, ubuf, len, false, NULL) : err;
 }
 
 long ipc_ack(struct proc *p, uint64_t h, uint64_t id)
@@ -586,7 +594,7 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 	err = wait_handles(p, hs, (uint64_t)(uintptr_t)nx.handles, nx.n);
 	if (!err && id) {
 		struct handle *hd = server_handle(p, h, &err);
-		if (hd && (err = answer(p, hd, id, ubuf, len, true)) >= 0)
+		if (hd && (err = answer(p, hd, id, ubuf, len, true, NULL)) >= 0)
 			nx.answered = answered_as(err);
 	}
 	if (err >= 0) /* else not answered, and nothing waited for */
@@ -599,15 +607,21 @@ long ipc_next(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t l
 
 /* Block until hd's channel has a message queued, or the deadline. Only a
  * message ends it: an IRQ or a child's death wakes p, which finds nothing
- * and waits again, leaving them pending for wait_any. */
-static long wait_one(struct proc *p, struct handle *hd, uint64_t deadline, uint32_t *waited)
+ * and waits again, leaving them pending for wait_any. to (or NULL) is the
+ * caller p has just answered, still blocked: p's block switches straight
+ * to it (sched_handoff's rules), or, if p does not block, it is woken. */
+static long wait_one(struct proc *p, struct handle *hd, uint64_t deadline, uint32_t *waited,
+		     struct proc *to)
 {
 	while (!chan_pending(hd->ch)) {
 		*waited = 1;
-		proc_block(p, PROC_POLLING, deadline);
+		proc_block_to(p, PROC_POLLING, deadline, to);
+		to = NULL;
 		if (p->timed_out)
 			return -VE_TIMEOUT;
 	}
+	if (to)
+		proc_wake(to);
 	return 0;
 }
 
@@ -616,16 +630,17 @@ long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint
 		    uint64_t timeout_ns, struct ipc_rr *rr)
 {
 	long err;
+	struct proc *to = NULL; /* the caller answered, woken by wait_one */
 	*rr = (struct ipc_rr){ 0 };
 	struct handle *hd = server_handle(p, h, &err);
 	if (!hd)
 		return err;
 	if (id) {
-		if ((err = answer(p, hd, id, ubuf, lens & UINT32_MAX, true)) < 0)
+		if ((err = answer(p, hd, id, ubuf, lens & UINT32_MAX, true, &to)) < 0)
 			return err;
 		rr->answered = answered_as(err);
 	}
-	if ((err = wait_one(p, hd, deadline_of(timeout_ns), &rr->waited)))
+	if ((err = wait_one(p, hd, deadline_of(timeout_ns), &rr->waited, to)))
 		return err;
 	return recv_head(p, hd, &rr->msg, ubuf, lens >> 32);
 }

@@ -19,7 +19,8 @@ const char *lifecycle_name(enum proc_state s)
 /* The states each state may be entered from (lifecycle.h's edges). */
 const uint16_t lifecycle_entered_from[PROC_DEAD + 1] = {
 	[PROC_RUNNABLE] = LC_SET(PROC_FREE) | LC_SET(PROC_RUNNING) | LC_BLOCKED,
-	[PROC_RUNNING] = LC_SET(PROC_RUNNABLE) | LC_SET(PROC_POLLING),	/* POLLING: a handoff */
+	[PROC_RUNNING] =
+	    LC_SET(PROC_RUNNABLE) | LC_SET(PROC_POLLING) | LC_SET(PROC_CALLING), /* a handoff */
 	[PROC_SLEEPING] = LC_SET(PROC_RUNNING) | LC_SET(PROC_RUNNABLE), /* RUNNABLE: a stall */
 	[PROC_WAITING] = LC_SET(PROC_RUNNING),
 	[PROC_CALLING] = LC_SET(PROC_RUNNING),

@@ -24,6 +24,9 @@
  *   POLLING -> RUNNING                 a handoff: a caller blocks and
  *                                      switches straight to the server
  *                                      its call woke (sched_handoff)
+ *   CALLING -> RUNNING                 a handoff back: a server answers
+ *                                      in reply_recv, blocks, and switches
+ *                                      straight to the caller it answered
  *   any live state -> ZOMBIE           death, parent alive (waits for it)
  *   any live state -> DEAD             death, no parent
  *   ZOMBIE | DEAD -> FREE              reap: the parent waited or died,

@@ -146,7 +146,8 @@ int proc_list(struct proc *p, uint64_t ubuf, uint64_t n);
  * SENDING or POLLING) until woken; a deadline at wake_ns (UINT64_MAX:
  * none; WAITING has none) wakes it with p->timed_out set (sched.c). */
 void proc_block(struct proc *p, enum proc_state state, uint64_t wake_ns);
-/* proc_block, waking `to` (POLLING, or NULL for none) and switching
+/* proc_block, waking `to` (a POLLING server or an answered CALLING
+ * caller, or NULL for none) and switching
  * straight to it when it may run now (sched_handoff). */
 void proc_block_to(struct proc *p, enum proc_state state, uint64_t wake_ns, struct proc *to);
 /* In a blocking call: SLEEPING, WAITING, CALLING, SENDING or POLLING. */

@@ -1,9 +1,10 @@
 /*
  * The scheduler. The next process is always the head of the highest-priority
  * non-empty run queue. A process that blocks switches straight to it
- * (sched_block), or, when its call woke a waiting server, straight to that
- * server (sched_handoff), so the switch from client to server and back
- * costs no detour. Everything else goes through
+ * (sched_block), or, when its call woke a waiting server (or its answer in
+ * reply_recv a waiting caller), straight to that one (sched_handoff), so the
+ * switch from client to server and back costs no detour. Everything else
+ * goes through
  * the scheduler loop, which runs on the boot stack: a process that yields,
  * is preempted (sched_tick) or dies switches back to it, and the loop saves
  * its FPU state or reaps it, starts an injected stall, picks the next, and
@@ -120,7 +121,9 @@ void sched_block(void)
 }
 
 /* The current process has blocked (proc_block_to), and its call woke to, a
- * POLLING server: switch straight to it, without the run queues, when it
+ * POLLING server, or its answer to, a CALLING caller (ipc.c's reply_recv,
+ * which leaves it blocked for this): switch straight to it, without the
+ * run queues, when it
  * may run now (nothing of a higher class is runnable, and it has no
  * injected stall to serve). It runs on the rest of the caller's quantum, so
  * a pair that calls back and forth cannot keep the CPU from a runnable

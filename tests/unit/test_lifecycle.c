@@ -22,7 +22,7 @@
 static const char *const allowed[NSTATES] = {
 	[PROC_FREE] = ".x........",    [PROC_RUNNABLE] = "..xx....xx",
 	[PROC_RUNNING] = ".x.xxxxxxx", [PROC_SLEEPING] = ".x......xx",
-	[PROC_WAITING] = ".x......xx", [PROC_CALLING] = ".x......xx",
+	[PROC_WAITING] = ".x......xx", [PROC_CALLING] = ".xx.....xx",
 	[PROC_SENDING] = ".x......xx", [PROC_POLLING] = ".xx.....xx",
 	[PROC_ZOMBIE] = "x.........",  [PROC_DEAD] = "x.........",
 };
@@ -53,7 +53,7 @@ static void test_run_queue_follows_runnable(void **state)
 			assert_int_equal(st.enqueue, t == PROC_RUNNABLE);
 			/* Off the queue only by dying: RUNNING and SLEEPING
 			 * are entered after the scheduler's pick took it off,
-			 * or (a handoff) from POLLING, never queued. */
+			 * or (a handoff) from POLLING or CALLING, never queued. */
 			assert_int_equal(st.dequeue, f == PROC_RUNNABLE &&
 							 (t == PROC_ZOMBIE || t == PROC_DEAD));
 		}

@@ -16,6 +16,16 @@
  * best-effort server must never get its reply: the call wakes the server,
  * but the caller's blocking has to switch to the spinner (the higher
  * priority), not to the process it just woke.
+ *
+ * The other direction (prioreply.scn), a server's answer in reply_recv:
+ *   "kicked"    serve "kick", wait for a message on it, then spin forever;
+ *   "answer"    serve "echo"; answer each call with its own bytes through
+ *               reply_recv, after casting to "kick" (which makes "kicked"
+ *               runnable);
+ *   "replycall" "call" once "kick" has a server.
+ * The answered caller is best effort and "kicked" a service: the answer
+ * wakes the caller, but the server's blocking has to switch to the
+ * spinner, not to the caller it just answered.
  * Exit 2 for bad args, 1 if a channel call fails.
  */
 #include "vesta.h"
@@ -47,10 +57,47 @@ static int spin(void)
 		__asm__ volatile("" ::: "memory");
 }
 
+/* Serve "kick"; once a message came, spin forever. */
+static int kicked(void)
+{
+	static char buf[16];
+	struct ve_msg m;
+	int h = ve_chan_serve("kick");
+	if (h < 0)
+		return 1;
+	if (ve_chan_reply_recv(h, 0, buf, 0, sizeof(buf), VE_TIMEOUT_NONE, &m, NULL, NULL) < 0)
+		return 1;
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
+/* Serve "echo": before each answer, cast to "kick". */
+static int answer(void)
+{
+	static char buf[64];
+	struct ve_msg m;
+	uint64_t id = 0;
+	long len = 0;
+	int h = ve_chan_serve("echo");
+	int k = h < 0 ? h : ve_chan_open("kick");
+	if (k < 0)
+		return 1;
+	for (;;) {
+		len = ve_chan_reply_recv(h, id, buf, (size_t)len, sizeof(buf), VE_TIMEOUT_NONE, &m,
+					 NULL, NULL);
+		if (len < 0 || ve_chan_cast(k, "go", 2, VE_NONBLOCK) < 0)
+			return 1;
+		id = m.id;
+	}
+}
+
+/* The channel whose server means the test is set up: "spinning" or "kick". */
+static const char *ready_channel = "spinning";
+
 static int call(void)
 {
 	char rep[8];
-	wait_for("spinning", served);
+	wait_for(ready_channel, served);
 	int h = ve_chan_open("echo");
 	if (h < 0)
 		return 1;
@@ -83,9 +130,19 @@ int main(const char *args)
 		return spin();
 	if (ve_word_is(p, n, "call") && *ve_skip_space(rest) == '\0')
 		return call();
+	if (ve_word_is(p, n, "kicked") && *ve_skip_space(rest) == '\0')
+		return kicked();
+	if (ve_word_is(p, n, "answer") && *ve_skip_space(rest) == '\0')
+		return answer();
+	if (ve_word_is(p, n, "replycall") && *ve_skip_space(rest) == '\0') {
+		ready_channel = "kick";
+		return call();
+	}
 	if (ve_word_is(p, n, "watch") && ve_parse_u64(&rest, &ms) == 0 &&
 	    *ve_skip_space(rest) == '\0')
 		return watch(ms);
-	ve_printf("prioipc: bad args '%s' (want \"spin\", \"call\" or \"watch MS\")\n", args);
+	ve_printf("prioipc: bad args '%s' (want \"spin\", \"call\", \"kicked\", \"answer\", "
+		  "\"replycall\" or \"watch MS\")\n",
+		  args);
 	return 2;
 }
