@@ -241,10 +241,21 @@ static void wake_server(struct chan *c)
 		proc_wake(s);
 }
 
+/* The slot of the process that last cast: most often the one blocked on a
+ * full channel (a stream of casts), so wake_senders looks there first. */
+static int caster_hint;
+
 /* The scan runs only while some process is SENDING (blocked in
- * wait_for_room), which keeps it off the recv/reply/ack path almost always. */
+ * wait_for_room), which keeps it off the recv/reply/ack path almost always.
+ * The last caster is tried first: when it is the only sender blocked, as in
+ * a stream of casts, waking it ends the scan before it starts. */
 static void wake_senders(struct chan *c)
 {
+	if (!proc_senders_blocked())
+		return;
+	struct proc *hint = proc_by_slot(caster_hint);
+	if (hint && hint->state == PROC_SENDING && hint->blocked_on == c)
+		proc_wake(hint);
 	for (int i = 0; proc_senders_blocked() && i < NPROC; i++) {
 		struct proc *q = proc_by_slot(i);
 		if (q && q->state == PROC_SENDING && q->blocked_on == c)
@@ -370,6 +381,7 @@ long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t 
 	if (vm_copy_in(p, buf, ubuf, len))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
+	caster_hint = p->slot;
 	int err = wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
 	if (err == -VE_TIMEOUT)
 		return -VE_AGAIN; /* non-blocking and full */
@@ -668,6 +680,7 @@ long ipc_castv(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t ulens, uint64
 	long err = castv_check(p, c, ubuf, ulens, n, lens, &total);
 	if (err)
 		return err;
+	caster_hint = p->slot;
 	err = wait_for_room(p, c, lens[0], (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
 	if (err)
 		return err == -VE_TIMEOUT ? -VE_AGAIN : err;

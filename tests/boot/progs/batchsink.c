@@ -105,8 +105,13 @@ static int parent(void)
 static long take(int h, uint64_t *acks, uint32_t nacks, uint32_t max, struct ve_msg *msgs,
 		 uint64_t *seqs)
 {
-	struct ve_batch b = { .acks = acks, .nacks = nacks, .max = max, .msgs = msgs,
-			      .buf = seqs, .cap = max * sizeof(uint64_t), .timeout_ns = 1000000000 };
+	struct ve_batch b = { .acks = acks,
+			      .nacks = nacks,
+			      .max = max,
+			      .msgs = msgs,
+			      .buf = seqs,
+			      .cap = max * sizeof(uint64_t),
+			      .timeout_ns = 1000000000 };
 	long r = ve_chan_recvv(h, &b);
 	check("acked", b.acked, nacks);
 	for (long i = 0; i < r; i++)
@@ -155,13 +160,21 @@ static int sink_run2(int h, const struct sink_stash *st)
 		nacks = (uint32_t)r;
 	}
 	/* The last batch's acks; then nothing is left. */
-	struct ve_batch b = { .acks = acks, .nacks = nacks, .max = 1, .msgs = msgs, .buf = seqs,
-			      .cap = sizeof(seqs), .timeout_ns = 1000000 };
+	struct ve_batch b = { .acks = acks,
+			      .nacks = nacks,
+			      .max = 1,
+			      .msgs = msgs,
+			      .buf = seqs,
+			      .cap = sizeof(seqs),
+			      .timeout_ns = 1000000 };
 	check("last acks, then empty", ve_chan_recvv(h, &b), -VE_TIMEOUT);
 	check("last acks", b.acked, nacks);
-	struct ve_kv kv[] = { VE_KV_NUM("run", 2),	      VE_KV_NUM("replayed", replayed),
-			      VE_KV_NUM("same_ids", same_ids), VE_KV_NUM("in_order", in_order),
-			      VE_KV_NUM("got", got),	      VE_KV_NUM("bad", bad) };
+	struct ve_kv kv[] = { VE_KV_NUM("run", 2),
+			      VE_KV_NUM("replayed", replayed),
+			      VE_KV_NUM("same_ids", same_ids),
+			      VE_KV_NUM("in_order", in_order),
+			      VE_KV_NUM("got", got),
+			      VE_KV_NUM("bad", bad) };
 	ve_event("batchsink", kv, sizeof(kv) / sizeof(kv[0]));
 	return bad || !same_ids || !in_order || replayed != HELD ? 1 : 0;
 }
