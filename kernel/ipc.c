@@ -695,14 +695,18 @@ long ipc_castv(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t ulens, uint64
 		 * optimization keeps chan_send's own bound check folded away
 		 * (2 instructions on every call and cast). */
 		uint32_t len = lens[k] <= VE_MSG_MAX ? lens[k] : VE_MSG_MAX;
-		if (!chan_can_send(c, len) || vm_copy_in(p, buf, ubuf, len))
+		if (vm_copy_in(p, buf, ubuf, len)) {
+			err = -VE_FAULT;
 			break;
+		}
+		/* The first that does not fit (-VE_AGAIN) ends the batch; the
+		 * first always fits, as wait_for_room saw. */
 		if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, buf, len, 0, &id)))
 			break;
 	}
 	if (k)
 		wake_server(c);
-	return k ? (long)k : err ? err : -VE_FAULT;
+	return k ? (long)k : err;
 }
 
 /* recvv's receiving: from the head of hd's queue into msgs[]/ubuf, as
