@@ -753,15 +753,18 @@ long ipc_recvv(struct proc *p, uint64_t h, uint64_t ubatch)
 	if (b.max > VE_BATCH_MAX || b.nacks > VE_BATCH_MAX)
 		return -VE_RANGE;
 	uint64_t umsgs = (uint64_t)(uintptr_t)b.msgs, ubuf = (uint64_t)(uintptr_t)b.buf;
+	/* No more than max whole messages are written: only that much of buf
+	 * is checked (and touched, a page at a time). */
+	uint64_t cap = b.cap < b.max * VE_MSG_MAX ? b.cap : b.max * VE_MSG_MAX;
 	if (vm_copy_in(p, ids, (uint64_t)(uintptr_t)b.acks, b.nacks * sizeof(ids[0])) ||
-	    vm_check(p, umsgs, b.max * sizeof(msgs[0]), true) || vm_check(p, ubuf, b.cap, true))
+	    vm_check(p, umsgs, b.max * sizeof(msgs[0]), true) || vm_check(p, ubuf, cap, true))
 		return -VE_FAULT;
 	b.acked = b.waited = 0;
 	err = ack_batch(p, hd, &b, ids);
 	if (!err)
 		err = wait_one(p, hd, deadline_of(b.timeout_ns), &b.waited);
 	if (!err)
-		err = recv_batch(p, hd, msgs, b.max, ubuf, b.cap);
+		err = recv_batch(p, hd, msgs, b.max, ubuf, cap);
 	if (err > 0 || err == -VE_RANGE) /* -VE_RANGE: msgs[0].len says how long */
 		vm_copy_out(p, umsgs, msgs, (err > 0 ? (uint64_t)err : 1) * sizeof(msgs[0]));
 	vm_copy_out(p, ubatch, &b, sizeof(b)); /* checked above */
