@@ -243,10 +243,21 @@ static void wake_server(struct chan *c)
 		proc_wake(s);
 }
 
+/* The slot of the process that last cast: most often the one blocked on a
+ * full channel (a stream of casts), so wake_senders looks there first. */
+static int caster_hint;
+
 /* The scan runs only while some process is SENDING (blocked in
- * wait_for_room), which keeps it off the recv/reply/ack path almost always. */
+ * wait_for_room), which keeps it off the recv/reply/ack path almost always.
+ * The last caster is tried first: when it is the only sender blocked, as in
+ * a stream of casts, waking it ends the scan before it starts. */
 static void wake_senders(struct chan *c)
 {
+	if (!proc_senders_blocked())
+		return;
+	struct proc *hint = proc_by_slot(caster_hint);
+	if (hint && hint->state == PROC_SENDING && hint->blocked_on == c)
+		proc_wake(hint);
 	for (int i = 0; proc_senders_blocked() && i < NPROC; i++) {
 		struct proc *q = proc_by_slot(i);
 		if (q && q->state == PROC_SENDING && q->blocked_on == c)
@@ -372,6 +383,7 @@ long ipc_cast(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t len, uint64_t 
 	if (vm_copy_in(p, buf, ubuf, len))
 		return -VE_FAULT;
 	struct chan *c = hd->ch;
+	caster_hint = p->slot;
 	int err = wait_for_room(p, c, (uint32_t)len, (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
 	if (err == -VE_TIMEOUT)
 		return -VE_AGAIN; /* non-blocking and full */
@@ -643,6 +655,135 @@ long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint
 	if ((err = wait_one(p, hd, deadline_of(timeout_ns), &rr->waited, to)))
 		return err;
 	return recv_head(p, hd, &rr->msg, ubuf, lens >> 32);
+}
+
+/* ---- batches (abi.h: castv, recvv) ---- */
+
+/* Check castv's batch: lens[0..n) into lens, each a length the channel
+ * could ever hold, and buf readable for their sum (*total). */
+static long castv_check(struct proc *p, struct chan *c, uint64_t ubuf, uint64_t ulens, uint64_t n,
+			uint32_t *lens, uint64_t *total)
+{
+	struct chan_limits lim;
+	if (n == 0)
+		return -VE_INVAL;
+	if (n > VE_BATCH_MAX)
+		return -VE_RANGE;
+	if (vm_copy_in(p, lens, ulens, n * sizeof(lens[0])))
+		return -VE_FAULT;
+	chan_get_limits(c, &lim);
+	*total = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		if (lens[i] > VE_MSG_MAX || lens[i] > lim.max_bytes)
+			return -VE_RANGE;
+		*total += lens[i];
+	}
+	return vm_check(p, ubuf, *total, false) ? -VE_FAULT : 0;
+}
+
+long ipc_castv(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t ulens, uint64_t n,
+	       uint64_t flags)
+{
+	struct handle *hd = handle_get(p, h);
+	uint32_t lens[VE_BATCH_MAX];
+	uint64_t total;
+	if (!hd || hd->server)
+		return -VE_BADHANDLE;
+	if (flags & ~(uint64_t)VE_NONBLOCK)
+		return -VE_INVAL;
+	struct chan *c = hd->ch;
+	long err = castv_check(p, c, ubuf, ulens, n, lens, &total);
+	if (err)
+		return err;
+	caster_hint = p->slot;
+	err = wait_for_room(p, c, lens[0], (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
+	if (err)
+		return err == -VE_TIMEOUT ? -VE_AGAIN : err;
+	/* Each message through msg_buf, as a single cast: the core copies it
+	 * from kernel memory. buf was checked readable, and nothing of p's
+	 * changes while it is in the kernel, so the copy does not fail. */
+	uint8_t *buf = msg_buf[p->slot];
+	uint64_t k = 0, id;
+	for (; k < n; ubuf += lens[k], k++) {
+		/* Checked in castv_check; said again where the compiler sees
+		 * it, so that with every caller bounding len, link-time
+		 * optimization keeps chan_send's own bound check folded away
+		 * (2 instructions on every call and cast). */
+		uint32_t len = lens[k] <= VE_MSG_MAX ? lens[k] : VE_MSG_MAX;
+		if (vm_copy_in(p, buf, ubuf, len)) {
+			err = -VE_FAULT;
+			break;
+		}
+		/* The first that does not fit (-VE_AGAIN) ends the batch; the
+		 * first always fits, as wait_for_room saw. */
+		if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, buf, len, 0, &id)))
+			break;
+	}
+	if (k)
+		wake_server(c);
+	return k ? (long)k : err;
+}
+
+/* recvv's receiving: from the head of hd's queue into msgs[]/ubuf, as
+ * recv_head does one at a time. Returns how many, or recv_head's error for
+ * the first (a payload longer than cap: -VE_RANGE, msgs[0].len its length). */
+static long recv_batch(struct proc *p, struct handle *hd, struct ve_msg *msgs, uint32_t max,
+		       uint64_t ubuf, uint64_t cap)
+{
+	uint32_t k = 0;
+	long len = -VE_AGAIN;
+	while (k < max && (len = recv_head(p, hd, &msgs[k], ubuf, cap)) >= 0) {
+		ubuf += (uint64_t)len;
+		cap -= (uint64_t)len;
+		k++;
+	}
+	return k ? (long)k : len;
+}
+
+/* recvv's acks, in order; b->acked counts them. */
+static long ack_batch(struct proc *p, struct handle *hd, struct ve_batch *b, const uint64_t *ids)
+{
+	long err = 0;
+	for (; b->acked < b->nacks; b->acked++)
+		if ((err = chan_ack(hd->ch, (uint64_t)p->pid, ids[b->acked])))
+			break;
+	if (b->acked)
+		wake_senders(hd->ch);
+	return err;
+}
+
+long ipc_recvv(struct proc *p, uint64_t h, uint64_t ubatch)
+{
+	struct ve_batch b;
+	struct ve_msg msgs[VE_BATCH_MAX];
+	uint64_t ids[VE_BATCH_MAX];
+	long err;
+	struct handle *hd = server_handle(p, h, &err);
+	if (!hd)
+		return err;
+	if (vm_copy_in(p, &b, ubatch, sizeof(b)) || vm_check(p, ubatch, sizeof(b), true))
+		return -VE_FAULT;
+	if (b.max == 0)
+		return -VE_INVAL;
+	if (b.max > VE_BATCH_MAX || b.nacks > VE_BATCH_MAX)
+		return -VE_RANGE;
+	uint64_t umsgs = (uint64_t)(uintptr_t)b.msgs, ubuf = (uint64_t)(uintptr_t)b.buf;
+	/* No more than max whole messages are written: only that much of buf
+	 * is checked (and touched, a page at a time). */
+	uint64_t cap = b.cap < b.max * VE_MSG_MAX ? b.cap : b.max * VE_MSG_MAX;
+	if (vm_copy_in(p, ids, (uint64_t)(uintptr_t)b.acks, b.nacks * sizeof(ids[0])) ||
+	    vm_check(p, umsgs, b.max * sizeof(msgs[0]), true) || vm_check(p, ubuf, cap, true))
+		return -VE_FAULT;
+	b.acked = b.waited = 0;
+	err = ack_batch(p, hd, &b, ids);
+	if (!err)
+		err = wait_one(p, hd, deadline_of(b.timeout_ns), &b.waited, NULL);
+	if (!err)
+		err = recv_batch(p, hd, msgs, b.max, ubuf, cap);
+	if (err > 0 || err == -VE_RANGE) /* -VE_RANGE: msgs[0].len says how long */
+		vm_copy_out(p, umsgs, msgs, (err > 0 ? (uint64_t)err : 1) * sizeof(msgs[0]));
+	vm_copy_out(p, ubatch, &b, sizeof(b)); /* checked above */
+	return err;
 }
 
 long ipc_chan_info(struct proc *p, uint64_t index, uint64_t uinfo)

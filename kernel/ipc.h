@@ -61,6 +61,10 @@ struct ipc_rr {
 };
 long ipc_reply_recv(struct proc *p, uint64_t h, uint64_t id, uint64_t ubuf, uint64_t lens,
 		    uint64_t timeout_ns, struct ipc_rr *rr);
+/* Batches of casts (abi.h, struct ve_batch). */
+long ipc_castv(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t ulens, uint64_t n,
+	       uint64_t flags);
+long ipc_recvv(struct proc *p, uint64_t h, uint64_t ubatch);
 long ipc_wait_any(struct proc *p, uint64_t uhandles, uint64_t n, uint64_t timeout_ns,
 		  uint64_t uresult);
 long ipc_irq_ack(struct proc *p, uint64_t irq);

@@ -287,6 +287,18 @@ static long sys_chan_reply_recv(SYS_ARGS)
 	return ret;
 }
 
+static long sys_chan_castv(SYS_ARGS)
+{
+	(void)a5;
+	return ipc_castv(proc_current(), a0, a1, a2, a3, a4);
+}
+
+static long sys_chan_recvv(SYS_ARGS)
+{
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return ipc_recvv(proc_current(), a0, a1);
+}
+
 static long sys_irq_ack(SYS_ARGS)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
@@ -521,6 +533,8 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_DEV_MAP] = sys_dev_map,
 	[SYS_DMA_ALLOC] = sys_dma_alloc,
 	[SYS_CHAN_REPLY_RECV] = sys_chan_reply_recv,
+	[SYS_CHAN_CASTV] = sys_chan_castv,
+	[SYS_CHAN_RECVV] = sys_chan_recvv,
 };
 
 void syscall_dispatch(struct trap_frame *f)

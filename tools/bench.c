@@ -690,7 +690,7 @@ static void print_report(const struct report *r)
 	printf("\n  %-40s %8s %10s %12s%s\n", "one-way casts", "n", head, "msgs/wakeup",
 	       strcmp(r->accel, "kvm") == 0 ? "       msgs/s" : "");
 	print_cast_row("without batching (max_messages 1)", &g->unbatched, r);
-	print_cast_row("with batching (max_messages 256)", &g->batched, r);
+	print_cast_row("batched: castv/recvv, max_messages 256", &g->batched, r);
 
 	snprintf(head, sizeof(head), "crash with a call in flight (%s)", r->unit);
 	printf("\n  %-40s %8s %10s %10s %10s %12s\n", head, "n", "p50", "p99", "min", "max");

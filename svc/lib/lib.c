@@ -172,6 +172,16 @@ long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, u
 	return r;
 }
 
+long ve_chan_castv(int h, const void *buf, const uint32_t *lens, size_t n, unsigned flags)
+{
+	return ve_syscall(SYS_CHAN_CASTV, h, (long)buf, (long)lens, (long)n, (long)flags, 0);
+}
+
+long ve_chan_recvv(int h, struct ve_batch *b)
+{
+	return ve_syscall(SYS_CHAN_RECVV, h, (long)b, 0, 0, 0, 0);
+}
+
 int ve_wait_any(const int32_t *handles, size_t n, uint64_t timeout_ns, struct ve_wait_result *r)
 {
 	return (int)ve_syscall(SYS_WAIT_ANY, (long)handles, (long)n, (long)timeout_ns, (long)r, 0,

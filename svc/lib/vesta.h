@@ -176,7 +176,9 @@ int ve_kill_hung(int pid);
  * message's header in registers: the kernel's fast path, where a call to
  * a waiting server switches straight to it. The pieces (ve_wait_any,
  * ve_chan_recv, ve_chan_reply, ve_chan_ack) remain for loops that need
- * them apart.
+ * them apart. A stream of casts moves in batches: ve_chan_castv queues
+ * several in one call, and a server takes several with ve_chan_recvv,
+ * which also acks the previous batch.
  */
 
 /*
@@ -334,6 +336,38 @@ long ve_chan_next(int h, uint64_t id, void *buf, size_t len, struct ve_next *nx)
  */
 long ve_chan_reply_recv(int h, uint64_t id, void *buf, size_t len, size_t cap, uint64_t timeout_ns,
 			struct ve_msg *msg, uint32_t *answered, uint32_t *waited);
+
+/*
+ * Cast n messages (1..VE_BATCH_MAX) on client handle h in one system call:
+ * message i is lens[i] bytes of buf, back to back from buf[0] in order.
+ * The batch is checked whole first: a bad one queues nothing. Then, like
+ * ve_chan_cast, it blocks until the first message fits (unless flags has
+ * VE_NONBLOCK), and queues messages in order while they fit, without
+ * blocking again. Each queued message is a cast of its own (its own id,
+ * acked on its own, replayed on its own). Returns how many were queued,
+ * 1..n: the first ones of the batch; send the rest again.
+ * Errors (nothing was queued): -VE_INVAL (n == 0, unknown flags),
+ * -VE_RANGE (n > VE_BATCH_MAX, or a lens[i] > VE_MSG_MAX or the channel's
+ * byte bound), -VE_FAULT (lens or buf not readable), -VE_AGAIN (full and
+ * VE_NONBLOCK), -VE_BADHANDLE, -VE_NOMEM (as ve_chan_cast, for the first
+ * message; a refusal after some were queued ends the batch there).
+ */
+long ve_chan_castv(int h, const void *buf, const uint32_t *lens, size_t n, unsigned flags);
+
+/*
+ * A server's step over a stream of casts (struct ve_batch in abi.h has
+ * the contract): ack b->acks[0..b->nacks) on server handle h, wait up to
+ * b->timeout_ns for a message, and receive up to b->max of them: headers
+ * to b->msgs[], payloads back to back into b->buf (b->cap bytes). Each is
+ * in flight until acked (a cast: pass its id in the next call's acks) or
+ * replied (a call: ve_chan_reply). Returns how many were received.
+ * b->acked says how many acks were made, whatever the return.
+ * Errors: an ack's (-VE_NOENT, -VE_INVAL: then nothing was waited for),
+ * -VE_TIMEOUT, -VE_RANGE (b->max or b->nacks > VE_BATCH_MAX, or the next
+ * message is longer than b->cap: it stays queued, b->msgs[0].len says how
+ * long), -VE_INVAL (b->max == 0), -VE_FAULT, -VE_PERM, -VE_BADHANDLE.
+ */
+long ve_chan_recvv(int h, struct ve_batch *b);
 
 /*
  * Unmask IRQ line irq after its interrupt has been dealt with (the device

@@ -79,6 +79,8 @@ enum ve_sys {
 	SYS_DMA_ALLOC = 37,	/* dma_alloc(len, uint64_t *phys) -> address: pinned, contiguous */
 	SYS_CHAN_REPLY_RECV = 38, /* reply_recv(h, id, buf, len | cap << 32, timeout_ns): next on h
 				     alone, the header in registers (below) */
+	SYS_CHAN_CASTV = 39,	  /* castv(h, buf, lens, n, flags) -> casts queued (below) */
+	SYS_CHAN_RECVV = 40,	  /* recvv(h, struct ve_batch *) -> messages received (below) */
 	SYS_NCALLS
 };
 
@@ -249,6 +251,56 @@ struct ve_next {
  * waited << 32 (all 0 where next leaves them 0); the other registers are
  * preserved.
  */
+
+/*
+ * Batches: several messages per system call, for a stream of casts.
+ *
+ * SYS_CHAN_CASTV(h, buf, lens, n, flags) casts n messages on client handle
+ * h, in order: message i is the lens[i] bytes of buf that follow message
+ * i - 1 (back to back, from buf[0]). The whole batch is checked first (n
+ * in 1..VE_BATCH_MAX, every lens[i] at most VE_MSG_MAX and the channel's
+ * byte bound, lens and buf readable); a bad batch queues nothing. Then it
+ * waits, as a single cast does, until the first message fits (VE_NONBLOCK:
+ * -VE_AGAIN at once instead), and queues messages while they fit, without
+ * waiting again. Returns how many were queued, 1..n: the first k of the
+ * batch, each a cast of its own with its own id, acked on its own; the
+ * rest were not sent, and the caller sends them again. A refusal of the
+ * share after k > 0 (-VE_NOMEM) ends the batch at k as well; with k = 0 it
+ * is the result.
+ *
+ * SYS_CHAN_RECVV(h, batch): a server's step over a stream of casts. First
+ * it acks acks[0..nacks) on server handle h, in order, each as ack() does;
+ * the first that fails ends the call with its error, acked telling how many
+ * went before it (nothing is waited for then). Then it waits up to
+ * timeout_ns for a message on h (as reply_recv: IRQs and dead children do
+ * not end the wait), and receives from the head of the queue while fewer
+ * than max are taken and the next message's payload fits in what is left
+ * of buf[0..cap): message i's header goes to msgs[i], its payload back to
+ * back after message i - 1's, from buf[0]. Every message received is in
+ * flight, exactly as recv() leaves it: a cast is acked (by the next recvv,
+ * or ack()), a call replied (reply()). If the server dies holding a batch,
+ * all of it goes back to the front of the queue in its order, with the
+ * same ids, as any in-flight messages do. Returns how many were received,
+ * 1..max. Errors: -VE_BADHANDLE, -VE_PERM (a client handle), -VE_FAULT (a
+ * bad batch, acks, msgs[0..max) or buf: checked before any ack; of buf,
+ * the first cap bytes, or max * VE_MSG_MAX if fewer: all a batch can take), -VE_INVAL (max 0),
+ * -VE_RANGE (max or nacks above VE_BATCH_MAX; or the head's payload is
+ * longer than cap: it stays queued and msgs[0].len says how long), the
+ * acks' (-VE_NOENT, -VE_INVAL for a call), -VE_TIMEOUT.
+ */
+#define VE_BATCH_MAX 64 /* most messages one castv or recvv takes */
+struct ve_batch {
+	const uint64_t *acks; /* in: in-flight casts on h to ack first */
+	uint32_t nacks;	      /* in: 0..VE_BATCH_MAX */
+	uint32_t max;	      /* in: most messages to receive, 1..VE_BATCH_MAX */
+	struct ve_msg *msgs;  /* in: room for max headers */
+	void *buf;	      /* in: the payloads, back to back */
+	uint32_t cap;	      /* in: bytes buf can take */
+	uint32_t pad;	      /* 0 */
+	uint64_t timeout_ns;  /* in: VE_TIMEOUT_NONE: wait forever */
+	uint32_t acked;	      /* out: how many of acks[] were acked */
+	uint32_t waited;      /* out: 1 if it blocked (nothing was queued), else 0 */
+};
 
 /* One field of a user event: a string if str is non-NULL, else num. */
 struct ve_kv {

@@ -8,9 +8,11 @@
  *      rdtsc pair per call, CALLS of them: the channel has never seen a
  *      server death ("before");
  *   2. CASTS one-way casts to "bcast1" (max_messages 1: each cast waits until the
- *      sink took the previous one, so no batching) and to "bcastn" (a deep
- *      queue: the sink drains many casts per wakeup), timed as a whole,
- *      up to the reply of a report call that follows them in the FIFO;
+ *      sink took the previous one, so no batching; one ve_chan_cast each) and
+ *      to "bcastn" (a deep queue: VE_BATCH_MAX casts per ve_chan_castv, and
+ *      the sink takes up to VE_BATCH_MAX per ve_chan_recvv, acking the
+ *      previous batch in the same call), timed as a whole, up to the reply
+ *      of a report call that follows them in the FIFO;
  *   3. CRASHES calls "CRASH" on "bcall": benchsrv dies with each in flight,
  *      benchsup restarts it, and the kernel replays the call to the new
  *      incarnation; each is timed from the call to the reply, and the
@@ -177,24 +179,43 @@ static struct bench_sink_report sink_report(int h)
 	return rep;
 }
 
-/* Cast n messages on channel name, timed up to the sink's report. */
-static void time_casts(const char *name, const char *mode, uint64_t n)
+/* Cast n messages on h, one system call each (vec 0) or in batches of
+ * up to vec (ve_chan_castv). */
+static void cast_n(int h, uint64_t n, unsigned vec)
+{
+	static char msgs[VE_BATCH_MAX][sizeof(PAYLOAD) - 1];
+	static uint32_t lens[VE_BATCH_MAX];
+	long r;
+
+	if (!vec) {
+		for (uint64_t i = 0; i < n; i++)
+			if ((r = ve_chan_cast(h, PAYLOAD, sizeof(PAYLOAD) - 1, 0)) < 0)
+				fail("cast", r);
+		return;
+	}
+	for (unsigned i = 0; i < vec; i++) {
+		memcpy(msgs[i], PAYLOAD, sizeof(PAYLOAD) - 1);
+		lens[i] = sizeof(PAYLOAD) - 1;
+	}
+	for (uint64_t sent = 0; sent < n; sent += (uint64_t)r)
+		if ((r = ve_chan_castv(h, msgs, lens, n - sent < vec ? n - sent : vec, 0)) < 0)
+			fail("castv", r);
+}
+
+/* Cast n messages on channel name (as cast_n), timed up to the sink's
+ * report. */
+static void time_casts(const char *name, const char *mode, uint64_t n, unsigned vec)
 {
 	int h = ve_chan_open(name);
 	struct bench_sink_report rep;
 	uint64_t t0, cycles;
-	int r;
 
 	if (h < 0)
 		fail("open cast channel", h);
-	for (uint64_t i = 0; i < WARMUP; i++)
-		if ((r = ve_chan_cast(h, PAYLOAD, sizeof(PAYLOAD) - 1, 0)) < 0)
-			fail("cast", r);
+	cast_n(h, WARMUP, vec);
 	sink_report(h);
 	t0 = rdtsc();
-	for (uint64_t i = 0; i < n; i++)
-		if ((r = ve_chan_cast(h, PAYLOAD, sizeof(PAYLOAD) - 1, 0)) < 0)
-			fail("cast", r);
+	cast_n(h, n, vec);
 	rep = sink_report(h);
 	cycles = rdtsc() - t0;
 	if (rep.casts != n)
@@ -257,8 +278,8 @@ int main(const char *args)
 	time_calls(h, v, calls);
 	s = stats_of(v, tmp, calls);
 	post_rtt("before", &s);
-	time_casts("bcast1", "unbatched", casts);
-	time_casts("bcastn", "batched", casts);
+	time_casts("bcast1", "unbatched", casts, 0);
+	time_casts("bcastn", "batched", casts, VE_BATCH_MAX);
 	time_crashes(h, v, tmp, crashes);
 	time_calls(h, v, calls);
 	s = stats_of(v, tmp, calls);

@@ -28,6 +28,14 @@
  *     reply too long, a timeout, a message longer than cap and a bad
  *     buffer (it stays queued either way), the header of a received cast,
  *     and `answered` after an answer followed by a failed receive.
+ *  8. ve_chan_castv's and ve_chan_recvv's errors: a foreign, wrong-kind or
+ *     bad handle, a zero or too large count, bad flags, bad pointers, a
+ *     length past VE_MSG_MAX or the byte bound (each queues nothing); a
+ *     batch into a channel with room for part of it queues that part and
+ *     says how many, into a full one gets -VE_AGAIN; recvv's acks stop at
+ *     the first bad id (acked says how many went), a head longer than cap
+ *     stays queued, a batch is received in order with payloads back to
+ *     back, and the counters agree.
  *
  * Writes {"ev":"bounds","max_held":N,"bad":N}; each failure prints a line.
  * Exit 0 iff bad is 0.
@@ -271,6 +279,135 @@ static void reply_recv_bounds(int s, int c)
 	expect("in flight after the acks", bd_info().inflight, 0);
 }
 
+/* Part 8, castv; "bd" is empty. Leaves it empty. */
+static void castv_bounds(int s, int c)
+{
+	uint32_t lens[VE_BATCH_MAX + 1];
+	for (unsigned i = 0; i <= VE_BATCH_MAX; i++)
+		lens[i] = SMALL;
+	uint64_t sent = bd_info().sent;
+	expect("castv on a foreign handle", ve_chan_castv(12345, big, lens, 1, 0), -VE_BADHANDLE);
+	expect("castv on a server handle", ve_chan_castv(s, big, lens, 1, 0), -VE_BADHANDLE);
+	expect("castv with bad flags", ve_chan_castv(c, big, lens, 1, 0x80), -VE_INVAL);
+	expect("castv of none", ve_chan_castv(c, big, lens, 0, 0), -VE_INVAL);
+	expect("castv of too many", ve_chan_castv(c, big, lens, VE_BATCH_MAX + 1, 0), -VE_RANGE);
+	expect("castv with bad lens", ve_chan_castv(c, big, (uint32_t *)8, 1, 0), -VE_FAULT);
+	expect("castv from a bad buffer", ve_chan_castv(c, (void *)8, lens, 2, 0), -VE_FAULT);
+	lens[1] = QBYTES + 1;
+	expect("castv with one past the byte bound", ve_chan_castv(c, big, lens, 2, 0), -VE_RANGE);
+	lens[1] = VE_MSG_MAX + 1;
+	expect("castv with one past VE_MSG_MAX", ve_chan_castv(c, big, lens, 2, 0), -VE_RANGE);
+	lens[1] = SMALL;
+	expect("... nothing sent", (long)(bd_info().sent - sent), 0);
+	expect("castv of 10 into room for 8", ve_chan_castv(c, big, lens, 10, VE_NONBLOCK), BOUND);
+	expect("castv into a full channel", ve_chan_castv(c, big, lens, 3, VE_NONBLOCK), -VE_AGAIN);
+	expect("... sent", (long)(bd_info().sent - sent), BOUND);
+	check_held();
+}
+
+/* Receive what "bd" holds with recvv and check it; returns how many. */
+static long recvv_all(int s, uint64_t *acks, uint32_t nacks, uint32_t *acked)
+{
+	static struct ve_msg msgs[VE_BATCH_MAX];
+	struct ve_batch b = { .acks = acks,
+			      .nacks = nacks,
+			      .max = VE_BATCH_MAX,
+			      .msgs = msgs,
+			      .buf = big,
+			      .cap = sizeof(big),
+			      .timeout_ns = 1000000 };
+	long r = ve_chan_recvv(s, &b);
+	*acked = b.acked;
+	for (long i = 0; i < r; i++) {
+		acks[i] = msgs[i].id;
+		if (i && msgs[i].id <= msgs[i - 1].id)
+			expect("recvv in order", 0, 1);
+	}
+	return r;
+}
+
+/* Part 8, recvv; "bd" holds BOUND casts of SMALL bytes. Leaves it empty. */
+static void recvv_bounds(int s, int c)
+{
+	static struct ve_msg msgs[VE_BATCH_MAX];
+	uint64_t acks[VE_BATCH_MAX + 1] = { 999999 };
+	uint32_t acked;
+	struct ve_batch b = { .acks = acks,
+			      .max = 1,
+			      .msgs = msgs,
+			      .buf = big,
+			      .cap = sizeof(big),
+			      .timeout_ns = 1000000 };
+	expect("recvv with a bad batch", ve_chan_recvv(s, (struct ve_batch *)8), -VE_FAULT);
+	expect("recvv on a foreign handle", ve_chan_recvv(12345, &b), -VE_BADHANDLE);
+	expect("recvv on a client handle", ve_chan_recvv(c, &b), -VE_PERM);
+	b.max = 0;
+	expect("recvv of none", ve_chan_recvv(s, &b), -VE_INVAL);
+	b.max = VE_BATCH_MAX + 1;
+	expect("recvv of too many", ve_chan_recvv(s, &b), -VE_RANGE);
+	b.max = 1;
+	b.nacks = VE_BATCH_MAX + 1;
+	expect("recvv with too many acks", ve_chan_recvv(s, &b), -VE_RANGE);
+	b.nacks = 1;
+	b.acks = (uint64_t *)8;
+	expect("recvv with bad acks", ve_chan_recvv(s, &b), -VE_FAULT);
+	b.acks = acks;
+	b.msgs = (struct ve_msg *)8;
+	expect("recvv with bad msgs", ve_chan_recvv(s, &b), -VE_FAULT);
+	b.msgs = msgs;
+	b.buf = (void *)8;
+	expect("recvv into a bad buffer", ve_chan_recvv(s, &b), -VE_FAULT);
+	b.buf = big;
+	expect("recvv acking no message", ve_chan_recvv(s, &b), -VE_NOENT);
+	expect("... acked", b.acked, 0);
+	expect("... in flight", bd_info().inflight, 0);
+	b.nacks = 0;
+	b.cap = SMALL - 1;
+	expect("recvv with cap below the head", ve_chan_recvv(s, &b), -VE_RANGE);
+	expect("... msgs[0].len", msgs[0].len, SMALL);
+	expect("... still queued", bd_info().queued, BOUND);
+	b.cap = 3 * SMALL + 1;
+	b.max = VE_BATCH_MAX;
+	expect("recvv with room for 3", ve_chan_recvv(s, &b), 3);
+	expect("... waited", b.waited, 0);
+	expect("... in flight", bd_info().inflight, 3);
+	for (unsigned i = 0; i < 3; i++)
+		acks[i] = msgs[i].id;
+	acks[3] = 999999;
+	expect("recvv acking 3 and no message", recvv_all(s, acks, 4, &acked), -VE_NOENT);
+	expect("... acked", acked, 3);
+	expect("recvv of the rest", recvv_all(s, acks, 0, &acked), BOUND - 3);
+	expect("recvv acking them, then empty", recvv_all(s, acks, BOUND - 3, &acked), -VE_TIMEOUT);
+	expect("... acked", acked, BOUND - 3);
+	struct ve_chaninfo ci = bd_info();
+	expect("held after the acks", ci.queued + ci.inflight, 0);
+	expect("sent = acked", (long)(ci.sent - ci.acked), 0);
+}
+
+/* Part 8: castv's payloads arrive back to back, each its own message. */
+static void batch_payloads(int s, int c)
+{
+	static struct ve_msg msgs[4];
+	static char got[64];
+	uint32_t lens[4] = { 3, 0, 5, 1 };
+	uint64_t acks[4];
+	struct ve_batch b = {
+		.max = 4, .msgs = msgs, .buf = got, .cap = sizeof(got), .timeout_ns = 1000000
+	};
+	expect("castv of 4 lengths", ve_chan_castv(c, "abcdefghi", lens, 4, VE_NONBLOCK), 4);
+	expect("recvv of them", ve_chan_recvv(s, &b), 4);
+	for (unsigned i = 0; i < 4; i++) {
+		expect("... a length", msgs[i].len, lens[i]);
+		expect("... a cast", msgs[i].kind, VE_MSG_CAST);
+		acks[i] = msgs[i].id;
+	}
+	expect("... the bytes", memcmp(got, "abcdefghi", 9), 0);
+	b.acks = acks;
+	b.nacks = 4;
+	expect("recvv acking them", ve_chan_recvv(s, &b), -VE_TIMEOUT);
+	expect("... acked", b.acked, 4);
+}
+
 int main(const char *args)
 {
 	uint64_t ids[4 * BOUND];
@@ -293,6 +430,9 @@ int main(const char *args)
 	vm_free_only_alloc();
 	next_bounds(s, c);
 	reply_recv_bounds(s, c);
+	castv_bounds(s, c);
+	recvv_bounds(s, c);
+	batch_payloads(s, c);
 
 	struct ve_kv kv[] = { VE_KV_NUM("max_held", max_held), VE_KV_NUM("bad", bad) };
 	ve_event("bounds", kv, 2);

@@ -14,7 +14,7 @@
  *
  * So that the fuzzer only ever tests the kernel, never hurts itself, some
  * arguments are tamed (see tame()): exit is called only at the end, sleeps
- * and waits (wait_any, call, next, reply_recv) last at most 1 ms, writes from its own memory are at most 64 bytes of
+ * and waits (wait_any, call, next, reply_recv, recvv) last at most 1 ms, writes from its own memory are at most 64 bytes of
  * dots, and vm_alloc/vm_free never get an address that could cover its own
  * image, stack or buffers -- such addresses are moved to the unmapped page,
  * keeping their low bits. Anything vm_alloc hands out is freed at once.
@@ -311,13 +311,13 @@ static bool in_user_range(uint64_t v)
 	return v >= VE_USER_LO && v < VE_USER_HI;
 }
 
-/* next waits for the timeout in its struct: where that struct can be read
- * and written (our buffers, and the page that ends in the edge bytes, which
- * pick_arg's 1 << 40 names; anything else faults), bound the timeout there,
- * like wait_any's. */
-static void tame_next(const struct targets *t, uint64_t unext)
+/* next and recvv wait for the timeout in their struct (at is its address):
+ * where that struct can be read and written (our buffers, and the page
+ * that ends in the edge bytes, which pick_arg's 1 << 40 names; anything
+ * else faults), bound the timeout there, like wait_any's. */
+static void tame_timeout_at(const struct targets *t, uint64_t at)
 {
-	uint64_t at = unext + offsetof(struct ve_next, timeout_ns), v;
+	uint64_t v;
 	const char *edge_page = (const char *)(uintptr_t)(t->hole - VE_PAGE_SIZE);
 
 	if (!in_range(at, t->own, SCRATCH - sizeof(v) + 1) &&
@@ -362,7 +362,10 @@ static void tame(const struct targets *t, struct call *c)
 		a[4] = 1 + a[4] % SLEEP_MAX_NS;
 		break;
 	case SYS_CHAN_NEXT: /* with no handles, it still waits */
-		tame_next(t, a[4]);
+		tame_timeout_at(t, a[4] + offsetof(struct ve_next, timeout_ns));
+		break;
+	case SYS_CHAN_RECVV: /* on a server handle, it waits */
+		tame_timeout_at(t, a[1] + offsetof(struct ve_batch, timeout_ns));
 		break;
 	case SYS_KILL:
 		if (a[0] == (uint64_t)t->pid)
