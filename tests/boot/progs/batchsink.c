@@ -179,6 +179,23 @@ static void sink_run1(int h, struct sink_stash *st)
 	__builtin_trap();
 }
 
+/* Ack the last batch and find nothing left (checked); how many acks were
+ * made. */
+static uint32_t last_acks(int h, uint64_t *acks, uint32_t nacks, struct ve_msg *msgs,
+			  uint64_t *seqs)
+{
+	struct ve_batch b = { .acks = acks,
+			      .nacks = nacks,
+			      .max = 1,
+			      .msgs = msgs,
+			      .buf = seqs,
+			      .cap = VE_BATCH_MAX * sizeof(seqs[0]),
+			      .timeout_ns = 1000000 };
+
+	check("last acks, then empty", ve_chan_recvv(h, &b), -VE_TIMEOUT);
+	return b.acked;
+}
+
 static int sink_run2(int h, const struct sink_stash *st)
 {
 	static struct ve_msg msgs[VE_BATCH_MAX];
@@ -203,15 +220,7 @@ static int sink_run2(int h, const struct sink_stash *st)
 		nacks = (uint32_t)r;
 	}
 	/* The last batch's acks; then nothing is left. */
-	struct ve_batch b = { .acks = acks,
-			      .nacks = nacks,
-			      .max = 1,
-			      .msgs = msgs,
-			      .buf = seqs,
-			      .cap = sizeof(seqs),
-			      .timeout_ns = 1000000 };
-	check("last acks, then empty", ve_chan_recvv(h, &b), -VE_TIMEOUT);
-	check("last acks", b.acked, nacks);
+	check("last acks", last_acks(h, acks, nacks, msgs, seqs), nacks);
 	struct ve_kv kv[] = { VE_KV_NUM("run", 2),
 			      VE_KV_NUM("replayed", replayed),
 			      VE_KV_NUM("same_ids", same_ids),
@@ -238,14 +247,7 @@ static int sink_run3(int h)
 		}
 		nacks = (uint32_t)r;
 	}
-	struct ve_batch b = { .acks = acks,
-			      .nacks = nacks,
-			      .max = 1,
-			      .msgs = msgs,
-			      .buf = seqs,
-			      .cap = sizeof(seqs),
-			      .timeout_ns = 1000000 };
-	check("last stream acks, then empty", ve_chan_recvv(h, &b), -VE_TIMEOUT);
+	check("last stream acks", last_acks(h, acks, nacks, msgs, seqs), nacks);
 	struct ve_kv kv[] = { VE_KV_NUM("run", 3), VE_KV_NUM("got", got),
 			      VE_KV_NUM("in_order", in_order), VE_KV_NUM("bad", bad) };
 	ve_event("batchsink", kv, sizeof(kv) / sizeof(kv[0]));
