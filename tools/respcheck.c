@@ -478,12 +478,10 @@ static double run(struct conn *cs)
 static int final_connect(void)
 {
 	double until = now_s() + FINAL_CONNECT_S;
-	struct timeval tv = { .tv_sec = (long)opt.timeout_s + 1 };
 
 	for (;;) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (connect(fd, (struct sockaddr *)&server, sizeof(server)) == 0)
 			return fd;
 		close(fd);
@@ -494,51 +492,43 @@ static int final_connect(void)
 	return -1;
 }
 
-/* Send req and read one whole reply into buf; its length, or -1. */
-static long final_call(int fd, const char *req, size_t len, char *buf, size_t cap)
+/* Send req on fd (connected; blocking or not) and read one whole reply
+ * into buf within bound_s: its length, or -1. */
+static long call_one(int fd, const char *req, size_t len, char *buf, size_t cap, double bound_s)
 {
+	double until = now_s() + bound_s;
 	size_t have = 0;
 	long whole = 0;
 
 	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return -1;
 	while ((whole = resp_whole(buf, have)) == 0 && have < cap) {
-		ssize_t n = recv(fd, buf + have, cap - have, 0);
-
-		if (n <= 0)
-			return -1;
-		have += (size_t)n;
-	}
-	return whole;
-}
-
-/* INFO server's run_id into out, asked on fd (connected; blocking or not)
- * within bound_s; 0, or -1 (out unchanged). The time it takes is time
- * the clients' timeouts do not count. */
-static int ask_run_id(int fd, char *out, double bound_s)
-{
-	static const char req[] = "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n";
-	static char buf[8192];
-	double t0 = now_s(), until = t0 + bound_s;
-	size_t have = 0;
-	long whole = 0;
-	const char *p;
-	int rc = -1;
-
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(req) - 1)
-		goto out;
-	while ((whole = resp_whole(buf, have)) == 0 && have < sizeof(buf) - 1) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 		double left = until - now_s();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
-			goto out;
-		n = recv(fd, buf + have, sizeof(buf) - 1 - have, MSG_DONTWAIT);
+			return -1;
+		n = recv(fd, buf + have, cap - have, MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			goto out;
+			return -1;
 		have += n > 0 ? (size_t)n : 0;
 	}
+	return whole;
+}
+
+/* INFO server's run_id into out, asked on fd within bound_s; 0, or -1
+ * (out unchanged). The time it takes is time the clients' timeouts do
+ * not count. */
+static int ask_run_id(int fd, char *out, double bound_s)
+{
+	static const char req[] = "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n";
+	static char buf[8192];
+	double t0 = now_s();
+	long whole = call_one(fd, req, sizeof(req) - 1, buf, sizeof(buf) - 1, bound_s);
+	const char *p;
+	int rc = -1;
+
 	if (whole > 0) {
 		buf[whole] = 0;
 		if ((p = strstr(buf, "\nrun_id:")) && strcspn(p + 8, "\r\n") == 40) {
@@ -547,7 +537,6 @@ static int ask_run_id(int fd, char *out, double bound_s)
 			rc = 0;
 		}
 	}
-out:
 	paused += now_s() - t0;
 	return rc;
 }
@@ -579,7 +568,7 @@ static const char *final_check(struct conn *cs)
 	for (int i = 0; i < opt.conns; i++) {
 		for (int w = 0; w < 3; w++) {
 			size_t len = rm_final_request(&cs[i].m, w, req, sizeof(req));
-			long got = final_call(fd, req, len, buf, sizeof(buf));
+			long got = call_one(fd, req, len, buf, sizeof(buf), opt.timeout_s + 1);
 			enum rm_verdict v =
 			    got > 0 ? rm_final_reply(&cs[i].m, w, buf, (size_t)got) : RM_WRONG;
 
@@ -594,7 +583,8 @@ static const char *final_check(struct conn *cs)
 			if (tally.lost + tally.wrong + tally.dup + tally.errors != bad)
 				verdict = "mismatch";
 		}
-		final_call(fd, req, rm_cleanup(&cs[i].m, req, sizeof(req)), buf, sizeof(buf));
+		call_one(fd, req, rm_cleanup(&cs[i].m, req, sizeof(req)), buf, sizeof(buf),
+			 opt.timeout_s + 1);
 	}
 	close(fd);
 	return verdict;
