@@ -464,10 +464,13 @@ static uint64_t setting_get(const struct rs_engine *e, const struct setting *s)
 	return s->width == 4 ? *(const uint32_t *)p : *(const uint64_t *)p;
 }
 
+/* Set s to v (a fixed setting has nothing to set). */
 static void setting_put(struct rs_engine *e, const struct setting *s, uint64_t v)
 {
 	uint8_t *p = (uint8_t *)&e->lim + s->off;
 
+	if (s->fixed != NULL)
+		return;
 	if (s->width == 4)
 		*(uint32_t *)p = (uint32_t)v;
 	else
@@ -570,12 +573,19 @@ static bool parse_memory(const struct rs_arg *a, uint64_t *out)
 	return false;
 }
 
-/* The new value of s from a, or an error text for the reply. */
-static const char *setting_parse(const struct setting *s, const struct rs_arg *a, uint64_t *v)
+/* The new value of s from a, or an error text for the reply. Under a
+ * memory cap (what kv's log can keep) a memory setting stays in [1, cap]. */
+static const char *setting_parse(const struct rs_engine *e, const struct setting *s,
+				 const struct rs_arg *a, uint64_t *v)
 {
 	static char range[96];
+	uint64_t lo = s->lo, hi = s->hi, cap = e->lim.memory_cap;
 	int64_t i;
 
+	if (s->memory && cap) {
+		lo = lo ? lo : 1;
+		hi = hi < cap ? hi : cap;
+	}
 	if (s->fixed != NULL)
 		return rs_arg_eq(a, s->fixed) ? NULL : "kv does not support other values";
 	if (s->memory && !parse_memory(a, v))
@@ -584,10 +594,10 @@ static const char *setting_parse(const struct setting *s, const struct rs_arg *a
 		return "argument couldn't be parsed into an integer";
 	if (!s->memory)
 		*v = (uint64_t)i; /* a negative one fails the bounds, as in Redis */
-	if (*v < s->lo || *v > s->hi) {
+	if (*v < lo || *v > hi) {
 		fmt_snprintf(range, sizeof(range),
 			     "argument must be between %llu and %llu inclusive",
-			     (unsigned long long)s->lo, (unsigned long long)s->hi);
+			     (unsigned long long)lo, (unsigned long long)hi);
 		return range;
 	}
 	return NULL;
@@ -627,18 +637,6 @@ static bool config_set_names(struct rs_ctx *x, const struct rs_arg *argv, uint32
 	return true;
 }
 
-/* A memory setting past what the store can hold (memory_cap), or NULL. */
-static const char *over_cap(const struct rs_engine *e, const struct setting *s, uint64_t v)
-{
-	static char range[96];
-
-	if (!e->lim.memory_cap || !s->memory || (v >= 1 && v <= e->lim.memory_cap))
-		return NULL;
-	fmt_snprintf(range, sizeof(range), "argument must be between 1 and %llu inclusive",
-		     (unsigned long long)e->lim.memory_cap);
-	return range;
-}
-
 const char *rs_config_set1(struct rs_engine *e, const struct rs_arg *name,
 			   const struct rs_arg *value)
 {
@@ -648,10 +646,9 @@ const char *rs_config_set1(struct rs_engine *e, const struct rs_arg *name,
 
 	if (!s)
 		return "Unknown option";
-	if ((err = setting_parse(s, value, &v)) || (err = over_cap(e, s, v)))
+	if ((err = setting_parse(e, s, value, &v)))
 		return err;
-	if (s->fixed == NULL)
-		setting_put(e, s, v);
+	setting_put(e, s, v);
 	return NULL;
 }
 
@@ -669,10 +666,8 @@ static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 	if (!config_set_names(x, argv, n, which))
 		return;
 	for (uint32_t i = 0; i < n; i++) {
-		const char *err = setting_parse(which[i], &argv[3 + 2 * i], &vals[i]);
+		const char *err = setting_parse(x->e, which[i], &argv[3 + 2 * i], &vals[i]);
 
-		if (err == NULL)
-			err = over_cap(x->e, which[i], vals[i]);
 		if (err != NULL) {
 			rs_reply_errorf(
 			    x->c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
@@ -681,8 +676,7 @@ static void config_set(struct rs_ctx *x, uint32_t argc, const struct rs_arg *arg
 		}
 	}
 	for (uint32_t i = 0; i < n; i++)
-		if (which[i]->fixed == NULL)
-			setting_put(x->e, which[i], vals[i]);
+		setting_put(x->e, which[i], vals[i]);
 	rs_reply_ok(x->c);
 }
 
