@@ -33,7 +33,7 @@
 #define FIRST 8
 #define HELD 16
 #define NSTREAM 1000
-#define VSTREAM 60 /* not a divisor of the queue's 256: some calls find part room */
+#define VSTREAM 60 /* not a divisor of the queue's 256: a call may find part room */
 
 struct sink_stash {
 	uint64_t runs;
@@ -74,14 +74,15 @@ static void stream(int h)
 	static uint64_t seq[NSTREAM];
 	static uint32_t lens[VE_BATCH_MAX];
 	struct ve_exit ex = { 0 };
-	unsigned calls = 0;
 	for (unsigned i = 0; i < NSTREAM; i++)
 		seq[i] = i;
 	for (unsigned i = 0; i < VE_BATCH_MAX; i++)
 		lens[i] = sizeof(uint64_t);
 	int pid = ve_spawn("bsink", NULL);
 	check("spawn bsink for run 3", pid > 0, 1);
-	for (unsigned sent = 0; pid > 0 && sent < NSTREAM; calls++) {
+	/* Whether a call finds part room depends on how fast the sink drains;
+	 * bounds.scn checks a cut-short batch where it is certain. */
+	for (unsigned sent = 0; pid > 0 && sent < NSTREAM;) {
 		unsigned n = NSTREAM - sent < VSTREAM ? NSTREAM - sent : VSTREAM;
 		long r = ve_chan_castv(h, &seq[sent], lens, n, 0);
 		check("blocking castv", r > 0 && r <= (long)n, 1);
@@ -89,9 +90,6 @@ static void stream(int h)
 			break;
 		sent += (unsigned)r;
 	}
-	/* 1000 in batches of 60 is 17 calls when nothing is cut short; the
-	 * queue holds 256, so some must have been. */
-	check("castv calls cut short", calls > (NSTREAM + VSTREAM - 1) / VSTREAM, 1);
 	if (pid > 0)
 		check("wait bsink run 3", ve_wait(pid, &ex), 0);
 	check("run 3 exit reason", ex.reason, VE_R_EXIT);
@@ -154,7 +152,7 @@ static long take(int h, uint64_t *acks, uint32_t nacks, uint32_t max, struct ve_
 			      .msgs = msgs,
 			      .buf = seqs,
 			      .cap = max * sizeof(uint64_t),
-			      .timeout_ns = 1000000000 };
+			      .timeout_ns = VE_TIMEOUT_NONE }; /* the scenario bounds a hang */
 	long r = ve_chan_recvv(h, &b);
 	check("acked", b.acked, nacks);
 	for (long i = 0; i < r; i++)
