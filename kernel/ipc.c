@@ -763,7 +763,7 @@ long ipc_recvv(struct proc *p, uint64_t h, uint64_t ubatch)
 		return err;
 	if (vm_copy_in(p, &b, ubatch, sizeof(b)) || vm_check(p, ubatch, sizeof(b), true))
 		return -VE_FAULT;
-	if (b.max == 0)
+	if (b.max == 0 || b.pad)
 		return -VE_INVAL;
 	if (b.max > VE_BATCH_MAX || b.nacks > VE_BATCH_MAX)
 		return -VE_RANGE;

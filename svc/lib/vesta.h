@@ -361,11 +361,14 @@ long ve_chan_castv(int h, const void *buf, const uint32_t *lens, size_t n, unsig
  * to b->msgs[], payloads back to back into b->buf (b->cap bytes). Each is
  * in flight until acked (a cast: pass its id in the next call's acks) or
  * replied (a call: ve_chan_reply). Returns how many were received.
- * b->acked says how many acks were made, whatever the return.
+ * b->acked says how many acks were made, whatever the return, once the
+ * batch passed its checks (-VE_BADHANDLE, -VE_PERM, -VE_INVAL, -VE_RANGE
+ * for max or nacks, -VE_FAULT): on those nothing was acked and *b is as
+ * it was.
  * Errors: an ack's (-VE_NOENT, -VE_INVAL: then nothing was waited for),
  * -VE_TIMEOUT, -VE_RANGE (b->max or b->nacks > VE_BATCH_MAX, or the next
  * message is longer than b->cap: it stays queued, b->msgs[0].len says how
- * long), -VE_INVAL (b->max == 0), -VE_FAULT, -VE_PERM, -VE_BADHANDLE.
+ * long), -VE_INVAL (b->max == 0, or b->pad not 0), -VE_FAULT, -VE_PERM, -VE_BADHANDLE.
  */
 long ve_chan_recvv(int h, struct ve_batch *b);
 

@@ -283,7 +283,9 @@ struct ve_next {
  * same ids, as any in-flight messages do. Returns how many were received,
  * 1..max. Errors: -VE_BADHANDLE, -VE_PERM (a client handle), -VE_FAULT (a
  * bad batch, acks, msgs[0..max) or buf: checked before any ack; of buf,
- * the first cap bytes, or max * VE_MSG_MAX if fewer: all a batch can take), -VE_INVAL (max 0),
+ * the first cap bytes, or max * VE_MSG_MAX if fewer: all a batch can take), -VE_INVAL (max 0,
+ * or pad not 0; on these checks' errors nothing is acked and the batch
+ * is not written, acked included),
  * -VE_RANGE (max or nacks above VE_BATCH_MAX; or the head's payload is
  * longer than cap: it stays queued and msgs[0].len says how long), the
  * acks' (-VE_NOENT, -VE_INVAL for a call), -VE_TIMEOUT.

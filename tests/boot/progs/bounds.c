@@ -342,7 +342,13 @@ static void recvv_bounds(int s, int c)
 	expect("recvv on a foreign handle", ve_chan_recvv(12345, &b), -VE_BADHANDLE);
 	expect("recvv on a client handle", ve_chan_recvv(c, &b), -VE_PERM);
 	b.max = 0;
+	b.acked = 77;
 	expect("recvv of none", ve_chan_recvv(s, &b), -VE_INVAL);
+	expect("a refused batch is not written", b.acked, 77);
+	b.max = 1;
+	b.pad = 1;
+	expect("recvv with pad set", ve_chan_recvv(s, &b), -VE_INVAL);
+	b.pad = 0;
 	b.max = VE_BATCH_MAX + 1;
 	expect("recvv of too many", ve_chan_recvv(s, &b), -VE_RANGE);
 	b.max = 1;
