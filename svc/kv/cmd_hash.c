@@ -106,8 +106,6 @@ static void cmd_hdel(struct rs_ctx *x, uint32_t argc, const struct rs_arg *argv)
 	rs_reply_int(x->c, n);
 }
 
-#define HASH_SMALL 512 /* hash-max-listpack-entries: the most a small hash has */
-
 static void reply_field(struct rs_ctx *x, const struct rs_dent *e)
 {
 	const struct rs_hval *v = e->v.p;
@@ -115,24 +113,12 @@ static void reply_field(struct rs_ctx *x, const struct rs_dent *e)
 	rs_reply_bulk(x->c, v->p, v->len);
 }
 
-static uint64_t seq_of(const struct rs_dent *e)
-{
-	return ((const struct rs_hval *)e->v.p)->seq;
-}
-
-/* A small hash's fields in the order they were added (an insertion sort
- * of at most HASH_SMALL entries). */
+/* A small hash's fields in the order they were added. */
 static void reply_small_hash(struct rs_ctx *x, const struct rs_obj *o)
 {
-	static const struct rs_dent *v[HASH_SMALL]; /* 4 KiB: off the small guest stack */
-	size_t n = 0;
-	struct rs_dict_it it = { 0, NULL };
-	for (const struct rs_dent *e; n < HASH_SMALL && (e = rs_dict_next(&o->d, &it));) {
-		size_t i = n++;
-		for (; i > 0 && seq_of(v[i - 1]) > seq_of(e); i--)
-			v[i] = v[i - 1];
-		v[i] = e;
-	}
+	static const struct rs_dent *v[RS_HASH_LP_ENTRIES]; /* 4 KiB: off the small guest stack */
+	size_t n = rs_hash_in_order(o, v);
+
 	for (size_t i = 0; i < n; i++)
 		reply_field(x, v[i]);
 }
@@ -144,7 +130,7 @@ static void cmd_hgetall(struct rs_ctx *x, uint32_t argc, const struct rs_arg *ar
 	if (rs_wrongtype(x, o, RS_T_HASH))
 		return;
 	rs_reply_array(x->c, o ? (int64_t)o->d.used * 2 : 0);
-	if (o && !o->big && o->d.used <= HASH_SMALL) {
+	if (o && !o->big && o->d.used <= RS_HASH_LP_ENTRIES) {
 		reply_small_hash(x, o);
 		return;
 	}

@@ -128,7 +128,11 @@ void rs_set_note(struct rs_obj *o, const uint8_t *m, size_t n);
 void rs_hash_note(struct rs_obj *o, size_t flen, size_t vlen);
 void rs_zset_note(struct rs_obj *o, size_t mlen);
 #define RS_ZSET_LP_ENTRIES 128 /* zset-max-listpack-entries */
-#define RS_ZSET_LP_VALUE 64    /* zset-max-listpack-value */
+#define RS_HASH_LP_ENTRIES 512 /* hash-max-listpack-entries: the most a small hash has */
+/* A small hash's fields into v[0..RS_HASH_LP_ENTRIES) in the order they
+ * were added (Redis' listpack order), n log n; how many. */
+size_t rs_hash_in_order(const struct rs_obj *o, const struct rs_dent **v);
+#define RS_ZSET_LP_VALUE 64 /* zset-max-listpack-value */
 /* Elements a container holds (0 for strings). */
 uint64_t rs_obj_len(const struct rs_obj *o);
 

@@ -9,10 +9,9 @@
 #include "string.h"
 
 /* Redis 7.0's defaults. */
-#define EMBSTR_MAX 44	    /* OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
-#define INTSET_MAX 512	    /* set-max-intset-entries */
-#define HASH_LP_ENTRIES 512 /* hash-max-listpack-entries (Redis 7.0: 512; zsets 128) */
-#define HASH_LP_VALUE 64    /* hash-max-listpack-value */
+#define EMBSTR_MAX 44	 /* OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
+#define INTSET_MAX 512	 /* set-max-intset-entries */
+#define HASH_LP_VALUE 64 /* hash-max-listpack-value */
 
 struct rs_bytes *rs_bytes_new(const void *p, size_t n)
 {
@@ -263,8 +262,46 @@ void rs_set_note(struct rs_obj *o, const uint8_t *m, size_t n)
 
 void rs_hash_note(struct rs_obj *o, size_t flen, size_t vlen)
 {
-	if (o->d.used > HASH_LP_ENTRIES || flen > HASH_LP_VALUE || vlen > HASH_LP_VALUE)
+	if (o->d.used > RS_HASH_LP_ENTRIES || flen > HASH_LP_VALUE || vlen > HASH_LP_VALUE)
 		o->big = true;
+}
+
+static uint64_t seq_of(const struct rs_dent *e)
+{
+	return ((const struct rs_hval *)e->v.p)->seq;
+}
+
+/* Heapsort's sift-down of a[i] among a[0..n), by seq. */
+static void sift(const struct rs_dent **a, size_t i, size_t n)
+{
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && seq_of(a[c + 1]) > seq_of(a[c]))
+			c++;
+		if (seq_of(a[i]) >= seq_of(a[c]))
+			return;
+		const struct rs_dent *t = a[i];
+		a[i] = a[c];
+		a[c] = t;
+	}
+}
+
+size_t rs_hash_in_order(const struct rs_obj *o, const struct rs_dent **v)
+{
+	struct rs_dict_it it = { 0 };
+	const struct rs_dent *e;
+	size_t n = 0;
+
+	while (n < RS_HASH_LP_ENTRIES && (e = rs_dict_next(&o->d, &it)))
+		v[n++] = e;
+	for (size_t i = n / 2; i-- > 0;)
+		sift(v, i, n);
+	for (size_t m = n; m-- > 1;) {
+		const struct rs_dent *t = v[0];
+		v[0] = v[m];
+		v[m] = t;
+		sift(v, 0, m);
+	}
+	return n;
 }
 
 void rs_zset_note(struct rs_obj *o, size_t mlen)

@@ -124,59 +124,22 @@ static int dict_out(struct cmdbuf *b, const struct rs_dent *k, const struct rs_d
 	return end(b);
 }
 
-static uint64_t seq_of(const struct rs_dent *e)
-{
-	return ((const struct rs_hval *)e->v.p)->seq;
-}
-
-/* Heapsort a[0..n) by seq (no allocation beyond the array, n log n). */
-static void sift(const struct rs_dent **a, size_t i, size_t n)
-{
-	for (size_t c; (c = 2 * i + 1) < n; i = c) {
-		if (c + 1 < n && seq_of(a[c + 1]) > seq_of(a[c]))
-			c++;
-		if (seq_of(a[i]) >= seq_of(a[c]))
-			return;
-		const struct rs_dent *t = a[i];
-		a[i] = a[c];
-		a[c] = t;
-	}
-}
-
-static void sort_by_seq(const struct rs_dent **a, size_t n)
-{
-	for (size_t i = n / 2; i-- > 0;)
-		sift(a, i, n);
-	for (size_t m = n; m-- > 1;) {
-		const struct rs_dent *t = a[0];
-		a[0] = a[m];
-		a[m] = t;
-		sift(a, 0, m);
-	}
-}
-
 /* A small hash lists its fields in the order they came (Redis' listpack):
  * it goes out in that order, so the next incarnation lists them alike. */
 static int hash_out(struct cmdbuf *b, const struct rs_dent *k, const struct rs_obj *o)
 {
-	struct rs_dict_it it = { 0 };
-	const struct rs_dent **a, *e;
-	size_t n = 0;
+	static const struct rs_dent *v[RS_HASH_LP_ENTRIES];
+	size_t n;
 
 	if (o->big)
 		return dict_out(b, k, &o->d, true);
-	if (!(a = rs_alloc(o->d.used * sizeof(*a) + 1)))
-		return -1;
-	while ((e = rs_dict_next(&o->d, &it)) && n < o->d.used)
-		a[n++] = e;
-	sort_by_seq(a, n);
+	n = rs_hash_in_order(o, v);
 	begin(b, "HSET", k->key, k->klen);
 	for (size_t i = 0; i < n; i++) {
-		const struct rs_hval *v = a[i]->v.p;
-		arg(b, a[i]->key, a[i]->klen);
-		arg(b, v->p, v->len);
+		const struct rs_hval *hv = v[i]->v.p;
+		arg(b, v[i]->key, v[i]->klen);
+		arg(b, hv->p, hv->len);
 	}
-	rs_free(a);
 	return end(b);
 }
 
