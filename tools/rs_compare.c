@@ -39,6 +39,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "respwire.h"
+
 #define MAX_ARGS 4096
 #define LINE_MAX_BYTES 65536
 #define REPLY_TIMEOUT_MS 5000
@@ -202,44 +204,6 @@ static void send_all(struct peer *s, const char *p, size_t n)
 	}
 }
 
-/* How many bytes the whole reply at p[0..n) takes: >0, 0 if it is not all
- * there yet, -1 if it is not RESP2. */
-static long whole(const char *p, size_t n)
-{
-	const char *cr = n ? memchr(p, '\r', n) : NULL;
-	long hdr, off;
-	long long k;
-
-	if (!cr || cr + 1 >= p + n)
-		return 0;
-	if (cr[1] != '\n')
-		return -1;
-	hdr = cr - p + 2;
-	k = atoll(p + 1);
-	switch (p[0]) {
-	case '+':
-	case '-':
-	case ':':
-		return hdr;
-	case '$':
-		if (k < 0)
-			return hdr;
-		return (size_t)hdr + (size_t)k + 2 > n ? 0 : hdr + (long)k + 2;
-	case '*':
-		off = hdr;
-		for (long long i = 0; i < k; i++) {
-			long w = whole(p + off, n - (size_t)off);
-
-			if (w <= 0)
-				return w;
-			off += w;
-		}
-		return off;
-	default:
-		return -1;
-	}
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -263,7 +227,7 @@ static char *canon(const char *p, long len)
 	}
 	el = calloc((size_t)k, sizeof(*el));
 	for (long long i = 0; i < k; i++) {
-		long w = whole(p + off, (size_t)(len - off));
+		long w = resp_whole(p + off, (size_t)(len - off));
 
 		el[i] = canon(p + off, w);
 		total += strlen(el[i]);
@@ -286,7 +250,7 @@ static char *canon(const char *p, long len)
 static long read_reply(struct peer *s)
 {
 	for (;;) {
-		long w = whole(s->buf, s->len);
+		long w = resp_whole(s->buf, s->len);
 		struct pollfd pf = { .fd = s->fd, .events = POLLIN };
 		ssize_t n;
 
