@@ -109,7 +109,6 @@ static void scan_collect(void *ctx, struct rs_dent *e)
 	s->v[s->n++] = e;
 }
 
-/* SCAN's cursor: Redis' parseScanCursorOrReply, decimal digits only. */
 /* Redis' parseScanCursorOrReply: strtoul(cursor, 10) on the argument as
  * a C string (up to a NUL byte), which must take all of it: an optional
  * sign ('-' negates modulo 2^64), digits, or nothing at all (cursor 0);
