@@ -89,12 +89,15 @@ fuzz_one() {
 	fi
 }
 
-# The policy parser (seeded with the real policies) and kv's RESP layer.
+# The policy parser (seeded with the real policies), kv's RESP layer and
+# kv's log on a disk (seeded with formatted disks).
 run_fuzz() {
 	fuzz_one fuzz_policy "${FUZZ_SECONDS:-20}" "policy parser" "$BUILD/fuzz/corpus" \
 		tests/boot/images policies
 	fuzz_one fuzz_resp "${FUZZ_RESP_SECONDS:-20}" "RESP parser and dispatch" \
 		"$BUILD/fuzz/corpus-resp" tests/unit/fixtures/resp
+	fuzz_one fuzz_dlog "${FUZZ_DLOG_SECONDS:-20}" "kv's log on a disk" \
+		"$BUILD/fuzz/corpus-dlog" tests/unit/fixtures/dlog
 }
 
 run_boot() {

@@ -26,9 +26,12 @@
  * checkpoint it names (every record must check: one that does not is
  * corruption), then log records of that generation in sequence order
  * until the first one that does not check. That one ends the log: a torn
- * or lost unflushed write. But if a record of that generation with a
- * higher sequence number checks after it (within DLOG_PROBE bytes), the
- * bad one had been flushed: that is corruption, and is reported so.
+ * or lost unflushed write. But if a record of that generation checks
+ * after it (within DLOG_PROBE bytes) that was written after a sync that
+ * covered the bad one (each record says which records were durable when
+ * it was written), the bad one had been flushed: that is corruption, and
+ * is reported so. (So damage to the last records synced, with none
+ * written after them, reads as a torn tail: dlog.c says why.)
  *
  * Plain data and functions over the device's three calls: test_dlog runs
  * it over a memory disk, cut at every byte and with every bit flipped;
@@ -89,6 +92,8 @@ struct dlog {
 	uint64_t disk_id;		      /* random, from dlog_format: seeds every CRC */
 	uint64_t generation;		      /* the live checkpoint's */
 	uint64_t seq;			      /* the next log record's sequence number */
+	uint64_t synced;		      /* log records below this seq are durable */
+	uint32_t prev_crc;		      /* the last log record's CRC: the next chains on it */
 	uint64_t log_start, log_sectors;      /* the log area */
 	uint64_t log_end;		      /* sectors of the log in use */
 	uint64_t ckpt_start[2], ckpt_sectors; /* the two checkpoint areas */
@@ -96,10 +101,12 @@ struct dlog {
 	unsigned newest_slot;		      /* the superblock slot written last */
 	uint64_t ckpt_w;		      /* dlog_ckpt_add: sectors written so far */
 	uint64_t ckpt_records;
-	bool ckpt_full; /* a checkpoint record did not fit */
-	int ckpt_err;	/* a device error during the checkpoint */
-	int broken;	/* the device error that broke the log, or 0 */
-	uint8_t *buf;	/* a record's sectors, grown as needed (rs_alloc) */
+	uint32_t ckpt_prev; /* the last checkpoint record's CRC */
+	bool ckpt_full;	    /* a checkpoint record did not fit */
+	int ckpt_err;	    /* a device error during the checkpoint */
+	int broken;	    /* the device error that broke the log, or 0 */
+	bool reopen;	    /* a superblock write failed: nothing is written until dlog_open */
+	uint8_t *buf;	    /* a record's sectors, grown as needed (rs_alloc) */
 	size_t buf_cap;
 };
 
@@ -111,9 +118,11 @@ struct dlog {
 /*
  * Open the disk and read it back: apply(ctx, payload, n, in_ckpt) is
  * called for every record of the live checkpoint, then of the log, in
- * order. Returns 0 with rep->state DLOG_OK (the log is ready for appends),
- * another state (the disk must not be written: dlog_format only on
- * DLOG_BLANK), or apply's nonzero value (reading stopped there).
+ * order. Returns 0 with rep->state DLOG_OK (the log is ready for appends:
+ * what was read back has been flushed), another state (the disk must not
+ * be written: dlog_format only on DLOG_BLANK; out of memory is DLOG_IOERR
+ * with io_err -1), or apply's nonzero value (reading stopped there, and d
+ * refuses every write). d must hold no buffer (new, or dlog_close'd).
  */
 int dlog_open(struct dlog *d, const struct dlog_dev *dev,
 	      int (*apply)(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt), void *ctx,
@@ -123,18 +132,19 @@ int dlog_open(struct dlog *d, const struct dlog_dev *dev,
  * Make the disk a dlog disk with an empty checkpoint and log: checkpoint
  * areas of ckpt_bytes (rounded up to sectors; 0: DLOG_CKPT_DEFAULT) and
  * the rest for the log, disk_id for its CRCs (random, nonzero). Writes
- * and flushes. Returns 0, -1 if the disk is too small for the layout, or
- * the device's error.
+ * and flushes. Returns 0, -1 if the disk is too small for the layout (or
+ * disk_id is 0), or the device's error.
  */
 int dlog_format(struct dlog *d, const struct dlog_dev *dev, uint64_t ckpt_bytes, uint64_t disk_id);
 
 /* Append one record made of parts[0..n) at the log's end (not durable
  * until dlog_sync). Returns 0, 1 if the log has no room for it (take a
- * checkpoint, then append again), -1 out of memory, or the device's
- * error. After a device error in dlog_append or dlog_sync the log is
- * *broken* (a record may be partly written, and one after it would read
- * as corruption): every append and sync returns that error until a
- * checkpoint commits, which starts a new generation's empty log. */
+ * checkpoint, then append again; a record over DLOG_REC_MAX never has
+ * room), -1 out of memory, or the device's error. After a device error
+ * in dlog_append or dlog_sync the log is *broken* (a record may be partly
+ * written, and one after it would read as corruption): every append and
+ * sync returns that error until a checkpoint commits, which starts a new
+ * generation's empty log. */
 int dlog_append(struct dlog *d, const struct dlog_part *parts, size_t n);
 
 /* Flush: every record appended before is durable. Returns 0 or the
@@ -156,8 +166,11 @@ int dlog_ckpt_add(struct dlog *d, const struct dlog_part *parts, size_t n);
 
 /* Commit the checkpoint begun: flush, write the next superblock, flush.
  * It becomes live, with an empty log of the next generation. Returns 0,
- * 1 if a record did not fit, or the device's error (the old checkpoint
- * and log stay live then, as far as the disk is concerned). */
+ * 1 if a record did not fit, or the device's error. If the first flush
+ * failed, the old checkpoint and log stay live (the log broken, as
+ * above); if the superblock's write or the flush after it failed, the
+ * disk holds the old or the new generation, and every append, sync and
+ * checkpoint returns that error until dlog_open reads which. */
 int dlog_ckpt_commit(struct dlog *d);
 
 /* Free d's buffer. */
