@@ -25,7 +25,7 @@
  * kind (log or checkpoint), length, generation, seq (0, 1, ... within its
  * area and generation), the CRC of the record before it in the area
  * (prev_crc: a record left from an abandoned tail does not chain onto a
- * new one), flushed (the seq below which every log record was durable
+ * new one), the epoch of the open that wrote it (log_epoch), flushed (the seq below which every log record was durable
  * when this one was written) and a CRC-32C seeded with the disk's id over
  * the header, payload and padding. Each record checks by itself.
  *
@@ -98,8 +98,8 @@ struct rec_hdr {
 	uint64_t generation;
 	uint64_t seq;
 	uint64_t flushed;
-	uint32_t zero;
-	uint32_t crc; /* seeded with disk_id, over the header before it and the payload */
+	uint32_t epoch; /* log: the open that wrote it (see log_epoch) */
+	uint32_t crc;	/* seeded with disk_id, over the header before it and the rest */
 };
 
 _Static_assert(sizeof(struct sb) == DLOG_SECTOR, "a slot is one sector");
@@ -236,7 +236,6 @@ static long build_rec(struct dlog *d, struct rec_hdr *h, const struct dlog_part 
 	memset(d->buf + at, 0, bytes - at);
 	h->magic = REC_MAGIC;
 	h->len = (uint32_t)len;
-	h->zero = 0;
 	h->crc = rec_crc(d->disk_id, h, d->buf);
 	memcpy(d->buf, h, HDR);
 	return (long)(bytes / DLOG_SECTOR);
@@ -276,7 +275,7 @@ static int read_rec(struct dlog *d, uint64_t sector, uint64_t room, struct rec_h
 	if ((r = read_sectors(d, sector, 0, 1)) != 0)
 		return r;
 	memcpy(h, d->buf, HDR);
-	if (h->magic != REC_MAGIC || h->zero || h->len > DLOG_REC_MAX)
+	if (h->magic != REC_MAGIC || h->len > DLOG_REC_MAX)
 		return 0;
 	sectors = rec_sectors(h->len);
 	if (sectors > room)
@@ -453,6 +452,19 @@ static bool read_ckpt(struct reader *rd, uint64_t used, uint64_t count)
 	return true;
 }
 
+/*
+ * Every open that continues a generation's log writes a new epoch into
+ * its records, above that of any record of the generation it has seen:
+ * a record it appends where a lost one was differs from the lost one even
+ * when its bytes are the same, so that a record left after the lost one
+ * (whose prev_crc names the lost one) never chains onto the new one.
+ */
+static void log_epoch(struct dlog *d, const struct rec_hdr *h)
+{
+	if (h->generation == d->generation && h->epoch >= d->epoch)
+		d->epoch = h->epoch == UINT32_MAX ? UINT32_MAX : h->epoch + 1;
+}
+
 /* Is h, which checks, the log's next record? */
 static bool log_next(const struct dlog *d, const struct rec_hdr *h)
 {
@@ -483,6 +495,8 @@ static bool probe(struct reader *rd, uint64_t span)
 				     "a log record of a later generation: its superblock is lost");
 		if (r && h.kind == REC_LOG && h.generation == d->generation && h.flushed > d->seq)
 			return state(rd, DLOG_CORRUPT, "a flushed log record fails its check");
+		if (r)
+			log_epoch(d, &h);
 		p += r ? rec_sectors(h.len) : 1;
 	}
 	return true;
@@ -498,6 +512,8 @@ static bool log_ended(struct reader *rd, int r, const struct rec_hdr *h)
 	if (r && h->generation > d->generation)
 		return state(rd, DLOG_CORRUPT,
 			     "a log record of a later generation: its superblock is lost");
+	if (h->magic == REC_MAGIC)
+		log_epoch(d, h);
 	if (!r && h->magic == REC_MAGIC && h->kind == REC_LOG && h->generation == d->generation &&
 	    h->seq == d->seq && h->len <= DLOG_REC_MAX) {
 		/* This generation's next record, torn (or rotted: see probe). */
@@ -524,6 +540,7 @@ static bool read_log(struct reader *rd)
 			return log_ended(rd, r, &h);
 		if (!deliver(rd, &h, false))
 			return false;
+		log_epoch(d, &h);
 		d->log_end += rec_sectors(h.len);
 		d->seq++;
 		d->prev_crc = h.crc;
@@ -603,7 +620,8 @@ int dlog_append(struct dlog *d, const struct dlog_part *parts, size_t n)
 			     .prev_crc = d->prev_crc,
 			     .generation = d->generation,
 			     .seq = d->seq,
-			     .flushed = d->synced };
+			     .flushed = d->synced,
+			     .epoch = d->epoch };
 	long sectors;
 	int r;
 
@@ -721,6 +739,7 @@ int dlog_ckpt_commit(struct dlog *d)
 	d->seq = 0;
 	d->synced = 0;
 	d->prev_crc = 0;
+	d->epoch = 0;
 	d->broken = 0;
 	return 0;
 }

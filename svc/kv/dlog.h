@@ -94,6 +94,7 @@ struct dlog {
 	uint64_t seq;			      /* the next log record's sequence number */
 	uint64_t synced;		      /* log records below this seq are durable */
 	uint32_t prev_crc;		      /* the last log record's CRC: the next chains on it */
+	uint32_t epoch;			      /* this open's, in the log records it appends */
 	uint64_t log_start, log_sectors;      /* the log area */
 	uint64_t log_end;		      /* sectors of the log in use */
 	uint64_t ckpt_start[2], ckpt_sectors; /* the two checkpoint areas */
