@@ -390,6 +390,21 @@ static int empty_file(const char *dir, const char *name)
 	return 0;
 }
 
+/* A fresh disk.img of kib KiB of zeros (sparse), so every boot starts
+ * from the same disk whatever an earlier run wrote. */
+static int fresh_disk(const char *dir, long kib)
+{
+	char *path = util_path_join(dir, "disk.img");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = fd < 0 ? -1 : ftruncate(fd, (off_t)kib * 1024), err = errno;
+
+	free(path);
+	if (fd >= 0)
+		close(fd);
+	errno = err; /* what open or ftruncate said, for the message */
+	return r;
+}
+
 /* Everything that must hold before QEMU can start. -1 with *m filled. */
 static int check_inputs(struct guest *g, const char *iso, struct msg *m)
 {
@@ -415,6 +430,10 @@ static int check_inputs(struct guest *g, const char *iso, struct msg *m)
 	}
 	if (mkdir_p(g->cfg.dir) || empty_file(g->cfg.dir, "com2.log")) {
 		msg_add(m, "output folder %s: %s", g->cfg.dir, strerror(errno));
+		return -1;
+	}
+	if (g->cfg.disk_kib && fresh_disk(g->cfg.dir, g->cfg.disk_kib)) {
+		msg_add(m, "disk %s/disk.img: %s", g->cfg.dir, strerror(errno));
 		return -1;
 	}
 	return com1_init(&g->com1, g->cfg.dir, m);

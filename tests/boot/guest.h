@@ -28,6 +28,7 @@ struct guest_config {
 	const char *iso;     /* the image: -cdrom */
 	const char *dir;     /* output folder: com1.log, com1.sock, com2.log, qemu.log */
 	long memory_mib;     /* -m */
+	long disk_kib;	     /* create dir/disk.img of this many KiB of zeros; 0: none */
 	bool uefi;	     /* boot OVMF instead of the BIOS */
 	const char *cpu;     /* -cpu MODEL, or NULL for QEMU's default */
 	const char *machine; /* -machine TYPE, or NULL for QEMU's default (pc) */

@@ -364,6 +364,7 @@ static void start_guest(struct job *j)
 		.iso = j->iso,
 		.dir = j->dir,
 		.memory_mib = j->sc->memory_mib,
+		.disk_kib = j->sc->disk_kib,
 		.uefi = j->fw == SCN_UEFI,
 		.cpu = j->sc->cpu,
 		.machine = j->machine == SCN_PC ? NULL : scn_machine_name[j->machine],

@@ -535,6 +535,16 @@ static int d_memory(struct parse_ctx *c, const struct token *t, size_t n)
 	return parse_long(c, &t[0], "memory", 2, 1048576, &c->sc->memory_mib);
 }
 
+/* `disk KiB`: a fresh zero-filled {dir}/disk.img for QEMU's -drive. */
+static int d_disk(struct parse_ctx *c, const struct token *t, size_t n)
+{
+	if (n != 1) {
+		perr(c, "usage: disk KiB");
+		return -1;
+	}
+	return parse_long(c, &t[0], "disk", 1, 16777216, &c->sc->disk_kib);
+}
+
 static int d_allow_panic(struct parse_ctx *c, const struct token *t, size_t n)
 {
 	(void)t;
@@ -724,6 +734,7 @@ static const struct directive {
 	{ "qemu-args", 0, d_qemu_args, false },
 	{ "timeout", 0, d_timeout, true },
 	{ "memory", 0, d_memory, true },
+	{ "disk", 0, d_disk, true },
 	{ "allow-panic", 0, d_allow_panic, true },
 	{ "exit-code", 0, d_exit_code, true },
 	{ "send", 0, d_send, false },

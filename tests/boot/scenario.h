@@ -78,6 +78,7 @@ struct scn {
 	struct scn_send host; /* `host`: bytes is the command to run */
 	long timeout_s;
 	long memory_mib;
+	long disk_kib; /* `disk`: {dir}/disk.img of this many KiB; 0: none */
 	bool allow_panic;
 	bool has_until;
 	bool has_exit_code; /* else QEMU must end with Vesta's success code */

@@ -1,9 +1,9 @@
 /*
- * The split virtqueue of svc/virtio-net (virtq.c) against a model device
- * that reads the available ring and writes the used ring as a virtio
- * device would: buffers of one to four descriptors, completed in any
- * order, long enough for the 16-bit indices to wrap several times; a full
- * queue; a device that names a descriptor not in flight; and a new
+ * The split virtqueue of the virtio drivers (svc/lib/virtq.c) against a
+ * model device that reads the available ring and writes the used ring as
+ * a virtio device would: buffers of one to four descriptors, completed
+ * in any order, long enough for the 16-bit indices to wrap several times;
+ * a full queue; a device that names a descriptor not in flight; and a new
  * incarnation starting over ring memory a dead one left half-used.
  * vq_check holds after every step.
  */
