@@ -662,15 +662,30 @@ static int run(struct camp *c)
 {
 	/* The default appliance drives a virtio-net device (policies/); with
 	 * --resp its Redis port is forwarded from c->port. */
-	static char *const nic[] = { "-netdev", "user,id=n0", "-device",
-				     "virtio-net-pci,netdev=n0" };
-	static char *const nic_fwd[] = { "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:6379",
-					 "-device", "virtio-net-pci,netdev=n0" };
+	static char drive[1200];
+	static char *nic[] = { "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
+			       "-drive",  drive,	"-device", "virtio-blk-pci,drive=d0" };
+	static char *nic_fwd[] = { "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:6379",
+				   "-device", "virtio-net-pci,netdev=n0",
+				   "-drive",  drive,
+				   "-device", "virtio-blk-pci,drive=d0" };
 	bool fwd = c->o.resp && !c->o.resp_at;
+	/* and kv's disk (policies/kv.policy): a blank one per campaign */
+	char disk[1100];
+	snprintf(disk, sizeof(disk), "%s/disk.img", c->o.out);
+	snprintf(drive, sizeof(drive), "file=%s,format=raw,if=none,id=d0", disk);
+	int fd = open(disk, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, 64 << 20) < 0) {
+		fprintf(stderr, "campaign: cannot make %s: %s\n", disk, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
 	struct guest_config cfg = { .iso = c->o.iso,
 				    .extra = fwd ? nic_fwd : nic,
 				    .port = c->port.port,
-				    .nextra = 4,
+				    .nextra = 8,
 				    .dir = c->o.out,
 				    .memory_mib = 256,
 				    .timeout_s = 1L << 30, /* our own bounds apply */

@@ -5,7 +5,7 @@
  *
  *   faultinj [--sock PATH] SVC KIND [ARG] [SEED]
  *   faultinj [--sock PATH] random [--kinds K,..] [--seed S]
- *   faultinj --boot ISO [--dir DIR] [--accel tcg|kvm] [--redis-port N]
+ *   faultinj --boot ISO [--dir DIR] [--accel tcg|kvm] [--redis-port N] [--disk PATH]
  *
  * The console is reached through PATH: a unix socket (the console hub that
  * `faultinj --boot` serves, or QEMU's own `-chardev socket,server=on`), or
@@ -14,7 +14,10 @@
  * `--boot` starts QEMU with COM1 on a socket, COM2 in DIR/events.log and
  * a virtio-net NIC on user networking (the default appliance drives it)
  * with 127.0.0.1:N (6379 unless --redis-port says otherwise; 0 for none)
- * forwarded to the guest's Redis port 6379, and becomes the console hub: this terminal is the console (leave with
+ * forwarded to the guest's Redis port 6379, a virtio-blk disk (the raw
+ * image PATH, DIR/disk.img unless --disk says otherwise, "none" for no
+ * disk; made, 64 MiB of zeros, when it does not exist, and kept: kv's
+ * data lives there), and becomes the console hub: this terminal is the console (leave with
  * Ctrl-A X), and DIR/console.sock takes any number of other clients at
  * the same time (faultinj, or a person with socat); what they type goes
  * to COM1 and what COM1 says goes to all of them.
@@ -40,7 +43,8 @@
 #include <unistd.h>
 
 #define DEFAULT_DIR "build/run"
-#define ANSWER_TIMEOUT_S 15 /* TCG and a busy guest: the shell may be slow */
+#define DISK_BYTES (64 << 20) /* a disk --boot makes */
+#define ANSWER_TIMEOUT_S 15   /* TCG and a busy guest: the shell may be slow */
 #define CRASH_KINDS "null,wild,ud2,div0,stack"
 #define MAX_CLIENTS 8
 
@@ -48,7 +52,8 @@ static void usage(FILE *to)
 {
 	fprintf(to, "usage: faultinj [--sock PATH] SVC KIND [ARG] [SEED]\n"
 		    "       faultinj [--sock PATH] random [--kinds K,..] [--seed S]\n"
-		    "       faultinj --boot ISO [--dir DIR] [--accel tcg|kvm] [--redis-port N]\n"
+		    "       faultinj --boot ISO [--dir DIR] [--accel tcg|kvm] [--redis-port N] "
+		    "[--disk PATH]\n"
 		    "KIND: kill exit crash null wild ud2 div0 stack hang block corrupt leak\n"
 		    "garbage slow. PATH defaults to $VESTA_CONSOLE or " DEFAULT_DIR
 		    "/console.sock\n(the hub `faultinj --boot` and `make run` serve).\n");
@@ -233,9 +238,53 @@ static void raw_tty(void)
 	atexit(restore_tty);
 }
 
-static pid_t start_qemu(const char *iso, const char *dir, const char *accel, int redis_port)
+/* Make the disk image path (zeros, DISK_BYTES) unless it exists. 0 or -1. */
+static int make_disk(const char *path)
 {
-	char chardev[600], com2[600], netdev[128] = "user,id=n0";
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -1;
+	if (ftruncate(fd, DISK_BYTES) < 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	printf("faultinj: made %s, a blank disk of %d MiB\n", path, DISK_BYTES >> 20);
+	return close(fd);
+}
+
+static pid_t start_qemu(const char *iso, const char *dir, const char *accel, int redis_port,
+			const char *disk)
+{
+	char chardev[600], com2[600], netdev[128] = "user,id=n0", drive[700];
+	char *argv[] = { "qemu-system-x86_64",
+			 "-accel",
+			 (char *)accel,
+			 "-m",
+			 "256M",
+			 "-display",
+			 "none",
+			 "-no-reboot",
+			 "-device",
+			 "isa-debug-exit,iobase=0xf4,iosize=0x04",
+			 "-netdev",
+			 netdev,
+			 "-device",
+			 "virtio-net-pci,netdev=n0",
+			 "-chardev",
+			 chardev,
+			 "-serial",
+			 "chardev:com1",
+			 "-serial",
+			 com2,
+			 "-cdrom",
+			 (char *)iso,
+			 disk ? "-drive" : NULL,
+			 drive,
+			 "-device",
+			 "virtio-blk-pci,drive=d0",
+			 NULL };
 	pid_t pid;
 
 	if (redis_port > 0)
@@ -244,6 +293,8 @@ static pid_t start_qemu(const char *iso, const char *dir, const char *accel, int
 	snprintf(chardev, sizeof(chardev), "socket,id=com1,path=%s/com1.sock,server=on,wait=on",
 		 dir);
 	snprintf(com2, sizeof(com2), "file:%s/events.log", dir);
+	snprintf(drive, sizeof(drive), "file=%s,format=raw,if=none,id=d0,cache=writeback",
+		 disk ? disk : "");
 	pid = fork();
 	if (pid == 0) {
 		char *qlog;
@@ -260,11 +311,7 @@ static pid_t start_qemu(const char *iso, const char *dir, const char *accel, int
 		if (fd >= 0)
 			dup2(fd, 0);
 		setpgid(0, 0);
-		execlp(getenv("VESTA_QEMU") ? getenv("VESTA_QEMU") : "qemu-system-x86_64",
-		       "qemu-system-x86_64", "-accel", accel, "-m", "256M", "-display", "none",
-		       "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-netdev",
-		       netdev, "-device", "virtio-net-pci,netdev=n0", "-chardev", chardev,
-		       "-serial", "chardev:com1", "-serial", com2, "-cdrom", iso, (char *)NULL);
+		execvp(getenv("VESTA_QEMU") ? getenv("VESTA_QEMU") : "qemu-system-x86_64", argv);
 		_exit(127);
 	}
 	return pid;
@@ -370,9 +417,10 @@ static int hub(int com1, int lsock)
 	}
 }
 
-static int boot(const char *iso, const char *dir, const char *accel, int redis_port)
+static int boot(const char *iso, const char *dir, const char *accel, int redis_port,
+		const char *disk)
 {
-	char com1_path[512], hub_path[512];
+	char com1_path[512], hub_path[512], disk_path[512];
 	int com1, lsock, rc;
 
 	if (access(iso, R_OK)) {
@@ -380,6 +428,16 @@ static int boot(const char *iso, const char *dir, const char *accel, int redis_p
 		return 2;
 	}
 	mkdir(dir, 0777);
+	if (!disk) {
+		snprintf(disk_path, sizeof(disk_path), "%s/disk.img", dir);
+		disk = disk_path;
+	} else if (!strcmp(disk, "none")) {
+		disk = NULL;
+	}
+	if (disk && make_disk(disk) < 0) {
+		fprintf(stderr, "faultinj: cannot make %s: %s\n", disk, strerror(errno));
+		return 2;
+	}
 	snprintf(com1_path, sizeof(com1_path), "%s/com1.sock", dir);
 	snprintf(hub_path, sizeof(hub_path), "%s/console.sock", dir);
 	unlink(com1_path);
@@ -389,7 +447,7 @@ static int boot(const char *iso, const char *dir, const char *accel, int redis_p
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	qemu_pid = start_qemu(iso, dir, accel, redis_port);
+	qemu_pid = start_qemu(iso, dir, accel, redis_port, disk);
 	com1 = qemu_pid > 0 ? connect_qemu(com1_path) : -1;
 	if (com1 < 0) {
 		fprintf(stderr, "faultinj: QEMU did not start (see %s/qemu.log)\n", dir);
@@ -419,7 +477,8 @@ static int boot(const char *iso, const char *dir, const char *accel, int redis_p
 int main(int argc, char **argv)
 {
 	const char *sock = getenv("VESTA_CONSOLE"), *iso = NULL, *dir = DEFAULT_DIR;
-	const char *accel = "tcg", *kinds = "kill,exit," CRASH_KINDS ",hang,block,corrupt";
+	const char *accel = "tcg", *disk = NULL,
+		   *kinds = "kill,exit," CRASH_KINDS ",hang,block,corrupt";
 	int redis_port = 6379;
 	const char *pos[4];
 	uint64_t seed = 0;
@@ -447,6 +506,8 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strcmp(a, "--accel"))
 			accel = argv[++i];
+		else if (!strcmp(a, "--disk"))
+			disk = argv[++i];
 		else if (!strcmp(a, "--redis-port"))
 			redis_port = atoi(argv[++i]);
 		else if (!strcmp(a, "--kinds"))
@@ -461,7 +522,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (iso)
-		return boot(iso, dir, accel, redis_port);
+		return boot(iso, dir, accel, redis_port, disk);
 	if (!sock) {
 		static char def[512];
 

@@ -136,6 +136,10 @@ void rs_dispatch(struct rs_engine *e, struct rs_client *c, uint32_t argc, const 
 		rs_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
 		return;
 	}
+	if (e->disk_error && ((cmd->flags & RS_CMD_WRITE) || !strcmp(cmd->name, "ping"))) {
+		rs_reply_errorf(c, "MISCONF Errors writing to the AOF file: %s", e->disk_error);
+		return;
+	}
 	if ((cmd->flags & RS_CMD_DENYOOM) && e->lim.maxmemory != 0 &&
 	    rs_used() > e->lim.maxmemory) {
 		rs_reply_error(c, RS_ERR_OOM);

@@ -93,6 +93,7 @@ struct kv {
 	struct ve_rng rng;   /* picks generations */
 	struct ve_heartbeat hb;
 	uint16_t port; /* the Redis face's TCP port; 0: none */
+	char disk[24]; /* the disk's channel ("disk=blk0"); "" for none */
 	struct rnet net;
 };
 
@@ -405,6 +406,8 @@ static int parse_args(struct kv *kv, const char *args, bool *beat)
 		else if (n > 5 && !memcmp(p, "port=", 5) &&
 			 num_parse(p + 5, n - 5, false, 65535, &port) && port)
 			kv->port = (uint16_t)port;
+		else if (n > 5 && n - 5 < sizeof(kv->disk) && !memcmp(p, "disk=", 5))
+			memcpy(kv->disk, p + 5, n - 5);
 		else if ((r = kv_hook_arg(p, n)) < 0)
 			return -VE_INVAL;
 		else if (r == 0 && memchr(p, '=', n) && kv->net.nconf < RNET_CONF_MAX)
@@ -446,7 +449,11 @@ static int serve_both(struct kv *kv, int32_t h)
 {
 	static char buf[VE_MSG_MAX];
 	void *region = (uint8_t *)kv->st + KV_STASH_SIZE;
-	int r = rnet_start(&kv->net, kv->port, region, RKV_REGION);
+	int r;
+
+	kv->net.hb = &kv->hb;
+	kv->net.disk_chan = kv->disk[0] ? kv->disk : NULL;
+	r = rnet_start(&kv->net, kv->port, region, RKV_REGION);
 
 	if (r < 0) {
 		ve_printf("kv: redis on port %u: %s\n", kv->port, ve_strerror(r));
@@ -488,7 +495,9 @@ int main(const char *args)
 	int r;
 
 	if (parse_args(&kv, args, &beat) < 0) {
-		ve_printf("kv: bad args '%s' (want [heartbeat] [port=N])\n", args);
+		ve_printf("kv: bad args '%s' (want [heartbeat] [port=N] [disk=CHANNEL] "
+			  "[NAME=VALUE]...)\n",
+			  args);
 		return 2;
 	}
 	ve_rng_seed(&kv.rng, (uint64_t)ve_getpid() * 0x100000001b3ull + ve_clock_ns());

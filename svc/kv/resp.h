@@ -110,6 +110,10 @@ struct rs_engine {
 	 * SPOP as SREM, INCRBYFLOAT as SET ... KEEPTTL), for a log */
 	void (*propagate)(void *ctx, uint32_t argc, const struct rs_arg *argv);
 	void *propagate_ctx;
+	/* Non-NULL while kv's disk cannot take writes (rdisk.h): write
+	 * commands and PING get "-MISCONF Errors writing to the AOF file: "
+	 * and it, as Redis answers when its AOF cannot be written. */
+	const char *disk_error;
 };
 
 /* Set up an empty engine with default limits. Returns 0 or -1 (no memory). */

@@ -18,6 +18,9 @@
 #define ROUNDS 8	 /* chunks read per connection before others' turn */
 #define LIST_TICKS 10	 /* LIST every second: adopt what a lost ACCEPT reply left */
 #define SEND_MAX (VE_MSG_MAX - (int)sizeof(struct sock_send))
+#define PROBE_NS 50000000ull	    /* one wait for the disk's driver to answer */
+#define WAIT_SAY_NS 5000000000ull   /* the console hears it waits after this */
+#define DISK_RETRY_NS 1000000000ull /* a failed disk is tried again after this */
 
 static uint8_t rep[VE_MSG_MAX]; /* replies from net */
 
@@ -103,10 +106,15 @@ static int32_t flush(struct rnet *n, struct rconn *c)
 	static uint8_t buf[VE_MSG_MAX];
 	struct sock_send *q = (struct sock_send *)buf;
 
-	while (c->c->out_len) {
+	/* Nothing the disk does not have yet is answered (group commit). */
+	if (!rdisk_holding(&n->disk))
+		c->sendable = c->tx_base + c->c->out_len;
+	while (c->c->out_len && c->sendable > c->tx_base) {
 		size_t k = c->c->out_len < (size_t)SEND_MAX ? c->c->out_len : (size_t)SEND_MAX;
 		uint64_t taken;
 
+		if (k > c->sendable - c->tx_base)
+			k = (size_t)(c->sendable - c->tx_base);
 		*q = (struct sock_send){ .op = SOCK_OP_SEND, .cid = c->cid, .offset = c->tx_base };
 		memcpy(buf + sizeof(*q), c->c->out, k);
 		long r = call(n, buf, sizeof(*q) + k);
@@ -151,6 +159,7 @@ static int32_t read_chunk(struct rnet *n, struct rconn *c)
 	n->e.now_ms = ve_clock_ns() / 1000000;
 	if (rstore_batch(&n->st, c, rep + sizeof(h), len) < 0)
 		fatal("batch");
+	rdisk_note(&n->disk, n->st.prop, n->st.prop_len);
 	return 1;
 }
 
@@ -177,6 +186,8 @@ static void serve(struct rnet *n, struct rconn *c)
 				close_conn(n, c, 0, 0);
 			return;
 		}
+		if (n->disk.state == RDISK_WAIT)
+			return; /* no request runs on a keyspace not read back */
 		e = read_chunk(n, c);
 		if (e < 0) {
 			close_conn(n, c, 1, e);
@@ -271,6 +282,98 @@ static int list(struct rnet *n)
 	return 0;
 }
 
+/* ---- the disk ---- */
+
+/* Say what the disk is now: an event, and the console when it is not in use. */
+static void say_disk(struct rnet *n)
+{
+	const struct rdisk *d = &n->disk;
+	struct ve_kv f[] = {
+		VE_KV_STR("state", rdisk_state_name(d->state)),
+		VE_KV_STR("found", dlog_state_name(d->report.state)),
+		VE_KV_STR("why", d->why ? d->why : ""),
+		VE_KV_NUM("from_disk", d->from_disk),
+		VE_KV_NUM("records", d->records_read),
+		VE_KV_NUM("generation", d->report.generation),
+		VE_KV_NUM("torn_bytes", d->report.torn_bytes),
+		VE_KV_NUM("keys", rs_db_size(n->e.db)),
+	};
+	ve_event("kv_disk", f, 8);
+	if (d->why)
+		ve_printf("kv: disk %s: %s; writes are refused\n", n->disk_chan, d->why);
+}
+
+/* Every reply produced so far may go out: the disk has what it answers. */
+static void release(struct rnet *n)
+{
+	for (struct rconn *c = n->st.conns; c; c = c->next)
+		c->sendable = c->tx_base + c->c->out_len;
+	n->again = true;
+}
+
+/* The keyspace is to come from the disk: forget the stash's, and reset
+ * the connections it knew (what they were told may not be on the disk). */
+static void forget_for_disk(struct rnet *n)
+{
+	static const uint8_t flushall[] = "*1\r\n$8\r\nFLUSHALL\r\n";
+
+	while (n->st.conns)
+		close_conn(n, n->st.conns, 1, 1);
+	rstore_run(&n->st, flushall, sizeof(flushall) - 1);
+}
+
+/* The driver is up: read the disk back. */
+static void attach(struct rnet *n, uint64_t now)
+{
+	int r = rblk_probe(&n->blk, &n->disk.dev, PROBE_NS);
+
+	if (r == 0) {
+		if (!n->wait_said && now - n->started > WAIT_SAY_NS) {
+			n->wait_said = true;
+			ve_printf("kv: waiting for disk %s; no request is read until it answers\n",
+				  n->disk_chan);
+			ve_event_str("kv_disk_wait", "chan", n->disk_chan);
+		}
+		return;
+	}
+	if (r < 0) {
+		n->disk.state = RDISK_UNUSABLE;
+		n->disk.why = "its driver does not answer INFO";
+		n->e.disk_error = RDISK_EIO_TEXT;
+	} else if (rdisk_load(&n->disk, n->st.disk_pending,
+			      ve_clock_ns() * 0x9e3779b97f4a7c15ull | 1) < 0) {
+		fatal("disk");
+	}
+	say_disk(n);
+	if (!rdisk_holding(&n->disk))
+		release(n);
+	n->again = true;
+}
+
+/* Wait for the disk, make what is pending durable, or retry a failed disk. */
+static void disk_work(struct rnet *n, uint64_t now)
+{
+	struct rdisk *d = &n->disk;
+
+	if (d->state == RDISK_WAIT) {
+		if (now >= n->next_disk) {
+			n->next_disk = now + TICK_NS;
+			attach(n, now);
+		}
+		return;
+	}
+	if (!rdisk_holding(d) || (d->state == RDISK_FAILED && now < n->next_disk))
+		return;
+	enum rdisk_state was = d->state;
+	bool ok = rdisk_commit(d);
+	if (d->state != was)
+		say_disk(n);
+	if (ok)
+		release(n);
+	else
+		n->next_disk = now + DISK_RETRY_NS;
+}
+
 /* ---- the loop's entry points ---- */
 
 /*
@@ -333,6 +436,17 @@ int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 		return n->tcp;
 	if ((n->notify = ve_chan_serve_wait(RNET_NOTIFY)) < 0)
 		return n->notify;
+	n->started = now;
+	n->disk.st = &n->st;
+	n->disk.state = n->disk_chan ? RDISK_WAIT : RDISK_OFF;
+	if (n->disk_chan) {
+		int r = rblk_open(&n->blk, n->disk_chan, n->hb);
+
+		if (r < 0)
+			return r;
+		if (n->st.disk_pending)
+			forget_for_disk(n);
+	}
 	listen(n);
 	if (n->lid)
 		list(n);
@@ -372,8 +486,11 @@ uint64_t rnet_work(struct rnet *n)
 	if (now >= n->next_tick) {
 		n->next_tick = now + TICK_NS;
 		n->e.now_ms = now / 1000000;
-		if (rstore_expire(&n->st, EXPIRE_BUDGET) < 0)
-			fatal("expire");
+		if (n->disk.state != RDISK_WAIT) {
+			if (rstore_expire(&n->st, EXPIRE_BUDGET) < 0)
+				fatal("expire");
+			rdisk_note(&n->disk, n->st.prop, n->st.prop_len);
+		}
 		if (n->lid == 0)
 			listen(n);
 		if (n->lid)
@@ -381,6 +498,7 @@ uint64_t rnet_work(struct rnet *n)
 		if (n->lid && ++n->ticks % LIST_TICKS == 0 && list(n) == 0)
 			n->again = true;
 	}
+	disk_work(n, now);
 	if (n->again)
 		return 0;
 	return n->next_tick > now ? n->next_tick - now : 1;

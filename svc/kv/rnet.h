@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "rblk.h"
+#include "rdisk.h"
 #include "rstore.h"
 
 #define RNET_OWNER "kv"
@@ -31,6 +33,15 @@ struct rnet {
 	bool again;			   /* some connection has more to read: do not block */
 	struct rs_arg conf[RNET_CONF_MAX]; /* the policy's "name=value" args */
 	unsigned nconf;
+	/* The disk (rdisk.h): set disk_chan (e.g. "blk0") before rnet_start
+	 * for one; hb is beaten while kv waits for it. */
+	const char *disk_chan;
+	struct ve_heartbeat *hb;
+	struct rdisk disk;
+	struct rblk blk;
+	uint64_t next_disk; /* ns: the next probe of the driver, or retry */
+	uint64_t started;   /* ns: rnet_start */
+	bool wait_said;	    /* the console was told kv waits for its disk */
 };
 
 /* Rebuild from the stash region, set the engine's limits (n->conf over

@@ -97,6 +97,11 @@ static void conn_free(struct rstore *s, struct rconn *c)
 	rs_free(c);
 }
 
+void rstore_forget(struct rstore *s, struct rconn *c)
+{
+	conn_free(s, c);
+}
+
 void rstore_sent(struct rconn *c, uint64_t taken)
 {
 	if (taken <= c->tx_base)
@@ -133,15 +138,24 @@ static void collect(void *ctx, uint32_t argc, const struct rs_arg *argv)
 		append_arg(s, &argv[i]);
 }
 
-/* Run logged commands on the loader, dropping its replies. */
+/* Run logged commands on the loader, dropping its replies: they ran
+ * before, so neither propagation nor a disk that refuses writes applies. */
 static void run_logged(struct rstore *s, const uint8_t *cmds, size_t n)
 {
 	void (*hook)(void *, uint32_t, const struct rs_arg *) = s->e->propagate;
+	const char *disk_error = s->e->disk_error;
 
 	s->e->propagate = NULL;
+	s->e->disk_error = NULL;
 	rs_feed(s->e, s->loader, cmds, n);
 	rs_sent(s->loader, s->loader->out_len);
 	s->e->propagate = hook;
+	s->e->disk_error = disk_error;
+}
+
+void rstore_run(struct rstore *s, const uint8_t *cmds, size_t n)
+{
+	run_logged(s, cmds, n);
 }
 
 /* ---- writing records ---- */
@@ -281,6 +295,12 @@ int rstore_snapshot(struct rstore *s)
 	memcpy(id + 1, s->e->run_id, sizeof(s->e->run_id));
 	rlog_snap_begin(&s->log);
 	r = rlog_snap_add(&s->log, &p, 1);
+	if (r == 0 && s->disk_pending) {
+		uint8_t mark = 'D';
+		struct rlog_part pd = { &mark, 1 };
+
+		r = rlog_snap_add(&s->log, &pd, 1);
+	}
 	if (r == 0)
 		r = rs_db_rewrite(s->e, snap_emit, &x);
 	if (r == 0)
@@ -374,6 +394,11 @@ static int load(void *ctx, const uint8_t *rec, size_t n)
 			return -1;
 		memcpy(s->e->run_id, rec + 1, sizeof(s->e->run_id));
 		return 0;
+	case 'D':
+		if (n != 1)
+			return -1;
+		s->disk_pending = true;
+		return 0;
 	case 'X':
 		if (n != sizeof(struct rrec_close))
 			return -1;
@@ -405,7 +430,9 @@ int rstore_open(struct rstore *s, struct rs_engine *e, void *region, size_t size
 	 * records gets a new one (resp.h). */
 	if (rep->bad_records)
 		rs_new_run_id(e);
-	if (rep->made || rep->bad_records)
+	if (rep->made || rep->bad_records) {
+		s->disk_pending = true;
 		return rstore_snapshot(s);
+	}
 	return 0;
 }

@@ -24,6 +24,7 @@
  *   'K' (snapshots) commands that rebuild the keyspace.
  *   'C' (snapshots) a connection: struct rrec_conn, residue, unsent replies.
  *   'I' (snapshots, first) the dataset's run_id, NUL-terminated (resp.h).
+ *   'D' (snapshots) the keyspace is still to be read from the disk.
  * Host-testable: test_rstore runs it over the engine and a buffer.
  */
 #ifndef VESTA_SVC_KV_RSTORE_H
@@ -44,8 +45,10 @@ struct rconn {
 	struct rs_client *c;
 	uint8_t *resid; /* input after the last whole request (in c too) */
 	size_t resid_len, resid_cap;
-	bool hup;     /* the peer closed its side */
-	bool blocked; /* unsent output over RSTORE_OUT_MAX: not reading */
+	bool hup;	   /* the peer closed its side */
+	bool blocked;	   /* unsent output over RSTORE_OUT_MAX: not reading */
+	uint64_t sendable; /* output offset up to which replies may go out: the
+			      disk has what they answer (rdisk.h) */
 	struct rconn *next;
 };
 
@@ -62,6 +65,10 @@ struct rstore {
 	size_t prop_len, prop_cap;
 	bool prop_failed; /* out of memory while collecting them */
 	uint64_t snapshots, records;
+	/* The keyspace must come from kv's disk (rdisk.h): set when the region
+	 * is made anew or loses records, cleared once the disk is read back;
+	 * kept in snapshots ('D'), so a kv that dies first reads it again. */
+	bool disk_pending;
 };
 
 /*
@@ -84,6 +91,13 @@ struct rconn *rstore_conn(struct rstore *s, uint64_t cid, bool create);
  * it exits and its next incarnation starts from the log).
  */
 int rstore_batch(struct rstore *s, struct rconn *c, const uint8_t *data, size_t n);
+
+/* Run commands that ran before (from a log: no propagation, no refusal),
+ * dropping their replies. */
+void rstore_run(struct rstore *s, const uint8_t *cmds, size_t n);
+
+/* Free c without logging it (the caller snapshots after). */
+void rstore_forget(struct rstore *s, struct rconn *c);
 
 /* The service has taken c's output up to offset taken: drop it. */
 void rstore_sent(struct rconn *c, uint64_t taken);

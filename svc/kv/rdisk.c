@@ -1,0 +1,270 @@
+/*
+ * kv's keyspace on a disk (rdisk.h has the contract and the records).
+ */
+#include "rdisk.h"
+
+#include "string.h"
+
+#define CKPT_CHUNK (64u * 1024) /* 'K' records group commands up to this */
+
+static const char *const state_names[] = {
+	[RDISK_OFF] = "off",	   [RDISK_WAIT] = "wait",	    [RDISK_OK] = "ok",
+	[RDISK_FAILED] = "failed", [RDISK_UNUSABLE] = "unusable",
+};
+
+const char *rdisk_state_name(enum rdisk_state s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+/* Writes are refused with MISCONF while the disk cannot take them. */
+static void set_state(struct rdisk *d, enum rdisk_state s, const char *why)
+{
+	d->state = s;
+	d->why = why;
+	d->st->e->disk_error = s == RDISK_FAILED || s == RDISK_UNUSABLE ? RDISK_EIO_TEXT : NULL;
+}
+
+/* ---- pending commands ---- */
+
+void rdisk_note(struct rdisk *d, const uint8_t *cmds, size_t n)
+{
+	if (d->state == RDISK_OFF || d->state == RDISK_UNUSABLE || n == 0)
+		return;
+	d->dirty = true;
+	if (d->pend_failed)
+		return;
+	if (d->pend_len + n > d->pend_cap) {
+		size_t cap = d->pend_cap ? d->pend_cap : 4096;
+		uint8_t *p;
+
+		while (cap < d->pend_len + n)
+			cap *= 2;
+		if (!(p = rs_realloc(d->pend, cap))) {
+			d->pend_failed = true; /* the checkpoint takes it instead */
+			return;
+		}
+		d->pend = p;
+		d->pend_cap = cap;
+	}
+	memcpy(d->pend + d->pend_len, cmds, n);
+	d->pend_len += n;
+}
+
+bool rdisk_holding(const struct rdisk *d)
+{
+	switch (d->state) {
+	case RDISK_WAIT:
+	case RDISK_FAILED:
+		return true;
+	case RDISK_OK:
+		return d->dirty;
+	default:
+		return false;
+	}
+}
+
+static void pend_clear(struct rdisk *d)
+{
+	d->pend_len = 0;
+	d->pend_failed = false;
+	d->dirty = false;
+}
+
+/* ---- checkpoints ---- */
+
+struct ckpt_ctx {
+	struct rdisk *d;
+	uint8_t *buf;
+	size_t len, cap;
+	int err;
+};
+
+static int ckpt_flush(struct ckpt_ctx *x)
+{
+	uint8_t type = 'K';
+	struct dlog_part p[2] = { { &type, 1 }, { x->buf, x->len } };
+
+	if (x->len && (x->err = dlog_ckpt_add(&x->d->log, p, 2)) != 0)
+		return -1;
+	x->len = 0;
+	return 0;
+}
+
+/* rs_db_rewrite's emit: group commands into 'K' records. */
+static int ckpt_emit(void *ctx, const uint8_t *resp, size_t n)
+{
+	struct ckpt_ctx *x = ctx;
+
+	if (x->len >= CKPT_CHUNK && ckpt_flush(x) < 0)
+		return -1;
+	if (x->len + n > x->cap) {
+		size_t cap = x->cap ? x->cap : CKPT_CHUNK;
+		uint8_t *p;
+
+		while (cap < x->len + n)
+			cap *= 2;
+		if (!(p = rs_realloc(x->buf, cap))) {
+			x->err = -1;
+			return -1;
+		}
+		x->buf = p;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, resp, n);
+	x->len += n;
+	return 0;
+}
+
+int rdisk_checkpoint(struct rdisk *d)
+{
+	struct rs_engine *e = d->st->e;
+	struct ckpt_ctx x = { .d = d };
+	uint8_t id[1 + sizeof(e->run_id)] = { 'I' };
+	struct dlog_part p = { id, sizeof(id) };
+	int r;
+
+	memcpy(id + 1, e->run_id, sizeof(e->run_id));
+	dlog_ckpt_begin(&d->log);
+	r = dlog_ckpt_add(&d->log, &p, 1);
+	if (r == 0 && (rs_db_rewrite(e, ckpt_emit, &x) != 0 || ckpt_flush(&x) < 0))
+		r = x.err ? x.err : -1;
+	rs_free(x.buf);
+	if (r == 0)
+		r = dlog_ckpt_commit(&d->log);
+	if (r != 0)
+		return r;
+	d->checkpoints++;
+	d->flushes += 2;
+	pend_clear(d);
+	return 0;
+}
+
+/* ---- group commit ---- */
+
+bool rdisk_commit(struct rdisk *d)
+{
+	int r;
+
+	if (!rdisk_holding(d))
+		return true;
+	if (d->state == RDISK_WAIT || d->state == RDISK_UNUSABLE)
+		return false;
+	if (d->state == RDISK_FAILED || d->pend_failed) {
+		r = rdisk_checkpoint(d);
+	} else if (d->pend_len == 0) {
+		r = 0; /* changed nothing the disk keeps (a write that failed) */
+		pend_clear(d);
+	} else {
+		uint8_t type = 'B';
+		struct dlog_part p[2] = { { &type, 1 }, { d->pend, d->pend_len } };
+
+		r = dlog_append(&d->log, p, 2);
+		if (r == 1) /* the log is full: the checkpoint has it all */
+			r = rdisk_checkpoint(d);
+		else if (r == 0 && (r = dlog_sync(&d->log)) == 0) {
+			d->commits++;
+			d->flushes++;
+			pend_clear(d);
+		}
+	}
+	if (r != 0) {
+		set_state(d, RDISK_FAILED, r == -1 ? "out of memory" : "the disk failed a write");
+		return false;
+	}
+	set_state(d, RDISK_OK, NULL);
+	return true;
+}
+
+/* ---- reading back ---- */
+
+/* dlog_open's apply when the keyspace comes from the disk. */
+static int load(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
+{
+	struct rdisk *d = ctx;
+	struct rs_engine *e = d->st->e;
+
+	d->records_read++;
+	if (n < 1)
+		return -1;
+	switch (rec[0]) {
+	case 'I':
+		if (!in_ckpt || n != 1 + sizeof(e->run_id) || rec[n - 1] != 0)
+			return -1;
+		memcpy(e->run_id, rec + 1, sizeof(e->run_id));
+		return 0;
+	case 'K':
+	case 'B':
+		if ((rec[0] == 'K') != in_ckpt)
+			return -1;
+		rstore_run(d->st, rec + 1, n - 1);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* dlog_open's apply when the stash is ahead: count, do not run. */
+static int skip(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
+{
+	struct rdisk *d = ctx;
+
+	(void)rec;
+	(void)n;
+	(void)in_ckpt;
+	d->records_read++;
+	return 0;
+}
+
+static const char *unusable_why(enum dlog_state s)
+{
+	switch (s) {
+	case DLOG_FOREIGN:
+		return "not a kv disk: it holds data kv did not write (not formatted over)";
+	case DLOG_VERSION_NEW:
+		return "a kv disk of a newer format version";
+	case DLOG_CORRUPT:
+		return "corrupt: a record that was written whole fails its check";
+	case DLOG_SMALL:
+		return "too small for kv's log";
+	case DLOG_IOERR:
+		return "the disk failed a read";
+	default:
+		return "unusable";
+	}
+}
+
+int rdisk_load(struct rdisk *d, bool from_disk, uint64_t disk_id)
+{
+	int r;
+
+	pend_clear(d);
+	d->from_disk = from_disk;
+	if (dlog_open(&d->log, &d->dev, from_disk ? load : skip, d, &d->report) != 0)
+		return -1; /* a record that checks but does not parse: a writer's bug */
+	set_state(d, RDISK_OK, NULL);
+	if (d->report.state == DLOG_BLANK) {
+		if ((r = dlog_format(&d->log, &d->dev, 0, disk_id)) != 0)
+			set_state(d, r == -1 ? RDISK_UNUSABLE : RDISK_FAILED,
+				  r == -1 ? "too small for kv's log" : "the disk failed a write");
+	} else if (d->report.state != DLOG_OK) {
+		set_state(d, RDISK_UNUSABLE, unusable_why(d->report.state));
+		if (from_disk && d->report.state == DLOG_CORRUPT)
+			rs_new_run_id(d->st->e); /* what was read is not all there was */
+	}
+	/* The stash takes what the disk gave (and reads it again at its next
+	 * start while the disk is unusable); the disk takes what the stash
+	 * has, in a first commit that is a checkpoint (a blank disk's too: it
+	 * gets the run_id). */
+	if (from_disk) {
+		d->st->disk_pending = d->state == RDISK_UNUSABLE;
+		if (rstore_snapshot(d->st) < 0)
+			return -1;
+	}
+	if (d->state != RDISK_UNUSABLE && (!from_disk || d->report.state == DLOG_BLANK)) {
+		d->dirty = true;
+		d->pend_failed = true;
+		rdisk_commit(d);
+	}
+	return 0;
+}
