@@ -798,6 +798,38 @@ static void test_device_errors(void **state)
 	md_free(&m);
 }
 
+static int stop_at_second(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
+{
+	int *calls = ctx;
+
+	(void)rec, (void)n, (void)in_ckpt;
+	return ++*calls == 2 ? 7 : 0;
+}
+
+/* apply's nonzero value stops the reading, and nothing is written then. */
+static void test_apply_stops(void **state)
+{
+	struct mdisk m;
+	struct dlog d = { 0 };
+	struct dlog_report rep;
+	int calls = 0;
+
+	(void)state;
+	md_init(&m, DLOG_MIN_SECTORS);
+	assert_int_equal(dlog_format(&d, &m.dev, 4096, 21), 0);
+	for (size_t id = 0; id < 3; id++)
+		assert_int_equal(append_id(&d, id, small_lens, NSMALL), 0);
+	assert_int_equal(dlog_sync(&d), 0);
+	dlog_close(&d);
+	assert_int_equal(dlog_open(&d, &m.dev, stop_at_second, &calls, &rep), 7);
+	assert_int_equal(calls, 2);
+	assert_int_equal(rep.records, 1);
+	assert_int_not_equal(append_id(&d, 3, small_lens, NSMALL), 0);
+	assert_int_not_equal(dlog_sync(&d), 0);
+	dlog_close(&d);
+	md_free(&m);
+}
+
 /* Full: the log returns 1 (then a checkpoint makes room), and so does a
  * checkpoint too big for its area. */
 static void test_full(void **state)
@@ -908,7 +940,7 @@ int main(void)
 		cmocka_unit_test(test_stale_tail),    cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_states),	      cmocka_unit_test(test_version_new),
 		cmocka_unit_test(test_device_errors), cmocka_unit_test(test_full),
-		cmocka_unit_test(test_fuzz_seeds),
+		cmocka_unit_test(test_apply_stops),   cmocka_unit_test(test_fuzz_seeds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
