@@ -604,8 +604,11 @@ int dlog_format(struct dlog *d, const struct dlog_dev *dev, uint64_t ckpt_bytes,
 	d->dev = dev;
 	d->broken = -1;
 	d->reopen = true;
+	/* The default leaves at least half of a small disk to the log. */
 	if (ckpt_bytes == 0)
-		ckpt_bytes = DLOG_CKPT_DEFAULT;
+		ckpt_bytes = DLOG_CKPT_DEFAULT < dev->sectors / 4 * DLOG_SECTOR
+				 ? DLOG_CKPT_DEFAULT
+				 : dev->sectors / 4 * DLOG_SECTOR;
 	if (dev->sectors < DLOG_MIN_SECTORS || disk_id == 0 ||
 	    !set_layout(d, dev->sectors, (ckpt_bytes + DLOG_SECTOR - 1) / DLOG_SECTOR))
 		return -1;

@@ -304,24 +304,28 @@ static void test_round_trip(void **state)
 #define CRASH_EXHAUSTIVE 12 /* sectors written since a flush: every subset up to this */
 #define CRASH_SAMPLES 512   /* else this many seeded subsets */
 
+/* Record sizes of the crash tests: one of 16 sectors, torn sector by sector. */
+static const size_t crash_lens[] = { 20, 700, 0, 300, 1, 511, 8000 };
+#define NCRASH (sizeof(crash_lens) / sizeof(crash_lens[0]))
+
 /* The workload of the crash tests: appends, syncs, checkpoints. */
 static void crash_workload(struct dlog *d)
 {
 	size_t id = 0;
 
 	for (; id < 3; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
 	assert_int_equal(dlog_sync(d), 0);
 	for (; id < 6; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
-	assert_int_equal(ckpt_all(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
+	assert_int_equal(ckpt_all(d, id, crash_lens, NCRASH), 0);
 	for (; id < 9; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
 	assert_int_equal(dlog_sync(d), 0);
-	assert_int_equal(append_id(d, id++, small_lens, NSMALL), 0);
-	assert_int_equal(ckpt_all(d, id, small_lens, NSMALL), 0);
+	assert_int_equal(append_id(d, id++, crash_lens, NCRASH), 0);
+	assert_int_equal(ckpt_all(d, id, crash_lens, NCRASH), 0);
 	for (; id < 13; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
 }
 
 /* One sector written since the last flush: the op and which of its sectors. */
@@ -330,7 +334,7 @@ struct unit {
 	uint32_t k;
 };
 
-static long crash_states, crash_torn;
+static long crash_states, crash_torn, crash_sampled;
 
 /* Open the image and check the invariant: DLOG_OK, a prefix of what was
  * appended, holding every record durable at the cut. The image is
@@ -347,7 +351,7 @@ static void check_state(uint8_t *img, size_t durable, size_t at_cut)
 	m.dev = (struct dlog_dev){ &m, CRASH_SECTORS, md_read, md_write, md_flush };
 	m.bytes = img; /* opening it writes nothing */
 	m.fail_read = m.fail_write = m.fail_flush = -1;
-	if (reopen(&m, &d, &s, &rep) != DLOG_OK || !seen_prefix(&s, small_lens, NSMALL) ||
+	if (reopen(&m, &d, &s, &rep) != DLOG_OK || !seen_prefix(&s, crash_lens, NCRASH) ||
 	    s.n < durable || s.n > at_cut) {
 		fprintf(stderr, "state %s (%s): %zu records, durable %zu, appended %zu\n",
 			dlog_state_name(rep.state), rep.why ? rep.why : "", s.n, durable, at_cut);
@@ -357,10 +361,10 @@ static void check_state(uint8_t *img, size_t durable, size_t at_cut)
 	/* Then the next record appended again (the same bytes as the one the
 	 * cut may have lost, the hardest case for what was left after it):
 	 * read back after what was read, and nothing else. */
-	if (append_id(&d, n = s.n, small_lens, NSMALL) == 0) {
+	if (append_id(&d, n = s.n, crash_lens, NCRASH) == 0) {
 		assert_int_equal(dlog_sync(&d), 0);
 		if (reopen(&m, &d, &s, &rep) != DLOG_OK || s.n != n + 1 ||
-		    !seen_prefix(&s, small_lens, NSMALL)) {
+		    !seen_prefix(&s, crash_lens, NCRASH)) {
 			fprintf(stderr, "after an append: %s (%s): %zu records, wanted %zu\n",
 				dlog_state_name(rep.state), rep.why ? rep.why : "", s.n, n + 1);
 			fail();
@@ -399,6 +403,7 @@ static void crash_at(const struct mdisk *w, const uint8_t *base, size_t durable,
 				apply_unit(img, w, units[i]);
 		}
 		check_state(img, durable, at_cut);
+		crash_sampled += !exhaustive;
 	}
 	/* Each sector torn: the units before it whole, half of it new. */
 	for (size_t t = 0; t < nu; t++)
@@ -453,8 +458,9 @@ static void test_crash_states(void **state)
 		/* At most the records appended, and the one being written. */
 		at_cut = m.ops[k].issued + 1;
 	}
-	print_message("dlog: %ld crash states (%ld torn sectors) over %zu writes and flushes\n",
-		      crash_states, crash_torn, m.nops);
+	print_message("dlog: %ld crash states (%ld with a torn sector, %ld sampled subsets) over "
+		      "%zu writes and flushes\n",
+		      crash_states, crash_torn, crash_sampled, m.nops);
 	free(base);
 	free(img);
 	md_free(&m);
@@ -694,7 +700,9 @@ static void test_states(void **state)
 	dlog_close(&d);
 	assert_int_equal(dlog_format(&d, &m.dev, 1 << 20, 1), -1); /* no room for the log */
 	assert_int_equal(dlog_format(&d, &m.dev, 4096, 0), -1);	   /* disk_id 0 */
-	assert_int_equal(dlog_format(&d, &m.dev, 4096, 1), 0);
+	assert_int_equal(dlog_format(&d, &m.dev, 0, 1), 0);	   /* the default, cut to fit */
+	assert_int_equal(d.ckpt_sectors, DLOG_MIN_SECTORS / 4);
+	assert_int_equal(dlog_log_room(&d), (DLOG_MIN_SECTORS / 2 - 16) * SEC);
 	assert_int_equal(reopen(&m, &d, &s, &rep), DLOG_OK);
 	/* The disk shrank under its layout. */
 	m.dev.sectors = DLOG_MIN_SECTORS + 100;
