@@ -23,11 +23,13 @@
  *
  * A record (struct rec_hdr, then the payload, zero-padded to a sector):
  * kind (log or checkpoint), length, generation, seq (0, 1, ... within its
- * area and generation), the CRC of the record before it in the area
- * (prev_crc: a record left from an abandoned tail does not chain onto a
- * new one), the epoch of the open that wrote it (log_epoch), flushed (the seq below which every log record was durable
- * when this one was written) and a CRC-32C seeded with the disk's id over
- * the header, payload and padding. Each record checks by itself.
+ * area and generation), prev_crc (the CRC of the record before it in the
+ * area), epoch (of the open that wrote it: log_epoch), flushed (the seq
+ * below which every log record was durable when this one was written)
+ * and a CRC-32C seeded with the disk's id over the header, payload and
+ * padding. Each record checks by itself; prev_crc and epoch make sure a
+ * record left behind after a lost one never chains onto what an open
+ * appends in the lost one's place.
  *
  * Which slot wins (dlog_open):
  *   - any slot that checks with a newer version: DLOG_VERSION_NEW;
@@ -45,7 +47,8 @@
  *     committed slot leaves behind is its log: a record there that checks
  *     with a later generation proves the lost slot was committed, and is
  *     DLOG_CORRUPT, never a silent fall back. (A committed slot that rots
- *     before its generation's first record is flushed goes unseen.)
+ *     before its generation's first record is written goes unseen: the
+ *     older checkpoint and log are read.)
  *
  * Where the log ends: at the first record that is not the next one (kind,
  * generation, seq, prev_crc) or does not check. If a record found after it
@@ -55,7 +58,11 @@
  * does not say so was written with the bad one unflushed: the device lost
  * or reordered them in a cut, and the log ends cleanly at the bad one
  * (appends overwrite it). A record of a later generation anywhere there
- * is DLOG_CORRUPT (see above).
+ * is DLOG_CORRUPT (see above). The cost of telling a cut from damage this
+ * way: a record synced together with those after it, or the last one
+ * synced, has no later record to vouch for it, and its damage reads as a
+ * cut there (the records from it on are lost, torn_bytes says how many
+ * bytes when its header is intact). A cut never reads as corruption.
  */
 #include "dlog.h"
 
@@ -359,29 +366,31 @@ static bool io_fail(struct reader *rd, int err)
 	return state(rd, DLOG_IOERR, err == -1 ? "out of memory" : "the device failed a read");
 }
 
-/* Which slot wins (see the top of this file): its index, or -1 with the
- * state set. */
-static int slot_choose(struct reader *rd, const struct sb s[2])
+/* Which slot wins (see the top of this file): DLOG_OK and its index in
+ * *w, or the state the slots leave the disk in and why. */
+static enum dlog_state slot_choose(const struct sb s[2], int *w, const char **why)
 {
 	enum slot_kind k0 = slot_kind(&s[0], 0), k1 = slot_kind(&s[1], 1);
 
+	*why = NULL;
 	if (k0 == SLOT_NEWER || k1 == SLOT_NEWER)
-		return state(rd, DLOG_VERSION_NEW, "a newer format version"), -1;
-	if (k0 == SLOT_ZERO && (k1 == SLOT_ZERO || k1 == SLOT_BAD))
-		return state(rd, DLOG_BLANK,
-			     k1 ? "a format's first write was torn" : "never formatted"),
-		       -1;
+		return *why = "a newer format version", DLOG_VERSION_NEW;
+	if (k0 == SLOT_ZERO && k1 == SLOT_ZERO)
+		return DLOG_BLANK;
+	if (k0 == SLOT_ZERO && k1 == SLOT_BAD)
+		return *why = "a format's first write was torn", DLOG_BLANK;
 	if (k0 != SLOT_GOOD && k1 != SLOT_GOOD) {
 		if (k0 != SLOT_BAD && k1 != SLOT_BAD)
-			return state(rd, DLOG_FOREIGN, "no superblock slot has the magic"), -1;
-		return state(rd, DLOG_CORRUPT, "no superblock slot checks"), -1;
+			return *why = "no superblock slot has the magic", DLOG_FOREIGN;
+		return *why = "no superblock slot checks", DLOG_CORRUPT;
 	}
-	if (k0 == SLOT_GOOD && k1 == SLOT_GOOD) {
-		if (!slots_agree(&s[0], &s[1]))
-			return state(rd, DLOG_CORRUPT, "the superblock slots disagree"), -1;
-		return s[1].generation > s[0].generation;
-	}
-	return k1 == SLOT_GOOD;
+	if (k0 == SLOT_GOOD && k1 == SLOT_GOOD && !slots_agree(&s[0], &s[1]))
+		return *why = "the superblock slots disagree", DLOG_CORRUPT;
+	if (k0 == SLOT_GOOD && k1 == SLOT_GOOD)
+		*w = s[1].generation > s[0].generation;
+	else
+		*w = k1 == SLOT_GOOD;
+	return DLOG_OK;
 }
 
 /* Read both slots and take the winner's layout and generation into d.
@@ -390,14 +399,16 @@ static bool read_super(struct reader *rd, uint64_t *used, uint64_t *records)
 {
 	struct dlog *d = rd->d;
 	struct sb s[2];
-	int r, w;
+	enum dlog_state st;
+	const char *why;
+	int r, w = 0;
 
 	for (unsigned i = 0; i < 2; i++) {
 		if ((r = d->dev->read(d->dev->ctx, slot_sector(i), &s[i], 1)) != 0)
 			return io_fail(rd, r);
 	}
-	if ((w = slot_choose(rd, s)) < 0)
-		return false;
+	if ((st = slot_choose(s, &w, &why)) != DLOG_OK)
+		return state(rd, st, why);
 	if (s[w].disk_sectors > d->dev->sectors)
 		return state(rd, DLOG_CORRUPT, "the disk is smaller than its superblock's layout");
 	set_layout(d, s[w].disk_sectors, s[w].ckpt_sectors);
@@ -593,8 +604,11 @@ int dlog_format(struct dlog *d, const struct dlog_dev *dev, uint64_t ckpt_bytes,
 	d->dev = dev;
 	d->broken = -1;
 	d->reopen = true;
+	/* The default leaves at least half of a small disk to the log. */
 	if (ckpt_bytes == 0)
-		ckpt_bytes = DLOG_CKPT_DEFAULT;
+		ckpt_bytes = DLOG_CKPT_DEFAULT < dev->sectors / 4 * DLOG_SECTOR
+				 ? DLOG_CKPT_DEFAULT
+				 : dev->sectors / 4 * DLOG_SECTOR;
 	if (dev->sectors < DLOG_MIN_SECTORS || disk_id == 0 ||
 	    !set_layout(d, dev->sectors, (ckpt_bytes + DLOG_SECTOR - 1) / DLOG_SECTOR))
 		return -1;

@@ -131,7 +131,8 @@ int dlog_open(struct dlog *d, const struct dlog_dev *dev,
 
 /*
  * Make the disk a dlog disk with an empty checkpoint and log: checkpoint
- * areas of ckpt_bytes (rounded up to sectors; 0: DLOG_CKPT_DEFAULT) and
+ * areas of ckpt_bytes (rounded up to sectors; 0: DLOG_CKPT_DEFAULT, or
+ * a quarter of the disk each if that is less) and
  * the rest for the log, disk_id for its CRCs (random, nonzero). Writes
  * and flushes. Returns 0, -1 if the disk is too small for the layout (or
  * disk_id is 0), or the device's error.

@@ -304,24 +304,28 @@ static void test_round_trip(void **state)
 #define CRASH_EXHAUSTIVE 12 /* sectors written since a flush: every subset up to this */
 #define CRASH_SAMPLES 512   /* else this many seeded subsets */
 
+/* Record sizes of the crash tests: one of 16 sectors, torn sector by sector. */
+static const size_t crash_lens[] = { 20, 700, 0, 300, 1, 511, 8000 };
+#define NCRASH (sizeof(crash_lens) / sizeof(crash_lens[0]))
+
 /* The workload of the crash tests: appends, syncs, checkpoints. */
 static void crash_workload(struct dlog *d)
 {
 	size_t id = 0;
 
 	for (; id < 3; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
 	assert_int_equal(dlog_sync(d), 0);
 	for (; id < 6; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
-	assert_int_equal(ckpt_all(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
+	assert_int_equal(ckpt_all(d, id, crash_lens, NCRASH), 0);
 	for (; id < 9; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
 	assert_int_equal(dlog_sync(d), 0);
-	assert_int_equal(append_id(d, id++, small_lens, NSMALL), 0);
-	assert_int_equal(ckpt_all(d, id, small_lens, NSMALL), 0);
+	assert_int_equal(append_id(d, id++, crash_lens, NCRASH), 0);
+	assert_int_equal(ckpt_all(d, id, crash_lens, NCRASH), 0);
 	for (; id < 13; id++)
-		assert_int_equal(append_id(d, id, small_lens, NSMALL), 0);
+		assert_int_equal(append_id(d, id, crash_lens, NCRASH), 0);
 }
 
 /* One sector written since the last flush: the op and which of its sectors. */
@@ -330,7 +334,7 @@ struct unit {
 	uint32_t k;
 };
 
-static long crash_states, crash_torn;
+static long crash_states, crash_torn, crash_sampled;
 
 /* Open the image and check the invariant: DLOG_OK, a prefix of what was
  * appended, holding every record durable at the cut. The image is
@@ -347,7 +351,7 @@ static void check_state(uint8_t *img, size_t durable, size_t at_cut)
 	m.dev = (struct dlog_dev){ &m, CRASH_SECTORS, md_read, md_write, md_flush };
 	m.bytes = img; /* opening it writes nothing */
 	m.fail_read = m.fail_write = m.fail_flush = -1;
-	if (reopen(&m, &d, &s, &rep) != DLOG_OK || !seen_prefix(&s, small_lens, NSMALL) ||
+	if (reopen(&m, &d, &s, &rep) != DLOG_OK || !seen_prefix(&s, crash_lens, NCRASH) ||
 	    s.n < durable || s.n > at_cut) {
 		fprintf(stderr, "state %s (%s): %zu records, durable %zu, appended %zu\n",
 			dlog_state_name(rep.state), rep.why ? rep.why : "", s.n, durable, at_cut);
@@ -357,10 +361,10 @@ static void check_state(uint8_t *img, size_t durable, size_t at_cut)
 	/* Then the next record appended again (the same bytes as the one the
 	 * cut may have lost, the hardest case for what was left after it):
 	 * read back after what was read, and nothing else. */
-	if (append_id(&d, n = s.n, small_lens, NSMALL) == 0) {
+	if (append_id(&d, n = s.n, crash_lens, NCRASH) == 0) {
 		assert_int_equal(dlog_sync(&d), 0);
 		if (reopen(&m, &d, &s, &rep) != DLOG_OK || s.n != n + 1 ||
-		    !seen_prefix(&s, small_lens, NSMALL)) {
+		    !seen_prefix(&s, crash_lens, NCRASH)) {
 			fprintf(stderr, "after an append: %s (%s): %zu records, wanted %zu\n",
 				dlog_state_name(rep.state), rep.why ? rep.why : "", s.n, n + 1);
 			fail();
@@ -399,6 +403,7 @@ static void crash_at(const struct mdisk *w, const uint8_t *base, size_t durable,
 				apply_unit(img, w, units[i]);
 		}
 		check_state(img, durable, at_cut);
+		crash_sampled += !exhaustive;
 	}
 	/* Each sector torn: the units before it whole, half of it new. */
 	for (size_t t = 0; t < nu; t++)
@@ -453,8 +458,9 @@ static void test_crash_states(void **state)
 		/* At most the records appended, and the one being written. */
 		at_cut = m.ops[k].issued + 1;
 	}
-	print_message("dlog: %ld crash states (%ld torn sectors) over %zu writes and flushes\n",
-		      crash_states, crash_torn, m.nops);
+	print_message("dlog: %ld crash states (%ld with a torn sector, %ld sampled subsets) over "
+		      "%zu writes and flushes\n",
+		      crash_states, crash_torn, crash_sampled, m.nops);
 	free(base);
 	free(img);
 	md_free(&m);
@@ -694,7 +700,9 @@ static void test_states(void **state)
 	dlog_close(&d);
 	assert_int_equal(dlog_format(&d, &m.dev, 1 << 20, 1), -1); /* no room for the log */
 	assert_int_equal(dlog_format(&d, &m.dev, 4096, 0), -1);	   /* disk_id 0 */
-	assert_int_equal(dlog_format(&d, &m.dev, 4096, 1), 0);
+	assert_int_equal(dlog_format(&d, &m.dev, 0, 1), 0);	   /* the default, cut to fit */
+	assert_int_equal(d.ckpt_sectors, DLOG_MIN_SECTORS / 4);
+	assert_int_equal(dlog_log_room(&d), (DLOG_MIN_SECTORS / 2 - 16) * SEC);
 	assert_int_equal(reopen(&m, &d, &s, &rep), DLOG_OK);
 	/* The disk shrank under its layout. */
 	m.dev.sectors = DLOG_MIN_SECTORS + 100;
@@ -795,6 +803,38 @@ static void test_device_errors(void **state)
 	rs_host_fail_after = -1;
 	dlog_close(&d);
 	seen_free(&s);
+	md_free(&m);
+}
+
+static int stop_at_second(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
+{
+	int *calls = ctx;
+
+	(void)rec, (void)n, (void)in_ckpt;
+	return ++*calls == 2 ? 7 : 0;
+}
+
+/* apply's nonzero value stops the reading, and nothing is written then. */
+static void test_apply_stops(void **state)
+{
+	struct mdisk m;
+	struct dlog d = { 0 };
+	struct dlog_report rep;
+	int calls = 0;
+
+	(void)state;
+	md_init(&m, DLOG_MIN_SECTORS);
+	assert_int_equal(dlog_format(&d, &m.dev, 4096, 21), 0);
+	for (size_t id = 0; id < 3; id++)
+		assert_int_equal(append_id(&d, id, small_lens, NSMALL), 0);
+	assert_int_equal(dlog_sync(&d), 0);
+	dlog_close(&d);
+	assert_int_equal(dlog_open(&d, &m.dev, stop_at_second, &calls, &rep), 7);
+	assert_int_equal(calls, 2);
+	assert_int_equal(rep.records, 1);
+	assert_int_not_equal(append_id(&d, 3, small_lens, NSMALL), 0);
+	assert_int_not_equal(dlog_sync(&d), 0);
+	dlog_close(&d);
 	md_free(&m);
 }
 
@@ -908,7 +948,7 @@ int main(void)
 		cmocka_unit_test(test_stale_tail),    cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_states),	      cmocka_unit_test(test_version_new),
 		cmocka_unit_test(test_device_errors), cmocka_unit_test(test_full),
-		cmocka_unit_test(test_fuzz_seeds),
+		cmocka_unit_test(test_apply_stops),   cmocka_unit_test(test_fuzz_seeds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
