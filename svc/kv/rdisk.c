@@ -8,7 +8,7 @@
 #define CKPT_CHUNK (64u * 1024) /* 'K' records group commands up to this */
 
 static const char *const state_names[] = {
-	[RDISK_OFF] = "off",	   [RDISK_WAIT] = "wait",	    [RDISK_OK] = "ok",
+	[RDISK_OFF] = "off",	   [RDISK_WAIT] = "wait",	  [RDISK_OK] = "ok",
 	[RDISK_FAILED] = "failed", [RDISK_UNUSABLE] = "unusable",
 };
 
@@ -140,6 +140,33 @@ int rdisk_checkpoint(struct rdisk *d)
 	return 0;
 }
 
+/* dlog_open's apply when only the disk's state is wanted. */
+static int ignore(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
+{
+	(void)ctx;
+	(void)rec;
+	(void)n;
+	(void)in_ckpt;
+	return 0;
+}
+
+/* A checkpoint, after a failure. If a superblock write failed, the disk
+ * holds the old generation or the new one and dlog writes nothing until
+ * it has read which: open it again first. Returns 0 or an error. */
+static int recover(struct rdisk *d)
+{
+	if (d->log.reopen) {
+		struct dlog_report rep;
+
+		dlog_close(&d->log);
+		if (dlog_open(&d->log, &d->dev, ignore, NULL, &rep) != 0)
+			return -1;
+		if (rep.state != DLOG_OK)
+			return rep.io_err ? rep.io_err : -1;
+	}
+	return rdisk_checkpoint(d);
+}
+
 /* ---- group commit ---- */
 
 bool rdisk_commit(struct rdisk *d)
@@ -151,7 +178,7 @@ bool rdisk_commit(struct rdisk *d)
 	if (d->state == RDISK_WAIT || d->state == RDISK_UNUSABLE)
 		return false;
 	if (d->state == RDISK_FAILED || d->pend_failed) {
-		r = rdisk_checkpoint(d);
+		r = recover(d);
 	} else if (d->pend_len == 0) {
 		r = 0; /* changed nothing the disk keeps (a write that failed) */
 		pend_clear(d);

@@ -30,6 +30,7 @@ static uint8_t region[REGION];
 static struct {
 	uint8_t *durable, *cache;
 	bool fail_write, fail_read;
+	int64_t fail_sector; /* a write touching it fails (-1: none) */
 	unsigned writes, flushes;
 } disk;
 
@@ -46,7 +47,8 @@ static int mem_read(void *ctx, uint64_t sector, void *buf, uint32_t count)
 static int mem_write(void *ctx, uint64_t sector, const void *buf, uint32_t count)
 {
 	(void)ctx;
-	if (disk.fail_write)
+	if (disk.fail_write || (disk.fail_sector >= 0 && (uint64_t)disk.fail_sector >= sector &&
+				(uint64_t)disk.fail_sector < sector + count))
 		return -5;
 	assert_true(sector + count <= SECTORS);
 	memcpy(disk.cache + sector * DLOG_SECTOR, buf, (size_t)count * DLOG_SECTOR);
@@ -70,6 +72,7 @@ static void disk_blank_of(uint32_t sectors)
 	free(disk.cache);
 	memset(&disk, 0, sizeof(disk));
 	SECTORS = sectors;
+	disk.fail_sector = -1;
 	disk.durable = calloc(SECTORS, DLOG_SECTOR);
 	disk.cache = calloc(SECTORS, DLOG_SECTOR);
 	assert_non_null(disk.durable);
@@ -106,10 +109,9 @@ static struct inc *start(void)
 	k->e.now_ms = 1000;
 	assert_int_equal(rstore_open(&k->s, &k->e, region, REGION, &k->rep), 0);
 	k->d.st = &k->s;
-	k->d.dev = (struct dlog_dev){ .sectors = SECTORS,
-				      .read = mem_read,
-				      .write = mem_write,
-				      .flush = mem_flush };
+	k->d.dev = (struct dlog_dev){
+		.sectors = SECTORS, .read = mem_read, .write = mem_write, .flush = mem_flush
+	};
 	if (k->s.disk_pending) { /* as rnet does: the disk's keyspace, not the stash's */
 		static const uint8_t flushall[] = "*1\r\n$8\r\nFLUSHALL\r\n";
 
@@ -270,6 +272,38 @@ static void test_write_error_misconf(void **state)
 	die(k);
 }
 
+/* A checkpoint whose superblock write fails: the disk may hold either
+ * generation, so kv reads it again before the next checkpoint. */
+static void test_superblock_write_fails(void **state)
+{
+	(void)state;
+	disk_blank();
+	memset(region, 0, sizeof(region));
+	struct inc *k = start();
+	run(k, 1, "SET a 1\r\n");
+	assert_true(rdisk_commit(&k->d));
+	run(k, 1, "SET b 2\r\n");
+	k->d.pend_failed = true; /* this commit is a checkpoint */
+	disk.fail_sector = 0;	 /* and slot 0 cannot be written */
+	assert_false(rdisk_commit(&k->d));
+	assert_int_equal(k->d.state, RDISK_FAILED);
+	assert_true(k->d.log.reopen);
+	disk.fail_sector = 8; /* the other slot: the retry fails too */
+	run(k, 1, "SET c 3\r\n");
+	disk.fail_sector = -1;
+	assert_true(rdisk_commit(&k->d) || rdisk_commit(&k->d));
+	assert_int_equal(k->d.state, RDISK_OK);
+	run(k, 1, "SET d 4\r\n");
+	assert_true(rdisk_commit(&k->d));
+	die(k);
+	power_cut();
+	k = start();
+	assert_string_equal(get(k, "a"), "$1\r\n1\r\n");
+	assert_string_equal(get(k, "b"), "$1\r\n2\r\n");
+	assert_string_equal(get(k, "d"), "$1\r\n4\r\n");
+	die(k);
+}
+
 static void test_foreign_disk_untouched(void **state)
 {
 	(void)state;
@@ -297,7 +331,7 @@ static void test_foreign_disk_untouched(void **state)
 static void test_log_full_checkpoints(void **state)
 {
 	(void)state;
-	disk_blank_of(2 * (DLOG_CKPT_DEFAULT / DLOG_SECTOR) + 2048 + 64); /* a log of ~1 MiB */
+	disk_blank_of(4096); /* 2 MiB: checkpoint areas of a quarter each, a log of ~1 MiB */
 	memset(region, 0, sizeof(region));
 	struct inc *k = start();
 	char req[256], val[129];
@@ -329,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_group_commit_one_flush),
 		cmocka_unit_test(test_stash_ahead),
 		cmocka_unit_test(test_write_error_misconf),
+		cmocka_unit_test(test_superblock_write_fails),
 		cmocka_unit_test(test_foreign_disk_untouched),
 		cmocka_unit_test(test_log_full_checkpoints),
 	};
