@@ -80,7 +80,7 @@ wait_kv() {
 }
 
 fails=0 cuts=0
-"$RESPCHECK" --port "$PORT" --conns "$CONNS" --seconds 100000000 --timeout-ms 600000 \
+"$RESPCHECK" --port "$PORT" --conns "$CONNS" --seconds 9000000 --timeout-ms 600000 \
 	--drain-ms 120000 --log "$DIR/respcheck.log" >"$DIR/respcheck.out" 2>&1 &
 rpid=$!
 for i in $(seq 0 "$CUTS"); do
@@ -112,7 +112,7 @@ kill -TERM "$rpid" 2>/dev/null
 wait "$rpid"
 rc=$?
 rpid=
-kill -9 "$qpid" 2>/dev/null
+kill -9 "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
 qpid=
 verdict=$(grep '"respcheck"' "$DIR/respcheck.out" | tail -1)
 say "respcheck: $verdict"
