@@ -63,8 +63,8 @@
 #define CMD_IO 0x1
 #define CMD_MASTER 0x4
 
-#define BEAT_MS 200	       /* well inside the policy's heartbeat */
-#define POLL_MS 10	       /* the longest wait for a completion between looks */
+#define BEAT_MS 200	      /* well inside the policy's heartbeat */
+#define POLL_MS 10	      /* the longest wait for a completion between looks */
 #define DEV_TIMEOUT_MS 20000u /* a request the device sits on this long: broken */
 
 /* The request page: the header, the status byte, then the data. */
@@ -299,7 +299,8 @@ static long serve(struct vblk *b, const struct blk_req *q, const uint8_t *buf, u
 
 	switch (q->op) {
 	case BLK_OP_INFO:
-		r.flags = (b->features & F_RO ? BLK_F_RO : 0) | (b->features & F_FLUSH ? BLK_F_FLUSH : 0);
+		r.flags =
+		    (b->features & F_RO ? BLK_F_RO : 0) | (b->features & F_FLUSH ? BLK_F_FLUSH : 0);
 		break;
 	case BLK_OP_FLUSH:
 		/* Without F_FLUSH the device has no write cache: done at once. */
@@ -354,13 +355,35 @@ static void report_up(const struct vblk *b)
 	ve_event("blk_up", kv, 4);
 }
 
+/*
+ * Wait for the next request, beating on time, and handle it. The wait
+ * ends for the PCI line too: the line may be shared with another device,
+ * which gets no interrupt while the line stays masked for want of our ack.
+ * Returns 0 or an error that ends the driver.
+ */
+static int step(struct vblk *b)
+{
+	static uint8_t buf[VE_MSG_MAX];
+	struct ve_next nx = {
+		.handles = &b->h, .n = 1, .cap = sizeof(buf), .timeout_ns = ve_heartbeat_due(&b->hb)
+	};
+	long len = ve_chan_next(b->h, 0, buf, 0, &nx);
+
+	if (len == -VE_TIMEOUT)
+		return 0; /* a beat is due */
+	if (len < 0)
+		return (int)len;
+	if (nx.result.irqs && look(b, &nx.result) < 0)
+		return -VE_INVAL; /* nothing is in flight: any used entry is bad */
+	if (nx.result.handle < 0)
+		return 0;
+	return handle(b, &nx.msg, buf, (size_t)len);
+}
+
 int main(const char *args)
 {
 	static struct vblk b;
-	static uint8_t buf[VE_MSG_MAX];
-	struct ve_msg m;
 	bool beat;
-	long len;
 	int r;
 
 	if (parse_args(&b, args, &beat) < 0) {
@@ -378,14 +401,8 @@ int main(const char *args)
 		return 1;
 	}
 	report_up(&b);
-	for (;;) {
-		len = ve_serve_next(b.h, &b.hb, buf, sizeof(buf), &m);
-		if (len == -VE_AGAIN)
-			continue;
-		if (len < 0 || (r = handle(&b, &m, buf, (size_t)len)) < 0) {
-			ve_printf("virtio-blk: %s: %s\n", b.name,
-				  ve_strerror(len < 0 ? (int)len : r));
-			return 1;
-		}
-	}
+	while ((r = step(&b)) == 0)
+		;
+	ve_printf("virtio-blk: %s: %s\n", b.name, ve_strerror(r));
+	return 1;
 }
