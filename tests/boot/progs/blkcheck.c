@@ -24,9 +24,10 @@
  *                   BLK_F_RO and SECTORS; a WRITE gets -BLK_EROFS (one past
  *                   the end -BLK_ERANGE, a malformed one -BLK_EINVAL);
  *                   READ and FLUSH work. Writes {"ev":"blkro","ok":1}.
- *   err SECTOR      the device fails every read and write of SECTOR
- *                   (QEMU's blkdebug): READ and WRITE of it, and a WRITE
- *                   that covers it, get -BLK_EIO; its neighbours work.
+ *   err SECTOR      the device fails every read and write of SECTOR and
+ *                   every flush (QEMU's blkdebug): READ and WRITE of it,
+ *                   and ones that cover it, get -BLK_EIO, and so does
+ *                   FLUSH; its neighbours read and write fine.
  *                   Writes {"ev":"blkerr","ok":1}.
  *
  * ok 0 comes with "why": the first check that failed. Calls wait forever:
@@ -328,6 +329,9 @@ static const char *err(uint64_t bad)
 	if ((why = roundtrip(bad - 1, 1, 3, in.sectors)) ||
 	    (why = roundtrip(bad + 1, 1, 4, in.sectors)))
 		return why;
+	set_req(BLK_OP_FLUSH, 0, 0);
+	if (!(in.flags & BLK_F_FLUSH) || call(sizeof(struct blk_req), 0, in.sectors) != -BLK_EIO)
+		return "flush on a device whose flushes fail";
 	return NULL;
 }
 
