@@ -221,10 +221,11 @@ static int look(struct vblk *b, const struct ve_wait_result *wr)
 /*
  * Send the request now in the request page (type, sector, n data bytes the
  * device reads or, if in, writes) and wait for it, beating meanwhile.
- * Returns 0 (the device said OK), -BLK_EIO (it said anything else), or a
- * negative VE_ error: the device is broken (the driver exits).
+ * Returns 0 once the device is done with it, with its answer in *err: 0
+ * (it said OK) or -BLK_EIO (it said anything else); or a negative VE_
+ * error: the device is broken (the driver exits).
  */
-static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, uint32_t n, bool in)
+static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, uint32_t n, bool in, int *err)
 {
 	struct vblk_hdr hdr = { .type = type, .reserved = 0, .sector = sector };
 	struct vq_seg seg[3];
@@ -258,7 +259,8 @@ static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, uint32_t n, b
 			return -VE_TIMEOUT;
 		}
 	}
-	return *(volatile uint8_t *)(b->req + OFF_STATUS) == S_OK ? 0 : -BLK_EIO;
+	*err = *(volatile uint8_t *)(b->req + OFF_STATUS) == S_OK ? 0 : -BLK_EIO;
+	return 0;
 }
 
 /*
@@ -293,35 +295,35 @@ static int check(const struct vblk *b, const struct blk_req *q, size_t len)
  */
 static long serve(struct vblk *b, const struct blk_req *q, const uint8_t *buf, uint8_t *rep)
 {
-	struct blk_rep r = { .err = 0, .flags = 0, .sectors = b->sectors };
+	struct blk_rep rp = { .err = 0, .flags = 0, .sectors = b->sectors };
 	uint32_t n = q->count * BLK_SECTOR;
-	int e = 0;
+	int e = 0, r = 0;
 
 	switch (q->op) {
 	case BLK_OP_INFO:
-		r.flags =
+		rp.flags =
 		    (b->features & F_RO ? BLK_F_RO : 0) | (b->features & F_FLUSH ? BLK_F_FLUSH : 0);
 		break;
 	case BLK_OP_FLUSH:
 		/* Without F_FLUSH the device has no write cache: done at once. */
 		if (b->features & F_FLUSH)
-			e = vblk_do(b, T_FLUSH, 0, 0, false);
+			r = vblk_do(b, T_FLUSH, 0, 0, false, &e);
 		break;
 	case BLK_OP_READ:
-		e = vblk_do(b, T_IN, q->sector, n, true);
-		if (e == 0)
-			memcpy(rep + sizeof(r), b->req + OFF_DATA, n);
+		r = vblk_do(b, T_IN, q->sector, n, true, &e);
+		if (r == 0 && e == 0)
+			memcpy(rep + sizeof(rp), b->req + OFF_DATA, n);
 		break;
 	case BLK_OP_WRITE:
 		memcpy(b->req + OFF_DATA, buf + sizeof(*q), n);
-		e = vblk_do(b, T_OUT, q->sector, n, false);
+		r = vblk_do(b, T_OUT, q->sector, n, false, &e);
 		break;
 	}
-	if (e < 0 && e != -BLK_EIO)
-		return e;
-	r.err = e;
-	memcpy(rep, &r, sizeof(r));
-	return (long)sizeof(r) + (e == 0 && q->op == BLK_OP_READ ? n : 0);
+	if (r < 0)
+		return r;
+	rp.err = e;
+	memcpy(rep, &rp, sizeof(rp));
+	return (long)sizeof(rp) + (e == 0 && q->op == BLK_OP_READ ? n : 0);
 }
 
 /* Answer message m (payload buf, len bytes). Returns 0 or an error that
@@ -334,8 +336,8 @@ static int handle(struct vblk *b, const struct ve_msg *m, const uint8_t *buf, si
 	long n = sizeof(bad);
 	int r;
 
-	if (m->kind != VE_MSG_CALL)
-		return ve_chan_ack(b->h, m->id) < 0 ? -VE_INVAL : 0;
+	if (m->kind != VE_MSG_CALL) /* blk.h: a cast is acked and ignored */
+		return (r = ve_chan_ack(b->h, m->id)) < 0 ? r : 0;
 	if (len >= sizeof(q))
 		memcpy(&q, buf, sizeof(q));
 	if (len < sizeof(q) || (bad.err = check(b, &q, len)) < 0)
