@@ -42,21 +42,43 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int camp_pace_load(struct camp_pace *p, const char *dir, char *err, size_t n)
+/* The files dir/policies.list names (one per line; blank lines and '#'
+ * comments skipped), as the supervisor reads them, into names[]. Returns
+ * how many, or -1 if there is no list. */
+static int listed(const char *dir, char **names)
 {
-	char *names[POL_MAX_FILES];
+	char *path = util_path_join(dir, "policies.list"), *text, *line, *save = NULL;
+	size_t len, nn = 0;
+
+	text = read_file(path, &len);
+	free(path);
+	if (!text)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line && nn < POL_MAX_FILES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t k;
+
+		line += strspn(line, " \t\r");
+		k = strcspn(line, " \t\r#");
+		if (k == 0)
+			continue;
+		line[k] = '\0';
+		names[nn++] = util_path_join(dir, line);
+	}
+	free(text);
+	return (int)nn;
+}
+
+/* Every *.policy in dir into names[], sorted. Returns how many, or -1 if
+ * dir cannot be opened. */
+static int globbed(const char *dir, char **names)
+{
 	size_t nn = 0;
-	struct pol_error e;
 	struct dirent *d;
 	DIR *dp = opendir(dir);
-	int rc = 0;
 
-	memset(p, 0, sizeof(*p));
-	pol_init(&p->set);
-	if (!dp) {
-		snprintf(err, n, "%s: cannot open the policy folder", dir);
+	if (!dp)
 		return -1;
-	}
 	while ((d = readdir(dp)) && nn < POL_MAX_FILES) {
 		size_t l = strlen(d->d_name);
 
@@ -65,6 +87,24 @@ int camp_pace_load(struct camp_pace *p, const char *dir, char *err, size_t n)
 	}
 	closedir(dp);
 	qsort(names, nn, sizeof(names[0]), cmp_str);
+	return (int)nn;
+}
+
+int camp_pace_load(struct camp_pace *p, const char *dir, char *err, size_t n)
+{
+	char *names[POL_MAX_FILES];
+	int got = listed(dir, names);
+	size_t nn;
+	struct pol_error e;
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	pol_init(&p->set);
+	if (got < 0 && (got = globbed(dir, names)) < 0) {
+		snprintf(err, n, "%s: cannot open the policy folder", dir);
+		return -1;
+	}
+	nn = (size_t)got;
 	for (size_t i = 0; i < nn; i++) {
 		size_t len = 0;
 		char *text = rc ? NULL : read_file(names[i], &len);

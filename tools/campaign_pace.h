@@ -29,7 +29,9 @@ struct camp_pace {
 	} win[POL_MAX_SUPERVISORS];
 };
 
-/* Read and check every *.policy in dir. 0, or -1 with a message in err. */
+/* Read and check the policy set in dir: the files its policies.list
+ * names (the set the supervisor boots), or without a list every *.policy
+ * there. 0, or -1 with a message in err. */
 int camp_pace_load(struct camp_pace *p, const char *dir, char *err, size_t n);
 
 /* The supervisor restarted child (a service or supervisor) at guest time t. */

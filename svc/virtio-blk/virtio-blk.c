@@ -63,8 +63,8 @@
 #define CMD_IO 0x1
 #define CMD_MASTER 0x4
 
-#define BEAT_MS 200	       /* well inside the policy's heartbeat */
-#define POLL_MS 10	       /* the longest wait for a completion between looks */
+#define BEAT_MS 200	      /* well inside the policy's heartbeat */
+#define POLL_MS 10	      /* the longest wait for a completion between looks */
 #define DEV_TIMEOUT_MS 20000u /* a request the device sits on this long: broken */
 
 /* The request page: the header, the status byte, then the data. */
@@ -221,10 +221,11 @@ static int look(struct vblk *b, const struct ve_wait_result *wr)
 /*
  * Send the request now in the request page (type, sector, n data bytes the
  * device reads or, if in, writes) and wait for it, beating meanwhile.
- * Returns 0 (the device said OK), -BLK_EIO (it said anything else), or a
- * negative VE_ error: the device is broken (the driver exits).
+ * Returns 0 once the device is done with it, with its answer in *err: 0
+ * (it said OK) or -BLK_EIO (it said anything else); or a negative VE_
+ * error: the device is broken (the driver exits).
  */
-static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, uint32_t n, bool in)
+static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, uint32_t n, bool in, int *err)
 {
 	struct vblk_hdr hdr = { .type = type, .reserved = 0, .sector = sector };
 	struct vq_seg seg[3];
@@ -258,7 +259,8 @@ static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, uint32_t n, b
 			return -VE_TIMEOUT;
 		}
 	}
-	return *(volatile uint8_t *)(b->req + OFF_STATUS) == S_OK ? 0 : -BLK_EIO;
+	*err = *(volatile uint8_t *)(b->req + OFF_STATUS) == S_OK ? 0 : -BLK_EIO;
+	return 0;
 }
 
 /*
@@ -293,34 +295,35 @@ static int check(const struct vblk *b, const struct blk_req *q, size_t len)
  */
 static long serve(struct vblk *b, const struct blk_req *q, const uint8_t *buf, uint8_t *rep)
 {
-	struct blk_rep r = { .err = 0, .flags = 0, .sectors = b->sectors };
+	struct blk_rep rp = { .err = 0, .flags = 0, .sectors = b->sectors };
 	uint32_t n = q->count * BLK_SECTOR;
-	int e = 0;
+	int e = 0, r = 0;
 
 	switch (q->op) {
 	case BLK_OP_INFO:
-		r.flags = (b->features & F_RO ? BLK_F_RO : 0) | (b->features & F_FLUSH ? BLK_F_FLUSH : 0);
+		rp.flags =
+		    (b->features & F_RO ? BLK_F_RO : 0) | (b->features & F_FLUSH ? BLK_F_FLUSH : 0);
 		break;
 	case BLK_OP_FLUSH:
 		/* Without F_FLUSH the device has no write cache: done at once. */
 		if (b->features & F_FLUSH)
-			e = vblk_do(b, T_FLUSH, 0, 0, false);
+			r = vblk_do(b, T_FLUSH, 0, 0, false, &e);
 		break;
 	case BLK_OP_READ:
-		e = vblk_do(b, T_IN, q->sector, n, true);
-		if (e == 0)
-			memcpy(rep + sizeof(r), b->req + OFF_DATA, n);
+		r = vblk_do(b, T_IN, q->sector, n, true, &e);
+		if (r == 0 && e == 0)
+			memcpy(rep + sizeof(rp), b->req + OFF_DATA, n);
 		break;
 	case BLK_OP_WRITE:
 		memcpy(b->req + OFF_DATA, buf + sizeof(*q), n);
-		e = vblk_do(b, T_OUT, q->sector, n, false);
+		r = vblk_do(b, T_OUT, q->sector, n, false, &e);
 		break;
 	}
-	if (e < 0 && e != -BLK_EIO)
-		return e;
-	r.err = e;
-	memcpy(rep, &r, sizeof(r));
-	return (long)sizeof(r) + (e == 0 && q->op == BLK_OP_READ ? n : 0);
+	if (r < 0)
+		return r;
+	rp.err = e;
+	memcpy(rep, &rp, sizeof(rp));
+	return (long)sizeof(rp) + (e == 0 && q->op == BLK_OP_READ ? n : 0);
 }
 
 /* Answer message m (payload buf, len bytes). Returns 0 or an error that
@@ -333,8 +336,8 @@ static int handle(struct vblk *b, const struct ve_msg *m, const uint8_t *buf, si
 	long n = sizeof(bad);
 	int r;
 
-	if (m->kind != VE_MSG_CALL)
-		return ve_chan_ack(b->h, m->id) < 0 ? -VE_INVAL : 0;
+	if (m->kind != VE_MSG_CALL) /* blk.h: a cast is acked and ignored */
+		return (r = ve_chan_ack(b->h, m->id)) < 0 ? r : 0;
 	if (len >= sizeof(q))
 		memcpy(&q, buf, sizeof(q));
 	if (len < sizeof(q) || (bad.err = check(b, &q, len)) < 0)
@@ -354,13 +357,35 @@ static void report_up(const struct vblk *b)
 	ve_event("blk_up", kv, 4);
 }
 
+/*
+ * Wait for the next request, beating on time, and handle it. The wait
+ * ends for the PCI line too: the line may be shared with another device,
+ * which gets no interrupt while the line stays masked for want of our ack.
+ * Returns 0 or an error that ends the driver.
+ */
+static int step(struct vblk *b)
+{
+	static uint8_t buf[VE_MSG_MAX];
+	struct ve_next nx = {
+		.handles = &b->h, .n = 1, .cap = sizeof(buf), .timeout_ns = ve_heartbeat_due(&b->hb)
+	};
+	long len = ve_chan_next(b->h, 0, buf, 0, &nx);
+
+	if (len == -VE_TIMEOUT)
+		return 0; /* a beat is due */
+	if (len < 0)
+		return (int)len;
+	if (nx.result.irqs && look(b, &nx.result) < 0)
+		return -VE_INVAL; /* nothing is in flight: any used entry is bad */
+	if (nx.result.handle < 0)
+		return 0;
+	return handle(b, &nx.msg, buf, (size_t)len);
+}
+
 int main(const char *args)
 {
 	static struct vblk b;
-	static uint8_t buf[VE_MSG_MAX];
-	struct ve_msg m;
 	bool beat;
-	long len;
 	int r;
 
 	if (parse_args(&b, args, &beat) < 0) {
@@ -378,14 +403,8 @@ int main(const char *args)
 		return 1;
 	}
 	report_up(&b);
-	for (;;) {
-		len = ve_serve_next(b.h, &b.hb, buf, sizeof(buf), &m);
-		if (len == -VE_AGAIN)
-			continue;
-		if (len < 0 || (r = handle(&b, &m, buf, (size_t)len)) < 0) {
-			ve_printf("virtio-blk: %s: %s\n", b.name,
-				  ve_strerror(len < 0 ? (int)len : r));
-			return 1;
-		}
-	}
+	while ((r = step(&b)) == 0)
+		;
+	ve_printf("virtio-blk: %s: %s\n", b.name, ve_strerror(r));
+	return 1;
 }

@@ -8,7 +8,10 @@
  *                   FLUSH succeeds; every malformed request gets its error
  *                   (EINVAL for each malformed shape, ERANGE past the end
  *                   and for a sector + count that overflows) and changes
- *                   nothing; a cast is acked. Writes
+ *                   nothing; a cast is acked. Last it writes the text
+ *                   "vesta blkcheck marker S" into sectors S = 100 and the
+ *                   last one, and FLUSHes, for the host to find in the
+ *                   disk's file (blk.scn). Writes
  *                   {"ev":"blkcheck","ok":1,"sectors":..,"flags":..}.
  *   stress KEEPER   writes and reads back patterned runs at pseudo-random
  *                   places while the process named KEEPER (nickeeper) kills
@@ -21,9 +24,10 @@
  *                   BLK_F_RO and SECTORS; a WRITE gets -BLK_EROFS (one past
  *                   the end -BLK_ERANGE, a malformed one -BLK_EINVAL);
  *                   READ and FLUSH work. Writes {"ev":"blkro","ok":1}.
- *   err SECTOR      the device fails every read and write of SECTOR
- *                   (QEMU's blkdebug): READ and WRITE of it, and a WRITE
- *                   that covers it, get -BLK_EIO; its neighbours work.
+ *   err SECTOR      the device fails every read and write of SECTOR and
+ *                   every flush (QEMU's blkdebug): READ and WRITE of it,
+ *                   and ones that cover it, get -BLK_EIO, and so does
+ *                   FLUSH; its neighbours read and write fine.
  *                   Writes {"ev":"blkerr","ok":1}.
  *
  * ok 0 comes with "why": the first check that failed. Calls wait forever:
@@ -75,7 +79,8 @@ static int put(uint64_t sector, uint32_t count, uint32_t t, uint64_t size)
 	set_req(BLK_OP_WRITE, count, sector);
 	for (uint32_t k = 0; k < count; k++)
 		for (unsigned i = 0; i < BLK_SECTOR; i++)
-			req[sizeof(struct blk_req) + k * BLK_SECTOR + i] = pattern(sector + k, t, i);
+			req[sizeof(struct blk_req) + k * BLK_SECTOR + i] =
+			    pattern(sector + k, t, i);
 	return call(sizeof(struct blk_req) + count * BLK_SECTOR, 0, size);
 }
 
@@ -181,6 +186,17 @@ static const char *malformed(uint64_t size)
 	return NULL;
 }
 
+/* Write "vesta blkcheck marker SECTOR" (zero-padded) into sector. Returns
+ * the err. */
+static int mark(uint64_t sector, uint64_t size)
+{
+	set_req(BLK_OP_WRITE, 1, sector);
+	memset(req + sizeof(struct blk_req), 0, BLK_SECTOR);
+	fmt_snprintf((char *)req + sizeof(struct blk_req), BLK_SECTOR, "vesta blkcheck marker %lu",
+		     (unsigned long)sector);
+	return call(sizeof(struct blk_req) + BLK_SECTOR, 0, size);
+}
+
 /* Mode check. NULL or why not. */
 static const char *check(uint64_t want, struct blk_rep *in)
 {
@@ -208,6 +224,8 @@ static const char *check(uint64_t want, struct blk_rep *in)
 		return why;
 	if (get(0, 1, size) != 0 || !holds(0, 0, 9))
 		return "a malformed request changed sector 0";
+	if (mark(100, size) || mark(size - 1, size))
+		return "marker";
 	set_req(BLK_OP_FLUSH, 0, 0);
 	if (call(sizeof(struct blk_req), 0, size) != 0)
 		return "flush";
@@ -311,6 +329,9 @@ static const char *err(uint64_t bad)
 	if ((why = roundtrip(bad - 1, 1, 3, in.sectors)) ||
 	    (why = roundtrip(bad + 1, 1, 4, in.sectors)))
 		return why;
+	set_req(BLK_OP_FLUSH, 0, 0);
+	if (!(in.flags & BLK_F_FLUSH) || call(sizeof(struct blk_req), 0, in.sectors) != -BLK_EIO)
+		return "flush on a device whose flushes fail";
 	return NULL;
 }
 
@@ -371,7 +392,6 @@ int main(const char *args)
 		return 0;
 	}
 usage:
-	ve_printf("blkcheck: bad args '%s' (want check SECTORS | ro SECTORS | stress KEEPER | err SECTOR)\n",
-		  args);
+	ve_printf("blkcheck: bad args '%s' (want check N, ro N, stress KEEPER or err N)\n", args);
 	return 2;
 }
