@@ -4,9 +4,10 @@
 # format check, the QEMU boot scenarios and two bounded fault campaigns
 # (the appliance's services; the network parts under Redis clients), and
 # ends with one summary line "check: N passed, N failed" (unit suites +
-# reasons + format + fuzzing + boot scenario runs + the two campaigns).
+# reasons + format + fuzzing + boot scenario runs + the two campaigns +
+# the power cuts).
 #
-# usage: BUILD=build tools/check.sh all|unit|format|boot|campaign|netcampaign [SCENARIO.scn...]
+# usage: BUILD=build tools/check.sh all|unit|format|boot|campaign|netcampaign|powercut [SCENARIO.scn...]
 set -u
 BUILD=${BUILD:-build}
 mode=$1
@@ -150,15 +151,32 @@ run_netcampaign() {
 		--faults "${CHECK_NET_FAULTS:-100}" --seed "${CHECK_NET_SEED:-20261203}"
 }
 
+# Power cuts: tools/powercut.sh kills the appliance's QEMU at random
+# moments of a checked write load, CHECK_CUTS times on one disk (make
+# powercut runs 200); no acknowledged write may be lost.
+run_powercut() {
+	if RESPCHECK="$BUILD/tools/respcheck" sh tools/powercut.sh --cuts "${CHECK_CUTS:-5}" \
+		--seed "${CHECK_CUT_SEED:-20261203}" --dir "$BUILD/check-powercut" \
+		--iso "$BUILD/vesta.iso" >"$BUILD/powercut.out" 2>&1; then
+		passed=$((passed + 1))
+		echo "powercut: $(tail -1 "$BUILD/powercut.out" | cut -c1-160)"
+	else
+		failed=$((failed + 1))
+		echo "FAIL: powercut (see $BUILD/powercut.out and $BUILD/check-powercut)"
+		tail -5 "$BUILD/powercut.out"
+	fi
+}
+
 case $mode in
 unit) run_unit; run_reasons ;;
 format) run_format ;;
 boot) run_boot "$@" ;;
 campaign) run_campaign ;;
 netcampaign) run_netcampaign ;;
+powercut) run_powercut ;;
 fuzz) run_fuzz ;;
-all) run_unit; run_reasons; run_format; run_fuzz; run_boot "$@"; run_campaign; run_netcampaign ;;
-*) echo "usage: $0 all|unit|format|fuzz|boot|campaign|netcampaign [scenarios]" >&2; exit 2 ;;
+all) run_unit; run_reasons; run_format; run_fuzz; run_boot "$@"; run_campaign; run_netcampaign; run_powercut ;;
+*) echo "usage: $0 all|unit|format|fuzz|boot|campaign|netcampaign|powercut [scenarios]" >&2; exit 2 ;;
 esac
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
