@@ -6,6 +6,10 @@
 #include "string.h"
 
 #define CKPT_CHUNK (64u * 1024) /* 'K' records group commands up to this */
+/* A log over this many sectors, and over twice the checkpoint, is folded
+ * into a new checkpoint (as Redis rewrites its AOF at 100% growth), so
+ * reading the disk back costs about the keyspace, not its history. */
+#define LOG_FOLD_MIN 2048u /* 1 MiB */
 
 static const char *const state_names[] = {
 	[RDISK_OFF] = "off",	   [RDISK_WAIT] = "wait",	  [RDISK_OK] = "ok",
@@ -136,6 +140,7 @@ int rdisk_checkpoint(struct rdisk *d)
 		return r;
 	d->checkpoints++;
 	d->flushes += 2;
+	d->ckpt_sectors = d->log.ckpt_w;
 	pend_clear(d);
 	return 0;
 }
@@ -193,6 +198,13 @@ bool rdisk_commit(struct rdisk *d)
 			d->commits++;
 			d->flushes++;
 			pend_clear(d);
+			if (d->log.log_end > LOG_FOLD_MIN && d->log.log_end > 2 * d->ckpt_sectors &&
+			    rdisk_checkpoint(d) != 0) {
+				/* What the replies answer is durable: they go out;
+				 * the disk is retried as after any failure. */
+				set_state(d, RDISK_FAILED, "the disk failed a write");
+				return true;
+			}
 		}
 	}
 	if (r != 0) {

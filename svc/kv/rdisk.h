@@ -62,6 +62,7 @@ struct rdisk {
 	bool pend_failed; /* out of memory collecting them: checkpoint instead */
 	bool dirty;	  /* the keyspace changed since the last commit */
 	uint64_t commits, flushes, checkpoints, records_read;
+	uint64_t ckpt_sectors;	   /* the last checkpoint's size */
 	struct dlog_report report; /* what rdisk_load found */
 	bool from_disk;		   /* rdisk_load rebuilt the keyspace from the disk */
 };

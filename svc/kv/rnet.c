@@ -370,7 +370,7 @@ static void disk_work(struct rnet *n, uint64_t now)
 		say_disk(n);
 	if (ok)
 		release(n);
-	else
+	if (d->state == RDISK_FAILED)
 		n->next_disk = now + DISK_RETRY_NS;
 }
 

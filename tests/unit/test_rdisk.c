@@ -356,6 +356,30 @@ static void test_log_full_checkpoints(void **state)
 	die(k);
 }
 
+/* A log that grew past twice the checkpoint (and 1 MiB) is folded into a
+ * new checkpoint, so reading the disk back costs about the keyspace. */
+static void test_log_folds(void **state)
+{
+	(void)state;
+	disk_blank();
+	memset(region, 0, sizeof(region));
+	struct inc *k = start();
+	uint64_t ckpts = k->d.checkpoints;
+
+	for (int i = 0; i < 2500; i++) {
+		run(k, 1, "INCR c\r\n");
+		assert_true(rdisk_commit(&k->d));
+		assert_true(k->d.log.log_end <= 2049);
+	}
+	assert_int_equal(k->d.checkpoints, ckpts + 1);
+	die(k);
+	power_cut();
+	k = start();
+	assert_string_equal(get(k, "c"), "$4\r\n2500\r\n");
+	assert_true(k->d.records_read < 1000);
+	die(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_superblock_write_fails),
 		cmocka_unit_test(test_foreign_disk_untouched),
 		cmocka_unit_test(test_log_full_checkpoints),
+		cmocka_unit_test(test_log_folds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
