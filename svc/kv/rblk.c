@@ -33,10 +33,13 @@ static int request(struct rblk *b, uint8_t op, uint64_t sector, uint32_t count, 
 	memcpy(msg, &q, sizeof(q));
 	if (dlen)
 		memcpy(msg + sizeof(q), data, dlen);
-	while ((r = ve_chan_call(b->h, msg, sizeof(q) + dlen, rep, sizeof(rep), CALL_NS)) ==
-	       -VE_TIMEOUT)
+	/* A long read back or checkpoint is thousands of requests: beat
+	 * between them, or the supervisor takes kv for hung. */
+	do {
 		if (b->hb)
 			ve_heartbeat_due(b->hb);
+		r = ve_chan_call(b->h, msg, sizeof(q) + dlen, rep, sizeof(rep), CALL_NS);
+	} while (r == -VE_TIMEOUT);
 	if (r < (long)sizeof(h))
 		return -BLK_EIO; /* a dead letter, or not an answer */
 	memcpy(&h, rep, sizeof(h));
