@@ -75,12 +75,15 @@
 #include "hook.h"
 #include "num.h"
 #include "rnet.h"
+#include "rtable.h"
 #include "table.h"
 
 #define HEARTBEAT_MS 100	   /* well inside any sensible policy heartbeat */
 #define HEX_LEN 16		   /* hex digits of a generation or a tag */
 #define WRAP_LEN (1 + 2 * HEX_LEN) /* '@' GEN TAG */
 #define RESETS_PER_REQUEST 3	   /* runtime resets before "-reset" */
+#define HELD_MAX 64		   /* the kv channel's max_messages: all in flight */
+#define HELD_REPLY_MAX 256	   /* the longest table reply, wrapped */
 
 _Static_assert(VE_MSG_MAX >= 1 + HEX_LEN + 1 + KV_VAL_MAX, "a wrapped reply must fit a message");
 
@@ -95,6 +98,14 @@ struct kv {
 	uint16_t port; /* the Redis face's TCP port; 0: none */
 	char disk[24]; /* the disk's channel ("disk=blk0"); "" for none */
 	struct rnet net;
+	int32_t h; /* the kv channel */
+	/* Table replies waiting for the disk to have what they answer. */
+	struct held {
+		uint64_t id;
+		uint32_t n;
+		char out[HELD_REPLY_MAX];
+	} held[HELD_MAX];
+	unsigned nheld;
 };
 
 /* What a handler returns when the table failed a check: see lost(). */
@@ -162,6 +173,12 @@ static void announce(struct kv *kv)
 static void lost(struct kv *kv)
 {
 	kv_stash_init(kv->st, new_gen(kv), KV_WHY_RUNTIME);
+	if (kv->net.disk.state == RDISK_OK || kv->net.disk.state == RDISK_FAILED) {
+		/* The disk has every change answered: the next incarnation
+		 * finds the new table unannounced and reads the disk's. */
+		ve_printf("kv: table failed a check; restarting to read it from the disk\n");
+		ve_exit(1);
+	}
 	announce(kv);
 }
 
@@ -181,7 +198,8 @@ static int stash_open(struct kv *kv)
 		redone = false;
 		kv_stash_init(kv->st, new_gen(kv), why);
 	}
-	announce(kv);
+	if (!kv->disk[0] || !kv->port)
+		announce(kv); /* with a disk: once the disk had no table for it */
 	struct ve_kv f[] = {
 		VE_KV_NUM("entries", kv->st->count),
 		VE_KV_NUM("redone", redone),
@@ -257,6 +275,15 @@ static size_t do_get(struct kv *kv, const struct kv_req *q, char *out, size_t ca
 	return 1 + vlen;
 }
 
+/* A change to the table goes to the disk's pending bytes (rdisk.h). */
+static void note(struct kv *kv, const struct kv_req *q)
+{
+	uint8_t c[RTABLE_CHANGE_MAX];
+	size_t n = rtable_change(c, kv->st->gen, q->op, q->key, q->klen, q->val, q->vlen);
+
+	rdisk_note_table(&kv->net.disk, c, n);
+}
+
 static size_t do_put(struct kv *kv, const struct kv_req *q, uint64_t id, char *out, size_t cap)
 {
 	struct kv_entry e;
@@ -277,6 +304,7 @@ static size_t do_put(struct kv *kv, const struct kv_req *q, uint64_t id, char *o
 	memcpy(e.val, q->val, q->vlen);
 	if (!kv_change(kv->st, (uint32_t)i, &e, id))
 		return KV_LOST;
+	note(kv, q);
 	return say(out, cap, "+");
 }
 
@@ -292,6 +320,7 @@ static size_t do_delete(struct kv *kv, const struct kv_req *q, uint64_t id, char
 		return say_checked(kv, out, cap, "-nokey");
 	if (!kv_change(kv->st, (uint32_t)i, &empty, id))
 		return KV_LOST;
+	note(kv, q);
 	return say(out, cap, "+");
 }
 
@@ -385,7 +414,43 @@ static int handle(struct kv *kv, int h, const struct ve_msg *m, const char *buf,
 	 * campaign found kv answering "-badreq" for the ~100 ms between such a
 	 * flip and its next heartbeat's check. It costs a hash of ~22 KB. */
 	ve_image_check(&kv->hb);
+	if (rdisk_holding(&kv->net.disk) && kv->nheld < HELD_MAX && n <= HELD_REPLY_MAX) {
+		struct held *d = &kv->held[kv->nheld++];
+
+		d->id = m->id;
+		d->n = (uint32_t)n;
+		memcpy(d->out, out, n);
+		return 0; /* answered once the disk has it: release() */
+	}
+	if (rdisk_holding(&kv->net.disk))
+		rdisk_commit(&kv->net.disk); /* no room to hold it: make it durable now */
 	return ve_chan_reply(h, m->id, out, n);
+}
+
+/* rnet's group commit made the table's changes durable: answer. */
+static void release(void *ctx)
+{
+	struct kv *kv = ctx;
+
+	for (unsigned i = 0; i < kv->nheld; i++)
+		ve_chan_reply(kv->h, kv->held[i].id, kv->held[i].out, kv->held[i].n);
+	kv->nheld = 0;
+}
+
+/* The disk was read back: the table is the disk's, or, if the disk had
+ * none for it (or cannot be used), the one made at start is announced. */
+static void loaded(void *ctx)
+{
+	struct kv *kv = ctx;
+	const struct rdisk *d = &kv->net.disk;
+
+	if (d->table_from_disk && d->table_found && d->state != RDISK_UNUSABLE) {
+		kv_posted(kv->st);
+		post_gen("kv_table_disk", NULL, kv->st->gen,
+			 (struct ve_kv[]){ VE_KV_NUM("entries", kv->st->count) }, 1);
+		return;
+	}
+	announce(kv);
 }
 
 /* Parse the args: *beat for "heartbeat", kv->port for "port=N", the
@@ -453,6 +518,11 @@ static int serve_both(struct kv *kv, int32_t h)
 
 	kv->net.hb = &kv->hb;
 	kv->net.disk_chan = kv->disk[0] ? kv->disk : NULL;
+	kv->net.disk.table = kv->disk[0] ? kv->st : NULL;
+	kv->net.hook_ctx = kv;
+	kv->net.on_release = release;
+	kv->net.on_load = loaded;
+	kv->h = h;
 	r = rnet_start(&kv->net, kv->port, region, RKV_REGION);
 
 	if (r < 0) {
@@ -462,7 +532,9 @@ static int serve_both(struct kv *kv, int32_t h)
 	int32_t hs[2] = { h, kv->net.notify };
 	for (;;) {
 		uint64_t beat = ve_heartbeat_due(&kv->hb), work = rnet_work(&kv->net);
-		struct ve_next nx = { .handles = hs, .n = 2, .cap = sizeof(buf) };
+		/* The table is served once the disk has been read back. */
+		bool wait = kv->net.disk.state == RDISK_WAIT;
+		struct ve_next nx = { .handles = hs + wait, .n = 2 - wait, .cap = sizeof(buf) };
 
 		nx.timeout_ns = work == 0 ? 1 : beat && beat < work ? beat : work;
 		long len = ve_chan_next(h, 0, buf, 0, &nx);

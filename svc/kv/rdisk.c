@@ -3,6 +3,7 @@
  */
 #include "rdisk.h"
 
+#include "rtable.h"
 #include "string.h"
 
 #define CKPT_CHUNK (64u * 1024) /* 'K' records group commands up to this */
@@ -31,28 +32,41 @@ static void set_state(struct rdisk *d, enum rdisk_state s, const char *why)
 
 /* ---- pending commands ---- */
 
-void rdisk_note(struct rdisk *d, const uint8_t *cmds, size_t n)
+/* Add p[0..n) to a pending buffer; out of memory makes the next commit a
+ * checkpoint instead. */
+static void pend_add(struct rdisk *d, uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p,
+		     size_t n)
 {
 	if (d->state == RDISK_OFF || d->state == RDISK_UNUSABLE || n == 0)
 		return;
 	d->dirty = true;
 	if (d->pend_failed)
 		return;
-	if (d->pend_len + n > d->pend_cap) {
-		size_t cap = d->pend_cap ? d->pend_cap : 4096;
-		uint8_t *p;
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		uint8_t *q;
 
-		while (cap < d->pend_len + n)
-			cap *= 2;
-		if (!(p = rs_realloc(d->pend, cap))) {
+		while (c < *len + n)
+			c *= 2;
+		if (!(q = rs_realloc(*buf, c))) {
 			d->pend_failed = true; /* the checkpoint takes it instead */
 			return;
 		}
-		d->pend = p;
-		d->pend_cap = cap;
+		*buf = q;
+		*cap = c;
 	}
-	memcpy(d->pend + d->pend_len, cmds, n);
-	d->pend_len += n;
+	memcpy(*buf + *len, p, n);
+	*len += n;
+}
+
+void rdisk_note(struct rdisk *d, const uint8_t *cmds, size_t n)
+{
+	pend_add(d, &d->pend, &d->pend_len, &d->pend_cap, cmds, n);
+}
+
+void rdisk_note_table(struct rdisk *d, const uint8_t *p, size_t n)
+{
+	pend_add(d, &d->tpend, &d->tpend_len, &d->tpend_cap, p, n);
 }
 
 bool rdisk_holding(const struct rdisk *d)
@@ -71,6 +85,7 @@ bool rdisk_holding(const struct rdisk *d)
 static void pend_clear(struct rdisk *d)
 {
 	d->pend_len = 0;
+	d->tpend_len = 0;
 	d->pend_failed = false;
 	d->dirty = false;
 }
@@ -120,6 +135,22 @@ static int ckpt_emit(void *ctx, const uint8_t *resp, size_t n)
 	return 0;
 }
 
+/* The table's image as a checkpoint record. Returns dlog_ckpt_add's value
+ * or -1 out of memory. */
+static int table_image(struct rdisk *d)
+{
+	uint8_t *img = rs_alloc(1 + RTABLE_IMAGE_MAX);
+	int r;
+
+	if (!img)
+		return -1;
+	img[0] = 'T';
+	struct dlog_part p = { img, 1 + rtable_image(d->table, img + 1) };
+	r = dlog_ckpt_add(&d->log, &p, 1);
+	rs_free(img);
+	return r;
+}
+
 int rdisk_checkpoint(struct rdisk *d)
 {
 	struct rs_engine *e = d->st->e;
@@ -131,6 +162,8 @@ int rdisk_checkpoint(struct rdisk *d)
 	memcpy(id + 1, e->run_id, sizeof(e->run_id));
 	dlog_ckpt_begin(&d->log);
 	r = dlog_ckpt_add(&d->log, &p, 1);
+	if (r == 0 && d->table && (r = table_image(d)) != 0)
+		r = r < 0 ? r : -1;
 	if (r == 0 && (rs_db_rewrite(e, ckpt_emit, &x) != 0 || ckpt_flush(&x) < 0))
 		r = x.err ? x.err : -1;
 	rs_free(x.buf);
@@ -184,14 +217,17 @@ bool rdisk_commit(struct rdisk *d)
 		return false;
 	if (d->state == RDISK_FAILED || d->pend_failed) {
 		r = recover(d);
-	} else if (d->pend_len == 0) {
+	} else if (d->pend_len == 0 && d->tpend_len == 0) {
 		r = 0; /* changed nothing the disk keeps (a write that failed) */
 		pend_clear(d);
 	} else {
-		uint8_t type = 'B';
-		struct dlog_part p[2] = { { &type, 1 }, { d->pend, d->pend_len } };
+		uint8_t b = 'B', u = 'U';
+		struct dlog_part p[2] = { { &b, 1 }, { d->pend, d->pend_len } };
+		struct dlog_part t[2] = { { &u, 1 }, { d->tpend, d->tpend_len } };
 
-		r = dlog_append(&d->log, p, 2);
+		r = d->pend_len ? dlog_append(&d->log, p, 2) : 0;
+		if (r == 0 && d->tpend_len)
+			r = dlog_append(&d->log, t, 2);
 		if (r == 1) /* the log is full: the checkpoint has it all */
 			r = rdisk_checkpoint(d);
 		else if (r == 0 && (r = dlog_sync(&d->log)) == 0) {
@@ -217,7 +253,8 @@ bool rdisk_commit(struct rdisk *d)
 
 /* ---- reading back ---- */
 
-/* dlog_open's apply when the keyspace comes from the disk. */
+/* dlog_open's apply: the keyspace when it comes from the disk, the table
+ * when it does; other records are counted and checked for their kind. */
 static int load(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
 {
 	struct rdisk *d = ctx;
@@ -230,29 +267,32 @@ static int load(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
 	case 'I':
 		if (!in_ckpt || n != 1 + sizeof(e->run_id) || rec[n - 1] != 0)
 			return -1;
-		memcpy(e->run_id, rec + 1, sizeof(e->run_id));
+		if (d->from_disk)
+			memcpy(e->run_id, rec + 1, sizeof(e->run_id));
 		return 0;
 	case 'K':
 	case 'B':
 		if ((rec[0] == 'K') != in_ckpt)
 			return -1;
-		rstore_run(d->st, rec + 1, n - 1);
+		if (d->from_disk)
+			rstore_run(d->st, rec + 1, n - 1);
 		return 0;
+	case 'T':
+		if (!in_ckpt)
+			return -1;
+		if (!d->table || !d->table_from_disk)
+			return 0;
+		d->table_found = true;
+		return rtable_load_image(d->table, rec + 1, n - 1, d->table_why);
+	case 'U':
+		if (in_ckpt)
+			return -1;
+		if (!d->table || !d->table_from_disk || !d->table_found)
+			return 0;
+		return rtable_apply(d->table, rec + 1, n - 1);
 	default:
 		return -1;
 	}
-}
-
-/* dlog_open's apply when the stash is ahead: count, do not run. */
-static int skip(void *ctx, const uint8_t *rec, size_t n, bool in_ckpt)
-{
-	struct rdisk *d = ctx;
-
-	(void)rec;
-	(void)n;
-	(void)in_ckpt;
-	d->records_read++;
-	return 0;
 }
 
 static const char *unusable_why(enum dlog_state s)
@@ -279,7 +319,11 @@ int rdisk_load(struct rdisk *d, bool from_disk, uint64_t disk_id)
 
 	pend_clear(d);
 	d->from_disk = from_disk;
-	if (dlog_open(&d->log, &d->dev, from_disk ? load : skip, d, &d->report) != 0)
+	if (d->table) {
+		d->table_why = kv_unposted(d->table);
+		d->table_from_disk = d->table_why != KV_WHY_NONE;
+	}
+	if (dlog_open(&d->log, &d->dev, load, d, &d->report) != 0)
 		return -1; /* a record that checks but does not parse: a writer's bug */
 	set_state(d, RDISK_OK, NULL);
 	if (d->report.state == DLOG_BLANK) {
@@ -300,7 +344,9 @@ int rdisk_load(struct rdisk *d, bool from_disk, uint64_t disk_id)
 		if (rstore_snapshot(d->st) < 0)
 			return -1;
 	}
-	if (d->state != RDISK_UNUSABLE && (!from_disk || d->report.state == DLOG_BLANK)) {
+	/* A first commit that is a checkpoint: the stash's keyspace or table
+	 * when they are ahead, a blank disk's run_id, and a log folded. */
+	if (d->state != RDISK_UNUSABLE) {
 		d->dirty = true;
 		d->pend_failed = true;
 		rdisk_commit(d);

@@ -25,10 +25,19 @@
  *     a whole kv disk (someone's data, a newer format, a corrupt one, a
  *     failed read) is never written: kv says so and refuses writes.
  *
+ * The channel table (table.h, the `kv` channel's store) rides along when
+ * rdisk.table is set: its changes are pending like the commands, its
+ * replies wait like the Redis ones, and it comes from the disk when the
+ * stash's table was made anew (rdisk.table_from_disk: kv_unposted, which
+ * stays set until the disk has been read, so a kv that dies first reads
+ * it again).
+ *
  * Disk records (the payload's first byte says which):
  *   'I' (checkpoints, first) the dataset's run_id, NUL-terminated.
+ *   'T' (checkpoints) the channel table's image (rtable.h).
  *   'K' (checkpoints) commands that rebuild the keyspace.
  *   'B' (log) the commands of the batches of one group commit.
+ *   'U' (log) the channel table's changes of one group commit.
  *
  * Host-testable: test_rdisk runs it over the engine and a memory disk.
  */
@@ -41,6 +50,7 @@
 
 #include "dlog.h"
 #include "rstore.h"
+#include "table.h"
 
 enum rdisk_state {
 	RDISK_OFF,	/* no disk configured: the stash alone keeps the data */
@@ -59,8 +69,14 @@ struct rdisk {
 	struct rstore *st;
 	uint8_t *pend; /* commands run since the last commit, RESP */
 	size_t pend_len, pend_cap;
-	bool pend_failed; /* out of memory collecting them: checkpoint instead */
-	bool dirty;	  /* the keyspace changed since the last commit */
+	bool pend_failed;	/* out of memory collecting them: checkpoint instead */
+	bool dirty;		/* the keyspace or the table changed since the last commit */
+	struct kv_stash *table; /* the channel table, kept here too; NULL: not */
+	bool table_from_disk;	/* rdisk_load rebuilds it from the disk */
+	bool table_found;	/* ... and the disk had one */
+	enum kv_why table_why;	/* why the stash's table was made (kv_unposted) */
+	uint8_t *tpend;		/* the table's changes since the last commit */
+	size_t tpend_len, tpend_cap;
 	uint64_t commits, flushes, checkpoints, records_read;
 	uint64_t ckpt_sectors;	   /* the last checkpoint's size */
 	struct dlog_report report; /* what rdisk_load found */
@@ -85,6 +101,9 @@ int rdisk_load(struct rdisk *d, bool from_disk, uint64_t disk_id);
 
 /* The engine propagated cmds[0..n) (a batch's write commands): pending. */
 void rdisk_note(struct rdisk *d, const uint8_t *cmds, size_t n);
+
+/* The channel table changed: p[0..n) is the change (rtable_change). */
+void rdisk_note_table(struct rdisk *d, const uint8_t *p, size_t n);
 
 /* Whether replies must wait for rdisk_commit: there is something to make
  * durable, or the disk cannot take it yet. */

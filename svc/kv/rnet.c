@@ -309,6 +309,8 @@ static void release(struct rnet *n)
 	for (struct rconn *c = n->st.conns; c; c = c->next)
 		c->sendable = c->tx_base + c->c->out_len;
 	n->again = true;
+	if (n->on_release)
+		n->on_release(n->hook_ctx);
 }
 
 /* The keyspace is to come from the disk: forget the stash's, and reset
@@ -345,6 +347,8 @@ static void attach(struct rnet *n, uint64_t now)
 		fatal("disk");
 	}
 	say_disk(n);
+	if (n->on_load)
+		n->on_load(n->hook_ctx);
 	if (!rdisk_holding(&n->disk))
 		release(n);
 	n->again = true;

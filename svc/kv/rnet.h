@@ -41,7 +41,12 @@ struct rnet {
 	struct rblk blk;
 	uint64_t next_disk; /* ns: the next probe of the driver, or retry */
 	uint64_t started;   /* ns: rnet_start */
-	bool wait_said;	    /* the console was told kv waits for its disk */
+	/* kv's hooks: on_load once the disk is read back, on_release when a
+	 * group commit made what was pending durable (hook_ctx for both). */
+	void (*on_load)(void *ctx);
+	void (*on_release)(void *ctx);
+	void *hook_ctx;
+	bool wait_said; /* the console was told kv waits for its disk */
 };
 
 /* Rebuild from the stash region, set the engine's limits (n->conf over

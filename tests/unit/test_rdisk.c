@@ -19,12 +19,14 @@
 #include <cmocka.h>
 
 #include "rdisk.h"
+#include "rtable.h"
 
 #define REGION (RLOG_HDR_SIZE + 256 * 4096u)
 #define SECTORS_MAX 40960u /* 20 MiB */
 static uint32_t SECTORS = SECTORS_MAX;
 
 static uint8_t region[REGION];
+static struct kv_stash table; /* the channel table: in the stash too */
 
 /* The memory disk: what is flushed, and what is written but not yet. */
 static struct {
@@ -89,6 +91,7 @@ static void power_cut(void)
 {
 	memcpy(disk.cache, disk.durable, (size_t)SECTORS * DLOG_SECTOR);
 	memset(region, 0, sizeof(region));
+	memset(&table, 0, sizeof(table));
 }
 
 struct inc {
@@ -109,6 +112,10 @@ static struct inc *start(void)
 	k->e.now_ms = 1000;
 	assert_int_equal(rstore_open(&k->s, &k->e, region, REGION, &k->rep), 0);
 	k->d.st = &k->s;
+	bool redone;
+	if (kv_stash_check(&table, &redone) != KV_WHY_NONE) /* as kv's stash_open */
+		kv_stash_init(&table, 0x5eed0000u + seed, KV_WHY_NEW);
+	k->d.table = &table;
 	k->d.dev = (struct dlog_dev){
 		.sectors = SECTORS, .read = mem_read, .write = mem_write, .flush = mem_flush
 	};
@@ -134,6 +141,7 @@ static void die(struct inc *k)
 	rs_client_free(&k->e, k->s.loader);
 	rs_free(k->s.prop);
 	rs_free(k->d.pend);
+	rs_free(k->d.tpend);
 	dlog_close(&k->d.log);
 	rs_engine_free(&k->e);
 	free(k);
@@ -380,6 +388,86 @@ static void test_log_folds(void **state)
 	die(k);
 }
 
+/* A table change as kv.c makes it: applied, then pending. */
+static void table_put(struct inc *k, const char *key, const char *val)
+{
+	struct kv_entry e = { .used = 1,
+			      .klen = (uint8_t)strlen(key),
+			      .vlen = (uint8_t)strlen(val) };
+	uint8_t c[RTABLE_CHANGE_MAX];
+	int i = kv_find(&table, key, strlen(key));
+
+	memcpy(e.key, key, e.klen);
+	memcpy(e.val, val, e.vlen);
+	if (i < 0)
+		i = kv_find_free(&table);
+	assert_true(i >= 0);
+	assert_true(kv_change(&table, (uint32_t)i, &e, 0));
+	rdisk_note_table(&k->d, c,
+			 rtable_change(c, table.gen, 'P', key, strlen(key), val, strlen(val)));
+}
+
+static const char *table_get(const char *key)
+{
+	static char v[KV_VAL_MAX + 1];
+	int i = kv_find(&table, key, strlen(key));
+
+	if (i < 0)
+		return NULL;
+	memcpy(v, table.table[i].val, table.table[i].vlen);
+	v[table.table[i].vlen] = 0;
+	return v;
+}
+
+/* The channel table rides along: after a power cut (or a stash whose
+ * table was made anew) it comes back from the disk, generation and all;
+ * a change never committed is not there. */
+static void test_table_survives(void **state)
+{
+	(void)state;
+	disk_blank();
+	power_cut();
+	struct inc *k = start();
+	assert_true(k->d.table_from_disk);
+	assert_false(k->d.table_found); /* a blank disk: the new table stays */
+	kv_posted(&table);
+	uint64_t gen = table.gen;
+
+	table_put(k, "alpha", "1");
+	table_put(k, "beta", "2");
+	assert_true(rdisk_holding(&k->d));
+	assert_true(rdisk_commit(&k->d));
+	table_put(k, "alpha", "3");
+	assert_true(rdisk_commit(&k->d));
+	table_put(k, "gamma", "never answered");
+	die(k);
+	power_cut();
+
+	k = start();
+	assert_true(k->d.table_from_disk);
+	assert_true(k->d.table_found);
+	assert_int_equal(table.gen, gen);
+	assert_string_equal(table_get("alpha"), "3");
+	assert_string_equal(table_get("beta"), "2");
+	assert_null(table_get("gamma"));
+	assert_int_equal(kv_table_problem(&table), KV_WHY_NONE);
+	kv_posted(&table);
+	die(k);
+
+	/* the stash's table kept: it goes to the disk, not the other way */
+	k = start();
+	assert_false(k->d.table_from_disk);
+	table_put(k, "delta", "4");
+	die(k); /* not committed: the stash has it, the disk not */
+	k = start();
+	assert_false(k->d.table_from_disk);
+	die(k);
+	power_cut();
+	k = start();
+	assert_string_equal(table_get("delta"), "4");
+	die(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_disk_untouched),
 		cmocka_unit_test(test_log_full_checkpoints),
 		cmocka_unit_test(test_log_folds),
+		cmocka_unit_test(test_table_survives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
