@@ -327,8 +327,12 @@ static void forget_for_disk(struct rnet *n)
 /* The driver is up: read the disk back. */
 static void attach(struct rnet *n, uint64_t now)
 {
-	int r = rblk_probe(&n->blk, &n->disk.dev, PROBE_NS);
+	int r = 0;
 
+	if (n->blk.h >= 0 || rblk_open(&n->blk, n->disk_chan, n->hb) == 0)
+		r = rblk_probe(&n->blk, &n->disk.dev, PROBE_NS);
+	else
+		n->blk.h = -1;
 	if (r == 0) {
 		if (!n->wait_said && now - n->started > WAIT_SAY_NS) {
 			n->wait_said = true;
@@ -444,10 +448,10 @@ int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 	n->disk.st = &n->st;
 	n->disk.state = n->disk_chan ? RDISK_WAIT : RDISK_OFF;
 	if (n->disk_chan) {
-		int r = rblk_open(&n->blk, n->disk_chan, n->hb);
-
-		if (r < 0)
-			return r;
+		/* The channel exists once its driver served it: until then
+		 * attach() tries again (a machine without the disk waits). */
+		if (rblk_open(&n->blk, n->disk_chan, n->hb) < 0)
+			n->blk.h = -1;
 		if (n->st.disk_pending)
 			forget_for_disk(n);
 	}
