@@ -41,9 +41,9 @@
 #include "util.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
-#define DEFAULT_TARGETS "uart,virtio-net,log,kv,workload,shell,supervisor"
+#define DEFAULT_TARGETS "uart,virtio-net,log,virtio-blk,kv,workload,shell,supervisor"
 /* --resp: what stands between a Redis client and its answers. */
-#define RESP_TARGETS "virtio-net,net,kv"
+#define RESP_TARGETS "virtio-net,net,virtio-blk,kv"
 #define CRASH_KINDS "null,wild,ud2,div0,stack"
 
 /* A fault that kills must be seen dead and serving again within this; a
