@@ -661,31 +661,21 @@ static void on_signal(int sig)
 static int run(struct camp *c)
 {
 	/* The default appliance drives a virtio-net device (policies/); with
-	 * --resp its Redis port is forwarded from c->port. */
-	static char drive[1200];
+	 * --resp its Redis port is forwarded from c->port. kv keeps its
+	 * keyspace on a disk (policies/kv.policy): a blank one per campaign. */
 	static char *nic[] = { "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
-			       "-drive",  drive,	"-device", "virtio-blk-pci,drive=d0" };
+			       "-drive", "file={dir}/disk.img,format=raw,if=none,id=d0",
+			       "-device", "virtio-blk-pci,drive=d0" };
 	static char *nic_fwd[] = { "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:6379",
 				   "-device", "virtio-net-pci,netdev=n0",
-				   "-drive",  drive,
+				   "-drive", "file={dir}/disk.img,format=raw,if=none,id=d0",
 				   "-device", "virtio-blk-pci,drive=d0" };
 	bool fwd = c->o.resp && !c->o.resp_at;
-	/* and kv's disk (policies/kv.policy): a blank one per campaign */
-	char disk[1100];
-	snprintf(disk, sizeof(disk), "%s/disk.img", c->o.out);
-	snprintf(drive, sizeof(drive), "file=%s,format=raw,if=none,id=d0", disk);
-	int fd = open(disk, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, 64 << 20) < 0) {
-		fprintf(stderr, "campaign: cannot make %s: %s\n", disk, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
 	struct guest_config cfg = { .iso = c->o.iso,
 				    .extra = fwd ? nic_fwd : nic,
 				    .port = c->port.port,
 				    .nextra = 8,
+				    .disk_kib = 64 * 1024,
 				    .dir = c->o.out,
 				    .memory_mib = 256,
 				    .timeout_s = 1L << 30, /* our own bounds apply */
