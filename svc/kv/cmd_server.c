@@ -306,11 +306,22 @@ static void info_memory(struct rs_engine *e, struct text *t)
 	text_add(t, "maxmemory_policy:noeviction\r\nmem_allocator:vesta\r\n");
 }
 
+/* Redis' AOF fields for kv's disk log (svc/kv/rdisk.h), and its counts:
+ * kv_disk_commits (group commits) and kv_disk_flushes. */
 static void info_persistence(struct rs_engine *e, struct text *t)
 {
-	(void)e;
-	text_add(t, "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\n"
-		    "rdb_bgsave_in_progress:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+	const struct rs_persist *p = &e->persist;
+
+	text_add(t,
+		 "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:0\r\n"
+		 "rdb_bgsave_in_progress:0\r\naof_enabled:%d\r\naof_rewrite_in_progress:0\r\n",
+		 p->enabled);
+	if (!p->enabled)
+		return;
+	text_add(t, "aof_rewrites:%llu\r\naof_last_write_status:%s\r\n",
+		 (unsigned long long)p->rewrites, p->write_ok ? "ok" : "err");
+	text_add(t, "kv_disk_commits:%llu\r\nkv_disk_flushes:%llu\r\n",
+		 (unsigned long long)p->commits, (unsigned long long)p->flushes);
 }
 
 static void info_stats(struct rs_engine *e, struct text *t)

@@ -25,9 +25,16 @@ const char *rdisk_state_name(enum rdisk_state s)
 /* Writes are refused with MISCONF while the disk cannot take them. */
 static void set_state(struct rdisk *d, enum rdisk_state s, const char *why)
 {
+	struct rs_persist *p = &d->st->e->persist;
+
 	d->state = s;
 	d->why = why;
 	d->st->e->disk_error = s == RDISK_FAILED || s == RDISK_UNUSABLE ? RDISK_EIO_TEXT : NULL;
+	p->enabled = s != RDISK_OFF;
+	p->write_ok = s == RDISK_OK;
+	p->commits = d->commits;
+	p->flushes = d->flushes;
+	p->rewrites = d->checkpoints;
 }
 
 /* ---- pending commands ---- */
@@ -247,7 +254,7 @@ bool rdisk_commit(struct rdisk *d)
 		set_state(d, RDISK_FAILED, r == -1 ? "out of memory" : "the disk failed a write");
 		return false;
 	}
-	set_state(d, RDISK_OK, NULL);
+	set_state(d, RDISK_OK, NULL); /* and the counts for INFO */
 	return true;
 }
 

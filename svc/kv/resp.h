@@ -114,6 +114,15 @@ struct rs_engine {
 	 * commands and PING get "-MISCONF Errors writing to the AOF file: "
 	 * and it, as Redis answers when its AOF cannot be written. */
 	const char *disk_error;
+	/* INFO's Persistence section, kept up to date by the disk's side
+	 * (rdisk.h): whether a disk is in use, and its counts. */
+	struct rs_persist {
+		bool enabled;
+		bool write_ok;	   /* the last write or flush succeeded */
+		uint64_t commits;  /* group commits: log records written and flushed */
+		uint64_t flushes;  /* flushes asked of the disk */
+		uint64_t rewrites; /* checkpoints */
+	} persist;
 };
 
 /* Set up an empty engine with default limits. Returns 0 or -1 (no memory). */

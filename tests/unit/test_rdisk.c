@@ -219,6 +219,10 @@ static void test_group_commit_one_flush(void **state)
 	assert_int_equal(disk.flushes, flushes + 1);
 	assert_true(rdisk_commit(&k->d)); /* nothing pending: no flush */
 	assert_int_equal(disk.flushes, flushes + 1);
+	assert_true(k->e.persist.enabled && k->e.persist.write_ok);
+	assert_int_equal(k->e.persist.flushes, k->d.flushes);
+	assert_int_equal(k->e.persist.commits, k->d.commits);
+	assert_true(strstr(run(k, 1, "INFO persistence\r\n"), "aof_enabled:1\r\n"));
 	die(k);
 	power_cut();
 	k = start();
