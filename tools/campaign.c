@@ -663,12 +663,13 @@ static int run(struct camp *c)
 	/* The default appliance drives a virtio-net device (policies/); with
 	 * --resp its Redis port is forwarded from c->port. kv keeps its
 	 * keyspace on a disk (policies/kv.policy): a blank one per campaign. */
-	static char *nic[] = { "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0",
-			       "-drive", "file={dir}/disk.img,format=raw,if=none,id=d0",
+	static char *nic[] = { "-netdev", "user,id=n0",
+			       "-device", "virtio-net-pci,netdev=n0",
+			       "-drive",  "file={dir}/disk.img,format=raw,if=none,id=d0",
 			       "-device", "virtio-blk-pci,drive=d0" };
 	static char *nic_fwd[] = { "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:6379",
 				   "-device", "virtio-net-pci,netdev=n0",
-				   "-drive", "file={dir}/disk.img,format=raw,if=none,id=d0",
+				   "-drive",  "file={dir}/disk.img,format=raw,if=none,id=d0",
 				   "-device", "virtio-blk-pci,drive=d0" };
 	bool fwd = c->o.resp && !c->o.resp_at;
 	struct guest_config cfg = { .iso = c->o.iso,
