@@ -301,6 +301,8 @@ static void say_disk(struct rnet *n)
 	ve_event("kv_disk", f, 8);
 	if (d->why)
 		ve_printf("kv: disk %s: %s; writes are refused\n", n->disk_chan, d->why);
+	else if (d->report.state == DLOG_BLANK && d->checkpoints <= 1)
+		ve_printf("kv: disk %s was blank (all zeros): formatted for kv\n", n->disk_chan);
 }
 
 /* Every reply produced so far may go out: the disk has what it answers. */
