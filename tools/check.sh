@@ -168,13 +168,14 @@ run_powercut() {
 }
 
 # Crash states: tools/crashstates.sh logs every write and flush of kv's
-# disk under CHECK_CRASH_N sequential MSETs and boots kv on
-# CHECK_CRASH_STATES disks a power cut could leave (make crashstates runs
-# 200 states of 2500 MSETs); each must read as a prefix, and hold every
-# MSET answered before its flush.
+# disk under CHECK_CRASH_N sequential MSETs (2100: past kv's first
+# checkpoint, at about 2050, whose writes are the ones a cut can reorder
+# or tear) and boots kv on CHECK_CRASH_STATES disks a power cut could
+# leave (make crashstates runs 200 states of 2500 MSETs); each must read
+# as a prefix, and hold every MSET answered before its flush.
 run_crashstates() {
 	if CRASHSTATES="$BUILD/tools/crashstates" bash tools/crashstates.sh \
-		--states "${CHECK_CRASH_STATES:-12}" --n "${CHECK_CRASH_N:-30}" \
+		--states "${CHECK_CRASH_STATES:-10}" --n "${CHECK_CRASH_N:-2100}" \
 		--seed "${CHECK_CRASH_SEED:-20261203}" --dir "$BUILD/check-crashstates" \
 		--iso "$BUILD/vesta.iso" >"$BUILD/crashstates.out" 2>&1; then
 		passed=$((passed + 1))
