@@ -30,6 +30,9 @@
 #   (default 30). DIR (default build/crashstates) keeps the log, each
 #   boot's COM logs, results.txt (one line a state: kind k seed c) and
 #   summary.json, whose last line is the verdict.
+# The summary counts the states booted, the intervals they cover (an
+# interval is covered by a drawn state or by both its flush states), and
+# the log's writes and flushes.
 # Exit 0 if every state passed, 1 if not, 2 on bad usage.
 set -u
 STATES=40 SEED=1 N=30 DIR=build/crashstates ISO=build/vesta.iso
@@ -196,7 +199,8 @@ jrc=$?
 covered=$(awk '$1 != "flush" { print $2; next } { f[$2] = 1 } END { for (k in f) if ((k + 1) in f) print k }' \
 	"$DIR/results.txt" | sort -u | wc -l)
 per=$(awk -v s=$((t2 - t1)) -v n="$n" 'BEGIN { printf "%.1f", n ? s / n : 0 }')
-printf '{"crashstates":"%s","states":%d,"failed":%d,"intervals":%d,"n":%d,"seed":%s,"log":%s,"record_s":%d,"s_per_state":%s}\n' \
-	"$([ $fails = 0 ] && echo PASS || echo FAIL)" "$n" "$fails" "$covered" "$N" "$SEED" "$info" \
-	$((t1 - t0)) "$per" | tee "$DIR/summary.json"
+writes=$(echo "$info" | sed 's/.*"writes":\([0-9]*\).*/\1/')
+printf '{"crashstates":"%s","states":%d,"failed":%d,"intervals":%d,"writes":%d,"flushes":%d,"n":%d,"seed":%s,"log":%s,"record_s":%d,"s_per_state":%s}\n' \
+	"$([ $fails = 0 ] && echo PASS || echo FAIL)" "$n" "$fails" "$covered" "$writes" "$flushes" "$N" "$SEED" \
+	"$info" $((t1 - t0)) "$per" | tee "$DIR/summary.json"
 [ $fails = 0 ]
