@@ -18,7 +18,8 @@ struct rblk {
 	uint32_t flags;		 /* BLK_F_* */
 };
 
-/* Open the channel chan. Returns 0 or a negative -VE_* code. */
+/* Open the channel chan. Returns 0 or a negative -VE_* code (b->h then
+ * holds it too: no channel yet). */
 int rblk_open(struct rblk *b, const char *chan, struct ve_heartbeat *hb);
 
 /* Ask the driver for the disk's size, waiting at most timeout_ns: 1 and

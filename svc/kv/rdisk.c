@@ -37,6 +37,11 @@ static void set_state(struct rdisk *d, enum rdisk_state s, const char *why)
 	p->rewrites = d->checkpoints;
 }
 
+void rdisk_unusable(struct rdisk *d, const char *why)
+{
+	set_state(d, RDISK_UNUSABLE, why);
+}
+
 /* ---- pending commands ---- */
 
 /* Add p[0..n) to a pending buffer; out of memory makes the next commit a

@@ -99,6 +99,9 @@ struct rdisk {
  */
 int rdisk_load(struct rdisk *d, bool from_disk, uint64_t disk_id);
 
+/* The disk cannot be used (why): writes are refused from now on. */
+void rdisk_unusable(struct rdisk *d, const char *why);
+
 /* The engine propagated cmds[0..n) (a batch's write commands): pending. */
 void rdisk_note(struct rdisk *d, const uint8_t *cmds, size_t n);
 

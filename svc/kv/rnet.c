@@ -333,8 +333,6 @@ static void attach(struct rnet *n, uint64_t now)
 
 	if (n->blk.h >= 0 || rblk_open(&n->blk, n->disk_chan, n->hb) == 0)
 		r = rblk_probe(&n->blk, &n->disk.dev, PROBE_NS);
-	else
-		n->blk.h = -1;
 	if (r == 0) {
 		if (!n->wait_said && now - n->started > WAIT_SAY_NS) {
 			n->wait_said = true;
@@ -344,12 +342,10 @@ static void attach(struct rnet *n, uint64_t now)
 		}
 		return;
 	}
-	if (r < 0) {
-		n->disk.state = RDISK_UNUSABLE;
-		n->disk.why = "its driver does not answer INFO";
-		n->e.disk_error = RDISK_EIO_TEXT;
-	} else if (rdisk_load(&n->disk, n->st.disk_pending,
-			      ve_clock_ns() * 0x9e3779b97f4a7c15ull | 1) < 0) {
+	if (r < 0)
+		rdisk_unusable(&n->disk, "its driver refused INFO");
+	else if (rdisk_load(&n->disk, n->st.disk_pending,
+			    ve_clock_ns() * 0x9e3779b97f4a7c15ull | 1) < 0) {
 		fatal("disk");
 	}
 	say_disk(n);
@@ -452,8 +448,7 @@ int rnet_start(struct rnet *n, uint16_t port, void *region, size_t size)
 	if (n->disk_chan) {
 		/* The channel exists once its driver served it: until then
 		 * attach() tries again (a machine without the disk waits). */
-		if (rblk_open(&n->blk, n->disk_chan, n->hb) < 0)
-			n->blk.h = -1;
+		rblk_open(&n->blk, n->disk_chan, n->hb);
 		if (n->st.disk_pending)
 			forget_for_disk(n);
 	}
