@@ -155,7 +155,7 @@ run_netcampaign() {
 # moments of a checked write load, CHECK_CUTS times on one disk (make
 # powercut runs 200); no acknowledged write may be lost.
 run_powercut() {
-	if RESPCHECK="$BUILD/tools/respcheck" sh tools/powercut.sh --cuts "${CHECK_CUTS:-5}" \
+	if RESPCHECK="$BUILD/tools/respcheck" bash tools/powercut.sh --cuts "${CHECK_CUTS:-5}" \
 		--seed "${CHECK_CUT_SEED:-20261203}" --dir "$BUILD/check-powercut" \
 		--iso "$BUILD/vesta.iso" >"$BUILD/powercut.out" 2>&1; then
 		passed=$((passed + 1))

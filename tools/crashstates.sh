@@ -55,41 +55,15 @@ done
 mkdir -p "$DIR" && rm -f "$DIR"/com*.log "$DIR"/qemu-*.log "$DIR"/results.txt "$DIR"/summary.json "$DIR"/acks.txt
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 qpid=
+. "$(dirname "$0")/appliance.sh"
 
 say() { echo "crashstates: $*"; }
 cleanup() { [ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null; }
 trap cleanup EXIT
 
-# boot NAME DRIVE-ARGS...: start the appliance, COM2 in DIR/com2-NAME.log.
-boot() {
-	local name=$1
-	shift
-	"$QEMU" -accel tcg -m 256M -display none -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:6379" -device virtio-net-pci,netdev=n0 \
-		"$@" -serial "file:$DIR/com1-$name.log" -serial "file:$DIR/com2-$name.log" \
-		-cdrom "$ISO" </dev/null >"$DIR/qemu-$name.log" 2>&1 &
-	qpid=$!
-}
-
 stop() {
 	[ -n "$qpid" ] && kill -TERM "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
 	qpid=
-}
-
-# wait_kv NAME: until kv has its disk and listens (0), or not (1).
-wait_kv() {
-	local t=0
-	while [ $t -lt $((BOOT_S * 10)) ]; do
-		if grep -q '"ev":"kv_disk"' "$DIR/com2-$1.log" 2>/dev/null &&
-			grep -q '"ev":"kv_listen"' "$DIR/com2-$1.log"; then
-			return 0
-		fi
-		kill -0 "$qpid" 2>/dev/null || return 1
-		sleep 0.1
-		t=$((t + 1))
-	done
-	return 1
 }
 
 rcli() { timeout 30 redis-cli -p "$PORT" --raw "$@"; }
@@ -98,11 +72,11 @@ rcli() { timeout 30 redis-cli -p "$PORT" --raw "$@"; }
 record() {
 	rm -f "$DIR/base.img" "$DIR/log.img"
 	truncate -s "$SIZE" "$DIR/base.img" && truncate -s 0 "$DIR/log.img" || return 1
-	boot record -blockdev "driver=file,filename=$DIR/base.img,node-name=base" \
+	appliance_boot record -blockdev "driver=file,filename=$DIR/base.img,node-name=base" \
 		-blockdev "driver=file,filename=$DIR/log.img,node-name=logf" \
 		-blockdev driver=blklogwrites,file=base,log=logf,node-name=lw,log-append=off \
 		-device virtio-blk-pci,drive=lw
-	wait_kv record || { say "record: kv did not come up (see $DIR/com2-record.log)"; return 1; }
+	appliance_wait_kv record || { say "record: kv did not come up (see $DIR/com2-record.log)"; return 1; }
 	grep -q '"ev":"kv_disk".*"state":"ok"' "$DIR/com2-record.log" ||
 		{ say "record: kv's disk is not ok"; return 1; }
 	for i in $(seq 1 "$N"); do
@@ -152,8 +126,8 @@ while read -r kind k r; do
 	n=$((n + 1))
 	# shellcheck disable=SC2086
 	"$TOOL" image "$DIR/log.img" --size "$SIZE" --out "$DIR/state.img" $kind $k $r || exit 1
-	boot "$name" -drive "file=$DIR/state.img,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0
-	if wait_kv "$name" && c=$(check "$name"); then
+	appliance_boot "$name" -drive "file=$DIR/state.img,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0
+	if appliance_wait_kv "$name" && c=$(check "$name"); then
 		echo "$kind $k ${r:-0} $c" >>"$DIR/results.txt"
 		rm -f "$DIR/com1-$name.log" "$DIR/qemu-$name.log"
 	else

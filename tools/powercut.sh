@@ -39,12 +39,13 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-mkdir -p "$DIR" && rm -f "$DIR"/boot-*.log "$DIR"/com1-*.log "$DIR"/qemu-*.log "$DIR/summary.json"
+mkdir -p "$DIR" && rm -f "$DIR"/com2-*.log "$DIR"/com1-*.log "$DIR"/qemu-*.log "$DIR/summary.json"
 DISK=$DIR/disk.img
 rm -f "$DISK" && truncate -s 64M "$DISK" || exit 1
 RANDOM=$SEED
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 qpid= rpid=
+. "$(dirname "$0")/appliance.sh"
 
 say() { echo "powercut: $*"; }
 
@@ -54,43 +55,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-boot() { # boot I: start QEMU on the disk, its events in DIR/boot-I.log
-	"$QEMU" -accel tcg -m 256M -display none -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:6379" -device virtio-net-pci,netdev=n0 \
-		-drive "file=$DISK,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0 \
-		-serial "file:$DIR/com1-$1.log" -serial "file:$DIR/boot-$1.log" \
-		-cdrom "$ISO" </dev/null >"$DIR/qemu-$1.log" 2>&1 &
-	qpid=$!
-}
-
-# wait_kv I: until boot I's kv has its disk and listens (0), or not (1).
-wait_kv() {
-	local t=0
-	while [ $t -lt $((BOOT_S * 10)) ]; do
-		if grep -q '"ev":"kv_disk"' "$DIR/boot-$1.log" 2>/dev/null &&
-			grep -q '"ev":"kv_listen"' "$DIR/boot-$1.log"; then
-			return 0
-		fi
-		kill -0 "$qpid" 2>/dev/null || return 1
-		sleep 0.1
-		t=$((t + 1))
-	done
-	return 1
-}
-
 fails=0 cuts=0
 "$RESPCHECK" --port "$PORT" --conns "$CONNS" --seconds 9000000 --timeout-ms 600000 \
 	--drain-ms 120000 --log "$DIR/respcheck.log" >"$DIR/respcheck.out" 2>&1 &
 rpid=$!
 for i in $(seq 0 "$CUTS"); do
-	boot "$i"
-	if ! wait_kv "$i"; then
-		say "boot $i: kv did not come up with its disk within ${BOOT_S}s (see $DIR/boot-$i.log)"
+	appliance_boot "$i" -drive "file=$DISK,format=raw,if=none,id=d0" -device virtio-blk-pci,drive=d0
+	if ! appliance_wait_kv "$i"; then
+		say "boot $i: kv did not come up with its disk within ${BOOT_S}s (see $DIR/com2-$i.log)"
 		fails=$((fails + 1))
 		break
 	fi
-	disk=$(grep -m1 '"ev":"kv_disk"' "$DIR/boot-$i.log")
+	disk=$(grep -m1 '"ev":"kv_disk"' "$DIR/com2-$i.log")
 	case $disk in
 	*'"state":"ok"'*) ;;
 	*) say "boot $i: kv's disk is not ok: $disk"; fails=$((fails + 1)); break ;;
