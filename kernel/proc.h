@@ -21,6 +21,7 @@
 #define USTACK_GUARD (1u << 20) /* unmapped, never allocatable: overflow */
 
 struct chan;
+struct stash;
 
 /* The channel names a process may serve and open, and the limits of the
  * channels its serving creates. Copied into the process at creation. */
@@ -65,6 +66,7 @@ struct proc {
 	struct proc_chans chans;	      /* channels it may serve and open, and their limits */
 	const struct bundle_proc *boot_entry; /* the boot-table entry it was started from */
 	bool stash_mapped;		      /* its stash is mapped at VE_STASH_BASE */
+	struct stash *stash_win;	      /* that stash, if it has recovery windows */
 	struct handle handles[VE_HANDLES_MAX];
 	uint16_t irqs;			     /* granted IRQ lines (bit n = IRQ n) */
 	uint16_t irq_pending;		     /* fired, not yet reported by wait_any */

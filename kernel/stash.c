@@ -86,8 +86,10 @@ static int map(struct proc *p, struct stash *s)
 	return 0;
 }
 
-long stash_map(struct proc *p, uint64_t size)
+long stash_map(struct proc *p, uint64_t size, unsigned flags)
 {
+	if (flags) /* VE_STASH_WINDOWS: next commit */
+		return -VE_INVAL;
 	if (size == 0 || size > VE_STASH_MAX)
 		return -VE_RANGE;
 	uint64_t npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
@@ -150,4 +152,15 @@ long stash_drop(struct proc *p, uint64_t uname)
 	klog("stash of %s discarded (%llu KiB)", s->name, (unsigned long long)(s->npages * 4));
 	free_stash(s);
 	return 0;
+}
+
+void stash_commit(struct proc *p)
+{
+	(void)p;
+}
+
+bool stash_write_fault(struct proc *p, uint64_t addr)
+{
+	(void)p, (void)addr;
+	return false;
 }

@@ -2,6 +2,7 @@
 #ifndef VESTA_STASH_H
 #define VESTA_STASH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "proc.h"
@@ -11,7 +12,16 @@
  * over VE_STASH_MAX), -VE_INVAL (the stash exists with another size),
  * -VE_BUSY (a live process of the same name has it), -VE_NOMEM (out of
  * memory, or past p's share: a mapped stash counts in it). */
-long stash_map(struct proc *p, uint64_t size);
+long stash_map(struct proc *p, uint64_t size, unsigned flags);
+/* p has just entered a system call that commits (VE_STASH_WINDOWS in
+ * abi.h): if it has a windowed stash mapped, the stash as it is now
+ * becomes what a next incarnation gets. Cheap when nothing was written. */
+void stash_commit(struct proc *p);
+/* A write to user address addr faulted in p (in user mode or in a kernel
+ * copy): true if addr is a page of p's windowed stash that was kept
+ * read-only since the last commit, which is now saved and writable, so
+ * the write can be retried; false for any other fault. */
+bool stash_write_fault(struct proc *p, uint64_t addr);
 /* The process is dying: its stash stays, unowned. */
 void stash_release(struct proc *p);
 /* stash_drop(name): free a stash nobody has mapped (needs the spawn grant).

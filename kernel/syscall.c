@@ -319,8 +319,8 @@ static long sys_reap(SYS_ARGS)
 
 static long sys_stash(SYS_ARGS)
 {
-	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	return stash_map(proc_current(), a0);
+	(void)a2, (void)a3, (void)a4, (void)a5;
+	return stash_map(proc_current(), a0, (unsigned)a1);
 }
 
 static long sys_stash_drop(SYS_ARGS)

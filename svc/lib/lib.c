@@ -217,20 +217,30 @@ int ve_reap(struct ve_exit *ex)
 	return (int)ve_syscall(SYS_REAP, (long)ex, 0, 0, 0, 0, 0);
 }
 
+long ve_stash_open(uint64_t size, unsigned flags)
+{
+	return ve_syscall(SYS_STASH, (long)size, (long)flags, 0, 0, 0, 0);
+}
+
 long ve_stash(uint64_t size)
 {
-	return ve_syscall(SYS_STASH, (long)size, 0, 0, 0, 0, 0);
+	return ve_stash_open(size, 0);
+}
+
+long ve_stash_open_wait(uint64_t size, unsigned flags)
+{
+	long base = ve_stash_open(size, flags);
+
+	for (int i = 0; i < 100 && base == -VE_BUSY; i++) {
+		ve_sleep_ms(1);
+		base = ve_stash_open(size, flags);
+	}
+	return base;
 }
 
 long ve_stash_wait(uint64_t size)
 {
-	long base = ve_stash(size);
-
-	for (int i = 0; i < 100 && base == -VE_BUSY; i++) {
-		ve_sleep_ms(1);
-		base = ve_stash(size);
-	}
-	return base;
+	return ve_stash_open_wait(size, 0);
 }
 
 int ve_stash_drop(const char *name)

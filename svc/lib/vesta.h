@@ -437,11 +437,27 @@ int ve_reap(struct ve_exit *ex);
 long ve_stash(uint64_t size);
 
 /*
+ * ve_stash with flags: VE_STASH_WINDOWS gives the stash recovery windows
+ * (kernel/uapi/vesta/abi.h): a new incarnation gets it back exactly as it
+ * was at the last commit (reply, ack, cast, call, exit; not console writes
+ * or events), so a deterministic server that dies anywhere handles the
+ * interrupted request again from the state it had before it. A server
+ * that parks calls across messages gets a parked call replayed with its
+ * stable id and must recognise it (svc/lib/README.md).
+ * Returns and errors as ve_stash; -VE_INVAL also for a kept stash made
+ * with other flags, or unknown flags.
+ */
+long ve_stash_open(uint64_t size, unsigned flags);
+
+/*
  * ve_stash, waiting out -VE_BUSY for up to 100 ms (1 ms apart): a new
  * incarnation may start while the last one is still on its way out.
  * Returns and errors as ve_stash.
  */
 long ve_stash_wait(uint64_t size);
+
+/* ve_stash_open, waiting out -VE_BUSY as ve_stash_wait does. */
+long ve_stash_open_wait(uint64_t size, unsigned flags);
 
 /*
  * Discard the stash kept for the service name, so its next incarnation

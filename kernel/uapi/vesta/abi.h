@@ -63,7 +63,7 @@ enum ve_sys {
 	SYS_IRQ_ACK = 21,     /* irq_ack(irq) -> 0: unmask a granted IRQ line */
 	SYS_EVENT = 22,	      /* event(ev, kv, n): one line on the event log -> 0 */
 	SYS_REAP = 23,	      /* reap(struct ve_exit *) -> pid of a dead child, non-blocking */
-	SYS_STASH = 24,	      /* stash(size) -> address of the caller's stash */
+	SYS_STASH = 24,	      /* stash(size, flags) -> address of the caller's stash */
 	SYS_STASH_DROP = 25,  /* stash_drop(name) -> 0: discard a service's stash */
 	SYS_PS = 26,	      /* ps(struct ve_procinfo *, n) -> processes listed */
 	SYS_CHAN_INFO = 27,   /* chan_info(index, struct ve_chaninfo *) -> 0 */
@@ -319,6 +319,26 @@ struct ve_kv {
  * with the spawn grant (the supervisor) discards one with stash_drop(name). */
 #define VE_STASH_BASE 0x0000600000000000ull
 #define VE_STASH_MAX (16ull << 20)
+/*
+ * stash(size, flags). VE_STASH_WINDOWS gives the stash recovery windows:
+ * the stash a new incarnation maps is, byte for byte, the stash as it was
+ * at the dying one's last *commit*; what it wrote after that is rolled
+ * back. A commit happens at the start of every system call by which
+ * something leaves the process for another one or a received message is
+ * finished: call, cast, castv, reply, ack, reply_recv when it answers,
+ * recvv when it acks, exit, and the supervisor's spawn, kill, inject and
+ * stash_drop. Console writes and events are observations, not commits: a
+ * log line in the middle of a request does not split it, and a replayed
+ * request may log again. Device registers are outside the window. A stash
+ * keeps the flags it was made with (another flag gets -VE_INVAL).
+ *
+ * A program may also link its data segment into the stash window (a
+ * PT_LOAD segment at VE_STASH_BASE, svc/lib/user-stash.ld): the kernel maps
+ * a windowed stash of the segment's size there at spawn, and loads the
+ * segment's initial bytes into it when it is new. The program must not
+ * call stash() then with another size.
+ */
+#define VE_STASH_WINDOWS 0x1u
 
 /* A process as ps() shows it. Names are the shell's `ps`. */
 enum ve_ps_state {
@@ -482,6 +502,7 @@ enum ve_inject {
 	VE_INJ_LEAK = 11,
 	VE_INJ_GARBAGE = 12,
 	VE_INJ_SLOW = 13,
+	VE_INJ_STEP = 14, /* arg n: die n user instructions after a commit */
 	VE_NINJECT
 };
 /* The largest arg each kind takes; more gets -VE_INVAL. They bound the
@@ -489,6 +510,7 @@ enum ve_inject {
 #define VE_INJ_CORRUPT_MAX 4096		    /* bits flipped */
 #define VE_INJ_GARBAGE_MAX 1024		    /* messages per channel (16 default queues) */
 #define VE_INJ_SLOW_MAX_NS 3600000000000ull /* an hour */
+#define VE_INJ_STEP_MAX (1ull << 32)	    /* user instructions */
 
 /* The largest arg inject() takes for kind: one of the three above, or
  * UINT64_MAX for the kinds that take any (exit's code) or ignore it. */
@@ -497,6 +519,7 @@ static inline uint64_t ve_inject_arg_max(uint64_t kind)
 	return kind == VE_INJ_CORRUPT	? VE_INJ_CORRUPT_MAX
 	       : kind == VE_INJ_GARBAGE ? VE_INJ_GARBAGE_MAX
 	       : kind == VE_INJ_SLOW	? VE_INJ_SLOW_MAX_NS
+	       : kind == VE_INJ_STEP	? VE_INJ_STEP_MAX
 					: UINT64_MAX;
 }
 #define VE_INJECT_NAMES                                                                            \
@@ -506,6 +529,7 @@ static inline uint64_t ve_inject_arg_max(uint64_t kind)
 		[VE_INJ_CRASH_DIV] = "div0", [VE_INJ_CRASH_STACK] = "stack",                       \
 		[VE_INJ_HANG] = "hang", [VE_INJ_BLOCK] = "block", [VE_INJ_CORRUPT] = "corrupt",    \
 		[VE_INJ_LEAK] = "leak", [VE_INJ_GARBAGE] = "garbage", [VE_INJ_SLOW] = "slow",      \
+		[VE_INJ_STEP] = "step",                                                            \
 	}
 
 /* What meminfo() reports. */
