@@ -22,6 +22,10 @@ void stash_commit(struct proc *p);
  * read-only since the last commit, which is now saved and writable, so
  * the write can be retried; false for any other fault. */
 bool stash_write_fault(struct proc *p, uint64_t addr);
+/* At spawn, for an image whose data segment lies in the stash window
+ * (user-stash.ld): map p's stash of size bytes with windows, as stash_map
+ * does; *made tells the loader to load the segment's initial bytes. */
+long stash_map_image(struct proc *p, uint64_t size, bool *made);
 /* The process is dying: its stash stays, unowned. */
 void stash_release(struct proc *p);
 /* stash_drop(name): free a stash nobody has mapped (needs the spawn grant).
