@@ -3,21 +3,29 @@
  * kvcrash.elf, never into the kv that ships.
  */
 #include "hook.h"
+#include "table.h"
 
 /* Death points of one request: receipt, after each store of kv_change()
- * (7 of the redo record, its arming, 7 of applying it: table.c), and
- * before the reply. */
-#define CHANGE_STORES 15
-#define POINTS (CHANGE_STORES + 2)
+ * (table.c), and before the reply. */
+#define AT_RECEIPT 0
+#define AT_REPLY (KV_CHANGE_STORES + 1)
+#define POINTS (KV_CHANGE_STORES + 2)
 #define AT_NONE (-1)
+#define WRAP_LEN 33 /* '@' GEN TAG (kv.c) */
 
 static uint64_t every; /* crash=N */
 static struct ve_rng rng;
 static int at = AT_NONE; /* the current request's death point */
 static int passed;	 /* points of the current request passed so far */
 
-static _Noreturn void crash(void)
+/* Post kv_crash for death point p, then die (no commit: a fault). */
+static _Noreturn void crash(int p)
 {
+	static const char *const names[POINTS] = { "receipt", "store1", "store2", "store3",
+						   "store4",  "store5", "store6", "reply" };
+	_Static_assert(POINTS == 8, "name every death point");
+
+	ve_event_str("kv_crash", "at", names[p]);
 	*(volatile int *)0 = 1;
 	__builtin_trap();
 }
@@ -38,15 +46,33 @@ int kv_hook_arg(const char *word, size_t n)
 static void pass(void)
 {
 	if (at != AT_NONE && passed++ == at)
-		crash();
+		crash(at);
 }
 
-void kv_hook_request(const struct ve_msg *m)
+/* Whether message buf[0..len) is a put or a delete, plain or wrapped. */
+static bool is_change(const char *buf, size_t len)
 {
+	size_t op = len > WRAP_LEN && buf[0] == '@' ? WRAP_LEN : 0;
+
+	return len > op && (buf[op] == 'P' || buf[op] == 'D');
+}
+
+void kv_hook_request(const struct ve_msg *m, const char *buf, size_t len, const struct kv_stash *st)
+{
+	bool change = m->kind == VE_MSG_CALL && is_change(buf, len);
+
 	at = AT_NONE;
+	if (m->redelivered > 0 && change)
+		ve_event1("kv_replay", "applied", kv_replayed(st, m->id));
 	if (every == 0 || m->redelivered > 0 || ve_rng_below(&rng, every) != 0)
 		return;
-	at = (int)ve_rng_below(&rng, POINTS);
+	/* A change dies after one of its stores or before its reply, so that
+	 * each store point sees deaths; anything else on receipt or before
+	 * its reply. */
+	if (change)
+		at = 1 + (int)ve_rng_below(&rng, KV_CHANGE_STORES + 1);
+	else
+		at = ve_rng_below(&rng, 2) ? AT_REPLY : AT_RECEIPT;
 	passed = 0;
 	pass();
 }
@@ -62,5 +88,5 @@ void kv_test_fence(void)
 void kv_hook_reply(void)
 {
 	if (at != AT_NONE)
-		crash();
+		crash(AT_REPLY);
 }

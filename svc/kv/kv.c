@@ -30,25 +30,26 @@
  * "-badreq"; a well-formed wrapper around a malformed request gets
  * '=' TAG "-badreq".
  *
- * Durability: the reply is sent only after the change is in the stash,
- * through the redo record of svc/kv/table.h, which also holds the stash
- * layout and its checks.
+ * Durability: the stash has recovery windows (VE_STASH_WINDOWS): a new
+ * incarnation gets it as it was at the last commit, and the reply is a
+ * commit, so a change is made in place and is all or nothing
+ * (svc/kv/table.h, which also holds the stash layout and its checks;
+ * svc/kv/README.md says where else kv commits and why that is safe).
  *
  * On start the stash is checked: magic, version, the generation, every
- * slot's and the redo record's fields against their ranges, the redo record
- * against the table (applied only if it checks), every slot against its
- * stored FNV-1a hash, the checksum (the sum of those hashes, updated
+ * slot's fields against their ranges, every slot against its stored
+ * FNV-1a hash, the checksum (the sum of those hashes, updated
  * incrementally per change) and the count. If any of it is wrong, or the
  * stash is new, kv makes an empty table with a new generation and
  * {"ev":"kv_reset","reason":"new"|"magic"|"corrupt"|"checksum"|"count",
  * "gen":G} says so. No number from the stash is used unchecked and no loop
  * is bounded by one, so a stash with any bits flipped is reset, never hangs
  * or crashes kv (the supervisor's discard after K crashes is the backstop).
- * Then {"ev":"kv_ready","entries":N,"redone":0|1,"gen":G} (redone: an armed
- * redo record was applied; G: 16 hex digits). The stash remembers whether
- * a table's kv_reset has been posted, so one made by an incarnation that
- * died before posting it is posted by the next; it may thus be posted
- * twice, always with the same gen.
+ * Then {"ev":"kv_ready","entries":N,"gen":G} (G: 16 hex digits). A new
+ * table is committed before its kv_reset is posted, and the mark that it
+ * was posted right after, so a table nobody heard of is never kept and
+ * one made by an incarnation that died before posting it is posted by the
+ * next; it may thus be posted twice, always with the same gen.
  *
  * Bits may also flip while kv runs. Before a get answers with a value, the
  * slot's hash is checked; before a slot is overwritten, too; before any
@@ -111,11 +112,22 @@ struct kv {
 /* What a handler returns when the table failed a check: see lost(). */
 #define KV_LOST ((size_t)-1)
 
-/* Keep the compiler from moving stash stores across this point: a death
- * between two statements must see them done in program order. */
+/* Keep the compiler from moving stash stores across this point. */
 static inline void ordered(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
+ * Commit the stash now (abi.h: a cast commits at its start, whatever it
+ * returns; one on a handle nobody has sends nothing). For what must be
+ * kept before kv tells anyone about it, when no reply or call comes first.
+ */
+static void commit(void)
+{
+	ordered();
+	(void)ve_chan_cast(VE_HANDLES_MAX + 1, "", 0, 0);
+	ordered();
 }
 
 /* A new generation: random and never 0, so a client's 0 never matches. */
@@ -149,9 +161,13 @@ static void post_gen(const char *ev, const char *why, uint64_t gen, const struct
 
 /*
  * Post the table's kv_reset if it has not been posted yet, then mark it
- * posted. The mark lives in the stash, so a death between making a table
- * and posting its event cannot make a table nobody hears of; a death
- * after posting and before marking posts it again, with the same gen.
+ * posted. The table is committed first and the mark right after: events
+ * are not commits, so a death before the first commit would undo a table
+ * whose event was out (and the next incarnation would post another
+ * generation), and one before the second would post it again. The mark
+ * lives in the stash, so a death between making a table and posting its
+ * event cannot make a table nobody hears of; a death between the event
+ * and the second commit posts it again, with the same gen.
  */
 static void announce(struct kv *kv)
 {
@@ -159,11 +175,11 @@ static void announce(struct kv *kv)
 
 	if (why == KV_WHY_NONE || why >= KV_WHY_N)
 		return;
+	commit();
 	post_gen("kv_reset", kv_why_names[why], kv->st->gen, NULL, 0);
 	ve_printf("kv: table reset (%s)\n", kv_why_names[why]);
-	ordered();
 	kv_posted(kv->st);
-	ordered();
+	commit();
 }
 
 /*
@@ -175,36 +191,32 @@ static void lost(struct kv *kv)
 	kv_stash_init(kv->st, new_gen(kv), KV_WHY_RUNTIME);
 	if (kv->net.disk.state == RDISK_OK || kv->net.disk.state == RDISK_FAILED) {
 		/* The disk has every change answered: the next incarnation
-		 * finds the new table unannounced and reads the disk's. */
+		 * finds the new table unannounced and reads the disk's (exit
+		 * commits it). */
 		ve_printf("kv: table failed a check; restarting to read it from the disk\n");
 		ve_exit(1);
 	}
 	announce(kv);
 }
 
-/* Map the stash and check it. Returns 0 or ve_stash's error. */
+/* Map the stash, with recovery windows, and check it. Returns 0 or
+ * ve_stash_open's error. */
 static int stash_open(struct kv *kv)
 {
 	long base;
 	enum kv_why why;
-	bool redone;
 
-	base = ve_stash_wait(KV_STASH_SIZE + (kv->port ? RKV_REGION : 0));
+	base = ve_stash_open_wait(KV_STASH_SIZE + (kv->port ? RKV_REGION : 0), VE_STASH_WINDOWS);
 	if (base < 0)
 		return (int)base;
 	kv->st = (struct kv_stash *)(uintptr_t)base;
-	why = kv_stash_check(kv->st, &redone);
-	if (why != KV_WHY_NONE) {
-		redone = false;
+	why = kv_stash_check(kv->st);
+	if (why != KV_WHY_NONE)
 		kv_stash_init(kv->st, new_gen(kv), why);
-	}
 	if (!kv->disk[0] || !kv->port)
 		announce(kv); /* with a disk: once the disk had no table for it */
-	struct ve_kv f[] = {
-		VE_KV_NUM("entries", kv->st->count),
-		VE_KV_NUM("redone", redone),
-	};
-	post_gen("kv_ready", NULL, kv->st->gen, f, 2);
+	struct ve_kv f[] = { VE_KV_NUM("entries", kv->st->count) };
+	post_gen("kv_ready", NULL, kv->st->gen, f, 1);
 	return 0;
 }
 
@@ -403,7 +415,7 @@ static int handle(struct kv *kv, int h, const struct ve_msg *m, const char *buf,
 	static char out[VE_MSG_MAX];
 	size_t n;
 
-	kv_hook_request(m);
+	kv_hook_request(m, buf, len, kv->st);
 	if (m->kind != VE_MSG_CALL)
 		return ve_chan_ack(h, m->id);
 	n = answer(kv, buf, len, m->id, out);

@@ -2,12 +2,14 @@
 #include "table.h"
 
 /*
- * Keep the stash stores in program order: a death between two of them
- * must leave what table.h says. (One CPU writes and later reads the stash;
+ * Keep the stash stores in program order. The window undoes a death
+ * between two of them; the order is for the checks, should a change cut
+ * short ever be seen (table.h). (One CPU writes and later reads the stash;
  * only the compiler could reorder.) A fence follows every store of a
  * change, so a death at a fence is a death right after that store. Test
  * builds replace it with a hook: the unit test looks at the stash there,
- * and kv's crash hook (svc/kv/hook.h) dies there.
+ * and kv's crash hook (svc/kv/hook.h) dies there, to show the window
+ * undoes it.
  */
 #ifdef KV_TEST_FENCE
 void kv_test_fence(void);
@@ -103,126 +105,64 @@ enum kv_why kv_table_problem(const struct kv_stash *st)
 	return KV_WHY_NONE;
 }
 
-/* Apply the armed redo record, then disarm it. Idempotent. */
-static void redo_apply(struct kv_stash *st)
-{
-	struct kv_redo *r = &st->redo;
-
-	st->table[r->slot] = r->entry;
-	KV_ORDERED();
-	st->hash[r->slot] = r->hash;
-	KV_ORDERED();
-	st->count = r->count;
-	KV_ORDERED();
-	st->sum = r->sum;
-	KV_ORDERED();
-	st->last_id = r->id;
-	KV_ORDERED();
-	st->last_inv = r->id_inv;
-	KV_ORDERED();
-	r->armed = 0;
-	KV_ORDERED();
-}
-
-void kv_redo_write(struct kv_stash *st, uint32_t slot, const struct kv_entry *e, uint64_t id)
-{
-	struct kv_redo *r = &st->redo;
-	const struct kv_entry *old = &st->table[slot];
-	uint64_t h = kv_slot_hash(slot, e);
-
-	r->id = id;
-	KV_ORDERED();
-	r->id_inv = ~id;
-	KV_ORDERED();
-	r->slot = slot;
-	KV_ORDERED();
-	r->count = st->count + (e->used && !old->used) - (!e->used && old->used);
-	KV_ORDERED();
-	r->sum = st->sum - st->hash[slot] + h;
-	KV_ORDERED();
-	r->hash = h;
-	KV_ORDERED();
-	r->entry = *e;
-	KV_ORDERED();
-}
-
 bool kv_change(struct kv_stash *st, uint32_t slot, const struct kv_entry *e, uint64_t id)
 {
+	const struct kv_entry *old = &st->table[slot];
+	uint64_t h = kv_slot_hash(slot, e);
+	uint32_t count;
+	uint64_t sum;
+
 	if (!kv_slot_ok(st, slot))
 		return false;
-	kv_redo_write(st, slot, e, id);
-	st->redo.armed = 1;
+	count = st->count + (e->used && !old->used) - (!e->used && old->used);
+	sum = st->sum - st->hash[slot] + h;
+	/* The slot and its hash before the totals, the id last: a stash that
+	 * still held this change cut short would fail the slot's hash or the
+	 * checksum, or hold the whole change with no replay recognised. */
+	st->table[slot] = *e;
 	KV_ORDERED();
-	redo_apply(st);
+	st->hash[slot] = h;
+	KV_ORDERED();
+	st->count = count;
+	KV_ORDERED();
+	st->sum = sum;
+	KV_ORDERED();
+	st->last_id = id;
+	KV_ORDERED();
+	st->last_inv = ~id;
+	KV_ORDERED();
 	return true;
 }
 
-/* Whether every slot of the table but `skip` (KV_ENTRIES: none) is well
- * formed. */
-static bool table_ok(const struct kv_stash *st, uint32_t skip)
+/* Whether every slot of the table is well formed. */
+static bool table_ok(const struct kv_stash *st)
 {
 	for (uint32_t i = 0; i < KV_ENTRIES; i++)
-		if (i != skip && !entry_ok(&st->table[i]))
+		if (!entry_ok(&st->table[i]))
 			return false;
 	return true;
 }
 
-/*
- * Whether the armed redo record may be applied: its slot and entry are in
- * range, its hash is its entry's, and the checksum and count it carries
- * are exactly what the table will have once the slot holds its entry. A
- * record that fails any of it was not written by kv_change(): applying it
- * could only make things worse.
- */
-static bool redo_ok(const struct kv_stash *st)
+enum kv_why kv_stash_check(struct kv_stash *st)
 {
-	const struct kv_redo *r = &st->redo;
-	uint32_t count = 0;
-	uint64_t sum = 0;
-
-	if (r->armed != 1 || r->id_inv != ~r->id || r->slot >= KV_ENTRIES ||
-	    r->count > KV_ENTRIES || !entry_ok(&r->entry) ||
-	    r->hash != kv_slot_hash(r->slot, &r->entry))
-		return false;
-	for (uint32_t i = 0; i < KV_ENTRIES; i++) {
-		sum += i == r->slot ? r->hash : st->hash[i];
-		count += i == r->slot ? r->entry.used : st->table[i].used;
-	}
-	return sum == r->sum && count == r->count;
-}
-
-enum kv_why kv_stash_check(struct kv_stash *st, bool *redone)
-{
-	*redone = false;
 	if (st->magic == 0)
 		return KV_WHY_NEW;
 	if (st->magic != KV_MAGIC || st->version != KV_VERSION)
 		return KV_WHY_MAGIC;
 	enum kv_why unposted = kv_unposted(st);
-	if (st->count > KV_ENTRIES || st->redo.armed > 1 || unposted == KV_WHY_N || st->pad != 0 ||
-	    !kv_gen_ok(st))
+	if (st->count > KV_ENTRIES || unposted == KV_WHY_N || st->pad != 0 || !kv_gen_ok(st))
 		return KV_WHY_CORRUPT;
 	/* One store, and either word means the same: a death here is harmless. */
 	st->unposted = UNPOSTED(unposted);
-	if (!st->redo.armed)
-		return table_ok(st, KV_ENTRIES) ? kv_table_problem(st) : KV_WHY_CORRUPT;
-	/* The slot an armed record rewrites may be half copied (a death in
-	 * the middle of redo_apply's struct copy): it is replaced, never read. */
-	if (!redo_ok(st) || !table_ok(st, st->redo.slot))
-		return KV_WHY_CORRUPT;
-	redo_apply(st);
-	*redone = true;
-	return kv_table_problem(st);
+	return table_ok(st) ? kv_table_problem(st) : KV_WHY_CORRUPT;
 }
 
 void kv_stash_init(struct kv_stash *st, uint64_t gen, enum kv_why why)
 {
 	static const struct kv_entry empty;
-	static const struct kv_redo unarmed;
 
 	st->magic = 0;
 	KV_ORDERED();
-	st->redo = unarmed;
 	st->sum = 0;
 	for (uint32_t i = 0; i < KV_ENTRIES; i++) {
 		st->table[i] = empty;

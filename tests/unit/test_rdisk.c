@@ -112,8 +112,7 @@ static struct inc *start(void)
 	k->e.now_ms = 1000;
 	assert_int_equal(rstore_open(&k->s, &k->e, region, REGION, &k->rep), 0);
 	k->d.st = &k->s;
-	bool redone;
-	if (kv_stash_check(&table, &redone) != KV_WHY_NONE) /* as kv's stash_open */
+	if (kv_stash_check(&table) != KV_WHY_NONE) /* as kv's stash_open */
 		kv_stash_init(&table, 0x5eed0000u + seed, KV_WHY_NEW);
 	k->d.table = &table;
 	k->d.dev = (struct dlog_dev){
