@@ -14,8 +14,8 @@
  *
  * This file: args, the stash, the main loop and lwIP's port functions
  * (sys_now, the ISN hook, random numbers, assertions).
- * Exit codes: 1 a channel call failed, 2 bad args, 3 an lwIP assertion
- * failed, 4 a kept stash failed its checks.
+ * Exit codes: 1 a channel call failed (or no scratch memory), 2 bad
+ * args, 3 an lwIP assertion failed, 4 a kept stash failed its checks.
  */
 #include "net.h"
 
@@ -58,6 +58,20 @@ _Noreturn void net_assert(const char *msg, const char *file, int line)
 
 	ve_event("net_assert", kv, 3);
 	ve_exit(3);
+}
+
+/* Memory of this incarnation, outside the stash: for buffers that hold
+ * nothing across messages (a message received, a reply being built),
+ * whose writes would otherwise each cost the window a saved page. */
+void *net_scratch(size_t len)
+{
+	long a = ve_vm_alloc(0, (len + 4095) & ~4095ul, VE_PROT_READ | VE_PROT_WRITE);
+
+	if (a < 0) {
+		ve_printf("net: scratch: %s\n", ve_strerror(a));
+		ve_exit(1);
+	}
+	return (void *)a;
 }
 
 /* --- the stash --- */
@@ -280,12 +294,12 @@ static void on_frame(const struct ve_msg *m, const uint8_t *buf, size_t len)
 
 static _Noreturn void serve(struct ve_heartbeat *hb)
 {
-	static uint8_t buf[VE_MSG_MAX];
+	uint8_t *buf = net_scratch(VE_MSG_MAX);
 	int32_t hs[2] = { net.tcp, net.rx };
 	uint64_t sock_ns = 0;
 
 	for (;;) {
-		struct ve_next nx = { .handles = hs, .n = 2, .cap = sizeof(buf) };
+		struct ve_next nx = { .handles = hs, .n = 2, .cap = VE_MSG_MAX };
 		long r;
 
 		nx.timeout_ns = wait_ns(hb, sock_ns);

@@ -42,6 +42,10 @@ struct net {
 
 extern struct net net;
 
+/* net.c: len bytes of this incarnation's memory, outside the stash, for
+ * scratch (exits 1 if there is none). */
+void *net_scratch(size_t len);
+
 /* netif.c: add the interface (addresses in network byte order) and bring
  * it up; hand it a received frame. */
 void netif_start(const ip4_addr_t *ip, const ip4_addr_t *mask, const ip4_addr_t *gw);

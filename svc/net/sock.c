@@ -71,7 +71,9 @@ static struct notifier nts[NOTIFY_MAX];
 static unsigned nnts;
 static uint32_t seq;
 static unsigned noted; /* net_replay events of this incarnation */
-static uint8_t out[VE_MSG_MAX];
+/* Where replies are built: scratch of this incarnation (net_scratch),
+ * not the stash, so that building one dirties no page of the window. */
+static uint8_t *out;
 
 /* --- replies --- */
 
@@ -534,6 +536,7 @@ static unsigned parked(void)
  * handles (in the order they were first opened). */
 void sock_resume(void)
 {
+	out = net_scratch(VE_MSG_MAX);
 	noted = 0;
 	for (unsigned i = 0; i < nnts; i++) {
 		nts[i].h = ve_chan_open(nts[i].name);
@@ -555,6 +558,7 @@ void sock_resume(void)
  * and the peers of the connections an earlier stack held are reset. */
 void sock_start(void)
 {
+	out = net_scratch(VE_MSG_MAX);
 	stale_take();
 	for (unsigned i = 0; i < net.st->nlisten; i++) {
 		int r = listen_open(i);
