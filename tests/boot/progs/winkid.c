@@ -18,7 +18,7 @@
  */
 #include "vesta.h"
 
-static uint64_t gen = 100; /* .data: loaded when the stash is new */
+static uint64_t gen = 100;     /* .data: loaded when the stash is new */
 static uint64_t pages[3][512]; /* .bss: three pages, [i][0] == gen - 100 */
 static struct ve_meminfo mi;
 

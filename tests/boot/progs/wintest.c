@@ -40,11 +40,11 @@ static const struct {
 	int reason;   /* how it must end */
 	int64_t code; /* and its exit code, if by exit */
 } steps[] = {
-	{ "report", VE_R_EXIT, 1000 },	     { "bump-crash", VE_R_PAGE_FAULT, 0 },
-	{ "report", VE_R_EXIT, 1000 },	     { "bump-exit", VE_R_EXIT, 0 },
-	{ "report", VE_R_EXIT, 1010 },	     { "bump-commit", VE_R_PAGE_FAULT, 0 },
-	{ "report", VE_R_EXIT, 1020 },	     { "meminfo", VE_R_PAGE_FAULT, 0 },
-	{ "report", VE_R_EXIT, 1020 },	     { "drop", 0, 0 },
+	{ "report", VE_R_EXIT, 1000 }, { "bump-crash", VE_R_PAGE_FAULT, 0 },
+	{ "report", VE_R_EXIT, 1000 }, { "bump-exit", VE_R_EXIT, 0 },
+	{ "report", VE_R_EXIT, 1010 }, { "bump-commit", VE_R_PAGE_FAULT, 0 },
+	{ "report", VE_R_EXIT, 1020 }, { "meminfo", VE_R_PAGE_FAULT, 0 },
+	{ "report", VE_R_EXIT, 1020 }, { "drop", 0, 0 },
 	{ "report", VE_R_EXIT, 1000 },
 };
 
