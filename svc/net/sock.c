@@ -559,6 +559,7 @@ void sock_resume(void)
 void sock_start(void)
 {
 	out = net_scratch(VE_MSG_MAX);
+	noted = 0;
 	stale_take();
 	for (unsigned i = 0; i < net.st->nlisten; i++) {
 		int r = listen_open(i);
