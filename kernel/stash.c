@@ -10,6 +10,7 @@
 
 #include "arch.h"
 #include "bundle.h"
+#include "inject.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
@@ -156,7 +157,7 @@ long stash_drop(struct proc *p, uint64_t uname)
 
 void stash_commit(struct proc *p)
 {
-	(void)p;
+	inject_step_commit(p); /* every commit, windowed stash or not */
 }
 
 bool stash_write_fault(struct proc *p, uint64_t addr)
