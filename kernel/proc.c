@@ -208,6 +208,30 @@ static void release_resources(struct proc *p)
 		      (unsigned long long)p->mem_held);
 }
 
+/* A data segment in the stash window (svc/lib/user-stash.ld): p's
+ * windowed stash, loaded with the segment's bytes only when it is new. */
+static int load_stash_segment(struct proc *p, const struct proc_spec *s, const struct elf_seg *g,
+			      const char **why)
+{
+	uint64_t end = g->vaddr + g->memsz;
+	if (g->vaddr != VE_STASH_BASE || !(g->prot & VE_PROT_WRITE) || (g->prot & VE_PROT_EXEC) ||
+	    end > VE_STASH_BASE + VE_STASH_MAX || p->stash_mapped) {
+		*why = "a segment lies in the stash window";
+		return -VE_INVAL;
+	}
+	bool made;
+	long ret = stash_map_image(p, g->memsz, &made);
+	if (ret < 0) {
+		*why = ret == -VE_INVAL	 ? "the kept stash has another size or no windows"
+		       : ret == -VE_BUSY ? "the stash is still held by a live process"
+					 : "out of memory for the stash";
+		return (int)ret;
+	}
+	if (made)
+		vm_load(p, g->vaddr, (const uint8_t *)s->image + g->offset, g->filesz);
+	return 0;
+}
+
 static int load_image(struct proc *p, const struct proc_spec *s, uint64_t *entry, const char **why)
 {
 	struct elf_image img;
@@ -220,10 +244,12 @@ static int load_image(struct proc *p, const struct proc_spec *s, uint64_t *entry
 		uint64_t lo = g->vaddr & ~(PAGE_SIZE - 1);
 		uint64_t hi = (g->vaddr + g->memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 		/* The stash window and the injection page above it are the
-		 * kernel's to map there, never an image's. */
+		 * kernel's to map there. An image may put one writable segment
+		 * at the window's start: its data segment, kept in the stash. */
 		if (lo < VE_STASH_BASE + VE_STASH_MAX + PAGE_SIZE && VE_STASH_BASE < hi) {
-			*why = "a segment lies in the stash window";
-			return -VE_INVAL;
+			if ((err = load_stash_segment(p, s, g, why)))
+				return err;
+			continue;
 		}
 		if ((err = vm_map_new(p, lo, hi - lo, g->prot | VE_PROT_READ))) {
 			*why = "out of memory loading the image";

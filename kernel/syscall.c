@@ -296,7 +296,12 @@ static long sys_chan_castv(SYS_ARGS)
 static long sys_chan_recvv(SYS_ARGS)
 {
 	(void)a2, (void)a3, (void)a4, (void)a5;
-	return ipc_recvv(proc_current(), a0, a1);
+	struct proc *p = proc_current();
+	uint32_t nacks;
+	if ((p->stash_win || p->step_n) &&
+	    !vm_copy_in(p, &nacks, a1 + offsetof(struct ve_batch, nacks), sizeof(nacks)) && nacks)
+		stash_commit(p); /* it acks: a commit (abi.h) */
+	return ipc_recvv(p, a0, a1);
 }
 
 static long sys_irq_ack(SYS_ARGS)
@@ -537,9 +542,25 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 	[SYS_CHAN_RECVV] = sys_chan_recvv,
 };
 
+/* The system calls that commit a windowed stash (abi.h, VE_STASH_WINDOWS):
+ * those by which something leaves the process for another one, or a
+ * received message is finished. reply_recv commits when it answers, recvv
+ * when it acks (sys_chan_recvv). */
+static const bool sys_commits[SYS_NCALLS] = {
+	[SYS_EXIT] = true,	 [SYS_CHAN_CALL] = true,  [SYS_CHAN_CAST] = true,
+	[SYS_CHAN_CASTV] = true, [SYS_CHAN_REPLY] = true, [SYS_CHAN_ACK] = true,
+	[SYS_SPAWN] = true,	 [SYS_SPAWN_SPEC] = true, [SYS_KILL] = true,
+	[SYS_STASH_DROP] = true, [SYS_INJECT] = true,	  [SYS_HALT] = true,
+};
+
 void syscall_dispatch(struct trap_frame *f)
 {
 	uint64_t nr = f->rax;
+	struct proc *p = proc_current();
+	/* An armed step fault (inject.c) counts from commits, stash or not. */
+	if ((p->stash_win || p->step_n) && nr < SYS_NCALLS &&
+	    (sys_commits[nr] || (nr == SYS_CHAN_REPLY_RECV && f->rsi != 0)))
+		stash_commit(p);
 	if (nr >= SYS_NCALLS || !sys_table[nr])
 		f->rax = (uint64_t)-VE_BADCALL;
 	else

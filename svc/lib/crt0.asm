@@ -20,12 +20,8 @@ _start:
 	jnz .have_args
 	lea rdi, [no_args]
 .have_args:
-	; Through 64-bit addresses: with svc/lib/user-stash.ld the data is
-	; terabytes from the code, past any rip-relative displacement.
-	mov rax, ve_start_args
-	mov [rax], rdi
-	mov rax, ve_start_pid
-	mov [rax], esi
+	mov [ve_start_args], rdi
+	mov [ve_start_pid], esi
 	; rsp is 16-byte aligned here, as the SysV ABI wants before a call.
 	call main
 	mov edi, eax

@@ -13,6 +13,7 @@
 #include "klog.h"
 #include "proc.h"
 #include "sched.h"
+#include "stash.h"
 #include "vm.h"
 #include <vesta/abi.h>
 
@@ -236,6 +237,12 @@ void trap_dispatch(struct trap_frame *f)
 		return;
 	}
 	if (f->vector < 32) {
+		/* A first write to a page of a windowed stash since its last
+		 * commit, by the process or by a kernel copy into it: saved,
+		 * now writable, retried. */
+		if (f->vector == 14 && (f->err & 3) == 3 && proc_current() &&
+		    stash_write_fault(proc_current(), arch_read_cr2()))
+			return;
 		if ((f->cs & 3) == 0 && (f->vector == 14 || f->vector == 13) && arch_user_fixup(f))
 			return; /* a bad user address in usercopy.asm: -VE_FAULT */
 		if ((f->cs & 3) == 0 || f->vector == 8 || f->vector == 18)

@@ -317,7 +317,10 @@ struct ve_kv {
  * stash(size) maps it at VE_STASH_BASE in the caller: the region the
  * previous process of the same name left, or a new zeroed one. A process
  * with the spawn grant (the supervisor) discards one with stash_drop(name). */
-#define VE_STASH_BASE 0x0000600000000000ull
+/* Below 2 GiB: a program built for the small code model (every Vesta
+ * program) can link its data segment there (user-stash.ld). Images load
+ * below it, vm_alloc and device mappings far above. */
+#define VE_STASH_BASE 0x0000000040000000ull
 #define VE_STASH_MAX (16ull << 20)
 /*
  * stash(size, flags). VE_STASH_WINDOWS gives the stash recovery windows:

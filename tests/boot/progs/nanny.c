@@ -8,7 +8,8 @@
  * though killing its own child needs none).
  *
  * After the last death it starts IMAGE once more with the args "crash=0"
- * (echosrv's "do not crash"), writes
+ * (echosrv's "do not crash"; "crash=0 window" if ARGS end in echosrv's
+ * "window"), writes
  *   {"ev":"nanny","deaths":N,"kills":K}
  * and exits 0, leaving that last incarnation running.
  * Exit 1 if spawn, kill or wait fails, 2 for bad args.
@@ -77,7 +78,9 @@ int main(const char *args)
 			ve_printf("nanny: %llu deaths of %s (%llu killed)\n", (unsigned long long)d,
 				  name, (unsigned long long)kills);
 	}
-	pid = ve_spawn(name, "crash=0");
+	size_t len = strlen(rest);
+	bool window = len >= 6 && strcmp(rest + len - 6, "window") == 0;
+	pid = ve_spawn(name, window ? "crash=0 window" : "crash=0");
 	if (pid < 0) {
 		ve_printf("nanny: last spawn of %s: %s\n", name, ve_strerror(pid));
 		return 1;
