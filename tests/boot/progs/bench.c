@@ -303,7 +303,7 @@ static void time_stash(const char *chan, const char *mode, uint32_t pages, uint3
 /* The process with args "stash STASHCALLS": it serves "bstash", and
  * answers the one call bench makes there once it has timed every stash
  * series (5.), so that nothing else runs meanwhile. */
-static int stash_main(const char *p)
+static _Noreturn void stash_main(const char *p)
 {
 	static const uint32_t pages[] = { 0, 1, 4, BENCH_STASH_PAGES };
 	uint64_t n;
@@ -325,7 +325,8 @@ static int stash_main(const char *p)
 	}
 	if ((r = ve_chan_reply(h, m.id, NULL, 0)) < 0)
 		fail("reply on bstash", r);
-	return 0;
+	for (;;) /* bench halts the machine; an exit would be a death to the host */
+		ve_sleep_ms(1000);
 }
 
 int main(const char *args)
@@ -337,7 +338,7 @@ int main(const char *args)
 	int h;
 
 	if (strncmp(ve_skip_space(p), "stash ", 6) == 0)
-		return stash_main(ve_skip_space(p) + 6);
+		stash_main(ve_skip_space(p) + 6);
 	if (ve_parse_u64(&p, &calls) < 0 || ve_parse_u64(&p, &casts) < 0 ||
 	    ve_parse_u64(&p, &crashes) < 0 || calls == 0 || casts == 0 || crashes == 0 ||
 	    crashes > CRASH_MAX)
