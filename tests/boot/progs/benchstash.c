@@ -37,8 +37,8 @@ int main(const char *args)
 	}
 	memcpy(chan, p, n);
 	chan[n] = '\0';
-	long base = ve_stash_open_wait(BENCH_STASH_PAGES * VE_PAGE_SIZE,
-				       windows ? VE_STASH_WINDOWS : 0);
+	long base =
+	    ve_stash_open_wait(BENCH_STASH_PAGES * VE_PAGE_SIZE, windows ? VE_STASH_WINDOWS : 0);
 	int32_t h = base < 0 ? (int32_t)base : ve_chan_serve_wait(chan);
 	if (h < 0) {
 		ve_printf("benchstash: stash or serve %s: %s\n", chan, ve_strerror(h));

@@ -20,9 +20,9 @@ struct wglob_req {
 
 struct wglob_rep {
 	uint64_t pid;
-	uint64_t starts;		/* incarnations since the stash was new */
-	uint64_t adds, sum;		/* .bss */
-	uint64_t slot[WGLOB_SLOTS];	/* .data */
+	uint64_t starts;	    /* incarnations since the stash was new */
+	uint64_t adds, sum;	    /* .bss */
+	uint64_t slot[WGLOB_SLOTS]; /* .data */
 };
 
 #endif

@@ -71,8 +71,8 @@ static bool check(struct glob *g, const struct wglob_rep *rep, const char *when)
 	for (unsigned k = 0; k < WGLOB_SLOTS; k++)
 		same = same && rep->slot[k] == g->expect.slot[k];
 	if (!same && g->bad++ < 5)
-		ve_printf("wglobcli: %s: adds %llu sum %llu slot0 %llu, want %llu %llu %llu\n", when,
-			  (unsigned long long)rep->adds, (unsigned long long)rep->sum,
+		ve_printf("wglobcli: %s: adds %llu sum %llu slot0 %llu, want %llu %llu %llu\n",
+			  when, (unsigned long long)rep->adds, (unsigned long long)rep->sum,
 			  (unsigned long long)rep->slot[0], (unsigned long long)g->expect.adds,
 			  (unsigned long long)g->expect.sum, (unsigned long long)g->expect.slot[0]);
 	g->expect = *rep;
@@ -104,9 +104,9 @@ static void inject(int pid, unsigned kind, uint64_t arg, struct ve_rng *rng)
 /* One round: a fault at a random point with requests in flight. */
 static void round_of(struct glob *g, struct ve_rng *rng, struct wglob_rep *rep, uint64_t *steps)
 {
-	static const unsigned kinds[] = { VE_INJ_KILL,	    VE_INJ_CRASH_NULL, VE_INJ_CRASH_WILD,
-					  VE_INJ_CRASH_UD,  VE_INJ_CRASH_DIV,  VE_INJ_CRASH_STACK,
-					  VE_INJ_STEP,	    VE_INJ_STEP };
+	static const unsigned kinds[] = { VE_INJ_KILL,	   VE_INJ_CRASH_NULL, VE_INJ_CRASH_WILD,
+					  VE_INJ_CRASH_UD, VE_INJ_CRASH_DIV,  VE_INJ_CRASH_STACK,
+					  VE_INJ_STEP,	   VE_INJ_STEP };
 	unsigned kind = kinds[ve_rng_below(rng, sizeof(kinds) / sizeof(kinds[0]))];
 	int pid = (int)rep->pid;
 	uint64_t v = 1 + ve_rng_below(rng, 1000);
@@ -164,9 +164,11 @@ int main(const char *args)
 	call(&g, WGLOB_QUIT, 0, &rep);
 	call(&g, WGLOB_READ, 0, &rep);
 	bool fresh_ok = initial(&rep);
-	struct ve_kv kv[] = { VE_KV_NUM("deaths", deaths),	   VE_KV_NUM("rounds", rounds),
-			      VE_KV_NUM("steps", steps),	   VE_KV_NUM("bad", g.bad),
-			      VE_KV_NUM("fresh_ok", fresh_ok),	   VE_KV_NUM("initial_ok", initial_ok) };
+	struct ve_kv kv[] = {
+		VE_KV_NUM("deaths", deaths),	 VE_KV_NUM("rounds", rounds),
+		VE_KV_NUM("steps", steps),	 VE_KV_NUM("bad", g.bad),
+		VE_KV_NUM("fresh_ok", fresh_ok), VE_KV_NUM("initial_ok", initial_ok)
+	};
 	ve_event("wglob", kv, sizeof(kv) / sizeof(kv[0]));
 	ve_printf("wglobcli: %llu deaths in %llu rounds, %llu bad, fresh %s, initial %s\n",
 		  (unsigned long long)deaths, (unsigned long long)rounds, (unsigned long long)g.bad,

@@ -12,11 +12,15 @@
 #include "wglob.h"
 
 /* The state: nothing but globals. */
-static uint64_t adds, sum;		 /* .bss: zero when the stash is new */
-static uint64_t starts;			 /* .bss: counted at each start */
-static uint64_t scratch;		 /* .bss: what the work between writes made */
-static uint64_t slot[WGLOB_SLOTS] = {	 /* .data: loaded when the stash is new */
-	WGLOB_INIT(0), WGLOB_INIT(1), WGLOB_INIT(2), WGLOB_INIT(3),
+static uint64_t adds, sum; /* .bss: zero when the stash is new */
+static uint64_t starts;	   /* .bss: counted at each start */
+static uint64_t scratch;   /* .bss: what the work between writes made */
+static uint64_t slot[WGLOB_SLOTS] = {
+	/* .data: loaded when the stash is new */
+	WGLOB_INIT(0),
+	WGLOB_INIT(1),
+	WGLOB_INIT(2),
+	WGLOB_INIT(3),
 };
 
 static uint64_t work(uint64_t x)

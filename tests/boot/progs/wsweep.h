@@ -16,8 +16,8 @@ struct wsweep_req {
 };
 
 struct wsweep_rep {
-	uint64_t pid;	 /* the incarnation that answered */
-	uint64_t adds;	 /* ADD requests handled */
+	uint64_t pid;  /* the incarnation that answered */
+	uint64_t adds; /* ADD requests handled */
 	uint64_t count[WSWEEP_COUNTERS];
 };
 

@@ -111,18 +111,18 @@ int main(const char *args)
 			quiet++;
 		}
 		if (n % REPORT_EVERY == 0)
-			ve_event(
-			    "wsweep_at",
-			    (struct ve_kv[]){ VE_KV_NUM("n", n), VE_KV_NUM("deaths", deaths) }, 2);
+			ve_event("wsweep_at",
+				 (struct ve_kv[]){ VE_KV_NUM("n", n), VE_KV_NUM("deaths", deaths) },
+				 2);
 	}
 	call(&s, WSWEEP_READ, 0, &rep);
 	check(&s, &rep, n);
-	struct ve_kv kv[] = { VE_KV_NUM("last_n", n - 1),  VE_KV_NUM("deaths", deaths),
-			      VE_KV_NUM("path", path),	   VE_KV_NUM("holes", holes),
-			      VE_KV_NUM("bad", s.bad),	   VE_KV_NUM("calls", s.calls) };
+	struct ve_kv kv[] = { VE_KV_NUM("last_n", n - 1), VE_KV_NUM("deaths", deaths),
+			      VE_KV_NUM("path", path),	  VE_KV_NUM("holes", holes),
+			      VE_KV_NUM("bad", s.bad),	  VE_KV_NUM("calls", s.calls) };
 	ve_event("wsweep", kv, sizeof(kv) / sizeof(kv[0]));
 	ve_printf("wsweepcli: n 1..%llu: %llu deaths, path %llu, holes %llu, bad %llu\n",
-		  (unsigned long long)(n - 1), (unsigned long long)deaths,
-		  (unsigned long long)path, (unsigned long long)holes, (unsigned long long)s.bad);
+		  (unsigned long long)(n - 1), (unsigned long long)deaths, (unsigned long long)path,
+		  (unsigned long long)holes, (unsigned long long)s.bad);
 	return s.bad == 0 && holes == 0 && path > 0 ? 0 : 1;
 }
