@@ -544,8 +544,8 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 
 /* The system calls that commit a windowed stash (abi.h, VE_STASH_WINDOWS):
  * those by which something leaves the process for another one, or a
- * received message is finished. reply_recv commits when it answers, recvv
- * when it acks (sys_chan_recvv). */
+ * received message is finished. reply_recv and next commit when they
+ * answer (id != 0), recvv when it acks (sys_chan_recvv). */
 static const bool sys_commits[SYS_NCALLS] = {
 	[SYS_EXIT] = true,	 [SYS_CHAN_CALL] = true,  [SYS_CHAN_CAST] = true,
 	[SYS_CHAN_CASTV] = true, [SYS_CHAN_REPLY] = true, [SYS_CHAN_ACK] = true,
@@ -559,7 +559,8 @@ void syscall_dispatch(struct trap_frame *f)
 	struct proc *p = proc_current();
 	/* An armed step fault (inject.c) counts from commits, stash or not. */
 	if ((p->stash_win || p->step_n) && nr < SYS_NCALLS &&
-	    (sys_commits[nr] || (nr == SYS_CHAN_REPLY_RECV && f->rsi != 0)))
+	    (sys_commits[nr] ||
+	     ((nr == SYS_CHAN_REPLY_RECV || nr == SYS_CHAN_NEXT) && f->rsi != 0)))
 		stash_commit(p);
 	if (nr >= SYS_NCALLS || !sys_table[nr])
 		f->rax = (uint64_t)-VE_BADCALL;

@@ -6,10 +6,12 @@
  * as a real request's path interleaves work and state changes, so that a
  * death can land between any two of them; the reply carries the totals.
  *
- * Args "windows" (the stash has recovery windows: a death rolls it back to
- * the last reply, so the replayed ADD takes effect once) or "plain" (a
- * plain kept stash: a death leaves half an ADD behind, and its replay
- * adds again; the test must catch that).
+ * Args "windows|plain [next]": "windows" (the stash has recovery windows:
+ * a death rolls it back to the last reply, so the replayed ADD takes
+ * effect once) or "plain" (a plain kept stash: a death leaves half an ADD
+ * behind, and its replay adds again; the test must catch that). It answers
+ * and waits with ve_chan_reply_recv, or with "next" ve_chan_next, whose
+ * answer must commit the same way.
  * Exit 1 if the stash or the channel fails, 2 for bad args.
  */
 #include "vesta.h"
@@ -53,6 +55,23 @@ static void handle(uint8_t *stash, const struct wsweep_req *req, struct wsweep_r
 		rep->count[k] = *counter(stash, k);
 }
 
+/* Answer id with buf[0..len) and receive the next message on h into buf
+ * and *m, by the fast path or the general one. */
+static long step(int32_t h, bool general, uint64_t id, char *buf, long len, struct ve_msg *m)
+{
+	struct ve_next nx = { .handles = &h, .n = 1, .cap = VE_MSG_MAX };
+
+	if (!general)
+		return ve_chan_reply_recv(h, id, buf, (size_t)len, VE_MSG_MAX, VE_TIMEOUT_NONE, m,
+					  NULL, NULL);
+	do {
+		len = ve_chan_next(h, id, buf, (size_t)len, &nx);
+		id = 0;
+	} while (len == 0 && nx.result.handle < 0);
+	*m = nx.msg;
+	return len;
+}
+
 int main(const char *args)
 {
 	static union {
@@ -62,6 +81,7 @@ int main(const char *args)
 	} buf;
 	const char *p = ve_skip_space(args);
 	bool windows = ve_word_is(p, ve_word_len(p), "windows");
+	bool general = ve_args_have(args, "next");
 	uint64_t pid = (uint64_t)ve_getpid(), id = 0;
 	struct ve_msg m;
 	long len = 0, base;
@@ -77,8 +97,7 @@ int main(const char *args)
 		return 1;
 	}
 	for (;;) {
-		len = ve_chan_reply_recv(h, id, buf.raw, (size_t)len, sizeof(buf.raw),
-					 VE_TIMEOUT_NONE, &m, NULL, NULL);
+		len = step(h, general, id, buf.raw, len, &m);
 		if (len < 0) {
 			ve_printf("wsweepsrv: %s\n", ve_strerror(len));
 			return 1;
