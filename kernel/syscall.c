@@ -557,8 +557,9 @@ void syscall_dispatch(struct trap_frame *f)
 {
 	uint64_t nr = f->rax;
 	struct proc *p = proc_current();
-	/* An armed step fault (inject.c) counts from commits, stash or not. */
-	if ((p->stash_win || p->step_n) && nr < SYS_NCALLS &&
+	/* An armed step fault (inject.c) counts from commits, stash or not;
+	 * one test for both (an or, not a second branch: the round trip). */
+	if (((uintptr_t)p->stash_win | p->step_n) && nr < SYS_NCALLS &&
 	    (sys_commits[nr] ||
 	     ((nr == SYS_CHAN_REPLY_RECV || nr == SYS_CHAN_NEXT) && f->rsi != 0)))
 		stash_commit(p);
