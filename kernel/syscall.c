@@ -296,12 +296,7 @@ static long sys_chan_castv(SYS_ARGS)
 static long sys_chan_recvv(SYS_ARGS)
 {
 	(void)a2, (void)a3, (void)a4, (void)a5;
-	struct proc *p = proc_current();
-	uint32_t nacks;
-	if ((p->stash_win || p->step_n) &&
-	    !vm_copy_in(p, &nacks, a1 + offsetof(struct ve_batch, nacks), sizeof(nacks)) && nacks)
-		stash_commit(p); /* it acks: a commit (abi.h) */
-	return ipc_recvv(p, a0, a1);
+	return ipc_recvv(proc_current(), a0, a1);
 }
 
 static long sys_irq_ack(SYS_ARGS)
@@ -545,7 +540,7 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 /* The system calls that commit a windowed stash (abi.h, VE_STASH_WINDOWS):
  * those by which something leaves the process for another one, or a
  * received message is finished. reply_recv and next commit when they
- * answer (id != 0), recvv when it acks (sys_chan_recvv). */
+ * answer, recvv when it acks. */
 static const bool sys_commits[SYS_NCALLS] = {
 	[SYS_EXIT] = true,	 [SYS_CHAN_CALL] = true,  [SYS_CHAN_CAST] = true,
 	[SYS_CHAN_CASTV] = true, [SYS_CHAN_REPLY] = true, [SYS_CHAN_ACK] = true,
@@ -553,16 +548,32 @@ static const bool sys_commits[SYS_NCALLS] = {
 	[SYS_STASH_DROP] = true, [SYS_INJECT] = true,	  [SYS_HALT] = true,
 };
 
+/* p has a windowed stash, or an armed step fault (inject.c, which counts
+ * from commits), and makes system call nr: commit first if nr commits.
+ * Out of line, so the calls of a process without either pay one test in
+ * syscall_dispatch and nothing else. */
+static __attribute__((noinline, cold)) void windowed_call(struct proc *p, struct trap_frame *f,
+							  uint64_t nr)
+{
+	uint32_t nacks;
+	bool commits = nr < SYS_NCALLS && sys_commits[nr];
+	if (nr == SYS_CHAN_REPLY_RECV || nr == SYS_CHAN_NEXT)
+		commits = f->rsi != 0; /* its id: it answers */
+	else if (nr == SYS_CHAN_RECVV)
+		commits = !vm_copy_in(p, &nacks, f->rsi + offsetof(struct ve_batch, nacks),
+				      sizeof(nacks)) &&
+			  nacks; /* it acks */
+	if (commits)
+		stash_commit(p);
+}
+
 void syscall_dispatch(struct trap_frame *f)
 {
 	uint64_t nr = f->rax;
 	struct proc *p = proc_current();
-	/* An armed step fault (inject.c) counts from commits, stash or not;
-	 * one test for both (an or, not a second branch: the round trip). */
-	if (((uintptr_t)p->stash_win | p->step_n) && nr < SYS_NCALLS &&
-	    (sys_commits[nr] ||
-	     ((nr == SYS_CHAN_REPLY_RECV || nr == SYS_CHAN_NEXT) && f->rsi != 0)))
-		stash_commit(p);
+	/* One test for both: an or, not a second branch (the round trip). */
+	if (__builtin_expect(((uintptr_t)p->stash_win | p->step_n) != 0, 0))
+		windowed_call(p, f, nr);
 	if (nr >= SYS_NCALLS || !sys_table[nr])
 		f->rax = (uint64_t)-VE_BADCALL;
 	else
