@@ -117,13 +117,13 @@ campaign_check() {
 	name=$1 out=$2
 	shift 2
 	if "$BUILD/tools/campaign" --iso "$BUILD/vesta.iso" --jobs 2 --out "$out" "$@" \
-		>"$BUILD/$tool.out" 2>&1; then
+		>"$BUILD/$name.out" 2>&1; then
 		passed=$((passed + 1))
 	else
-		sed -n '/^FAIL/,$p' "$out/report.txt" 2>/dev/null || tail -20 "$BUILD/$tool.out"
+		sed -n '/^FAIL/,$p' "$out/report.txt" 2>/dev/null || tail -20 "$BUILD/$name.out"
 		failed=$((failed + 1))
 	fi
-	tail -1 "$BUILD/$tool.out"
+	tail -1 "$BUILD/$name.out"
 }
 
 # A bounded fault campaign on the default appliance (tools/campaign): two
