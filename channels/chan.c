@@ -50,6 +50,20 @@ static void list_push_front(struct chan_msg_list *l, struct chan_msg *m)
 	l->n++;
 }
 
+/* Take the head of a non-empty l. */
+static struct chan_msg *list_pop_front(struct chan_msg_list *l)
+{
+	struct chan_msg *m = l->head;
+	l->head = m->next;
+	if (l->head)
+		l->head->prev = NULL;
+	else
+		l->tail = NULL;
+	m->next = NULL;
+	l->n--;
+	return m;
+}
+
 static struct chan_msg *list_find(const struct chan_msg_list *l, uint64_t id)
 {
 	for (struct chan_msg *m = l->head; m; m = m->next) {
@@ -126,13 +140,10 @@ static void msg_disown(struct chan *c, struct chan_msg *m)
 	m->disowned = true;
 }
 
-/* Refund it and free it, or keep it as a spare slot. */
-static void msg_free(struct chan *c, struct chan_msg *m)
+/* Free m's memory, or keep it as a spare slot; its refund is the
+ * caller's. */
+static void msg_release(struct chan_registry *r, struct chan_msg *m, size_t n)
 {
-	struct chan_registry *r = c->reg;
-	size_t n = msg_size(m);
-	if (m->owner)
-		r->env.refund(r->env.ctx, m->owner, n);
 	if (n != CHAN_SLOT_SIZE || r->nspare >= CHAN_SPARES) {
 		r->env.free(r->env.ctx, m);
 		return;
@@ -140,6 +151,37 @@ static void msg_free(struct chan *c, struct chan_msg *m)
 	m->next = r->spare;
 	r->spare = m;
 	r->nspare++;
+}
+
+/* Refund it and free it, or keep it as a spare slot. */
+static void msg_free(struct chan *c, struct chan_msg *m)
+{
+	struct chan_registry *r = c->reg;
+	size_t n = msg_size(m);
+	if (m->owner)
+		r->env.refund(r->env.ctx, m->owner, n, 1);
+	msg_release(r, m, n);
+}
+
+/* msg_free for a list of detached messages (linked by next), with one
+ * refund for each run of one owner and size: a batch's acks refund as
+ * its send charged. */
+static void msgs_free(struct chan *c, struct chan_msg *m)
+{
+	struct chan_registry *r = c->reg;
+	while (m) {
+		uint64_t owner = m->owner;
+		size_t n = msg_size(m);
+		uint32_t count = 0;
+		struct chan_msg *next;
+		do {
+			next = m->next; /* msg_release reuses next */
+			msg_release(r, m, n);
+			count++;
+		} while ((m = next) && m->owner == owner && msg_size(m) == n);
+		if (owner)
+			r->env.refund(r->env.ctx, owner, n, count);
+	}
 }
 
 void chan_msg_free(struct chan *c, struct chan_msg *m)
@@ -279,6 +321,33 @@ bool chan_pending(const struct chan *c)
 	return c->queue.n > 0;
 }
 
+/* A new detached message of n bytes (chan_msg_size(len)) with the next
+ * id, already charged to owner; NULL when out of memory (no id used). */
+static struct chan_msg *msg_new(struct chan *c, size_t n, uint64_t sender, uint32_t kind,
+				const void *data, uint32_t len, uint64_t cookie, uint64_t owner)
+{
+	struct chan_msg *m = msg_alloc(c->reg, n);
+	if (!m)
+		return NULL;
+	/* Field by field, not a compound literal: that zeroes the whole header
+	 * first, 20 instructions on every send. */
+	m->id = c->reg->next_id++;
+	m->sender = sender;
+	m->cookie = cookie;
+	m->kind = kind;
+	m->len = len;
+	m->redelivered = 0;
+	m->deaths = 0;
+	m->sender_gone = false;
+	m->where = CHAN_MSG_DETACHED;
+	m->owner = owner;
+	m->disowned = false;
+	m->prev = m->next = NULL;
+	if (len)
+		__builtin_memcpy(m->data, data, len); /* the kernel's or libc's memcpy */
+	return m;
+}
+
 int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, uint32_t len,
 	      uint64_t cookie, uint64_t *id_out)
 {
@@ -293,31 +362,157 @@ int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, 
 	const struct chan_env *e = &c->reg->env;
 	size_t n = chan_msg_size(len);
 	uint64_t owner = 0;
-	if (e->charge && e->charge(e->ctx, sender, n, &owner))
+	if (e->charge && e->charge(e->ctx, sender, n, 1, &owner))
 		return -VE_NOMEM;
-	struct chan_msg *m = msg_alloc(c->reg, n);
+	struct chan_msg *m = msg_new(c, n, sender, kind, data, len, cookie, owner);
 	if (!m) {
 		if (owner)
-			e->refund(e->ctx, owner, n);
+			e->refund(e->ctx, owner, n, 1);
 		return -VE_NOMEM;
 	}
-
-	*m = (struct chan_msg){
-		.id = c->reg->next_id++,
-		.sender = sender,
-		.cookie = cookie,
-		.kind = kind,
-		.len = len,
-		.where = CHAN_MSG_DETACHED,
-		.owner = owner,
-	};
-	if (len)
-		__builtin_memcpy(m->data, data, len); /* the kernel's or libc's memcpy */
 	msg_enter(c, m, CHAN_MSG_QUEUED, false);
 	c->st.sent++;
 	if (id_out)
 		*id_out = m->id;
 	return 0;
+}
+
+/* ---- batches ---- */
+
+/* How many of lens[0..n) chan_send would queue one after the other, each
+ * taking room from the next; *err gets the first refusal, if any. */
+static uint32_t batch_room(const struct chan *c, const uint32_t *lens, uint32_t n, int *err)
+{
+	uint32_t held = c->queue.n + c->inflight.n;
+	uint32_t room = held < c->lim.max_msgs ? c->lim.max_msgs - held : 0;
+	uint64_t bytes = c->queued_bytes;
+	uint32_t k = 0;
+	*err = 0;
+	for (; k < n; k++) {
+		if (!fits(c, lens[k])) {
+			*err = -VE_RANGE;
+			break;
+		}
+		bytes += lens[k];
+		if (k >= room || bytes > c->lim.max_bytes) {
+			*err = -VE_AGAIN;
+			break;
+		}
+	}
+	return k;
+}
+
+/* The length of the run of lens[0..n) that takes one size as lens[0]. */
+static uint32_t run_of(const uint32_t *lens, uint32_t n)
+{
+	size_t size = chan_msg_size(lens[0]);
+	uint32_t k = 1;
+	while (k < n && chan_msg_size(lens[k]) == size)
+		k++;
+	return k;
+}
+
+/* Where a batch's messages are made: on a list of their own until they
+ * all go to the queue at once. */
+struct batch {
+	struct chan *c;
+	uint64_t sender, cookie;
+	uint32_t kind;
+	const uint8_t *data; /* the next message's payload */
+	struct chan_msg_list made;
+	uint32_t made_bytes;
+	int err; /* why it stopped early */
+};
+
+/* Make count messages of size n from b->data (lens[0..count)), charged to
+ * owner. Returns how many were made; out of memory, the rest's charges
+ * are given back. */
+static uint32_t batch_make(struct batch *b, const uint32_t *lens, uint32_t count, size_t n,
+			   uint64_t owner)
+{
+	const struct chan_env *e = &b->c->reg->env;
+	for (uint32_t i = 0; i < count; i++) {
+		struct chan_msg *m =
+		    msg_new(b->c, n, b->sender, b->kind, b->data, lens[i], b->cookie, owner);
+		if (!m) {
+			if (owner)
+				e->refund(e->ctx, owner, n, count - i);
+			b->err = -VE_NOMEM;
+			return i;
+		}
+		m->where = CHAN_MSG_QUEUED; /* it goes there with the batch */
+		list_push_back(&b->made, m);
+		b->made_bytes += lens[i];
+		b->data += lens[i];
+	}
+	return count;
+}
+
+/* A run of count messages of one size: one charge for all of them. A
+ * refused charge is retried one message at a time, as count single sends
+ * would charge, so a share with room for some takes those. Returns how
+ * many were made. */
+static uint32_t batch_run(struct batch *b, const uint32_t *lens, uint32_t count)
+{
+	const struct chan_env *e = &b->c->reg->env;
+	size_t n = chan_msg_size(lens[0]);
+	uint64_t owner = 0;
+	if (!e->charge || !e->charge(e->ctx, b->sender, n, count, &owner))
+		return batch_make(b, lens, count, n, owner);
+	for (uint32_t i = 0; i < count; i++) {
+		owner = 0;
+		if (e->charge(e->ctx, b->sender, n, 1, &owner)) {
+			b->err = -VE_NOMEM;
+			return i;
+		}
+		if (!batch_make(b, lens + i, 1, n, owner))
+			return i;
+	}
+	return count;
+}
+
+/* Move the whole of from to the tail of l. */
+static void list_splice_back(struct chan_msg_list *l, struct chan_msg_list *from)
+{
+	if (!from->head)
+		return;
+	from->head->prev = l->tail;
+	if (l->tail)
+		l->tail->next = from->head;
+	else
+		l->head = from->head;
+	l->tail = from->tail;
+	l->n += from->n;
+	*from = (struct chan_msg_list){ 0 };
+}
+
+long chan_send_batch(struct chan *c, uint64_t sender, uint32_t kind, const void *data,
+		     const uint32_t *lens, uint32_t n, uint64_t cookie, uint64_t *first_id)
+{
+	if (n == 0 || (kind != VE_MSG_CALL && kind != VE_MSG_CAST))
+		return -VE_INVAL;
+	static const uint8_t none[1];
+	for (uint32_t i = 0; !data && i < n; i++)
+		if (lens[i])
+			return -VE_INVAL;
+	if (!data)
+		data = none; /* every length is 0: nothing is read from it */
+	struct batch b = { .c = c, .sender = sender, .cookie = cookie, .kind = kind, .data = data };
+	uint64_t first = c->reg->next_id;
+	uint32_t k = batch_room(c, lens, n, &b.err);
+	for (uint32_t i = 0, run; i < k; i += run) {
+		run = run_of(lens + i, k - i);
+		if (batch_run(&b, lens + i, run) < run)
+			break;
+	}
+	if (!b.made.n)
+		return b.err;
+	c->queued_bytes += b.made_bytes;
+	c->st.sent += b.made.n;
+	list_splice_back(&c->queue, &b.made);
+	if (first_id)
+		*first_id = first;
+	return (long)(c->reg->next_id - first);
 }
 
 int chan_recv(struct chan *c, uint64_t server, struct chan_msg **out)
@@ -333,6 +528,37 @@ int chan_recv(struct chan *c, uint64_t server, struct chan_msg **out)
 	msg_enter(c, m, CHAN_MSG_INFLIGHT, false);
 	*out = m;
 	return 0;
+}
+
+long chan_recv_batch(struct chan *c, uint64_t server, uint32_t n, struct chan_msg **out)
+{
+	if (n == 0)
+		return -VE_INVAL;
+	if (!is_server(c, server))
+		return -VE_PERM;
+	struct chan_msg *first = c->queue.head, *last = NULL, *m = first;
+	if (!m)
+		return -VE_AGAIN;
+	uint32_t k = 0, bytes = 0;
+	for (; m && k < n; last = m, m = m->next) {
+		m->where = CHAN_MSG_INFLIGHT;
+		bytes += m->len;
+		if (out)
+			out[k] = m;
+		k++;
+	}
+	/* first..last leave the queue's head together for in flight's tail. */
+	c->queue.head = m;
+	if (m)
+		m->prev = NULL;
+	else
+		c->queue.tail = NULL;
+	c->queue.n -= k;
+	c->queued_bytes -= bytes;
+	last->next = NULL;
+	struct chan_msg_list taken = { first, last, k };
+	list_splice_back(&c->inflight, &taken);
+	return k;
 }
 
 /* Find the in-flight message id of the given kind, for reply or ack. */
@@ -379,6 +605,28 @@ int chan_ack(struct chan *c, uint64_t server, uint64_t id)
 	c->st.acked++;
 	msg_free(c, m);
 	return 0;
+}
+
+int chan_ack_batch(struct chan *c, uint64_t server, const uint64_t *ids, uint32_t n,
+		   uint32_t *acked)
+{
+	struct chan_msg_list done = { 0 };
+	uint32_t k = 0;
+	int err = 0;
+	for (; k < n; k++) {
+		/* Acks come in receive order: the oldest in flight is nearly
+		 * always the one, taken off the head without a search. */
+		struct chan_msg *m = c->inflight.head;
+		if (m && m->id == ids[k] && m->kind == VE_MSG_CAST && is_server(c, server))
+			list_pop_front(&c->inflight)->where = CHAN_MSG_DETACHED;
+		else if ((err = inflight_take(c, server, ids[k], VE_MSG_CAST, &m)))
+			break;
+		list_push_back(&done, m);
+	}
+	c->st.acked += k;
+	msgs_free(c, done.head);
+	*acked = k;
+	return err;
 }
 
 /* Cancel m for its sender. Returns whether that changed anything. */

@@ -52,22 +52,26 @@
  * Where the core's memory comes from. alloc returns NULL when out. A small
  * message takes a spare slot when the registry has one, allocating nothing;
  * spare slots are charged to nobody and freed by chan_registry_fini.
- * A message is charged to an owner the env names (0: nobody):
- *   charge(ctx, sender, n, &owner) before it takes its n bytes
- *     (chan_msg_size: a whole slot, or its exact size when larger); nonzero
- *     refuses the send with -VE_NOMEM (nothing charged).
- *   disown(ctx, owner, n) when its sender dies (chan_client_died) and it
+ * A message is charged to an owner the env names (0: nobody). Charges and
+ * refunds come for count messages of n bytes each at once (a batch's run
+ * of one size: one call, not count), and a refund may cover messages that
+ * were charged apart, as long as owner and n match:
+ *   charge(ctx, sender, n, count, &owner) before they take their n bytes
+ *     each (chan_msg_size: a whole slot, or its exact size when larger);
+ *     nonzero refuses them all with -VE_NOMEM (nothing charged).
+ *   disown(ctx, owner, n) when its sender dies (chan_client_died) and one
  *     stays: returns whom it is charged to from then on (may be 0).
- *   refund(ctx, owner, n) once, when it is freed, unless its owner is 0.
+ *   refund(ctx, owner, n, count) once for each, when they are freed,
+ *     unless their owner is 0.
  * The hooks may be NULL (all three, or none): then nothing is charged.
  */
 struct chan_env {
 	void *(*alloc)(void *ctx, size_t n);
 	void (*free)(void *ctx, void *p);
 	void *ctx;
-	int (*charge)(void *ctx, uint64_t sender, size_t n, uint64_t *owner);
+	int (*charge)(void *ctx, uint64_t sender, size_t n, uint32_t count, uint64_t *owner);
 	uint64_t (*disown)(void *ctx, uint64_t owner, size_t n);
-	void (*refund)(void *ctx, uint64_t owner, size_t n);
+	void (*refund)(void *ctx, uint64_t owner, size_t n, uint32_t count);
 };
 
 /* A channel's bounds; 0 in a field means its default (above). max_msgs
@@ -217,6 +221,21 @@ size_t chan_msg_size(uint32_t len);
  */
 int chan_send(struct chan *c, uint64_t sender, uint32_t kind, const void *data, uint32_t len,
 	      uint64_t cookie, uint64_t *id_out);
+/*
+ * A batch: up to n messages from sender, queued at the tail in order exactly
+ * as n calls of chan_send would queue them. Message i is the lens[i] bytes
+ * of data that follow message i - 1's (back to back from data[0]); their
+ * ids are consecutive, the first in *first_id (may be NULL). The first
+ * message chan_send would refuse ends the batch: returns how many were
+ * queued, 1..n, or, if none was, that refusal (chan_send's errors). The
+ * sender is charged once per run of messages of one size (chan_msg_size),
+ * not once per message; a run the env refuses is retried one message at a
+ * time, so a share with room for some takes those.
+ * -VE_INVAL (nothing queued): n is 0, kind is not VE_MSG_CALL/VE_MSG_CAST,
+ * or data is NULL with a length above 0.
+ */
+long chan_send_batch(struct chan *c, uint64_t sender, uint32_t kind, const void *data,
+		     const uint32_t *lens, uint32_t n, uint64_t cookie, uint64_t *first_id);
 /* Would a send of len bytes be queued now (i.e. not -VE_AGAIN/-VE_RANGE)? */
 bool chan_can_send(const struct chan *c, uint32_t len);
 /* A queued message waits. */
@@ -230,6 +249,13 @@ bool chan_pending(const struct chan *c);
  */
 int chan_recv(struct chan *c, uint64_t server, struct chan_msg **out);
 /*
+ * The server takes the first n queued messages at once, as n calls of
+ * chan_recv would: in queue order they move to the tail of in flight, and
+ * out[0..) (may be NULL) points at them. Returns how many moved: n, or
+ * fewer if fewer are queued. Errors as chan_recv's (-VE_INVAL: n is 0).
+ */
+long chan_recv_batch(struct chan *c, uint64_t server, uint32_t n, struct chan_msg **out);
+/*
  * Reply to the in-flight CALL id. It leaves the channel and goes to the
  * caller through *out, who must pass it to chan_msg_free() later
  * (stats.replied++). If its sender is gone it is freed here instead,
@@ -242,6 +268,12 @@ int chan_reply(struct chan *c, uint64_t server, uint64_t id, struct chan_msg **o
  * sender is gone: the server did the work). Errors as chan_reply, with
  * -VE_INVAL if it is a CALL. */
 int chan_ack(struct chan *c, uint64_t server, uint64_t id);
+/* Ack the in-flight CASTs ids[0..n) in order, as n calls of chan_ack
+ * would: the first that chan_ack would refuse ends the batch with its
+ * error. *acked gets how many were acked before it (all n on success).
+ * What they were charged is refunded once per run of one owner and size. */
+int chan_ack_batch(struct chan *c, uint64_t server, const uint64_t *ids, uint32_t n,
+		   uint32_t *acked);
 /*
  * The sender of message id gives up on it (call timeout, or it died).
  * Queued: removed and freed, stats.cancelled++. In flight: sender_gone is

@@ -7,7 +7,9 @@
  * flips bits in its own pages, a leak takes memory into its own address
  * space (it calls vm_alloc itself, from a trampoline, until refused, then
  * holds it all), garbage is malformed messages on the channels it serves, a stall
- * keeps it off the CPU. Every random choice comes from `seed`, and each
+ * keeps it off the CPU, a step kills it a given number of user instructions
+ * after a commit (single-stepped: RFLAGS.TF, one #DB per instruction), so
+ * a test can land a death on every instruction of a request's path. Every random choice comes from `seed`, and each
  * injection is an `inject` event, so one fault can be replayed exactly (a
  * whole campaign cannot: when its faults land is host time).
  * The kernel is not preemptible, so what a call does in it is bounded: an
@@ -246,6 +248,41 @@ static bool kills_or_passes(uint64_t kind)
 	       kind != VE_INJ_CORRUPT;
 }
 
+/*
+ * step: the count starts at a commit (stash_commit calls inject_step_commit),
+ * not at the injection, so that it is measured from a point the target's
+ * own code defines: "n instructions into the request after a reply", the
+ * same on every run. Until then p runs at full speed; from then on every
+ * user instruction traps (#DB), and each commit starts the count again.
+ * The kernel itself never runs with TF (SFMASK and the interrupt gates
+ * clear it), so only user instructions count; a system call counts as one
+ * only if it does not commit (a commit resets the count).
+ */
+static void arm_step(struct proc *p, uint64_t n)
+{
+	p->step_n = n;
+	p->step_left = 0; /* not counting until the next commit */
+	arch_user_single_step(proc_user_frame(p), false);
+}
+
+void inject_step_commit(struct proc *p)
+{
+	if (!p->step_n)
+		return;
+	p->step_left = p->step_n;
+	arch_user_single_step(proc_user_frame(p), true);
+}
+
+bool inject_step_trap(struct proc *p, uint64_t rip)
+{
+	if (!p->step_n || !p->step_left)
+		return false;
+	if (--p->step_left)
+		return true;
+	/* An injected kill, told apart from kill's by the vector and where. */
+	proc_fault(p, VE_R_KILLED, 1, rip, 0);
+}
+
 /* The caller may be its own target (the shell asked to fault itself): a
  * crash kind then takes effect as the system call returns, and kill or
  * exit end it inside the call. */
@@ -264,7 +301,7 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		return -VE_BUSY;
 	/* The work one call does in the kernel, which nothing preempts, is
 	 * bounded by these maxima, and a stall's end cannot wrap around. */
-	if (arg > ve_inject_arg_max(kind))
+	if (arg > ve_inject_arg_max(kind) || (kind == VE_INJ_STEP && arg == 0))
 		return -VE_INVAL;
 	int err = via_trampoline(kind) ? map_tramp(p) : 0;
 	if (err)
@@ -302,6 +339,11 @@ int inject_fault(struct proc *caller, int pid, uint64_t kind, uint64_t arg, uint
 		p->stall_until = arch_now_ns() + (arg ? arg : 100000000ull);
 		fmt_snprintf(details, sizeof(details), "stalled %llu ms",
 			     (unsigned long long)((arg ? arg : 100000000ull) / 1000000));
+		break;
+	case VE_INJ_STEP:
+		arm_step(p, arg);
+		fmt_snprintf(details, sizeof(details), "%llu instructions after its next commit",
+			     (unsigned long long)arg);
 		break;
 	default:
 		redirect(p, (enum ve_inject)kind, &rng, details, sizeof(details));

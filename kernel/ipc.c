@@ -14,6 +14,8 @@
  * one message buffer in the kernel (msg_buf): its request, copied in once,
  * while it waits for room; then, while it waits for the reply, the reply,
  * which the server copies in and the caller copies out in its own space.
+ * Batches (castv, recvv) go to the channel core whole: one share charge,
+ * one list splice and one refund each, not one per message.
  */
 #include "ipc.h"
 
@@ -30,7 +32,9 @@
 static struct chan_registry reg;
 /* Per process slot: a process is in one call at a time, and its request
  * is sent before a reply can be written here (only a caller waiting for
- * its reply gets one), so the two uses never overlap. */
+ * its reply gets one), so the two uses never overlap. castv and recvv
+ * stage a batch's payloads here, in no call, so nobody replies into it
+ * meanwhile. */
 static uint8_t msg_buf[NPROC][VE_MSG_MAX];
 /*
  * Who an IRQ line is delivered to. A line granted by `irqs` has one owner.
@@ -91,7 +95,9 @@ static size_t footprint(size_t n)
 	return n == CHAN_SLOT_SIZE ? slot_footprint : kmalloc_footprint(n);
 }
 
-static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
+/* count messages of n bytes: count times one's footprint (VE_BATCH_MAX
+ * at most, so no overflow). */
+static int env_charge(void *ctx, uint64_t sender, size_t n, uint32_t count, uint64_t *owner)
 {
 	(void)ctx;
 	if (!sender)
@@ -99,7 +105,7 @@ static int env_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
 	/* The sender is nearly always the process sending: no table lookup. */
 	struct proc *cur = proc_current();
 	struct proc *p = cur && (uint64_t)cur->pid == sender ? cur : charged_proc(sender);
-	int err = share_charge(p, footprint(n));
+	int err = share_charge(p, footprint(n) * count);
 	if (!err)
 		*owner = sender;
 	return err;
@@ -111,13 +117,13 @@ static uint64_t env_disown(void *ctx, uint64_t owner, size_t n)
 	return share_disown(charged_proc(owner), footprint(n));
 }
 
-static void env_refund(void *ctx, uint64_t owner, size_t n)
+static void env_refund(void *ctx, uint64_t owner, size_t n, uint32_t count)
 {
 	(void)ctx;
 	if (owner >= SHARE_ORPHAN_BASE)
-		share_refund_orphan(owner, footprint(n));
+		share_refund_orphan(owner, footprint(n) * count);
 	else
-		share_refund(charged_proc(owner), footprint(n));
+		share_refund(charged_proc(owner), footprint(n) * count);
 }
 
 static const struct chan_env env = {
@@ -681,6 +687,48 @@ static long castv_check(struct proc *p, struct chan *c, uint64_t ubuf, uint64_t 
 	return vm_check(p, ubuf, *total, false) ? -VE_FAULT : 0;
 }
 
+/* How many of lens[0..n) (each at most VE_MSG_MAX) fit in msg_buf
+ * together, at least one; their bytes in *bytes. */
+static uint32_t castv_chunk(const uint32_t *lens, uint64_t n, uint64_t *bytes)
+{
+	uint32_t k = 0;
+	*bytes = 0;
+	while (k < n && *bytes + lens[k] <= VE_MSG_MAX)
+		*bytes += lens[k++];
+	return k;
+}
+
+/* Queue castv's checked batch: as many messages as fill msg_buf are copied
+ * in at once and go to the core as one batch (one charge, one splice).
+ * buf was checked readable, and nothing of p's changes while it is in the
+ * kernel, so a copy does not fail. The first message that does not fit
+ * (-VE_AGAIN) ends the batch; the first always fits, as wait_for_room saw.
+ * Returns how many were queued; *err why it stopped short. */
+static uint64_t castv_send(struct proc *p, struct chan *c, uint64_t ubuf, const uint32_t *lens,
+			   uint64_t n, long *err)
+{
+	uint8_t *buf = msg_buf[p->slot];
+	uint64_t k = 0, bytes;
+	while (k < n) {
+		uint32_t chunk = castv_chunk(lens + k, n - k, &bytes);
+		if (vm_copy_in(p, buf, ubuf, bytes)) {
+			*err = -VE_FAULT;
+			break;
+		}
+		long sent = chan_send_batch(c, (uint64_t)p->pid, VE_MSG_CAST, buf, lens + k, chunk,
+					    0, NULL);
+		if (sent < 0) {
+			*err = sent;
+			break;
+		}
+		k += (uint64_t)sent;
+		if ((uint32_t)sent < chunk)
+			break;
+		ubuf += bytes;
+	}
+	return k;
+}
+
 long ipc_castv(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t ulens, uint64_t n,
 	       uint64_t flags)
 {
@@ -699,54 +747,77 @@ long ipc_castv(struct proc *p, uint64_t h, uint64_t ubuf, uint64_t ulens, uint64
 	err = wait_for_room(p, c, lens[0], (flags & VE_NONBLOCK) ? 0 : UINT64_MAX);
 	if (err)
 		return err == -VE_TIMEOUT ? -VE_AGAIN : err;
-	/* Each message through msg_buf, as a single cast: the core copies it
-	 * from kernel memory. buf was checked readable, and nothing of p's
-	 * changes while it is in the kernel, so the copy does not fail. */
-	uint8_t *buf = msg_buf[p->slot];
-	uint64_t k = 0, id;
-	for (; k < n; ubuf += lens[k], k++) {
-		/* Checked in castv_check; said again where the compiler sees
-		 * it, so that with every caller bounding len, link-time
-		 * optimization keeps chan_send's own bound check folded away
-		 * (2 instructions on every call and cast). */
-		uint32_t len = lens[k] <= VE_MSG_MAX ? lens[k] : VE_MSG_MAX;
-		if (vm_copy_in(p, buf, ubuf, len)) {
-			err = -VE_FAULT;
-			break;
-		}
-		/* The first that does not fit (-VE_AGAIN) ends the batch; the
-		 * first always fits, as wait_for_room saw. */
-		if ((err = chan_send(c, (uint64_t)p->pid, VE_MSG_CAST, buf, len, 0, &id)))
-			break;
-	}
+	uint64_t k = castv_send(p, c, ubuf, lens, n, &err);
 	if (k)
 		wake_server(c);
 	return k ? (long)k : err;
 }
 
+/* Copy the payloads of q[0..n) back to back to ubuf while they fit in
+ * cap, before any of them moves (a bad buffer leaves them queued). They
+ * are gathered in p's msg_buf (free while it serves) and go out a
+ * bufferful at a time: one user copy for many small messages. Returns how
+ * many were copied. */
+static uint32_t recv_copy(struct proc *p, const struct chan_msg **q, uint32_t n, uint64_t ubuf,
+			  uint64_t cap)
+{
+	uint8_t *buf = msg_buf[p->slot];
+	uint32_t k = 0, out = 0; /* gathered; copied out */
+	uint64_t fill = 0;
+	for (; k < n && q[k]->len <= cap; k++) {
+		uint32_t len = q[k]->len;
+		if (fill + len > VE_MSG_MAX) {
+			if (vm_copy_out(p, ubuf, buf, fill))
+				return out;
+			ubuf += fill;
+			fill = 0;
+			out = k;
+		}
+		memcpy(buf + fill, q[k]->data, len);
+		fill += len;
+		cap -= len;
+	}
+	return fill && vm_copy_out(p, ubuf, buf, fill) ? out : k;
+}
+
 /* recvv's receiving: from the head of hd's queue into msgs[]/ubuf, as
- * recv_head does one at a time. Returns how many, or recv_head's error for
- * the first (a payload longer than cap: -VE_RANGE, msgs[0].len its length). */
+ * recv_head does one at a time, but moved to in flight together. Returns
+ * how many, or recv_head's error for the first (a payload longer than
+ * cap: -VE_RANGE, msgs[0].len its length). */
 static long recv_batch(struct proc *p, struct handle *hd, struct ve_msg *msgs, uint32_t max,
 		       uint64_t ubuf, uint64_t cap)
 {
-	uint32_t k = 0;
-	long len = -VE_AGAIN;
-	while (k < max && (len = recv_head(p, hd, &msgs[k], ubuf, cap)) >= 0) {
-		ubuf += (uint64_t)len;
-		cap -= (uint64_t)len;
-		k++;
+	const struct chan_msg *q[VE_BATCH_MAX];
+	uint32_t n = chan_list_queued(hd->ch, q, max);
+	if (n == 0)
+		return -VE_AGAIN;
+	if (q[0]->len > cap) {
+		msgs[0].len = q[0]->len;
+		return -VE_RANGE;
 	}
-	return k ? (long)k : len;
+	uint32_t k = recv_copy(p, q, n, ubuf, cap);
+	if (k == 0)
+		return -VE_FAULT;
+	long err = chan_recv_batch(hd->ch, (uint64_t)p->pid, k, NULL);
+	if (err < 0)
+		return err;
+	for (uint32_t i = 0; i < k; i++)
+		msgs[i] = (struct ve_msg){
+			.id = q[i]->id,
+			.sender = (int32_t)q[i]->sender,
+			.kind = q[i]->kind,
+			.len = q[i]->len,
+			.redelivered = q[i]->redelivered,
+		};
+	wake_senders(hd->ch);
+	return (long)k;
 }
 
-/* recvv's acks, in order; b->acked counts them. */
+/* recvv's acks, in order, at once; b->acked counts them. */
 static long ack_batch(struct proc *p, struct handle *hd, struct ve_batch *b, const uint64_t *ids)
 {
-	long err = 0;
-	for (; b->acked < b->nacks; b->acked++)
-		if ((err = chan_ack(hd->ch, (uint64_t)p->pid, ids[b->acked])))
-			break;
+	long err =
+	    b->nacks ? chan_ack_batch(hd->ch, (uint64_t)p->pid, ids, b->nacks, &b->acked) : 0;
 	if (b->acked)
 		wake_senders(hd->ch);
 	return err;

@@ -443,8 +443,8 @@ static void emit_exit(const struct proc *p)
 	ev_str(&l, "reason", proc_reason_name((enum ve_reason)p->exit.reason));
 	if (p->exit.reason == VE_R_EXIT)
 		ev_i64(&l, "code", p->exit.code);
-	else if (p->exit.reason != VE_R_KILLED)
-		ev_u64(&l, "vector", p->exit.vector);
+	else if (p->exit.reason != VE_R_KILLED || p->exit.vector)
+		ev_u64(&l, "vector", p->exit.vector); /* killed with 1: an injected step */
 	ev_hex(&l, "rip", p->exit.rip);
 	ev_hex(&l, "addr", p->exit.addr);
 	ev_send(&l);

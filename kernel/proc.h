@@ -71,6 +71,8 @@ struct proc {
 	uint16_t irqs;			     /* granted IRQ lines (bit n = IRQ n) */
 	uint16_t irq_pending;		     /* fired, not yet reported by wait_any */
 	uint64_t stall_until;		     /* injected stall: not run before this (sched.c) */
+	uint64_t step_n;		     /* injected step: its n (0: not armed; inject.c) */
+	uint64_t step_left;		     /* ... user instructions left since the last commit */
 	bool timed_out;			     /* a blocking call's deadline passed (sched.c) */
 	struct chan *blocked_on;	     /* CALLING/SENDING: the channel */
 	uint64_t call_id;		     /* CALLING: the request's message id */

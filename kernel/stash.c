@@ -18,6 +18,7 @@
 
 #include "arch.h"
 #include "bundle.h"
+#include "inject.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "mem.h"
@@ -223,6 +224,7 @@ static void protect_page(void *ctx, uint32_t page)
 
 void stash_commit(struct proc *p)
 {
+	inject_step_commit(p); /* every commit, windowed stash or not */
 	struct stash *s = p->stash_win;
 	if (!s || !s->win.nsaved)
 		return;

@@ -15,7 +15,9 @@
 long stash_map(struct proc *p, uint64_t size, unsigned flags);
 /* p has just entered a system call that commits (VE_STASH_WINDOWS in
  * abi.h): if it has a windowed stash mapped, the stash as it is now
- * becomes what a next incarnation gets. Cheap when nothing was written. */
+ * becomes what a next incarnation gets. Cheap when nothing was written.
+ * Called for a process with a windowed stash or an armed step fault
+ * (inject_step_commit, first thing). */
 void stash_commit(struct proc *p);
 /* A write to user address addr faulted in p (in user mode or in a kernel
  * copy): true if addr is a page of p's windowed stash that was kept

@@ -539,8 +539,8 @@ static const sys_fn sys_table[SYS_NCALLS] = {
 
 /* The system calls that commit a windowed stash (abi.h, VE_STASH_WINDOWS):
  * those by which something leaves the process for another one, or a
- * received message is finished. reply_recv commits when it answers, recvv
- * when it acks. */
+ * received message is finished. reply_recv and next commit when they
+ * answer, recvv when it acks. */
 static const bool sys_commits[SYS_NCALLS] = {
 	[SYS_EXIT] = true,	 [SYS_CHAN_CALL] = true,  [SYS_CHAN_CAST] = true,
 	[SYS_CHAN_CASTV] = true, [SYS_CHAN_REPLY] = true, [SYS_CHAN_ACK] = true,
@@ -548,15 +548,16 @@ static const bool sys_commits[SYS_NCALLS] = {
 	[SYS_STASH_DROP] = true, [SYS_INJECT] = true,	  [SYS_HALT] = true,
 };
 
-/* p has a windowed stash and makes system call nr: commit first if nr
- * commits. Out of line, so the calls of a process without windows pay
- * one test in syscall_dispatch and nothing else. */
+/* p has a windowed stash, or an armed step fault (inject.c, which counts
+ * from commits), and makes system call nr: commit first if nr commits.
+ * Out of line, so the calls of a process without either pay one test in
+ * syscall_dispatch and nothing else. */
 static __attribute__((noinline, cold)) void windowed_call(struct proc *p, struct trap_frame *f,
 							  uint64_t nr)
 {
 	uint32_t nacks;
 	bool commits = nr < SYS_NCALLS && sys_commits[nr];
-	if (nr == SYS_CHAN_REPLY_RECV)
+	if (nr == SYS_CHAN_REPLY_RECV || nr == SYS_CHAN_NEXT)
 		commits = f->rsi != 0; /* its id: it answers */
 	else if (nr == SYS_CHAN_RECVV)
 		commits = !vm_copy_in(p, &nacks, f->rsi + offsetof(struct ve_batch, nacks),
@@ -570,7 +571,8 @@ void syscall_dispatch(struct trap_frame *f)
 {
 	uint64_t nr = f->rax;
 	struct proc *p = proc_current();
-	if (__builtin_expect(p->stash_win != NULL, 0))
+	/* One test for both: an or, not a second branch (the round trip). */
+	if (__builtin_expect(((uintptr_t)p->stash_win | p->step_n) != 0, 0))
 		windowed_call(p, f, nr);
 	if (nr >= SYS_NCALLS || !sys_table[nr])
 		f->rax = (uint64_t)-VE_BADCALL;

@@ -4,7 +4,10 @@
  * (tests/boot/progs/bench.c) measured with rdtsc and wrote on the COM2 event
  * log, then boots a Linux guest under the same QEMU settings, whose /init
  * (tools/linuxbench.c) times a pipe ping-pong the same way, and prints both
- * with their ratio. It also writes them to OUT/bench.json.
+ * with their ratio. The guest also times round trips to a server that
+ * dirties 0, 1, 4 and 16 pages of its stash per call, plain and with
+ * recovery windows (window_rt_*, plain_rt_*: what the windows cost). It
+ * also writes them to OUT/bench.json.
  *
  *     bench --iso ISO --out DIR [--linux LDIR] [--accel auto|kvm|tcg] [--timeout S]
  *
@@ -61,6 +64,11 @@
 #define CRASH_MAX 64			 /* as in tests/boot/progs/bench.c */
 #define DEATH_BASE 0x0000400000000000ull /* as in tests/boot/progs/benchsrv.c */
 #define DEATH_BITS 44
+/* The stash round trips (tests/boot/progs/bench.c): pages dirtied per call,
+ * over a plain stash and over one with recovery windows. */
+#define STASH_SERIES 4
+static const unsigned stash_pages[STASH_SERIES] = { 0, 1, 4, 16 };
+static const char *const stash_modes[2] = { "plain", "window" };
 
 /* The machine both guests get; -cpu qemu64 is QEMU's default, named so
  * that the two guests are sure to match. */
@@ -99,6 +107,7 @@ struct guest {
 	uint64_t ndeaths, deaths[CRASH_MAX];	       /* benchsrv's fault addresses */
 	uint64_t ncalls, t0[CRASH_MAX], t1[CRASH_MAX]; /* each crashing call */
 	struct stats recovery;			       /* death to the replayed call's reply */
+	struct stats stash[2][STASH_SERIES];	       /* [plain, window][pages index] */
 };
 
 /* What the Linux guest produced. */
@@ -214,6 +223,29 @@ static void on_exit_event(const struct jsonline *o, struct guest *g)
 	snprintf(g->pr.why, sizeof(g->pr.why), "process %s died: %s at rip %s", name, reason, rip);
 }
 
+static void on_stash(const struct jsonline *o, struct guest *g)
+{
+	const char *mode = get_str(o, "mode");
+	uint64_t pages;
+
+	if (!get_u64(o, "pages", &pages))
+		return;
+	for (int m = 0; m < 2; m++)
+		for (int i = 0; i < STASH_SERIES; i++)
+			if (strcmp(mode, stash_modes[m]) == 0 && pages == stash_pages[i])
+				get_stats(o, &g->stash[m][i]);
+}
+
+/* Whether every stash series came. */
+static bool stash_all(const struct guest *g)
+{
+	for (int m = 0; m < 2; m++)
+		for (int i = 0; i < STASH_SERIES; i++)
+			if (!g->stash[m][i].have)
+				return false;
+	return true;
+}
+
 static void on_crash_call(const struct jsonline *o, struct guest *g)
 {
 	uint64_t i;
@@ -261,6 +293,8 @@ static void on_vesta_line(const char *line, size_t len, void *ctx)
 		g->crash.have = get_u64(&o, "n", &g->crash.n) &&
 				get_u64(&o, "p50", &g->crash.p50) &&
 				get_u64(&o, "max", &g->crash.max);
+	} else if (strcmp(ev, "bench_stash") == 0) {
+		on_stash(&o, g);
 	} else if (strcmp(ev, "bench_done") == 0) {
 		g->pr.done = true;
 	}
@@ -529,7 +563,7 @@ static int run_vesta(const struct opts *o, const char *accel, struct guest *g)
 	memset(g, 0, sizeof(*g));
 	run_qemu(o, &b, &t, &g->pr);
 	if (!g->pr.why[0] && !(g->before.have && g->after.have && g->unbatched.have &&
-			       g->batched.have && g->crash.have && g->tsc_hz))
+			       g->batched.have && g->crash.have && stash_all(g) && g->tsc_hz))
 		snprintf(g->pr.why, sizeof(g->pr.why), "the guest halted without every result");
 	if (!g->pr.why[0])
 		recovery_of(g);
@@ -665,6 +699,26 @@ static void print_linux(const struct report *r)
 	       ratio(l->pipe.p50, r->g.before.p50), ratio(l->pipe.p99, r->g.before.p99));
 }
 
+/* The stash round trips: plain and windowed side by side per page count. */
+static void print_stash(const struct report *r)
+{
+	const struct guest *g = &r->g;
+	char head[64], what[64];
+
+	snprintf(head, sizeof(head), "stash pages dirtied per call (%s)", r->unit);
+	printf("\n  %-40s %8s %10s %10s %10s %12s\n", head, "n", "p50", "p99", "min", "max");
+	for (int i = 0; i < STASH_SERIES; i++)
+		for (int m = 0; m < 2; m++) {
+			snprintf(what, sizeof(what), "%s stash, %u pages", stash_modes[m],
+				 stash_pages[i]);
+			print_stats_row(what, &g->stash[m][i]);
+		}
+	for (int i = 0; i < STASH_SERIES; i++)
+		printf("  windows cost, %2u pages: p50 %+" PRId64 " %s (%.3fx)\n", stash_pages[i],
+		       (int64_t)(g->stash[1][i].p50 - g->stash[0][i].p50), r->unit,
+		       ratio(g->stash[1][i].p50, g->stash[0][i].p50));
+}
+
 static void print_report(const struct report *r)
 {
 	const struct guest *g = &r->g;
@@ -704,6 +758,7 @@ static void print_report(const struct report *r)
 	print_stats_row("same channel after the crashes", &g->after);
 	printf("  after / before: p50 %.3fx, p99 %.3fx\n", ratio(g->after.p50, g->before.p50),
 	       ratio(g->after.p99, g->before.p99));
+	print_stash(r);
 }
 
 static void json_stats(FILE *f, const char *key, const struct stats *s, const char *end)
@@ -789,6 +844,15 @@ static void json_headline(FILE *f, const struct report *r)
 			ratio(l->pipe.p50, g->before.p50));
 	else
 		fputs("  \"rtt_ratio_linux_pipe_to_vesta_p50\": null,\n", f);
+	/* window_rt_4p_insns: the p50 round trip to a server that dirties 4
+	 * pages of a windowed stash per call; plain_rt_4p_insns: a plain one. */
+	for (int m = 0; m < 2; m++)
+		for (int i = 0; i < STASH_SERIES; i++) {
+			fprintf(f, "  \"%s_rt_%up_%s\": %" PRIu64 ",\n", stash_modes[m],
+				stash_pages[i], r->unit, g->stash[m][i].p50);
+			fprintf(f, "  \"%s_rt_%up_%s_p99\": %" PRIu64 ",\n", stash_modes[m],
+				stash_pages[i], r->unit, g->stash[m][i].p99);
+		}
 }
 
 /* Write dir/bench.json (through a temporary file). Returns 0 or -1. */
@@ -821,6 +885,12 @@ static int write_json(const char *dir, const struct report *r)
 		g->crash.n, g->crash.p50, g->crash.max);
 	json_casts(f, "cast_unbatched", &g->unbatched, r);
 	json_casts(f, "cast_batched", &g->batched, r);
+	for (int m = 0; m < 2; m++)
+		for (int i = 0; i < STASH_SERIES; i++) {
+			char key[32];
+			snprintf(key, sizeof(key), "%s_rt_%up", stash_modes[m], stash_pages[i]);
+			json_stats(f, key, &g->stash[m][i], ",");
+		}
 	json_stats(f, "linux_pipe_rtt", &l->pipe, ",");
 	json_stats(f, "linux_eventfd_rtt", &l->eventfd, ",");
 	json_stats(f, "linux_futex_rtt", &l->futex, "");

@@ -39,6 +39,7 @@
 #include "guest.h"
 #include "subst.h"
 #include "util.h"
+#include "splitmix.h"
 
 #define DEFAULT_KINDS "kill,exit,crash,hang,block,corrupt,leak,garbage,slow"
 #define DEFAULT_TARGETS "uart,virtio-net,log,virtio-blk,kv,workload,shell,supervisor"
@@ -131,23 +132,6 @@ static struct camp *the_camp; /* for the signal handler only */
 static pid_t job_pids[16];    /* --jobs: the children, for the handler */
 static int njob_pids;
 
-/* ---------------------------------------------------------------- random */
-
-/* splitmix64: small, good enough, and the same on every host. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t *s, uint64_t n)
-{
-	return n ? rnd(s) % n : 0;
-}
-
 /* ---------------------------------------------------------------- events */
 
 static void draw_next(struct camp *c);
@@ -158,11 +142,10 @@ static void fault_done(struct camp *c, double now)
 	camp_track_end(&c->t);
 	c->ph = PH_GAP;
 	draw_next(c);
-	c->due =
-	    now +
-	    (double)(c->o.gap_min_ms +
-		     (long)rnd_below(&c->rng, (uint64_t)(c->o.gap_max_ms - c->o.gap_min_ms + 1))) /
-		1000.0;
+	c->due = now + (double)(c->o.gap_min_ms +
+				(long)splitmix_below(
+				    &c->rng, (uint64_t)(c->o.gap_max_ms - c->o.gap_min_ms + 1))) /
+			   1000.0;
 }
 
 /* guest.c calls this for each COM2 event, in order; the bookkeeping is
@@ -250,13 +233,13 @@ static void type(struct camp *c, const char *text)
 static uint64_t draw_arg(struct camp *c, const char *kind)
 {
 	if (!strcmp(kind, "exit"))
-		return 1 + rnd_below(&c->rng, 254);
+		return 1 + splitmix_below(&c->rng, 254);
 	if (!strcmp(kind, "corrupt"))
-		return 1 + rnd_below(&c->rng, 8); /* bits to flip */
+		return 1 + splitmix_below(&c->rng, 8); /* bits to flip */
 	if (!strcmp(kind, "garbage"))
-		return 1 + rnd_below(&c->rng, 32); /* messages */
+		return 1 + splitmix_below(&c->rng, 32); /* messages */
 	if (!strcmp(kind, "slow"))
-		return (50 + rnd_below(&c->rng, 451)) * 1000000ull; /* 50..500 ms */
+		return (50 + splitmix_below(&c->rng, 451)) * 1000000ull; /* 50..500 ms */
 	return 0;
 }
 
@@ -278,13 +261,13 @@ static void draw_next(struct camp *c)
 
 	memset(f, 0, sizeof(*f));
 	snprintf(f->target, sizeof(f->target), "%s",
-		 c->targets[rnd_below(&c->rng, (uint64_t)c->ntargets)]);
+		 c->targets[splitmix_below(&c->rng, (uint64_t)c->ntargets)]);
 	do
-		kind = c->kinds[rnd_below(&c->rng, (uint64_t)c->nkinds)];
+		kind = c->kinds[splitmix_below(&c->rng, (uint64_t)c->nkinds)];
 	while (!kind_fits(f->target, kind));
 	snprintf(f->kind, sizeof(f->kind), "%s", kind);
 	f->arg = draw_arg(c, kind);
-	f->seed = rnd(&c->rng) | 1; /* 0 would ask the kernel for its own */
+	f->seed = splitmix_next(&c->rng) | 1; /* 0 would ask the kernel for its own */
 }
 
 /* Must the next fault wait? While the supervisor that would restart its

@@ -151,20 +151,28 @@ run_netcampaign() {
 		--faults "${CHECK_NET_FAULTS:-100}" --seed "${CHECK_NET_SEED:-20261203}"
 }
 
+# One tool run as one check: its output in $BUILD/NAME.out, its last line
+# printed when it passes, its tail when it fails.
+run_tool() {
+	tool=$1
+	shift
+	if "$@" >"$BUILD/$tool.out" 2>&1; then
+		passed=$((passed + 1))
+		echo "$tool: $(tail -1 "$BUILD/$tool.out" | cut -c1-160)"
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $tool (see $BUILD/$tool.out and $BUILD/check-$tool)"
+		tail -5 "$BUILD/$tool.out"
+	fi
+}
+
 # Power cuts: tools/powercut.sh kills the appliance's QEMU at random
 # moments of a checked write load, CHECK_CUTS times on one disk (make
 # powercut runs 200); no acknowledged write may be lost.
 run_powercut() {
-	if RESPCHECK="$BUILD/tools/respcheck" bash tools/powercut.sh --cuts "${CHECK_CUTS:-5}" \
-		--seed "${CHECK_CUT_SEED:-20261203}" --dir "$BUILD/check-powercut" \
-		--iso "$BUILD/vesta.iso" >"$BUILD/powercut.out" 2>&1; then
-		passed=$((passed + 1))
-		echo "powercut: $(tail -1 "$BUILD/powercut.out" | cut -c1-160)"
-	else
-		failed=$((failed + 1))
-		echo "FAIL: powercut (see $BUILD/powercut.out and $BUILD/check-powercut)"
-		tail -5 "$BUILD/powercut.out"
-	fi
+	run_tool powercut env RESPCHECK="$BUILD/tools/respcheck" bash tools/powercut.sh \
+		--cuts "${CHECK_CUTS:-5}" --seed "${CHECK_CUT_SEED:-20261203}" \
+		--dir "$BUILD/check-powercut" --iso "$BUILD/vesta.iso"
 }
 
 # Crash states: tools/crashstates.sh logs every write and flush of kv's
@@ -174,17 +182,10 @@ run_powercut() {
 # leave (make crashstates runs 200 states of 2500 MSETs); each must read
 # as a prefix, and hold every MSET answered before its flush.
 run_crashstates() {
-	if CRASHSTATES="$BUILD/tools/crashstates" bash tools/crashstates.sh \
+	run_tool crashstates env CRASHSTATES="$BUILD/tools/crashstates" bash tools/crashstates.sh \
 		--states "${CHECK_CRASH_STATES:-10}" --n "${CHECK_CRASH_N:-2100}" \
 		--seed "${CHECK_CRASH_SEED:-20261203}" --dir "$BUILD/check-crashstates" \
-		--iso "$BUILD/vesta.iso" >"$BUILD/crashstates.out" 2>&1; then
-		passed=$((passed + 1))
-		echo "crashstates: $(tail -1 "$BUILD/crashstates.out" | cut -c1-160)"
-	else
-		failed=$((failed + 1))
-		echo "FAIL: crashstates (see $BUILD/crashstates.out and $BUILD/check-crashstates)"
-		tail -5 "$BUILD/crashstates.out"
-	fi
+		--iso "$BUILD/vesta.iso"
 }
 
 case $mode in

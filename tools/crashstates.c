@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "splitmix.h"
 #include "wlog.h"
 
 static uint8_t *log_buf;
@@ -41,21 +42,6 @@ static void usage(void)
 		"       crashstates plan LOG --states M --seed S\n"
 		"       crashstates image LOG --size BYTES --out IMG flush K|sub K R|torn K R\n");
 	exit(2);
-}
-
-/* splitmix64: seeded, the same states on every host. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rng_below(uint64_t *s, uint64_t n)
-{
-	return n ? rng_next(s) % n : 0;
 }
 
 static void load(const char *path)
@@ -147,7 +133,7 @@ static void add_sub(struct plan *p, size_t k)
 static void shuffle(size_t *a, size_t n, uint64_t *s)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = rng_below(s, i), t = a[i - 1];
+		size_t j = splitmix_below(s, i), t = a[i - 1];
 
 		a[i - 1] = a[j];
 		a[j] = t;
@@ -169,8 +155,9 @@ static void print_plan(const struct plan *p, uint64_t *s)
 		for (size_t i = 0; i < p->nsub; i++)
 			if (p->subk[i] == k)
 				printf("%s %zu %llu\n",
-				       interval_writes(k, 1) && (rng_next(s) & 1) ? "torn" : "sub",
-				       k, (unsigned long long)(rng_next(s) >> 1));
+				       interval_writes(k, 1) && (splitmix_next(s) & 1) ? "torn"
+										       : "sub",
+				       k, (unsigned long long)(splitmix_next(s) >> 1));
 	}
 }
 
@@ -204,14 +191,14 @@ static int cmd_plan(size_t m, uint64_t seed)
 	for (; chosen < ndr && p.used + cost(&p, dr[chosen]) <= m; chosen++)
 		add_sub(&p, dr[chosen]);
 	while (chosen && p.nsub < m / 4 && p.used < m)
-		add_sub(&p, dr[rng_below(&s, chosen)]);
+		add_sub(&p, dr[splitmix_below(&s, chosen)]);
 	for (size_t i = 0; i < npl && p.used < m; i++)
 		if (p.used + cost(&p, pl[i]) - 1 <= m) {
 			want_flush(&p, pl[i]);
 			want_flush(&p, pl[i] + 1);
 		}
 	while (chosen && p.used < m)
-		add_sub(&p, dr[rng_below(&s, chosen)]);
+		add_sub(&p, dr[splitmix_below(&s, chosen)]);
 	print_plan(&p, &s);
 	return 0;
 }
@@ -233,21 +220,21 @@ static int apply_drawn(size_t k, uint64_t r, int torn, uint8_t *disk, size_t siz
 
 	interval(k, &from, &to);
 	if (torn) {
-		size_t nth = rng_below(&s, interval_writes(k, 1));
+		size_t nth = splitmix_below(&s, interval_writes(k, 1));
 
 		for (size_t i = from; i < to && victim == (size_t)-1; i++)
 			if (wlog_is_write(&wl, i) && wl.e[i].nr_sectors > 1 && nth-- == 0)
 				victim = i;
 	}
 	for (size_t i = from; i < to; i++) {
-		int pick = (int)(rng_next(&s) & 1);
+		int pick = (int)(splitmix_next(&s) & 1);
 
 		if (i == victim) {
 			size_t bytes = (wl.e[i].nr_sectors + 7) / 8;
 			uint8_t *keep = calloc(bytes, 1);
 
 			for (size_t j = 0; keep && j < bytes; j++)
-				keep[j] = (uint8_t)rng_next(&s);
+				keep[j] = (uint8_t)splitmix_next(&s);
 			if (!keep || apply(i, keep, disk, size))
 				return -1;
 			free(keep);

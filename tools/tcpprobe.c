@@ -5,7 +5,7 @@
  * checks the echo byte for byte.
  *
  *   tcpprobe --port P [--conns N] [--seed S] [--rounds R]
- *            [--until-event TEXT --dir DIR] [--max-seconds T]
+ *            [--until-event TEXT --dir DIR [--every]] [--max-seconds T]
  *
  * A round opens N connections at once (default 8); connection i sends
  * random bytes (every third of the first 12: 64..256 KiB, past the TCP window, so the
@@ -17,8 +17,11 @@
  * until TEXT appears in DIR/com2.log (say the keeper's last event: the
  * guest's service is killed meanwhile, so rounds may fail), and then
  * until a round passes; it passes if that last round did, within T
- * seconds (default 300). Prints one summary line; exit 0 on pass, 1 on
- * failure, 2 for bad usage.
+ * seconds (default 300). With --every too, every round must pass, the
+ * ones during the deaths as well: the guest's connections must outlive
+ * its service (netkill.scn, where net keeps its TCP state in a windowed
+ * stash); the first round that fails ends the run. Prints one summary
+ * line; exit 0 on pass, 1 on failure, 2 for bad usage.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -47,6 +50,7 @@ struct opts {
 	uint64_t seed;
 	const char *until, *dir;
 	double max_s;
+	bool every; /* with until: every round must pass */
 };
 
 struct pconn {
@@ -219,7 +223,7 @@ static bool log_has(const char *dir, const char *text)
 static void usage(void)
 {
 	fprintf(stderr, "usage: tcpprobe --port P [--conns N] [--seed S] [--rounds R] "
-			"[--until-event TEXT --dir DIR] [--max-seconds T]\n");
+			"[--until-event TEXT --dir DIR [--every]] [--max-seconds T]\n");
 	exit(2);
 }
 
@@ -228,10 +232,15 @@ static void parse(int argc, char **argv, struct opts *o)
 	*o = (struct opts){
 		.conns = 8, .rounds = 1, .seed = 1, .max_s = 300, .dir = getenv("VESTA_BOOT_DIR")
 	};
-	for (int i = 1; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
+	for (int i = 1; i < argc; i += 2) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
 
-		if (!strcmp(a, "--port"))
+		if (!strcmp(a, "--every")) {
+			o->every = true;
+			i--;
+		} else if (i + 1 == argc) {
+			usage();
+		} else if (!strcmp(a, "--port"))
 			o->port = atoi(v);
 		else if (!strcmp(a, "--conns"))
 			o->conns = (unsigned)atoi(v);
@@ -248,8 +257,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		else
 			usage();
 	}
-	if (argc % 2 == 0 || o->port <= 0 || !o->conns || o->conns > CONNS_MAX ||
-	    (o->until && !o->dir))
+	if (o->port <= 0 || !o->conns || o->conns > CONNS_MAX || (o->until && !o->dir) ||
+	    (o->every && !o->until))
 		usage();
 }
 
@@ -270,7 +279,7 @@ int main(int argc, char **argv)
 		passed += last;
 		if (!o.until && (!last || rounds == o.rounds))
 			break;
-		if (o.until && seen && last)
+		if (o.until && ((seen && last) || (o.every && !last)))
 			break;
 		if (!last)
 			usleep(200000);

@@ -9,6 +9,16 @@
  * back: a program's small-block memory is its high-water mark, which for a
  * long-running server that frees and reallocates the same kinds of blocks
  * is close to what it holds. Single-threaded, as every Vesta program is.
+ *
+ * A program linked with svc/lib/user-stash.ld and a VE_STASH_HEAP keeps
+ * its heap in its stash, between __stash_heap_start and __stash_heap_end:
+ * then every block comes from there, since memory from ve_vm_alloc would
+ * not outlive the incarnation that the heap's pointers (kept in the
+ * stash) outlive. The region is one arena; a big block is carved from it
+ * too, and once freed is kept on a list of its own, first fit, rather
+ * than unmapped. The heap's own state is in the stash as well, so a new
+ * incarnation carries on where the last commit left it. When the region
+ * is used up, ve_malloc returns NULL.
  */
 #include "vesta.h"
 
@@ -37,6 +47,42 @@ struct free_block {
 static struct free_block *free_list[NCLASS];
 static uint8_t *arena_next, *arena_end; /* the unused rest of the current arena */
 static size_t heap_used;		/* usable bytes of the blocks handed out */
+static struct free_block *big_free;	/* freed big blocks of the stash heap */
+
+/* The stash heap (user-stash.ld); both 0 for a program without one (weak:
+ * user.ld does not define them). */
+extern uint8_t __stash_heap_start[] __attribute__((weak));
+extern uint8_t __stash_heap_end[] __attribute__((weak));
+
+static bool stash_heap(void)
+{
+	uintptr_t a = (uintptr_t)__stash_heap_start, b = (uintptr_t)__stash_heap_end;
+
+	return a != 0 && b > a;
+}
+
+static bool in_stash_heap(const void *p)
+{
+	return stash_heap() && (const uint8_t *)p >= __stash_heap_start &&
+	       (const uint8_t *)p < __stash_heap_end;
+}
+
+/* Bytes from the stash heap's unused rest, or NULL. The first use makes
+ * the whole region the arena. */
+static uint8_t *stash_carve(size_t need)
+{
+	uint8_t *p;
+
+	if (arena_next == NULL) {
+		arena_next = __stash_heap_start;
+		arena_end = __stash_heap_end;
+	}
+	if ((size_t)(arena_end - arena_next) < need)
+		return NULL;
+	p = arena_next;
+	arena_next += need;
+	return p;
+}
 
 static int class_of(size_t n)
 {
@@ -53,6 +99,8 @@ static struct hdr *carve(int cls)
 	size_t need = HDR + class_size[cls];
 	struct hdr *h;
 
+	if (stash_heap())
+		return (struct hdr *)stash_carve(need);
 	if (arena_next == NULL || (size_t)(arena_end - arena_next) < need) {
 		long a = ve_vm_alloc(0, ARENA, VE_PROT_READ | VE_PROT_WRITE);
 
@@ -66,6 +114,25 @@ static struct hdr *carve(int cls)
 	return h;
 }
 
+/* A big block of len bytes (header included) from the stash heap: a
+ * freed one that is large enough, first fit, or a new one. */
+static struct hdr *stash_big(uint64_t len)
+{
+	for (struct free_block **f = &big_free; *f; f = &(*f)->next) {
+		struct hdr *h = (struct hdr *)((uint8_t *)*f - HDR);
+
+		if (h->size + HDR >= len) {
+			*f = (*f)->next;
+			return h;
+		}
+	}
+	struct hdr *h = (struct hdr *)stash_carve(len);
+
+	if (h)
+		h->size = len - HDR;
+	return h;
+}
+
 static void *big_alloc(size_t n)
 {
 	uint64_t len;
@@ -75,6 +142,14 @@ static void *big_alloc(size_t n)
 	if (n > UINT64_MAX - HDR - PAGE)
 		return NULL;
 	len = (n + HDR + PAGE - 1) & ~(PAGE - 1);
+	if (stash_heap()) {
+		if (!(h = stash_big(len)))
+			return NULL;
+		h->cls = BIG_CLASS;
+		h->magic = (uint32_t)HEAP_MAGIC;
+		heap_used += h->size;
+		return (uint8_t *)h + HDR;
+	}
 	a = ve_vm_alloc(0, len, VE_PROT_READ | VE_PROT_WRITE);
 	if (a < 0)
 		return NULL;
@@ -129,6 +204,11 @@ void ve_free(void *p)
 	h = header_of(p);
 	heap_used -= h->size;
 	h->magic = 0;
+	if (h->cls == BIG_CLASS && in_stash_heap(h)) {
+		f->next = big_free;
+		big_free = f;
+		return;
+	}
 	if (h->cls == BIG_CLASS) {
 		ve_vm_free((uint64_t)h, h->size + HDR);
 		return;

@@ -628,7 +628,15 @@ long ve_bundle_read(const char *name, void *buf, size_t cap);
  *            messages to each channel pid serves, as many as its queue
  *            has room for (a larger queue takes several calls to fill);
  *   slow     stall pid for arg nanoseconds (0: 100 ms; at most
- *            VE_INJ_SLOW_MAX_NS, an hour).
+ *            VE_INJ_SLOW_MAX_NS, an hour);
+ *   step     pid dies arg user instructions (1..VE_INJ_STEP_MAX, 2^32; 0
+ *            is -VE_INVAL) after its next commit (VE_STASH_WINDOWS in
+ *            abi.h: a reply, ack, cast, call, exit, ...), and each later
+ *            commit starts the count again: it runs single-stepped from
+ *            that commit on, and dies as killed (the exit event's vector
+ *            1, its rip where it stopped). A path shorter than arg
+ *            between two commits never dies, only runs slowly. For tests
+ *            that land a death on every instruction of a request.
  * The call's own work is bounded by these maxima, whatever arg is, so it
  * never holds the kernel (and the processes of higher priority) for long:
  * what takes time, a hang or a leak, runs in pid at pid's priority.

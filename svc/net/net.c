@@ -8,10 +8,14 @@
  * gw=A.B.C.D (default 10.0.2.2), if=NAME (default net0; frames arrive on
  * NAME.rx), heartbeat (cast "H" on "sup" every BEAT_MS).
  *
+ * Its whole data segment is a stash with recovery windows (README.md): a
+ * restarted net carries on with lwIP's state as its predecessor last
+ * committed it, every TCP connection with it.
+ *
  * This file: args, the stash, the main loop and lwIP's port functions
  * (sys_now, the ISN hook, random numbers, assertions).
- * Exit codes: 1 a channel or stash call failed, 2 bad args, 3 an lwIP
- * assertion failed.
+ * Exit codes: 1 a channel call failed (or no scratch memory), 2 bad
+ * args, 3 an lwIP assertion failed, 4 a kept stash failed its checks.
  */
 #include "net.h"
 
@@ -56,6 +60,20 @@ _Noreturn void net_assert(const char *msg, const char *file, int line)
 	ve_exit(3);
 }
 
+/* Memory of this incarnation, outside the stash: for buffers that hold
+ * nothing across messages (a message received, a reply being built),
+ * whose writes would otherwise each cost the window a saved page. */
+void *net_scratch(size_t len)
+{
+	long a = ve_vm_alloc(0, (len + 4095) & ~4095ul, VE_PROT_READ | VE_PROT_WRITE);
+
+	if (a < 0) {
+		ve_printf("net: scratch: %s\n", ve_strerror(a));
+		ve_exit(1);
+	}
+	return (void *)a;
+}
+
 /* --- the stash --- */
 
 static bool have_rdrand(void)
@@ -94,20 +112,28 @@ static void stash_reset(const char *why)
 	ve_event_str("net_stash_reset", "reason", why);
 }
 
-/* Map and check the stash, then start a new epoch. Returns 0 or an error. */
+/*
+ * Check the stash's own page and start a new epoch. net's whole data
+ * segment is its stash (user-stash.ld, with recovery windows): a new one
+ * is all zero but for the initial data, a kept one is the last
+ * incarnation's as it was at its last commit, lwIP's state with it. A
+ * kept page that fails its checks was corrupted inside the window, and
+ * lwIP's state beside it cannot be trusted either: exit 4, so that the
+ * supervisor, after repeated early deaths, discards the stash. Returns 0.
+ */
 static int stash_open(void)
 {
-	long base = ve_stash_wait(4096);
+	static struct net_stash page;
 	const char *why;
 
 	_Static_assert(sizeof(struct net_stash) <= 4096, "the stash is one page");
-	if (base < 0) {
-		ve_printf("net: stash: %s\n", ve_strerror(base));
-		return (int)base;
-	}
-	net.st = (struct net_stash *)base;
+	net.st = &page;
 	ve_rng_seed(&rng, ve_clock_ns() ^ net.st->secret[0]);
-	if ((why = net_stash_check(net.st)))
+	if ((why = net_stash_check(net.st)) && net.up) {
+		ve_event_str("net_stash_bad", "reason", why);
+		ve_exit(4);
+	}
+	if (why)
 		stash_reset(why);
 	net.st->epoch++;
 	net.epoch = net.st->epoch;
@@ -268,12 +294,12 @@ static void on_frame(const struct ve_msg *m, const uint8_t *buf, size_t len)
 
 static _Noreturn void serve(struct ve_heartbeat *hb)
 {
-	static uint8_t buf[VE_MSG_MAX];
+	uint8_t *buf = net_scratch(VE_MSG_MAX);
 	int32_t hs[2] = { net.tcp, net.rx };
 	uint64_t sock_ns = 0;
 
 	for (;;) {
-		struct ve_next nx = { .handles = hs, .n = 2, .cap = sizeof(buf) };
+		struct ve_next nx = { .handles = hs, .n = 2, .cap = VE_MSG_MAX };
 		long r;
 
 		nx.timeout_ns = wait_ns(hb, sock_ns);
@@ -287,6 +313,7 @@ static _Noreturn void serve(struct ve_heartbeat *hb)
 		netif_poll(&net.nif);
 		sys_check_timeouts();
 		sock_ns = sock_poll();
+		netif_flush();
 		maybe_stats();
 	}
 }
@@ -345,11 +372,18 @@ int main(const char *args)
 		return 2;
 	}
 	if (ve_heartbeat_init(&hb, a.beat ? BEAT_MS * 1000000ull : 0) < 0 || stash_open() < 0 ||
-	    open_channels(a.ifname, &hb) < 0 || get_mac(&hb) < 0)
+	    open_channels(a.ifname, &hb) < 0)
 		return 1;
-	lwip_init();
-	netif_start(&a.ip, &a.mask, &a.gw);
-	sock_start();
+	if (net.up) {
+		sock_resume();
+	} else {
+		if (get_mac(&hb) < 0)
+			return 1;
+		lwip_init();
+		netif_start(&a.ip, &a.mask, &a.gw);
+		sock_start();
+		net.up = true; /* committed with the first frame cast or answer */
+	}
 	post_up(&a);
 	serve(&hb);
 }

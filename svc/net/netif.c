@@ -5,6 +5,12 @@
  * lost), and frames the driver casts 'R' to IF.rx are handed to lwIP's
  * Ethernet input. net does not know, or need to know, which driver is
  * below.
+ *
+ * Frames lwIP sends are queued (net.txq, in the stash) and cast by
+ * netif_flush after the message that made them is answered: a cast is a
+ * commit of the stash's recovery window, and one in the middle of a
+ * request would commit half of it (lwIP's state moved, net's own not
+ * yet), which a next incarnation would then handle a second time.
  */
 #include "net.h"
 
@@ -13,24 +19,53 @@
 #include "netif/ethernet.h"
 #include "nic.h"
 
+/* Queue the frame for netif_flush; a full queue drops it (counted: TCP
+ * retransmits). */
 static err_t link_output(struct netif *nif, struct pbuf *p)
 {
-	static uint8_t msg[NIC_MSG_MAX];
-	int r;
+	struct net_txq *q = &net.txq;
+	uint8_t *msg = q->buf + q->bytes;
 
 	(void)nif;
-	if (p->tot_len < NIC_FRAME_MIN || p->tot_len > NIC_FRAME_MAX) {
+	if (p->tot_len < NIC_FRAME_MIN || p->tot_len > NIC_FRAME_MAX || q->n == NET_TXQ_MAX ||
+	    sizeof(q->buf) - q->bytes < NIC_MSG_MAX) {
 		net.tx_dropped++;
 		return ERR_OK;
 	}
 	msg[0] = NIC_OP_TX;
 	pbuf_copy_partial(p, msg + 1, p->tot_len, 0);
-	r = ve_chan_cast(net.nic, msg, 1 + (size_t)p->tot_len, VE_NONBLOCK);
-	if (r < 0)
-		net.tx_dropped++;
-	else
-		net.tx_frames++;
+	q->lens[q->n++] = 1 + (uint32_t)p->tot_len;
+	q->bytes += 1 + (uint32_t)p->tot_len;
 	return ERR_OK;
+}
+
+/*
+ * Cast the queued frames, VE_BATCH_MAX at a time. Each batch is marked
+ * sent before its castv, which commits: a death after it does not send
+ * the batch again, and one before it leaves the batch to the next
+ * incarnation's flush. What the channel has no room for is dropped.
+ */
+void netif_flush(void)
+{
+	struct net_txq *q = &net.txq;
+
+	while (q->sent < q->n) {
+		uint32_t first = q->sent, k = q->n - first, off = q->sent_bytes, len = 0;
+		long r;
+
+		k = k < VE_BATCH_MAX ? k : VE_BATCH_MAX;
+		for (uint32_t i = 0; i < k; i++)
+			len += q->lens[first + i];
+		q->sent += k;
+		q->sent_bytes += len;
+		r = net.nic < 0
+			? -VE_BADHANDLE
+			: ve_chan_castv(net.nic, q->buf + off, q->lens + first, k, VE_NONBLOCK);
+		r = r < 0 ? 0 : r;
+		net.tx_frames += (uint64_t)r;
+		net.tx_dropped += k - (uint64_t)r;
+	}
+	q->n = q->bytes = q->sent = q->sent_bytes = 0;
 }
 
 static err_t nif_init(struct netif *nif)

@@ -70,7 +70,10 @@ static struct park parks[PARK_MAX];
 static struct notifier nts[NOTIFY_MAX];
 static unsigned nnts;
 static uint32_t seq;
-static uint8_t out[VE_MSG_MAX];
+static unsigned noted; /* net_replay events of this incarnation */
+/* Where replies are built: scratch of this incarnation (net_scratch),
+ * not the stash, so that building one dirties no page of the window. */
+static uint8_t *out;
 
 /* --- replies --- */
 
@@ -167,17 +170,17 @@ static struct conn *conn_new(uint64_t lid, const char *owner, int nt)
 }
 
 /* The connection cid, or NULL with *err: -SOCK_ECONNRESET for a cid of an
- * earlier epoch (it died with that net), -SOCK_EBADF for one never given. */
+ * earlier epoch that is not held any more (it died with that net, or its
+ * stash was discarded), -SOCK_EBADF for one never given. A connection
+ * kept across deaths in the stash keeps its cid, epoch and all. */
 static struct conn *conn_find(uint64_t cid, int *err)
 {
 	uint32_t ep = (uint32_t)(cid >> 32);
 	struct conn *c = &conns[(cid & 0xff) % CONN_MAX];
 
-	*err = SOCK_EBADF;
-	if (ep && ep < net.epoch)
-		*err = SOCK_ECONNRESET;
-	else if (c->cid == cid && cid)
+	if (c->cid == cid && cid)
 		return c;
+	*err = ep && ep < net.epoch ? SOCK_ECONNRESET : SOCK_EBADF;
 	return NULL;
 }
 
@@ -518,8 +521,45 @@ static uint64_t stale_poll(uint64_t now)
 	return NS_NONE;
 }
 
+/* Calls parked now. */
+static unsigned parked(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < PARK_MAX; i++)
+		n += parks[i].id != 0;
+	return n;
+}
+
+/* A kept stash: lwIP's connections, listeners and parked calls carry on;
+ * only what belongs to the process is had again: the NOTIFY channels'
+ * handles (in the order they were first opened). */
+void sock_resume(void)
+{
+	out = net_scratch(VE_MSG_MAX);
+	noted = 0;
+	for (unsigned i = 0; i < nnts; i++) {
+		nts[i].h = ve_chan_open(nts[i].name);
+		if (nts[i].h < 0)
+			ve_event_str("net_notify_fail", "channel", nts[i].name);
+	}
+	for (unsigned i = 0; i < net.st->nlisten; i++) {
+		struct ve_kv kv[3] = { VE_KV_NUM("port", net.st->l[i].port),
+				       VE_KV_NUM("lid", (int64_t)net.st->l[i].lid),
+				       VE_KV_NUM("err", lis[i].pcb ? 0 : -SOCK_ENOMEM) };
+
+		ve_event(lis[i].pcb ? "net_listen" : "net_listen_fail", kv, 3);
+	}
+	struct ve_kv kv[2] = { VE_KV_NUM("conns", sock_conns()), VE_KV_NUM("parked", parked()) };
+	ve_event("net_resume", kv, 2);
+}
+
+/* A new stack (lwIP just set up): the stash's listeners are opened anew,
+ * and the peers of the connections an earlier stack held are reset. */
 void sock_start(void)
 {
+	out = net_scratch(VE_MSG_MAX);
+	noted = 0;
 	stale_take();
 	for (unsigned i = 0; i < net.st->nlisten; i++) {
 		int r = listen_open(i);
@@ -584,6 +624,15 @@ static void op_listen(uint64_t id, const struct sock_listen *q)
 	}
 	net_stash_seal(net.st);
 	reply_val(id, SOCK_OP_LISTEN, 0, st->l[i].lid);
+}
+
+/* The parked call id, or NULL. */
+static struct park *park_find(uint64_t id)
+{
+	for (unsigned i = 0; i < PARK_MAX; i++)
+		if (parks[i].id == id)
+			return &parks[i];
+	return NULL;
 }
 
 static bool park(uint64_t id, uint8_t op, uint64_t target, uint64_t offset, uint32_t max,
@@ -676,7 +725,7 @@ static bool recv_answer(uint64_t id, uint64_t cid, uint64_t off, uint32_t max, b
 		pbuf_copy_partial(c->rx, rep + 1, (u16_t)n, (u16_t)(off - c->consumed));
 	if (off + n == c->arrived)
 		c->pending &= ~(uint32_t)(SOCK_EV_IN | SOCK_EV_HUP);
-	reply(id, out, sizeof(*rep) + n);
+	reply(id, out, sizeof(*rep) + n); /* commits all of the above */
 	return true;
 }
 
@@ -859,7 +908,6 @@ static size_t req_len(uint8_t op)
  * for the first few of an incarnation, then serve it like any other. */
 static void note_replay(const struct ve_msg *m, const uint8_t *req, size_t len)
 {
-	static unsigned noted;
 	char op[2] = { len && req[0] >= 'A' && req[0] <= 'Z' ? (char)req[0] : '?', 0 };
 
 	if (m->redelivered && noted < REPLAYS_NOTED) {
@@ -876,6 +924,11 @@ void sock_request(const struct ve_msg *m, const uint8_t *req, size_t len)
 	size_t want = len ? req_len(req[0]) : 0;
 
 	note_replay(m, req, len);
+	/* A call parked before a death that a commit kept: the stash holds
+	 * it already and answers it in time. Serving it again would park it
+	 * twice and answer it twice (svc/lib/README.md, parked calls). */
+	if (m->redelivered && m->kind == VE_MSG_CALL && park_find(m->id))
+		return;
 
 	if (m->kind != VE_MSG_CALL) {
 		ve_chan_ack(net.tcp, m->id);
@@ -903,15 +956,15 @@ void sock_request(const struct ve_msg *m, const uint8_t *req, size_t len)
 
 /* --- the poll step --- */
 
-static bool park_try(struct park *p, bool final)
+static bool park_try(const struct park *p, uint64_t id, bool final)
 {
 	switch (p->op) {
 	case SOCK_OP_ACCEPT:
-		return accept_answer(p->id, p->target, final);
+		return accept_answer(id, p->target, final);
 	case SOCK_OP_RECV:
-		return recv_answer(p->id, p->target, p->offset, p->max, final);
+		return recv_answer(id, p->target, p->offset, p->max, final);
 	default:
-		return connect_answer(p->id, p->target, final);
+		return connect_answer(id, p->target, final);
 	}
 }
 
@@ -923,12 +976,19 @@ static uint64_t parks_poll(uint64_t now)
 	for (unsigned i = 0; i < PARK_MAX; i++) {
 		struct park *p = &parks[i];
 
-		if (!p->id)
+		uint64_t id = p->id;
+
+		if (!id)
 			continue;
-		if (park_try(p, p->deadline <= now))
-			p->id = 0;
-		else if (p->deadline < next)
-			next = p->deadline;
+		/* free before the answer, which commits: a death after it must
+		 * not find the call parked still (it is answered, and no replay
+		 * comes to take the slot back) */
+		p->id = 0;
+		if (!park_try(p, id, p->deadline <= now)) {
+			p->id = id;
+			if (p->deadline < next)
+				next = p->deadline;
+		}
 	}
 	return next;
 }
@@ -945,18 +1005,29 @@ static void conns_poll(uint64_t now)
 			conn_free(c, !c->hup);
 			continue;
 		}
-		if (c->pending && c->armed && c->accepted &&
-		    cast_event(c->nt, c->cid, c->pending)) {
-			c->pending = 0;
+		if (c->pending && c->armed && c->accepted) {
+			uint32_t ev = c->pending;
+
+			c->pending = 0; /* before the cast, which commits */
 			c->armed = false;
+			if (!cast_event(c->nt, c->cid, ev)) {
+				c->pending |= ev;
+				c->armed = true;
+			}
 		}
 	}
 	for (unsigned i = 0; i < net.st->nlisten; i++) {
 		struct listener *l = &lis[i];
 
-		if (l->pending && l->armed && cast_event(l->nt, net.st->l[i].lid, l->pending)) {
+		if (l->pending && l->armed) {
+			uint32_t ev = l->pending;
+
 			l->pending = 0;
 			l->armed = false;
+			if (!cast_event(l->nt, net.st->l[i].lid, ev)) {
+				l->pending |= ev;
+				l->armed = true;
+			}
 		}
 	}
 }

@@ -1,13 +1,13 @@
 /*
- * net's stash: what outlives an incarnation of svc/net. The epoch (the
- * high half of every cid, incremented at each start), the RFC 6528 secret
- * (isn.h), the listeners, reopened at start with the same lids, and the
- * peers of the connections open now (their TCP state dies with the
- * incarnation: the next one resets them at once, rather than leave each
- * peer waiting on a half-open connection until it sends; they stay in
- * `stale` until it has, so a death before that loses none), under a
- * checksum. A stash that fails any check is reset, never trusted. Pure
- * functions: host-tested (tests/unit/test_netstash.c).
+ * net's stash page: its own record, in its data segment, which is all a
+ * stash with recovery windows (README.md). The epoch (the high half of
+ * every new cid, incremented at each start), the RFC 6528 secret
+ * (isn.h), the listeners, and the peers of the connections open now
+ * (a new stack that finds some resets them at once, rather than leave
+ * each peer waiting on a half-open connection until it sends; they stay
+ * in `stale` until it has, so a death before that loses none), under a
+ * checksum. A new stack resets a page that fails any check; a kept one
+ * exits (net.c). Pure functions: host-tested (tests/unit/test_netstash.c).
  */
 #ifndef VESTA_NET_STASH_H
 #define VESTA_NET_STASH_H

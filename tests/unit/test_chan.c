@@ -26,17 +26,20 @@ struct tenv {
 	long fail_after;	   /* allocations to allow before failing; < 0: never */
 	size_t held[2 * TSENDERS]; /* bytes charged to each owner, not refunded */
 	size_t limit;		   /* most a sender may hold; 0: no limit */
+	long charges, refunds;	   /* calls of the hooks (refused charges too) */
 };
 
-static int t_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
+static int t_charge(void *ctx, uint64_t sender, size_t n, uint32_t count, uint64_t *owner)
 {
 	struct tenv *t = ctx;
 	assert_true(sender < TSENDERS);
+	assert_true(count > 0);
+	t->charges++;
 	if (sender == 0)
 		return 0; /* charged to nobody: *owner stays 0 */
-	if (t->limit && t->held[sender] + n > t->limit)
+	if (t->limit && t->held[sender] + n * count > t->limit)
 		return -1;
-	t->held[sender] += n;
+	t->held[sender] += n * count;
 	*owner = sender;
 	return 0;
 }
@@ -50,12 +53,13 @@ static uint64_t t_disown(void *ctx, uint64_t owner, size_t n)
 	return ORPHAN + owner;
 }
 
-static void t_refund(void *ctx, uint64_t owner, size_t n)
+static void t_refund(void *ctx, uint64_t owner, size_t n, uint32_t count)
 {
 	struct tenv *t = ctx;
 	assert_true(owner > 0 && owner < 2 * TSENDERS);
-	assert_true(t->held[owner] >= n);
-	t->held[owner] -= n;
+	assert_true(count > 0 && t->held[owner] >= n * count);
+	t->held[owner] -= n * count;
+	t->refunds++;
 }
 
 static size_t held_total(const struct tenv *t)
@@ -1164,6 +1168,297 @@ static void test_send_nomem_refunds(void **state)
 	fix_done(f);
 }
 
+/* -------------------------------------------------------------- batches */
+
+/* lens[i] = strlen(tags[i]); data = the tags back to back. */
+struct tagbatch {
+	char data[256];
+	uint32_t lens[16];
+	uint32_t n;
+};
+
+static struct tagbatch tb(const char *const *tags, uint32_t n)
+{
+	struct tagbatch b = { .n = n };
+	size_t at = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		b.lens[i] = (uint32_t)strlen(tags[i]);
+		memcpy(b.data + at, tags[i], b.lens[i]);
+		at += b.lens[i];
+	}
+	return b;
+}
+
+/* A batch queues as its messages one by one would: consecutive ids after
+ * what was queued, payloads split by lens, one charge for the batch; a
+ * batch receive moves them in order and a batch ack refunds them in one. */
+static void test_send_batch(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 0, 0);
+	assert_int_equal(chan_serve(c, 10), 0);
+	uint64_t a = send(c, 1, VE_MSG_CAST, "a");
+	static const char *const tags[] = { "b1", "b22", "", "b4444" };
+	struct tagbatch b = tb(tags, 4);
+	long charges = f->t.charges;
+	uint64_t first = 0;
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, b.data, b.lens, 4, 7, &first), 4);
+	check_invariant(c);
+	assert_int_equal(first, a + 1);
+	assert_int_equal(f->t.charges, charges + 1);
+	assert_int_equal(f->t.held[1], 5 * chan_msg_size(1));
+	struct chan_stats s = stats(c);
+	assert_int_equal(s.sent, 5);
+	assert_int_equal(s.queued, 5);
+	assert_int_equal(s.queued_bytes, 1 + 2 + 3 + 0 + 5);
+
+	struct chan_msg *got[8] = { 0 };
+	assert_int_equal(chan_recv_batch(c, 10, 8, got), 5);
+	check_invariant(c);
+	assert_int_equal(got[0]->id, a);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(got[i + 1]->id, first + i);
+		assert_int_equal(got[i + 1]->len, b.lens[i]);
+		assert_memory_equal(got[i + 1]->data, tags[i], b.lens[i]);
+		assert_int_equal(got[i + 1]->cookie, 7);
+		assert_int_equal(got[i + 1]->sender, 1);
+	}
+	s = stats(c);
+	assert_int_equal(s.queued, 0);
+	assert_int_equal(s.inflight, 5);
+	assert_int_equal(s.queued_bytes, 0);
+
+	uint64_t ids[5] = { a, first, first + 1, first + 2, first + 3 };
+	uint32_t acked = 99;
+	long refunds = f->t.refunds;
+	assert_int_equal(chan_ack_batch(c, 10, ids, 5, &acked), 0);
+	check_invariant(c);
+	assert_int_equal(acked, 5);
+	assert_int_equal(f->t.refunds, refunds + 1); /* one owner, one size */
+	assert_int_equal(f->t.held[1], 0);
+	assert_int_equal(stats(c).acked, 5);
+	fix_done(f);
+}
+
+/* Bounds end a batch where a single send would be refused; a batch whose
+ * first is refused changes nothing and says why. */
+static void test_send_batch_bounds(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 3, 10, 0);
+	static const char *const tags[] = { "1234", "56", "789", "0" };
+	struct tagbatch b = tb(tags, 4);
+	uint64_t first = 0;
+	/* The byte bound: 4 + 2 fit in 10, 4 + 2 + 3 too, then count (3). */
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CALL, b.data, b.lens, 4, 0, &first), 3);
+	check_invariant(c);
+	struct chan_stats before = stats(c);
+	uint64_t id = 0;
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CALL, "0", b.lens + 3, 1, 0, &id), -VE_AGAIN);
+	assert_int_equal(id, 0);
+	struct chan_stats after = stats(c);
+	assert_memory_equal(&before, &after, sizeof(before));
+	fix_done(f);
+
+	f = fix_new();
+	c = mk(f, "kv", 0, 10, 0);
+	uint32_t lens[3] = { 6, 5, 1 };
+	char data[12] = { 0 };
+	/* 6 fits; 6 + 5 does not: the batch ends at the byte bound. */
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, lens, 3, 0, &first), 1);
+	/* A length that could never fit ends it as chan_send's -VE_RANGE. */
+	uint32_t big[3] = { 1, 11, 1 };
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, big, 3, 0, NULL), 1);
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, big + 1, 2, 0, NULL), -VE_RANGE);
+	uint32_t huge = VE_MSG_MAX + 1;
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, &huge, 1, 0, NULL), -VE_RANGE);
+	/* Bad arguments: nothing queued. */
+	before = stats(c);
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, lens, 0, 0, NULL), -VE_INVAL);
+	assert_int_equal(chan_send_batch(c, 1, 0, data, lens, 1, 0, NULL), -VE_INVAL);
+	assert_int_equal(chan_send_batch(c, 1, 3, data, lens, 1, 0, NULL), -VE_INVAL);
+	uint32_t zl[3] = { 0, 0, 1 };
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, NULL, zl, 3, 0, NULL), -VE_INVAL);
+	after = stats(c);
+	assert_memory_equal(&before, &after, sizeof(before));
+	/* No data is fine when every length is 0. */
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, NULL, zl, 2, 0, NULL), 2);
+	check_invariant(c);
+	fix_done(f);
+}
+
+/* One charge per run of one size; a refused run is charged a message at a
+ * time, so the batch takes what the share has room for. */
+static void test_send_batch_charge(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 1 << 20, 0);
+	static char data[3 * (CHAN_SLOT_PAYLOAD + 1)];
+	uint32_t lens[4] = { 1, 2, CHAN_SLOT_PAYLOAD + 1, 3 };
+	long charges = f->t.charges;
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, lens, 4, 0, NULL), 4);
+	assert_int_equal(f->t.charges, charges + 3); /* slot, large, slot */
+	assert_int_equal(f->t.held[1], 3 * CHAN_SLOT_SIZE + chan_msg_size(CHAN_SLOT_PAYLOAD + 1));
+	check_invariant(c);
+
+	size_t one = chan_msg_size(1);
+	f->t.limit = f->t.held[2] + 2 * one;
+	uint32_t small[4] = { 1, 1, 1, 1 };
+	charges = f->t.charges;
+	uint64_t first = 0;
+	assert_int_equal(chan_send_batch(c, 2, VE_MSG_CAST, data, small, 4, 0, &first), 2);
+	assert_int_equal(f->t.charges, charges + 1 + 3); /* refused whole, then 2 of 3 */
+	assert_int_equal(f->t.held[2], 2 * one);
+	assert_int_equal(stats(c).queued, 6);
+	check_invariant(c);
+	struct chan_stats before = stats(c);
+	long live0 = live(f);
+	assert_int_equal(chan_send_batch(c, 2, VE_MSG_CAST, data, small, 4, 0, NULL), -VE_NOMEM);
+	struct chan_stats after = stats(c);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(live(f), live0);
+	/* The next batch's ids follow on: none was used up. */
+	uint64_t next = 0;
+	assert_int_equal(chan_send_batch(c, 3, VE_MSG_CAST, data, small, 1, 0, &next), 1);
+	assert_int_equal(next, first + 2);
+	fix_done(f);
+}
+
+/* Out of memory in mid-batch: the made ones are queued, the rest's
+ * charges are given back. */
+static void test_send_batch_nomem(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 0, 0);
+	uint32_t lens[4] = { 1, 1, 1, 1 };
+	f->t.fail_after = 2;
+	uint64_t first = 0;
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, "abcd", lens, 4, 0, &first), 2);
+	check_invariant(c);
+	assert_int_equal(f->t.held[1], 2 * chan_msg_size(1));
+	assert_int_equal(stats(c).queued, 2);
+	f->t.fail_after = 0;
+	struct chan_stats before = stats(c);
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, "abcd", lens, 4, 0, NULL), -VE_NOMEM);
+	struct chan_stats after = stats(c);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_equal(f->t.held[1], 2 * chan_msg_size(1));
+	f->t.fail_after = -1;
+	uint64_t id = send(c, 1, VE_MSG_CAST, "e");
+	assert_int_equal(id, first + 2);
+	fix_done(f);
+}
+
+/* A batch receive is n receives: its errors, a short queue, and a server
+ * that dies holding a batch replays all of it at the front, in order,
+ * with the same ids. */
+static void test_recv_batch(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 0, 0);
+	struct chan_msg *got[8];
+	assert_int_equal(chan_recv_batch(c, 10, 4, got), -VE_PERM);
+	assert_int_equal(chan_serve(c, 10), 0);
+	assert_int_equal(chan_recv_batch(c, 10, 4, got), -VE_AGAIN);
+	uint64_t ids[5];
+	for (int i = 0; i < 5; i++)
+		ids[i] = send(c, 1, i % 2 ? VE_MSG_CALL : VE_MSG_CAST, "m");
+	assert_int_equal(chan_recv_batch(c, 11, 4, got), -VE_PERM);
+	assert_int_equal(chan_recv_batch(c, 10, 0, got), -VE_INVAL);
+	assert_int_equal(chan_recv_batch(c, 10, 2, got), 2);
+	check_invariant(c);
+	assert_int_equal(chan_recv_batch(c, 10, 2, NULL), 2);
+	check_invariant(c);
+	assert_int_equal(stats(c).inflight, 4);
+	uint64_t late = send(c, 2, VE_MSG_CAST, "late");
+	assert_int_equal(chan_server_died(c, NULL, NULL), 4);
+	check_invariant(c);
+	assert_int_equal(chan_serve(c, 20), 0);
+	assert_int_equal(chan_recv_batch(c, 20, 8, got), 6);
+	check_invariant(c);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(got[i]->id, ids[i]);
+		assert_int_equal(got[i]->redelivered, 1);
+	}
+	assert_int_equal(got[4]->id, ids[4]);
+	assert_int_equal(got[4]->redelivered, 0);
+	assert_int_equal(got[5]->id, late);
+	fix_done(f);
+}
+
+/* A batch ack is n acks in order: the first refused ends it with its
+ * error and acked says how many went before; refunds come one per run of
+ * one owner, a dead sender's orphans' included. */
+static void test_ack_batch(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 0, 0);
+	assert_int_equal(chan_serve(c, 10), 0);
+	uint64_t a1 = send(c, 1, VE_MSG_CAST, "a1"), a2 = send(c, 1, VE_MSG_CAST, "a2");
+	uint64_t b1 = send(c, 2, VE_MSG_CAST, "b1"), call = send(c, 2, VE_MSG_CALL, "c");
+	uint64_t a3 = send(c, 1, VE_MSG_CAST, "a3"), a4 = send(c, 1, VE_MSG_CAST, "a4");
+	assert_int_equal(chan_recv_batch(c, 10, 6, NULL), 6);
+	uint32_t acked = 99;
+	uint64_t perm[1] = { a1 };
+	assert_int_equal(chan_ack_batch(c, 11, perm, 1, &acked), -VE_PERM);
+	assert_int_equal(acked, 0);
+	/* Out of order is fine; a repeat is no longer in flight; a call is
+	 * not a cast. */
+	uint64_t ids[4] = { a2, a1, a1, b1 };
+	assert_int_equal(chan_ack_batch(c, 10, ids, 4, &acked), -VE_NOENT);
+	check_invariant(c);
+	assert_int_equal(acked, 2);
+	assert_int_equal(stats(c).acked, 2);
+	uint64_t ids2[2] = { b1, call };
+	assert_int_equal(chan_ack_batch(c, 10, ids2, 2, &acked), -VE_INVAL);
+	assert_int_equal(acked, 1);
+	assert_non_null(chan_inflight_find(c, call));
+	/* Sender 1 dies: a3 stays, charged to its orphans; a4 too. */
+	assert_int_equal(chan_client_died(c, 1), 0);
+	uint64_t a5 = send(c, 3, VE_MSG_CAST, "a5");
+	assert_int_equal(chan_recv_batch(c, 10, 1, NULL), 1);
+	long refunds = f->t.refunds;
+	uint64_t ids3[3] = { a3, a4, a5 };
+	assert_int_equal(chan_ack_batch(c, 10, ids3, 3, &acked), 0);
+	check_invariant(c);
+	assert_int_equal(acked, 3);
+	assert_int_equal(f->t.refunds, refunds + 2); /* the orphans' run, then 3's */
+	assert_int_equal(f->t.held[ORPHAN + 1], 0);
+	assert_int_equal(f->t.held[3], 0);
+	reply_ok(c, 10, call);
+	fix_done(f);
+}
+
+/* One sender's run of acks spans two sizes: a refund for each size. */
+static void test_ack_batch_sizes(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new();
+	struct chan *c = mk(f, "kv", 0, 1 << 20, 0);
+	static char data[CHAN_SLOT_PAYLOAD + 3];
+	uint32_t lens[3] = { 1, CHAN_SLOT_PAYLOAD + 1, 1 };
+	uint64_t first = 0, ids[3];
+	assert_int_equal(chan_serve(c, 10), 0);
+	assert_int_equal(chan_send_batch(c, 1, VE_MSG_CAST, data, lens, 3, 0, &first), 3);
+	assert_int_equal(chan_recv_batch(c, 10, 3, NULL), 3);
+	for (int i = 0; i < 3; i++)
+		ids[i] = first + (uint64_t)i;
+	long refunds = f->t.refunds;
+	uint32_t acked = 0;
+	assert_int_equal(chan_ack_batch(c, 10, ids, 3, &acked), 0);
+	check_invariant(c);
+	assert_int_equal(acked, 3);
+	assert_int_equal(f->t.refunds, refunds + 3);
+	assert_int_equal(f->t.held[1], 0);
+	fix_done(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1203,6 +1498,13 @@ int main(void)
 		cmocka_unit_test(test_send_charge_refused),
 		cmocka_unit_test(test_send_nomem_refunds),
 		cmocka_unit_test(test_spare_slots),
+		cmocka_unit_test(test_send_batch),
+		cmocka_unit_test(test_send_batch_bounds),
+		cmocka_unit_test(test_send_batch_charge),
+		cmocka_unit_test(test_send_batch_nomem),
+		cmocka_unit_test(test_recv_batch),
+		cmocka_unit_test(test_ack_batch),
+		cmocka_unit_test(test_ack_batch_sizes),
 	};
 	return cmocka_run_group_tests_name("chan", tests, NULL, NULL);
 }

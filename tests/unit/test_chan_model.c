@@ -1,7 +1,8 @@
 /*
  * A randomized model test of the channel core (channels/): many seeds of
  * random interleavings of open, send (call and cast), recv, reply, ack,
- * server death, restart, client death and cancel, run against a small
+ * their batches (send, recv and ack of several at once), server death,
+ * restart, client death and cancel, run against a small
  * reference model written straight from the contract in chan.h. After
  * every step the channels must match the model exactly: the same messages
  * queued and in flight in the same order with the same fields, every
@@ -81,11 +82,11 @@ static void a_free(void *ctx, void *p)
 	free(p);
 }
 
-static int a_charge(void *ctx, uint64_t sender, size_t n, uint64_t *owner)
+static int a_charge(void *ctx, uint64_t sender, size_t n, uint32_t count, uint64_t *owner)
 {
 	struct alloc *a = ctx;
-	assert_true(sender >= 1 && sender <= NCLIENTS);
-	a->held[sender] += n;
+	assert_true(sender >= 1 && sender <= NCLIENTS && count > 0);
+	a->held[sender] += n * count;
 	*owner = sender;
 	return 0;
 }
@@ -100,11 +101,12 @@ static uint64_t a_disown(void *ctx, uint64_t owner, size_t n)
 	return owner;
 }
 
-static void a_refund(void *ctx, uint64_t owner, size_t n)
+static void a_refund(void *ctx, uint64_t owner, size_t n, uint32_t count)
 {
 	struct alloc *a = ctx;
-	assert_true(owner >= 1 && owner <= 2 * NCLIENTS && a->held[owner] >= n);
-	a->held[owner] -= n;
+	assert_true(owner >= 1 && owner <= 2 * NCLIENTS && count > 0);
+	assert_true(a->held[owner] >= n * count);
+	a->held[owner] -= n * count;
 }
 
 /* ----------------------------------------------------------- the model */
@@ -501,6 +503,93 @@ static void op_send(struct model *m, struct mchan *mc)
 	mc->st.sent++;
 }
 
+/* What the next send of a batch should answer, with held messages and
+ * qbytes queued bytes after the batch's earlier ones. */
+static int expect_next(const struct mchan *mc, uint32_t held, uint64_t qbytes, uint32_t len)
+{
+	if (len > VE_MSG_MAX || len > mc->lim.max_bytes)
+		return -VE_RANGE;
+	if (held >= mc->lim.max_msgs || qbytes + len > mc->lim.max_bytes)
+		return -VE_AGAIN;
+	return 0;
+}
+
+/* How many of a batch chan_send_batch should queue, from the contract
+ * (as many single sends), and the error that ends it; *alloc_at gets the
+ * first of those that goes to the allocator (not a spare slot), or n. */
+static uint32_t expect_batch(struct model *m, const struct mchan *mc, const uint32_t *lens,
+			     uint32_t n, int *err, uint32_t *alloc_at)
+{
+	uint32_t held = mc->queue.n + mc->inflight.n, spares = m->r.nspare, k = 0;
+	uint64_t qbytes = mc->qbytes;
+	*err = 0;
+	*alloc_at = n;
+	for (; k < n && !(*err = expect_next(mc, held + k, qbytes, lens[k])); k++) {
+		qbytes += lens[k];
+		if (chan_msg_size(lens[k]) == CHAN_SLOT_SIZE && spares)
+			spares--;
+		else if (*alloc_at == n)
+			*alloc_at = k;
+	}
+	return k;
+}
+
+static void op_send_batch(struct model *m, struct mchan *mc)
+{
+	static uint8_t buf[8 * (VE_MSG_MAX + 2)];
+	uint32_t lens[8], n = rnd(&m->rs, 30) ? 1 + rnd(&m->rs, 8) : 0;
+	uint8_t pats[8];
+	m->op = "send_batch";
+	uint64_t sender = 1 + rnd(&m->rs, NCLIENTS);
+	uint32_t kind = rnd(&m->rs, 50) == 0 ? 0 : 1 + rnd(&m->rs, 2);
+	uint64_t cookie = rnd_next(&m->rs);
+	size_t at = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		lens[i] = rnd(&m->rs, 8) ? rnd(&m->rs, 16) : pick_len(m, mc);
+		pats[i] = (uint8_t)rnd(&m->rs, 256);
+		/* A length past VE_MSG_MAX ends the batch: what follows it is
+		 * never read, so the buffer need not hold it. */
+		for (uint32_t j = 0; j < lens[i] && at + j < sizeof(buf); j++)
+			buf[at + j] = (uint8_t)(pats[i] + j);
+		at += lens[i];
+	}
+
+	int want_err;
+	uint32_t alloc_at, want = expect_batch(m, mc, lens, n, &want_err, &alloc_at);
+	if (n == 0 || (kind != VE_MSG_CALL && kind != VE_MSG_CAST)) {
+		want = 0;
+		want_err = -VE_INVAL;
+	} else if (alloc_at < want && arm_failure(m)) {
+		want = alloc_at; /* that allocation fails and ends the batch */
+		want_err = -VE_NOMEM;
+	}
+	uint64_t first = 0;
+	long got = chan_send_batch(mc->c, sender, kind, buf, lens, n, cookie, &first);
+	m->a.fail_next = false;
+	trace(m, "send_batch %s from %llu kind %u n %u -> %ld first %llu", mc->name,
+	      (unsigned long long)sender, kind, n, got, (unsigned long long)first);
+	if (want == 0) {
+		MEQ(m, got, want_err);
+		MEQ(m, first, 0);
+		return;
+	}
+	MEQ(m, got, want);
+	MEQ(m, first, m->next_id); /* consecutive from the next id */
+	for (uint32_t i = 0; i < want; i++) {
+		uint64_t id = m->next_id++;
+		m->msgs[id] = (struct mmsg){ .chan = (int)(mc - m->ch),
+					     .sender = sender,
+					     .cookie = cookie,
+					     .kind = kind,
+					     .len = lens[i],
+					     .pat = pats[i],
+					     .st = M_QUEUED };
+		ids_push(&mc->queue, id);
+		mc->qbytes += lens[i];
+		mc->st.sent++;
+	}
+}
+
 /* The server to act as: mostly the real one, sometimes an impostor. */
 static uint64_t pick_server(struct model *m, const struct mchan *mc)
 {
@@ -546,6 +635,73 @@ static uint64_t pick_id(struct model *m, const struct ids *likely)
 	if (likely->n && rnd(&m->rs, 6))
 		return likely->v[rnd(&m->rs, likely->n)];
 	return rnd(&m->rs, (uint32_t)m->next_id + 2);
+}
+
+static void op_recv_batch(struct model *m, struct mchan *mc)
+{
+	uint64_t server = pick_server(m, mc);
+	uint32_t n = rnd(&m->rs, 7);
+	struct chan_msg *got[6] = { 0 };
+	m->op = "recv_batch";
+	long k = chan_recv_batch(mc->c, server, n, rnd(&m->rs, 4) ? got : NULL);
+	trace(m, "recv_batch %s by %llu n %u -> %ld", mc->name, (unsigned long long)server, n, k);
+	if (n == 0) {
+		MEQ(m, k, -VE_INVAL);
+		return;
+	}
+	if (!model_is_server(mc, server)) {
+		MEQ(m, k, -VE_PERM);
+		return;
+	}
+	if (!mc->queue.n) {
+		MEQ(m, k, -VE_AGAIN);
+		return;
+	}
+	MEQ(m, k, n < mc->queue.n ? n : mc->queue.n);
+	for (long i = 0; i < k; i++) {
+		uint64_t id = mc->queue.v[0];
+		if (got[0])
+			check_msg(m, got[i], id, M_QUEUED);
+		ids_remove(&mc->queue, id);
+		mc->qbytes -= m->msgs[id].len;
+		ids_push(&mc->inflight, id);
+		m->msgs[id].st = M_INFLIGHT;
+	}
+}
+
+/* What one ack of a batch should answer, in the model; 0 acks it there. */
+static int model_ack(struct mchan *mc, struct model *m, uint64_t server, uint64_t id)
+{
+	if (!model_is_server(mc, server))
+		return -VE_PERM;
+	if (!ids_has(&mc->inflight, id))
+		return -VE_NOENT;
+	if (m->msgs[id].kind != VE_MSG_CAST)
+		return -VE_INVAL;
+	ids_remove(&mc->inflight, id);
+	m->msgs[id].st = M_ACKED;
+	mc->st.acked++;
+	return 0;
+}
+
+static void op_ack_batch(struct model *m, struct mchan *mc)
+{
+	uint64_t server = pick_server(m, mc), ids[6];
+	uint32_t n = rnd(&m->rs, 7), acked = 99;
+	bool in_order = rnd(&m->rs, 3) != 0; /* the oldest in flight first, as servers do */
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] =
+		    in_order && i < mc->inflight.n ? mc->inflight.v[i] : pick_id(m, &mc->inflight);
+	m->op = "ack_batch";
+	int err = chan_ack_batch(mc->c, server, ids, n, &acked);
+	trace(m, "ack_batch %s by %llu n %u -> %d acked %u", mc->name, (unsigned long long)server,
+	      n, err, acked);
+	int want = 0;
+	uint32_t k = 0;
+	while (k < n && !(want = model_ack(mc, m, server, ids[k])))
+		k++;
+	MEQ(m, err, want);
+	MEQ(m, acked, k);
 }
 
 /* Reply or ack, per want_kind. */
@@ -722,9 +878,18 @@ static void op_client_died(struct model *m, struct mchan *mc)
 static void step(struct model *m)
 {
 	struct mchan *mc = pick_open(m);
-	uint32_t r = rnd(&m->rs, 100);
+	uint32_t r = rnd(&m->rs, 112);
 	if (!mc || r < 3) {
 		op_open(m);
+		return;
+	}
+	if (r >= 100) {
+		if (r < 104)
+			op_send_batch(m, mc);
+		else if (r < 108)
+			op_recv_batch(m, mc);
+		else
+			op_ack_batch(m, mc);
 		return;
 	}
 	if (r < 33)

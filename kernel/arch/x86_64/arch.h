@@ -138,6 +138,9 @@ long arch_user_touch(uint64_t uaddr, int write); /* one byte; write: rewritten a
 long arch_user_strcpy(char *dst, const char *usrc, uint64_t max); /* length, -1: no NUL */
 struct trap_frame;
 bool arch_user_fixup(struct trap_frame *f); /* a kernel fault in those: resume at -VE_FAULT */
+/* Make the user code that f returns to trap (#DB) after every instruction,
+ * or stop that (RFLAGS.TF; trap.c). */
+void arch_user_single_step(struct trap_frame *f, bool on);
 uint64_t arch_read_cr3(void);
 void arch_irq_enable_and_wait(void); /* sti; hlt; cli */
 void arch_irq_disable(void);

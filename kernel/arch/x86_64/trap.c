@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "x86.h"
 
+#include "inject.h"
 #include "ipc.h"
 #include "klog.h"
 #include "proc.h"
@@ -183,6 +184,37 @@ bool arch_user_fixup(struct trap_frame *f)
 	return false;
 }
 
+void arch_user_single_step(struct trap_frame *f, bool on)
+{
+	if (on)
+		f->rflags |= RFLAGS_TF;
+	else
+		f->rflags &= ~RFLAGS_TF;
+}
+
+#define DR6_BS (1ull << 14)	/* single step */
+#define DR6_CLEAR 0xffff0ff0ull /* DR6's value with no condition recorded */
+
+/* A #DB: the CPU records its cause in DR6 and never clears it. Whether it
+ * was a single step, and DR6 made ready for the next one. */
+static bool single_stepped(void)
+{
+	uint64_t dr6;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	__asm__ volatile("mov %0, %%dr6" : : "r"(DR6_CLEAR));
+	return dr6 & DR6_BS;
+}
+
+/* A #DB from ring 3: one instruction of an injected step fault (inject.c),
+ * or the process's own doing (it set TF itself, or int1), which kills it
+ * as any other exception. */
+static void user_debug(struct trap_frame *f)
+{
+	if (single_stepped() && inject_step_trap(proc_current(), f->rip))
+		return;
+	user_fault(f);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == TIMER_VECTOR) {
@@ -215,6 +247,10 @@ void trap_dispatch(struct trap_frame *f)
 			return; /* a bad user address in usercopy.asm: -VE_FAULT */
 		if ((f->cs & 3) == 0 || f->vector == 8 || f->vector == 18)
 			panic_trap(f);
+		if (f->vector == 1) {
+			user_debug(f);
+			return;
+		}
 		user_fault(f);
 	}
 	klog("unexpected interrupt vector %llu, ignored", (unsigned long long)f->vector);

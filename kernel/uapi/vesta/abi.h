@@ -328,12 +328,13 @@ struct ve_kv {
  * at the dying one's last *commit*; what it wrote after that is rolled
  * back. A commit happens at the start of every system call by which
  * something leaves the process for another one or a received message is
- * finished: call, cast, castv, reply, ack, reply_recv when it answers,
- * recvv when it acks, exit, and the supervisor's spawn, kill, inject and
- * stash_drop. Console writes and events are observations, not commits: a
- * log line in the middle of a request does not split it, and a replayed
- * request may log again. Device registers are outside the window. A stash
- * keeps the flags it was made with (another flag gets -VE_INVAL).
+ * finished: call, cast, castv, reply, ack, reply_recv and next when they
+ * answer, recvv when it acks, exit, and the supervisor's spawn, kill,
+ * inject and stash_drop. Console writes and events are observations, not
+ * commits: a log line in the middle of a request does not split it, and a
+ * replayed request may log again. Device registers are outside the
+ * window. A stash keeps the flags it was made with (another flag gets
+ * -VE_INVAL).
  *
  * A program may also link its data segment into the stash window (a
  * PT_LOAD segment at VE_STASH_BASE, svc/lib/user-stash.ld): the kernel maps

@@ -1,8 +1,9 @@
 /*
  * bench: the guest half of `make bench` (tools/bench.c is the host half).
- * Args "CALLS CASTS CRASHES". Every figure comes from rdtsc in this process
- * (user mode may read the TSC); the host turns cycles into seconds with the
- * boot event's tsc_hz. In order:
+ * Args "CALLS CASTS CRASHES" (or "stash STASHCALLS" for the helper of 5.).
+ * Every figure comes from rdtsc in the guest (user mode may read the TSC);
+ * the host turns cycles into seconds with the boot event's tsc_hz. In
+ * order:
  *
  *   1. call+reply round trips on "bcall" (benchsrv, another process), one
  *      rdtsc pair per call, CALLS of them: the channel has never seen a
@@ -21,7 +22,15 @@
  *   4. CALLS round trips on "bcall" again, now that its messages have gone
  *      through death and redelivery ("after"). Compared with 1., this is
  *      what the redelivery bookkeeping costs the hot path once it has been
- *      used.
+ *      used;
+ *   5. a call on "bstash", which another process running this program
+ *      (args "stash STASHCALLS", see stash_main) answers once it has timed
+ *      STASHCALLS round trips to benchstash, which writes one word in each
+ *      of the first P pages of its stash per call, P = 0, 1, 4 and 16: on
+ *      "bplain" (a plain stash) and on "bwin" (a stash with recovery
+ *      windows, whose pages are saved at their first write after each
+ *      reply). The difference is what the windows cost a request. (A
+ *      process opens at most 4 channels: hence the second process.)
  *
  * Results go to the event log (all numbers are TSC ticks: cycles, or guest
  * instructions under QEMU's -icount shift=0):
@@ -32,15 +41,19 @@
  *   {"ev":"bench_crash_call","i":..,"t0":..,"t1":..}  (one per crash: TSC at
  *    the call and at its reply)
  *   {"ev":"bench_crash","n":..,"p50":..,"max":..}  (of t1 - t0)
+ *   {"ev":"bench_stash","mode":"plain"|"window","pages":P,"n":..,"p50":..,
+ *    "p99":..,"min":..,"max":..,"mean":..}
  *   {"ev":"bench_done","ok":1}
  * then it halts the machine with 0 (needs the halt grant). On any failure
  * it writes {"ev":"bench_error","what":..,"err":..} and halts with 1.
  */
 #include "vesta.h"
 
-#define WARMUP 1000	   /* untimed calls before each timed series */
-#define CRASH_MAX 64	   /* most CRASHES; benchsup gives up after more */
-#define PAYLOAD "ping0123" /* 8 bytes: a small request, as most are */
+#define WARMUP 1000	     /* untimed calls before each timed series */
+#define CRASH_MAX 64	     /* most CRASHES; benchsup gives up after more */
+#define PAYLOAD "ping0123"   /* 8 bytes: a small request, as most are */
+#define STASH_CALLS 10000    /* round trips per stash series, unless args say */
+#define BENCH_STASH_PAGES 16 /* tests/boot/progs/benchstash.c has the same */
 
 /* The reply to a report request; benchsink.c has the same layout. */
 struct bench_sink_report {
@@ -257,6 +270,65 @@ static void time_crashes(int h, uint32_t *v, uint32_t *tmp, uint64_t n)
 		  (unsigned long long)s.p50);
 }
 
+/* Time n round trips to benchstash on channel chan, each dirtying pages
+ * stash pages, and post them as a bench_stash event. */
+static void time_stash(const char *chan, const char *mode, uint32_t pages, uint32_t *v,
+		       uint32_t *tmp, uint64_t n)
+{
+	int h = ve_chan_open(chan);
+	uint32_t rep;
+
+	if (h < 0)
+		fail("open stash channel", h);
+	for (uint64_t i = 0; i < n + WARMUP; i++) {
+		uint64_t t0 = rdtsc();
+		long r = ve_chan_call(h, &pages, sizeof(pages), &rep, sizeof(rep), VE_TIMEOUT_NONE);
+		uint64_t dt = rdtsc() - t0;
+		if (r != (long)sizeof(rep) || rep != pages)
+			fail("stash call", r < 0 ? r : -VE_INVAL);
+		if (i >= WARMUP)
+			v[i - WARMUP] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
+	}
+	struct bench_stats s = stats_of(v, tmp, n);
+	struct ve_kv kv[] = {
+		VE_KV_STR("mode", mode), VE_KV_NUM("pages", pages), VE_KV_NUM("n", s.n),
+		VE_KV_NUM("p50", s.p50), VE_KV_NUM("p99", s.p99),   VE_KV_NUM("min", s.min),
+		VE_KV_NUM("max", s.max), VE_KV_NUM("mean", s.mean),
+	};
+	ve_event("bench_stash", kv, sizeof(kv) / sizeof(kv[0]));
+	ve_printf("bench: stash %s, %u pages dirtied: p50 %llu p99 %llu cycles\n", mode, pages,
+		  (unsigned long long)s.p50, (unsigned long long)s.p99);
+}
+
+/* The process with args "stash STASHCALLS": it serves "bstash", and
+ * answers the one call bench makes there once it has timed every stash
+ * series (5.), so that nothing else runs meanwhile. */
+static _Noreturn void stash_main(const char *p)
+{
+	static const uint32_t pages[] = { 0, 1, 4, BENCH_STASH_PAGES };
+	uint64_t n;
+	struct ve_msg m;
+	char buf[16];
+
+	if (ve_parse_u64(&p, &n) < 0 || n == 0 || *ve_skip_space(p))
+		fail("bad args (want \"stash STASHCALLS\")", -VE_INVAL);
+	int h = ve_chan_serve_wait("bstash");
+	long r =
+	    h < 0 ? h
+		  : ve_chan_reply_recv(h, 0, buf, 0, sizeof(buf), VE_TIMEOUT_NONE, &m, NULL, NULL);
+	if (r < 0)
+		fail("serve bstash", r);
+	uint32_t *v = alloc_words(n), *tmp = alloc_words(n);
+	for (unsigned i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		time_stash("bplain", "plain", pages[i], v, tmp, n);
+		time_stash("bwin", "window", pages[i], v, tmp, n);
+	}
+	if ((r = ve_chan_reply(h, m.id, NULL, 0)) < 0)
+		fail("reply on bstash", r);
+	for (;;) /* bench halts the machine; an exit would be a death to the host */
+		ve_sleep_ms(1000);
+}
+
 int main(const char *args)
 {
 	const char *p = args;
@@ -265,6 +337,8 @@ int main(const char *args)
 	uint32_t *v, *tmp;
 	int h;
 
+	if (strncmp(ve_skip_space(p), "stash ", 6) == 0)
+		stash_main(ve_skip_space(p) + 6);
 	if (ve_parse_u64(&p, &calls) < 0 || ve_parse_u64(&p, &casts) < 0 ||
 	    ve_parse_u64(&p, &crashes) < 0 || calls == 0 || casts == 0 || crashes == 0 ||
 	    crashes > CRASH_MAX)
@@ -284,6 +358,12 @@ int main(const char *args)
 	time_calls(h, v, calls);
 	s = stats_of(v, tmp, calls);
 	post_rtt("after", &s);
+	/* 5.: the stash series, by the "bstash" process, while this one waits. */
+	long r = ve_chan_open("bstash");
+	if (r >= 0)
+		r = ve_chan_call((int)r, "go", 2, NULL, 0, VE_TIMEOUT_NONE);
+	if (r < 0)
+		fail("call bstash", r);
 
 	ve_event1("bench_done", "ok", 1);
 	ve_halt(0);

@@ -14,6 +14,11 @@
  *   stack      stack overflow into the guard page
  *   exit3      exit with code 3
  *   int80      general protection (vector 0x80 is not a user gate)
+ *   trapflag   fault, vector 1: it sets RFLAGS.TF itself, and the single
+ *              step (#DB) after its next instruction is its own doing,
+ *              with no injected step armed
+ *   trapsyscall the same, with TF set across a syscall (SFMASK clears it
+ *              in the kernel): it dies after the syscall, the kernel lives
  *   topcall    page fault, rip = addr = 0x7ffffffff000: a syscall made
  *              from the last bytes of the highest user page returns to the
  *              first address above the user range, which must fault in
@@ -118,6 +123,21 @@ static void do_int80(void)
 	__asm__ volatile("int $0x80" : : : "memory");
 }
 
+/* Set RFLAGS.TF: the instruction after popfq completes, then #DB. */
+static void do_trapflag(void)
+{
+	__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq; nop" : : : "memory", "cc");
+}
+
+/* popfq sets TF, so the first instruction to trap after is the syscall. */
+static void do_trapsyscall(void)
+{
+	__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq; syscall; nop"
+			 :
+			 : "a"((long)SYS_GETPID)
+			 : "rcx", "r11", "memory", "cc");
+}
+
 /*
  * mov eax, SYS_GETPID ; syscall -- placed so syscall's last byte is the
  * last byte of the highest user page.
@@ -168,6 +188,8 @@ static const struct kind kinds[] = {
 	{ "stack", do_stack },
 	{ "exit3", do_exit3 },
 	{ "int80", do_int80 },
+	{ "trapflag", do_trapflag },
+	{ "trapsyscall", do_trapsyscall },
 	{ "topcall", do_topcall },
 	{ "spin", do_spin },
 };

@@ -3,7 +3,8 @@
  * absurd arguments (2^24, 2^40, 2^63, UINT64_MAX), and with the largest
  * each kind takes and one more, at fresh victims, beside the driver-priority
  * tickwatch. Every call must return 0 or the documented error (-VE_INVAL
- * for an argument past its kind's maximum in abi.h). Posts {"ev":
+ * for an argument past its kind's maximum in abi.h, and for a step of 0
+ * instructions). Posts {"ev":
  * "injbound","kind":K,"arg":A,"r":R,"ok":1|0} per call, then calls
  * tickwatch, which must answer having ticked (its lateness is a figure in
  * its tickreport event, not a verdict: it depends on the host's speed),
@@ -27,6 +28,8 @@ static const struct {
 /* The documented answer to inject(kind, arg) at a live victim. */
 static long expected(unsigned kind, uint64_t arg)
 {
+	if (kind == VE_INJ_STEP && arg == 0)
+		return -VE_INVAL; /* a step needs a count */
 	return arg > ve_inject_arg_max(kind) ? -VE_INVAL : 0;
 }
 
@@ -127,6 +130,11 @@ int main(const char *args)
 		for (unsigned i = 0; i < sizeof(absurd) / sizeof(absurd[0]); i++) {
 			int pid = victim(kind);
 			fire(pid, kind, absurd[i].name, absurd[i].arg);
+			finish(pid);
+		}
+		if (kind == VE_INJ_STEP) {
+			int pid = victim(kind);
+			fire(pid, kind, "zero", 0);
 			finish(pid);
 		}
 		if (largest(kind)) {
