@@ -13,7 +13,7 @@
  *   respcheck [--host H] [--port P] [--conns N] [--seconds S]
  *             [--until-event TEXT] [--dir DIR] [--max-seconds S]
  *             [--timeout-ms MS] [--log FILE] [--stall-log-ms MS]
- *             [--drain-ms MS]
+ *             [--drain-ms MS] [--idle N]
  *
  * PORT defaults to $VESTA_PORT and DIR to $VESTA_BOOT_DIR (both set by the
  * runner's `host`). It runs for S seconds (default 10), or with
@@ -40,6 +40,13 @@
  * (ms: its length, logged at its end, if at least --stall-log-ms, default
  * 200), lost, wrong, duplicated, error; the read-back's verdicts are
  * final_lost and so on.
+ *
+ * --idle N opens N more connections that send one PING, read its PONG
+ * and then only wait, as an idle client (a replica, a pool) does: one the
+ * server ends (reset or EOF) is counted (idle_ended, incident
+ * idle_ended) and not opened again. A server that lost its connections
+ * must end these too, not leave them half-open; the caller compares
+ * idle_ended with idle_open.
  *
  * Exit 0 if some replies came and none was lost, wrong, duplicated, an
  * error or a timeout, and the final read-back agreed; 1 if not; 2 for
@@ -74,7 +81,7 @@
 
 struct opts {
 	const char *host, *until, *dir, *log;
-	int port, conns;
+	int port, conns, idle;
 	double seconds, max_s, timeout_s, stall_log_s, drain_s;
 };
 
@@ -105,6 +112,7 @@ struct tally {
 	unsigned long long state_resets, excused; /* run_id changes; answers they explain */
 	unsigned long long late;		  /* replies overdue, still awaited */
 	double stall_max;
+	unsigned idle_open, idle_ended; /* --idle connections */
 };
 
 static volatile sig_atomic_t stop_asked;
@@ -452,16 +460,73 @@ static bool any_waiting(const struct conn *cs)
 	return false;
 }
 
+/* ---- idle connections (--idle) ---------------------------------------- */
+
+#define IDLE_MAX 64
+static int idle_fd[IDLE_MAX];
+
+/* Open idle connection i: connect, PING, PONG (blocking, 5 s each). */
+static void idle_open(int i)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	char buf[16];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	idle_fd[i] = -1;
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&server, sizeof(server)) < 0 ||
+	    send(fd, "PING\r\n", 6, MSG_NOSIGNAL) != 6 || recv(fd, buf, 7, MSG_WAITALL) != 7 ||
+	    memcmp(buf, "+PONG\r\n", 7) != 0) {
+		close(fd);
+		return;
+	}
+	idle_fd[i] = fd;
+	tally.idle_open++;
+}
+
+/* Has the server ended any of them? */
+static void idle_poll(void)
+{
+	char buf[64];
+
+	for (int i = 0; i < opt.idle; i++) {
+		ssize_t n;
+
+		if (idle_fd[i] < 0)
+			continue;
+		n = recv(idle_fd[i], buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+			continue; /* nothing, or bytes nobody asked for: still open */
+		close(idle_fd[i]);
+		idle_fd[i] = -1;
+		tally.idle_ended++;
+		incident(NULL, "idle_ended", 0);
+	}
+}
+
 /* Traffic until the run is over, then the replies still due. */
 static double run(struct conn *cs)
 {
 	double start = now_s(), next_watch = start, end;
 
-	while (!run_over(start, &next_watch))
+	for (int i = 0; i < opt.idle; i++)
+		idle_open(i);
+	while (!run_over(start, &next_watch)) {
 		round_once(cs, true);
+		idle_poll();
+	}
 	end = now_s();
-	while (any_waiting(cs) && now_s() - end < opt.drain_s + 0.1)
+	while (any_waiting(cs) && now_s() - end < opt.drain_s + 0.1) {
 		round_once(cs, false);
+		idle_poll();
+	}
+	idle_poll();
+	for (int i = 0; i < opt.idle; i++)
+		if (idle_fd[i] >= 0)
+			close(idle_fd[i]);
 	for (int i = 0; i < opt.conns; i++) {
 		conn_check_timeout(&cs[i], now_s(), true);
 		if (cs[i].broke_at >= 0)
@@ -596,7 +661,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: respcheck [--host H] [--port P] [--conns N] [--seconds S] "
 			"[--until-event TEXT] [--dir DIR] [--max-seconds S] [--timeout-ms MS] "
-			"[--log FILE] [--stall-log-ms MS] [--drain-ms MS]\n");
+			"[--log FILE] [--stall-log-ms MS] [--drain-ms MS] [--idle N]\n");
 	exit(2);
 }
 
@@ -638,6 +703,8 @@ static void set_opt(const char *a, const char *v)
 		opt.stall_log_s = num_arg(a, v, 0, 1e9) / 1000;
 	else if (!strcmp(a, "--drain-ms"))
 		opt.drain_s = num_arg(a, v, 0, 1e9) / 1000;
+	else if (!strcmp(a, "--idle"))
+		opt.idle = (int)num_arg(a, v, 0, IDLE_MAX);
 	else
 		usage();
 }
@@ -695,12 +762,13 @@ static void print_summary(bool pass, double secs, const char *final, const struc
 	       "\"duplicated\":%llu,\"errors\":%llu,\"timeouts\":%llu,\"ambiguous\":%llu,"
 	       "\"resets\":%llu,\"reconnects\":%llu,\"connect_failures\":%llu,"
 	       "\"incr_ok\":%lld,\"incr_ambiguous\":%lld,\"stall_ms_max\":%.1f,"
-	       "\"late\":%llu,\"state_resets\":%llu,\"excused\":%llu,\"final\":\"%s\"}\n",
+	       "\"late\":%llu,\"state_resets\":%llu,\"excused\":%llu,\"idle_open\":%u,"
+	       "\"idle_ended\":%u,\"final\":\"%s\"}\n",
 	       pass ? "PASS" : "FAIL", opt.host, opt.port, opt.conns, secs, tally.requests,
 	       tally.replies, tally.ok, tally.lost, tally.wrong, tally.dup, tally.errors,
 	       tally.timeouts, tally.ambiguous, tally.resets, tally.reconnects,
 	       tally.connect_failures, incr_ok, incr_amb, tally.stall_max * 1000, tally.late,
-	       tally.state_resets, tally.excused, final);
+	       tally.state_resets, tally.excused, tally.idle_open, tally.idle_ended, final);
 }
 
 static void on_signal(int sig)

@@ -87,14 +87,38 @@ static void say_reset(uint64_t cid, int32_t err)
 		 2);
 }
 
-/* End c: FIN (how 0) or RST (how 1, saying why), and forget it. */
+/*
+ * c is of an earlier epoch of net's and net no longer has it: its stash
+ * was discarded, and the peer, which still holds its end, would wait for a
+ * reply until its own timeout. Ask net to reset it by its ends (net
+ * refuses, harmlessly, if it still has a connection with them).
+ */
+static void abort_conn(struct rnet *n, const struct rconn *c)
+{
+	struct sock_abort q = { .op = SOCK_OP_ABORT,
+				.cid = c->cid,
+				.peer_ip = c->peer_ip,
+				.peer_port = c->peer_port,
+				.local_port = c->local_port };
+
+	if (!c->peer_port)
+		return; /* ends unknown: nothing to ask by */
+	int32_t e = err_of(call(n, &q, sizeof(q)));
+	ve_event("kv_conn_abort", (struct ve_kv[]){ VE_KV_NUM("cid", c->cid), VE_KV_NUM("err", e) },
+		 2);
+}
+
+/* End c: FIN (how 0) or RST (how 1, saying why), and forget it. A CLOSE
+ * answered -SOCK_ECONNRESET names a cid of an earlier epoch that net
+ * does not hold: its peer is reset by its ends. */
 static void close_conn(struct rnet *n, struct rconn *c, uint8_t how, int32_t err)
 {
 	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = c->cid, .how = how };
 
 	if (how)
 		say_reset(c->cid, err);
-	call(n, &q, sizeof(q));
+	if (err_of(call(n, &q, sizeof(q))) == -SOCK_ECONNRESET)
+		abort_conn(n, c);
 	if (rstore_close(&n->st, c) < 0)
 		fatal("close");
 }
@@ -201,6 +225,15 @@ static void serve(struct rnet *n, struct rconn *c)
 
 /* ---- new connections and recovery ---- */
 
+/* Keep c's ends (logged), unless kept already. */
+static void keep_ends(struct rnet *n, struct rconn *c, const struct sock_conninfo *ci)
+{
+	if (c->peer_port || !ci->peer_port)
+		return;
+	if (rstore_ends(&n->st, c, ci->peer_ip, ci->peer_port, ci->local_port) < 0)
+		fatal("ends");
+}
+
 static void accept_all(struct rnet *n)
 {
 	struct sock_accept q = { .op = SOCK_OP_ACCEPT, .lid = n->lid };
@@ -216,6 +249,7 @@ static void accept_all(struct rnet *n)
 		struct rconn *c = rstore_conn(&n->st, ci.cid, true);
 		if (!c)
 			return; /* out of memory: LIST finds it again later */
+		keep_ends(n, c, &ci);
 		serve(n, c);
 	}
 }
@@ -227,21 +261,25 @@ static void reconcile(struct rnet *n, const struct sock_conninfo *ci)
 {
 	struct rconn *c = rstore_conn(&n->st, ci->cid, false);
 	if (c) {
+		keep_ends(n, c, ci);
 		rstore_sent(c, ci->taken);
 		if (ci->consumed > c->consumed)
 			close_conn(n, c, 1, 0);
 		return;
 	}
-	if (ci->consumed == 0 && ci->taken == 0 && (c = rstore_conn(&n->st, ci->cid, true)))
+	if (ci->consumed == 0 && ci->taken == 0 && (c = rstore_conn(&n->st, ci->cid, true))) {
+		keep_ends(n, c, ci);
 		return;
+	}
 	struct sock_close q = { .op = SOCK_OP_CLOSE, .cid = ci->cid, .how = 1 };
 	say_reset(ci->cid, 1);
 	call(n, &q, sizeof(q));
 }
 
 /* Mark every connection kv knows, LIST net's, and drop the known ones net
- * no longer has (it restarted, or they were reset). Returns 0, or -1 if
- * net did not answer (nothing is dropped then). */
+ * no longer has (its stash was discarded: they are reset by their ends,
+ * abort_conn). Returns 0, or -1 if net did not answer (nothing is dropped
+ * then). */
 static int list(struct rnet *n)
 {
 	struct sock_list q = { .op = SOCK_OP_LIST };
@@ -276,7 +314,10 @@ static int list(struct rnet *n)
 		next = c->next;
 		for (size_t i = 0; i < nseen && !there; i++)
 			there = seen[i] == c->cid;
-		if (!there && rstore_close(&n->st, c) < 0)
+		if (there)
+			continue;
+		abort_conn(n, c);
+		if (rstore_close(&n->st, c) < 0)
 			fatal("close");
 	}
 	return 0;
@@ -496,8 +537,14 @@ uint64_t rnet_work(struct rnet *n)
 				fatal("expire");
 			rdisk_note(&n->disk, n->st.prop, n->st.prop_len);
 		}
-		if (n->lid == 0)
+		/* A listener net lost is a net that lost its stash, and the
+		 * connections with it: LIST at once to reset their peers,
+		 * idle ones and ones waiting for a reply too. */
+		if (n->lid == 0) {
 			listen(n);
+			if (n->lid && list(n) == 0)
+				n->again = true;
+		}
 		if (n->lid)
 			accept_all(n); /* an event lost to a full NOTIFY */
 		if (n->lid && ++n->ticks % LIST_TICKS == 0 && list(n) == 0)

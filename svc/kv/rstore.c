@@ -23,6 +23,13 @@ struct rrec_close {
 	uint64_t cid;
 } __attribute__((packed));
 
+struct rrec_ends {
+	uint8_t type; /* 'E' */
+	uint64_t cid;
+	uint32_t peer_ip;
+	uint16_t peer_port, local_port;
+} __attribute__((packed));
+
 struct rrec_conn {
 	uint8_t type; /* 'C' */
 	uint64_t cid, consumed, tx_base;
@@ -213,6 +220,27 @@ int rstore_batch(struct rstore *s, struct rconn *c, const uint8_t *data, size_t 
 	return commit(s, parts, 4);
 }
 
+static struct rrec_ends ends_of(const struct rconn *c)
+{
+	return (struct rrec_ends){ .type = 'E',
+				   .cid = c->cid,
+				   .peer_ip = c->peer_ip,
+				   .peer_port = c->peer_port,
+				   .local_port = c->local_port };
+}
+
+int rstore_ends(struct rstore *s, struct rconn *c, uint32_t peer_ip, uint16_t peer_port,
+		uint16_t local_port)
+{
+	c->peer_ip = peer_ip;
+	c->peer_port = peer_port;
+	c->local_port = local_port;
+	struct rrec_ends e = ends_of(c);
+	struct rlog_part p = { &e, sizeof(e) };
+
+	return commit(s, &p, 1);
+}
+
 int rstore_close(struct rstore *s, struct rconn *c)
 {
 	struct rrec_close x = { .type = 'X', .cid = c->cid };
@@ -280,8 +308,11 @@ static int snap_conn(struct rstore *s, const struct rconn *c)
 	struct rlog_part p[] = { { &r, sizeof(r) },
 				 { c->resid, c->resid_len },
 				 { c->c->out, c->c->out_len } };
+	struct rrec_ends e = ends_of(c);
+	struct rlog_part pe = { &e, sizeof(e) };
+	int k = rlog_snap_add(&s->log, p, 3);
 
-	return rlog_snap_add(&s->log, p, 3);
+	return k == 0 && c->peer_port ? rlog_snap_add(&s->log, &pe, 1) : k;
 }
 
 int rstore_snapshot(struct rstore *s)
@@ -371,6 +402,22 @@ static int load_conn(struct rstore *s, const uint8_t *rec, size_t n)
 	return restore_out(c, r.tx_base, rec + sizeof(r) + r.resid_n, r.out_n);
 }
 
+static int load_ends(struct rstore *s, const uint8_t *rec, size_t n)
+{
+	struct rrec_ends e;
+	struct rconn *c;
+
+	if (n != sizeof(e))
+		return -1;
+	memcpy(&e, rec, sizeof(e));
+	if (!(c = rstore_conn(s, e.cid, true)))
+		return -1;
+	c->peer_ip = e.peer_ip;
+	c->peer_port = e.peer_port;
+	c->local_port = e.local_port;
+	return 0;
+}
+
 /* rlog_replay's apply. A record that checks but does not parse is the
  * writer's bug, not damage: it stops the reading (rstore_open fails). */
 static int load(void *ctx, const uint8_t *rec, size_t n)
@@ -386,6 +433,8 @@ static int load(void *ctx, const uint8_t *rec, size_t n)
 		return load_batch(s, rec, n);
 	case 'C':
 		return load_conn(s, rec, n);
+	case 'E':
+		return load_ends(s, rec, n);
 	case 'K':
 		run_logged(s, rec + 1, n - 1);
 		return 0;

@@ -21,6 +21,10 @@
  *       (RESP multibulk, as the engine runs them). cid 0: the keyspace
  *       alone (the active expiry's deletions).
  *   'X' a connection ended: struct rrec_close.
+ *   'E' a connection's two ends, as the service gave them: struct
+ *       rrec_ends (in snapshots too, after its 'C'), so that kv can ask
+ *       the service to reset it by them when the service lost it
+ *       (SOCK_OP_ABORT), across kv's own deaths too.
  *   'K' (snapshots) commands that rebuild the keyspace.
  *   'C' (snapshots) a connection: struct rrec_conn, residue, unsent replies.
  *   'I' (snapshots, first) the dataset's run_id, NUL-terminated (resp.h).
@@ -49,6 +53,8 @@ struct rconn {
 	bool blocked;	   /* unsent output over RSTORE_OUT_MAX: not reading */
 	uint64_t sendable; /* output offset up to which replies may go out: the
 			      disk has what they answer (rdisk.h) */
+	uint32_t peer_ip;  /* its ends (sock.h's conninfo); peer_port 0: unknown */
+	uint16_t peer_port, local_port;
 	struct rconn *next;
 };
 
@@ -101,6 +107,11 @@ void rstore_forget(struct rstore *s, struct rconn *c);
 
 /* The service has taken c's output up to offset taken: drop it. */
 void rstore_sent(struct rconn *c, uint64_t taken);
+
+/* c's two ends (sock_conninfo's): keep and log them. Returns 0 or -1 as
+ * rstore_batch. */
+int rstore_ends(struct rstore *s, struct rconn *c, uint32_t peer_ip, uint16_t peer_port,
+		uint16_t local_port);
 
 /* c has ended: log it and free it. Returns 0 or -1 as rstore_batch. */
 int rstore_close(struct rstore *s, struct rconn *c);

@@ -39,8 +39,10 @@
  *
  * Identities. A listener id (lid) and a connection id (cid) are nonzero
  * 64-bit numbers. The high 32 bits of a cid are net's incarnation
- * (*epoch*): connections die with the net incarnation that held them, and
- * a cid of an earlier epoch gets -SOCK_ECONNRESET. Listeners are kept in
+ * (*epoch*: a tick of the kernel's clock, later for each start, also
+ * across a discarded stash, compared in serial-number order): a cid of an
+ * earlier epoch that net does not hold (its stash was discarded since)
+ * gets -SOCK_ECONNRESET, and a cid is never given twice. Listeners are kept in
  * net's stash and reopened by its next incarnation with the same lid.
  * Connections and listeners belong to an *owner*, a name the client gives
  * (its service name): a restarted client LISTENs again and gets its lid,
@@ -119,6 +121,19 @@
  *           the first), for a restarted client. Backlog connections are
  *           ACCEPT's, not LIST's, and ones the client has CLOSEd are no
  *           longer its own.
+ *   ABORT   struct sock_abort -> sock_rep
+ *           Reset a connection of an earlier epoch by its two ends (as
+ *           ACCEPT and LIST gave them), for a client that held it when
+ *           net's stash was discarded: its peer still holds its end, and
+ *           one waiting for a reply would wait until its own timeout.
+ *           Net sends the peer bare ACKs that draw its reset (as for the
+ *           connections its stash names, README.md), within a few
+ *           seconds. It never touches a live connection: -SOCK_EBUSY
+ *           (net holds the cid, or has a connection with the same four
+ *           ends: CLOSE how 1 resets one of its own), -SOCK_EINVAL (a cid
+ *           of the current epoch, or an ip or port 0), -SOCK_EAGAIN (too
+ *           many resets pending: ask again later). 0 if the reset is on
+ *           its way, or already was (a replay).
  *
  *   EVENT   (net -> NOTIFY, cast) struct sock_event
  */
@@ -138,6 +153,7 @@
 #define SOCK_OP_SEND 'S'
 #define SOCK_OP_CLOSE 'X'
 #define SOCK_OP_LIST 'Q'
+#define SOCK_OP_ABORT 'B'
 #define SOCK_OP_EVENT 'E'
 
 #define SOCK_OWNER_MAX 24 /* owner and NOTIFY names, NUL-padded */
@@ -149,6 +165,7 @@ enum sock_err {
 	SOCK_EBADF = 9,
 	SOCK_EAGAIN = 11, /* EWOULDBLOCK: nothing within the timeout */
 	SOCK_ENOMEM = 12,
+	SOCK_EBUSY = 16,
 	SOCK_EINVAL = 22,
 	SOCK_EPIPE = 32,
 	SOCK_EADDRINUSE = 98,
@@ -227,6 +244,14 @@ struct sock_list {
 	uint8_t op; /* SOCK_OP_LIST */
 	char owner[SOCK_OWNER_MAX];
 	uint64_t after;
+} __attribute__((packed));
+
+struct sock_abort {
+	uint8_t op; /* SOCK_OP_ABORT */
+	uint64_t cid;
+	uint32_t peer_ip; /* network byte order */
+	uint16_t peer_port;
+	uint16_t local_port;
 } __attribute__((packed));
 
 struct sock_conninfo {

@@ -112,6 +112,22 @@ static void stash_reset(const char *why)
 	ve_event_str("net_stash_reset", "reason", why);
 }
 
+static uint32_t tick(void)
+{
+	return (uint32_t)(ve_clock_ns() >> NET_EPOCH_SHIFT);
+}
+
+/* This start's epoch (stash.h): the clock's tick once past floor, waited
+ * for (one tick at most, 16.8 ms, unless restarts outran the clock). */
+static uint32_t epoch_take(uint32_t floor)
+{
+	uint32_t e;
+
+	while (!(e = net_epoch_take(floor, tick())))
+		ve_sleep_ms(1);
+	return e;
+}
+
 /*
  * Check the stash's own page and start a new epoch. net's whole data
  * segment is its stash (user-stash.ld, with recovery windows): a new one
@@ -124,6 +140,7 @@ static void stash_reset(const char *why)
 static int stash_open(void)
 {
 	static struct net_stash page;
+	uint32_t started = tick(); /* every earlier incarnation took its epoch before */
 	const char *why;
 
 	_Static_assert(sizeof(struct net_stash) <= 4096, "the stash is one page");
@@ -135,7 +152,7 @@ static int stash_open(void)
 	}
 	if (why)
 		stash_reset(why);
-	net.st->epoch++;
+	net.st->epoch = epoch_take(why ? started : net.st->epoch);
 	net.epoch = net.st->epoch;
 	net_stash_seal(net.st);
 	ve_rng_seed(&rng, net.st->secret[1] ^ ve_clock_ns());

@@ -15,7 +15,8 @@
 #include "lwip/etharp.h"
 #include "lwip/inet_chksum.h"
 #include "lwip/ip.h"
-#include "lwip/prot/tcp.h" /* the stale peers' probes */
+#include "lwip/priv/tcp_priv.h" /* ABORT: the pcbs lwIP has */
+#include "lwip/prot/tcp.h"	/* the stale peers' probes */
 #include "lwip/tcp.h"
 
 #define CONN_MAX NET_PEER_MAX /* connections, accepted, connecting or in a backlog */
@@ -180,7 +181,7 @@ static struct conn *conn_find(uint64_t cid, int *err)
 
 	if (c->cid == cid && cid)
 		return c;
-	*err = ep && ep < net.epoch ? SOCK_ECONNRESET : SOCK_EBADF;
+	*err = ep && net_epoch_before(ep, net.epoch) ? SOCK_ECONNRESET : SOCK_EBADF;
 	return NULL;
 }
 
@@ -433,8 +434,8 @@ static void probe(const ip_addr_t *local, const ip_addr_t *remote, u16_t lport, 
 #define STALE_WAIT_NS 5000000000ull /* give up on an unresolved next hop */
 #define ARP_EVERY_NS 200000000ull
 
-static unsigned stale_sent, stale_lost;
-static uint64_t stale_until, arp_at; /* stale_until 0: nothing stale */
+static unsigned stale_sent, stale_lost, stale_asked; /* for the next net_reset_stale */
+static uint64_t stale_until, arp_at;		     /* stale_until 0: nothing stale */
 
 /* Move the peers of the incarnation before to the stash's stale list
  * (after any that one had not reset yet; past its room, the rest are
@@ -515,10 +516,49 @@ static uint64_t stale_poll(uint64_t now)
 		}
 		return arp_at;
 	}
-	struct ve_kv kv[2] = { VE_KV_NUM("conns", stale_sent), VE_KV_NUM("unreached", stale_lost) };
-	ve_event("net_reset_stale", kv, 2);
+	struct ve_kv kv[3] = { VE_KV_NUM("conns", stale_sent), VE_KV_NUM("unreached", stale_lost),
+			       VE_KV_NUM("asked", stale_asked) };
+	ve_event("net_reset_stale", kv, 3);
 	stale_until = 0;
+	stale_sent = stale_lost = stale_asked = 0;
 	return NS_NONE;
+}
+
+/* Whether lwIP has a connection (active, or in TIME-WAIT) with r's four
+ * ends: ABORT must not probe the peer of a live one. */
+static bool ends_live(const struct net_peer_rec *r)
+{
+	struct tcp_pcb *const lists[] = { tcp_active_pcbs, tcp_tw_pcbs };
+
+	for (unsigned i = 0; i < 2; i++)
+		for (const struct tcp_pcb *p = lists[i]; p; p = p->next)
+			if (p->remote_port == r->port && p->local_port == r->local_port &&
+			    ip4_addr_get_u32(ip_2_ip4(&p->remote_ip)) == r->ip)
+				return true;
+	return false;
+}
+
+/* ABORT (sock.h): put the ends on the stale list, which stale_poll
+ * probes as it does the ones a new stack found in its stash. The list is
+ * in the stash like all the rest: a death before the reply's commit
+ * loses the record and the replay puts it again; one after it keeps it
+ * and no replay comes (a later replay finds it there, or probes again,
+ * harmlessly: the ends are not live). */
+static int abort_ends(uint64_t cid, const struct net_peer_rec *r)
+{
+	uint64_t until = ve_clock_ns() + STALE_WAIT_NS;
+	int err, e = net_abort_check(cid, net.epoch, r);
+
+	if (e < 0)
+		return e;
+	if (conn_find(cid, &err) || ends_live(r))
+		return -SOCK_EBUSY;
+	if ((e = net_stale_add(net.st, *r)) != 0)
+		return e < 0 ? e : 0;
+	stale_asked++;
+	if (stale_until < until)
+		stale_until = until;
+	return 0;
 }
 
 /* Calls parked now. */
@@ -847,6 +887,13 @@ static void op_connect(uint64_t id, const struct sock_connect *q)
 		reply_val(id, SOCK_OP_CONNECT, -SOCK_EAGAIN, c->cid);
 }
 
+static void op_abort(uint64_t id, const struct sock_abort *q)
+{
+	struct net_peer_rec r = { q->peer_ip, q->peer_port, q->local_port };
+
+	reply_val(id, SOCK_OP_ABORT, abort_ends(q->cid, &r), 0);
+}
+
 /* The owner's connection with the smallest cid above after, or NULL. */
 static const struct conn *list_next(const char *owner, uint64_t after)
 {
@@ -899,6 +946,8 @@ static size_t req_len(uint8_t op)
 		return sizeof(struct sock_close);
 	case SOCK_OP_LIST:
 		return sizeof(struct sock_list);
+	case SOCK_OP_ABORT:
+		return sizeof(struct sock_abort);
 	default:
 		return 0;
 	}
@@ -949,6 +998,8 @@ void sock_request(const struct ve_msg *m, const uint8_t *req, size_t len)
 		return op_send(m->id, (const struct sock_send *)req, len);
 	case SOCK_OP_CLOSE:
 		return op_close(m->id, (const struct sock_close *)req);
+	case SOCK_OP_ABORT:
+		return op_abort(m->id, (const struct sock_abort *)req);
 	default:
 		return op_list(m->id, (const struct sock_list *)req);
 	}

@@ -1,4 +1,5 @@
-/* net's stash: checks, checksum and reset (see stash.h). */
+/* net's stash: checks, checksum and reset, epochs, ABORT's checks and the
+ * stale list (see stash.h). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -68,4 +69,36 @@ void net_stash_reset(struct net_stash *st, const uint64_t secret[2])
 	st->secret[1] = secret[1];
 	st->next_lid = 1;
 	net_stash_seal(st);
+}
+
+uint32_t net_epoch_take(uint32_t floor, uint32_t now)
+{
+	return now && net_epoch_before(floor, now) ? now : 0;
+}
+
+int net_abort_check(uint64_t cid, uint32_t epoch, const struct net_peer_rec *r)
+{
+	uint32_t ep = (uint32_t)(cid >> 32);
+
+	if (!ep || !net_epoch_before(ep, epoch) || !r->ip || !r->port || !r->local_port)
+		return -SOCK_EINVAL;
+	return 0;
+}
+
+int net_stale_add(struct net_stash *st, struct net_peer_rec r)
+{
+	struct net_peer_rec *slot = NULL;
+
+	for (unsigned i = 0; i < NET_PEER_MAX; i++) {
+		struct net_peer_rec *s = &st->stale[i];
+
+		if (s->port && s->ip == r.ip && s->port == r.port && s->local_port == r.local_port)
+			return 1;
+		if (!s->port && !slot)
+			slot = s;
+	}
+	if (!slot)
+		return -SOCK_EAGAIN;
+	net_peer_put(slot, r);
+	return 0;
 }

@@ -4,7 +4,8 @@
  * the region rebuilds the keyspace, each connection's input offset, the
  * part of a request not yet whole, and the replies not yet sent; a death
  * between two batches costs nothing and repeats nothing; a full log is
- * snapshotted; the active expiry's deletions are kept.
+ * snapshotted; the active expiry's deletions are kept; each
+ * connection's two ends are kept, through a snapshot too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,13 +303,57 @@ static void test_close(void **state)
 	die(k);
 }
 
+/* The ends of c, as "ip:port>local" for the asserts. */
+static const char *ends(struct inc *k, uint64_t cid)
+{
+	static char buf[64];
+	struct rconn *c = rstore_conn(&k->s, cid, false);
+
+	assert_non_null(c);
+	snprintf(buf, sizeof(buf), "%x:%u>%u", (unsigned)c->peer_ip, c->peer_port, c->local_port);
+	return buf;
+}
+
+/* A connection's ends come back after a death, through a snapshot too,
+ * also for one that has not sent a byte yet; a closed one's do not. */
+static void test_ends(void **state)
+{
+	(void)state;
+	memset(region, 0, sizeof(region));
+	struct inc *k = start(1000);
+	assert_int_equal(rstore_ends(&k->s, rstore_conn(&k->s, 7, true), 0x0202000a, 40000, 6379),
+			 0);
+	assert_int_equal(rstore_ends(&k->s, rstore_conn(&k->s, 8, true), 0x0202000a, 40001, 6379),
+			 0);
+	batch(k, 8, "PING\r\n");
+	batch(k, 9, "PING\r\n"); /* ends never known: 0 */
+	die(k);
+	k = start(1000);
+	assert_string_equal(ends(k, 7), "202000a:40000>6379");
+	assert_string_equal(ends(k, 8), "202000a:40001>6379");
+	assert_string_equal(ends(k, 9), "0:0>0");
+	assert_int_equal(rstore_conn(&k->s, 8, false)->consumed, 6);
+	assert_int_equal(rstore_snapshot(&k->s), 0);
+	die(k);
+	k = start(1000);
+	assert_string_equal(ends(k, 7), "202000a:40000>6379");
+	assert_string_equal(ends(k, 8), "202000a:40001>6379");
+	assert_string_equal(unsent(k, 8), "+PONG\r\n");
+	assert_int_equal(rstore_close(&k->s, rstore_conn(&k->s, 7, false)), 0);
+	die(k);
+	k = start(1000);
+	assert_null(rstore_conn(&k->s, 7, false));
+	assert_string_equal(ends(k, 8), "202000a:40001>6379");
+	die(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rebuild),	       cmocka_unit_test(test_each_death),
 		cmocka_unit_test(test_snapshot),       cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_run_id),	       cmocka_unit_test(test_close),
-		cmocka_unit_test(test_snapshot_types),
+		cmocka_unit_test(test_snapshot_types), cmocka_unit_test(test_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
