@@ -21,33 +21,23 @@ DIR=${VESTA_BOOT_DIR:-}
 [ -n "$PORT" ] && [ -n "$TEXT" ] && [ -n "$DIR" ] ||
 	{ echo "usage: tools/netdiscard.sh PORT TEXT (with VESTA_BOOT_DIR)" >&2; exit 2; }
 TCPRELAY=${TCPRELAY:-build/tools/tcprelay}
+. "$(dirname "$0")/relay.sh" # wait_pong, relay_start, relay_stop
 RESPCHECK=${RESPCHECK:-build/tools/respcheck}
 fails=0
 
 fail() { echo "netdiscard: FAIL: $*"; fails=$((fails + 1)); }
 
-start=$(date +%s)
-until [ "$(timeout 5 redis-cli -p "$PORT" ping 2>/dev/null)" = PONG ]; do
-	[ $(($(date +%s) - start)) -lt 120 ] || { fail "no PONG within 120 s"; exit 1; }
-	sleep 1
-done
-rout=$(mktemp)
-"$TCPRELAY" 0 "$PORT" >"$rout" &
-relay=$!
-trap 'kill $relay 2>/dev/null; rm -f "$rout"' EXIT
-BPORT=
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	BPORT=$(sed -n 's/^listening //p' "$rout")
-	[ -n "$BPORT" ] && break
-	sleep 0.2
-done
+wait_pong "$PORT" 120 || { fail "no PONG within 120 s"; exit 1; }
+relay_start "$PORT"
+trap relay_stop EXIT
 [ -n "$BPORT" ] || { fail "$TCPRELAY did not start"; exit 1; }
 
+rc_out=$(mktemp)
 "$RESPCHECK" --host 127.0.0.1 --port "$BPORT" --conns 8 --idle 4 --until-event "$TEXT" \
-	--dir "$DIR" --max-seconds 300 --log "$DIR/respcheck.log" >"$rout.rc" 2>&1
+	--dir "$DIR" --max-seconds 300 --log "$DIR/respcheck.log" >"$rc_out" 2>&1
 rc=$?
-line=$(tail -1 "$rout.rc")
-rm -f "$rout.rc"
+line=$(tail -1 "$rc_out")
+rm -f "$rc_out"
 echo "netdiscard: respcheck: $line"
 [ "$rc" = 0 ] || fail "respcheck exited $rc"
 echo "$line" | grep -q '"timeouts":0,' || fail "a client was left waiting (half-open connection)"

@@ -23,6 +23,7 @@ set -u
 PORT=${1:-${VESTA_PORT:-}}
 RELAY=${2:-}
 TCPRELAY=${TCPRELAY:-build/tools/tcprelay}
+. "$(dirname "$0")/relay.sh" # wait_pong, relay_start, relay_stop
 HOST=${REDISCHECK_HOST:-127.0.0.1}
 WAIT=${REDISCHECK_WAIT:-120}
 N=${REDISCHECK_N:-20000}
@@ -164,15 +165,8 @@ basics
 bench_commands
 BPORT=$PORT
 if [ "$RELAY" = relay ]; then
-	rout=$(mktemp)
-	"$TCPRELAY" 0 "$PORT" >"$rout" &
-	relay=$!
-	trap 'kill $relay 2>/dev/null; rm -f "$rout"' EXIT
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		BPORT=$(sed -n 's/^listening //p' "$rout")
-		[ -n "$BPORT" ] && break
-		sleep 0.2
-	done
+	relay_start "$PORT"
+	trap relay_stop EXIT
 	[ -n "$BPORT" ] || { fail "$TCPRELAY did not start"; BPORT=$PORT; }
 	echo "redischeck: through $TCPRELAY on $BPORT"
 fi

@@ -21,6 +21,7 @@ DIR=${VESTA_BOOT_DIR:-}
 [ -n "$PORT" ] && [ -n "$TEXT" ] && [ -n "$DIR" ] ||
 	{ echo "usage: tools/rediskill.sh PORT TEXT (with VESTA_BOOT_DIR)" >&2; exit 2; }
 TCPRELAY=${TCPRELAY:-build/tools/tcprelay}
+. "$(dirname "$0")/relay.sh" # wait_pong, relay_start, relay_stop
 RESPCHECK=${RESPCHECK:-build/tools/respcheck}
 N=${REDISKILL_N:-5000}
 fails=0
@@ -28,21 +29,9 @@ fails=0
 fail() { echo "rediskill: FAIL: $*"; fails=$((fails + 1)); }
 done_yet() { grep -qF "$TEXT" "$DIR/com2.log"; }
 
-start=$(date +%s)
-until [ "$(timeout 5 redis-cli -p "$PORT" ping 2>/dev/null)" = PONG ]; do
-	[ $(($(date +%s) - start)) -lt 120 ] || { fail "no PONG within 120 s"; exit 1; }
-	sleep 1
-done
-rout=$(mktemp)
-"$TCPRELAY" 0 "$PORT" >"$rout" &
-relay=$!
-trap 'kill $relay 2>/dev/null; rm -f "$rout"' EXIT
-BPORT=
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	BPORT=$(sed -n 's/^listening //p' "$rout")
-	[ -n "$BPORT" ] && break
-	sleep 0.2
-done
+wait_pong "$PORT" 120 || { fail "no PONG within 120 s"; exit 1; }
+relay_start "$PORT"
+trap relay_stop EXIT
 [ -n "$BPORT" ] || { fail "$TCPRELAY did not start"; exit 1; }
 
 rc_out=$(mktemp)
