@@ -298,9 +298,11 @@ static int list(struct rnet *n)
 		if (k == 0 ||
 		    r < (long)(sizeof(struct sock_rep) + 4 + k * sizeof(struct sock_conninfo)))
 			break;
+		/* reconcile's calls reply into rep: take the entries out first. */
+		static struct sock_conninfo got[VE_MSG_MAX / sizeof(struct sock_conninfo)];
+		memcpy(got, rep + sizeof(struct sock_rep) + 4, k * sizeof(got[0]));
 		for (uint32_t i = 0; i < k; i++) {
-			struct sock_conninfo ci;
-			memcpy(&ci, rep + sizeof(struct sock_rep) + 4 + i * sizeof(ci), sizeof(ci));
+			struct sock_conninfo ci = got[i];
 			reconcile(n, &ci);
 			if (nseen < 256)
 				seen[nseen++] = ci.cid;
